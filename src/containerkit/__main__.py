@@ -1,0 +1,3 @@
+from containerkit.cli.main import run
+
+run()

@@ -1,0 +1,61 @@
+"""The analysis result model: what every later step (Dockerfile, manifests, workflow) reads.
+
+Field names are a public contract (`containerkit analyze --json` prints them).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Language = Literal["python", "node", "go", "java", "dotnet", "ruby", "php", "rust", "static"]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Evidence(_M):
+    field: str = Field(description="Which conclusion this supports (language, framework, port, ...).")
+    file: str = Field(description="Path relative to the repository root.")
+    line: int | None = Field(None, description="1-based line, when the evidence is a line.")
+    detail: str = Field(description="What was seen there.")
+
+
+class EnvVars(_M):
+    config: list[str] = Field(default_factory=list, description="Config-like names the code reads (go to a ConfigMap).")
+    secret: list[str] = Field(default_factory=list, description="Secret-like names (PASSWORD, TOKEN, KEY, ...): Secret references only.")
+
+
+class ServiceAnalysis(_M):
+    path: str = Field(description="Service directory relative to the repository root; '.' for the root.")
+    name: str = Field(description="A DNS-1123 name for the service (from the manifest or the directory).")
+    language: Language
+    language_version: str | None = Field(None, description="e.g. '3.12', '20', '1.22', '17', '8.0'.")
+    framework: str | None = Field(None, description="Lowercase id: flask, fastapi, express, spring-boot, ...; null when none.")
+    package_manager: str | None = Field(None, description="pip, poetry, uv, pipenv, npm, yarn, pnpm, maven, gradle, bundler, composer, cargo, go")
+    lockfile: str | None = Field(None, description="Lockfile path relative to the service dir, if any.")
+    manifest: str | None = Field(None, description="The dependency manifest (requirements.txt, package.json, go.mod, ...).")
+    port: int | None = Field(None, ge=1, le=65535)
+    reads_port_env: bool = Field(False, description="The app takes its port from the PORT variable (Dockerfile/manifests set it).")
+    start_command: list[str] | None = Field(None, description="How to start the app in production (exec form).")
+    build_command: list[str] | None = Field(None, description="Build/compile step, when there is one.")
+    build_output: str | None = Field(None, description="What the build produces (dist dir, jar, binary), relative to the service dir.")
+    entrypoint: str | None = Field(None, description="Main module/file (app.py, src/index.js, main.go, ...).")
+    app_object: str | None = Field(None, description="WSGI/ASGI target like 'app:app' for Python web apps.")
+    health_path: str | None = Field(None, description="An HTTP route the app defines for health checks.")
+    serves_http: bool = Field(True, description="False for workers and plain TCP/gRPC servers.")
+    env_vars: EnvVars = Field(default_factory=EnvVars)
+    backing_services: list[str] = Field(default_factory=list, description="postgres, mysql, mongodb, redis, rabbitmq, kafka, ...")
+    system_packages: list[str] = Field(default_factory=list, description="OS packages the dependencies need at build time (e.g. libpq-dev).")
+    has_dockerfile: bool = Field(False, description="The service directory already has a Dockerfile.")
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class RepoAnalysis(_M):
+    path: str = Field(description="Absolute path of the analyzed repository.")
+    services: list[ServiceAnalysis]
+    files_scanned: int = 0
+    skipped: list[str] = Field(default_factory=list, description="Notable things skipped (symlinks escaping the root, huge files).")
+    duration_ms: float = 0.0

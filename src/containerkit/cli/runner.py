@@ -1,0 +1,125 @@
+"""Run one tool from the CLI: progress display, JSON or rich output, error -> exit code.
+
+Every command calls :func:`invoke`; ``--json`` prints exactly the tool's result
+model. Errors print one line plus the hint to stderr and exit with the error's
+``exit_code`` (2 for usage errors, 3 for policy violations, 1 otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn, TypeVar
+
+import anyio
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from containerkit.app import App, build_app
+from containerkit.errors import CancelledError_, ContainerKitError, wrap_unexpected
+from containerkit.redaction import redact
+from containerkit.tools import ToolResult
+
+R = TypeVar("R", bound=ToolResult)
+Renderer = Callable[[Console, Any], None]
+
+console = Console()
+err_console = Console(stderr=True)
+_app: App | None = None
+
+EXIT_INTERRUPTED = 130
+
+
+def get_app() -> App:
+    global _app
+    if _app is None:
+        try:
+            _app = build_app()
+        except ContainerKitError as e:
+            fail(e)
+    return _app
+
+
+def set_app(app: App | None) -> None:
+    """Tests inject an app built from their own settings/services."""
+    global _app
+    _app = app
+
+
+class RichProgress:
+    """Progress reporter drawing a rich progress bar on stderr (only on a terminal)."""
+
+    def __init__(self, bar: Progress, title: str) -> None:
+        self._bar = bar
+        self._task = bar.add_task(title, total=None)
+
+    async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        self._bar.update(self._task, completed=progress, total=total, description=message or self._bar.tasks[0].description)
+
+
+def fail(error: BaseException) -> NoReturn:
+    err = wrap_unexpected(error)
+    err_console.print(f"[bold red]error[/] [{err.code}] {redact(err.message)}", highlight=False, soft_wrap=True)
+    if err.hint:
+        err_console.print(f"[yellow]hint:[/] {redact(err.hint)}", highlight=False, soft_wrap=True)
+    tail = err.details.get("tail") or err.details.get("log_tail")
+    if isinstance(tail, str) and tail.strip():
+        err_console.print(redact(tail.strip()[-1500:]), highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(code=type(err).exit_code if isinstance(error, ContainerKitError) else 1)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def invoke(
+    tool: str,
+    params: Mapping[str, Any],
+    *,
+    as_json: bool,
+    render: Renderer | None = None,
+    progress_title: str | None = None,
+) -> Any:
+    """Call a tool and print its result. Never returns on error (exits)."""
+    app = get_app()
+    show_bar = not as_json and err_console.is_terminal and progress_title is not None
+
+    async def run() -> ToolResult:
+        if show_bar:
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                          console=err_console, transient=True) as bar:
+                return await app.registry.call(app.services, tool, params, progress=RichProgress(bar, progress_title or tool))
+        return await app.registry.call(app.services, tool, params)
+
+    try:
+        result = anyio.run(run)
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/]")
+        fail_code = CancelledError_(f"{tool} was interrupted")
+        err_console.print(f"[{fail_code.code}] {fail_code.message}")
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+    except ContainerKitError as e:
+        fail(e)
+    except Exception as e:  # never a traceback for users
+        fail(e)
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    elif render is not None:
+        render(console, result)
+    else:
+        default_render(console, result)
+    return result
+
+
+def default_render(out: Console, result: ToolResult) -> None:
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    for key, value in result.model_dump(mode="json").items():
+        if value in ("", None, [], {}):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        table.add_row(f"[bold]{key}[/]", text if len(text) < 400 else text[:400] + " …")
+    out.print(table)

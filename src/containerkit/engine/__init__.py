@@ -1,0 +1,1 @@
+"""Container engine: build strategies, tag, run, inspect; progress events."""

@@ -1,0 +1,201 @@
+"""The whole exception tree.
+
+Every failure a tool can report is a :class:`ContainerKitError` with a stable
+``code`` (what workflows route on), a ``hint`` (what the user should do next),
+a ``retryable`` flag and optional structured ``details``. Packages wrap
+third-party exceptions at their boundary (``raise ... from e``) so docker,
+httpx and sqlite3 exceptions never escape.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+JSONScalar = str | int | float | bool | None
+Details = dict[str, "JSONValue"]
+JSONValue = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
+
+
+class ContainerKitError(Exception):
+    """Root of every error Container Kit raises on purpose."""
+
+    default_code: ClassVar[str] = "INTERNAL"
+    default_hint: ClassVar[str] = "This is a bug in Container Kit; please report it with the job id."
+    default_retryable: ClassVar[bool] = False
+    #: CLI exit status for this family of errors (usage errors use 2).
+    exit_code: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: Details | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.hint = hint if hint is not None else self.default_hint
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.details: Details = dict(details or {})
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "retryable": self.retryable,
+            "details": self.details,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+# --- input and state --------------------------------------------------------
+
+
+class InvalidInputError(ContainerKitError):
+    default_code = "INVALID_INPUT"
+    default_hint = "Check the value named in the message and try again."
+    exit_code = 2
+
+
+class PathNotAllowedError(InvalidInputError):
+    default_code = "PATH_NOT_ALLOWED"
+    default_hint = (
+        "Use a path inside the allowed roots, or add its parent to "
+        "CONTAINERKIT_ALLOWED_ROOTS (or the MCP client's roots)."
+    )
+
+
+class NotFoundError(ContainerKitError):
+    default_code = "NOT_FOUND"
+    default_hint = "Check the id or name; list what exists with the matching list command."
+
+
+class SessionExpiredError(ContainerKitError):
+    default_code = "SESSION_EXPIRED"
+    default_hint = "The session expired and its data was removed; start a new session (omit session_id)."
+
+
+class ConflictError(ContainerKitError):
+    default_code = "CONFLICT"
+    default_hint = "Another writer changed the same object; retry the operation."
+    default_retryable = True
+
+
+class QuotaExceededError(ContainerKitError):
+    default_code = "QUOTA_EXCEEDED"
+    default_hint = "Delete old artifacts or sessions, or raise CONTAINERKIT_SESSION_DISK_QUOTA_MB."
+
+
+class StoreError(ContainerKitError):
+    default_code = "STORE_ERROR"
+    default_hint = "Check the session store path (CONTAINERKIT_STORE_PATH) is writable and not corrupted."
+
+
+class SchemaTooNewError(StoreError):
+    default_code = "STORE_SCHEMA_TOO_NEW"
+    default_hint = "The session store was written by a newer Container Kit; upgrade, or point CONTAINERKIT_STORE_PATH elsewhere."
+
+
+class ConfigError(ContainerKitError):
+    default_code = "CONFIG_ERROR"
+    default_hint = "Fix the setting named in the message (environment variable or config file)."
+    exit_code = 2
+
+
+class PolicyViolationError(ContainerKitError):
+    default_code = "POLICY_VIOLATION"
+    default_hint = "The request exceeds the configured policy; change the request or the policy in settings."
+    exit_code = 3
+
+
+# --- external systems --------------------------------------------------------
+
+
+class TimeoutError_(ContainerKitError):  # noqa: N801 - avoid shadowing the builtin
+    default_code = "TIMEOUT"
+    default_hint = "The operation took longer than its deadline; raise the timeout or check the remote side."
+    default_retryable = True
+
+
+class CancelledError_(ContainerKitError):  # noqa: N801
+    default_code = "CANCELLED"
+    default_hint = "The operation was cancelled; run it again when ready."
+
+
+class ToolMissingError(ContainerKitError):
+    default_code = "TOOL_MISSING"
+    default_hint = "Install the missing program and make sure it is on PATH."
+
+
+class CommandFailedError(ContainerKitError):
+    default_code = "COMMAND_FAILED"
+    default_hint = "See the output tail in the details."
+
+
+class EngineError(ContainerKitError):
+    """Container engine failures (build, run, tag, inspect)."""
+
+    default_code = "ENGINE_ERROR"
+    default_hint = "See the details; check the engine with `docker info`."
+
+
+class EngineUnavailableError(EngineError):
+    default_code = "ENGINE_UNAVAILABLE"
+    default_hint = "Start the container engine (dockerd or podman) or set DOCKER_HOST to a reachable one."
+    default_retryable = True
+
+
+class BuildError(EngineError):
+    """A build failed; ``code`` classifies why (DOCKERFILE_SYNTAX, COPY_SOURCE_MISSING, ...)."""
+
+    default_code = "BUILD_FAILED"
+    default_hint = "Read the failing step and the log tail in the details."
+
+
+class RegistryError(ContainerKitError):
+    default_code = "REGISTRY_ERROR"
+    default_hint = "Check the registry address and that it is reachable."
+    default_retryable = True
+
+
+class RegistryAuthError(RegistryError):
+    default_code = "REGISTRY_AUTH"
+    default_hint = (
+        "Log in to the registry (`docker login REGISTRY`) or pass credentials "
+        "(CONTAINERKIT_REGISTRY_USERNAME / --password-stdin)."
+    )
+    default_retryable = False
+
+
+class NetworkError(ContainerKitError):
+    default_code = "NETWORK"
+    default_hint = "A network operation failed; check connectivity, proxies and DNS."
+    default_retryable = True
+
+
+class ScanError(ContainerKitError):
+    default_code = "SCAN_FAILED"
+    default_hint = "See the details; check the scanner database with `containerkit db status`."
+
+
+class KubernetesError(ContainerKitError):
+    default_code = "K8S_ERROR"
+    default_hint = "Check the kubeconfig, context and cluster reachability (`kubectl cluster-info`)."
+
+
+class WorkflowError(ContainerKitError):
+    default_code = "WORKFLOW_ERROR"
+    default_hint = "Fix the workflow spec as described and run it again."
+
+
+def wrap_unexpected(exc: BaseException) -> ContainerKitError:
+    """Turn any exception into a ContainerKitError (never leaks a traceback to users)."""
+    if isinstance(exc, ContainerKitError):
+        return exc
+    return ContainerKitError(f"unexpected {type(exc).__name__}: {exc}", details={"type": type(exc).__name__})

@@ -1,0 +1,401 @@
+"""The session store: sessions, state documents, jobs, errors, artifacts, expiry.
+
+Sync sqlite3 with short transactions. Session state is a JSON document with a
+version number: :meth:`SessionStore.update_state` applies a function under an
+optimistic version check and retries on conflict, so concurrent writers never
+lose an update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from containerkit.errors import ConflictError, ContainerKitError, NotFoundError, QuotaExceededError, SessionExpiredError, StoreError
+from containerkit.redaction import redact, redact_data
+from containerkit.store.db import Database
+from containerkit.store.records import (
+    ArtifactInfo,
+    ErrorRecord,
+    JobRecord,
+    JobStatus,
+    SessionDetail,
+    SessionInfo,
+    StoreCounts,
+)
+
+StateUpdate = Callable[[dict[str, Any]], dict[str, Any] | None]
+_SESSION_COLS = "id, created_at, last_access, expires_at, workspace_dir, labels, state, version"
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def _session_info(row: sqlite3.Row) -> SessionInfo:
+    state = json.loads(row["state"])
+    return SessionInfo(
+        id=row["id"],
+        created_at=row["created_at"],
+        last_access=row["last_access"],
+        expires_at=row["expires_at"],
+        workspace_dir=row["workspace_dir"],
+        labels=json.loads(row["labels"]),
+        version=row["version"],
+        state_keys=sorted(state),
+    )
+
+
+class SessionStore:
+    """All persistent session data. Constructing it does no I/O."""
+
+    def __init__(
+        self,
+        path: Path,
+        workspace_root: Path,
+        *,
+        ttl_s: float = 24 * 3600,
+        max_sessions: int = 100,
+        disk_quota_bytes: int = 512 * 1024 * 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = Database(path)
+        self.path = path
+        self.workspace_root = workspace_root
+        self.ttl_s = ttl_s
+        self.max_sessions = max_sessions
+        self.disk_quota_bytes = disk_quota_bytes
+        self.clock = clock
+
+    # --- sessions ---------------------------------------------------------------
+    def create_session(self, labels: list[str] | None = None, session_id: str | None = None) -> SessionInfo:
+        now = self.clock()
+        sid = session_id or _new_id()
+        workspace = self.workspace_root / sid
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO sessions(id, created_at, last_access, expires_at, workspace_dir, labels) VALUES (?,?,?,?,?,?)",
+                (sid, now, now, now + self.ttl_s, str(workspace), json.dumps(sorted(set(labels or [])))),
+            )
+            evicted = self._evict_lru(conn)
+        self._remove_workspaces(evicted)
+        workspace.mkdir(parents=True, exist_ok=True)
+        return self.session_info(sid)
+
+    def _evict_lru(self, conn: sqlite3.Connection) -> list[tuple[str, str]]:
+        (count,) = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
+        excess = count - self.max_sessions
+        if excess <= 0:
+            return []
+        rows = conn.execute(
+            "SELECT id, workspace_dir FROM sessions ORDER BY last_access ASC LIMIT ?", (excess,)
+        ).fetchall()
+        return self._delete_rows(conn, rows, "evicted: more than max_sessions")
+
+    def _delete_rows(self, conn: sqlite3.Connection, rows: list[sqlite3.Row], reason: str) -> list[tuple[str, str]]:
+        now = self.clock()
+        gone = []
+        for row in rows:
+            conn.execute("DELETE FROM sessions WHERE id = ?", (row["id"],))
+            conn.execute("INSERT OR REPLACE INTO expired_sessions(id, expired_at, reason) VALUES (?,?,?)", (row["id"], now, reason))
+            gone.append((row["id"], row["workspace_dir"]))
+        return gone
+
+    def _remove_workspaces(self, gone: list[tuple[str, str]]) -> None:
+        for _, workspace in gone:
+            shutil.rmtree(workspace, ignore_errors=True)
+
+    def _missing(self, conn: sqlite3.Connection, session_id: str) -> ContainerKitError:
+        row = conn.execute("SELECT expired_at, reason FROM expired_sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is not None:
+            return SessionExpiredError(
+                f"session {session_id} has expired ({row['reason']})", details={"session_id": session_id}
+            )
+        return NotFoundError(
+            f"no session {session_id!r}",
+            hint="List sessions with `containerkit sessions list`, or omit the session id to start a new one.",
+            details={"session_id": session_id},
+        )
+
+    def touch(self, session_id: str) -> SessionInfo:
+        """Mark a session used now (extends its expiry).
+
+        Raises:
+            SessionExpiredError: the session expired or was evicted.
+            NotFoundError: no such session ever existed here.
+        """
+        now = self.clock()
+        with self.db.transaction() as conn:
+            row = self._touch_row(conn, session_id, now)
+        return _session_info(row)
+
+    def _touch_row(self, conn: sqlite3.Connection, session_id: str, now: float) -> sqlite3.Row:
+        row = conn.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise self._missing(conn, session_id)
+        if row["expires_at"] < now:
+            gone = self._delete_rows(conn, [row], "expired: TTL passed")
+            conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            self._remove_workspaces(gone)
+            raise self._missing(conn, session_id)
+        conn.execute("UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ?", (now, now + self.ttl_s, session_id))
+        return row
+
+    def session_info(self, session_id: str) -> SessionInfo:
+        conn = self.db.connection()
+        row = conn.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None or row["expires_at"] < self.clock():
+            raise self._missing(conn, session_id)
+        return _session_info(row)
+
+    def get_session(self, session_id: str) -> SessionDetail:
+        conn = self.db.connection()
+        row = conn.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None or row["expires_at"] < self.clock():
+            raise self._missing(conn, session_id)
+        info = _session_info(row)
+        return SessionDetail(**info.model_dump(), state=json.loads(row["state"]))
+
+    def list_sessions(self, label: str | None = None) -> list[SessionInfo]:
+        rows = self.db.connection().execute(
+            f"SELECT {_SESSION_COLS} FROM sessions WHERE expires_at >= ? ORDER BY last_access DESC", (self.clock(),)
+        ).fetchall()
+        infos = [_session_info(r) for r in rows]
+        return [i for i in infos if label is None or label in i.labels]
+
+    def delete_session(self, session_id: str) -> None:
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT id, workspace_dir FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                raise self._missing(conn, session_id)
+            gone = self._delete_rows(conn, [row], "deleted")
+        self._remove_workspaces(gone)
+
+    def set_labels(self, session_id: str, add: list[str] | None = None, remove: list[str] | None = None) -> SessionInfo:
+        def change(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
+            labels = set(json.loads(row["labels"])) | set(add or [])
+            labels -= set(remove or [])
+            conn.execute("UPDATE sessions SET labels = ? WHERE id = ?", (json.dumps(sorted(labels)), session_id))
+
+        with self.db.transaction() as conn:
+            change(conn, self._touch_row(conn, session_id, self.clock()))
+        return self.session_info(session_id)
+
+    # --- state document -----------------------------------------------------------
+    def get_state(self, session_id: str) -> tuple[dict[str, Any], int]:
+        detail = self.get_session(session_id)
+        return detail.state, detail.version
+
+    def update_state(self, session_id: str, update: StateUpdate, *, attempts: int = 200) -> int:
+        """Apply ``update`` to the state document; retried on version conflicts.
+
+        ``update`` receives a copy of the state and returns the new document (or
+        mutates it in place and returns None). Returns the new version.
+
+        Raises:
+            ConflictError: still conflicting after ``attempts`` tries.
+        """
+        conn = self.db.connection()
+        for attempt in range(attempts):
+            row = conn.execute("SELECT state, version, expires_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                raise self._missing(conn, session_id)
+            state = json.loads(row["state"])
+            new_state = update(state)
+            if new_state is None:
+                new_state = state
+            cur = conn.execute(
+                "UPDATE sessions SET state = ?, version = version + 1, last_access = ? WHERE id = ? AND version = ?",
+                (json.dumps(new_state, default=str), self.clock(), session_id, row["version"]),
+            )
+            if cur.rowcount == 1:
+                return int(row["version"]) + 1
+            time.sleep(min(0.001 * (attempt + 1), 0.02))
+        raise ConflictError(f"session {session_id} state kept changing; gave up after {attempts} attempts")
+
+    def put_state(self, session_id: str, key: str, value: Any) -> int:
+        def setter(state: dict[str, Any]) -> None:
+            state[key] = value
+
+        return self.update_state(session_id, setter)
+
+    # --- jobs -----------------------------------------------------------------------
+    def begin_job(self, session_id: str | None, tool: str, params: dict[str, Any]) -> tuple[SessionInfo, str]:
+        """Resolve (or create) the session and record a running job, in one transaction."""
+        if session_id is None:
+            session = self.create_session()
+            session_id = session.id
+        now = self.clock()
+        job_id = _new_id()
+        with self.db.transaction() as conn:
+            row = self._touch_row(conn, session_id, now)
+            conn.execute(
+                "INSERT INTO jobs(id, session_id, tool, params, status, queued_at, started_at) VALUES (?,?,?,?, 'running', ?, ?)",
+                (job_id, session_id, tool, json.dumps(redact_data(params), default=str), now, now),
+            )
+        return _session_info(row), job_id
+
+    def end_job(self, job_id: str, status: JobStatus, error: ContainerKitError | None = None, tool: str | None = None) -> None:
+        now = self.clock()
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT session_id, started_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return  # the session was deleted while the job ran
+            duration_ms = (now - row["started_at"]) * 1000 if row["started_at"] else None
+            conn.execute(
+                "UPDATE jobs SET status = ?, ended_at = ?, duration_ms = ?, error_code = ?, error_message = ? WHERE id = ?",
+                (status, now, duration_ms, error.code if error else None, redact(error.message) if error else None, job_id),
+            )
+            if error is not None:
+                conn.execute(
+                    "INSERT INTO errors(session_id, job_id, tool, code, message, hint, details, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        row["session_id"], job_id, tool, error.code, redact(error.message), redact(error.hint),
+                        json.dumps(redact_data(error.details), default=str), now,
+                    ),
+                )
+
+    def get_job(self, job_id: str) -> JobRecord:
+        row = self.db.connection().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no job {job_id!r}", hint="Job ids are printed by every tool result (job_id).")
+        return JobRecord(**{**dict(row), "params": json.loads(row["params"])})
+
+    def list_jobs(self, session_id: str, limit: int = 200) -> list[JobRecord]:
+        rows = self.db.connection().execute(
+            "SELECT * FROM jobs WHERE session_id = ? ORDER BY queued_at DESC LIMIT ?", (session_id, limit)
+        ).fetchall()
+        return [JobRecord(**{**dict(r), "params": json.loads(r["params"])}) for r in rows]
+
+    def list_errors(self, session_id: str, limit: int = 100) -> list[ErrorRecord]:
+        rows = self.db.connection().execute(
+            "SELECT * FROM errors WHERE session_id = ? ORDER BY id DESC LIMIT ?", (session_id, limit)
+        ).fetchall()
+        return [ErrorRecord(**{**dict(r), "details": json.loads(r["details"])}) for r in rows]
+
+    def record_error(self, session_id: str, error: ContainerKitError, job_id: str | None = None, tool: str | None = None) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO errors(session_id, job_id, tool, code, message, hint, details, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                (session_id, job_id, tool, error.code, redact(error.message), redact(error.hint),
+                 json.dumps(redact_data(error.details), default=str), self.clock()),
+            )
+
+    # --- artifacts ------------------------------------------------------------------
+    def usage_bytes(self, session_id: str, workspace_dir: str | None = None) -> int:
+        (inline,) = self.db.connection().execute(
+            "SELECT COALESCE(SUM(size), 0) FROM artifacts WHERE session_id = ? AND path IS NULL", (session_id,)
+        ).fetchone()
+        workspace = Path(workspace_dir) if workspace_dir else self.workspace_root / session_id
+        on_disk = sum(f.stat().st_size for f in workspace.rglob("*") if f.is_file() and not f.is_symlink()) if workspace.exists() else 0
+        return int(inline) + on_disk
+
+    def add_artifact(
+        self,
+        session_id: str,
+        kind: str,
+        name: str,
+        content: bytes | str,
+        *,
+        media_type: str = "text/plain",
+        job_id: str | None = None,
+        path: Path | None = None,
+    ) -> ArtifactInfo:
+        """Store an artifact inline (or record a file path). Enforces the session disk quota.
+
+        Raises:
+            QuotaExceededError: the session would exceed its disk quota.
+        """
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        if path is None:
+            data = redact(data.decode("utf-8", "replace")).encode("utf-8") if media_type.startswith(("text/", "application/json", "application/yaml")) else data
+        used = self.usage_bytes(session_id)
+        if path is None and used + len(data) > self.disk_quota_bytes:
+            raise QuotaExceededError(
+                f"session {session_id} would use {used + len(data)} bytes, over its quota of {self.disk_quota_bytes}",
+                details={"used": used, "adding": len(data), "quota": self.disk_quota_bytes},
+            )
+        info = ArtifactInfo(
+            id=_new_id(),
+            session_id=session_id,
+            job_id=job_id,
+            kind=kind,
+            name=name,
+            media_type=media_type,
+            path=str(path) if path else None,
+            digest="sha256:" + hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            created_at=self.clock(),
+        )
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO artifacts(id, session_id, job_id, kind, name, media_type, content, path, digest, size, created_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (info.id, session_id, job_id, kind, name, media_type, None if path else data, info.path,
+                     info.digest, info.size, info.created_at),
+                )
+        except sqlite3.IntegrityError as e:
+            raise self._missing(self.db.connection(), session_id) from e
+        return info
+
+    def list_artifacts(self, session_id: str, kind: str | None = None) -> list[ArtifactInfo]:
+        sql = "SELECT id, session_id, job_id, kind, name, media_type, path, digest, size, created_at FROM artifacts WHERE session_id = ?"
+        args: list[Any] = [session_id]
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+        rows = self.db.connection().execute(sql + " ORDER BY created_at DESC, rowid DESC", args).fetchall()
+        return [ArtifactInfo(**dict(r)) for r in rows]
+
+    def get_artifact(self, artifact_id: str) -> tuple[ArtifactInfo, bytes]:
+        row = self.db.connection().execute("SELECT * FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no artifact {artifact_id!r}")
+        data = dict(row)
+        content = data.pop("content")
+        info = ArtifactInfo(**data)
+        if content is None and info.path:
+            try:
+                content = Path(info.path).read_bytes()
+            except OSError as e:
+                raise StoreError(f"artifact file {info.path} is unreadable: {e}") from e
+        return info, bytes(content or b"")
+
+    def latest_artifact(self, session_id: str, kind: str) -> tuple[ArtifactInfo, bytes] | None:
+        found = self.list_artifacts(session_id, kind)
+        return self.get_artifact(found[0].id) if found else None
+
+    # --- maintenance ------------------------------------------------------------------
+    def sweep(self) -> list[str]:
+        """Remove expired sessions and their workspaces. Returns the removed ids."""
+        with self.db.transaction() as conn:
+            rows = conn.execute("SELECT id, workspace_dir FROM sessions WHERE expires_at < ?", (self.clock(),)).fetchall()
+            gone = self._delete_rows(conn, rows, "expired: TTL passed")
+        self._remove_workspaces(gone)
+        return [sid for sid, _ in gone]
+
+    def counts(self) -> StoreCounts:
+        conn = self.db.connection()
+
+        def one(sql: str) -> int:
+            return int(conn.execute(sql).fetchone()[0])
+
+        return StoreCounts(
+            sessions=one("SELECT COUNT(*) FROM sessions"),
+            jobs=one("SELECT COUNT(*) FROM jobs"),
+            running_jobs=one("SELECT COUNT(*) FROM jobs WHERE status = 'running'"),
+            artifacts=one("SELECT COUNT(*) FROM artifacts"),
+            errors=one("SELECT COUNT(*) FROM errors"),
+        )
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,143 @@
+"""Base models, the tool context, progress and sampling protocols.
+
+A tool is ``async def tool(ctx: ToolContext, params: P) -> R`` where ``P`` is a
+:class:`ToolParams` and ``R`` a :class:`ToolResult`. The registry fills
+``session_id`` and ``job_id`` of the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, cast
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from containerkit.errors import PathNotAllowedError
+from containerkit.settings import Settings
+from containerkit.store import ArtifactInfo, SessionInfo, SessionStore
+
+T = TypeVar("T")
+
+
+class Model(BaseModel):
+    """Base for every typed document Container Kit exchanges."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ToolParams(Model):
+    session_id: str | None = Field(
+        None, description="Session to work in; omit to start a new session (its id is in the result)."
+    )
+
+
+class ToolResult(Model):
+    session_id: str = Field("", description="The session this call ran in.")
+    job_id: str = Field("", description="The job record of this call (see get_job_status).")
+
+
+class Progress(Protocol):
+    """Progress sink. Tools must work the same with :class:`NullProgress`."""
+
+    async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None: ...
+
+
+class NullProgress:
+    async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        return None
+
+
+class Sampler(Protocol):
+    """Asks the MCP client's model for text (MCP sampling). Absent when the client lacks it."""
+
+    async def complete(self, prompt: str, *, system: str | None = None, max_tokens: int = 4000) -> str: ...
+
+
+class Services:
+    """The composition root's services, built lazily once, replaceable by tests.
+
+    Domain code asks for a service by its key type with a factory that builds it
+    from settings: ``ctx.services.get(Engine, Engine.from_settings)``. Tests call
+    :meth:`provide` with a hand-written fake before the first use.
+    """
+
+    def __init__(self, settings: Settings, store: SessionStore) -> None:
+        self.settings = settings
+        self.store = store
+        self._instances: dict[object, object] = {}
+
+    def provide(self, key: type[T] | Any, instance: T) -> None:
+        self._instances[key] = instance
+
+    def get(self, key: type[T] | Any, factory: Callable[[Settings], T]) -> T:
+        if key not in self._instances:
+            self._instances[key] = factory(self.settings)
+        return cast(T, self._instances[key])
+
+    def peek(self, key: object) -> object | None:
+        return self._instances.get(key)
+
+
+@dataclass
+class ToolContext:
+    services: Services
+    session: SessionInfo
+    job_id: str
+    tool: str
+    progress: Progress = field(default_factory=NullProgress)
+    sampler: Sampler | None = None
+    client_roots: list[Path] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def store(self) -> SessionStore:
+        return self.services.store
+
+    @property
+    def workspace(self) -> Path:
+        path = Path(self.session.workspace_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def allowed_roots(self) -> list[Path]:
+        roots = [*self.settings.resolved_allowed_roots, *(r.resolve() for r in self.client_roots)]
+        if self.session.workspace_dir:
+            roots.append(self.workspace.resolve())
+        return roots
+
+    def resolve_path(self, raw: str | Path, *, must_exist: bool = True) -> Path:
+        """Resolve a user-given path (symlinks included) and check it is inside the allowed roots.
+
+        Raises:
+            PathNotAllowedError: outside every allowed root, or missing when ``must_exist``.
+        """
+        path = Path(raw).expanduser()
+        if str(raw).startswith("-"):
+            raise PathNotAllowedError(f"path {str(raw)!r} starts with '-'", hint="Prefix it with ./ if it is really a file name.")
+        resolved = path.resolve()
+        if must_exist and not resolved.exists():
+            raise PathNotAllowedError(f"path {str(raw)!r} does not exist", hint="Check the path; relative paths are resolved from the current directory.")
+        roots = self.allowed_roots()
+        if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+            raise PathNotAllowedError(
+                f"path {resolved} is outside the allowed roots",
+                details={"path": str(resolved), "allowed_roots": [str(r) for r in roots]},
+            )
+        return resolved
+
+    async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        await self.progress.report(progress, total, message)
+
+    def artifact(self, kind: str, name: str, content: bytes | str, media_type: str = "text/plain") -> ArtifactInfo:
+        return self.store.add_artifact(self.session.id, kind, name, content, media_type=media_type, job_id=self.job_id)
+
+    def put_state(self, key: str, value: Any) -> int:
+        return self.store.put_state(self.session.id, key, value)
+
+    def state(self) -> dict[str, Any]:
+        return self.store.get_state(self.session.id)[0]

@@ -1,0 +1,196 @@
+"""The ONE tool registry: typed tools, tracked calls.
+
+Every call goes through :meth:`ToolRegistry.call`, which resolves the session,
+writes the job row, times the call, records errors with their codes, passes the
+progress reporter, and fills ``session_id``/``job_id`` in the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import anyio
+from pydantic import ValidationError
+
+from containerkit.errors import CancelledError_, ContainerKitError, InvalidInputError, NotFoundError, wrap_unexpected
+from containerkit.tools.base import NullProgress, Progress, Sampler, Services, ToolContext, ToolParams, ToolResult
+
+log = logging.getLogger("containerkit.tools")
+
+P = TypeVar("P", bound=ToolParams)
+R = TypeVar("R", bound=ToolResult)
+ToolFn = Callable[[ToolContext, P], Awaitable[R]]
+
+
+@dataclass(frozen=True)
+class ToolSpec(Generic[P, R]):
+    name: str
+    title: str
+    description: str
+    params_model: type[P]
+    result_model: type[R]
+    fn: ToolFn[P, R]
+    read_only: bool = False
+    destructive: bool = False
+    idempotent: bool = False
+    open_world: bool = False
+    #: tracked tools run in a session and get a job row; untracked ones (server_status, list_sessions) don't.
+    tracked: bool = True
+    #: keep the last result in the session state under results.<name>, visible to later calls.
+    store_result: bool = False
+    #: CLI/workflow group (e.g. "sessions", "engine").
+    group: str = "general"
+
+
+class ToolRegistry:
+    def __init__(self) -> None:
+        self._tools: dict[str, ToolSpec[Any, Any]] = {}
+
+    # registration ------------------------------------------------------------------
+    def register(self, spec: ToolSpec[Any, Any]) -> None:
+        if spec.name in self._tools:
+            raise ValueError(f"tool {spec.name} registered twice")
+        self._tools[spec.name] = spec
+
+    def tool(
+        self,
+        name: str,
+        *,
+        title: str,
+        description: str,
+        params: type[P],
+        result: type[R],
+        read_only: bool = False,
+        destructive: bool = False,
+        idempotent: bool = False,
+        open_world: bool = False,
+        tracked: bool = True,
+        store_result: bool = False,
+        group: str = "general",
+    ) -> Callable[[ToolFn[P, R]], ToolFn[P, R]]:
+        def decorate(fn: ToolFn[P, R]) -> ToolFn[P, R]:
+            self.register(
+                ToolSpec(
+                    name=name, title=title, description=description, params_model=params, result_model=result,
+                    fn=fn, read_only=read_only, destructive=destructive, idempotent=idempotent,
+                    open_world=open_world, tracked=tracked, store_result=store_result, group=group,
+                )
+            )
+            return fn
+
+        return decorate
+
+    # lookup ------------------------------------------------------------------------
+    def get(self, name: str) -> ToolSpec[Any, Any]:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise NotFoundError(
+                f"unknown tool {name!r}", hint=f"Known tools: {', '.join(sorted(self._tools))}."
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def specs(self) -> list[ToolSpec[Any, Any]]:
+        return [self._tools[n] for n in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    # validation ----------------------------------------------------------------------
+    def parse_params(self, name: str, raw: Mapping[str, Any] | ToolParams) -> ToolParams:
+        """Validate raw params against the tool's own model.
+
+        Raises:
+            InvalidInputError: naming the first bad field and why.
+        """
+        spec = self.get(name)
+        if isinstance(raw, spec.params_model):
+            return raw
+        try:
+            return spec.params_model.model_validate(dict(raw) if isinstance(raw, Mapping) else raw.model_dump())
+        except ValidationError as e:
+            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}" for err in e.errors()[:5])
+            raise InvalidInputError(
+                f"invalid parameters for {name}: {problems}",
+                hint=f"See the input schema of {name} (`containerkit tools show {name}` or the MCP tool list).",
+                details={"tool": name, "errors": [{"loc": [str(p) for p in err["loc"]], "msg": err["msg"]} for err in e.errors()[:20]]},
+            ) from e
+
+    # calling ---------------------------------------------------------------------------
+    async def call(
+        self,
+        services: Services,
+        name: str,
+        params: Mapping[str, Any] | ToolParams,
+        *,
+        progress: Progress | None = None,
+        sampler: Sampler | None = None,
+        client_roots: list[Path] | None = None,
+    ) -> ToolResult:
+        """Run one tool call, tracked in the session store.
+
+        Raises:
+            ContainerKitError: every failure, with its code (unexpected exceptions are wrapped).
+        """
+        spec = self.get(name)
+        parsed = self.parse_params(name, params)
+        store = services.store
+        progress = progress or NullProgress()
+        if not spec.tracked:
+            ctx = ToolContext(services=services, session=_NO_SESSION, job_id="", tool=name, progress=progress,
+                              sampler=sampler, client_roots=client_roots or [])
+            try:
+                return await spec.fn(ctx, parsed)  # type: ignore[no-any-return]
+            except ContainerKitError:
+                raise
+            except Exception as e:
+                log.exception("tool %s failed unexpectedly", name)
+                raise wrap_unexpected(e) from e
+        dumped = parsed.model_dump(mode="json", exclude={"session_id"})
+        session, job_id = store.begin_job(parsed.session_id, name, dumped)
+        ctx = ToolContext(services=services, session=session, job_id=job_id, tool=name, progress=progress,
+                          sampler=sampler, client_roots=client_roots or [])
+        started = time.perf_counter()
+        try:
+            result = await spec.fn(ctx, parsed)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                store.end_job(job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)
+            raise
+        except KeyboardInterrupt:
+            store.end_job(job_id, "cancelled", CancelledError_(f"{name} was interrupted"), tool=name)
+            raise
+        except ContainerKitError as e:
+            store.end_job(job_id, "failed", e, tool=name)
+            e.details.setdefault("job_id", job_id)
+            e.details.setdefault("session_id", session.id)
+            raise
+        except Exception as e:
+            log.exception("tool %s failed unexpectedly", name)
+            err = wrap_unexpected(e)
+            err.details.update(job_id=job_id, session_id=session.id)
+            store.end_job(job_id, "failed", err, tool=name)
+            raise err from e
+        result = result.model_copy(update={"session_id": session.id, "job_id": job_id})
+        if spec.store_result:
+            store.put_state(session.id, f"results.{name}", result.model_dump(mode="json"))
+        store.end_job(job_id, "succeeded", tool=name)
+        log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
+        return result
+
+
+from containerkit.store import SessionInfo as _SessionInfo  # noqa: E402
+
+_NO_SESSION = _SessionInfo(
+    id="", created_at=0, last_access=0, expires_at=0, workspace_dir="", labels=[], version=0, state_keys=[]
+)
+
+#: The one registry every tool module registers into.
+REGISTRY = ToolRegistry()
