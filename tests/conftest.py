@@ -1,0 +1,154 @@
+"""Shared fixtures.
+
+Markers are added from fixture use: a test using ``docker_client`` is marked
+``docker``, one using ``local_registry``/``auth_registry`` is marked ``registry``.
+When the engine or a registry is missing the test SKIPS locally but FAILS in CI
+(``CI=true``) or with ``--require-engine``: nothing that needs Docker may
+silently skip there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from containerkit.app import App, build_app
+from containerkit.settings import load_settings
+from containerkit.tools import ToolResult
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_REPOS = ROOT / "tests" / "fixtures" / "repos"
+TESTENV_STATE = Path("/var/lib/containerkit-testenv")
+OPEN_REGISTRY = "127.0.0.1:5001"
+AUTH_REGISTRY = "127.0.0.1:5002"
+
+_FIXTURE_MARKERS = {
+    "docker_client": "docker",
+    "local_registry": "registry",
+    "auth_registry": "registry",
+    "fake_k8s": "k8s_api",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--require-engine", action="store_true", help="Fail (not skip) tests whose engine/registry is missing.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in {
+        "docker": "needs a container engine",
+        "registry": "needs the local registries from scripts/testenv",
+        "k8s_api": "runs against the fake Kubernetes API server",
+        "e2e": "end-to-end (real engine / real cluster)",
+        "slow": "takes more than a few seconds",
+    }.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in _FIXTURE_MARKERS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, marker))
+
+
+def _must_have(config: pytest.Config) -> bool:
+    return bool(config.getoption("--require-engine")) or os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(request: pytest.FixtureRequest, what: str) -> None:
+    """Skip locally, fail in CI."""
+    if _must_have(request.config):
+        pytest.fail(f"{what} is not available, and CI requires it (run scripts/testenv)", pytrace=False)
+    pytest.skip(f"{what} is not available (run scripts/testenv)")
+
+
+# --- app / tool calls -----------------------------------------------------------------
+
+
+@dataclass
+class Harness:
+    app: App
+    home: Path
+
+    def call(self, tool: str, **params: Any) -> Any:
+        return anyio.run(lambda: self.app.registry.call(self.app.services, tool, params))
+
+    async def acall(self, tool: str, **params: Any) -> ToolResult:
+        return await self.app.registry.call(self.app.services, tool, params)
+
+
+@pytest.fixture
+def ck_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "ckhome"
+    monkeypatch.setenv("CONTAINERKIT_HOME", str(home))
+    monkeypatch.setenv("CONTAINERKIT_CONFIG", str(tmp_path / "no-config.yaml"))
+    monkeypatch.setenv("CONTAINERKIT_ALLOWED_ROOTS", f'["{tmp_path}", "{ROOT}"]')
+    return home
+
+
+@pytest.fixture
+def harness(ck_home: Path) -> Iterator[Harness]:
+    app = build_app(load_settings())
+    yield Harness(app=app, home=ck_home)
+    app.services.store.close()
+
+
+# --- external systems -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _docker_session() -> Any:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=30)
+        client.ping()
+        return client
+    except Exception:
+        return None
+
+
+@pytest.fixture
+def docker_client(request: pytest.FixtureRequest, _docker_session: Any) -> Any:
+    if _docker_session is None:
+        unavailable(request, "the Docker engine")
+    return _docker_session
+
+
+def _registry_up(address: str) -> bool:
+    try:
+        return httpx.get(f"http://{address}/v2/", timeout=3).status_code in (200, 401)
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def local_registry(request: pytest.FixtureRequest) -> str:
+    """Address of the open registry (also the Docker Hub mirror)."""
+    if not _registry_up(OPEN_REGISTRY):
+        unavailable(request, f"the open registry at {OPEN_REGISTRY}")
+    return OPEN_REGISTRY
+
+
+@dataclass(frozen=True)
+class AuthRegistry:
+    address: str
+    username: str
+    password: str
+
+
+@pytest.fixture
+def auth_registry(request: pytest.FixtureRequest) -> AuthRegistry:
+    """Address and credentials of the htpasswd registry."""
+    user_file, pw_file = TESTENV_STATE / "auth-user", TESTENV_STATE / "auth-password"
+    if not _registry_up(AUTH_REGISTRY) or not pw_file.exists():
+        unavailable(request, f"the auth registry at {AUTH_REGISTRY}")
+    return AuthRegistry(AUTH_REGISTRY, user_file.read_text().strip(), pw_file.read_text().strip())
