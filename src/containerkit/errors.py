@@ -117,13 +117,13 @@ class PolicyViolationError(ContainerKitError):
 # --- external systems --------------------------------------------------------
 
 
-class TimeoutError_(ContainerKitError):  # noqa: N801 - avoid shadowing the builtin
+class TimeoutError_(ContainerKitError):  # noqa: N801, N818 - avoid shadowing the builtin
     default_code = "TIMEOUT"
     default_hint = "The operation took longer than its deadline; raise the timeout or check the remote side."
     default_retryable = True
 
 
-class CancelledError_(ContainerKitError):  # noqa: N801
+class CancelledError_(ContainerKitError):  # noqa: N801, N818
     default_code = "CANCELLED"
     default_hint = "The operation was cancelled; run it again when ready."
 

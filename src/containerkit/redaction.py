@@ -19,9 +19,9 @@ _secrets: set[str] = set()
 _SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|credential|api[_-]?key|auth)", re.IGNORECASE)
 # Common inline forms: "Authorization: Bearer xxx", "password=xxx", URLs with user:pass@
 _PATTERNS = (
-    re.compile(r"(?i)(authorization:\s*(?:bearer|basic)\s+)[^\s\"']+"),
-    re.compile(r"(?i)\b((?:password|passwd|token|secret)\s*[=:]\s*)[^\s,;\"'&]+"),
-    re.compile(r"(?i)(https?://[^:/\s@]+:)[^@/\s]+(@)"),
+    re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic)\s+)[^\s\"']+"),
+    re.compile(r"(?i)\b(?P<pre>(?:password|passwd|token|secret)\s*[=:]\s*)[^\s,;\"'&]+"),
+    re.compile(r"(?i)(?P<pre>https?://[^:/\s@]+:)[^@/\s]+(?=@)"),
 )
 
 
@@ -41,7 +41,7 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + MASK + (m.group(2) if m.lastindex and m.lastindex >= 2 and m.group(2) == "@" else ""), text)
+        text = pattern.sub(lambda m: m.group("pre") + MASK, text)
     return text
 
 

@@ -106,7 +106,9 @@ class Settings(BaseSettings):
     home: Path = Field(DEFAULT_HOME, description="Where the store, workspaces and caches live.")
     store_path: Path | None = Field(None, description="SQLite file (default <home>/sessions.db).")
     workspace_root: Path | None = Field(None, description="Session workspaces (default <home>/workspaces).")
-    allowed_roots: list[Path] = Field(default_factory=list, description="Repository paths must be inside one of these (empty: current dir and home).")
+    allowed_roots: list[Path] = Field(
+        default_factory=list, description="Repository paths must be inside one of these (empty: current dir and home)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     store: StoreSettings = StoreSettings()

@@ -12,7 +12,8 @@ def _ping(docker_host: str | None) -> tuple[bool, str]:
         client = docker.DockerClient(base_url=docker_host, timeout=5) if docker_host else docker.from_env(timeout=5)
         try:
             version = client.version()
-            return True, f"{version.get('Platform', {}).get('Name', 'engine')} {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
+            name = version.get("Platform", {}).get("Name", "engine")
+            return True, f"{name} {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
         finally:
             client.close()
     except DockerException as e:

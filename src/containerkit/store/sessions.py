@@ -16,9 +16,16 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from containerkit.errors import ConflictError, ContainerKitError, NotFoundError, QuotaExceededError, SessionExpiredError, StoreError
+from containerkit.errors import (
+    ConflictError,
+    ContainerKitError,
+    NotFoundError,
+    QuotaExceededError,
+    SessionExpiredError,
+    StoreError,
+)
 from containerkit.redaction import redact, redact_data
 from containerkit.store.db import Database
 from containerkit.store.records import (
@@ -31,8 +38,10 @@ from containerkit.store.records import (
     StoreCounts,
 )
 
+_TEXT_TYPES = ("text/", "application/json", "application/yaml", "application/sarif", "application/vnd.cyclonedx")
 StateUpdate = Callable[[dict[str, Any]], dict[str, Any] | None]
 _SESSION_COLS = "id, created_at, last_access, expires_at, workspace_dir, labels, state, version"
+_SELECT_ONE = f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?"  # noqa: S608 - constant column list
 
 
 def _new_id() -> str:
@@ -137,7 +146,7 @@ class SessionStore:
         return _session_info(row)
 
     def _touch_row(self, conn: sqlite3.Connection, session_id: str, now: float) -> sqlite3.Row:
-        row = conn.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        row = conn.execute(_SELECT_ONE, (session_id,)).fetchone()
         if row is None:
             raise self._missing(conn, session_id)
         if row["expires_at"] < now:
@@ -147,18 +156,18 @@ class SessionStore:
             self._remove_workspaces(gone)
             raise self._missing(conn, session_id)
         conn.execute("UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ?", (now, now + self.ttl_s, session_id))
-        return row
+        return cast(sqlite3.Row, row)
 
     def session_info(self, session_id: str) -> SessionInfo:
         conn = self.db.connection()
-        row = conn.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        row = conn.execute(_SELECT_ONE, (session_id,)).fetchone()
         if row is None or row["expires_at"] < self.clock():
             raise self._missing(conn, session_id)
         return _session_info(row)
 
     def get_session(self, session_id: str) -> SessionDetail:
         conn = self.db.connection()
-        row = conn.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        row = conn.execute(_SELECT_ONE, (session_id,)).fetchone()
         if row is None or row["expires_at"] < self.clock():
             raise self._missing(conn, session_id)
         info = _session_info(row)
@@ -166,7 +175,8 @@ class SessionStore:
 
     def list_sessions(self, label: str | None = None) -> list[SessionInfo]:
         rows = self.db.connection().execute(
-            f"SELECT {_SESSION_COLS} FROM sessions WHERE expires_at >= ? ORDER BY last_access DESC", (self.clock(),)
+            f"SELECT {_SESSION_COLS} FROM sessions WHERE expires_at >= ? ORDER BY last_access DESC",  # noqa: S608
+            (self.clock(),),
         ).fetchall()
         infos = [_session_info(r) for r in rows]
         return [i for i in infos if label is None or label in i.labels]
@@ -315,8 +325,8 @@ class SessionStore:
             QuotaExceededError: the session would exceed its disk quota.
         """
         data = content.encode("utf-8") if isinstance(content, str) else content
-        if path is None:
-            data = redact(data.decode("utf-8", "replace")).encode("utf-8") if media_type.startswith(("text/", "application/json", "application/yaml")) else data
+        if path is None and media_type.startswith(_TEXT_TYPES):
+            data = redact(data.decode("utf-8", "replace")).encode("utf-8")
         used = self.usage_bytes(session_id)
         if path is None and used + len(data) > self.disk_quota_bytes:
             raise QuotaExceededError(

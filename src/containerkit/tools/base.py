@@ -121,7 +121,9 @@ class ToolContext:
             raise PathNotAllowedError(f"path {str(raw)!r} starts with '-'", hint="Prefix it with ./ if it is really a file name.")
         resolved = path.resolve()
         if must_exist and not resolved.exists():
-            raise PathNotAllowedError(f"path {str(raw)!r} does not exist", hint="Check the path; relative paths are resolved from the current directory.")
+            raise PathNotAllowedError(
+                f"path {str(raw)!r} does not exist", hint="Check the path; relative paths are resolved from the current directory."
+            )
         roots = self.allowed_roots()
         if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
             raise PathNotAllowedError(

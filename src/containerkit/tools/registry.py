@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import anyio
 from pydantic import ValidationError
@@ -112,15 +112,15 @@ class ToolRegistry:
         """
         spec = self.get(name)
         if isinstance(raw, spec.params_model):
-            return raw
+            return cast(ToolParams, raw)
         try:
-            return spec.params_model.model_validate(dict(raw) if isinstance(raw, Mapping) else raw.model_dump())
+            return cast(ToolParams, spec.params_model.model_validate(dict(raw) if isinstance(raw, Mapping) else raw.model_dump()))
         except ValidationError as e:
             problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}" for err in e.errors()[:5])
             raise InvalidInputError(
                 f"invalid parameters for {name}: {problems}",
                 hint=f"See the input schema of {name} (`containerkit tools show {name}` or the MCP tool list).",
-                details={"tool": name, "errors": [{"loc": [str(p) for p in err["loc"]], "msg": err["msg"]} for err in e.errors()[:20]]},
+                details={"tool": name, "errors": [_error_entry(err) for err in e.errors()[:20]]},
             ) from e
 
     # calling ---------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class ToolRegistry:
             ctx = ToolContext(services=services, session=_NO_SESSION, job_id="", tool=name, progress=progress,
                               sampler=sampler, client_roots=client_roots or [])
             try:
-                return await spec.fn(ctx, parsed)  # type: ignore[no-any-return]
+                return cast(ToolResult, await spec.fn(ctx, parsed))
             except ContainerKitError:
                 raise
             except Exception as e:
@@ -159,10 +159,9 @@ class ToolRegistry:
                           sampler=sampler, client_roots=client_roots or [])
         started = time.perf_counter()
         try:
-            result = await spec.fn(ctx, parsed)
+            result = cast(ToolResult, await spec.fn(ctx, parsed))
         except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                store.end_job(job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)
+            store.end_job(job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)
             raise
         except KeyboardInterrupt:
             store.end_job(job_id, "cancelled", CancelledError_(f"{name} was interrupted"), tool=name)
@@ -184,6 +183,10 @@ class ToolRegistry:
         store.end_job(job_id, "succeeded", tool=name)
         log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
         return result
+
+
+def _error_entry(err: Any) -> dict[str, Any]:
+    return {"loc": [str(p) for p in err["loc"]], "msg": str(err["msg"])}
 
 
 from containerkit.store import SessionInfo as _SessionInfo  # noqa: E402

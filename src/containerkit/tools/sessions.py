@@ -28,7 +28,7 @@ async def list_sessions(ctx: ToolContext, params: ListSessionsParams) -> ListSes
 
 
 class SessionIdParams(ToolParams):
-    session_id: str = Field(description="The session id.")  # type: ignore[assignment]
+    session_id: str = Field(description="The session id.")
 
 
 class GetSessionResult(ToolResult):
@@ -68,7 +68,7 @@ async def delete_session(ctx: ToolContext, params: SessionIdParams) -> DeleteSes
 
 
 class LabelParams(ToolParams):
-    session_id: str = Field(description="The session id.")  # type: ignore[assignment]
+    session_id: str = Field(description="The session id.")
     label: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/=-]*$", description="Label text.")
 
 
