@@ -9,14 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from containerkit.errors import SchemaTooNewError, StoreError
-from containerkit.store.schema import MIGRATIONS, SCHEMA_VERSION
+from containerkit.store.schema import MIGRATIONS
 
 
 class Database:
     """One SQLite file; a connection per thread; short transactions."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, migrations: list[str] | None = None) -> None:
         self.path = path
+        self.migrations = MIGRATIONS if migrations is None else migrations
         self._local = threading.local()
         self._migrated = False
         self._lock = threading.Lock()
@@ -53,19 +54,20 @@ class Database:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = conn.execute("SELECT version FROM schema_version").fetchone()
             current = int(row[0]) if row else 0
-            if current > SCHEMA_VERSION:
+            target = len(self.migrations)
+            if current > target:
                 conn.execute("ROLLBACK")
                 raise SchemaTooNewError(
                     f"session store {self.path} has schema version {current}, "
-                    f"this Container Kit understands up to {SCHEMA_VERSION}"
+                    f"this Container Kit understands up to {target}"
                 )
-            for index in range(current, SCHEMA_VERSION):
-                for statement in _split(MIGRATIONS[index]):
+            for index in range(current, target):
+                for statement in _split(self.migrations[index]):
                     conn.execute(statement)
             if row is None:
-                conn.execute("INSERT INTO schema_version(version) VALUES (?)", (SCHEMA_VERSION,))
+                conn.execute("INSERT INTO schema_version(version) VALUES (?)", (target,))
             else:
-                conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+                conn.execute("UPDATE schema_version SET version = ?", (target,))
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as e:
             if conn.in_transaction:

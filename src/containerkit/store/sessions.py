@@ -74,8 +74,9 @@ class SessionStore:
         max_sessions: int = 100,
         disk_quota_bytes: int = 512 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
+        migrations: list[str] | None = None,
     ) -> None:
-        self.db = Database(path)
+        self.db = Database(path, migrations)
         self.path = path
         self.workspace_root = workspace_root
         self.ttl_s = ttl_s
