@@ -1,0 +1,77 @@
+"""The CLI: --json is the result model, errors are one line + hint with distinct exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def ck(args: list[str], home: Path, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_CONFIG": str(home / "none.yaml"), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "containerkit", *args], capture_output=True, text=True, env=full,
+                          cwd=ROOT, input=stdin, timeout=120)
+
+
+def test_status_json_is_the_result_model(tmp_path: Path) -> None:
+    out = ck(["status", "--no-engine", "--json"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    from containerkit.tools.sessions import ServerStatusResult
+
+    ServerStatusResult.model_validate(data)
+    assert data["engine"] is None and data["schema_version"] >= 1
+
+
+def test_unknown_session_prints_one_line_and_hint_and_exits_1(tmp_path: Path) -> None:
+    out = ck(["sessions", "show", "nope"], tmp_path)
+    assert out.returncode == 1
+    assert "NOT_FOUND" in out.stderr and "hint:" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_invalid_input_exits_2(tmp_path: Path) -> None:
+    sid = json.loads(ck(["sessions", "list", "--json"], tmp_path).stdout)["sessions"]
+    assert sid == []
+    out = ck(["sessions", "label", "abc", "bad label!"], tmp_path)
+    assert out.returncode == 2 and "INVALID_INPUT" in out.stderr
+
+
+def test_usage_error_exits_2(tmp_path: Path) -> None:
+    out = ck(["sessions", "show"], tmp_path)
+    assert out.returncode == 2
+
+
+def test_bad_setting_is_a_clear_config_error(tmp_path: Path) -> None:
+    out = ck(["status", "--no-engine"], tmp_path, env={"CONTAINERKIT_STORE__TTL_HOURS": "-5"})
+    assert out.returncode == 2
+    assert "CONFIG_ERROR" in out.stderr and "CONTAINERKIT_STORE__TTL_HOURS" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_config_show_masks_secrets(tmp_path: Path) -> None:
+    canary = "cfg-canary-55aa"
+    out = ck(["config", "show", "--json"], tmp_path, env={"CONTAINERKIT_REGISTRY__PASSWORD": canary, "CONTAINERKIT_MCP__AUTH_TOKEN": canary})
+    assert out.returncode == 0, out.stderr
+    assert canary not in out.stdout + out.stderr
+    data = json.loads(out.stdout)
+    assert data["registry"]["password"] == "***" and data["mcp"]["auth_token"] == "***"
+
+
+def test_config_file_is_read_and_env_wins(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("store:\n  ttl_hours: 2\n  max_sessions: 7\n")
+    out = ck(["config", "show", "--json"], tmp_path, env={"CONTAINERKIT_CONFIG": str(cfg), "CONTAINERKIT_STORE__MAX_SESSIONS": "9"})
+    data = json.loads(out.stdout)
+    assert data["store"]["ttl_hours"] == 2 and data["store"]["max_sessions"] == 9
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["sessions", "--help"]])
+def test_help_and_version_work(tmp_path: Path, args: list[str]) -> None:
+    assert ck(args, tmp_path).returncode == 0
