@@ -67,6 +67,46 @@ MIGRATIONS: list[str] = [
         reason      TEXT NOT NULL
     );
     """,
+    # 2: durable workflow runs, their steps and the events (routing decisions, fixes) of each run
+    """
+    CREATE TABLE workflow_runs (
+        id            TEXT PRIMARY KEY,
+        session_id    TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        name          TEXT NOT NULL,
+        spec          TEXT NOT NULL,
+        inputs        TEXT NOT NULL DEFAULT '{}',
+        status        TEXT NOT NULL CHECK (status IN ('pending','running','succeeded','failed','cancelling','cancelled')),
+        created_at    REAL NOT NULL,
+        updated_at    REAL NOT NULL,
+        pid           INTEGER,
+        error_code    TEXT,
+        error_message TEXT
+    );
+    CREATE INDEX workflow_runs_session ON workflow_runs(session_id, created_at);
+    CREATE TABLE workflow_steps (
+        run_id        TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,
+        step_id       TEXT NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('pending','running','succeeded','failed','skipped','cancelled')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        started_at    REAL,
+        ended_at      REAL,
+        job_id        TEXT,
+        outputs       TEXT,
+        error_code    TEXT,
+        error_message TEXT,
+        reason        TEXT,
+        PRIMARY KEY (run_id, step_id)
+    );
+    CREATE TABLE workflow_events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id      TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,
+        step_id     TEXT,
+        kind        TEXT NOT NULL,
+        detail      TEXT NOT NULL DEFAULT '{}',
+        created_at  REAL NOT NULL
+    );
+    CREATE INDEX workflow_events_run ON workflow_events(run_id, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

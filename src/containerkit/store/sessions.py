@@ -37,6 +37,7 @@ from containerkit.store.records import (
     SessionInfo,
     StoreCounts,
 )
+from containerkit.store.runs import RunStore
 
 _TEXT_TYPES = ("text/", "application/json", "application/yaml", "application/sarif", "application/vnd.cyclonedx")
 StateUpdate = Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -77,6 +78,7 @@ class SessionStore:
         migrations: list[str] | None = None,
     ) -> None:
         self.db = Database(path, migrations)
+        self.runs = RunStore(self.db, clock)
         self.path = path
         self.workspace_root = workspace_root
         self.ttl_s = ttl_s

@@ -1,0 +1,185 @@
+"""Durable workflow runs: the run, every step's state and outputs, and routing events.
+
+Written as they change so a crashed run can be resumed from the first unfinished step.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from containerkit.errors import ContainerKitError, NotFoundError
+from containerkit.redaction import redact, redact_data
+from containerkit.store.db import Database
+
+RunStatus = Literal["pending", "running", "succeeded", "failed", "cancelling", "cancelled"]
+StepStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
+
+
+class _R(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StepState(_R):
+    step_id: str
+    status: StepStatus
+    attempts: int
+    started_at: float | None
+    ended_at: float | None
+    job_id: str | None
+    outputs: dict[str, Any] | None = Field(description="The step tool's result document.")
+    error_code: str | None
+    error_message: str | None
+    reason: str | None = Field(description="Why it was skipped/cancelled, or the routing that re-ran it.")
+
+
+class RunEvent(_R):
+    id: int
+    step_id: str | None
+    kind: str = Field(description="route, fix, retry, skip, cancel, resume, ...")
+    detail: dict[str, Any]
+    created_at: float
+
+
+class RunRecord(_R):
+    id: str
+    session_id: str
+    name: str
+    spec: dict[str, Any]
+    inputs: dict[str, Any]
+    status: RunStatus
+    created_at: float
+    updated_at: float
+    pid: int | None
+    error_code: str | None
+    error_message: str | None
+    steps: list[StepState]
+
+
+class RunStore:
+    def __init__(self, db: Database, clock: Callable[[], float]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def create(self, session_id: str, name: str, spec: dict[str, Any], inputs: dict[str, Any], step_ids: list[str], pid: int) -> str:
+        run_id = uuid.uuid4().hex[:16]
+        now = self.clock()
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO workflow_runs(id, session_id, name, spec, inputs, status, created_at, updated_at, pid)"
+                " VALUES (?,?,?,?,?, 'running', ?, ?, ?)",
+                (run_id, session_id, name, json.dumps(spec), json.dumps(redact_data(inputs)), now, now, pid),
+            )
+            conn.executemany(
+                "INSERT INTO workflow_steps(run_id, step_id, status) VALUES (?, ?, 'pending')", [(run_id, s) for s in step_ids]
+            )
+        return run_id
+
+    def get(self, run_id: str) -> RunRecord:
+        conn = self.db.connection()
+        row = conn.execute("SELECT * FROM workflow_runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no workflow run {run_id!r}", hint="List runs with `containerkit workflow list`.")
+        steps = conn.execute("SELECT * FROM workflow_steps WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
+        data = dict(row)
+        data["spec"] = json.loads(data["spec"])
+        data["inputs"] = json.loads(data["inputs"])
+        data["steps"] = [_step(dict(s)) for s in steps]
+        return RunRecord(**data)
+
+    def list_runs(self, session_id: str | None = None, limit: int = 50) -> list[RunRecord]:
+        sql = "SELECT id FROM workflow_runs"
+        args: list[Any] = []
+        if session_id:
+            sql += " WHERE session_id = ?"
+            args.append(session_id)
+        rows = self.db.connection().execute(sql + " ORDER BY created_at DESC LIMIT ?", [*args, limit]).fetchall()
+        return [self.get(r["id"]) for r in rows]
+
+    def set_run(self, run_id: str, status: RunStatus, error: ContainerKitError | None = None, pid: int | None = None) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE workflow_runs SET status = ?, updated_at = ?, error_code = ?, error_message = ?, pid = COALESCE(?, pid)"
+                " WHERE id = ?",
+                (status, self.clock(), error.code if error else None, redact(error.message) if error else None, pid, run_id),
+            )
+
+    def run_status(self, run_id: str) -> RunStatus:
+        row = self.db.connection().execute("SELECT status FROM workflow_runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no workflow run {run_id!r}")
+        status: RunStatus = row["status"]
+        return status
+
+    def request_cancel(self, run_id: str) -> RunStatus:
+        """Ask a running run to stop (it polls this flag). Returns the run's status after the request."""
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT status FROM workflow_runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no workflow run {run_id!r}")
+            if row["status"] in ("running", "pending"):
+                conn.execute("UPDATE workflow_runs SET status = 'cancelling', updated_at = ? WHERE id = ?", (self.clock(), run_id))
+                return "cancelling"
+            status: RunStatus = row["status"]
+            return status
+
+    def set_step(
+        self,
+        run_id: str,
+        step_id: str,
+        status: StepStatus,
+        *,
+        outputs: dict[str, Any] | None = None,
+        error: ContainerKitError | None = None,
+        job_id: str | None = None,
+        reason: str | None = None,
+        attempt: bool = False,
+    ) -> None:
+        now = self.clock()
+        sets = ["status = ?", "reason = ?"]
+        args: list[Any] = [status, reason]
+        if status == "running":
+            sets += ["started_at = ?", "ended_at = NULL", "error_code = NULL", "error_message = NULL"]
+            args.append(now)
+        elif status == "pending":
+            sets += ["started_at = NULL", "ended_at = NULL", "outputs = NULL", "error_code = NULL", "error_message = NULL", "job_id = NULL"]
+        else:
+            sets.append("ended_at = ?")
+            args.append(now)
+        if attempt:
+            sets.append("attempts = attempts + 1")
+        if outputs is not None:
+            sets.append("outputs = ?")
+            args.append(json.dumps(redact_data(outputs), default=str))
+        if error is not None:
+            sets += ["error_code = ?", "error_message = ?"]
+            args += [error.code, redact(error.message)]
+        if job_id is not None:
+            sets.append("job_id = ?")
+            args.append(job_id)
+        with self.db.transaction() as conn:
+            conn.execute(f"UPDATE workflow_steps SET {', '.join(sets)} WHERE run_id = ? AND step_id = ?", [*args, run_id, step_id])  # noqa: S608
+            conn.execute("UPDATE workflow_runs SET updated_at = ? WHERE id = ?", (now, run_id))
+
+    def add_event(self, run_id: str, kind: str, detail: dict[str, Any], step_id: str | None = None) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO workflow_events(run_id, step_id, kind, detail, created_at) VALUES (?,?,?,?,?)",
+                (run_id, step_id, kind, json.dumps(redact_data(detail), default=str), self.clock()),
+            )
+
+    def events(self, run_id: str) -> list[RunEvent]:
+        rows = self.db.connection().execute(
+            "SELECT id, step_id, kind, detail, created_at FROM workflow_events WHERE run_id = ? ORDER BY id", (run_id,)
+        ).fetchall()
+        return [RunEvent(**{**dict(r), "detail": json.loads(r["detail"])}) for r in rows]
+
+
+def _step(row: dict[str, Any]) -> StepState:
+    row.pop("run_id", None)
+    row["outputs"] = json.loads(row["outputs"]) if row["outputs"] else None
+    return StepState(**row)

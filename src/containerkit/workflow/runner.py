@@ -1,0 +1,335 @@
+"""The DAG runner: parallel steps, conditions, retries, timeouts, failure routes, durable state, resume, cancel.
+
+Every state change is written to the run store before the runner moves on, so a
+run killed at any point resumes from its first unfinished step (``resume``)
+without redoing completed ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from containerkit.errors import CancelledError_, ConflictError, ContainerKitError, TimeoutError_, WorkflowError, wrap_unexpected
+from containerkit.store.runs import RunRecord, StepStatus
+from containerkit.tools.base import NullProgress, Progress, Sampler, Services
+from containerkit.tools.registry import ToolRegistry
+from containerkit.workflow import expr
+from containerkit.workflow.spec import StepSpec, WorkflowSpec, validate_spec
+
+log = logging.getLogger("containerkit.workflow")
+
+#: Errors that retrying the same call cannot fix.
+PERMANENT_CODES = frozenset({"INVALID_INPUT", "PATH_NOT_ALLOWED", "REGISTRY_AUTH", "POLICY_VIOLATION", "CONFIG_ERROR",
+                             "NOT_FOUND", "SESSION_EXPIRED", "TOOL_MISSING"})
+_TERMINAL: frozenset[StepStatus] = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+CANCEL_POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """What a failure router decided: retry the step with changed params, or give up."""
+
+    action: str  # "retry" | "give_up"
+    reason: str
+    params: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FailureContext:
+    run_id: str
+    session_id: str
+    step: StepSpec
+    params: dict[str, Any]
+    error: ContainerKitError
+    attempt: int
+    context: dict[str, Any]
+
+
+Router = Callable[[FailureContext], Awaitable[RouteDecision | None]]
+
+
+class WorkflowRunner:
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        services: Services,
+        *,
+        progress: Progress | None = None,
+        sampler: Sampler | None = None,
+        client_roots: list[Path] | None = None,
+        router: Router | None = None,
+        max_parallel: int | None = None,
+    ) -> None:
+        self.registry = registry
+        self.services = services
+        self.runs = services.store.runs
+        self.progress = progress or NullProgress()
+        self.sampler = sampler
+        self.client_roots = client_roots or []
+        self.router = router
+        self.max_parallel = max_parallel or services.settings.workflow.max_parallel
+
+    # --- entry points -------------------------------------------------------------------
+    async def start(self, spec: WorkflowSpec, inputs: dict[str, Any], session_id: str) -> RunRecord:
+        """Validate and run a workflow to its end.
+
+        Raises:
+            WorkflowError: the spec has problems (all of them listed in details).
+        """
+        problems = validate_spec(spec, self.registry)
+        if problems:
+            raise WorkflowError(
+                f"workflow {spec.name!r} is invalid: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                details={"problems": list(problems)},
+            )
+        merged = {**spec.inputs, **inputs}
+        run_id = self.runs.create(session_id, spec.name, spec.model_dump(mode="json"), merged, [s.id for s in spec.steps], os.getpid())
+        return await self._execute(run_id)
+
+    async def resume(self, run_id: str) -> RunRecord:
+        """Continue a run from its first unfinished step; completed steps are kept, not redone.
+
+        Raises:
+            ConflictError: the run is still being executed by a live process.
+        """
+        run = self.runs.get(run_id)
+        if run.status == "succeeded":
+            return run
+        if run.status in ("running", "cancelling") and run.pid and run.pid != os.getpid() and _alive(run.pid):
+            raise ConflictError(f"run {run_id} is still running in process {run.pid}",
+                                hint="Wait for it, or cancel it with `containerkit workflow cancel`.")
+        kept = [s.step_id for s in run.steps if s.status == "succeeded"]
+        for step in run.steps:
+            if step.status != "succeeded":
+                self.runs.set_step(run_id, step.step_id, "pending", reason="reset by resume")
+        self.runs.add_event(run_id, "resume", {"kept": kept, "previous_status": run.status})
+        self.runs.set_run(run_id, "running", pid=os.getpid())
+        return await self._execute(run_id)
+
+    # --- execution -----------------------------------------------------------------------
+    async def _execute(self, run_id: str) -> RunRecord:
+        run = self.runs.get(run_id)
+        spec = WorkflowSpec.model_validate(run.spec)
+        state = _RunState(spec, run, self.max_parallel if spec.max_parallel is None else min(spec.max_parallel, self.max_parallel))
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watch_cancel, run_id, tg.cancel_scope, state)
+                await self._schedule(run_id, state, tg)
+                tg.cancel_scope.cancel()  # stops the watcher once every step is done
+        except anyio.get_cancelled_exc_class():
+            self._finish_cancelled(run_id, state, "cancelled by the caller")
+            raise
+        if state.cancel_requested:
+            self._finish_cancelled(run_id, state, "cancelled by request")
+        else:
+            self._finish(run_id, state)
+        return self.runs.get(run_id)
+
+    async def _schedule(self, run_id: str, state: _RunState, tg: anyio.abc.TaskGroup) -> None:
+        limiter = anyio.CapacityLimiter(state.max_parallel)
+        while True:
+            for step in state.ready():
+                reason = state.skip_reason(step)
+                if reason:
+                    state.status[step.id] = "skipped"
+                    self.runs.set_step(run_id, step.id, "skipped", reason=reason)
+                    continue
+                state.status[step.id] = "running"
+                tg.start_soon(self._run_step, run_id, step, state, limiter)
+            if state.finished():
+                for step_id in state.never_ran():
+                    state.status[step_id] = "skipped"
+                    self.runs.set_step(run_id, step_id, "skipped", reason="not routed to: no step it handles failed")
+                return
+            await state.changed.wait()
+            state.changed = anyio.Event()
+
+    async def _run_step(self, run_id: str, step: StepSpec, state: _RunState, limiter: anyio.CapacityLimiter) -> None:
+        async with limiter:
+            await self.progress.report(state.done_count(), len(state.spec.steps), f"{step.id}: running ({step.tool})")
+            outcome: StepStatus
+            try:
+                result, job_id = await self._attempts(run_id, step, state)
+                outcome = "succeeded"
+                state.results[step.id] = {"status": "succeeded", "outputs": result, "error": None}
+                self.runs.set_step(run_id, step.id, "succeeded", outputs=result, job_id=job_id)
+            except ContainerKitError as e:
+                outcome = "failed"
+                state.results[step.id] = {"status": "failed", "outputs": None, "error": {"code": e.code, "message": e.message}}
+                state.errors[step.id] = e
+                self.runs.set_step(run_id, step.id, "failed", error=e, job_id=_job_of(e))
+                for target in step.on_failure:
+                    state.activated.add(target)
+                    self.runs.add_event(run_id, "route", {"from": step.id, "to": target, "code": e.code}, step_id=step.id)
+            state.status[step.id] = outcome
+            await self.progress.report(state.done_count(), len(state.spec.steps), f"{step.id}: {outcome}")
+            state.changed.set()
+
+    async def _attempts(self, run_id: str, step: StepSpec, state: _RunState) -> tuple[dict[str, Any], str]:
+        overrides: dict[str, Any] = {}
+        attempt = 0
+        while True:
+            attempt += 1
+            self.runs.set_step(run_id, step.id, "running", attempt=True)
+            params = {**expr.render(step.params, state.context()), **overrides, "session_id": state.session_id}
+            try:
+                with anyio.fail_after(step.timeout_s):
+                    result = await self.registry.call(self.services, step.tool, params, progress=self.progress,
+                                                      sampler=self.sampler, client_roots=self.client_roots)
+                return result.model_dump(mode="json"), result.job_id
+            except TimeoutError as e:
+                error: ContainerKitError = TimeoutError_(f"step {step.id} did not finish within {step.timeout_s:g}s")
+                error.__cause__ = e
+            except ContainerKitError as e:
+                error = e
+            if attempt <= step.retries and error.code not in PERMANENT_CODES:
+                delay = step.retry_backoff_s * (2 ** (attempt - 1))
+                self.runs.add_event(run_id, "retry", {"attempt": attempt, "code": error.code, "delay_s": delay}, step_id=step.id)
+                await anyio.sleep(delay)
+                continue
+            decision = await self._route(run_id, step, params, error, attempt, state)
+            if decision is None or decision.action != "retry":
+                if decision is not None:
+                    error.details.setdefault("routing", decision.reason)
+                raise error
+            overrides.update(decision.params)
+
+    async def _route(self, run_id: str, step: StepSpec, params: dict[str, Any], error: ContainerKitError,
+                     attempt: int, state: _RunState) -> RouteDecision | None:
+        if self.router is None:
+            return None
+        failure = FailureContext(run_id, state.session_id, step, params, error, attempt, state.context())
+        try:
+            decision = await self.router(failure)
+        except ContainerKitError as e:
+            self.runs.add_event(run_id, "route_failed", {"code": error.code, "fixer_error": e.to_dict()}, step_id=step.id)
+            return None
+        if decision is not None:
+            self.runs.add_event(run_id, "route", {"code": error.code, "action": decision.action, "reason": decision.reason,
+                                                   "params": decision.params, **decision.detail}, step_id=step.id)
+        return decision
+
+    async def _watch_cancel(self, run_id: str, scope: anyio.CancelScope, state: _RunState) -> None:
+        while True:
+            await anyio.sleep(CANCEL_POLL_S)
+            if self.runs.run_status(run_id) == "cancelling":
+                state.cancel_requested = True
+                scope.cancel()
+                return
+
+    def _finish_cancelled(self, run_id: str, state: _RunState, reason: str) -> None:
+        for step_id, status in state.status.items():
+            if status not in _TERMINAL:
+                self.runs.set_step(run_id, step_id, "cancelled", reason=reason)
+        self.runs.add_event(run_id, "cancel", {"reason": reason})
+        self.runs.set_run(run_id, "cancelled", CancelledError_(f"workflow {reason}"))
+
+    def _finish(self, run_id: str, state: _RunState) -> None:
+        failed = [s for s in state.spec.steps if state.status[s.id] == "failed" and not s.continue_on_error
+                  and not state.route_recovered(s)]
+        if failed:
+            first = state.errors[failed[0].id]
+            err = WorkflowError(f"step {failed[0].id} failed: {first.code}: {first.message}", code=first.code, hint=first.hint)
+            self.runs.set_run(run_id, "failed", err)
+        else:
+            self.runs.set_run(run_id, "succeeded")
+
+
+class _RunState:
+    """In-memory view of one run while it executes (the store holds the durable copy)."""
+
+    def __init__(self, spec: WorkflowSpec, run: RunRecord, max_parallel: int) -> None:
+        self.spec = spec
+        self.session_id = run.session_id
+        self.inputs = run.inputs
+        self.max_parallel = max_parallel
+        self.status: dict[str, StepStatus] = {s.step_id: s.status for s in run.steps}
+        self.results: dict[str, dict[str, Any]] = {
+            s.step_id: {"status": s.status, "outputs": s.outputs, "error": None} for s in run.steps if s.status == "succeeded"
+        }
+        self.errors: dict[str, ContainerKitError] = {}
+        self.activated: set[str] = set()
+        self.changed = anyio.Event()
+        self.cancel_requested = False
+
+    def context(self) -> dict[str, Any]:
+        return {"inputs": self.inputs, "steps": dict(self.results)}
+
+    def ready(self) -> list[StepSpec]:
+        out = []
+        for step in self.spec.steps:
+            if self.status[step.id] != "pending":
+                continue
+            if step.route_only and step.id not in self.activated:
+                continue
+            if all(self.status.get(d) in _TERMINAL for d in step.depends_on):
+                out.append(step)
+        return out
+
+    def skip_reason(self, step: StepSpec) -> str | None:
+        for dep in step.depends_on:
+            dep_status = self.status[dep]
+            dep_spec = self.spec.step(dep)
+            if dep_status == "failed" and not dep_spec.continue_on_error:
+                return f"dependency {dep} failed"
+            if dep_status in ("skipped", "cancelled"):
+                return f"dependency {dep} was {dep_status}"
+        if step.when is not None:
+            try:
+                if not expr.evaluate(step.when, self.context()):
+                    return f"condition is false: {step.when}"
+            except WorkflowError as e:
+                return f"condition could not be evaluated: {e.message}"
+        return None
+
+    def finished(self) -> bool:
+        if any(s == "running" for s in self.status.values()):
+            return False
+        return not self.ready()
+
+    def never_ran(self) -> list[str]:
+        """Steps still pending when nothing else can run (route-only, never routed to)."""
+        return [s.id for s in self.spec.steps if self.status[s.id] == "pending"]
+
+    def done_count(self) -> int:
+        return sum(1 for s in self.status.values() if s in _TERMINAL)
+
+    def route_recovered(self, step: StepSpec) -> bool:
+        """A failure is handled when it routed somewhere and every route target succeeded."""
+        return bool(step.on_failure) and all(self.status.get(t) == "succeeded" for t in step.on_failure)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _job_of(error: ContainerKitError) -> str | None:
+    job = error.details.get("job_id")
+    return job if isinstance(job, str) else None
+
+
+def run_failed_error(run: RunRecord) -> ContainerKitError:
+    """The error a failed/cancelled run reports to the caller (for adapters that want an exception)."""
+    if run.status == "cancelled":
+        return CancelledError_(f"workflow run {run.id} was cancelled", details={"run_id": run.id})
+    failed = [s for s in run.steps if s.status == "failed"]
+    step = failed[0] if failed else None
+    return wrap_unexpected(WorkflowError(
+        f"workflow run {run.id} failed" + (f" at step {step.step_id}: {step.error_code}: {step.error_message}" if step else ""),
+        code=(step.error_code if step and step.error_code else "WORKFLOW_ERROR"),
+        details={"run_id": run.id, "failed_steps": [s.step_id for s in failed]},
+    ))
