@@ -39,4 +39,7 @@ def build_app(settings: Settings | None = None) -> App:
     logging.getLogger("containerkit").setLevel(settings.log_level)
     install_log_redaction()
     services = Services(settings, build_store(settings))
-    return App(settings=settings, services=services, registry=load_all())
+    registry = load_all()
+    import containerkit.workflow.tools  # noqa: F401 - registers the workflow tools (workflow sits above tools/)
+
+    return App(settings=settings, services=services, registry=registry)

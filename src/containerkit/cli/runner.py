@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import anyio
 import typer
@@ -24,6 +24,15 @@ from containerkit.tools import ToolResult
 
 R = TypeVar("R", bound=ToolResult)
 Renderer = Callable[[Console, Any], None]
+
+
+class LiveView(Protocol):
+    def __enter__(self) -> LiveView: ...
+    def __exit__(self, *exc: object) -> None: ...
+    async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None: ...
+
+
+LiveFactory = Callable[[Console], LiveView]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -81,12 +90,22 @@ def invoke(
     as_json: bool,
     render: Renderer | None = None,
     progress_title: str | None = None,
+    live: LiveFactory | None = None,
+    on_error: Callable[[ContainerKitError], None] | None = None,
 ) -> Any:
-    """Call a tool and print its result. Never returns on error (exits)."""
+    """Call a tool and print its result. Never returns on error (exits).
+
+    ``live`` builds a context-managed progress view (e.g. the workflow step table) used instead of the bar;
+    ``on_error`` may print more about an error (e.g. the steps of a failed run) before the error line.
+    """
     app = get_app()
-    show_bar = not as_json and err_console.is_terminal and progress_title is not None
+    interactive = not as_json and err_console.is_terminal
+    show_bar = interactive and progress_title is not None and live is None
 
     async def run() -> ToolResult:
+        if interactive and live is not None:
+            with live(err_console) as view:
+                return await app.registry.call(app.services, tool, params, progress=view)
         if show_bar:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                           console=err_console, transient=True) as bar:
@@ -101,6 +120,8 @@ def invoke(
         err_console.print(f"[{fail_code.code}] {fail_code.message}")
         raise typer.Exit(code=EXIT_INTERRUPTED) from None
     except ContainerKitError as e:
+        if on_error is not None:
+            on_error(e)
         fail(e)
     except Exception as e:  # never a traceback for users
         fail(e)

@@ -141,6 +141,7 @@ class WorkflowRunner:
                 if reason:
                     state.status[step.id] = "skipped"
                     self.runs.set_step(run_id, step.id, "skipped", reason=reason)
+                    await self.progress.report(state.done_count(), len(state.spec.steps), f"step {step.id}: skipped ({reason})")
                     continue
                 state.status[step.id] = "running"
                 tg.start_soon(self._run_step, run_id, step, state, limiter)
@@ -154,7 +155,7 @@ class WorkflowRunner:
 
     async def _run_step(self, run_id: str, step: StepSpec, state: _RunState, limiter: anyio.CapacityLimiter) -> None:
         async with limiter:
-            await self.progress.report(state.done_count(), len(state.spec.steps), f"{step.id}: running ({step.tool})")
+            await self.progress.report(state.done_count(), len(state.spec.steps), f"step {step.id}: running")
             outcome: StepStatus
             try:
                 result, job_id = await self._attempts(run_id, step, state)
@@ -170,7 +171,7 @@ class WorkflowRunner:
                     state.activated.add(target)
                     self.runs.add_event(run_id, "route", {"from": step.id, "to": target, "code": e.code}, step_id=step.id)
             state.status[step.id] = outcome
-            await self.progress.report(state.done_count(), len(state.spec.steps), f"{step.id}: {outcome}")
+            await self.progress.report(state.done_count(), len(state.spec.steps), f"step {step.id}: {outcome}")
             state.changed.set()
 
     async def _attempts(self, run_id: str, step: StepSpec, state: _RunState) -> tuple[dict[str, Any], str]:
@@ -182,7 +183,7 @@ class WorkflowRunner:
             params = {**expr.render(step.params, state.context()), **overrides, "session_id": state.session_id}
             try:
                 with anyio.fail_after(step.timeout_s):
-                    result = await self.registry.call(self.services, step.tool, params, progress=self.progress,
+                    result = await self.registry.call(self.services, step.tool, params, progress=StepProgress(self.progress, step.id),
                                                       sampler=self.sampler, client_roots=self.client_roots)
                 return result.model_dump(mode="json"), result.job_id
             except TimeoutError as e:
@@ -241,6 +242,18 @@ class WorkflowRunner:
             self.runs.set_run(run_id, "failed", err)
         else:
             self.runs.set_run(run_id, "succeeded")
+
+
+class StepProgress:
+    """Forwards a step's own progress as detail lines ``[step] message`` (the overall count stays the runner's)."""
+
+    def __init__(self, parent: Progress, step_id: str) -> None:
+        self.parent = parent
+        self.step_id = step_id
+
+    async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        if message:
+            await self.parent.report(progress, total, f"[{self.step_id}] {message}")
 
 
 class _RunState:

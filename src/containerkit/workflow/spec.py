@@ -227,4 +227,5 @@ def _constant_false(expression: str) -> bool:
         tree = expr.parse(expression)
     except WorkflowError:
         return False
-    return isinstance(tree.body, ast.Constant) and not tree.body.value
+    body = tree.body
+    return (isinstance(body, ast.Constant) and not body.value) or (isinstance(body, ast.Name) and body.id in ("false", "null"))

@@ -1,0 +1,136 @@
+"""`workflow run|validate|list|status|cancel|resume` commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from containerkit.cli.live import WorkflowLiveView
+from containerkit.cli.runner import err_console, invoke
+from containerkit.errors import ContainerKitError, InvalidInputError
+
+JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
+_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim", "cancelled": "magenta"}
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, Any]:
+    """`K=V` pairs; V is read as YAML so numbers, booleans and lists keep their type."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(f"input {pair!r} is not KEY=VALUE", hint="Example: --input registry=127.0.0.1:5001")
+        try:
+            out[key] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            out[key] = value
+    return out
+
+
+def render_steps(out: Console, steps: list[Any], title: str) -> None:
+    table = Table(title=title)
+    for col in ("step", "tool", "state", "attempts", "time", "note"):
+        table.add_column(col)
+    for step in steps:
+        row: dict[str, Any] = step if isinstance(step, dict) else step.model_dump()
+        state = row["status"]
+        duration = row.get("duration_s")
+        table.add_row(row["id"], row["tool"], f"[{_STYLE.get(state, 'white')}]{state}[/]", str(row["attempts"]),
+                      f"{duration:.1f}s" if duration else "", row.get("error_code") or row.get("reason") or "")
+    out.print(table)
+
+
+def _render_run(out: Console, result: Any) -> None:
+    render_steps(out, result.steps, f"workflow {result.name} — run {result.run_id}: {result.status}")
+    for event in result.events:
+        if event.kind in ("route", "route_failed", "resume", "cancel"):
+            out.print(f"  {event.kind} {event.step_id or ''} {event.detail}", highlight=False)
+
+
+def _show_failed_steps(error: ContainerKitError) -> None:
+    steps = error.details.get("steps")
+    if isinstance(steps, list):
+        render_steps(err_console, steps, f"run {error.details.get('run_id', '')}")
+
+
+def _live(title: str) -> Any:
+    return lambda console: WorkflowLiveView(console, title)
+
+
+def register(app: typer.Typer) -> None:
+    wf = typer.Typer(help="Run and manage custom YAML workflows.", no_args_is_help=True)
+    app.add_typer(wf, name="workflow")
+
+    @wf.command("run")
+    def run(
+        spec: str = typer.Argument(..., help="Workflow YAML file."),
+        inputs: list[str] = typer.Option([], "--input", "-i", help="KEY=VALUE input (repeatable)."),
+        max_parallel: int = typer.Option(None, "--max-parallel", help="Override the parallelism limit."),
+        session: str = typer.Option(None, "--session", help="Run in this session."),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """Validate and run a workflow; every step's state is stored as it changes."""
+        try:
+            parsed = parse_inputs(inputs)
+        except ContainerKitError as e:
+            from containerkit.cli.runner import fail
+
+            fail(e)
+        invoke("execute_custom_workflow", {"spec_path": spec, "inputs": parsed, "max_parallel": max_parallel, "session_id": session},
+               as_json=as_json, render=_render_run, live=_live(f"workflow {spec}"), on_error=_show_failed_steps)
+
+    @wf.command("validate")
+    def validate(spec: str = typer.Argument(..., help="Workflow YAML file."), as_json: bool = JSON_OPT) -> None:
+        """Check a workflow without running it."""
+        result = invoke("validate_workflow", {"spec_path": spec}, as_json=as_json, render=_render_validation)
+        if not result.valid:
+            raise typer.Exit(code=1)
+
+    @wf.command("list")
+    def list_runs(
+        session: str = typer.Option(None, "--session", help="Only runs of this session."),
+        limit: int = typer.Option(50, "--limit"),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """Workflow runs, newest first."""
+        invoke("list_workflow_runs", {"session_id": session, "limit": limit}, as_json=as_json, render=_render_runs)
+
+    @wf.command("status")
+    def status(run_id: str, as_json: bool = JSON_OPT) -> None:
+        """Every step's state, attempts, time and error; routing events."""
+        invoke("get_workflow_status", {"run_id": run_id}, as_json=as_json, render=_render_run)
+
+    @wf.command("cancel")
+    def cancel(run_id: str, as_json: bool = JSON_OPT) -> None:
+        """Stop a running workflow (running steps cancelled, the rest marked cancelled)."""
+        invoke("cancel_workflow", {"run_id": run_id}, as_json=as_json, render=lambda out, r: out.print(f"run {r.run_id}: {r.status}"))
+
+    @wf.command("resume")
+    def resume(run_id: str, as_json: bool = JSON_OPT) -> None:
+        """Continue a failed, cancelled or crashed run from its first unfinished step."""
+        invoke("resume_workflow", {"run_id": run_id}, as_json=as_json, render=_render_run,
+               live=_live(f"resume {run_id}"), on_error=_show_failed_steps)
+
+
+def _render_validation(out: Console, result: Any) -> None:
+    if result.valid:
+        out.print(f"[green]valid[/]: workflow {result.name} ({result.steps} steps)")
+        return
+    out.print(f"[red]invalid[/]: workflow {result.name} — {len(result.problems)} problem(s)")
+    for problem in result.problems:
+        out.print(f"  - {problem}", highlight=False)
+
+
+def _render_runs(out: Console, result: Any) -> None:
+    table = Table(title="Workflow runs")
+    for col in ("run", "name", "status", "steps", "session", "updated"):
+        table.add_column(col)
+    for r in result.runs:
+        table.add_row(r.run_id, r.name, f"[{_STYLE.get(r.status, 'white')}]{r.status}[/]", f"{r.steps_done}/{r.steps_total}",
+                      r.session_id, dt.datetime.fromtimestamp(r.updated_at).strftime("%Y-%m-%d %H:%M:%S"))
+    out.print(table if result.runs else "no workflow runs")

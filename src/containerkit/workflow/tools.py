@@ -1,0 +1,211 @@
+"""Workflow tools: run, validate, list, status, cancel, resume custom YAML workflows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from containerkit.store.runs import RunEvent, RunRecord
+from containerkit.tools.base import Model, ToolContext, ToolParams, ToolResult
+from containerkit.tools.registry import REGISTRY
+from containerkit.workflow.runner import WorkflowRunner, run_failed_error
+from containerkit.workflow.spec import WorkflowSpec, load_spec, validate_spec
+
+
+class SpecSource(ToolParams):
+    spec_path: str | None = Field(None, description="Path of a workflow YAML file (inside the allowed roots).")
+    spec: str | None = Field(None, description="The workflow YAML text itself (instead of spec_path).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SpecSource:
+        if (self.spec_path is None) == (self.spec is None):
+            raise ValueError("give exactly one of spec_path or spec")
+        return self
+
+
+def _load(ctx: ToolContext, params: SpecSource) -> WorkflowSpec:
+    if params.spec_path is not None:
+        return load_spec(ctx.resolve_path(params.spec_path))
+    return load_spec(params.spec or "")
+
+
+class RunParams(SpecSource):
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Values for the workflow's inputs.")
+    max_parallel: int | None = Field(None, ge=1, le=32, description="Override the parallelism limit.")
+
+
+class StepSummary(Model):
+    id: str
+    tool: str
+    status: str
+    attempts: int
+    duration_s: float | None
+    error_code: str | None
+    reason: str | None
+
+
+class RunResult(ToolResult):
+    run_id: str
+    name: str
+    status: str
+    steps: list[StepSummary]
+    events: list[RunEvent] = Field(description="Retries, routes, resumes and cancellations, in order.")
+    outputs: dict[str, Any] = Field(description="Each succeeded step's result document, by step id.")
+
+
+def summarize(ctx: ToolContext, run: RunRecord) -> RunResult:
+    spec = WorkflowSpec.model_validate(run.spec)
+    tools = {s.id: s.tool for s in spec.steps}
+    return RunResult(
+        run_id=run.id,
+        name=run.name,
+        status=run.status,
+        steps=[
+            StepSummary(
+                id=s.step_id, tool=tools.get(s.step_id, "?"), status=s.status, attempts=s.attempts,
+                duration_s=(s.ended_at - s.started_at) if s.ended_at and s.started_at else None,
+                error_code=s.error_code, reason=s.reason,
+            )
+            for s in run.steps
+        ],
+        events=ctx.store.runs.events(run.id),
+        outputs={s.step_id: s.outputs for s in run.steps if s.outputs is not None},
+    )
+
+
+def _raise_unless_succeeded(ctx: ToolContext, run: RunRecord) -> RunResult:
+    result = summarize(ctx, run)
+    if run.status != "succeeded":
+        err = run_failed_error(run)
+        err.details["steps"] = [s.model_dump(mode="json") for s in result.steps]
+        raise err
+    return result
+
+
+def _runner(ctx: ToolContext, max_parallel: int | None = None) -> WorkflowRunner:
+    from containerkit.workflow.routing import default_router
+
+    return WorkflowRunner(REGISTRY, ctx.services, progress=ctx.progress, sampler=ctx.sampler, client_roots=ctx.client_roots,
+                          router=default_router(ctx.services), max_parallel=max_parallel)
+
+
+@REGISTRY.tool(
+    "execute_custom_workflow", title="Run a custom workflow", group="workflow", open_world=True,
+    description="Validate and run a YAML workflow of tool steps (depends_on, when, retries, timeout, on_failure routes, "
+    "${{ steps.X.outputs.Y }} references). The run is durable: resume it after a crash with resume_workflow.",
+    params=RunParams, result=RunResult,
+)
+async def execute_custom_workflow(ctx: ToolContext, params: RunParams) -> RunResult:
+    spec = _load(ctx, params)
+    run = await _runner(ctx, params.max_parallel).start(spec, params.inputs, ctx.session.id)
+    return _raise_unless_succeeded(ctx, run)
+
+
+class ValidateResult(ToolResult):
+    valid: bool
+    name: str
+    steps: int
+    problems: list[str]
+
+
+@REGISTRY.tool(
+    "validate_workflow", title="Validate a workflow", group="workflow", read_only=True, idempotent=True, tracked=False,
+    description="Check a workflow spec without running it: unknown tools, wrong params for a tool, unknown step "
+    "references, cycles, unreachable steps.",
+    params=SpecSource, result=ValidateResult,
+)
+async def validate_workflow(ctx: ToolContext, params: SpecSource) -> ValidateResult:
+    spec = _load(ctx, params)
+    problems = validate_spec(spec, REGISTRY)
+    return ValidateResult(valid=not problems, name=spec.name, steps=len(spec.steps), problems=problems)
+
+
+class RunIdParams(ToolParams):
+    run_id: str = Field(description="A workflow run id.")
+
+
+class ListRunsParams(ToolParams):
+    limit: int = Field(50, ge=1, le=500)
+
+
+class RunBrief(Model):
+    run_id: str
+    session_id: str
+    name: str
+    status: str
+    created_at: float
+    updated_at: float
+    steps_done: int
+    steps_total: int
+
+
+class ListRunsResult(ToolResult):
+    runs: list[RunBrief]
+
+
+@REGISTRY.tool(
+    "list_workflow_runs", title="List workflow runs", group="workflow", read_only=True, idempotent=True, tracked=False,
+    description="Workflow runs, newest first (of one session when session_id is given).",
+    params=ListRunsParams, result=ListRunsResult,
+)
+async def list_workflow_runs(ctx: ToolContext, params: ListRunsParams) -> ListRunsResult:
+    runs = ctx.store.runs.list_runs(params.session_id, params.limit)
+    return ListRunsResult(runs=[
+        RunBrief(run_id=r.id, session_id=r.session_id, name=r.name, status=r.status, created_at=r.created_at,
+                 updated_at=r.updated_at, steps_total=len(r.steps),
+                 steps_done=sum(1 for s in r.steps if s.status in ("succeeded", "skipped", "failed", "cancelled")))
+        for r in runs
+    ])
+
+
+@REGISTRY.tool(
+    "get_workflow_status", title="Workflow run status", group="workflow", read_only=True, idempotent=True, tracked=False,
+    description="Every step's state, attempts, timing and error, plus the run's routing events and step outputs.",
+    params=RunIdParams, result=RunResult,
+)
+async def get_workflow_status(ctx: ToolContext, params: RunIdParams) -> RunResult:
+    run = ctx.store.runs.get(params.run_id)
+    return summarize(ctx, run).model_copy(update={"session_id": run.session_id})
+
+
+class CancelResult(ToolResult):
+    run_id: str
+    status: str
+
+
+@REGISTRY.tool(
+    "cancel_workflow", title="Cancel a workflow run", group="workflow", destructive=True, tracked=False,
+    description="Ask a running workflow to stop: running steps are cancelled and the rest marked cancelled.",
+    params=RunIdParams, result=CancelResult,
+)
+async def cancel_workflow(ctx: ToolContext, params: RunIdParams) -> CancelResult:
+    runs = ctx.store.runs
+    status = runs.request_cancel(params.run_id)
+    run = runs.get(params.run_id)
+    if status == "cancelling" and not _owner_alive(run.pid):
+        # nobody is executing it (crashed): finish the cancellation here
+        for step in run.steps:
+            if step.status in ("pending", "running"):
+                runs.set_step(run.id, step.step_id, "cancelled", reason="cancelled by request")
+        runs.set_run(run.id, "cancelled")
+        status = "cancelled"
+    return CancelResult(run_id=params.run_id, status=status, session_id=run.session_id)
+
+
+def _owner_alive(pid: int | None) -> bool:
+    import os
+
+    from containerkit.workflow.runner import _alive
+
+    return pid is not None and (pid == os.getpid() or _alive(pid))
+
+
+@REGISTRY.tool(
+    "resume_workflow", title="Resume a workflow run", group="workflow", open_world=True, tracked=False,
+    description="Continue a failed, cancelled or crashed run from its first unfinished step; completed steps are not redone.",
+    params=RunIdParams, result=RunResult,
+)
+async def resume_workflow(ctx: ToolContext, params: RunIdParams) -> RunResult:
+    run = await _runner(ctx).resume(params.run_id)
+    return _raise_unless_succeeded(ctx, run).model_copy(update={"session_id": run.session_id})
