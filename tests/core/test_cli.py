@@ -57,7 +57,8 @@ def test_bad_setting_is_a_clear_config_error(tmp_path: Path) -> None:
 
 def test_config_show_masks_secrets(tmp_path: Path) -> None:
     canary = "cfg-canary-55aa"
-    out = ck(["config", "show", "--json"], tmp_path, env={"CONTAINERKIT_REGISTRY__PASSWORD": canary, "CONTAINERKIT_MCP__AUTH_TOKEN": canary})
+    env = {"CONTAINERKIT_REGISTRY__PASSWORD": canary, "CONTAINERKIT_MCP__AUTH_TOKEN": canary}
+    out = ck(["config", "show", "--json"], tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert canary not in out.stdout + out.stderr
     data = json.loads(out.stdout)

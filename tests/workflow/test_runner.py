@@ -130,7 +130,7 @@ def test_router_fixes_a_failure_and_the_step_is_retried_with_new_params(harness:
     record = run(harness, spec([{"id": "f", "tool": "flaky", "params": {"counter": str(tmp_path / "n"), "fail_times": 1}}]),
                  router=router)
     assert record.status == "succeeded" and seen == ["NETWORK"]
-    route = [e for e in harness.app.services.store.runs.events(record.id) if e.kind == "route"][0]
+    route = next(e for e in harness.app.services.store.runs.events(record.id) if e.kind == "route")
     assert route.detail["action"] == "retry" and route.detail["params"] == {"fail_times": 0}
 
 
@@ -138,7 +138,10 @@ def test_cancellation_by_the_caller_marks_running_and_pending_steps_cancelled(ha
     registry = make_test_registry()
     session = harness.app.services.store.create_session()
     runner = WorkflowRunner(registry, harness.app.services)
-    data = spec([{"id": "s", "tool": "sleep", "params": {"seconds": 30}}, {"id": "t", "tool": "add", "depends_on": ["s"], "params": {"a": 1}}])
+    data = spec([
+        {"id": "s", "tool": "sleep", "params": {"seconds": 30}},
+        {"id": "t", "tool": "add", "depends_on": ["s"], "params": {"a": 1}},
+    ])
 
     async def main() -> None:
         with anyio.move_on_after(0.5):
@@ -154,7 +157,10 @@ def test_cancel_request_from_another_caller_stops_the_run(harness: Harness) -> N
     store = harness.app.services.store
     session = store.create_session()
     runner = WorkflowRunner(registry, harness.app.services)
-    data = spec([{"id": "s", "tool": "sleep", "params": {"seconds": 30}}, {"id": "t", "tool": "add", "depends_on": ["s"], "params": {"a": 1}}])
+    data = spec([
+        {"id": "s", "tool": "sleep", "params": {"seconds": 30}},
+        {"id": "t", "tool": "add", "depends_on": ["s"], "params": {"a": 1}},
+    ])
     result: list[RunRecord] = []
 
     async def main() -> None:
