@@ -34,7 +34,9 @@ class ServiceAnalysis(_M):
     language: Language
     language_version: str | None = Field(None, description="e.g. '3.12', '20', '1.22', '17', '8.0'.")
     framework: str | None = Field(None, description="Lowercase id: flask, fastapi, express, spring-boot, ...; null when none.")
-    package_manager: str | None = Field(None, description="pip, poetry, uv, pipenv, npm, yarn, pnpm, maven, gradle, bundler, composer, cargo, go")
+    package_manager: str | None = Field(
+        None, description="pip, poetry, uv, pipenv, npm, yarn, pnpm, maven, gradle, bundler, composer, cargo, go"
+    )
     lockfile: str | None = Field(None, description="Lockfile path relative to the service dir, if any.")
     manifest: str | None = Field(None, description="The dependency manifest (requirements.txt, package.json, go.mod, ...).")
     port: int | None = Field(None, ge=1, le=65535)
@@ -48,7 +50,9 @@ class ServiceAnalysis(_M):
     serves_http: bool = Field(True, description="False for workers and plain TCP/gRPC servers.")
     env_vars: EnvVars = Field(default_factory=EnvVars)
     backing_services: list[str] = Field(default_factory=list, description="postgres, mysql, mongodb, redis, rabbitmq, kafka, ...")
-    system_packages: list[str] = Field(default_factory=list, description="OS packages the dependencies need at build time (e.g. libpq-dev).")
+    system_packages: list[str] = Field(
+        default_factory=list, description="OS packages the dependencies need at build time (e.g. libpq-dev)."
+    )
     has_dockerfile: bool = Field(False, description="The service directory already has a Dockerfile.")
     evidence: list[Evidence] = Field(default_factory=list)
 

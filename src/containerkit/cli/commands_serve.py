@@ -1,0 +1,43 @@
+"""`containerkit serve`: the MCP server over stdio (default) or streamable HTTP."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import anyio
+import typer
+
+from containerkit.cli.runner import fail, get_app
+from containerkit.errors import ContainerKitError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        transport: str = typer.Option("stdio", "--transport", "-t", help="stdio or http."),
+        host: str = typer.Option("127.0.0.1", "--host", help="HTTP bind address (non-loopback requires a token)."),
+        port: int = typer.Option(8765, "--port", help="HTTP port."),
+        token_file: Path = typer.Option(None, "--token-file", help="File holding the bearer token for HTTP."),
+    ) -> None:
+        """Run the MCP server (for Claude Desktop, VS Code and other MCP clients)."""
+        from containerkit.mcp.transports import check_bind, resolve_token, serve_http, serve_stdio
+
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        ck = get_app()
+        try:
+            if transport == "stdio":
+                anyio.run(serve_stdio, ck)
+            elif transport == "http":
+                token = resolve_token(ck, token_file)
+                check_bind(host, token)
+                print(f"containerkit MCP server on http://{host}:{port}/mcp" + (" (bearer token required)" if token else ""),
+                      file=sys.stderr, flush=True)
+                anyio.run(serve_http, ck, host, port, token)
+            else:
+                raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
+        except ContainerKitError as e:
+            fail(e)
+        except KeyboardInterrupt:
+            raise typer.Exit(code=0) from None

@@ -1,0 +1,213 @@
+"""The MCP adapter: exposes every registered tool, sessions and artifacts as resources, and prompts.
+
+Built on the SDK's low-level ``Server`` so tool listings and schemas are computed
+once at start-up and a call does no per-request schema work (see ADR 0010).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.server import Server
+
+from containerkit import __version__
+from containerkit.app import App
+from containerkit.errors import ContainerKitError, InvalidInputError, NotFoundError, wrap_unexpected
+from containerkit.mcp.prompts import PROMPTS
+from containerkit.redaction import redact, redact_data
+from containerkit.tools import ToolResult, ToolSpec
+
+log = logging.getLogger("containerkit.mcp")
+Ctx = ServerRequestContext[Any, Any]
+
+INSTRUCTIONS = (
+    "Container Kit takes a repository to a verified deployment. Start with execute_workflow (the containerize "
+    "pipeline) or analyze_repository; pass the session_id from a result to later calls so they share state. "
+    "Errors carry a code and a hint saying what to do next."
+)
+
+
+def tool_definition(spec: ToolSpec[Any, Any]) -> types.Tool:
+    input_schema = spec.params_model.model_json_schema()
+    output_schema = spec.result_model.model_json_schema()
+    return types.Tool(
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        input_schema=input_schema,
+        output_schema=output_schema,
+        annotations=types.ToolAnnotations(
+            title=spec.title,
+            read_only_hint=spec.read_only,
+            destructive_hint=spec.destructive,
+            idempotent_hint=spec.idempotent,
+            open_world_hint=spec.open_world,
+        ),
+    )
+
+
+def error_result(error: ContainerKitError) -> types.CallToolResult:
+    """A tool error the client's model can act on: code, message, hint, details — never a traceback."""
+    data = redact_data(error.to_dict())
+    text = f"{error.code}: {redact(error.message)}\nhint: {redact(error.hint)}"
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text), types.TextContent(type="text", text=json.dumps(data, default=str))],
+        is_error=True,
+    )
+
+
+class SessionProgress:
+    """Sends notifications/progress for the current request (a no-op when the client sent no token)."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self._session = ctx.session
+
+    async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        await self._session.report_progress(progress, total, message)
+
+
+class ClientSampler:
+    """Asks the client's model through sampling/createMessage."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self._session = ctx.session
+
+    async def complete(self, prompt: str, *, system: str | None = None, max_tokens: int = 4000) -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = await self._session.create_message(
+                [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))],
+                max_tokens=max_tokens,
+                system_prompt=system,
+            )
+        content = result.content
+        return content.text if isinstance(content, types.TextContent) else ""
+
+
+def _client_has(ctx: Ctx, capability: str) -> bool:
+    """The client declared ``capability`` and this connection can carry server-to-client requests.
+
+    On the 2026-07-28 protocol the SDK has no mid-call back-channel (sampling and roots arrive through
+    input-required rounds instead), so there tools run without a sampler and without client roots.
+    """
+    caps = getattr(ctx.session, "client_capabilities", None)
+    has = caps is not None and getattr(caps, capability, None) is not None
+    return has and bool(getattr(ctx.session, "can_send_request", False))
+
+
+async def _client_roots(ctx: Ctx) -> list[Path]:
+    if not _client_has(ctx, "roots"):
+        return []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = await ctx.session.list_roots()
+    except Exception as e:  # a client that declared roots but cannot answer: work without them
+        log.debug("roots/list failed: %s", e)
+        return []
+    roots = []
+    for root in result.roots:
+        parsed = urlparse(str(root.uri))
+        if parsed.scheme == "file":
+            roots.append(Path(unquote(parsed.path)))
+    return roots
+
+
+def build_server(app: App) -> Server[Any]:
+    registry = app.registry
+    tools = [tool_definition(spec) for spec in registry.specs()]
+    listing = types.ListToolsResult(tools=tools)
+
+    async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        return listing
+
+    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        try:
+            spec = registry.get(params.name)
+            sampler = ClientSampler(ctx) if _client_has(ctx, "sampling") else None
+            roots = await _client_roots(ctx)
+            result: ToolResult = await registry.call(
+                app.services, spec.name, params.arguments or {}, progress=SessionProgress(ctx), sampler=sampler, client_roots=roots
+            )
+        except ContainerKitError as e:
+            return error_result(e)
+        except Exception as e:
+            log.exception("tool %s failed", params.name)
+            return error_result(wrap_unexpected(e))
+        data = result.model_dump(mode="json")
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(data, default=str))], structured_content=data
+        )
+
+    async def list_resources(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
+        sessions = app.services.store.list_sessions()
+        return types.ListResourcesResult(resources=[
+            types.Resource(name=f"session {s.id}", uri=f"session://{s.id}", mime_type="application/json",
+                           description=f"labels: {', '.join(s.labels) or '-'}; state: {', '.join(s.state_keys) or '-'}")
+            for s in sessions
+        ])
+
+    async def list_templates(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListResourceTemplatesResult:
+        return types.ListResourceTemplatesResult(resource_templates=[
+            types.ResourceTemplate(name="session", uri_template="session://{id}", mime_type="application/json",
+                                   description="A session: state document, labels, recent jobs, errors, artifacts."),
+            types.ResourceTemplate(name="artifact", uri_template="artifact://{id}",
+                                   description="An artifact's content (Dockerfile, manifests, build log, scan report)."),
+        ])
+
+    async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+        uri = str(params.uri)
+        scheme, _, ident = uri.partition("://")
+        store = app.services.store
+        if scheme == "session" and ident:
+            detail = store.get_session(ident)
+            doc = {"session": detail.model_dump(mode="json"),
+                   "jobs": [j.model_dump(mode="json") for j in store.list_jobs(ident, limit=50)],
+                   "errors": [e.model_dump(mode="json") for e in store.list_errors(ident, limit=20)],
+                   "artifacts": [a.model_dump(mode="json") for a in store.list_artifacts(ident)]}
+            text = json.dumps(doc, default=str)
+            return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)])
+        if scheme == "artifact" and ident:
+            info, content = store.get_artifact(ident)
+            return types.ReadResourceResult(contents=[types.TextResourceContents(
+                uri=uri, mime_type=info.media_type, text=content.decode("utf-8", "replace"))])
+        raise NotFoundError(f"unknown resource {uri!r}", hint="Use session://{id} or artifact://{id}.")
+
+    async def list_prompts(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
+        return types.ListPromptsResult(prompts=[
+            types.Prompt(name=p.name, title=p.title, description=p.description,
+                         arguments=[types.PromptArgument(name=a.name, description=a.description, required=a.required) for a in p.arguments])
+            for p in PROMPTS
+        ])
+
+    async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        prompt = next((p for p in PROMPTS if p.name == params.name), None)
+        if prompt is None:
+            raise InvalidInputError(f"unknown prompt {params.name!r}", hint=f"Prompts: {', '.join(p.name for p in PROMPTS)}.")
+        args = dict(params.arguments or {})
+        missing = [a.name for a in prompt.arguments if a.required and not args.get(a.name)]
+        if missing:
+            raise InvalidInputError(f"prompt {prompt.name} needs argument(s) {', '.join(missing)}")
+        return types.GetPromptResult(description=prompt.description, messages=[
+            types.PromptMessage(role="user", content=types.TextContent(type="text", text=prompt.render(args)))])
+
+    return Server(
+        "containerkit",
+        version=__version__,
+        title="Container Kit",
+        instructions=INSTRUCTIONS,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_list_resource_templates=list_templates,
+        on_read_resource=read_resource,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt,
+    )

@@ -1,0 +1,107 @@
+"""stdio and streamable-HTTP transports for the MCP server, with bearer-token auth for HTTP."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp.server.stdio import stdio_server
+
+from containerkit.app import App
+from containerkit.errors import ConfigError
+from containerkit.mcp.server import build_server
+from containerkit.redaction import register_secret
+
+ASGIApp = Any
+
+
+async def serve_stdio(app: App) -> None:
+    server = build_server(app)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_sweeper, app)
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+        tg.cancel_scope.cancel()
+
+
+async def _sweeper(app: App) -> None:
+    """Periodically remove expired sessions and their workspaces."""
+    while True:
+        await anyio.to_thread.run_sync(app.services.store.sweep)
+        await anyio.sleep(app.settings.store.sweep_interval_s)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_token(app: App, token_file: Path | None) -> str | None:
+    """The bearer token from --token-file, CONTAINERKIT_MCP__AUTH_TOKEN_FILE or CONTAINERKIT_MCP__AUTH_TOKEN."""
+    path = token_file or app.settings.mcp.auth_token_file
+    token: str | None = None
+    if path is not None:
+        try:
+            token = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(f"cannot read the token file {path}: {e.strerror}", hint="Check the path and its permissions.") from e
+        if not token:
+            raise ConfigError(f"the token file {path} is empty")
+    elif app.settings.mcp.auth_token is not None:
+        token = app.settings.mcp.auth_token.get_secret_value()
+    if token is not None:
+        if len(token) < 16:
+            raise ConfigError("the MCP bearer token is shorter than 16 characters", hint="Use a long random token: `openssl rand -hex 32`.")
+        register_secret(token)
+    return token
+
+
+class BearerAuth:
+    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` (constant-time compare)."""
+
+    def __init__(self, inner: ASGIApp, token: str) -> None:
+        self.inner = inner
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="containerkit"')]})
+                await send({"type": "http.response.body", "body": b'{"error": "unauthorized: missing or wrong bearer token"}'})
+                return
+        await self.inner(scope, receive, send)
+
+
+def http_app(app: App, host: str, token: str | None) -> ASGIApp:
+    server = build_server(app)
+    starlette = server.streamable_http_app(host=host, stateless_http=False)
+    return BearerAuth(starlette, token) if token else starlette
+
+
+def check_bind(host: str, token: str | None) -> None:
+    if not is_loopback(host) and not token:
+        raise ConfigError(
+            f"refusing to serve MCP over HTTP on non-loopback address {host} without a bearer token",
+            hint="Set CONTAINERKIT_MCP__AUTH_TOKEN or CONTAINERKIT_MCP__AUTH_TOKEN_FILE (or --token-file), or bind 127.0.0.1.",
+        )
+
+
+async def serve_http(app: App, host: str, port: int, token: str | None) -> None:
+    import uvicorn
+
+    check_bind(host, token)
+    config = uvicorn.Config(http_app(app, host, token), host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_sweeper, app)
+        await server.serve()
+        tg.cancel_scope.cancel()

@@ -1,0 +1,305 @@
+"""The MCP server through real clients: the SDK in-memory client, stdio and HTTP subprocesses, the Inspector CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import mcp_types as types
+import pytest
+from mcp import Client, StdioServerParameters
+
+from containerkit.mcp.server import build_server
+from containerkit.tools.sessions import GetSessionResult, ServerStatusResult
+from tests.conftest import ROOT, Harness, unavailable
+from tests.mcp_adapter.helpers import make_test_app
+
+
+def run_client(harness: Harness, body: Any, *, app: Any = None, **client_kw: Any) -> Any:
+    server = build_server(app or harness.app)
+
+    async def main() -> Any:
+        async with Client(server, **client_kw) as client:
+            return await body(client)
+
+    return anyio.run(main)
+
+
+def test_every_registered_tool_is_listed_with_schemas_and_annotations(harness: Harness) -> None:
+    async def body(client: Client) -> Any:
+        return (await client.list_tools()).tools
+
+    tools = {t.name: t for t in run_client(harness, body)}
+    assert set(tools) == set(harness.app.registry.names())
+    status = tools["server_status"]
+    assert status.annotations is not None and status.annotations.read_only_hint is True
+    assert status.output_schema is not None and "counts" in status.output_schema["properties"]
+    assert tools["delete_session"].annotations.destructive_hint is True  # type: ignore[union-attr]
+    assert "session_id" in tools["get_session"].input_schema["required"]
+
+
+def test_structured_output_is_the_result_model(harness: Harness) -> None:
+    sid = harness.app.services.store.create_session().id
+
+    async def body(client: Client) -> Any:
+        return await client.call_tool("get_session", {"session_id": sid}), await client.call_tool("server_status", {"check_engine": False})
+
+    got, status = run_client(harness, body)
+    assert not got.is_error and GetSessionResult.model_validate(got.structured_content).session.id == sid
+    assert ServerStatusResult.model_validate(status.structured_content).counts.sessions == 1
+
+
+def test_errors_reach_the_client_as_tool_errors_with_code_and_hint(harness: Harness) -> None:
+    async def body(client: Client) -> Any:
+        return [await client.call_tool("get_session", {"session_id": "nope"}),
+                await client.call_tool("add_session_label", {"session_id": "x", "label": "bad label"}),
+                await client.call_tool("no_such_tool", {})]
+
+    missing, invalid, unknown = run_client(harness, body)
+    for result, code in ((missing, "NOT_FOUND"), (invalid, "INVALID_INPUT"), (unknown, "NOT_FOUND")):
+        assert result.is_error
+        text = "\n".join(c.text for c in result.content)
+        assert text.startswith(code) and "hint:" in text and "Traceback" not in text
+        assert json.loads(result.content[1].text)["code"] == code
+
+
+def test_progress_notifications_reach_the_client(harness: Harness) -> None:
+    events: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        events.append((progress, total, message))
+
+    async def body(client: Client) -> Any:
+        return await client.call_tool("count", {"steps": 3}, progress_callback=on_progress)
+
+    result = run_client(harness, body, app=make_test_app(harness.app))
+    assert not result.is_error
+    assert [(int(p), int(t or 0), m) for p, t, m in events] == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
+
+
+async def _sampling(ctx: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+    question = params.messages[0].content.text  # type: ignore[union-attr]
+    return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text=f"answer to {question}"), model="t")
+
+
+def test_sampling_round_trip_through_the_client(harness: Harness) -> None:
+    async def body(client: Client) -> Any:
+        return await client.call_tool("ask", {"question": "why?"})
+
+    result = run_client(harness, body, app=make_test_app(harness.app), sampling_callback=_sampling, mode="legacy")
+    assert not result.is_error and result.structured_content["answer"] == "answer to why?"
+
+
+def test_without_sampling_the_tool_knows_it_has_no_sampler(harness: Harness) -> None:
+    async def body(client: Client) -> Any:
+        return await client.call_tool("ask", {"question": "why?"})
+
+    result = run_client(harness, body, app=make_test_app(harness.app), mode="legacy")
+    assert result.is_error and result.content[0].text.startswith("TOOL_MISSING")
+
+
+def test_client_roots_extend_the_allowed_paths(harness: Harness, tmp_path: Path) -> None:
+    outside = Path("/usr/share")
+
+    async def roots(ctx: Any) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=outside.as_uri(), name="share")])
+
+    async def body(client: Client) -> Any:
+        return await client.call_tool("where", {"path": str(outside / "doc")})
+
+    refused = run_client(harness, body, app=make_test_app(harness.app), mode="legacy")
+    assert refused.is_error and refused.content[0].text.startswith("PATH_NOT_ALLOWED")
+    allowed = run_client(harness, body, app=make_test_app(harness.app), mode="legacy", list_roots_callback=roots)
+    assert not allowed.is_error and allowed.structured_content["resolved"] == str(outside / "doc")
+
+
+def test_sessions_and_artifacts_are_resources(harness: Harness) -> None:
+    store = harness.app.services.store
+    sid = store.create_session(labels=["web"]).id
+    art = store.add_artifact(sid, "dockerfile", "Dockerfile", "FROM scratch\n")
+
+    async def body(client: Client) -> Any:
+        listed = await client.list_resources()
+        templates = await client.list_resource_templates()
+        session = await client.read_resource(f"session://{sid}")
+        artifact = await client.read_resource(f"artifact://{art.id}")
+        return listed, templates, session, artifact
+
+    listed, templates, session, artifact = run_client(harness, body)
+    assert f"session://{sid}" in [str(r.uri) for r in listed.resources]
+    assert {t.uri_template for t in templates.resource_templates} == {"session://{id}", "artifact://{id}"}
+    assert json.loads(session.contents[0].text)["session"]["labels"] == ["web"]
+    assert artifact.contents[0].text == "FROM scratch\n"
+
+
+def test_prompts_guide_the_pipeline(harness: Harness) -> None:
+    async def body(client: Client) -> Any:
+        names = [p.name for p in (await client.list_prompts()).prompts]
+        got = await client.get_prompt("containerize_app", {"path": "/src/app", "registry": "127.0.0.1:5001"})
+        return names, got
+
+    names, got = run_client(harness, body)
+    assert {"containerize_app", "fix_failed_build"} <= set(names)
+    text = got.messages[0].content.text
+    assert "execute_workflow" in text and "127.0.0.1:5001" in text
+
+
+def test_cancellation_marks_the_job_cancelled(harness: Harness) -> None:
+    app = make_test_app(harness.app)
+    store = harness.app.services.store
+
+    async def body(client: Client) -> Any:
+        with anyio.move_on_after(0.5):
+            await client.call_tool("count", {"steps": 100, "sleep": 0.1})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            jobs = [j for s in store.list_sessions() for j in store.list_jobs(s.id)]
+            if jobs and jobs[0].status != "running":
+                return jobs[0]
+            await anyio.sleep(0.05)
+        return jobs[0]
+
+    job = run_client(harness, body, app=app, mode="legacy")
+    assert job.status == "cancelled" and job.error_code == "CANCELLED"
+
+
+# --- subprocess transports ---------------------------------------------------------------------
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_CONFIG": str(home / "none.yaml"), **extra}
+
+
+def test_stdio_transport_with_the_sdk_client(ck_home: Path) -> None:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "containerkit", "serve"], env=_env(ck_home), cwd=str(ROOT))
+
+    async def main() -> Any:
+        async with Client(params) as client:
+            tools = await client.list_tools()
+            status = await client.call_tool("server_status", {"check_engine": False})
+            return tools, status
+
+    tools, status = anyio.run(main)
+    assert "server_status" in {t.name for t in tools.tools}
+    assert status.structured_content["version"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_http(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], int]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--port", str(port), *args],
+                            env=_env(home, **env), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+            return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the HTTP server did not start")
+
+
+@pytest.fixture
+def http_server(ck_home: Path) -> Iterator[tuple[int, str]]:
+    token = "t0ken-" + "x" * 20
+    proc, port = _start_http(ck_home, CONTAINERKIT_MCP__AUTH_TOKEN=token)
+    yield port, token
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_http_transport_requires_the_bearer_token(http_server: tuple[int, str]) -> None:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    port, token = http_server
+    url = f"http://127.0.0.1:{port}/mcp"
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    headers = {"accept": "application/json, text/event-stream"}
+    assert httpx.post(url, json=init, headers=headers).status_code == 401
+    assert httpx.post(url, json=init, headers={**headers, "authorization": "Bearer wrong"}).status_code == 401
+
+    async def main() -> Any:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http, \
+                Client(streamable_http_client(url, http_client=http)) as client:
+            return await client.call_tool("server_status", {"check_engine": False})
+
+    result = anyio.run(main)
+    assert not result.is_error and result.structured_content["tools"] >= 7
+
+
+def test_non_loopback_bind_without_a_token_refuses_to_start(ck_home: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", "0.0.0.0", "--port", str(_free_port())],
+                         env=_env(ck_home), cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "CONFIG_ERROR" in out.stderr and "token" in out.stderr
+
+
+def test_token_never_appears_in_output_or_store(ck_home: Path) -> None:
+    token = "canary-token-9f8e7d6c5b4a"
+    proc, port = _start_http(ck_home, CONTAINERKIT_MCP__AUTH_TOKEN=token)
+    try:
+        httpx.post(f"http://127.0.0.1:{port}/mcp", json={}, headers={"authorization": "Bearer nope"})
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert token not in out + err
+    assert all(token.encode() not in p.read_bytes() for p in ck_home.rglob("*") if p.is_file())
+
+
+# --- the official MCP Inspector CLI --------------------------------------------------------------
+
+
+def _inspector(request: pytest.FixtureRequest) -> str:
+    exe = shutil.which("mcp-inspector")
+    if exe is None:
+        unavailable(request, "the MCP Inspector CLI (npm @modelcontextprotocol/inspector)")
+    return str(exe)
+
+
+def test_inspector_lists_tools_and_calls_one_over_stdio(request: pytest.FixtureRequest, ck_home: Path) -> None:
+    exe = _inspector(request)
+    server = [str(Path(sys.executable).parent / "containerkit"), "serve"]
+    listed = subprocess.run([exe, "--cli", *server, "--method", "tools/list"], env=_env(ck_home), capture_output=True, text=True,
+                            timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "server_status" in {t["name"] for t in json.loads(listed.stdout)["tools"]}
+    called = subprocess.run([exe, "--cli", *server, "--method", "tools/call", "--tool-name", "list_sessions"],
+                            env=_env(ck_home), capture_output=True, text=True, timeout=120)
+    assert called.returncode == 0, called.stderr
+    assert json.loads(called.stdout)["structuredContent"]["sessions"] == []
+
+
+def test_inspector_over_http(request: pytest.FixtureRequest, ck_home: Path) -> None:
+    exe = _inspector(request)
+    proc, port = _start_http(ck_home)
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        listed = subprocess.run([exe, "--cli", url, "--transport", "http", "--method", "tools/list"], capture_output=True, text=True,
+                                timeout=120)
+        assert listed.returncode == 0, listed.stderr
+        assert "get_session" in {t["name"] for t in json.loads(listed.stdout)["tools"]}
+        called = subprocess.run([exe, "--cli", url, "--transport", "http", "--method", "tools/call", "--tool-name", "server_status",
+                                 "--tool-arg", "check_engine=false"], capture_output=True, text=True, timeout=120)
+        assert called.returncode == 0, called.stderr
+        assert json.loads(called.stdout)["structuredContent"]["version"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
