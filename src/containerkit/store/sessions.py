@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
+from pydantic import TypeAdapter
+
 from containerkit.errors import (
     ConflictError,
     ContainerKitError,
@@ -39,6 +41,9 @@ from containerkit.store.records import (
 )
 from containerkit.store.runs import RunStore
 
+_JOB_COLUMNS = ("id", "session_id", "tool", "status", "queued_at", "started_at", "ended_at", "duration_ms", "error_code", "error_message")
+_JOB_JSON = ", ".join(f"'{c}', {c}" for c in _JOB_COLUMNS) + ", 'params', json(params)"
+_JOBS = TypeAdapter(list[JobRecord])
 _TEXT_TYPES = ("text/", "application/json", "application/yaml", "application/sarif", "application/vnd.cyclonedx")
 StateUpdate = Callable[[dict[str, Any]], dict[str, Any] | None]
 _SESSION_COLS = "id, created_at, last_access, expires_at, workspace_dir, labels, state, version"
@@ -242,39 +247,50 @@ class SessionStore:
 
     # --- jobs -----------------------------------------------------------------------
     def begin_job(self, session_id: str | None, tool: str, params: dict[str, Any]) -> tuple[SessionInfo, str]:
-        """Resolve (or create) the session and record a running job, in one transaction."""
+        """Resolve (or create) the session, extend its expiry and record a running job.
+
+        Two autocommit statements on the hot path (every tracked call); an expired or
+        unknown session falls back to :meth:`touch` for the precise error.
+        """
         if session_id is None:
-            session = self.create_session()
-            session_id = session.id
+            session_id = self.create_session().id
         now = self.clock()
         job_id = _new_id()
-        with self.db.transaction() as conn:
-            row = self._touch_row(conn, session_id, now)
+        conn = self.db.connection()
+        row = conn.execute(
+            f"UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ? AND expires_at >= ? RETURNING {_SESSION_COLS}",  # noqa: S608
+            (now, now + self.ttl_s, session_id, now),
+        ).fetchone()
+        if row is None:
+            self.touch(session_id)  # raises SESSION_EXPIRED / NOT_FOUND (and sweeps the expired session)
+            return self.begin_job(session_id, tool, params)
+        try:
             conn.execute(
                 "INSERT INTO jobs(id, session_id, tool, params, status, queued_at, started_at) VALUES (?,?,?,?, 'running', ?, ?)",
                 (job_id, session_id, tool, json.dumps(redact_data(params), default=str), now, now),
             )
+        except sqlite3.IntegrityError as e:  # deleted between the two statements
+            raise self._missing(conn, session_id) from e
         return _session_info(row), job_id
 
     def end_job(self, job_id: str, status: JobStatus, error: ContainerKitError | None = None, tool: str | None = None) -> None:
         now = self.clock()
+        finish = (
+            "UPDATE jobs SET status = ?, ended_at = ?, duration_ms = (? - started_at) * 1000, error_code = ?, error_message = ?"
+            " WHERE id = ?"
+        )
+        args = (status, now, now, error.code if error else None, redact(error.message) if error else None, job_id)
+        if error is None:
+            self.db.connection().execute(finish, args)
+            return
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT session_id, started_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None:
-                return  # the session was deleted while the job ran
-            duration_ms = (now - row["started_at"]) * 1000 if row["started_at"] else None
+            conn.execute(finish, args)
             conn.execute(
-                "UPDATE jobs SET status = ?, ended_at = ?, duration_ms = ?, error_code = ?, error_message = ? WHERE id = ?",
-                (status, now, duration_ms, error.code if error else None, redact(error.message) if error else None, job_id),
+                "INSERT INTO errors(session_id, job_id, tool, code, message, hint, details, created_at)"
+                " SELECT session_id, id, ?, ?, ?, ?, ?, ? FROM jobs WHERE id = ?",
+                (tool, error.code, redact(error.message), redact(error.hint), json.dumps(redact_data(error.details), default=str),
+                 now, job_id),
             )
-            if error is not None:
-                conn.execute(
-                    "INSERT INTO errors(session_id, job_id, tool, code, message, hint, details, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (
-                        row["session_id"], job_id, tool, error.code, redact(error.message), redact(error.hint),
-                        json.dumps(redact_data(error.details), default=str), now,
-                    ),
-                )
 
     def get_job(self, job_id: str) -> JobRecord:
         row = self.db.connection().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -283,10 +299,13 @@ class SessionStore:
         return JobRecord(**{**dict(row), "params": json.loads(row["params"])})
 
     def list_jobs(self, session_id: str, limit: int = 200) -> list[JobRecord]:
-        rows = self.db.connection().execute(
-            "SELECT * FROM jobs WHERE session_id = ? ORDER BY queued_at DESC LIMIT ?", (session_id, limit)
-        ).fetchall()
-        return [JobRecord(**{**dict(r), "params": json.loads(r["params"])}) for r in rows]
+        # Built as one JSON document by SQLite and validated in pydantic-core: the hot path of get_session.
+        (doc,) = self.db.connection().execute(
+            f"SELECT COALESCE(json_group_array(json_object({_JOB_JSON})), '[]') FROM"  # noqa: S608 - constant column list
+            " (SELECT * FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?)",
+            (session_id, limit),
+        ).fetchone()
+        return _JOBS.validate_json(doc)
 
     def list_errors(self, session_id: str, limit: int = 100) -> list[ErrorRecord]:
         rows = self.db.connection().execute(

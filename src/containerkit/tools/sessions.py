@@ -33,8 +33,8 @@ class SessionIdParams(ToolParams):
 
 class GetSessionResult(ToolResult):
     session: SessionDetail
-    jobs: list[JobRecord] = Field(description="Most recent first (up to 50).")
-    errors: list[ErrorRecord] = Field(description="Most recent first (up to 20).")
+    jobs: list[JobRecord] = Field(description="Most recent first (up to 20; get_job_status for any job).")
+    errors: list[ErrorRecord] = Field(description="Most recent first (up to 10).")
     artifacts: list[ArtifactInfo]
 
 
@@ -47,8 +47,8 @@ async def get_session(ctx: ToolContext, params: SessionIdParams) -> GetSessionRe
     store, sid = ctx.store, ctx.session.id
     return GetSessionResult(
         session=store.get_session(sid),
-        jobs=store.list_jobs(sid, limit=50),
-        errors=store.list_errors(sid, limit=20),
+        jobs=store.list_jobs(sid, limit=20),
+        errors=store.list_errors(sid, limit=10),
         artifacts=store.list_artifacts(sid),
     )
 
