@@ -1,0 +1,70 @@
+"""Go services: go modules; gin, echo, fiber, chi, gorilla/mux, net/http."""
+
+from __future__ import annotations
+
+import re
+
+from containerkit.analysis.detectors import ServiceDir
+from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, rel_in, search, split_env
+from containerkit.analysis.models import EnvVars, ServiceAnalysis
+from containerkit.analysis.walk import Tree
+
+FRAMEWORKS = (("github.com/gin-gonic/gin", "gin"), ("github.com/labstack/echo", "echo"), ("github.com/gofiber/fiber", "fiber"),
+              ("github.com/go-chi/chi", "chi"), ("github.com/gorilla/mux", "gorilla"))
+BACKING = {"github.com/lib/pq": "postgres", "github.com/jackc/pgx": "postgres", "github.com/go-sql-driver/mysql": "mysql",
+           "go.mongodb.org/mongo-driver": "mongodb", "github.com/redis/go-redis": "redis", "github.com/go-redis/redis": "redis",
+           "github.com/rabbitmq/amqp091-go": "rabbitmq", "github.com/streadway/amqp": "rabbitmq", "github.com/segmentio/kafka-go": "kafka"}
+ADDR_PORT = re.compile(r"""["'](?:0\.0\.0\.0|localhost|127\.0\.0\.1)?:(\d{2,5})["']""")
+PORT_DEFAULT = re.compile(r"""(?:port|PORT)\s*=\s*["'](\d{2,5})["']""")
+ENV_READ = re.compile(r"""os\.(?:Getenv|LookupEnv)\(\s*["']([A-Z_][A-Z0-9_]*)["']""")
+
+
+def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
+    if not svc.has(tree, "go.mod"):
+        return None
+    col = Collector()
+    gomod = tree.read(svc.rel("go.mod"))
+    module = re.search(r"^module\s+(\S+)", gomod, re.M)
+    version = re.search(r"^go\s+(\d+\.\d+)", gomod, re.M)
+    if version:
+        col.add("language_version", svc.rel("go.mod"), f"go {version.group(1)}")
+    framework = next((fw for mod, fw in FRAMEWORKS if mod in gomod), None)
+    if framework:
+        col.add("framework", svc.rel("go.mod"), f"requires {next(m for m, f in FRAMEWORKS if f == framework)}")
+    sources = [f for f in svc.with_suffix(".go", depth=5) if not f.endswith("_test.go")]
+    mains = [f for f in sources if re.search(r"^package main\b", tree.read(f), re.M) and "func main()" in tree.read(f)]
+    main = sorted(mains, key=lambda f: (f.count("/"), f))[0] if mains else None
+    main_dir = rel_in(svc.path, main.rsplit("/", 1)[0]) if main and "/" in rel_in(svc.path, main) else "."
+    port = None
+    reads_env = False
+    env = first(tree, sources, re.compile(r"""(os\.(?:Getenv|LookupEnv)\(\s*["']PORT["']\))"""))
+    if env:
+        reads_env = True
+        col.add("reads_port_env", env.file, env.text, env.line)
+    for pattern in (PORT_DEFAULT, ADDR_PORT):
+        found = first(tree, sources, pattern)
+        if found:
+            port = int(found.value)
+            col.add("port", found.file, found.text, found.line)
+            break
+    if port is None and (framework or env):
+        port = 8080
+        col.add("port", svc.rel("go.mod"), "Go web default 8080")
+    routes = search(tree, sources, HEALTH_ROUTE)
+    health = routes[0].value if routes else None
+    if routes:
+        col.add("health_path", routes[0].file, routes[0].text, routes[0].line)
+    config, secret = split_env({f.value for f in search(tree, sources, ENV_READ)})
+    name = (module.group(1).rsplit("/", 1)[-1] if module else svc.name(tree.root.name)).lower()
+    name = re.sub(r"[^a-z0-9-]+", "-", name).strip("-") or "app"
+    http = port is not None or bool(re.search(r"net/http|gin|echo|fiber", " ".join(tree.read(f)[:4000] for f in sources[:20])))
+    return ServiceAnalysis(
+        path=svc.path or ".", name=name, language="go", language_version=version.group(1) if version else None,
+        framework=framework, package_manager="go", lockfile="go.sum" if svc.has(tree, "go.sum") else None, manifest="go.mod",
+        port=port, reads_port_env=reads_env, start_command=["/app/server"],
+        build_command=["go", "build", "-trimpath", "-ldflags=-s -w", "-o", "/out/server", f"./{main_dir}" if main_dir != "." else "."],
+        build_output="/out/server", entrypoint=rel_in(svc.path, main) if main else None, health_path=health,
+        serves_http=http, env_vars=EnvVars(config=config, secret=secret),
+        backing_services=sorted({svc_ for mod, svc_ in BACKING.items() if mod in gomod}),
+        has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
+    )

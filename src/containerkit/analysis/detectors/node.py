@@ -1,0 +1,177 @@
+"""Node.js services: npm / yarn / pnpm; Express, NestJS, Next.js, Fastify, Koa, and static SPAs (React, Vue, Angular)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from containerkit.analysis.detectors import ServiceDir
+from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, major_minor, rel_in, search, split_env
+from containerkit.analysis.models import EnvVars, ServiceAnalysis
+from containerkit.analysis.walk import Tree
+
+# first match wins: servers before SPA frameworks
+FRAMEWORKS = (("@nestjs/core", "nestjs"), ("next", "nextjs"), ("nuxt", "nuxt"), ("@angular/core", "angular"),
+              ("express", "express"), ("fastify", "fastify"), ("koa", "koa"), ("@hapi/hapi", "hapi"),
+              ("vue", "vue"), ("react", "react"), ("svelte", "svelte"))
+SPA = {"angular", "vue", "react", "svelte"}
+DEFAULT_PORT = {"express": 3000, "nestjs": 3000, "nextjs": 3000, "nuxt": 3000, "fastify": 3000, "koa": 3000, "hapi": 3000}
+BACKING = {"pg": "postgres", "postgres": "postgres", "mysql": "mysql", "mysql2": "mysql", "mongodb": "mongodb",
+           "mongoose": "mongodb", "redis": "redis", "ioredis": "redis", "amqplib": "rabbitmq", "kafkajs": "kafka",
+           "@elastic/elasticsearch": "elasticsearch", "sequelize": "postgres", "typeorm": "postgres"}
+LISTEN = re.compile(r"\.listen\(\s*(\d{2,5})")
+PORT_ENV = re.compile(r"process\.env\.PORT\s*(?:\|\||\?\?)\s*['\"]?(\d{2,5})")
+PORT_CONST = re.compile(r"\b(?:const|let|var)\s+(?:PORT|port)\s*=\s*(?:[^;\n]*?(?:\|\||\?\?)\s*)?['\"]?(\d{2,5})")
+ENV_READ = re.compile(r"process\.env(?:\.([A-Z_][A-Z0-9_]*)|\[['\"]([A-Z_][A-Z0-9_]*)['\"]\])")
+
+
+def _package(tree: Tree, svc: ServiceDir) -> dict[str, Any]:
+    try:
+        data = json.loads(tree.read(svc.rel("package.json")) or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def is_aggregator(tree: Tree, svc: ServiceDir) -> bool:
+    """A workspace root that only aggregates packages is not a service."""
+    pkg = _package(tree, svc)
+    return bool(pkg.get("workspaces")) and not pkg.get("dependencies") and "start" not in pkg.get("scripts", {})
+
+
+def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
+    if not svc.has(tree, "package.json"):
+        return None
+    col = Collector()
+    pkg = _package(tree, svc)
+    deps = {**pkg.get("devDependencies", {}), **pkg.get("dependencies", {})}
+    runtime_deps = pkg.get("dependencies", {})
+    scripts: dict[str, str] = pkg.get("scripts", {}) if isinstance(pkg.get("scripts"), dict) else {}
+    framework = next((fw for dep, fw in FRAMEWORKS if dep in deps), None)
+    if framework:
+        col.add("framework", svc.rel("package.json"), f'depends on {next(d for d, f in FRAMEWORKS if f == framework)}')
+    manager, lockfile = "npm", None
+    for lock, mgr in (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm")):
+        if svc.has(tree, lock):
+            manager, lockfile = mgr, lock
+            break
+    if isinstance(pkg.get("packageManager"), str):
+        manager = pkg["packageManager"].split("@", 1)[0] or manager
+    col.add("package_manager", svc.rel(lockfile or "package.json"), manager)
+    version = _version(tree, svc, pkg, col)
+    sources = [f for f in svc.with_suffix(".js", ".mjs", ".cjs", ".ts") if "/test" not in f and ".spec." not in f and ".test." not in f
+               and not rel_in(svc.path, f).startswith(("public/", "static/"))]
+    typescript = "typescript" in deps or svc.has(tree, "tsconfig.json")
+    spa = framework in SPA and not any(d in runtime_deps for d in ("express", "fastify", "koa"))
+    out: dict[str, Any] = {}
+    if spa:
+        out.update(port=8080, serves_http=True, build_output=_spa_output(framework, pkg, tree, svc))
+        col.add("port", svc.rel("package.json"), f"{framework} single-page app: served as static files on 8080")
+    else:
+        _port(tree, sources, framework, col, out)
+    build = ["npm", "run", "build"] if "build" in scripts else None
+    if manager in ("yarn", "pnpm") and build:
+        build = [manager, "run", "build"]
+    entry = _entry(tree, svc, pkg, scripts, framework, typescript, sources)
+    start = None if spa else _start(pkg, scripts, framework, entry)
+    routes = search(tree, sources, HEALTH_ROUTE)
+    health = None
+    if routes and not spa:
+        health = routes[0].value
+        col.add("health_path", routes[0].file, routes[0].text, routes[0].line)
+    env_names = {f.value for f in search(tree, sources, ENV_READ) if f.value} | {
+        f.value for f in search(tree, sources, ENV_READ, 2) if f.value}
+    config, secret = split_env(env_names)
+    return ServiceAnalysis(
+        path=svc.path or ".", name=_name(pkg, svc, tree), language="node", language_version=version, framework=framework,
+        package_manager=manager, lockfile=lockfile, manifest="package.json", port=out.get("port"),
+        reads_port_env=out.get("reads_port_env", False), start_command=start, build_command=build,
+        build_output=out.get("build_output") or ("dist" if typescript and build else None), entrypoint=entry,
+        health_path=health, serves_http=out.get("serves_http", framework is not None or out.get("port") is not None),
+        env_vars=EnvVars(config=config, secret=secret), backing_services=sorted({BACKING[d] for d in runtime_deps if d in BACKING}),
+        has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
+    )
+
+
+def _name(pkg: dict[str, Any], svc: ServiceDir, tree: Tree) -> str:
+    raw = str(pkg.get("name") or "").split("/")[-1].lower()
+    clean = re.sub(r"[^a-z0-9-]+", "-", raw).strip("-")
+    return clean[:50] or svc.name(tree.root.name)
+
+
+def _version(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], col: Collector) -> str | None:
+    for name in (".nvmrc", ".node-version"):
+        if svc.has(tree, name):
+            found = major_minor(tree.read(svc.rel(name)), parts=1)
+            if found:
+                col.add("language_version", svc.rel(name), f"Node {found}", 1)
+                return found
+    engines = pkg.get("engines", {}).get("node") if isinstance(pkg.get("engines"), dict) else None
+    found = major_minor(str(engines), parts=1) if engines else None
+    if found:
+        col.add("language_version", svc.rel("package.json"), f'engines.node "{engines}"')
+    return found
+
+
+def _spa_output(framework: str | None, pkg: dict[str, Any], tree: Tree, svc: ServiceDir) -> str:
+    if framework == "angular" and svc.has(tree, "angular.json"):
+        try:
+            config = json.loads(tree.read(svc.rel("angular.json")))
+            project = next(iter(config.get("projects", {}).values()))
+            out = project["architect"]["build"]["options"]["outputPath"]
+            return str(out.get("base") if isinstance(out, dict) else out) + "/browser"
+        except (json.JSONDecodeError, StopIteration, KeyError, TypeError):
+            return f"dist/{pkg.get('name', 'app')}/browser"
+    deps = {**pkg.get("devDependencies", {}), **pkg.get("dependencies", {})}
+    return "build" if "react-scripts" in deps else "dist"
+
+
+def _port(tree: Tree, sources: list[str], framework: str | None, col: Collector, out: dict[str, Any]) -> None:
+    for pattern, reads_env in ((PORT_ENV, True), (PORT_CONST, False), (LISTEN, False)):
+        found = first(tree, sources, pattern)
+        if found:
+            out["port"] = int(found.value)
+            col.add("port", found.file, found.text, found.line)
+            if reads_env or "process.env.PORT" in found.text:
+                out["reads_port_env"] = True
+                col.add("reads_port_env", found.file, found.text, found.line)
+            break
+    if "reads_port_env" not in out:
+        env = first(tree, sources, re.compile(r"(process\.env\.PORT|process\.env\[['\"]PORT['\"]\])"))
+        if env:
+            out["reads_port_env"] = True
+            col.add("reads_port_env", env.file, env.text, env.line)
+    if "port" not in out and framework in DEFAULT_PORT:
+        out["port"] = DEFAULT_PORT[framework]
+        col.add("port", "package.json", f"{framework} default port {DEFAULT_PORT[framework]}")
+
+
+def _entry(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], scripts: dict[str, str], framework: str | None,
+           typescript: bool, sources: list[str]) -> str | None:
+    start = scripts.get("start", "")
+    match = re.match(r"^node\s+(?:--\S+\s+)*(\S+\.(?:c|m)?js)\b", start)
+    if match:
+        return match.group(1)
+    if framework == "nestjs":
+        return "dist/main.js"
+    main = pkg.get("main")
+    if isinstance(main, str) and svc.has(tree, main):
+        return main
+    for candidate in ("server.js", "index.js", "app.js", "src/server.js", "src/index.js", "src/app.js", "main.js"):
+        if svc.has(tree, candidate):
+            return candidate
+    listen = first(tree, sources, re.compile(r"(\.listen\()"))
+    return rel_in(svc.path, listen.file) if listen else None
+
+
+def _start(pkg: dict[str, Any], scripts: dict[str, str], framework: str | None, entry: str | None) -> list[str] | None:
+    if framework == "nextjs":
+        return ["node_modules/.bin/next", "start"]
+    if framework == "nestjs":
+        return ["node", "dist/main.js"]
+    if entry and entry.endswith(("js", "cjs", "mjs")):
+        return ["node", entry]
+    if "start" in scripts:
+        return ["npm", "start"]
+    return None
