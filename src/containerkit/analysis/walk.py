@@ -63,7 +63,7 @@ def _gitignore(directory: Path) -> pathspec.PathSpec[Pattern] | None:
         text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", text.splitlines())
+    return pathspec.PathSpec.from_lines("gitignore", text.splitlines())
 
 
 def walk(root: Path, max_files: int = MAX_FILES) -> Tree:

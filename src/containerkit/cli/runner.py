@@ -92,11 +92,13 @@ def invoke(
     progress_title: str | None = None,
     live: LiveFactory | None = None,
     on_error: Callable[[ContainerKitError], None] | None = None,
+    quiet: bool = False,
 ) -> Any:
     """Call a tool and print its result. Never returns on error (exits).
 
     ``live`` builds a context-managed progress view (e.g. the workflow step table) used instead of the bar;
     ``on_error`` may print more about an error (e.g. the steps of a failed run) before the error line.
+    ``quiet`` prints nothing on success (the caller prints a document of its own).
     """
     app = get_app()
     interactive = not as_json and err_console.is_terminal
@@ -125,6 +127,8 @@ def invoke(
         fail(e)
     except Exception as e:  # never a traceback for users
         fail(e)
+    if quiet:
+        return result
     if as_json:
         print_json(result.model_dump(mode="json"))
     elif render is not None:

@@ -1,0 +1,50 @@
+"""`containerkit analyze PATH`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from containerkit.cli.runner import invoke, print_json
+
+
+def render_analysis(out: Console, result: Any) -> None:
+    analysis = result.analysis
+    title = f"{analysis.path} — {len(analysis.services)} service(s), {analysis.files_scanned} files, {analysis.duration_ms:.0f} ms"
+    table = Table(title=title)
+    for col in ("path", "language", "version", "framework", "packages", "port", "health", "start"):
+        table.add_column(col)
+    for s in analysis.services:
+        port = f"{s.port}{' ($PORT)' if s.reads_port_env else ''}" if s.port else "-"
+        table.add_row(s.path, s.language, s.language_version or "-", s.framework or "-",
+                      f"{s.package_manager or '-'}{' (' + s.lockfile + ')' if s.lockfile else ''}", port, s.health_path or "-",
+                      " ".join(s.start_command or []) or "-")
+    out.print(table)
+    for s in analysis.services:
+        extras = []
+        if s.env_vars.config or s.env_vars.secret:
+            extras.append(f"env: {', '.join(s.env_vars.config) or '-'}; secrets: {', '.join(s.env_vars.secret) or '-'}")
+        if s.backing_services:
+            extras.append(f"backing services: {', '.join(s.backing_services)}")
+        if extras:
+            out.print(f"[bold]{s.path}[/] " + " | ".join(extras))
+    for note in analysis.skipped[:5]:
+        out.print(f"[dim]skipped {note}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("analyze")
+    def analyze(
+        path: str = typer.Argument(..., help="Repository path or git URL."),
+        branch: str = typer.Option(None, "--branch", help="Branch or tag to clone (git URLs)."),
+        session: str = typer.Option(None, "--session", help="Session to record the analysis in."),
+        as_json: bool = typer.Option(False, "--json", help='Print {"path": …, "services": [ … ]} (the RepoAnalysis document).'),
+    ) -> None:
+        """Detect services, languages, frameworks, ports and how to run them."""
+        result = invoke("analyze_repository", {"path": path, "branch": branch, "session_id": session}, as_json=False,
+                        render=None if as_json else render_analysis, quiet=as_json)
+        if as_json:
+            print_json(result.analysis.model_dump(mode="json"))
