@@ -1,0 +1,73 @@
+"""`containerkit dockerfile PATH` and `containerkit lint [PATH]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+
+from containerkit.cli.runner import invoke
+
+_SEV = {"error": "red", "warning": "yellow", "info": "cyan", "style": "dim"}
+
+
+def render_findings(out: Console, findings: list[Any], title: str) -> None:
+    if not findings:
+        out.print(f"[green]{title}: no findings[/]")
+        return
+    table = Table(title=title)
+    for col in ("line", "rule", "severity", "message", "fix"):
+        table.add_column(col)
+    for f in findings:
+        table.add_row(str(f.line or "-"), f.rule, f"[{_SEV[f.severity]}]{f.severity}[/]", f.message, f.fix)
+    out.print(table)
+
+
+def _render_generated(out: Console, r: Any) -> None:
+    if r.existing_dockerfile and not r.written:
+        render_findings(out, r.findings, "existing Dockerfile: suggested improvements")
+        out.print("[bold]Suggested Dockerfile[/] (not written; pass --force --write to replace the existing one):")
+    out.print(Syntax(r.dockerfile, "docker", background_color="default"))
+    out.print(f"base image: {r.base_image}   user uid: {r.user_uid}   port: {r.port or '-'}   healthcheck: {'yes' if r.healthcheck else 'no'}")
+    for path in r.written:
+        out.print(f"[green]wrote[/] {path}")
+    for w in r.warnings:
+        out.print(f"[yellow]warning:[/] {w}")
+
+
+def _render_lint(out: Console, r: Any) -> None:
+    render_findings(out, r.findings, f"{r.dockerfile}: {r.errors} error(s), {r.warnings} warning(s)")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("dockerfile")
+    def dockerfile(
+        path: str = typer.Argument(".", help="Repository path or git URL."),
+        service: str = typer.Option(None, "--service", help="Service path in a monorepo."),
+        write: bool = typer.Option(False, "--write", help="Write Dockerfile and .dockerignore."),
+        force: bool = typer.Option(False, "--force", help="Replace an existing Dockerfile."),
+        pin: bool = typer.Option(False, "--pin", help="Pin base images by digest (registry must be reachable)."),
+        buildkit: bool = typer.Option(False, "--buildkit", help="Use BuildKit cache mounts."),
+        port: int = typer.Option(None, "--port", help="Override the detected port."),
+        session: str = typer.Option(None, "--session"),
+        as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    ) -> None:
+        """Generate a best-practice Dockerfile (or validate the existing one)."""
+        invoke("generate_dockerfile", {"path": path, "service": service, "write": write, "force": force, "pin": pin,
+                                       "buildkit": buildkit, "port": port, "session_id": session},
+               as_json=as_json, render=_render_generated)
+
+    @app.command("lint")
+    def lint(
+        path: str = typer.Argument(".", help="A Dockerfile or a directory containing one."),
+        port: int = typer.Option(None, "--port", help="The port the app listens on (checks EXPOSE)."),
+        session: str = typer.Option(None, "--session"),
+        as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    ) -> None:
+        """hadolint plus Container Kit's own rules; exits 1 when there are errors."""
+        result = invoke("validate_dockerfile", {"path": path, "port": port, "session_id": session}, as_json=as_json, render=_render_lint)
+        if not result.valid:
+            raise typer.Exit(code=1)

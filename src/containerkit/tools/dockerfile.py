@@ -1,0 +1,148 @@
+"""`generate_dockerfile` and `validate_dockerfile`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+from pydantic import Field
+
+from containerkit.analysis import RepoAnalysis, ServiceAnalysis, analyze
+from containerkit.dockerfile.generate import generate, pick_service
+from containerkit.dockerfile.lint import Finding, lint
+from containerkit.errors import InvalidInputError
+from containerkit.tools.analysis import resolve_source
+from containerkit.tools.base import ToolContext, ToolParams, ToolResult
+from containerkit.tools.registry import REGISTRY
+
+
+class GenerateParams(ToolParams):
+    path: str = Field(description="Repository path (or git URL); its analysis is reused from the session when present.")
+    service: str | None = Field(None, description="Service path in a monorepo (as reported by analyze_repository).")
+    write: bool = Field(False, description="Write Dockerfile and .dockerignore into the service directory.")
+    force: bool = Field(False, description="Overwrite an existing Dockerfile (otherwise it is validated and improvements returned).")
+    pin: bool = Field(False, description="Pin base images by digest when the registry is reachable.")
+    buildkit: bool = Field(False, description="Use BuildKit cache mounts (only when building with BuildKit).")
+    port: int | None = Field(None, ge=1, le=65535, description="Override the detected port.")
+    app_object: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\(\))?$",
+                                   description="Override the WSGI/ASGI target, e.g. 'app.main:app'.")
+    extra_system_packages: list[str] = Field(default_factory=list, description="Additional OS packages to install (Debian names).")
+
+
+class GenerateResult(ToolResult):
+    service_path: str
+    dockerfile: str = Field(description="The generated Dockerfile (suggested one when an existing Dockerfile is kept).")
+    dockerignore: str
+    base_image: str
+    build_image: str | None
+    user_uid: int = Field(description="Numeric UID the image runs as (manifests use it for runAsUser).")
+    port: int | None
+    healthcheck: bool
+    written: list[str] = Field(description="Files written (empty unless write=true).")
+    existing_dockerfile: bool = Field(description="The service already had a Dockerfile.")
+    findings: list[Finding] = Field(description="Lint findings of the existing Dockerfile (improvements), or of the generated one.")
+    warnings: list[str]
+    notes: list[str]
+
+
+async def load_analysis(ctx: ToolContext, path: str) -> tuple[Path, RepoAnalysis]:
+    """The repository root and its analysis: from the session state when it is the same repository, else analyzed now."""
+    state = ctx.state()
+    root = await resolve_source(ctx, path)
+    cached = state.get("analysis")
+    if cached and state.get("repo_path") == str(root):
+        return root, RepoAnalysis.model_validate(cached)
+    analysis = await anyio.to_thread.run_sync(analyze, root)
+    ctx.put_state("analysis", analysis.model_dump(mode="json"))
+    ctx.put_state("repo_path", str(root))
+    return root, analysis
+
+
+@REGISTRY.tool(
+    "generate_dockerfile", title="Generate a Dockerfile", group="dockerfile", store_result=True,
+    description="Write a best-practice Dockerfile and .dockerignore from the analysis (explicit base tags, multi-stage builds, "
+    "dependency layers first, production server, fixed non-root UID, exec-form CMD, working HEALTHCHECK). An existing "
+    "Dockerfile is never overwritten without force: it is validated and improvements returned.",
+    params=GenerateParams, result=GenerateResult,
+)
+async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> GenerateResult:
+    root, analysis = await load_analysis(ctx, params.path)
+    svc = pick_service(analysis, params.service)
+    if params.port is not None or params.app_object is not None:
+        svc = _override(svc, params.port, params.app_object)
+    settings = ctx.settings
+    result = await generate(
+        root, svc, user_uid=settings.dockerfile.user_uid, base_images=settings.dockerfile.base_images,
+        registry_prefix=settings.dockerfile.registry_prefix, insecure=settings.registry.insecure_registries,
+        buildkit=params.buildkit, pin=params.pin, extra_system_packages=tuple(params.extra_system_packages),
+    )
+    written: list[str] = []
+    keep_existing = result.existing is not None and not params.force
+    if params.write and not keep_existing:
+        target = ctx.resolve_path(result.service_dir)
+        await anyio.Path(target / "Dockerfile").write_text(result.dockerfile)
+        written.append(str(target / "Dockerfile"))
+        if params.force or not (target / ".dockerignore").exists():
+            await anyio.Path(target / ".dockerignore").write_text(result.rendered.dockerignore)
+            written.append(str(target / ".dockerignore"))
+    ctx.artifact("dockerfile", f"{svc.path}/Dockerfile", result.dockerfile)
+    ctx.artifact("dockerignore", f"{svc.path}/.dockerignore", result.rendered.dockerignore)
+    ctx.put_state("dockerfile", {"service": svc.path, "user_uid": result.rendered.user_uid, "port": svc.port,
+                                 "path": written[0] if written else None, "kept_existing": keep_existing})
+    warnings = list(result.warnings)
+    if keep_existing:
+        warnings.insert(0, "an existing Dockerfile was kept (pass force=true to replace it); findings list its improvements")
+    return GenerateResult(
+        service_path=svc.path, dockerfile=result.dockerfile, dockerignore=result.rendered.dockerignore, base_image=result.rendered.base_image,
+        build_image=result.rendered.build_image, user_uid=result.rendered.user_uid, port=svc.port, healthcheck=result.rendered.healthcheck,
+        written=written, existing_dockerfile=result.existing is not None, findings=result.findings, warnings=warnings,
+        notes=list(result.rendered.notes),
+    )
+
+
+def _override(svc: ServiceAnalysis, port: int | None, app_object: str | None) -> ServiceAnalysis:
+    update: dict[str, object] = {}
+    cmd = list(svc.start_command or [])
+    if port is not None:
+        update["port"] = port
+        cmd = [a.replace(f":{svc.port}", f":{port}") if svc.port and a.endswith(f":{svc.port}") else (str(port) if a == str(svc.port) else a)
+               for a in cmd]
+    if app_object is not None:
+        update["app_object"] = app_object
+        cmd = [app_object if a == svc.app_object or (svc.app_object and a == svc.app_object.removesuffix("()")) else a for a in cmd]
+    update["start_command"] = cmd or None
+    return svc.model_copy(update=update)
+
+
+class ValidateParams(ToolParams):
+    path: str = Field(description="A Dockerfile, or a directory containing one.")
+    port: int | None = Field(None, ge=1, le=65535, description="The port the app listens on (defaults to the session's analysis).")
+
+
+class ValidateResult(ToolResult):
+    dockerfile: str = Field(description="Path of the validated Dockerfile.")
+    valid: bool = Field(description="No error-severity findings.")
+    errors: int
+    warnings: int
+    findings: list[Finding]
+
+
+@REGISTRY.tool(
+    "validate_dockerfile", title="Lint a Dockerfile", group="dockerfile", read_only=True, idempotent=True, store_result=True,
+    description="hadolint plus Container Kit rules (root user, latest/missing tags, secrets in ENV/ARG, EXPOSE vs the app's port, "
+    "COPY . . before dependency install, missing .dockerignore, shell-form CMD, HEALTHCHECK tools absent from the base image).",
+    params=ValidateParams, result=ValidateResult,
+)
+async def validate_dockerfile(ctx: ToolContext, params: ValidateParams) -> ValidateResult:
+    target = ctx.resolve_path(params.path)
+    dockerfile = target / "Dockerfile" if target.is_dir() else target
+    if not dockerfile.is_file():
+        raise InvalidInputError(f"no Dockerfile at {dockerfile}", hint="Generate one with `containerkit dockerfile PATH --write`.")
+    port = params.port
+    if port is None:
+        port = (ctx.state().get("dockerfile") or {}).get("port")
+    text = await anyio.Path(dockerfile).read_text(encoding="utf-8", errors="replace")
+    findings = await lint(text, dockerfile.parent, port)
+    errors = sum(f.severity == "error" for f in findings)
+    return ValidateResult(dockerfile=str(dockerfile), valid=errors == 0, errors=errors,
+                          warnings=sum(f.severity == "warning" for f in findings), findings=findings)
