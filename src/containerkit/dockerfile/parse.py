@@ -56,14 +56,16 @@ def parse_dockerfile(text: str) -> list[Instruction]:
         start = i
         parts = [stripped]
         heredoc = re.search(r"<<-?\s*[\"']?(\w+)[\"']?", stripped)
-        while parts[-1].endswith("\\") and i + 1 < len(lines):
+        continued = parts[-1].endswith("\\")
+        if continued:
             parts[-1] = parts[-1][:-1]
+        while continued and i + 1 < len(lines):
             i += 1
             nxt = lines[i].strip()
-            if nxt.startswith("#"):
-                parts.append("")
-                continue
-            parts.append(nxt)
+            if nxt.startswith("#") or not nxt:
+                continue  # comment and blank lines inside a continuation are skipped, as Docker does
+            continued = nxt.endswith("\\")
+            parts.append(nxt[:-1] if continued else nxt)
         if heredoc:
             marker = heredoc.group(1)
             while i + 1 < len(lines) and lines[i + 1].strip() != marker:

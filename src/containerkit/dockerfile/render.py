@@ -231,14 +231,14 @@ def _node(doc: _Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) ->
 
 
 NGINX_CONF = (
+    "client_body_temp_path /tmp/client_temp;\\n"
+    "proxy_temp_path /tmp/proxy_temp;\\n"
+    "fastcgi_temp_path /tmp/fastcgi_temp;\\n"
+    "uwsgi_temp_path /tmp/uwsgi_temp;\\n"
+    "scgi_temp_path /tmp/scgi_temp;\\n"
     "server {{\\n"
     "    listen {port};\\n"
     "    root /usr/share/nginx/html;\\n"
-    "    client_body_temp_path /tmp/client_temp;\\n"
-    "    proxy_temp_path /tmp/proxy_temp;\\n"
-    "    fastcgi_temp_path /tmp/fastcgi_temp;\\n"
-    "    uwsgi_temp_path /tmp/uwsgi_temp;\\n"
-    "    scgi_temp_path /tmp/scgi_temp;\\n"
     "    location / {{ try_files $uri $uri/ /index.html; }}\\n"
     "    location = /healthz {{ access_log off; return 200 ok; }}\\n"
     "}}\\n"
@@ -249,9 +249,9 @@ def _nginx_runtime(doc: _Doc, opts: RenderOptions, port: int, copy_from: str) ->
     image = opts.images.pick("static", None, "static")
     doc.add(f"FROM {image}")
     doc.add("# hadolint ignore=SC2016  # $uri is nginx's variable, not the shell's",
-            "RUN sed -i -e 's#^pid .*#pid /tmp/nginx.pid;#' -e '/^user /d' /etc/nginx/nginx.conf && \\",
+            "RUN sed -i -e 's#^pid .*#pid /tmp/nginx.pid;#' -e '/^user /d' -e '/_temp_path/d' /etc/nginx/nginx.conf && \\",
             f"    printf '{NGINX_CONF.format(port=port)}' > /etc/nginx/conf.d/default.conf",
-            why=f"Serve on {port} as a non-root user: pid and temp files go to /tmp (works with a read-only root filesystem)")
+            why=f"Serve on {port} as a non-root user: pid and temp files in /tmp (works with a read-only root filesystem)")
     doc.add(copy_from)
     doc.add(f"USER {opts.user_uid}")
     doc.add(f"EXPOSE {port}")

@@ -1,0 +1,87 @@
+"""Dockerfile validation: each Container Kit rule provoked, hadolint parsed, the parser's line numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from containerkit.dockerfile.lint import lint, own_rules
+from containerkit.dockerfile.parse import parse_dockerfile
+from tests.conftest import Harness
+
+GOOD = """FROM python:3.12-slim
+WORKDIR /app
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+USER 10001
+EXPOSE 8000
+CMD ["python", "app.py"]
+"""
+
+
+def rules(text: str, context: Path | None = None, port: int | None = None) -> dict[str, int | None]:
+    return {f.rule: f.line for f in own_rules(text, context, port)}
+
+
+def test_good_dockerfile_passes_own_rules(tmp_path: Path) -> None:
+    (tmp_path / ".dockerignore").write_text(".git\n")
+    assert own_rules(GOOD, tmp_path, 8000) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "line"),
+    [
+        (GOOD.replace("USER 10001\n", ""), "CK101", 1),
+        (GOOD.replace("USER 10001", "USER root"), "CK101", 6),
+        (GOOD.replace("python:3.12-slim", "python"), "CK102", 1),
+        (GOOD.replace("python:3.12-slim", "python:latest"), "CK102", 1),
+        (GOOD.replace("WORKDIR /app", "ENV API_TOKEN=abc123"), "CK103", 2),
+        (GOOD.replace("WORKDIR /app", 'ARG DB_PASSWORD="hunter2"'), "CK103", 2),
+        (GOOD.replace("EXPOSE 8000", "EXPOSE 5000"), "CK104", 7),
+        ("FROM python:3.12-slim\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\nUSER 1\nCMD [\"x\"]\n", "CK105", 2),
+        (GOOD.replace('CMD ["python", "app.py"]', "CMD python app.py"), "CK107", 8),
+        (GOOD.replace("EXPOSE 8000", "HEALTHCHECK CMD curl -f http://localhost:8000/"), "CK108", 7),
+    ],
+)
+def test_each_rule_fires_on_its_problem(text: str, rule: str, line: int, tmp_path: Path) -> None:
+    (tmp_path / ".dockerignore").write_text(".git\n")
+    found = rules(text, tmp_path, 8000)
+    assert rule in found and found[rule] == line
+
+
+def test_missing_dockerignore_is_reported(tmp_path: Path) -> None:
+    assert "CK106" in rules(GOOD, tmp_path, 8000)
+
+
+def test_secret_from_build_arg_reference_is_not_flagged(tmp_path: Path) -> None:
+    (tmp_path / ".dockerignore").write_text("")
+    assert "CK103" not in rules(GOOD.replace("WORKDIR /app", "ARG API_TOKEN\nENV API_TOKEN=$API_TOKEN"), tmp_path)
+
+
+def test_curl_is_fine_when_installed(tmp_path: Path) -> None:
+    text = GOOD.replace("WORKDIR /app", "RUN apt-get update && apt-get install -y curl").replace("EXPOSE 8000", "HEALTHCHECK CMD curl -f http://x/")
+    assert "CK108" not in rules(text, tmp_path)
+
+
+def test_hadolint_findings_come_with_rule_line_and_fix() -> None:
+    findings = anyio.run(lint, "FROM debian:12\nRUN cd /tmp && apt-get install -y curl\nCMD bash\n", None, None)
+    by_rule = {f.rule: f for f in findings if f.source == "hadolint"}
+    assert {"DL3003", "DL3008"} <= set(by_rule)
+    assert by_rule["DL3003"].line == 2 and by_rule["DL3003"].fix
+
+
+def test_parser_handles_continuations_comments_and_stages() -> None:
+    text = "# syntax=docker/dockerfile:1\nFROM node:20 AS build\nRUN a && \\\n    # note\n    b\nFROM nginx:stable\nCOPY --from=build /a /b\n"
+    ins = parse_dockerfile(text)
+    assert [(i.keyword, i.line, i.stage) for i in ins] == [("FROM", 2, 0), ("RUN", 3, 0), ("FROM", 6, 1), ("COPY", 7, 1)]
+    assert ins[1].value == "a && b"
+
+
+def test_validate_tool_reports_errors_and_exit_status(harness: Harness, tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python\nCMD python app.py\n")
+    result = harness.call("validate_dockerfile", path=str(tmp_path))
+    assert not result.valid and result.errors >= 2
+    assert {"CK101", "CK102"} <= {f.rule for f in result.findings}
