@@ -1,0 +1,94 @@
+"""Build steps: the Dockerfile's instructions with their line numbers, and log-line parsing.
+
+A deliberately small Dockerfile reader (instruction keyword, text, first line)
+so a build failure can name the line of the failing step; the full parser
+lives in the dockerfile package, which this package must not import.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
+_HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    text: str  # keyword + arguments, continuation lines joined
+    line: int  # 1-based line of the keyword
+
+
+def read_instructions(source: str) -> list[Instruction]:
+    """Instructions of a Dockerfile in order, continuation lines joined, comments skipped."""
+    lines = source.splitlines()
+    escape = "\\"
+    i = 0
+    while i < len(lines):  # parser directives sit at the very top
+        match = _DIRECTIVE.match(lines[i].strip())
+        if not match:
+            break
+        if match.group(1).lower() == "escape" and match.group(2) in ("`", "\\"):
+            escape = match.group(2)
+        i += 1
+    out: list[Instruction] = []
+    while i < len(lines):
+        stripped = lines[i].strip()
+        if not stripped or stripped.startswith("#"):
+            i += 1
+            continue
+        start = i
+        parts = [stripped]
+        while parts[-1].endswith(escape) and i + 1 < len(lines):
+            parts[-1] = parts[-1][: -len(escape)].rstrip()
+            i += 1
+            nxt = lines[i].strip()
+            if nxt and not nxt.startswith("#"):
+                parts.append(nxt)
+            elif not nxt:
+                parts.append("")
+        heredoc = _HEREDOC.search(stripped)
+        if heredoc:
+            end = heredoc.group(1)
+            while i + 1 < len(lines) and lines[i + 1].strip() != end:
+                i += 1
+            i += 1
+        text = " ".join(p for p in parts if p)
+        out.append(Instruction(text.split(None, 1)[0].upper(), text, start + 1))
+        i += 1
+    return out
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def find_line(instructions: list[Instruction], shown: str, step_number: int | None = None) -> int | None:
+    """The Dockerfile line of a step the engine printed as ``shown`` (its number helps for duplicates)."""
+    target = _norm(shown)
+    if step_number is not None and 0 < step_number <= len(instructions) and _norm(instructions[step_number - 1].text) == target:
+        return instructions[step_number - 1].line
+    exact = [ins for ins in instructions if _norm(ins.text) == target]
+    if exact:
+        return exact[0].line
+    prefix = [ins for ins in instructions if _norm(ins.text).startswith(target[:60]) or target.startswith(_norm(ins.text)[:60])]
+    if prefix:
+        return prefix[0].line
+    if step_number is not None and 0 < step_number <= len(instructions):
+        return instructions[step_number - 1].line
+    return None
+
+
+# --- log lines --------------------------------------------------------------------
+
+CLASSIC_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+CLASSIC_CACHE = re.compile(r"^\s*---> Using cache\s*$")
+CLASSIC_RUNNING = re.compile(r"^\s*---> Running in ([0-9a-f]{12,64})\s*$")
+#: BuildKit plain progress: "#7 [builder 2/4] RUN pip install ..." / "#7 CACHED" / "#7 DONE 1.2s" / "#7 ERROR: ..."
+BUILDKIT_STEP = re.compile(r"^#(\d+) \[(?:([^\]]+?) )?(\d+)/(\d+)\] (.*)$")
+BUILDKIT_CACHED = re.compile(r"^#(\d+) CACHED\s*$")
+BUILDKIT_DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s\s*$")
+BUILDKIT_ERROR = re.compile(r"^#(\d+) ERROR:? (.*)$")
+BUILDKIT_LINE_REF = re.compile(r"^\s*Dockerfile(?::|\S*:)(\d+)\s*$")
