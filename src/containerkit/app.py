@@ -40,6 +40,7 @@ def build_app(settings: Settings | None = None) -> App:
     install_log_redaction()
     services = Services(settings, build_store(settings))
     registry = load_all()
-    import containerkit.workflow.tools  # noqa: F401 - registers the workflow tools (workflow sits above tools/)
+    import containerkit.workflow.containerize
+    import containerkit.workflow.tools  # noqa: F401 - registers the workflow tools
 
     return App(settings=settings, services=services, registry=registry)

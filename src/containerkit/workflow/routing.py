@@ -67,6 +67,11 @@ def fixer(name: str) -> Callable[[Fixer], Fixer]:
     return register
 
 
+@fixer("skip")
+async def _skip(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision:
+    return RouteDecision("skip", rule.hint or f"skipped: {failure.error.code}", detail={"rule": rule.id})
+
+
 @fixer("stop")
 async def _stop(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision:
     return RouteDecision("give_up", rule.hint or f"{failure.error.code} cannot be fixed automatically", detail={"rule": rule.id})
@@ -82,8 +87,8 @@ def default_router(services: Services) -> Router:
             return None
         key = (failure.run_id, failure.step.id, rule.id)
         used = attempts.get(key, 0)
-        if rule.fixer == "stop":
-            return await _stop(failure, services, rule)
+        if rule.fixer in ("stop", "skip"):
+            return await FIXERS[rule.fixer](failure, services, rule)
         if used >= rule.max_attempts:
             return RouteDecision("give_up", f"rule {rule.id} already tried {used} time(s)", detail={"rule": rule.id})
         attempts[key] = used + 1

@@ -36,7 +36,7 @@ CANCEL_POLL_S = 0.25
 class RouteDecision:
     """What a failure router decided: retry the step with changed params, or give up."""
 
-    action: str  # "retry" | "give_up"
+    action: str  # "retry" | "give_up" | "skip" (the step is marked skipped with the reason; dependents see it skipped)
     reason: str
     params: dict[str, Any] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)
@@ -162,6 +162,11 @@ class WorkflowRunner:
                 outcome = "succeeded"
                 state.results[step.id] = {"status": "succeeded", "outputs": result, "error": None}
                 self.runs.set_step(run_id, step.id, "succeeded", outputs=result, job_id=job_id)
+            except _Skipped as skip:
+                outcome = "skipped"
+                state.optional.add(step.id)
+                state.results[step.id] = {"status": "skipped", "outputs": None, "error": None}
+                self.runs.set_step(run_id, step.id, "skipped", reason=skip.reason)
             except ContainerKitError as e:
                 outcome = "failed"
                 state.results[step.id] = {"status": "failed", "outputs": None, "error": {"code": e.code, "message": e.message}}
@@ -197,6 +202,8 @@ class WorkflowRunner:
                 await anyio.sleep(delay)
                 continue
             decision = await self._route(run_id, step, params, error, attempt, state)
+            if decision is not None and decision.action == "skip":
+                raise _Skipped(decision.reason)
             if decision is None or decision.action != "retry":
                 if decision is not None:
                     error.details.setdefault("routing", decision.reason)
@@ -244,6 +251,12 @@ class WorkflowRunner:
             self.runs.set_run(run_id, "succeeded")
 
 
+class _Skipped(Exception):  # noqa: N818 - control flow inside the runner, never escapes it
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class StepProgress:
     """Forwards a step's own progress as detail lines ``[step] message`` (the overall count stays the runner's)."""
 
@@ -270,6 +283,8 @@ class _RunState:
         }
         self.errors: dict[str, ContainerKitError] = {}
         self.activated: set[str] = set()
+        #: steps a routing rule skipped as not applicable (e.g. no scanner database): their dependents still run
+        self.optional: set[str] = set()
         self.changed = anyio.Event()
         self.cancel_requested = False
 
@@ -293,12 +308,12 @@ class _RunState:
             dep_spec = self.spec.step(dep)
             if dep_status == "failed" and not dep_spec.continue_on_error:
                 return f"dependency {dep} failed"
-            if dep_status in ("skipped", "cancelled"):
+            if dep_status in ("skipped", "cancelled") and not dep_spec.continue_on_error and dep not in self.optional:
                 return f"dependency {dep} was {dep_status}"
         if step.when is not None:
             try:
                 if not expr.evaluate(step.when, self.context()):
-                    return f"condition is false: {step.when}"
+                    return step.skip_reason or f"condition is false: {step.when}"
             except WorkflowError as e:
                 return f"condition could not be evaluated: {e.message}"
         return None

@@ -45,6 +45,7 @@ class StepSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="Tool params; values may use ${{ ... }} references.")
     depends_on: list[str] = Field(default_factory=list)
     when: str | None = Field(None, description="Condition on inputs/earlier results; the step is skipped when false.")
+    skip_reason: str | None = Field(None, description="What to say when `when` is false (default: the condition itself).")
     retries: int = Field(0, ge=0, le=10)
     retry_backoff_s: float = Field(1.0, ge=0, le=300, description="First retry delay; doubles each retry.")
     timeout_s: float | None = Field(None, gt=0)

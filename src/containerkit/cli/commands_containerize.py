@@ -1,0 +1,54 @@
+"""`containerkit containerize PATH`: the main job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from containerkit.cli.commands_workflow import _live, _show_failed_steps, render_steps
+from containerkit.cli.runner import invoke
+
+
+def _render(out: Console, result: Any) -> None:
+    render_steps(out, result.steps, f"containerize — run {result.run_id}: {result.status}")
+    for step in result.skipped:
+        out.print(f"[dim]skipped {step.id}: {step.reason}[/]")
+    report = result.report
+    for svc in report.get("detected", []):
+        out.print(f"detected [bold]{svc['path']}[/]: {svc['language']} {svc.get('framework') or ''} on port {svc.get('port') or '-'}")
+    for path in report.get("files_written", []):
+        out.print(f"wrote {path}")
+    image = report.get("image") or {}
+    if image:
+        out.print(f"image: {image.get('image_id', '')[:19]} {', '.join(image.get('tags') or [])}")
+    if report.get("scan"):
+        out.print(f"scan: {report['scan'].get('summary') or report['scan']}")
+    if report.get("push"):
+        out.print(f"pushed: {report['push'].get('reference', '')} {report['push'].get('digest', '')}")
+    if report.get("manifests"):
+        out.print(f"manifests: {report['manifests'].get('out_dir', '')}")
+    out.print(f"report: containerkit sessions show {result.session_id}  (artifacts containerize-report.md/.json)")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("containerize")
+    def containerize(
+        path: str = typer.Argument(..., help="Repository path or git URL."),
+        service: str = typer.Option(None, "--service", help="Service path in a monorepo."),
+        registry: str = typer.Option(None, "--registry", help="Registry to push to, e.g. 127.0.0.1:5001/team."),
+        tag: str = typer.Option("latest-build", "--tag", help="Image tag."),
+        name: str = typer.Option(None, "--name", help="Image name (default: the repository's name)."),
+        deploy: bool = typer.Option(False, "--deploy", help="Deploy to Kubernetes and verify the rollout."),
+        context: str = typer.Option(None, "--context", help="kubeconfig context."),
+        namespace: str = typer.Option("default", "--namespace", "-n"),
+        fail_on: str = typer.Option("none", "--fail-on", help="Scan policy gate: none|low|medium|high|critical."),
+        until: str = typer.Option(None, "--until", help="Stop after this step."),
+        session: str = typer.Option(None, "--session"),
+        as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    ) -> None:
+        """Analyze → Dockerfile → lint → build → smoke test → scan → tag → push → manifests → deploy."""
+        params = {"path": path, "service": service, "registry": registry, "tag": tag, "name": name, "deploy": deploy, "context": context,
+                  "namespace": namespace, "fail_on": fail_on, "until": until, "session_id": session}
+        invoke("execute_workflow", params, as_json=as_json, render=_render, live=_live(f"containerize {path}"), on_error=_show_failed_steps)
