@@ -78,6 +78,8 @@ async def _stop(failure: FailureContext, services: Services, rule: RoutingRule) 
 
 
 def default_router(services: Services) -> Router:
+    import containerkit.workflow.fixers  # noqa: F401 - registers the fixers named by the rules
+
     rules = load_rules(services.settings.workflow.routing_rules)
     attempts: dict[tuple[str, str, str], int] = {}
 

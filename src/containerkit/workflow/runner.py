@@ -51,6 +51,8 @@ class FailureContext:
     error: ContainerKitError
     attempt: int
     context: dict[str, Any]
+    sampler: Sampler | None = None
+    progress: Progress | None = None
 
 
 Router = Callable[[FailureContext], Awaitable[RouteDecision | None]]
@@ -214,7 +216,7 @@ class WorkflowRunner:
                      attempt: int, state: _RunState) -> RouteDecision | None:
         if self.router is None:
             return None
-        failure = FailureContext(run_id, state.session_id, step, params, error, attempt, state.context())
+        failure = FailureContext(run_id, state.session_id, step, params, error, attempt, state.context(), self.sampler, self.progress)
         try:
             decision = await self.router(failure)
         except ContainerKitError as e:
