@@ -72,7 +72,7 @@ async def wrong_port(failure: FailureContext, services: Services, rule: RoutingR
     build = _outputs(failure, "build")
     dockerfile = _outputs(failure, "dockerfile")
     tags = build.get("tags") or []
-    rebuilt = await _call(services, failure, "build_image", {"path": dockerfile.get("service_dir"), **({"tag": tags[0]} if tags else {})})
+    rebuilt = await _call(services, failure, "build_image", {"path": dockerfile.get("service_dir"), "tags": tags[:1]})
     image = rebuilt.model_dump().get("image_id")
     return RouteDecision("retry", f"the app listens on {port}: regenerated the Dockerfile for port {port} and rebuilt",
                          params={"port": port, "image": image}, detail={"port": port, "image": image})
