@@ -1,0 +1,100 @@
+"""The containerize pipeline end to end on the real engine and the local registry, through the CLI runner and MCP."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import mcp_types as types
+import pytest
+from mcp import Client
+
+from containerkit.analysis import analyze
+from containerkit.dockerfile.render import render
+from containerkit.errors import InvalidInputError
+from containerkit.mcp.server import build_server
+from tests.conftest import FIXTURE_REPOS, Harness
+
+pytestmark = pytest.mark.e2e
+
+
+def copy_fixture(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(FIXTURE_REPOS / name, target)
+    return target
+
+
+def steps(result: Any) -> dict[str, str]:
+    return {s.id: s.status for s in result.steps}
+
+
+@pytest.mark.parametrize("fixture", ["python-fastapi", "node-express"])
+def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture: str, harness: Harness, docker_client: Any,
+                                                                         local_registry: str, tmp_path: Path) -> None:
+    repo = copy_fixture(fixture, tmp_path)
+    result = harness.call("execute_workflow", path=str(repo), registry=f"{local_registry}/e2e", tag="t1")
+    state = steps(result)
+    assert {k: state[k] for k in ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate")} == dict.fromkeys(
+        ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate"), "succeeded")
+    assert state["scan"] in ("succeeded", "skipped")
+    assert state["deploy"] == "skipped" and state["verify"] == "skipped"
+    assert any("--deploy" in (s.reason or "") for s in result.skipped)
+    assert (repo / "Dockerfile").exists() and (repo / ".dockerignore").exists()
+    name = repo.name
+    tags = httpx.get(f"http://{local_registry}/v2/e2e/{name}/tags/list", timeout=10).json()["tags"]
+    assert "t1" in tags
+    assert result.report["push"]["verified"] is True
+    artifacts = {a.name for a in harness.app.services.store.list_artifacts(result.session_id, "report")}
+    assert {"containerize-report.md", "containerize-report.json"} <= artifacts
+    assert "## Detected" in result.report_markdown
+
+
+def test_without_registry_push_is_skipped_with_the_reason(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
+    repo = copy_fixture("python-health", tmp_path)
+    result = harness.call("execute_workflow", path=str(repo), until="smoke")
+    assert steps(result) == {"analyze": "succeeded", "dockerfile": "succeeded", "lint": "succeeded", "build": "succeeded", "smoke": "succeeded"}
+
+
+def test_deploy_without_registry_is_refused_up_front(harness: Harness) -> None:
+    with pytest.raises(InvalidInputError, match="--deploy needs --registry"):
+        harness.call("execute_workflow", path=str(FIXTURE_REPOS / "python-flask"), deploy=True)
+
+
+def test_wrong_port_is_repaired_by_the_routing_rules(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
+    repo = copy_fixture("python-wrong-port", tmp_path)
+    result = harness.call("execute_workflow", path=str(repo), until="smoke")
+    assert steps(result)["smoke"] == "succeeded"
+    routes = [e for e in result.events if e.kind == "route"]
+    assert routes and routes[0].detail["rule"] == "wrong-port" and routes[0].detail["port"] == 7000
+    assert "EXPOSE 7000" in (repo / "Dockerfile").read_text()
+
+
+def test_broken_dockerfile_is_fixed_through_mcp_sampling(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
+    repo = copy_fixture("python-health", tmp_path)
+    good = render(analyze(repo).services[0]).dockerfile
+    (repo / "Dockerfile").write_text(good.replace("COPY requirements.txt ./", "COPY requirements-missing.txt ./requirements.txt"))
+    asked: list[str] = []
+
+    async def sampling(ctx: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        asked.append(params.messages[0].content.text)  # type: ignore[union-attr]
+        return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text=good), model="test-model")
+
+    progress: list[str] = []
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async def main() -> Any:
+        async with Client(build_server(harness.app), sampling_callback=sampling, mode="legacy") as client:
+            return await client.call_tool("execute_workflow", {"path": str(repo), "until": "smoke"}, progress_callback=on_progress)
+
+    result = anyio.run(main)
+    assert not result.is_error, result.content[0].text
+    assert asked and "COPY_SOURCE_MISSING" in asked[0]
+    data = result.structured_content
+    assert {s["id"]: s["status"] for s in data["steps"]}["smoke"] == "succeeded"
+    assert any(e["kind"] == "route" and e["detail"].get("sampling") == "accepted" for e in data["events"])
+    assert any(m.startswith("step build:") for m in progress) and any(m.startswith("[build]") for m in progress)
