@@ -70,7 +70,7 @@ def classify_transfer(action: str, reference: str, message: str) -> ContainerKit
     text = redact(message.strip())[:500]
     details: dict[str, Any] = {"reference": reference, "engine_message": text}
     if _AUTH.search(text):
-        return RegistryAuthError(f"{action} {reference}: the registry refused the credentials: {text}", details=details)
+        return RegistryAuthError(f"{action} {reference}: registry authentication failed: {text}", details=details)
     if re.search(r"does not exist locally|No such image", text, re.I):
         return NotFoundError(f"{action} {reference}: no such local image", hint="Build or tag the image first.", details=details)
     if _MISSING.search(text):

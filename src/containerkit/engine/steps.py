@@ -81,6 +81,20 @@ def find_line(instructions: list[Instruction], shown: str, step_number: int | No
     return None
 
 
+def find_stage_from(instructions: list[Instruction], stage: str | None) -> int | None:
+    """The line of the FROM that opens ``stage`` (named ``AS stage``, or BuildKit's ``stage-N``)."""
+    froms = [ins for ins in instructions if ins.keyword == "FROM"]
+    if stage is None:
+        return froms[0].line if len(froms) == 1 else None
+    for ins in froms:
+        words = ins.text.split()
+        if len(words) >= 4 and words[-2].upper() == "AS" and words[-1].lower() == stage.lower():
+            return ins.line
+    if stage.startswith("stage-") and stage[6:].isdigit() and int(stage[6:]) < len(froms):
+        return froms[int(stage[6:])].line
+    return None
+
+
 # --- log lines --------------------------------------------------------------------
 
 CLASSIC_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")

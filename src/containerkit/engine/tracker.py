@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,10 @@ from containerkit.engine.steps import (
     CLASSIC_STEP,
     Instruction,
     find_line,
+    find_stage_from,
 )
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass
@@ -48,6 +52,7 @@ class StepTracker:
 
     def feed(self, line: str) -> BuildStep | None:
         """Record one line; returns the step it started, if it started one."""
+        line = _ANSI.sub("", line)
         self.lines.append(line)
         return self._classic(line) or self._buildkit(line)
 
@@ -71,8 +76,10 @@ class StepTracker:
             vertex = m.group(1)
             if vertex in self._by_vertex:
                 return None
-            text = m.group(5).strip()
-            step = _Open(len(self._steps) + 1, int(m.group(4)), m.group(2), text, find_line(self.instructions, text), self.clock())
+            text, stage = m.group(5).strip(), m.group(2)
+            line = find_stage_from(self.instructions, stage) if text.upper().startswith("FROM ") else None
+            line = line or find_line(self.instructions, text)
+            step = _Open(len(self._steps) + 1, int(m.group(4)), stage, text, line, self.clock())
             self._steps.append(step)
             self._by_vertex[vertex] = step
             return _public(step)

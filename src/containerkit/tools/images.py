@@ -1,0 +1,131 @@
+"""Registry tools: push_image, pull_image, registry_tags, retag_image (logic in containerkit.registry)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from containerkit.engine.service import Engine
+from containerkit.errors import InvalidInputError
+from containerkit.registry.credentials import CredentialResolver, Credentials, make_credentials
+from containerkit.registry.oci import OciClient
+from containerkit.registry.reference import TAG_RE, parse_reference, parse_repository
+from containerkit.registry.transfer import TransferPolicy, TransferReport, pull, push
+from containerkit.settings import Settings
+from containerkit.tools.base import ToolContext, ToolParams, ToolResult
+from containerkit.tools.registry import REGISTRY
+
+
+def _resolver(settings: Settings) -> CredentialResolver:
+    from containerkit.engine.endpoint import current_environ
+
+    return CredentialResolver(settings.registry, current_environ())
+
+
+def resolver_of(ctx: ToolContext) -> CredentialResolver:
+    return ctx.services.get(CredentialResolver, _resolver)
+
+
+def policy_of(ctx: ToolContext) -> TransferPolicy:
+    """Retry policy and insecure registries from settings (tests provide their own TransferPolicy)."""
+    return ctx.services.get(TransferPolicy, lambda s: TransferPolicy(retries=s.registry.push_retries,
+                                                                      insecure=tuple(s.registry.insecure_registries)))
+
+
+class CredentialParams(ToolParams):
+    username: str | None = Field(None, description="Registry username for this call (with password).")
+    password: SecretStr | None = Field(None, description="Registry password or token for this call; never stored or logged.")
+
+    def explicit(self) -> Credentials | None:
+        if (self.username is None) != (self.password is None):
+            raise InvalidInputError("give both username and password, or neither",
+                                    hint="Pass --username with --password-stdin or --password-file.")
+        if self.username is None or self.password is None:
+            return None
+        return make_credentials(self.username, self.password.get_secret_value(), "explicit")
+
+
+class TransferParams(CredentialParams):
+    reference: str = Field(description="Image reference, e.g. 127.0.0.1:5001/team/app:1.0 (pull also accepts @sha256:...).")
+
+
+class TransferResult(ToolResult):
+    transfer: TransferReport
+
+
+@REGISTRY.tool(
+    "push_image", title="Push an image", group="engine", params=TransferParams, result=TransferResult,
+    idempotent=True, open_world=True, store_result=True,
+    description="Push a local image tag to its registry with per-layer progress; transient failures are retried with "
+    "backoff (never auth failures); the pushed digest is checked against the registry's manifest digest.",
+)
+async def push_image(ctx: ToolContext, params: TransferParams) -> TransferResult:
+    explicit = params.explicit()
+    ref = parse_reference(params.reference)
+    engine = ctx.services.get(Engine, Engine.from_settings)
+    report = await push(engine, resolver_of(ctx), ref, explicit, policy_of(ctx), ctx.report)
+    return TransferResult(transfer=report)
+
+
+@REGISTRY.tool(
+    "pull_image", title="Pull an image", group="engine", params=TransferParams, result=TransferResult,
+    idempotent=True, open_world=True,
+    description="Pull an image by tag or digest onto the engine, with per-layer progress and retries on transient failures.",
+)
+async def pull_image(ctx: ToolContext, params: TransferParams) -> TransferResult:
+    explicit = params.explicit()
+    ref = parse_reference(params.reference)
+    engine = ctx.services.get(Engine, Engine.from_settings)
+    report = await pull(engine, resolver_of(ctx), ref, explicit, policy_of(ctx), ctx.report)
+    return TransferResult(transfer=report)
+
+
+class RegistryTagsParams(CredentialParams):
+    repository: str = Field(description="Repository without tag, e.g. 127.0.0.1:5001/team/app.")
+
+
+class RegistryTagsResult(ToolResult):
+    repository: str
+    tags: list[str]
+
+
+@REGISTRY.tool(
+    "registry_tags", title="List registry tags", group="engine", params=RegistryTagsParams, result=RegistryTagsResult,
+    read_only=True, idempotent=True, open_world=True,
+    description="List the tags of a repository straight from the registry (OCI distribution API, no engine needed).",
+)
+async def registry_tags(ctx: ToolContext, params: RegistryTagsParams) -> RegistryTagsResult:
+    explicit = params.explicit()
+    repo = parse_repository(params.repository)
+    creds = await resolver_of(ctx).resolve(repo.registry, explicit)
+    policy = policy_of(ctx)
+    async with OciClient(repo.registry, creds, insecure=policy.insecure, transport=policy.transport) as oci:
+        tags = await oci.list_tags(repo.repository)
+    return RegistryTagsResult(repository=repo.name, tags=sorted(tags))
+
+
+class RetagParams(CredentialParams):
+    source: str = Field(description="Existing remote reference (tag or digest), e.g. 127.0.0.1:5001/team/app:1.0.")
+    new_tag: str = Field(description="The additional tag in the same repository, e.g. stable.")
+
+
+class RetagResult(ToolResult):
+    source: str
+    target: str
+    digest: str = Field(description="Manifest digest now served under the new tag.")
+
+
+@REGISTRY.tool(
+    "retag_image", title="Retag remotely", group="engine", params=RetagParams, result=RetagResult,
+    idempotent=True, open_world=True,
+    description="Add a tag to an image in its registry without pulling it: the manifest is copied under the new tag.",
+)
+async def retag_image(ctx: ToolContext, params: RetagParams) -> RetagResult:
+    explicit = params.explicit()
+    source = parse_reference(params.source)
+    if not TAG_RE.match(params.new_tag):
+        raise InvalidInputError(f"invalid tag {params.new_tag!r}", hint="A tag is 1-128 of [A-Za-z0-9_.-], not starting with . or -.")
+    creds = await resolver_of(ctx).resolve(source.registry, explicit)
+    policy = policy_of(ctx)
+    async with OciClient(source.registry, creds, insecure=policy.insecure, transport=policy.transport) as oci:
+        digest = await oci.retag(source, params.new_tag)
+    return RetagResult(source=source.canonical, target=source.with_tag(params.new_tag).canonical, digest=digest)
