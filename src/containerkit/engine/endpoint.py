@@ -8,6 +8,8 @@ in the Docker config > the default local socket. The environment is passed in
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from docker.context import ContextAPI
 from docker.errors import DockerException
+from docker.tls import TLSConfig
 from docker.utils import kwargs_from_env
 
 from containerkit.errors import EngineUnavailableError
@@ -51,19 +53,54 @@ def resolve_docker_endpoint(docker_host: str | None, environ: Mapping[str, str])
         return EngineEndpoint(docker_host, "settings.engine.docker_host", _tls_from_env(environ))
     if environ.get("DOCKER_HOST"):
         return EngineEndpoint(environ["DOCKER_HOST"], "DOCKER_HOST", _tls_from_env(environ))
-    context_name = environ.get("DOCKER_CONTEXT")
+    config_dir = _docker_config_dir(environ)
+    name = environ.get("DOCKER_CONTEXT") or _current_context(config_dir)
+    if name and name != "default":
+        return _context_endpoint(config_dir, name, from_env="DOCKER_CONTEXT" in environ)
+    return EngineEndpoint(DEFAULT_SOCKET, "default socket")
+
+
+def _docker_config_dir(environ: Mapping[str, str]) -> Path:
+    if environ.get("DOCKER_CONFIG"):
+        return Path(environ["DOCKER_CONFIG"]).expanduser()
+    return Path(environ.get("HOME", str(Path.home()))) / ".docker"
+
+
+def _current_context(config_dir: Path) -> str | None:
     try:
-        ctx_kwargs = ContextAPI.kwargs_from_context(context_name, environment=dict(environ))
-    except DockerException as e:
+        data = json.loads((config_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("currentContext") if isinstance(data, dict) else None
+    return str(value) if value else None
+
+
+def _context_endpoint(config_dir: Path, name: str, *, from_env: bool) -> EngineEndpoint:
+    """The docker endpoint of a CLI context (``contexts/meta/<sha256(name)>/meta.json`` + ``contexts/tls``)."""
+    context_id = hashlib.sha256(name.encode()).hexdigest()
+    meta_file = config_dir / "contexts" / "meta" / context_id / "meta.json"
+    origin = "DOCKER_CONTEXT" if from_env else f"currentContext in {config_dir / 'config.json'}"
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        docker_ep = meta["Endpoints"]["docker"]
+        host = str(docker_ep["Host"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise EngineUnavailableError(
-            f"docker context {context_name or '(current)'} cannot be read: {e}",
-            hint="Check `docker context ls`; unset DOCKER_CONTEXT or fix ~/.docker/contexts.",
+            f"docker context {name!r} (from {origin}) cannot be read from {meta_file}",
+            hint="Check `docker context ls`; unset DOCKER_CONTEXT or run `docker context use default`.",
             retryable=False,
         ) from e
-    if ctx_kwargs.get("base_url"):
-        label = f"docker context {context_name}" if context_name else "docker context (currentContext)"
-        return EngineEndpoint(str(ctx_kwargs["base_url"]), label, ctx_kwargs.get("tls"))
-    return EngineEndpoint(DEFAULT_SOCKET, "default socket")
+    tls_dir = config_dir / "contexts" / "tls" / context_id / "docker"
+    tls = None
+    if tls_dir.is_dir() or host.startswith("https://") or not docker_ep.get("SkipTLSVerify", True):
+        ca, cert, key = tls_dir / "ca.pem", tls_dir / "cert.pem", tls_dir / "key.pem"
+        if ca.exists() or cert.exists():
+            tls = TLSConfig(
+                client_cert=(str(cert), str(key)) if cert.exists() and key.exists() else None,
+                ca_cert=str(ca) if ca.exists() else None,
+                verify=not docker_ep.get("SkipTLSVerify", False),
+            )
+    return EngineEndpoint(host, f"docker context {name} ({origin})", tls)
 
 
 def podman_socket_candidates(configured: str | None, environ: Mapping[str, str]) -> list[Path]:

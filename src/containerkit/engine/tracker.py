@@ -77,9 +77,9 @@ class StepTracker:
             if vertex in self._by_vertex:
                 return None
             text, stage = m.group(5).strip(), m.group(2)
-            line = find_stage_from(self.instructions, stage) if text.upper().startswith("FROM ") else None
-            line = line or find_line(self.instructions, text)
-            step = _Open(len(self._steps) + 1, int(m.group(4)), stage, text, line, self.clock())
+            at = find_stage_from(self.instructions, stage) if text.upper().startswith("FROM ") else None
+            at = at or find_line(self.instructions, text)
+            step = _Open(len(self._steps) + 1, int(m.group(4)), stage, text, at, self.clock())
             self._steps.append(step)
             self._by_vertex[vertex] = step
             return _public(step)
