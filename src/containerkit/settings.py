@@ -59,8 +59,13 @@ class DockerfileSettings(_Group):
 class ScanSettings(_Group):
     scanner: Literal["auto", "trivy", "grype", "builtin"] = "auto"
     db_path: Path | None = Field(None, description="OSV database directory or zip (default <home>/osv).")
-    db_max_age_days: int = Field(7, ge=1)
+    db_max_age_days: int = Field(7, ge=1, description="Scans with an older database carry a warning.")
     fail_on: Literal["none", "low", "medium", "high", "critical"] = "none"
+    osv_base_url: str = Field("https://osv-vulnerabilities.storage.googleapis.com",
+                              description="Where `db update` downloads <Ecosystem>/all.zip from (an OSV mirror works too).")
+    ecosystems: list[str] = Field(default_factory=lambda: ["Debian", "Alpine", "PyPI", "npm", "Go", "Maven", "RubyGems", "crates.io"],
+                                  description="Ecosystems `db update` downloads when none are named.")
+    timeout_s: float = Field(900.0, gt=0, description="Deadline for one scanner run or one database download.")
 
 
 class K8sSettings(_Group):

@@ -1,0 +1,138 @@
+"""`containerkit scan`, `containerkit scan-secrets`, `containerkit db update|status`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from containerkit.cli.runner import err_console, invoke
+from containerkit.errors import ContainerKitError
+
+JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
+_COLORS = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "negligible": "dim", "unknown": "dim"}
+
+
+def render_scan(out: Console, result: Any) -> None:
+    r = result.report
+    ran = ", ".join(f"{s.name} ({s.findings})" for s in r.scanners)
+    out.print(f"[bold]{r.image}[/] — {r.packages} packages, scanners: {ran}")
+    if r.findings:
+        table = Table()
+        for col in ("severity", "id", "package", "installed", "fixed in", "cvss", "found by"):
+            table.add_column(col)
+        for f in r.findings:
+            table.add_row(f"[{_COLORS[f.severity]}]{f.severity}[/]", f.id, f.package, f.installed_version,
+                          ", ".join(f.fixed_versions) or "-", f"{f.cvss_score:.1f}" if f.cvss_score is not None else "-",
+                          ", ".join(f.found_by))
+        out.print(table)
+    for fix in r.remediation:
+        out.print(f"[green]fix[/] {fix.action}", soft_wrap=True)
+    if r.agreement:
+        a = r.agreement
+        out.print(f"agreement: {a.found_by_all} found by all of {', '.join(a.scanners)}, {a.found_by_one} by one "
+                  f"({', '.join(f'{k}: {v}' for k, v in a.only.items())})")
+    if r.trend:
+        out.print(f"since {r.trend.previous_at}: {len(r.trend.new)} new, {len(r.trend.fixed)} fixed, {r.trend.unchanged} unchanged")
+    if r.policy and r.policy.expired_entries:
+        out.print(f"[yellow]expired allow-list entries (not applied):[/] {', '.join(e.id for e in r.policy.expired_entries)}")
+    for warning in r.warnings:
+        out.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    out.print(f"[bold]{r.summary}[/]", soft_wrap=True)
+    if result.written:
+        out.print(f"wrote {', '.join(result.written)}")
+
+
+def _policy_error(error: ContainerKitError) -> None:
+    if error.code != "POLICY_VIOLATION":
+        return
+    policy = error.details.get("policy")
+    if isinstance(policy, dict):
+        violations = policy.get("violations")
+        for v in violations if isinstance(violations, list) else []:
+            if isinstance(v, dict):
+                err_console.print(f"  {v.get('severity')}  {v.get('id')}  {v.get('package')} {v.get('installed_version')}", highlight=False)
+    summary = error.details.get("summary")
+    if isinstance(summary, str):
+        err_console.print(summary, highlight=False, soft_wrap=True)
+
+
+def render_secrets(out: Console, result: Any) -> None:
+    r = result.report
+    if r.findings:
+        table = Table(title=f"{r.target} ({r.kind}, {r.files_scanned} files)")
+        for col in ("rule", "file", "line", "match", "where"):
+            table.add_column(col)
+        for f in r.findings:
+            if r.kind == "context":
+                where = "sent to build" if f.in_build_context else "excluded by .dockerignore"
+            else:
+                where = f"layer {f.layer_index}" + (" [red](deleted later, still in image)[/]" if f.deleted_in_later_layer else "")
+            table.add_row(f.rule, f.file, str(f.line), f.masked, where)
+        out.print(table)
+    out.print(f"[bold]{r.summary}[/]", soft_wrap=True)
+
+
+def render_db(out: Console, status: Any) -> None:
+    out.print(f"database: {status.path} ({'present' if status.exists else 'missing'})")
+    if status.ecosystems:
+        table = Table()
+        for col in ("ecosystem", "records", "updated", "source"):
+            table.add_column(col)
+        for e in status.ecosystems:
+            table.add_row(e.ecosystem, str(e.records), e.updated_at or "-", e.source or "-")
+        out.print(table)
+    if status.age_days is not None:
+        stale = status.age_days > status.max_age_days
+        out.print(f"age: {status.age_days:.1f} days ({'[red]older than' if stale else '[green]within'} {status.max_age_days} days[/])")
+
+
+def register(app: typer.Typer) -> None:
+    db = typer.Typer(help="The local OSV vulnerability database of the built-in scanner.", no_args_is_help=True)
+    app.add_typer(db, name="db")
+
+    @app.command("scan")
+    def scan_cmd(
+        image: str = typer.Argument(..., help="Image in the local engine."),
+        scanner: str = typer.Option(None, "--scanner", help="auto|trivy|grype|builtin (default from settings: auto)."),
+        severity: str = typer.Option(None, "--severity", help="Only show findings at or above: low|medium|high|critical."),
+        fail_on: str = typer.Option(None, "--fail-on", help="Exit 3 (POLICY_VIOLATION) when a finding reaches: low|medium|high|critical."),
+        sarif: str = typer.Option(None, "--sarif", help="Write SARIF 2.1.0 to this file."),
+        sbom: str = typer.Option(None, "--sbom", help="Write the CycloneDX JSON SBOM to this file."),
+        db_path: str = typer.Option(None, "--db", help="OSV database directory or zip."),
+        allow: str = typer.Option(None, "--allow", help="Allow-list YAML (id, package, expires, reason)."),
+        repo: str = typer.Option(None, "--repo", help="Source repository: remediation names manifest lines."),
+        session: str = typer.Option(None, "--session", help="Session (trends compare with its previous scans)."),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """Find known vulnerabilities in an image; merged report with remediation, SARIF/SBOM outputs and a policy gate."""
+        invoke("scan_image", {"image": image, "scanner": scanner, "severity": severity, "fail_on": fail_on, "sarif_path": sarif,
+                              "sbom_path": sbom, "db_path": db_path, "allow_file": allow, "repo_path": repo, "session_id": session},
+               as_json=as_json, render=render_scan, progress_title=f"scanning {image}", on_error=_policy_error)
+
+    @app.command("scan-secrets")
+    def scan_secrets_cmd(
+        target: str = typer.Argument(..., help="Build-context directory or image reference."),
+        session: str = typer.Option(None, "--session", help="Session to record the result in."),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """Find secrets in a build context (.dockerignore-aware) or in every layer of an image (masked)."""
+        invoke("scan_secrets", {"target": target, "session_id": session}, as_json=as_json, render=render_secrets,
+               progress_title=f"looking for secrets in {target}")
+
+    @db.command("update")
+    def db_update_cmd(
+        ecosystem: list[str] = typer.Option(None, "--ecosystem", help="Ecosystem to download (repeatable): PyPI, npm, Debian, ..."),
+        db_path: str = typer.Option(None, "--db", help="Database directory."),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """Download OSV databases (needs network)."""
+        invoke("db_update", {"ecosystems": ecosystem or [], "db_path": db_path}, as_json=as_json,
+               render=lambda out, r: render_db(out, r.status), progress_title="downloading OSV databases")
+
+    @db.command("status")
+    def db_status_cmd(db_path: str = typer.Option(None, "--db", help="Database directory or zip."), as_json: bool = JSON_OPT) -> None:
+        """Show the local database: ecosystems, record counts, dates, age."""
+        invoke("db_status", {"db_path": db_path}, as_json=as_json, render=lambda out, r: render_db(out, r.status))

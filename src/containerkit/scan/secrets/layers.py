@@ -1,0 +1,120 @@
+"""Secrets in image layers (docker save through the SDK), including files a later layer deletes."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from containerkit.errors import EngineError, NotFoundError
+from containerkit.scan.models import SecretFinding, SecretScanReport
+from containerkit.scan.secrets.patterns import looks_binary, scan_text
+
+MAX_FILE_BYTES = 1024 * 1024
+_WHITEOUT = ".wh."
+_OPAQUE = ".wh..wh..opq"
+
+
+@dataclass
+class _LayerIndex:
+    files: dict[str, int]  # path -> last layer index that wrote it
+    removed: list[tuple[int, str, bool]]  # (layer index, path, opaque dir)
+
+
+def scan_image(client: Any, image: str, workdir: Path) -> SecretScanReport:
+    """Save ``image`` from the engine and scan every layer's files.
+
+    Raises:
+        NotFoundError: the image is not in the local engine.
+        EngineError: the engine failed to export it.
+    """
+    import docker.errors
+
+    try:
+        img = client.images.get(image)
+        workdir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=workdir, suffix=".tar") as tmp:
+            for chunk in img.save(named=False):
+                tmp.write(chunk)
+            tmp.flush()
+            return _scan_saved(Path(tmp.name), image)
+    except docker.errors.ImageNotFound as e:
+        raise NotFoundError(f"image {image} is not in the local engine", hint="Build or pull it first.") from e
+    except docker.errors.DockerException as e:
+        raise EngineError(f"cannot export image {image}: {e}") from e
+
+
+def _scan_saved(path: Path, image: str) -> SecretScanReport:
+    findings: list[SecretFinding] = []
+    index = _LayerIndex(files={}, removed=[])
+    scanned = 0
+    with tarfile.open(path) as outer:
+        manifest = json.load(_member(outer, "manifest.json"))[0]
+        config = json.load(_member(outer, manifest["Config"]))
+        diff_ids: list[str] = config.get("rootfs", {}).get("diff_ids", [])
+        created_by = [h.get("created_by", "") for h in config.get("history", []) if not h.get("empty_layer")]
+        for i, layer_path in enumerate(manifest["Layers"]):
+            with tarfile.open(fileobj=_member(outer, layer_path)) as layer:
+                for member in layer:
+                    scanned += _scan_member(layer, member, i, index, findings, diff_ids, created_by)
+    marked = [f.model_copy(update={"deleted_in_later_layer": _removed_later(f, index)}) for f in findings]
+    return SecretScanReport(target=image, kind="image", files_scanned=scanned, findings=marked, summary=_summary(image, marked))
+
+
+def _member(archive: tarfile.TarFile, name: str) -> Any:
+    handle = archive.extractfile(name)
+    if handle is None:
+        raise EngineError(f"the saved image has no {name}")
+    return handle
+
+
+def _scan_member(layer: tarfile.TarFile, member: tarfile.TarInfo, i: int, index: _LayerIndex, findings: list[SecretFinding],
+                 diff_ids: list[str], created_by: list[str]) -> int:
+    path = "/" + member.name.lstrip("./")
+    base = posixpath.basename(path)
+    if base == _OPAQUE:
+        index.removed.append((i, posixpath.dirname(path), True))
+        return 0
+    if base.startswith(_WHITEOUT):
+        index.removed.append((i, posixpath.join(posixpath.dirname(path), base[len(_WHITEOUT):]), False))
+        return 0
+    if not member.isfile() or member.size > MAX_FILE_BYTES:
+        return 0
+    index.files[path] = i
+    handle = layer.extractfile(member)
+    data = handle.read() if handle else b""
+    if looks_binary(data):
+        return 0
+    for m in scan_text(data.decode("utf-8", errors="replace")):
+        findings.append(SecretFinding(
+            rule=m.rule.id, description=m.rule.description, file=path, line=m.line, masked=m.masked,
+            layer=diff_ids[i] if i < len(diff_ids) else None, layer_index=i,
+            created_by=created_by[i] if i < len(created_by) else None,
+        ))
+    return 1
+
+
+def _removed_later(f: SecretFinding, index: _LayerIndex) -> bool:
+    layer = f.layer_index or 0
+    if index.files.get(f.file, layer) > layer:  # replaced by a later layer
+        return True
+    for i, removed, opaque in index.removed:
+        if i <= layer:
+            continue
+        if f.file == removed or f.file.startswith(removed.rstrip("/") + "/"):
+            return not opaque or f.file != removed
+    return False
+
+
+def _summary(image: str, findings: list[SecretFinding]) -> str:
+    if not findings:
+        return f"{image}: no secrets found in its layers."
+    hidden = sum(1 for f in findings if f.deleted_in_later_layer)
+    text = f"{image}: {len(findings)} secret(s) in {len({f.file for f in findings})} file(s) of its layers"
+    if hidden:
+        text += f"; {hidden} in files a later layer deletes — still readable from the image (a real leak)"
+    return text + ". Rotate them and rebuild without copying them in (use build secrets, multi-stage builds)."

@@ -1,0 +1,89 @@
+"""Secret rules and line matching. Only masked forms of matches ever leave this module."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from containerkit.redaction import register_secret
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    pattern: re.Pattern[str]
+    group: int = 0
+    min_entropy: float = 0.0
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("private-key", "Private key (PEM/OpenSSH/PGP)",
+         re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----")),
+    Rule("gcp-service-account", "Google Cloud service-account key (JSON private_key)",
+         re.compile(r'"private_key"\s*:\s*"(-----BEGIN PRIVATE KEY-----[^"]{20,})"'), group=1),
+    Rule("aws-access-key-id", "AWS access key id", re.compile(r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16})\b"), group=1),
+    Rule("aws-secret-access-key", "AWS secret access key",
+         re.compile(r"(?i)aws_?secret_?access_?key\s*[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})\b"), group=1),
+    Rule("azure-storage-key", "Azure storage account key (connection string)",
+         re.compile(r"AccountKey=([A-Za-z0-9+/]{86}==)"), group=1),
+    Rule("azure-sas-signature", "Azure shared access signature",
+         re.compile(r"(?:SharedAccessSignature=|[?&])sig=([A-Za-z0-9%+/]{43,}(?:%3D|=)*)"), group=1),
+    Rule("azure-client-secret", "Azure AD client secret",
+         re.compile(r"(?i)(?:azure|client)_?secret\s*[\"']?\s*[:=]\s*[\"']([A-Za-z0-9_~.-]{3}8Q~[A-Za-z0-9_~.-]{31,34})[\"']"), group=1),
+    Rule("github-token", "GitHub token", re.compile(r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})\b"), group=1),
+    Rule("github-fine-grained-token", "GitHub fine-grained personal access token",
+         re.compile(r"\b(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b"), group=1),
+    Rule("gitlab-token", "GitLab personal access token", re.compile(r"\b(glpat-[A-Za-z0-9_-]{20})\b"), group=1),
+    Rule("slack-token", "Slack token", re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{10,})\b"), group=1),
+    Rule("stripe-live-key", "Stripe live secret key", re.compile(r"\b((?:sk|rk)_live_[A-Za-z0-9]{24,})\b"), group=1),
+    Rule("generic-password", "Hard-coded password/secret assignment",
+         re.compile(r"""(?i)\b[\w.-]*(?:password|passwd|pwd|secret|api_?key|access_?token|auth_?token)\b["']?\s*[:=]\s*["']([^"'\s]{8,})["']"""),
+         group=1, min_entropy=3.0),
+)
+
+_PLACEHOLDERS = re.compile(r"(?i)^(?:\$\{?[\w:-]+\}?|<[^>]+>|\{\{.*\}\}|%\(?\w+\)?s?|changeme|change_me|password\d*|example\w*|"
+                           r"secret|x+|\*+|dummy\w*|test\w*|your[\w-]*|placeholder|null|none|redacted)$")
+
+
+@dataclass(frozen=True)
+class LineMatch:
+    rule: Rule
+    line: int
+    masked: str
+
+
+def mask(value: str) -> str:
+    """First 4 characters, then a fixed mask (the length is not revealed)."""
+    return value[:4] + "********"
+
+
+def shannon_entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values()) if value else 0.0
+
+
+def scan_text(text: str) -> Iterator[LineMatch]:
+    """Every rule match in ``text`` with its 1-based line; each value is registered for redaction and masked."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > 20000:
+            line = line[:20000]
+        found: list[LineMatch] = []
+        for rule in RULES:
+            for m in rule.pattern.finditer(line):
+                value = m.group(rule.group)
+                if rule.min_entropy and (_PLACEHOLDERS.match(value) or shannon_entropy(value) < rule.min_entropy):
+                    continue
+                if rule.id != "private-key":
+                    register_secret(value)
+                found.append(LineMatch(rule=rule, line=number, masked=mask(value)))
+        if any(f.rule.id == "gcp-service-account" for f in found):  # the embedded PEM header is the same secret
+            found = [f for f in found if f.rule.id != "private-key"]
+        yield from found
+
+
+def looks_binary(head: bytes) -> bool:
+    return b"\x00" in head[:8192]

@@ -1,0 +1,216 @@
+"""Scan tools: scan_image, scan_secrets, db_update, db_status (thin: logic lives in containerkit.scan)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+from pydantic import Field
+
+from containerkit.analysis.models import RepoAnalysis
+from containerkit.errors import PolicyViolationError
+from containerkit.scan import dbupdate, osv, policy
+from containerkit.scan.models import DbEcosystem, DbStatus, ScanReport, SecretScanReport, Threshold
+from containerkit.scan.report import finding_key, image_repository, trend
+from containerkit.scan.sarif import to_sarif
+from containerkit.scan.secrets.context import scan_context
+from containerkit.scan.secrets.layers import scan_image as scan_layers
+from containerkit.scan.service import ScannerSet, check_image_reference, default_db_path, scan
+from containerkit.settings import Settings
+from containerkit.tools.base import ToolContext, ToolParams, ToolResult
+from containerkit.tools.registry import REGISTRY
+
+
+class ScanImageParams(ToolParams):
+    image: str = Field(description="Image reference in the local engine, e.g. app:1.0 or 127.0.0.1:5001/app:1.0.")
+    scanner: Literal["auto", "trivy", "grype", "builtin"] | None = Field(
+        None, description="auto runs every installed scanner plus the built-in one (when it has a database); default from settings.")
+    severity: Literal["unknown", "negligible", "low", "medium", "high", "critical"] | None = Field(
+        None, description="Only report findings at or above this severity (default: all).")
+    fail_on: Threshold | None = Field(None, description="Policy gate: POLICY_VIOLATION when a finding reaches this severity.")
+    allow_file: str | None = Field(None, description="YAML allow-list: allow: [{id, package?, expires: YYYY-MM-DD, reason}].")
+    db_path: str | None = Field(None, description="OSV database directory or zip (default: settings scan.db_path or <home>/osv).")
+    repo_path: str | None = Field(None, description="Repository the image was built from: remediation points at its manifest lines.")
+    sarif_path: str | None = Field(None, description="Also write SARIF 2.1.0 here.")
+    sbom_path: str | None = Field(None, description="Also write the CycloneDX JSON SBOM here.")
+
+
+class ScanImageResult(ToolResult):
+    report: ScanReport
+    report_artifact: str = Field(description="Artifact id of the stored JSON report (kind scan_report).")
+    sbom_artifact: str = Field(description="Artifact id of the CycloneDX SBOM (kind sbom).")
+    sarif_artifact: str = Field(description="Artifact id of the SARIF report (kind sarif).")
+    written: list[str] = Field(default_factory=list, description="Files written (--sarif / --sbom).")
+
+
+def _scanners(settings: Settings) -> ScannerSet:
+    return ScannerSet.from_settings(settings)
+
+
+@REGISTRY.tool(
+    "scan_image", title="Scan an image for vulnerabilities", group="scan", read_only=False, idempotent=False, open_world=False,
+    store_result=True, params=ScanImageParams, result=ScanImageResult,
+    description="Inventory an image with syft and find known vulnerabilities (Trivy, Grype when installed, and a built-in offline "
+    "OSV matcher). Merged, deduplicated findings with severity, CVSS, fixed versions, layer, remediation (base-image/apt upgrades, "
+    "manifest lines to change), trend against the previous scan, SARIF and CycloneDX outputs, and a policy gate (fail_on + allow-list).",
+)
+async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResult:
+    image = check_image_reference(params.image)
+    settings = ctx.settings
+    scanners = ctx.services.get(ScannerSet, _scanners)
+    db_path = ctx.resolve_path(params.db_path) if params.db_path else None
+    allow = policy.load_allow_list(ctx.resolve_path(params.allow_file)) if params.allow_file else []
+    repo, manifests = _repo(ctx, params.repo_path)
+    chosen, warnings = scanners.select(params.scanner or settings.scan.scanner, db_path)
+    await ctx.report(0, len(chosen) + 1, f"inventorying {image} with syft")
+    outcome = await scan(image, chosen, ctx.workspace / "scan", min_severity=params.severity, repo=repo, manifests=manifests,
+                         docker_host=scanners.docker_host, timeout=scanners.timeout, warnings=warnings)
+    state = ctx.state()
+    scans: dict[str, Any] = dict(state.get("scans") or {})
+    repo_key = image_repository(image)
+    report = outcome.report.model_copy(update={"trend": trend(scans.get(repo_key), outcome.report.findings)})
+    gate = policy.evaluate(outcome.all_findings, params.fail_on or settings.scan.fail_on, allow)
+    report = report.model_copy(update={"policy": gate})
+    stored = ctx.artifact("scan_report", f"{repo_key.replace('/', '_')}.json", report.model_dump_json(indent=2), "application/json")
+    sbom = ctx.artifact("sbom", "sbom.cdx.json", outcome.syft.cyclonedx_json, "application/vnd.cyclonedx+json")
+    sarif_text = json.dumps(to_sarif(report), indent=2)
+    sarif = ctx.artifact("sarif", "scan.sarif", sarif_text, "application/sarif+json")
+    scans[repo_key] = {"artifact_id": stored.id, "image": image, "scanned_at": report.scanned_at,
+                       "keys": sorted(finding_key(f) for f in report.findings), "counts": report.counts.model_dump()}
+    ctx.put_state("scans", scans)
+    written = _write_outputs(ctx, params, sarif_text, outcome.syft.cyclonedx_json)
+    await ctx.report(len(chosen) + 1, len(chosen) + 1, report.summary)
+    if not gate.passed:
+        raise PolicyViolationError(
+            f"{len(gate.violations)} finding(s) at or above {gate.fail_on} in {image}",
+            hint="Upgrade the packages (see remediation in the report artifact), or allow-list an accepted risk with an expiry date.",
+            details={"summary": report.summary, "policy": gate.model_dump(mode="json"), "report_artifact": stored.id,
+                     "counts": report.counts.model_dump(), "written": list(written)},
+        )
+    return ScanImageResult(report=report, report_artifact=stored.id, sbom_artifact=sbom.id, sarif_artifact=sarif.id, written=written)
+
+
+def _repo(ctx: ToolContext, repo_path: str | None) -> tuple[Path | None, list[str]]:
+    state = ctx.state()
+    raw = repo_path or state.get("repo_path")
+    if not raw:
+        return None, []
+    repo = ctx.resolve_path(raw)
+    manifests: list[str] = []
+    if isinstance(state.get("analysis"), dict):
+        analysis = RepoAnalysis.model_validate(state["analysis"])
+        if Path(analysis.path).resolve() == repo:
+            for s in analysis.services:
+                for name in (s.manifest, s.lockfile):
+                    if name:
+                        manifests.append(str(Path(s.path) / name) if s.path != "." else name)
+    return repo, manifests
+
+
+def _write_outputs(ctx: ToolContext, params: ScanImageParams, sarif_text: str, cyclonedx: str) -> list[str]:
+    written = []
+    for raw, content in ((params.sarif_path, sarif_text), (params.sbom_path, cyclonedx)):
+        if raw:
+            path = ctx.resolve_path(raw, must_exist=False)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+            written.append(str(path))
+    return written
+
+
+# --- secrets -----------------------------------------------------------------------------
+
+
+class ScanSecretsParams(ToolParams):
+    target: str = Field(description="A build-context directory, or an image reference in the local engine.")
+
+
+class ScanSecretsResult(ToolResult):
+    report: SecretScanReport
+
+
+@REGISTRY.tool(
+    "scan_secrets", title="Find secrets in a build context or image", group="scan", read_only=True, idempotent=True,
+    store_result=True, params=ScanSecretsParams, result=ScanSecretsResult,
+    description="Find private keys, cloud keys (AWS, GCP service accounts, Azure) and tokens (GitHub, GitLab, Slack, Stripe, "
+    "high-entropy passwords) in a build context (.dockerignore applied: says whether each file is sent to the build) or in every "
+    "layer of an image, including files deleted by later layers. Values are masked (first 4 characters).",
+)
+async def scan_secrets(ctx: ToolContext, params: ScanSecretsParams) -> ScanSecretsResult:
+    if _looks_like_path(params.target):
+        root = ctx.resolve_path(params.target)
+        report = await anyio.to_thread.run_sync(scan_context, root)
+    else:
+        image = check_image_reference(params.target)
+        client = ctx.services.get(DockerClientKey, _docker_client)
+        report = await anyio.to_thread.run_sync(scan_layers, client, image, ctx.workspace / "secrets")
+    return ScanSecretsResult(report=report)
+
+
+def _looks_like_path(target: str) -> bool:
+    return target.startswith(("/", ".", "~")) or Path(target).expanduser().is_dir()
+
+
+class DockerClientKey:
+    """Service key for the docker SDK client the secret scanner uses."""
+
+
+def _docker_client(settings: Settings) -> Any:
+    import docker
+
+    from containerkit.errors import EngineUnavailableError
+
+    try:
+        if settings.engine.docker_host:
+            return docker.DockerClient(base_url=settings.engine.docker_host, timeout=120)
+        return docker.from_env(timeout=120)
+    except docker.errors.DockerException as e:
+        raise EngineUnavailableError(f"cannot reach the container engine: {e}") from e
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+class DbUpdateParams(ToolParams):
+    ecosystems: list[str] = Field(default_factory=list, description="OSV ecosystems to download (default: settings scan.ecosystems).")
+    db_path: str | None = Field(None, description="Database directory (default: settings scan.db_path or <home>/osv).")
+
+
+class DbUpdateResult(ToolResult):
+    downloaded: list[DbEcosystem]
+    status: DbStatus
+
+
+class DbStatusParams(ToolParams):
+    db_path: str | None = Field(None, description="Database directory or zip (default: settings scan.db_path or <home>/osv).")
+
+
+class DbStatusResult(ToolResult):
+    status: DbStatus
+
+
+@REGISTRY.tool(
+    "db_update", title="Download vulnerability databases", group="scan", read_only=False, idempotent=True, open_world=True,
+    params=DbUpdateParams, result=DbUpdateResult,
+    description="Download OSV's <Ecosystem>/all.zip for the named ecosystems into the local database and record the date. Needs network.",
+)
+async def db_update(ctx: ToolContext, params: DbUpdateParams) -> DbUpdateResult:
+    settings = ctx.settings
+    root = ctx.resolve_path(params.db_path, must_exist=False) if params.db_path else default_db_path(settings)
+    ecosystems = params.ecosystems or settings.scan.ecosystems
+    await ctx.report(0, len(ecosystems), f"downloading {', '.join(ecosystems)}")
+    downloaded = await dbupdate.update(root, ecosystems, settings.scan.osv_base_url, timeout=settings.scan.timeout_s)
+    return DbUpdateResult(downloaded=downloaded, status=osv.status(root, settings.scan.db_max_age_days))
+
+
+@REGISTRY.tool(
+    "db_status", title="Show the vulnerability database", group="scan", read_only=True, idempotent=True,
+    params=DbStatusParams, result=DbStatusResult,
+    description="What the local OSV database holds: ecosystems, record counts, download dates and age.",
+)
+async def db_status(ctx: ToolContext, params: DbStatusParams) -> DbStatusResult:
+    settings = ctx.settings
+    root = ctx.resolve_path(params.db_path) if params.db_path else default_db_path(settings)
+    return DbStatusResult(status=osv.status(root, settings.scan.db_max_age_days))
