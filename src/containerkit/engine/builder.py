@@ -61,6 +61,8 @@ async def run_build(
 ) -> BuildOutcome:
     """Build an image. ``on_log`` receives the full log once the build ends (success or not).
 
+    Progress values strictly increase (MCP requires it): step N starts at N-0.5 and is reported done at N+0.2.
+
     Raises:
         InvalidInputError: bad context or Dockerfile path.
         BuildError: CONTEXT_TOO_LARGE, TIMEOUT or the classified failure (details: line, step, log_tail).
@@ -72,7 +74,7 @@ async def run_build(
     dockerfile_text = context.dockerfile.read_text(encoding="utf-8", errors="replace")
     tracker = StepTracker(read_instructions(dockerfile_text))
     strategy, choice = await select_strategy(options.strategy, strategies)
-    await on_progress(0, None, f"building with {choice.name}")
+    await on_progress(0.1, None, f"building with {choice.name}")
     labels = await oci_labels(options.context_dir, version=options.version or _version_of(options.tags))
     request = BuildRequest(context=context, tags=options.tags, build_args=dict(options.build_args), labels=labels,
                            target=options.target, platform=options.platform, no_cache=options.no_cache)
@@ -81,9 +83,9 @@ async def run_build(
         steps = tracker.steps
         if len(steps) > 1:
             done = steps[-2]
-            await on_progress(step.number - 1, step.total,
+            await on_progress(len(steps) - 1 + 0.2, step.total,
                               f"step {done.number} {_short(done)}: {done.duration_s:.1f}s" + (" (cached)" if done.cached else ""))
-        await on_progress(step.number - 1, step.total, f"step {step.number}/{step.total or '?'}: {_short(step)}")
+        await on_progress(len(steps) - 1 + 0.5, step.total, f"step {step.number}/{step.total or '?'}: {_short(step)}")
 
     try:
         with anyio.fail_after(options.timeout_s):
@@ -102,8 +104,8 @@ async def run_build(
     finally:
         tracker.finish()
         on_log("\n".join(tracker.lines) + "\n")
-    total = tracker.steps[-1].total if tracker.steps else None
-    await on_progress(total or len(tracker.steps), total or len(tracker.steps), f"built {image_id[:19]}")
+    done = len(tracker.steps)
+    await on_progress(max(done, 1), max(done, 1), f"built {image_id[:19]}")
     return BuildOutcome(
         image_id=image_id, tags=list(options.tags), strategy=choice, context_size_bytes=context.size_bytes,
         context_files=context.files, dockerignore_patterns=len(context.patterns), steps=tracker.steps,

@@ -45,19 +45,22 @@ class TransferPolicy:
 
 
 class _LayerView:
-    """Turns per-layer events into (done, total, message) progress, reported on status changes."""
+    """Reports each layer's status changes; the progress value counts changes, so it strictly increases."""
 
     def __init__(self, action: str, progress: ProgressFn) -> None:
         self.action, self.progress = action, progress
         self.status: dict[str, str] = {}
+        self.changes = 0
 
     async def __call__(self, event: LayerProgress) -> None:
         if self.status.get(event.layer) == event.status:
             return
         self.status[event.layer] = event.status
-        finished = {"Pushed", "Layer already exists", "Pull complete", "Already exists", "Mounted from"}
+        self.changes += 1
+        finished = {"Pushed", "Layer already exists", "Pull complete", "Already exists"}
         done = sum(1 for s in self.status.values() if s in finished or s.startswith("Mounted from"))
-        await self.progress(done, len(self.status), f"{self.action} layer {event.layer}: {event.status}")
+        await self.progress(self.changes, None,
+                            f"{self.action} layer {event.layer}: {event.status} ({done}/{len(self.status)} layers done)")
 
 
 async def _with_retries(
@@ -105,7 +108,7 @@ async def push(engine: Engine, resolver: CredentialResolver, ref: ImageReference
         raise RegistryError(f"{ref.canonical}: the registry serves {served}, but the engine pushed {outcome.digest}",
                             code="DIGEST_MISMATCH", retryable=False,
                             hint="Another push replaced the tag concurrently; push again and pin by digest.")
-    await progress(outcome.layers, outcome.layers, f"pushed {ref.canonical} {outcome.digest or ''}")
+    await progress(view.changes + 1, view.changes + 1, f"pushed {ref.canonical} {outcome.digest or ''}")
     return TransferReport(reference=ref.canonical, digest=outcome.digest, registry_digest=served,
                           verified=bool(served and served == outcome.digest), attempts=attempts, layers=outcome.layers,
                           layers_existing=outcome.layers_existing, credentials=creds.source if creds else "none",
@@ -126,7 +129,7 @@ async def pull(engine: Engine, resolver: CredentialResolver, ref: ImageReference
     outcome, attempts = await _with_retries("pull", ref, creds, policy,
                                             lambda: engine.pull(ref.name, ref.tag_or_digest, auth, view))
     digest = outcome.digest or ref.digest
-    await progress(outcome.layers, outcome.layers, f"pulled {ref.canonical}")
+    await progress(view.changes + 1, view.changes + 1, f"pulled {ref.canonical}")
     return TransferReport(reference=ref.canonical, digest=digest, registry_digest=None, verified=bool(ref.digest and digest == ref.digest),
                           attempts=attempts, layers=outcome.layers, layers_existing=outcome.layers_existing,
                           credentials=creds.source if creds else "none", duration_s=round(time.monotonic() - started, 3))
