@@ -1,0 +1,53 @@
+"""Docs cover every MCP tool and every CLI command; the README keeps its two-command Quick start."""
+
+from __future__ import annotations
+
+import re
+
+import typer
+
+from containerkit.app import build_app
+from containerkit.cli.main import app as cli_app
+from tests.conftest import ROOT
+
+DOCS = ROOT / "docs"
+
+
+def _all_docs(sub: str) -> str:
+    return "\n".join(p.read_text() for p in sorted((DOCS / sub).glob("*.md")))
+
+
+def _commands(app: typer.Typer, prefix: str = "") -> list[str]:
+    out = []
+    for command in app.registered_commands:
+        name = command.name or (command.callback.__name__.replace("_", "-") if command.callback else "")
+        out.append(f"{prefix}{name}")
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        out += _commands(group.typer_instance, f"{prefix}{group.name} ")
+    return out
+
+
+def test_every_mcp_tool_is_documented(ck_home: object) -> None:
+    text = _all_docs("tools")
+    missing = [name for name in build_app().registry.names()
+               if f"`{name}`" not in text and not re.search(rf"^#+ `?{name}`?\b", text, re.M)]
+    assert missing == [], f"tools without a section in docs/tools/: {missing}"
+
+
+def test_every_cli_command_is_documented() -> None:
+    text = _all_docs("cli")
+    missing = [cmd for cmd in _commands(cli_app) if f"containerkit {cmd}" not in text and f"`{cmd}" not in text]
+    assert missing == [], f"commands not in docs/cli/: {missing}"
+
+
+def test_readme_quick_start_has_exactly_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block is not None
+    commands = [line for line in block.group(1).splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert len(commands) == 2
+    assert "containerkit containerize examples/" in commands[0]
+    assert commands[1].strip() == "bash scripts/test"
+    assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
