@@ -27,7 +27,7 @@ RULES: tuple[Rule, ...] = (
          re.compile(r'"private_key"\s*:\s*"(-----BEGIN PRIVATE KEY-----[^"]{20,})"'), group=1),
     Rule("aws-access-key-id", "AWS access key id", re.compile(r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16})\b"), group=1),
     Rule("aws-secret-access-key", "AWS secret access key",
-         re.compile(r"(?i)aws_?secret_?access_?key\s*[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})\b"), group=1),
+         re.compile(r"(?i)aws_?secret_?access_?key\s*[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"), group=1),
     Rule("azure-storage-key", "Azure storage account key (connection string)",
          re.compile(r"AccountKey=([A-Za-z0-9+/]{86}==)"), group=1),
     Rule("azure-sas-signature", "Azure shared access signature",

@@ -1,0 +1,159 @@
+"""Built-in matching: OSV range semantics, ecosystem version rules, Debian source mapping, severity, database errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+import pytest
+
+from containerkit.errors import ScanError
+from containerkit.scan import cvss, osv
+from containerkit.scan.backends import BuiltinScanner, ScanInput, db_warnings
+from containerkit.scan.osv import OsvAffected, OsvDatabase, affected_by
+from containerkit.scan.sbom import SyftOutput
+from tests.scan.helpers import OSV_DIR, pkg, sbom
+
+
+@pytest.mark.parametrize(("vector", "score"), [
+    ("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:C/C:H/I:N/A:N", 6.1),   # CVE-2023-32681 (requests)
+    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", 7.5),   # CVE-2021-33503
+    ("CVSS:3.1/AV:N/AC:H/PR:H/UI:N/S:U/C:H/I:N/A:N", 4.4),   # CVE-2024-37891
+    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8),
+    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", 10.0),
+    ("CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:U/C:N/I:L/A:N", 3.3),
+    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N", 0.0),
+])
+def test_cvss_v3_base_score_matches_the_specification(vector: str, score: float) -> None:
+    assert cvss.base_score(vector) == score
+
+
+def test_cvss_rejects_v2_and_broken_vectors() -> None:
+    assert cvss.base_score("AV:N/AC:L/Au:N/C:P/I:P/A:P") is None
+    assert cvss.base_score("CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") is None
+    assert cvss.rating(7.0) == "high" and cvss.rating(9.0) == "critical" and cvss.rating(3.9) == "low"
+
+
+def _affected(events: list[dict[str, str]], ecosystem: str = "PyPI", rtype: str = "ECOSYSTEM", versions: list[str] | None = None) -> OsvAffected:
+    return OsvAffected.model_validate({"package": {"ecosystem": ecosystem, "name": "p"}, "versions": versions or [],
+                                       "ranges": [{"type": rtype, "events": events}]})
+
+
+def test_ranges_follow_osv_semantics_with_pypi_ordering() -> None:
+    two_lines = _affected([{"introduced": "0"}, {"fixed": "1.26.17"}, {"introduced": "2.0.0"}, {"fixed": "2.0.6"}])
+    assert affected_by(two_lines, "PyPI", "1.26.4") == (True, ["1.26.17"])       # 1.26.4 < 1.26.17 numerically, not as text
+    assert affected_by(two_lines, "PyPI", "1.26.17") == (False, [])
+    assert affected_by(two_lines, "PyPI", "2.0.5") == (True, ["2.0.6"])
+    assert affected_by(two_lines, "PyPI", "2.1.0") == (False, [])
+    assert affected_by(two_lines, "PyPI", "1.26.17rc1") == (True, ["1.26.17"])  # pre-release sorts before the release
+
+
+def test_last_affected_is_inclusive_and_versions_lists_match_exactly() -> None:
+    last = _affected([{"introduced": "1.0.0"}, {"last_affected": "1.4.2"}], ecosystem="npm", rtype="SEMVER")
+    assert affected_by(last, "npm", "1.4.2")[0] and not affected_by(last, "npm", "1.4.3")[0] and not affected_by(last, "npm", "0.9.0")[0]
+    listed = _affected([], versions=["2.0.1"])
+    assert affected_by(listed, "PyPI", "2.0.1") == (True, []) and not affected_by(listed, "PyPI", "2.0.2")[0]
+
+
+def test_debian_versions_compare_with_dpkg_rules() -> None:
+    dsa = _affected([{"introduced": "0"}, {"fixed": "2.36-9+deb12u3"}], ecosystem="Debian:12")
+    assert affected_by(dsa, "Debian:12", "2.36-9+deb12u1")[0]
+    assert not affected_by(dsa, "Debian:12", "2.36-9+deb12u14")[0]               # u14 > u3 (text order would say otherwise)
+    tilde = _affected([{"introduced": "0"}, {"fixed": "3.0.14-1~deb12u2"}], ecosystem="Debian:12")
+    assert affected_by(tilde, "Debian:12", "3.0.14-1~deb12u1")[0]
+    assert not affected_by(tilde, "Debian:12", "3.0.14-1")[0]                     # '~' sorts before the empty string
+
+
+def test_go_semver_and_maven_rules() -> None:
+    go = _affected([{"introduced": "0"}, {"fixed": "0.17.0"}], ecosystem="Go", rtype="SEMVER")
+    assert affected_by(go, "Go", "v0.9.0")[0] and not affected_by(go, "Go", "v0.17.0")[0]
+    mvn = _affected([{"introduced": "2.0-beta9"}, {"fixed": "2.15.0"}], ecosystem="Maven")
+    assert affected_by(mvn, "Maven", "2.14.1")[0] and not affected_by(mvn, "Maven", "2.15.0")[0]
+
+
+def test_binary_debian_packages_match_advisories_of_their_source_package() -> None:
+    # historical bookworm versions: libc6 2.36-9+deb12u1 (Debian 12.1) is fixed by DSA-5514-1 in 2.36-9+deb12u3
+    inventory = sbom(
+        pkg("libc6", "2.36-9+deb12u1", "Debian:12", "deb", source="glibc"),
+        pkg("bsdutils", "1:2.38.1-5+b1", "Debian:12", "deb", source="util-linux", source_version="2.38.1-5"),
+        pkg("libssl3", "3.0.11-1~deb12u2", "Debian:12", "deb", source="openssl"),
+    )
+    db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
+    found = {(f.id, f.package): f for f in osv.match(db, inventory)}
+    assert set(found) == {("DSA-5514-1", "libc6"), ("DSA-5650-1", "bsdutils"), ("DEBIAN-CVE-2022-0563", "bsdutils"),
+                          ("DSA-5764-1", "libssl3")}
+    assert found[("DSA-5514-1", "libc6")].fixed_versions == ["2.36-9+deb12u3"]
+    assert found[("DSA-5514-1", "libc6")].source_package == "glibc"
+    # bsdutils' binary version has an epoch (1:) the source version lacks: the source version is what is compared
+    assert found[("DSA-5650-1", "bsdutils")].fixed_versions == ["2.38.1-5+deb12u1"]
+    assert found[("DEBIAN-CVE-2022-0563", "bsdutils")].aliases == ["CVE-2022-0563"]
+    assert not found[("DEBIAN-CVE-2022-0563", "bsdutils")].fixable
+
+
+def test_pypi_matching_normalizes_names_and_reads_severity_from_the_vector() -> None:
+    inventory = sbom(pkg("Requests", "2.25.0", "PyPI", "python"), pkg("urllib3", "1.26.4", "PyPI", "python"),
+                     pkg("certifi", "2024.8.30", "PyPI", "python"))
+    db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
+    found = {f.id: f for f in osv.match(db, inventory)}
+    assert set(found) == {"GHSA-j8r2-6x86-q33q", "GHSA-9wx4-h78v-vm56", "GHSA-9hjg-9r4m-mvj7", "GHSA-q2q7-5pp4-w6pg",
+                          "GHSA-v845-jxx5-vc9f", "GHSA-g4mx-q9vg-27p4", "GHSA-34jh-p97f-mpxf"}
+    j8r2 = found["GHSA-j8r2-6x86-q33q"]
+    assert (j8r2.severity, j8r2.cvss_score, j8r2.aliases) == ("medium", 6.1, ["CVE-2023-32681", "PYSEC-2023-74"])
+    assert found["GHSA-q2q7-5pp4-w6pg"].severity == "high"
+
+
+def test_database_severity_word_is_used_without_a_vector(tmp_path: Path) -> None:
+    record = {"id": "GHSA-xxxx-yyyy-zzzz", "database_specific": {"severity": "CRITICAL"},
+              "affected": [{"package": {"ecosystem": "npm", "name": "lodash"}, "ranges": [
+                  {"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}]}
+    (tmp_path / "r.json").write_text(json.dumps(record))
+    inventory = sbom(pkg("lodash", "4.17.20", "npm", "npm"))
+    [finding] = osv.match(OsvDatabase.load(tmp_path, osv.lookup_keys(inventory)), inventory)
+    assert finding.severity == "critical" and finding.cvss_score is None
+
+
+def test_a_database_zip_is_read_like_a_directory(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "all.zip", "w") as z:
+        for f in (OSV_DIR / "PyPI").glob("*.json"):
+            z.write(f, f.name)
+    inventory = sbom(pkg("idna", "2.10", "PyPI", "python"))
+    [finding] = osv.match(OsvDatabase.load(tmp_path / "all.zip", osv.lookup_keys(inventory)), inventory)
+    assert finding.id == "GHSA-jjg7-2v4v-x38h" and finding.fixed_versions == ["3.7"]
+
+
+def test_invalid_records_are_reported_with_a_clear_code(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ScanError) as err:
+        OsvDatabase.load(tmp_path)
+    assert err.value.code == "SCAN_DB_INVALID" and "bad.json" in err.value.message
+
+
+def _syft() -> SyftOutput:
+    return SyftOutput(sbom=sbom(pkg("requests", "2.25.0", "PyPI", "python")), syft_json="{}", cyclonedx_json="{}", version="t", duration_s=0)
+
+
+def test_missing_database_is_an_error_not_zero_findings(tmp_path: Path) -> None:
+    scanner = BuiltinScanner(tmp_path / "nothing-here", 7)
+    with pytest.raises(ScanError) as err:
+        anyio.run(scanner.scan, ScanInput(image="t:1", workdir=tmp_path, syft=_syft()))
+    assert err.value.code == "SCAN_DB_MISSING"
+    assert "containerkit db update" in err.value.hint and "--db" in err.value.hint
+
+
+def test_stale_database_warns_and_status_counts_records() -> None:
+    status = osv.status(OSV_DIR, 7)
+    assert status.exists and {e.ecosystem: e.records for e in status.ecosystems} == {"Debian": 7, "PyPI": 13}
+    assert status.age_days is not None and status.age_days > 7
+    [warning] = db_warnings(status)
+    assert "days old (limit 7)" in warning and "containerkit db update" in warning
+
+
+def test_status_without_metadata_counts_by_ecosystem(tmp_path: Path) -> None:
+    for f in (OSV_DIR / "Debian").glob("*.json"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    status = osv.status(tmp_path, 7)
+    assert [(e.ecosystem, e.records) for e in status.ecosystems] == [("Debian", 7)] and status.age_days is None
+    assert "no download date" in db_warnings(status)[0]

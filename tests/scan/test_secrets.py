@@ -1,0 +1,130 @@
+"""Secret detection: rules, masking, .dockerignore awareness, image layers incl. deleted files; values never stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from containerkit.scan.secrets.context import scan_context
+from containerkit.scan.secrets.patterns import mask, scan_text
+from tests.conftest import Harness
+from tests.scan.helpers import ensure_image
+
+# Built at runtime so no complete token sits in the repository as one literal.
+AWS_ID = "AKIA" + "Z7QW3RT5YU8IOP2L"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzq8Jk2mNp4"
+GH_TOKEN = "ghp_" + "R4nd0mT0k3nV4lu3F0rT3st1ngOnly123456"
+GL_TOKEN = "glpat-" + "Xy7_9kLmN0pQ-rStUvWx"
+SLACK = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+STRIPE = "sk_live_" + "51HqA2bC3dE4fG5hI6jK7lM8"
+GH_PAT = "github_pat_" + "11ABCDEFG0123456789abc" + "_" + "A" * 20 + "b" * 20 + "C" * 19
+PEM = "-----BEGIN " + "RSA PRIVATE KEY-----"
+PASSWORD = "Tr0ub4dor&3-horse-Battery"
+ALL = [AWS_ID, AWS_SECRET, GH_TOKEN, GL_TOKEN, SLACK, STRIPE, GH_PAT, PASSWORD]
+
+
+def _rules(text: str) -> list[tuple[str, int]]:
+    return [(m.rule.id, m.line) for m in scan_text(text)]
+
+
+def test_each_rule_finds_its_secret_on_the_right_line() -> None:
+    text = "\n".join([
+        f"aws_access_key_id = {AWS_ID}",
+        f"aws_secret_access_key = {AWS_SECRET}",
+        f"token: {GH_TOKEN}",
+        f"GITLAB={GL_TOKEN}",
+        f"slack = '{SLACK}'",
+        f"STRIPE_KEY={STRIPE}",
+        PEM,
+        f'db_password = "{PASSWORD}"',
+        f"gh = {GH_PAT}",
+        f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={'A1b2C3d4' * 10}abcdef==;EndpointSuffix=core.windows.net",
+    ])
+    found = _rules(text)
+    assert ("aws-access-key-id", 1) in found and ("aws-secret-access-key", 2) in found and ("github-token", 3) in found
+    assert ("gitlab-token", 4) in found and ("slack-token", 5) in found and ("stripe-live-key", 6) in found
+    assert ("private-key", 7) in found and ("generic-password", 8) in found and ("github-fine-grained-token", 9) in found
+    assert ("azure-storage-key", 10) in found
+
+
+def test_gcp_service_account_key_is_one_finding() -> None:
+    doc = json.dumps({"type": "service_account", "project_id": "p", "private_key_id": "abc",
+                      "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n"},
+                     indent=1)
+    assert [r for r, _ in _rules(doc)] == ["gcp-service-account"]
+
+
+@pytest.mark.parametrize("line", [
+    'password = "changeme"', 'password = "${DB_PASSWORD}"', "password: '<your-password>'", 'secret = "xxxxxxxxxxxx"',
+    'api_key = "aaaaaaaaaaaaaaaa"', "password = os.environ['DB_PASSWORD']",
+])
+def test_placeholders_and_low_entropy_values_are_not_secrets(line: str) -> None:
+    assert _rules(line) == []
+
+
+def test_masking_keeps_four_characters_and_hides_the_length() -> None:
+    assert mask(GH_TOKEN) == "ghp_********" and mask(AWS_ID) == "AKIA********"
+    [m] = list(scan_text(f"x = {GH_TOKEN}"))
+    assert m.masked == "ghp_********" and GH_TOKEN not in repr(m)
+
+
+def _context(tmp_path: Path) -> Path:
+    ctx = tmp_path / "ctx"
+    (ctx / "config").mkdir(parents=True)
+    (ctx / ".git").mkdir()
+    (ctx / "app.py").write_text(f'import os\nGITHUB = "{GH_TOKEN}"\n')
+    (ctx / "config" / "prod.env").write_text(f"AWS_ACCESS_KEY_ID={AWS_ID}\nAWS_SECRET_ACCESS_KEY={AWS_SECRET}\n")
+    (ctx / "id_rsa").write_text(PEM + "\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n")
+    (ctx / ".git" / "config").write_text(f"token = {GL_TOKEN}\n")
+    (ctx / "logo.png").write_bytes(b"\x89PNG\x00\x00" + GH_TOKEN.encode())
+    (ctx / ".dockerignore").write_text("# keep keys out\nid_rsa\n**/*.env\n")
+    return ctx
+
+
+def test_context_scan_reports_file_line_and_whether_the_build_receives_it(tmp_path: Path) -> None:
+    report = scan_context(_context(tmp_path))
+    found = {(f.file, f.line, f.rule): f.in_build_context for f in report.findings}
+    assert found == {
+        ("app.py", 2, "github-token"): True,
+        ("config/prod.env", 1, "aws-access-key-id"): False,
+        ("config/prod.env", 2, "aws-secret-access-key"): False,
+        ("id_rsa", 1, "private-key"): False,
+    }
+    assert report.dockerignore and "1 would be sent to the build" in report.summary
+
+
+def test_secret_values_never_reach_the_result_or_the_store(harness: Harness, tmp_path: Path) -> None:
+    ctx = _context(tmp_path)
+    result = harness.call("scan_secrets", target=str(ctx))
+    dumped = result.model_dump_json()
+    assert len(result.report.findings) == 4
+    store = harness.app.services.store
+    stored = json.dumps(store.get_state(result.session_id)[0]) + json.dumps([j.model_dump() for j in store.list_jobs(result.session_id)])
+    for value in ALL:
+        assert value not in dumped and value[4:] not in dumped
+        assert value not in stored
+    db_bytes = Path(harness.app.settings.resolved_store_path).read_bytes()
+    assert GH_TOKEN.encode() not in db_bytes and AWS_SECRET.encode() not in db_bytes
+
+
+def test_image_layers_scan_finds_secrets_in_files_deleted_by_later_layers(harness: Harness, docker_client: Any) -> None:
+    dockerfile = ("FROM debian:bookworm-slim\nCOPY deploy.env /app/deploy.env\nCOPY key.pem /root/.ssh/id_rsa\n"
+                  "RUN rm /root/.ssh/id_rsa\nCOPY settings.py /app/settings.py\n")
+    extra = {"deploy.env": f"SLACK_BOT={SLACK}\n", "key.pem": PEM + "\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
+             "settings.py": f'DEBUG = False\nSTRIPE = "{STRIPE}"\n'}
+    image = ensure_image(docker_client, "ck-scan-secrets:latest", dockerfile, extra)
+    result = harness.call("scan_secrets", target=image)
+    report = result.report
+    by_file = {f.file: f for f in report.findings}
+    assert set(by_file) == {"/app/deploy.env", "/root/.ssh/id_rsa", "/app/settings.py"}
+    key = by_file["/root/.ssh/id_rsa"]
+    assert key.deleted_in_later_layer and key.rule == "private-key" and key.line == 1
+    assert key.layer is not None and key.layer.startswith("sha256:") and key.created_by and "COPY" in key.created_by
+    assert not by_file["/app/deploy.env"].deleted_in_later_layer
+    assert by_file["/app/settings.py"].line == 2 and by_file["/app/settings.py"].masked == "sk_l********"
+    assert by_file["/app/deploy.env"].layer_index < key.layer_index < by_file["/app/settings.py"].layer_index
+    assert "still readable from the image" in report.summary
+    assert SLACK not in result.model_dump_json() and STRIPE not in result.model_dump_json()
