@@ -1,0 +1,81 @@
+"""`containerkit sandbox run … -- CMD` and `containerkit smoke IMAGE`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from containerkit.cli.commands_workflow import parse_inputs
+from containerkit.cli.runner import fail, invoke
+from containerkit.errors import ContainerKitError
+
+
+def _render_run(out: Console, r: Any) -> None:
+    if r.stdout:
+        sys.stdout.write(r.stdout if r.stdout.endswith("\n") else r.stdout + "\n")
+    if r.stderr:
+        sys.stderr.write(r.stderr if r.stderr.endswith("\n") else r.stderr + "\n")
+    mem = f", peak memory {r.peak_memory_bytes / 1024 / 1024:.0f} MiB" if r.peak_memory_bytes else ""
+    out.print(f"[dim]{r.reason}: exit code {r.exit_code}, {r.duration_s:.2f}s{mem}; output {r.stdout_bytes + r.stderr_bytes} bytes[/]",
+              highlight=False)
+    if r.changes:
+        out.print(f"changes: +{len(r.changes.added)} -{len(r.changes.removed)} ~{len(r.changes.modified)}")
+        if r.changes.diff:
+            out.print(r.changes.diff, markup=False, highlight=False)
+
+
+def _render_smoke(out: Console, r: Any) -> None:
+    out.print(f"[green]passed[/] in {r.duration_s:.1f}s: {r.detail}")
+
+
+def _env(pairs: list[str]) -> dict[str, str]:
+    try:
+        return {k: str(v) for k, v in parse_inputs(pairs).items()}
+    except ContainerKitError as e:
+        fail(e)
+
+
+def register(app: typer.Typer) -> None:
+    sandbox = typer.Typer(help="Run untrusted commands in hardened throwaway containers.", no_args_is_help=True)
+    app.add_typer(sandbox, name="sandbox")
+
+    @sandbox.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+    def run(
+        command: list[str] = typer.Argument(..., help="The command, after --."),
+        image: str = typer.Option(None, "--image", help="Image (default settings.sandbox.default_image)."),
+        workspace: str = typer.Option(None, "--workspace", help="Directory mounted read-only at /workspace."),
+        writable: bool = typer.Option(False, "--writable", help="Mount a copy read-write and show the changes."),
+        network: str = typer.Option("none", "--network", help="none or bridge."),
+        memory: str = typer.Option("512m", "--memory", help="Memory limit, e.g. 512m or 1g."),
+        cpus: float = typer.Option(1.0, "--cpus"),
+        pids: int = typer.Option(256, "--pids"),
+        timeout: float = typer.Option(120, "--timeout", help="Seconds."),
+        env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (repeatable)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    ) -> None:
+        """Run CMD in a sandbox; exits with the command's exit code."""
+        text = memory.strip().lower()
+        factor = 1024 if text.endswith("g") else 1
+        memory_mb = int(float(text.rstrip("mg")) * factor) if text.rstrip("mg").replace(".", "").isdigit() else 0
+        result = invoke("run_sandboxed", {"command": command, "image": image, "workspace": workspace, "writable": writable,
+                                          "network": network, "memory_mb": memory_mb, "cpus": cpus, "pids": pids, "timeout_s": timeout,
+                                          "env": _env(env)}, as_json=as_json, render=_render_run)
+        raise typer.Exit(code=result.exit_code if result.exit_code is not None else 124)
+
+    @app.command("smoke")
+    def smoke(
+        image: str = typer.Argument(..., help="Image to test."),
+        port: int = typer.Option(None, "--port", help="Port the app listens on (omit for workers)."),
+        path: str = typer.Option(None, "--path", help="Health path (HTTP)."),
+        protocol: str = typer.Option(None, "--protocol", help="http, tcp or none."),
+        env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (repeatable)."),
+        timeout: float = typer.Option(60, "--timeout", help="Seconds to wait for an answer."),
+        grace: float = typer.Option(5, "--grace", help="Workers: seconds the process must stay up."),
+        as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    ) -> None:
+        """Start the image, wait until it answers (or stays up), then remove it."""
+        invoke("smoke_test_image", {"image": image, "port": port, "path": path, "protocol": protocol, "env": _env(env), "timeout_s": timeout,
+                                    "grace_s": grace}, as_json=as_json, render=_render_smoke, progress_title=f"smoke {image}")

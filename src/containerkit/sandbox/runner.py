@@ -1,0 +1,236 @@
+"""Hardened, throwaway containers for untrusted commands: always removed, limits enforced by the engine."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+from docker.errors import DockerException, ImageNotFound, NotFound
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout
+
+from containerkit.errors import EngineError, EngineUnavailableError
+from containerkit.sandbox.policy import Limits
+
+EndReason = Literal["exited", "timeout", "oom_killed", "output_truncated"]
+LABEL = "containerkit.sandbox"
+NOBODY = "65534:65534"
+
+
+@dataclass
+class RunSpec:
+    image: str
+    command: list[str]
+    limits: Limits
+    workspace: Path | None = None
+    writable: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    user: str = NOBODY
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    stdout_bytes: int
+    stderr_bytes: int
+    duration_s: float
+    peak_memory_bytes: int | None
+    reason: EndReason
+    container: str
+    changes: dict[str, Any] | None
+    archive: bytes | None
+
+
+def host_config_kwargs(limits: Limits, *, read_only: bool = True) -> dict[str, Any]:
+    """The hardening every sandboxed container gets."""
+    return {
+        "read_only": read_only,
+        "tmpfs": {"/tmp": "rw,nosuid,nodev,size=64m"},  # noqa: S108 - the container's own tmpfs
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "mem_limit": f"{limits.memory_mb}m",
+        "memswap_limit": f"{limits.memory_mb}m",  # no swap: the memory limit is real
+        "nano_cpus": int(limits.cpus * 1e9),
+        "pids_limit": limits.pids,
+    }
+
+
+class _Capture:
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parts = {"stdout": bytearray(), "stderr": bytearray()}
+        self.totals = {"stdout": 0, "stderr": 0}
+
+    def add(self, stream: str, data: bytes) -> None:
+        self.totals[stream] += len(data)
+        kept = self.parts[stream]
+        room = self.cap - len(self.parts["stdout"]) - len(self.parts["stderr"])
+        if room > 0:
+            kept.extend(data[:room])
+
+    @property
+    def truncated(self) -> bool:
+        return sum(self.totals.values()) > self.cap
+
+
+def _memory_peak(stats: dict[str, Any]) -> int | None:
+    mem = stats.get("memory_stats") or {}
+    value = mem.get("max_usage") or mem.get("usage")
+    return int(value) if value else None
+
+
+def run_blocking(client: Any, spec: RunSpec, cancel: threading.Event) -> RunOutcome:
+    """Run to completion in this (worker) thread. The container is removed whatever happens."""
+    run_id = uuid.uuid4().hex[:12]
+    copy_dir: Path | None = None
+    volumes: dict[str, dict[str, str]] = {}
+    if spec.workspace is not None:
+        if spec.writable:
+            copy_dir = Path(tempfile.mkdtemp(prefix="ck-sandbox-")) / "workspace"
+            shutil.copytree(spec.workspace, copy_dir, symlinks=True)
+            _give_to(copy_dir, spec.user)
+            volumes[str(copy_dir)] = {"bind": "/workspace", "mode": "rw"}
+        else:
+            volumes[str(spec.workspace)] = {"bind": "/workspace", "mode": "ro"}
+    try:
+        container = client.containers.create(
+            spec.image, spec.command, user=spec.user, network_mode=spec.limits.network, environment=spec.env or None,
+            working_dir="/workspace" if volumes else None, volumes=volumes or None, labels={LABEL: "1", f"{LABEL}.run": run_id},
+            detach=True, stdin_open=False, tty=False, **host_config_kwargs(spec.limits),
+        )
+    except ImageNotFound as e:
+        raise EngineError(f"image {spec.image} is not available locally", code="IMAGE_NOT_FOUND",
+                          hint="Build or pull it first (`containerkit pull IMAGE`).") from e
+    except (DockerException, RequestsConnectionError) as e:
+        raise EngineUnavailableError(f"cannot create the sandbox container: {e}") from e
+    capture = _Capture(spec.limits.output_bytes)
+    peak: list[int] = []
+    started = time.monotonic()
+    reason: EndReason = "exited"
+    try:
+        sock = container.attach(stdout=True, stderr=True, stream=True, demux=True, logs=True)
+        container.start()
+        reader = threading.Thread(target=_read, args=(sock, capture), daemon=True)
+        reader.start()
+        watcher = threading.Thread(target=_watch_memory, args=(container, peak, cancel), daemon=True)
+        watcher.start()
+        deadline = started + spec.limits.timeout_s
+        exit_code: int | None = None
+        while True:
+            if cancel.is_set():
+                raise anyio.get_cancelled_exc_class()()
+            try:
+                result = container.wait(timeout=min(0.5, max(0.05, deadline - time.monotonic())))
+                exit_code = int(result.get("StatusCode", -1))
+                break
+            except (ReadTimeout, RequestsConnectionError):
+                if time.monotonic() >= deadline:
+                    reason = "timeout"
+                    container.kill()
+                    break
+        reader.join(timeout=5)
+        container.reload()
+        state = container.attrs.get("State", {})
+        if reason != "timeout" and state.get("OOMKilled"):
+            reason = "oom_killed"
+        elif reason == "exited" and capture.truncated:
+            reason = "output_truncated"
+        changes = archive = None
+        if copy_dir is not None and spec.workspace is not None:
+            changes, archive = diff_trees(spec.workspace, copy_dir)
+        return RunOutcome(
+            exit_code=None if reason == "timeout" else exit_code, stdout=capture.parts["stdout"].decode("utf-8", "replace"),
+            stderr=capture.parts["stderr"].decode("utf-8", "replace"), stdout_bytes=capture.totals["stdout"],
+            stderr_bytes=capture.totals["stderr"], duration_s=round(time.monotonic() - started, 3),
+            peak_memory_bytes=max(peak) if peak else None, reason=reason, container=container.id[:12], changes=changes, archive=archive,
+        )
+    finally:
+        cancel.set()
+        remove_quietly(container)
+        if copy_dir is not None:
+            shutil.rmtree(copy_dir.parent, ignore_errors=True)
+
+
+def _give_to(root: Path, user: str) -> None:
+    """Make the copy writable for the sandbox user (it runs non-root)."""
+    uid, _, gid = user.partition(":")
+    if not (uid.isdigit() and (gid or uid).isdigit()):
+        return
+    for path in [root, *root.rglob("*")]:
+        with contextlib.suppress(OSError):
+            os.lchown(path, int(uid), int(gid or uid))
+
+
+def remove_quietly(container: Any) -> None:
+    try:
+        container.remove(force=True, v=True)
+    except NotFound:
+        pass
+    except DockerException:
+        time.sleep(0.5)  # the engine may still be tearing the container down
+        with contextlib.suppress(DockerException):
+            container.remove(force=True, v=True)
+
+
+def _read(sock: Any, capture: _Capture) -> None:
+    try:
+        for out, err in sock:
+            if out:
+                capture.add("stdout", out)
+            if err:
+                capture.add("stderr", err)
+    except (DockerException, OSError, ValueError):
+        return
+
+
+def _watch_memory(container: Any, peak: list[int], stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            value = _memory_peak(container.stats(stream=False))
+        except (DockerException, RequestsConnectionError, ValueError):
+            return
+        if value:
+            peak.append(value)
+        stop.wait(0.25)
+
+
+def diff_trees(before: Path, after: Path) -> tuple[dict[str, Any], bytes]:
+    """What a writable run changed: unified diffs of text files, added/removed/binary lists, and a tar.gz of changed files."""
+    def files(root: Path) -> dict[str, Path]:
+        return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
+
+    old, new = files(before), files(after)
+    added = sorted(set(new) - set(old))
+    removed = sorted(set(old) - set(new))
+    modified: list[str] = []
+    binary: list[str] = []
+    diffs: list[str] = []
+    for rel in sorted(set(old) & set(new)):
+        a, b = old[rel].read_bytes(), new[rel].read_bytes()
+        if a == b:
+            continue
+        modified.append(rel)
+        if b"\x00" in a[:4096] or b"\x00" in b[:4096]:
+            binary.append(rel)
+            continue
+        diffs.extend(difflib.unified_diff(a.decode("utf-8", "replace").splitlines(True), b.decode("utf-8", "replace").splitlines(True),
+                                          f"a/{rel}", f"b/{rel}"))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for rel in [*added, *modified]:
+            tar.add(new[rel], arcname=rel)
+    return {"added": added, "removed": removed, "modified": modified, "binary": binary, "diff": "".join(diffs)[:200_000]}, buffer.getvalue()

@@ -1,0 +1,111 @@
+"""The smoke run of a built image: start it with the sandbox's limits, wait until it answers, then stop it.
+
+Failures are exceptions with codes the workflow routes on: SMOKE_EXITED (with the exit code and log lines),
+SMOKE_WRONG_PORT (with the ports it does listen on), SMOKE_NO_ANSWER.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docker.errors import DockerException, ImageNotFound
+
+from containerkit.errors import ContainerKitError, EngineError, EngineUnavailableError
+from containerkit.sandbox.policy import Limits
+from containerkit.sandbox.runner import LABEL, host_config_kwargs, remove_quietly
+from containerkit.sandbox.waits import HttpWait, StaysUpWait, TcpWait
+
+POLL_S = 0.25
+WRONG_PORT_AFTER_S = 4.0
+
+
+@dataclass
+class SmokeOutcome:
+    protocol: str
+    port: int | None
+    host_port: int | None
+    status_code: int | None
+    detail: str
+    duration_s: float
+    listening_ports: list[int]
+    logs_tail: str
+
+
+def listening_ports(pid: int) -> list[int]:
+    """TCP ports in LISTEN state inside the container's network namespace (read from the host's /proc)."""
+    ports: set[int] = set()
+    for name in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) > 3 and parts[3] == "0A":
+                ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+    return sorted(ports)
+
+
+def _fail(code: str, message: str, hint: str, container: Any, **details: Any) -> ContainerKitError:
+    try:
+        logs = container.logs(tail=40).decode("utf-8", "replace")
+    except DockerException:
+        logs = ""
+    return ContainerKitError(message, code=code, hint=hint, details={**details, "tail": logs})
+
+
+def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait | TcpWait | StaysUpWait, limits: Limits,
+                   env: dict[str, str], timeout_s: float, user: str | None = None) -> SmokeOutcome:
+    """Run the smoke test in this (worker) thread; the container is always removed."""
+    kwargs = host_config_kwargs(limits)
+    ports = {f"{port}/tcp": ("127.0.0.1", None)} if port else None
+    try:
+        container = client.containers.run(image, detach=True, environment=env or None, ports=ports, labels={LABEL: "smoke"},
+                                          network_mode="bridge" if port else "none", **({"user": user} if user else {}), **kwargs)
+    except ImageNotFound as e:
+        raise EngineError(f"image {image} is not available locally", code="IMAGE_NOT_FOUND", hint="Build or pull it first.") from e
+    except DockerException as e:
+        raise EngineUnavailableError(f"cannot start {image}: {e}") from e
+    started = time.monotonic()
+    first_seen: float | None = None
+    last = "not probed yet"
+    try:
+        while True:
+            container.reload()
+            state = container.attrs.get("State", {})
+            if state.get("Status") in ("exited", "dead"):
+                code = state.get("ExitCode")
+                raise _fail("SMOKE_EXITED", f"the container exited with code {code} after {time.monotonic() - started:.1f}s"
+                            + (" (killed: out of memory)" if state.get("OOMKilled") else ""),
+                            "Read the log lines in the details: the app crashed at start (missing env var, wrong command, bad config).",
+                            container, exit_code=code, oom_killed=bool(state.get("OOMKilled")))
+            elapsed = time.monotonic() - started
+            if isinstance(wait, StaysUpWait):
+                if elapsed >= wait.grace_s:
+                    return SmokeOutcome("none", None, None, None, f"still running after {wait.grace_s:g}s", round(elapsed, 2), [],
+                                        container.logs(tail=10).decode("utf-8", "replace"))
+            else:
+                host_port = int(container.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"][0]["HostPort"])
+                listening = listening_ports(int(state.get("Pid") or 0))
+                if port in listening:
+                    probe = wait.probe(host_port)
+                    last = probe.detail
+                    if probe.ready:
+                        return SmokeOutcome("http" if isinstance(wait, HttpWait) else "tcp", port, host_port, probe.status_code,
+                                            probe.detail, round(elapsed, 2), listening, container.logs(tail=10).decode("utf-8", "replace"))
+                elif listening:
+                    first_seen = first_seen or time.monotonic()
+                    if time.monotonic() - first_seen >= WRONG_PORT_AFTER_S:
+                        raise _fail("SMOKE_WRONG_PORT", f"the app listens on {', '.join(map(str, listening))}, not on the expected port {port}",
+                                    f"Use port {listening[0]} (regenerate the Dockerfile with --port {listening[0]}) or make the app listen on {port}"
+                                    " (set PORT).", container, expected_port=port, listening_ports=listening)
+            if elapsed >= timeout_s:
+                raise _fail("SMOKE_NO_ANSWER", f"the app did not answer on port {port} within {timeout_s:g}s (last: {last})",
+                            "Check the logs in the details; raise --timeout for slow starts.", container,
+                            expected_port=port, listening_ports=listening if port else [])
+            time.sleep(POLL_S)
+    finally:
+        remove_quietly(container)
