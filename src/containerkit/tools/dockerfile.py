@@ -95,7 +95,8 @@ async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> Gener
     if keep_existing:
         warnings.insert(0, "an existing Dockerfile was kept (pass force=true to replace it); findings list its improvements")
     return GenerateResult(
-        service_path=svc.path, service_dir=str(result.service_dir), health_path=svc.health_path, dockerfile=result.dockerfile, dockerignore=result.rendered.dockerignore, base_image=result.rendered.base_image,
+        service_path=svc.path, service_dir=str(result.service_dir), health_path=svc.health_path, dockerfile=result.dockerfile,
+        dockerignore=result.rendered.dockerignore, base_image=result.rendered.base_image,
         build_image=result.rendered.build_image, user_uid=result.rendered.user_uid, port=svc.port, healthcheck=result.rendered.healthcheck,
         written=written, existing_dockerfile=result.existing is not None, findings=result.findings, warnings=warnings,
         notes=list(result.rendered.notes),
