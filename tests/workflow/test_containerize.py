@@ -16,7 +16,7 @@ from containerkit.analysis import analyze
 from containerkit.dockerfile.render import render
 from containerkit.errors import InvalidInputError
 from containerkit.mcp.server import build_server
-from tests.conftest import FIXTURE_REPOS, Harness
+from tests.conftest import FIXTURE_REPOS, ROOT, Harness
 
 pytestmark = pytest.mark.e2e
 
@@ -32,14 +32,22 @@ def steps(result: Any) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("fixture", ["python-fastapi", "node-express"])
-def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture: str, harness: Harness, docker_client: Any,
-                                                                         local_registry: str, tmp_path: Path) -> None:
+def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture: str, ck_home: Path, docker_client: Any,
+                                                                         local_registry: str, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # the built-in scanner runs against the small OSV database kept in the test data (real advisory records)
+    monkeypatch.setenv("CONTAINERKIT_SCAN__DB_PATH", str(ROOT / "tests" / "data" / "scan" / "osv"))
+    monkeypatch.setenv("CONTAINERKIT_SCAN__DB_MAX_AGE_DAYS", "100000")
+    from containerkit.app import build_app
+
+    harness = Harness(build_app(), ck_home)
     repo = copy_fixture(fixture, tmp_path)
     result = harness.call("execute_workflow", path=str(repo), registry=f"{local_registry}/e2e", tag="t1")
     state = steps(result)
     assert {k: state[k] for k in ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate")} == dict.fromkeys(
         ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate"), "succeeded")
-    assert state["scan"] in ("succeeded", "skipped")
+    assert state["scan"] == "succeeded"
+    assert "total" in result.report["scan"] and result.report["scan"]["summary"]
     assert state["deploy"] == "skipped" and state["verify"] == "skipped"
     assert any("--deploy" in (s.reason or "") for s in result.skipped)
     assert (repo / "Dockerfile").exists() and (repo / ".dockerignore").exists()

@@ -53,7 +53,7 @@ def containerize_spec(
          "params": {"image": IMAGE, "port": "${{ steps.dockerfile.outputs.port }}",
                     "path": "${{ steps.dockerfile.outputs.health_path }}"}},
         {"id": "scan", "tool": "scan_image", "title": "Scan for vulnerabilities (policy gate)", "depends_on": ["smoke"],
-         "params": {"image": IMAGE, "fail_on": fail_on}},
+         "params": {"image": IMAGE, "fail_on": fail_on, "repo_path": "${{ steps.dockerfile.outputs.service_dir }}"}},
         {"id": "tag", "tool": "tag_image", "title": "Tag for the registry", "depends_on": ["scan"], "when": "inputs.registry",
          "skip_reason": "no registry given (--registry): nothing to tag or push",
          "params": {"source": IMAGE, "target": remote_ref or local_ref}},

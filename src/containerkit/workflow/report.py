@@ -37,7 +37,7 @@ def build_report(run: RunRecord) -> dict[str, Any]:
         "dockerfile_findings": [f for f in dockerfile.get("findings", []) if f.get("severity") == "error"],
         "image": {k: build.get(k) for k in ("image_id", "tags", "size_bytes", "layers", "duration_s", "cache", "strategy") if k in build},
         "smoke": {k: smoke.get(k) for k in ("passed", "port", "status_code", "listening_ports", "duration_s") if k in smoke},
-        "scan": {k: scan.get(k) for k in ("summary", "counts", "fixable", "total", "scanner", "scanners") if k in scan},
+        "scan": {k: v for k, v in (scan.get("report") or {}).items() if k in ("summary", "counts", "fixable", "total", "remediation")},
         "push": {k: v for k, v in (push.get("transfer") or {}).items() if k in ("reference", "digest", "verified", "attempts")},
         "manifests": {k: manifests.get(k) for k in ("out_dir", "files", "format") if k in manifests},
         "deploy": {k: deploy.get(k) for k in ("status", "ready_replicas", "revision") if k in deploy},
