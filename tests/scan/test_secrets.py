@@ -128,3 +128,13 @@ def test_image_layers_scan_finds_secrets_in_files_deleted_by_later_layers(harnes
     assert by_file["/app/deploy.env"].layer_index < key.layer_index < by_file["/app/settings.py"].layer_index
     assert "still readable from the image" in report.summary
     assert SLACK not in result.model_dump_json() and STRIPE not in result.model_dump_json()
+
+
+def test_generic_password_rule_skips_third_party_code_but_token_rules_do_not() -> None:
+    from containerkit.scan.secrets.layers import is_third_party
+
+    doc = f"    >>> handler.add_password(realm='PDQ', uri='https://x', user='klem', passwd='{PASSWORD}')\ntoken = '{GH_TOKEN}'\n"
+    assert [m.rule.id for m in scan_text(doc)] == ["generic-password", "github-token"]
+    assert [m.rule.id for m in scan_text(doc, generic=False)] == ["github-token"]
+    assert is_third_party("/usr/lib/python3.11/urllib/request.py") and is_third_party("/app/.venv/lib/python3.12/site-packages/x.py")
+    assert not is_third_party("/app/settings.py") and not is_third_party("/root/.aws/credentials")

@@ -67,6 +67,19 @@ class BuiltinScanner:
         if request.syft is None:
             raise ScanError("the built-in scanner needs an SBOM", code="SCAN_SBOM_FAILED")
         started = time.monotonic()
+        db_status = self.preflight()
+        sbom = request.syft.sbom
+        db = await anyio.to_thread.run_sync(osv.OsvDatabase.load, self.db_path, osv.lookup_keys(sbom))
+        findings = osv.match(db, sbom)
+        return ScannerOutput(name=self.name, findings=findings, duration_s=time.monotonic() - started,
+                             version="osv", warnings=db_warnings(db_status), db=db_status)
+
+    def preflight(self) -> DbStatus:
+        """Check the database exists before any slow work.
+
+        Raises:
+            ScanError: SCAN_DB_MISSING.
+        """
         db_status = osv.status(self.db_path, self.max_age_days)
         if not db_status.exists:
             raise ScanError(
@@ -75,11 +88,7 @@ class BuiltinScanner:
                 hint="Run `containerkit db update` (needs network) or pass --db PATH with an OSV directory or zip.",
                 details={"db_path": str(self.db_path)},
             )
-        sbom = request.syft.sbom
-        db = await anyio.to_thread.run_sync(osv.OsvDatabase.load, self.db_path, osv.lookup_keys(sbom))
-        findings = osv.match(db, sbom)
-        return ScannerOutput(name=self.name, findings=findings, duration_s=time.monotonic() - started,
-                             version="osv", warnings=db_warnings(db_status), db=db_status)
+        return db_status
 
 
 def db_warnings(status: DbStatus) -> list[str]:

@@ -28,7 +28,7 @@ def summary_line(image: str, findings: list[Finding], remediation: list[Remediat
     os_fix = [r for r in remediation if r.kind == "os"]
     actions = []
     if lang:
-        actions.append("set " + ", ".join(r.requirement or "" for r in lang[:4]) + (" …" if len(lang) > 4 else ""))
+        actions.append("set " + ", ".join(r.requirement or "" for r in lang[:4]) + (f" and {len(lang) - 4} more" if len(lang) > 4 else ""))
     if os_fix:
         actions.append("upgrade OS packages " + ", ".join(p for r in os_fix for p in r.packages[:5]))
     if actions:

@@ -94,6 +94,9 @@ async def scan(image: str, scanners: list[Scanner], workdir: Path, *, min_severi
     Raises:
         ScanError: syft or a scanner failed; SCAN_DB_MISSING when the built-in scanner has no database.
     """
+    for scanner in scanners:
+        if isinstance(scanner, BuiltinScanner):
+            scanner.preflight()
     syft = await run_syft(image, workdir, docker_host=docker_host, timeout=timeout)
     request = ScanInput(image=image, workdir=workdir, syft=syft, docker_host=docker_host)
     outputs: list[ScannerOutput] = []

@@ -17,6 +17,8 @@ from containerkit.scan.secrets.patterns import looks_binary, scan_text
 MAX_FILE_BYTES = 1024 * 1024
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
+_THIRD_PARTY_PREFIXES = ("/usr/lib/", "/usr/share/", "/usr/include/", "/lib/", "/usr/libexec/", "/var/lib/dpkg/", "/lib64/")
+_THIRD_PARTY_PARTS = ("/site-packages/", "/dist-packages/", "/node_modules/", "/go/pkg/mod/", "/.cargo/registry/", "/gems/")
 
 
 @dataclass
@@ -89,13 +91,18 @@ def _scan_member(layer: tarfile.TarFile, member: tarfile.TarInfo, i: int, index:
     data = handle.read() if handle else b""
     if looks_binary(data):
         return 0
-    for m in scan_text(data.decode("utf-8", errors="replace")):
+    for m in scan_text(data.decode("utf-8", errors="replace"), generic=not is_third_party(path)):
         findings.append(SecretFinding(
             rule=m.rule.id, description=m.rule.description, file=path, line=m.line, masked=m.masked,
             layer=diff_ids[i] if i < len(diff_ids) else None, layer_index=i,
             created_by=created_by[i] if i < len(created_by) else None,
         ))
     return 1
+
+
+def is_third_party(path: str) -> bool:
+    """Distro and package-manager files: token rules apply, the generic password rule does not (too many doc examples)."""
+    return path.startswith(_THIRD_PARTY_PREFIXES) or any(part in path for part in _THIRD_PARTY_PARTS)
 
 
 def _removed_later(f: SecretFinding, index: _LayerIndex) -> bool:

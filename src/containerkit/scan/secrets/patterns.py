@@ -66,13 +66,18 @@ def shannon_entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values()) if value else 0.0
 
 
-def scan_text(text: str) -> Iterator[LineMatch]:
-    """Every rule match in ``text`` with its 1-based line; each value is registered for redaction and masked."""
+def scan_text(text: str, *, generic: bool = True) -> Iterator[LineMatch]:
+    """Every rule match in ``text`` with its 1-based line; each value is registered for redaction and masked.
+
+    ``generic=False`` skips the entropy-based password rule (for third-party code, whose docstrings are full of examples).
+    """
     for number, line in enumerate(text.splitlines(), start=1):
         if len(line) > 20000:
             line = line[:20000]
         found: list[LineMatch] = []
         for rule in RULES:
+            if rule.min_entropy and not generic:
+                continue
             for m in rule.pattern.finditer(line):
                 value = m.group(rule.group)
                 if rule.min_entropy and (_PLACEHOLDERS.match(value) or shannon_entropy(value) < rule.min_entropy):
