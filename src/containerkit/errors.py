@@ -189,6 +189,43 @@ class KubernetesError(ContainerKitError):
     default_hint = "Check the kubeconfig, context and cluster reachability (`kubectl cluster-info`)."
 
 
+class ClusterUnreachableError(KubernetesError):
+    default_code = "K8S_UNREACHABLE"
+    default_hint = "The API server does not answer: start the cluster or pick a reachable context (--context / KUBECONFIG)."
+    default_retryable = True
+
+
+class KubeconfigError(KubernetesError):
+    default_code = "K8S_CONFIG"
+    default_hint = "Check KUBECONFIG (or CONTAINERKIT_K8S__KUBECONFIG) and the context name (`kubectl config get-contexts`)."
+    exit_code = 2
+
+
+class ForbiddenError(KubernetesError):
+    default_code = "K8S_FORBIDDEN"
+    default_hint = "Your Kubernetes user lacks a permission (RBAC): ask for a Role granting the verb on the resource named here."
+
+
+class NamespaceMissingError(KubernetesError):
+    default_code = "K8S_NAMESPACE_MISSING"
+    default_hint = "Create the namespace first, or pass --create-namespace (create_namespace=true)."
+
+
+class ManifestInvalidError(KubernetesError):
+    default_code = "MANIFEST_INVALID"
+    default_hint = "Fix the objects named in the findings (each carries a fix), then validate again."
+
+
+class RolloutFailedError(KubernetesError):
+    default_code = "ROLLOUT_FAILED"
+    default_hint = "Read the diagnostics (pod states, events, log tail) in the details, fix the app or manifests, and deploy again."
+
+
+class ImagePullFailedError(RolloutFailedError):
+    default_code = "IMAGE_PULL_FAILED"
+    default_hint = "The cluster cannot pull the image: push it to a registry the cluster reaches (or load it into kind), check the name."
+
+
 class WorkflowError(ContainerKitError):
     default_code = "WORKFLOW_ERROR"
     default_hint = "Fix the workflow spec as described and run it again."
