@@ -54,6 +54,11 @@ def _policy_error(error: ContainerKitError) -> None:
         for v in violations if isinstance(violations, list) else []:
             if isinstance(v, dict):
                 err_console.print(f"  {v.get('severity')}  {v.get('id')}  {v.get('package')} {v.get('installed_version')}", highlight=False)
+        expired = policy.get("expired_entries")
+        for entry in expired if isinstance(expired, list) else []:
+            if isinstance(entry, dict):
+                err_console.print(f"  expired allow-list entry (not applied): {entry.get('id')} (expired {entry.get('expires')})",
+                                  highlight=False)
     summary = error.details.get("summary")
     if isinstance(summary, str):
         err_console.print(summary, highlight=False, soft_wrap=True)

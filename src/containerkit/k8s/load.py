@@ -86,8 +86,8 @@ def load_manifests(path: Path) -> list[LoadedObject]:
             docs = list(yaml.safe_load_all(text))
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
-            line = f" line {mark.line + 1}" if mark is not None else ""
-            raise InvalidInputError(f"{file}:{line.strip()} is not valid YAML: {getattr(e, 'problem', e)}",
+            at = f" line {mark.line + 1}" if mark is not None else ""
+            raise InvalidInputError(f"{file}:{at.strip()} is not valid YAML: {getattr(e, 'problem', e)}",
                                     hint="Fix the YAML syntax at the line named.") from e
         for index, (node, doc) in enumerate(zip(nodes, docs, strict=False)):
             if doc is None:
