@@ -75,6 +75,9 @@ class K8sSettings(_Group):
     rollout_timeout_s: float = Field(300.0, gt=0)
     field_manager: str = "containerkit"
     kubernetes_version: str = "1.30"
+    kind_registry_container: str = Field("kind-registry", description="`cluster create`: the local registry container kind pulls from.")
+    kind_registry_port: int = Field(5001, ge=1, le=65535, description="Host port of that registry (images are tagged localhost:<port>/...).")
+    kind_registry_image: str = Field("registry:2", description="Image the registry container runs.")
 
 
 class SandboxSettings(_Group):

@@ -1,0 +1,40 @@
+"""`containerkit cluster create`: a local kind cluster wired to a local registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from containerkit.cli.runner import invoke
+
+
+def _render(out: Console, r: Any) -> None:
+    out.print(f"[green]{'created' if r.created else 'reused'}[/] kind cluster [bold]{r.cluster}[/] "
+              f"({len(r.nodes)} node(s)); context [bold]{r.context}[/]", highlight=False)
+    for action in r.actions:
+        out.print(f"  - {action}", highlight=False)
+    out.print(f"registry: {r.registry} (container {r.registry_container})   kubeconfig: {r.kubeconfig}", highlight=False)
+    if r.image:
+        out.print(f"the cluster pulls: [bold]{r.image}[/]  →  containerkit manifests PATH --image {r.image}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Local Kubernetes clusters (kind) wired to a local registry.", no_args_is_help=True)
+    app.add_typer(group, name="cluster")
+
+    @group.command("create")
+    def create(
+        name: str = typer.Option("containerkit", "--name", help="kind cluster name (reused when it exists)."),
+        registry_port: int = typer.Option(None, "--registry-port", help="Host port of the local registry container (default 5001)."),
+        image: str = typer.Option(None, "--image", help="Local image to make pullable by the cluster."),
+        load: bool = typer.Option(False, "--load", help="Load the image into the nodes instead of pushing it to the registry."),
+        node_image: str = typer.Option(None, "--node-image", help="kindest/node image."),
+        timeout: float = typer.Option(600, "--timeout", help="Seconds to wait for the cluster."),
+        as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    ) -> None:
+        """Create (or reuse) a kind cluster with a local registry, and push or load an image into it."""
+        invoke("prepare_cluster", {"name": name, "registry_port": registry_port, "image": image, "image_mode": "load" if load else "push",
+                                   "node_image": node_image, "timeout_s": timeout},
+               as_json=as_json, render=_render, progress_title=f"cluster {name}")
