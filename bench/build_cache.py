@@ -33,21 +33,24 @@ async def main() -> None:
         (root / "requirements.txt").write_text("")
         (root / "app.py").write_text("print('hello')\n")
         (root / ".dockerignore").write_text("*.pyc\n__pycache__/\n")
+        # a git checkout, as a real app is: the OCI `created` label is the commit time, so an unchanged commit rebuilds identically
+        git = ["git", "-C", tmp, "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+        for step in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "app"]):
+            await anyio.run_process([*git, *step])
+        tag = f"ck-bench-cache:{uuid.uuid4().hex[:8]}"
 
         async def quiet(progress: float, total: float | None, message: str) -> None:
             return None
 
         results = []
         for _ in range(2):
-            outcome = await engine.build(BuildOptions(context_dir=root, tags=(f"ck-bench-cache:{uuid.uuid4().hex[:8]}",)),
+            outcome = await engine.build(BuildOptions(context_dir=root, tags=(tag,)),
                                          quiet, lambda log: None)
             results.append(outcome)
     for label, r in zip(("first build (cold)", "second build (unchanged)"), results, strict=True):
         print(f"{label:26s} {r.duration_s:6.2f} s   cached steps {r.cache.cached}/{r.cache.steps}   strategy {r.strategy.name}")
     print(f"same image id: {results[0].image_id == results[1].image_id}")
-    for r in results:
-        for tag in r.tags:
-            await engine.remove_image(tag)
+    await engine.remove_image(tag)
     engine.close()
 
 
