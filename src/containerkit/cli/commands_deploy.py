@@ -1,0 +1,108 @@
+"""`deploy` and `verify` commands (tools deploy_application and verify_deployment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from containerkit.cli.runner import err_console, invoke
+from containerkit.errors import ContainerKitError
+
+JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
+CONTEXT_OPT = typer.Option(None, "--context", help="kubeconfig context (default settings, then current-context).")
+NAMESPACE_OPT = typer.Option(None, "--namespace", "-n", help="Target namespace (default settings.k8s.namespace).")
+
+
+def _render_rollout(out: Console, r: Any) -> None:
+    rev = f" revision {r.revision}" if r.revision is not None else ""
+    out.print(f"[bold]{r.name}[/]{rev}: {r.ready_replicas}/{r.replicas} ready, {r.updated_replicas} updated, "
+              f"{r.available_replicas} available", highlight=False)
+
+
+def _render_deploy(out: Console, r: Any) -> None:
+    title = f"{'Dry run against' if r.dry_run else 'Applied to'} {r.context} ({r.server_version or 'unknown version'}), namespace {r.namespace}"
+    table = Table(title=title)
+    for col in ("kind", "name", "namespace", "action"):
+        table.add_column(col)
+    for obj in r.applied:
+        table.add_row(obj.kind, obj.name, obj.namespace or "-", obj.action + (f" ({obj.note})" if obj.note else ""))
+    out.print(table)
+    if r.diff:
+        out.print(r.diff, markup=False, highlight=False, soft_wrap=True)
+    for rollout in r.rollouts:
+        _render_rollout(out, rollout)
+    out.print(f"took {r.duration_s:.1f}s")
+
+
+def _render_verify(out: Console, r: Any) -> None:
+    _render_rollout(out, r.rollout)
+    if r.probe is not None:
+        p = r.probe
+        out.print(f"probe {p.proxy_path}: HTTP {p.status_code}", highlight=False)
+        if p.body_excerpt:
+            out.print(p.body_excerpt, markup=False, highlight=False, soft_wrap=True)
+    else:
+        out.print(f"no HTTP probe: {r.probe_skipped}", highlight=False)
+
+
+def _print_diagnostics(e: ContainerKitError) -> None:
+    """On a failed rollout print the pod states, warning events and log tails before the error line."""
+    diag = e.details.get("diagnostics")
+    if not isinstance(diag, dict):
+        return
+    for pod in diag.get("pods") or []:
+        if not isinstance(pod, dict):
+            continue
+        err_console.print(f"pod {pod.get('name')}: {pod.get('phase')}" + (f" — {pod['unschedulable']}" if pod.get("unschedulable") else ""),
+                          highlight=False, markup=False)
+        for c in pod.get("containers") or []:
+            if isinstance(c, dict) and not c.get("ready"):
+                err_console.print(f"  {c.get('name')}: {c.get('reason') or c.get('state')}, {c.get('restart_count')} restarts",
+                                  highlight=False, markup=False)
+                if c.get("log_tail"):
+                    err_console.print("    " + str(c["log_tail"]).replace("\n", "\n    "), highlight=False, markup=False)
+    for ev in diag.get("events") or []:
+        if isinstance(ev, dict) and ev.get("type") == "Warning":
+            err_console.print(f"event {ev.get('object')}: {ev.get('reason')}: {ev.get('message')}", highlight=False, markup=False)
+    if "rollback" in e.details:
+        err_console.print(str(e.details["rollback"]), highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("deploy")
+    def deploy_cmd(
+        path: Path = typer.Argument(..., help="Directory (or file) of rendered manifests."),
+        context: str = CONTEXT_OPT,
+        namespace: str = NAMESPACE_OPT,
+        dry_run: bool = typer.Option(False, "--dry-run", help="Server-side dry run: nothing is stored."),
+        diff: bool = typer.Option(False, "--diff", help="Show a unified diff of what changes."),
+        timeout: float = typer.Option(None, "--timeout", help="Rollout deadline in seconds."),
+        no_rollback: bool = typer.Option(False, "--no-rollback", help="Leave a failed rollout in place."),
+        create_namespace: bool = typer.Option(False, "--create-namespace", help="Create the namespace when it is missing."),
+        session: str = typer.Option(None, "--session", help="Session to record the deploy in."),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """Apply manifests (server-side apply), wait for the rollout, roll back on failure."""
+        invoke("deploy_application", {"path": str(path), "context": context, "namespace": namespace, "dry_run": dry_run,
+                                      "diff": diff, "timeout_s": timeout, "no_rollback": no_rollback,
+                                      "create_namespace": create_namespace, "session_id": session},
+               as_json=as_json, render=_render_deploy, progress_title="deploy", on_error=_print_diagnostics)
+
+    @app.command("verify")
+    def verify_cmd(
+        name: str = typer.Argument(..., help="The Deployment's name."),
+        namespace: str = NAMESPACE_OPT,
+        context: str = CONTEXT_OPT,
+        path: str = typer.Option(None, "--path", help="HTTP path to probe (default the readinessProbe's)."),
+        port: int = typer.Option(None, "--port", help="Service port to probe (default from the readinessProbe)."),
+        session: str = typer.Option(None, "--session", help="Session to record the check in."),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """Check a Deployment's health and probe its Service through the API server proxy."""
+        invoke("verify_deployment", {"name": name, "namespace": namespace, "context": context, "path": path, "port": port,
+                                     "session_id": session},
+               as_json=as_json, render=_render_verify, progress_title="verify", on_error=_print_diagnostics)
