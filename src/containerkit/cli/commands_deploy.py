@@ -51,7 +51,7 @@ def _render_verify(out: Console, r: Any) -> None:
 
 def _print_diagnostics(e: ContainerKitError) -> None:
     """On a failed rollout print the pod states, warning events and log tails before the error line."""
-    diag = e.details.get("diagnostics")
+    diag: Any = e.details.get("diagnostics")
     if not isinstance(diag, dict):
         return
     for pod in diag.get("pods") or []:

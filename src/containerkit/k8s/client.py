@@ -103,6 +103,13 @@ def transport_error(e: Exception, server: str, what: str) -> KubernetesError:
                                    details={"server": server, "operation": what, "error": kind})
 
 
+def _raise_for_status(resp: httpx2.Response) -> None:
+    """Raise lightkube's ApiError for a Status answer (as lightkube's own calls do), HTTPStatusError otherwise."""
+    if resp.is_error and resp.headers.get("content-type", "").startswith("application/json"):
+        raise ApiError(request=resp.request, response=resp)
+    resp.raise_for_status()
+
+
 class KubeApi:
     """An open connection to one cluster context. Use :func:`connect`; the constructor does no I/O."""
 
@@ -160,7 +167,7 @@ class KubeApi:
     async def server_version(self) -> str:
         async with self._guard("GET /version"):
             resp = await self._http.get("/version")
-            resp.raise_for_status()
+            _raise_for_status(resp)
             doc = resp.json()
         return str(doc.get("gitVersion", "")) if isinstance(doc, dict) else ""
 
@@ -170,7 +177,7 @@ class KubeApi:
         try:
             async with self._guard(f"get {kind} {name}"):
                 got = await self._client.get(cast(Any, res), name, namespace=namespace)
-        except NotFoundError:
+        except (NotFoundError, NamespaceMissingError):  # a 404 on GET namespaces/NAME is the object being absent
             return None
         return cast(Obj, got.to_dict())
 
@@ -217,8 +224,8 @@ class KubeApi:
         url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{path if path.startswith('/') else '/' + path}"
         async with self._guard(f"GET {url}"):
             resp = await self._http.get(url)
-        if resp.status_code in (401, 403) and resp.headers.get("content-type", "").startswith("application/json"):
-            raise api_error(ApiError(request=resp.request, response=resp), f"GET {url}")
+        if resp.status_code in (401, 403):
+            _raise_for_status(resp)
         return ProxyAnswer(status_code=resp.status_code, body=redact(resp.text[:2000]))
 
 

@@ -53,9 +53,9 @@ async def deploy(api: KubeApi, request: DeployRequest, policy: RolloutPolicy, pr
     if request.dry_run or not request.wait:
         result.duration_s = time.monotonic() - started
         return result
-    deadline = started + request.timeout_s
+    deadline = time.monotonic() + request.timeout_s  # like `kubectl rollout status --timeout`: the wait, not the apply
     for name, namespace in deployments_of(planned):
-        remaining = max(0.5, deadline - time.monotonic())
+        remaining = max(0.0, deadline - time.monotonic())
         try:
             result.rollouts.append(await wait_for_rollout(api, name, namespace, timeout_s=remaining, policy=policy,
                                                           progress=progress))

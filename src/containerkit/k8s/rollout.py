@@ -150,7 +150,7 @@ async def wait_for_rollout(api: KubeApi, name: str, namespace: str, *, timeout_s
                 raise failure(f"deployment {name} is failing ({', '.join(sorted(backing_off))})",
                               await _diagnose(api, dep, policy), status)
         if time.monotonic() >= deadline:
-            raise failure(f"deployment {name} was not ready after {timeout_s:g}s ({status.message})",
+            raise failure(f"deployment {name} was not ready after {timeout_s:.3g}s ({status.message})",
                           await _diagnose(api, dep, policy), status, timed_out=True)
         await policy.sleep(min(policy.poll_interval_s, max(0.0, deadline - time.monotonic())))
 
