@@ -9,7 +9,10 @@ silently skip there.
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,3 +155,16 @@ def auth_registry(request: pytest.FixtureRequest) -> AuthRegistry:
     if not _registry_up(AUTH_REGISTRY) or not pw_file.exists():
         unavailable(request, f"the auth registry at {AUTH_REGISTRY}")
     return AuthRegistry(AUTH_REGISTRY, user_file.read_text().strip(), pw_file.read_text().strip())
+
+
+def build_context(files: dict[str, str | bytes]) -> io.BytesIO:
+    """An in-memory tar build context of ``files`` (name -> text or bytes), for ``images.build(fileobj=..., custom_context=True)``."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf

@@ -10,7 +10,6 @@ kind is not installed here (and no kind node image could run on this kernel), so
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -18,7 +17,6 @@ import socket
 import stat
 import subprocess
 import sys
-import tarfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +27,7 @@ import pytest
 
 from containerkit.errors import ContainerKitError
 from containerkit.k8s.cluster import KIND_INSTALL_HINT, kind_config
-from tests.conftest import ROOT, Harness
+from tests.conftest import ROOT, Harness, build_context
 
 FAKE_KIND = r'''#!PYTHON
 """Stand-in for the kind CLI: `get clusters|nodes|kubeconfig`, `create cluster`, `load docker-image`.
@@ -145,20 +143,12 @@ def _registry_image(docker_client: Any) -> str:
     binary = shutil.which("docker-registry")
     if binary is None:
         pytest.fail("docker-registry is not installed (scripts/testenv installs it)")
-    files = {"Dockerfile": "FROM debian:bookworm-slim\nCOPY docker-registry /usr/bin/docker-registry\nCOPY config.yml /etc/registry.yml\n"
-                           "EXPOSE 5000\nCMD [\"/usr/bin/docker-registry\", \"serve\", \"/etc/registry.yml\"]\n",
-             "config.yml": REGISTRY_CONFIG}
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        tar.add(binary, arcname="docker-registry")
-    buffer.seek(0)
+    files: dict[str, str | bytes] = {
+        "Dockerfile": "FROM debian:bookworm-slim\nCOPY docker-registry /usr/bin/docker-registry\nRUN chmod 0755 /usr/bin/docker-registry\n"
+                      "COPY config.yml /etc/registry.yml\nEXPOSE 5000\nCMD [\"/usr/bin/docker-registry\", \"serve\", \"/etc/registry.yml\"]\n",
+        "config.yml": REGISTRY_CONFIG, "docker-registry": Path(binary).read_bytes()}
     tag = "ck-test-kind-registry:1"
-    docker_client.images.build(fileobj=buffer, custom_context=True, tag=tag, rm=True)
+    docker_client.images.build(fileobj=build_context(files), custom_context=True, tag=tag, rm=True)
     return tag
 
 

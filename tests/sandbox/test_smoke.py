@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from containerkit.errors import ContainerKitError
-from tests.conftest import Harness, unavailable
+from tests.conftest import Harness, build_context, unavailable
 
 SERVER = """
 import os, sys
@@ -31,15 +29,7 @@ HTTPServer(('0.0.0.0', int(os.environ.get('PORT', '8000'))), H).serve_forever()
 def _build(docker_client: Any, tag: str) -> None:
     files = {"Dockerfile": "FROM python:3.12-slim\nCOPY server.py /server.py\nUSER 10001\nCMD [\"python3\", \"-u\", \"/server.py\"]\n",
              "server.py": SERVER}
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    docker_client.images.build(fileobj=buffer, custom_context=True, tag=tag, rm=True)
+    docker_client.images.build(fileobj=build_context(files), custom_context=True, tag=tag, rm=True)
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from containerkit.scan.backends import ScanInput, ScannerOutput
 from containerkit.scan.models import Finding, Location, Package, Sbom
-from tests.conftest import ROOT
+from tests.conftest import ROOT, build_context
 
 DATA = ROOT / "tests" / "data" / "scan"
 OSV_DIR = DATA / "osv"
@@ -45,16 +42,6 @@ class FakeScanner:
         return ScannerOutput(name=self.name, findings=self.findings, duration_s=0.01, version="captured")
 
 
-def build_context(files: dict[str, str]) -> io.BytesIO:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime = len(data), int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    return buf
 
 
 def ensure_image(client: Any, tag: str, dockerfile: str, extra: dict[str, str] | None = None) -> str:
