@@ -1,0 +1,112 @@
+"""`containerkit manifests PATH --image REF ...` (generate) and `containerkit manifests validate DIR`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from containerkit.cli.runner import err_console, invoke
+from containerkit.errors import ContainerKitError
+from containerkit.tools.k8s_manifests import findings_from
+
+_SEV = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+class _GenerateByDefault(TyperGroup):
+    """``manifests PATH ...`` means ``manifests generate PATH ...``: a first argument that is no subcommand is the PATH."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's (vendored) click Context
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["generate", *args]
+        return super().parse_args(ctx, args)
+
+
+manifests_app = typer.Typer(cls=_GenerateByDefault, no_args_is_help=True,
+                            help="Generate Kubernetes manifests (`manifests PATH --image REF`) or validate them (`manifests validate DIR`).")
+
+
+def render_findings(out: Console, findings: list[Any], title: str) -> None:
+    if not findings:
+        out.print(f"[green]{title}: no findings[/]")
+        return
+    table = Table(title=title)
+    for col in ("file:line", "object", "rule", "severity", "message", "fix"):
+        table.add_column(col, overflow="fold")
+    for f in findings:
+        where = f"{f.file}:{f.line}" if f.line else f.file
+        table.add_row(where, f"{f.kind}/{f.name}", f.rule, f"[{_SEV[f.severity]}]{f.severity}[/]", f.message, f.fix)
+    out.print(table)
+
+
+def _print_error_findings(error: ContainerKitError) -> None:
+    findings = findings_from(error)
+    if findings:
+        render_findings(err_console, findings, f"{len(findings)} finding(s)")
+
+
+def _render_generated(out: Console, r: Any) -> None:
+    table = Table(title=f"{r.app_name} in namespace {r.namespace} ({r.format}) → {r.out_dir}")
+    table.add_column("kind")
+    table.add_column("name")
+    for obj in r.objects:
+        table.add_row(obj.kind, obj.name)
+    out.print(table)
+    out.print(f"image: {r.image}   runAsUser: {r.user_uid}   port: {r.port or '-'}   probes: {r.probes}"
+              + (f" ({r.health_path})" if r.probes == "http" else ""))
+    for path in r.files:
+        out.print(f"[green]wrote[/] {path}")
+    for w in r.warnings:
+        out.print(f"[yellow]warning:[/] {w}")
+    for n in r.notes:
+        out.print(f"[dim]note:[/] {n}")
+
+
+def _render_validated(out: Console, r: Any) -> None:
+    render_findings(out, r.findings, f"{r.path}: {r.objects} object(s), Kubernetes {r.kubernetes_version}, "
+                                     f"{r.errors} error(s), {r.warnings} warning(s)")
+
+
+@manifests_app.command("generate")
+def generate(
+    path: str = typer.Argument(..., help="Repository path or git URL."),
+    image: str = typer.Option(..., "--image", help="Image reference the Deployment runs (registry/app:tag)."),
+    service: str = typer.Option(None, "--service", help="Service path in a monorepo."),
+    out: str = typer.Option(None, "--out", help="Output directory (default <service dir>/k8s)."),
+    namespace: str = typer.Option(None, "--namespace", "-n", help="Namespace (default settings.k8s.namespace)."),
+    fmt: str = typer.Option("plain", "--format", help="plain, kustomize or helm."),
+    ingress: str = typer.Option(None, "--ingress", help="Add an Ingress for this host."),
+    replicas: int = typer.Option(2, "--replicas", help="Deployment replicas."),
+    user_uid: int = typer.Option(None, "--user-uid", help="runAsUser (default: the Dockerfile's UID)."),
+    port: int = typer.Option(None, "--port", help="Override the detected port."),
+    health_path: str = typer.Option(None, "--health-path", help="Override the health route, e.g. /healthz."),
+    name: str = typer.Option(None, "--name", help="Override the app name."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files Container Kit did not write."),
+    session: str = typer.Option(None, "--session"),
+    as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+) -> None:
+    """Generate commented Kubernetes manifests for a service (also: `containerkit manifests PATH --image REF`)."""
+    invoke("generate_manifests", {"path": path, "image": image, "service": service, "out_dir": out, "namespace": namespace,
+                                  "format": fmt, "ingress_host": ingress, "replicas": replicas, "user_uid": user_uid, "port": port,
+                                  "health_path": health_path, "name": name, "force": force, "session_id": session},
+           as_json=as_json, render=_render_generated)
+
+
+@manifests_app.command("validate")
+def validate(
+    path: str = typer.Argument(..., help="A YAML file, a directory of manifests, a kustomize output or a generated Helm chart."),
+    kubernetes_version: str = typer.Option(None, "--kubernetes-version", help="Schemas of this version (default settings.k8s.kubernetes_version)."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+    session: str = typer.Option(None, "--session"),
+    as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+) -> None:
+    """Schema and best-practice checks; exits 1 when there are error findings (and prints them)."""
+    invoke("validate_manifests", {"path": path, "kubernetes_version": kubernetes_version, "strict": strict, "session_id": session},
+           as_json=as_json, render=_render_validated, on_error=_print_error_findings)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(manifests_app, name="manifests")
