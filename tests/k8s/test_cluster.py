@@ -24,13 +24,15 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from containerkit.errors import ContainerKitError
 from containerkit.k8s.cluster import KIND_INSTALL_HINT, kind_config
 from tests.conftest import ROOT, Harness, build_context
+from tests.k8s.conftest import CANARY_TOKEN
 
 FAKE_KIND = r'''#!PYTHON
-"""Stand-in for the kind CLI: `get clusters|nodes|kubeconfig`, `create cluster`, `load docker-image`.
+"""Stand-in for the kind CLI: `get clusters|nodes`, `create cluster`, `export kubeconfig`, `load docker-image`.
 
 Nodes are real containers (sleeping) on the real docker network "kind", labelled like kind labels its nodes.
 """
@@ -68,11 +70,13 @@ elif args[:2] == ["create", "cluster"]:
 elif args[:2] == ["get", "nodes"]:
     for node in state["clusters"].get(name, {}).get("nodes", []):
         print(node)
-elif args[:2] == ["get", "kubeconfig"]:
+elif args[:2] == ["export", "kubeconfig"]:
     if name not in state["clusters"]:
         print(f'ERROR: could not locate any control plane nodes for cluster named "{name}"', file=sys.stderr)
         save(); sys.exit(1)
-    sys.stdout.write(open(os.environ["FAKE_KIND_KUBECONFIG"]).read().replace("CONTEXT", f"kind-{name}"))
+    target = opt("--kubeconfig", os.path.expanduser("~/.kube/config"))
+    open(target, "w").write(open(os.environ["FAKE_KIND_KUBECONFIG"]).read().replace("CONTEXT", f"kind-{name}"))
+    print(f'Set kubectl context to "kind-{name}"', file=sys.stderr)
 elif args[:2] == ["load", "docker-image"]:
     image = args[2]
     if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
@@ -188,7 +192,13 @@ def fake_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_k8s: Any, do
     kind.write_text(FAKE_KIND.replace("PYTHON", sys.executable))
     kind.chmod(kind.stat().st_mode | stat.S_IXUSR)
     template = tmp_path / "kind-kubeconfig.yaml"
-    template.write_text(fake_k8s.kubeconfig_text(context="CONTEXT"))
+    # what `kind export kubeconfig` writes, pointing at the fake API server (a real kind cluster needs a node image that can't run here)
+    template.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "CONTEXT",
+        "clusters": [{"name": "CONTEXT", "cluster": {"server": fake_k8s.api.url}}],
+        "users": [{"name": "CONTEXT", "user": {"token": CANARY_TOKEN}}],
+        "contexts": [{"name": "CONTEXT", "context": {"cluster": "CONTEXT", "user": "CONTEXT"}}]}))
+    fake_k8s.api.add("v1", "Namespace", {"metadata": {"name": "kube-public"}})
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_KIND_STATE", str(tmp_path / "kind-state.json"))
     monkeypatch.setenv("FAKE_KIND_KUBECONFIG", str(template))
@@ -228,10 +238,11 @@ def test_cluster_is_created_wired_to_the_registry_and_reused(harness_factory: An
                                                  f"ck-kind-app-{suffix}/tags/list').read().decode())"], network="kind", remove=True)
         assert '"v1"' in from_node.decode()
         # the local-registry-hosting ConfigMap went to the API server by server-side apply
-        applied = fake_k8s.object("v1", "ConfigMap", "local-registry-hosting", "kube-public")
+        applied = fake_k8s.api.get("ConfigMap", "local-registry-hosting", "kube-public")
         assert applied is not None and f'host: "localhost:{port}"' in applied["data"]["localRegistryHosting.v1"]
-        assert any(r.method == "PATCH" and "local-registry-hosting" in r.path and "fieldManager=containerkit" in r.query
-                   for r in fake_k8s.requests)
+        assert any(r.method == "PATCH" and r.path.endswith("/local-registry-hosting") and r.query.get("fieldManager") == "containerkit"
+                   and r.content_type.startswith("application/apply-patch") for r in fake_k8s.api.requests)
+        assert CANARY_TOKEN not in result.model_dump_json()
         # a second run reuses the cluster and the registry
         again = harness.call("prepare_cluster", name=name)
         assert not again.created and "reused kind cluster" in " ".join(again.actions)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from containerkit import _proc
@@ -169,9 +170,10 @@ async def ensure_cluster(name: str, registry: RegistrySpec, *, node_image: str |
                         actions=actions)
 
 
-async def kubeconfig(name: str) -> str:
-    """The cluster's kubeconfig (``kind get kubeconfig``): the caller applies objects with it."""
-    return (await _kind("get", "kubeconfig", "--name", name)).stdout
+async def export_kubeconfig(name: str, path: Path) -> None:
+    """Have kind write the cluster's kubeconfig to ``path`` (its credentials never pass through our output or logs)."""
+    await _kind("export", "kubeconfig", "--name", name, "--kubeconfig", str(path))
+    path.chmod(0o600)
 
 
 async def load_image(name: str, image: str) -> None:

@@ -60,8 +60,7 @@ async def prepare_cluster(ctx: ToolContext, params: PrepareClusterParams) -> Pre
     state = await cluster.ensure_cluster(params.name, registry, node_image=params.node_image, timeout_s=params.timeout_s)
     actions = list(state.actions)
     kubeconfig_file = ctx.workspace / f"kubeconfig-kind-{params.name}"
-    kubeconfig_file.write_text(await cluster.kubeconfig(params.name))
-    kubeconfig_file.chmod(0o600)
+    await cluster.export_kubeconfig(params.name, kubeconfig_file)
     target = load_target(settings.model_copy(update={"kubeconfig": kubeconfig_file}), state.context, current_environ())
     async with connect(target, field_manager=settings.field_manager, namespace="kube-public") as api:
         await api.apply(cluster.registry_hosting_configmap(registry), "kube-public", dry_run=False)
