@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from containerkit import _proc
 from containerkit.errors import CommandFailedError, InvalidInputError, KubernetesError, ToolMissingError
 
@@ -173,7 +175,7 @@ async def ensure_cluster(name: str, registry: RegistrySpec, *, node_image: str |
 async def export_kubeconfig(name: str, path: Path) -> None:
     """Have kind write the cluster's kubeconfig to ``path`` (its credentials never pass through our output or logs)."""
     await _kind("export", "kubeconfig", "--name", name, "--kubeconfig", str(path))
-    path.chmod(0o600)
+    await anyio.Path(path).chmod(0o600)
 
 
 async def load_image(name: str, image: str) -> None:
