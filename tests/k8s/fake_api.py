@@ -78,10 +78,11 @@ class Route:
     namespace: str | None
     name: str | None
     sub: tuple[str, ...]
+    kind: str = ""
 
-    @property
-    def kind(self) -> str:
-        return RESOURCES[(self.group, self.version, self.plural)][0]
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", RESOURCES[(self.group, self.version, self.plural)][0])
 
     @property
     def resource(self) -> str:
@@ -156,6 +157,8 @@ class FakeKube:
     _rv: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     port: int = 0
     _server: ThreadingHTTPServer | None = None
+    resources: dict[tuple[str, str, str], tuple[str, bool]] = field(default_factory=lambda: dict(RESOURCES))
+    """Built-in kinds plus those of applied CustomResourceDefinitions."""
 
     # lifecycle --------------------------------------------------------------------------------------------------------
     def start(self) -> FakeKube:
@@ -267,7 +270,7 @@ class FakeKube:
         if method == "POST":
             self._check_namespace(route)
             name = (body.get("metadata") or {}).get("name")
-            full = Route(route.group, route.version, route.plural, route.namespace, name, ())
+            full = Route(route.group, route.version, route.plural, route.namespace, name, (), route.kind)
             if self._key(full) in self.objects:
                 raise StatusError(409, "AlreadyExists", f'{route.resource} "{name}" already exists', {"name": name, "kind": route.plural})
             return self._json(201, self._write(full, body, query))
@@ -283,8 +286,7 @@ class FakeKube:
     def _json(code: int, doc: Any) -> tuple[int, str, bytes]:
         return code, "application/json", json.dumps(doc).encode()
 
-    @staticmethod
-    def _route(path: str) -> Route:
+    def _route(self, path: str) -> Route:
         parts = [p for p in path.split("/") if p]
         if parts[:2] == ["api", "v1"]:
             group, version, rest = "", "v1", parts[2:]
@@ -298,9 +300,9 @@ class FakeKube:
         if not rest:
             raise StatusError(404, "NotFound", "the server could not find the requested resource")
         plural, name, sub = rest[0], rest[1] if len(rest) > 1 else None, tuple(rest[2:])
-        if (group, version, plural) not in RESOURCES:
+        if (group, version, plural) not in self.resources:
             raise StatusError(404, "NotFound", f"the server could not find the requested resource ({group}/{version} {plural})")
-        return Route(group, version, plural, namespace, name, sub)
+        return Route(group, version, plural, namespace, name, sub, self.resources[(group, version, plural)][0])
 
     def _key(self, route: Route) -> tuple[str, str, str | None, str]:
         return (route.kind, route.group, route.namespace, str(route.name))
@@ -429,6 +431,10 @@ class FakeKube:
         live = None if created else self.objects.get(self._key(route))
         new = self._finish(route, obj, live, persist=True)
         self.objects[self._key(route)] = new
+        if route.kind == "CustomResourceDefinition":
+            crd = new["spec"]
+            for v in crd["versions"]:
+                self.resources[(crd["group"], v["name"], crd["names"]["plural"])] = (crd["names"]["kind"], crd["scope"] == "Namespaced")
         if route.kind == "Deployment" and (live is None or live.get("spec", {}).get("template") != new["spec"]["template"]):
             self._reconcile(new)
         return copy.deepcopy(new)

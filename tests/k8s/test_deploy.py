@@ -254,3 +254,45 @@ def test_cli_deploy_json_is_the_result_and_failures_print_diagnostics(k8s: Harne
         assert res.exit_code == 2 and "[K8S_CONFIG]" in res.output
     finally:
         runner.set_app(None)
+
+
+CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Cluster
+  names: {kind: Widget, plural: widgets, singular: widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"""
+
+
+def test_crds_and_namespaces_come_first_and_custom_objects_use_their_scope(
+        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    path = manifests(tmp_path / "m")
+    (path / "a-widget.yaml").write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n")
+    (path / "b-ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+    (path / "c-crd.yaml").write_text(CRD)
+    result = k8s.call("deploy_application", path=str(path), namespace="shop")
+    kinds = [r.body["kind"] for r in applies(fake_k8s.api.requests)]
+    assert kinds[:2] == ["CustomResourceDefinition", "Namespace"] and kinds[-1] == "Widget"
+    widget = next(r for r in applies(fake_k8s.api.requests) if r.body["kind"] == "Widget")
+    assert widget.path == "/apis/example.com/v1/widgets/w1", "a cluster-scoped custom kind gets no namespace"
+    assert {o.namespace for o in result.applied if o.kind in ("Deployment", "Service")} == {"shop"}
+    assert fake_k8s.api.errors == []
+
+
+def test_unusable_tls_files_are_a_config_error(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    import yaml
+
+    doc = yaml.safe_load(fake_k8s.kubeconfig.read_text())
+    doc["clusters"].append({"name": "tls", "cluster": {"server": "https://127.0.0.1:6443",
+                                                       "certificate-authority": str(tmp_path / "missing-ca.crt")}})
+    doc["contexts"].append({"name": "tls", "context": {"cluster": "tls", "user": "ck-test"}})
+    fake_k8s.kubeconfig.write_text(yaml.safe_dump(doc))
+    err = fails(k8s, path=str(manifests(tmp_path / "m")), context="tls")
+    assert err.code == "K8S_CONFIG" and "tls" in err.message

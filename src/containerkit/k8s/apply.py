@@ -66,6 +66,9 @@ def plan(objects: list[LoadedObject], namespace: str) -> list[Planned]:
     Raises:
         InvalidInputError: an object without apiVersion, kind or metadata.name.
     """
+    for loaded in objects:  # custom kinds of the set become known (namespaced or cluster-wide) before placing objects
+        if loaded.kind == "CustomResourceDefinition":
+            KubeApi.register_crd(loaded.obj)
     planned: list[tuple[int, int, Planned]] = []
     for index, loaded in enumerate(objects):
         obj = copy.deepcopy(loaded.obj)
@@ -171,8 +174,6 @@ async def apply_all(api: KubeApi, planned: list[Planned], *, dry_run: bool, want
             continue
         live = await api.get(api_version, kind, name, p.namespace)
         result = await api.apply(obj, p.namespace, dry_run=dry_run)
-        if kind == "CustomResourceDefinition":
-            KubeApi.register_crd(result)
         if live is None:
             action: Action = "created"
         else:

@@ -22,6 +22,7 @@ from lightkube.config.client_adapter import AsyncClient as make_http_client  # n
 from lightkube.config.client_adapter import ConnectionParams
 from lightkube.core import resource as lkres
 from lightkube.core.exceptions import ApiError, LoadResourceError
+from lightkube.core.exceptions import ConfigError as LightkubeConfigError
 from lightkube.core.resource_registry import resource_registry
 from lightkube.generic_resource import create_resources_from_crd
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
@@ -242,7 +243,7 @@ async def connect(target: KubeTarget, *, field_manager: str, namespace: str, tim
     try:
         client = AsyncClient(target.config, namespace=namespace, timeout=timeout, field_manager=field_manager, lazy=False)
         http = make_http_client(target.config, ConnectionParams(timeout=timeout))
-    except (OSError, ValueError, TypeError, AssertionError) as e:
+    except (OSError, ValueError, TypeError, AssertionError, LightkubeConfigError) as e:
         raise KubeconfigError(f"cannot use context {target.context!r} of {target.path}: {type(e).__name__}: {redact(str(e))}",
                               details={"kubeconfig": str(target.path), "context": target.context}) from e
     try:
