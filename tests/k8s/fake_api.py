@@ -16,6 +16,7 @@ reads of the Deployment to complete, so callers must poll. Every request is reco
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import itertools
@@ -422,6 +423,9 @@ class FakeKube:
             new.setdefault("spec", {}).setdefault("replicas", 1)
             new["spec"]["template"].setdefault("spec", {}).setdefault("restartPolicy", "Always")
             new.setdefault("status", (live or {}).get("status") or {})
+        if route.kind == "Secret" and new.get("stringData"):  # the API server folds stringData into data
+            new["data"] = {**(new.get("data") or {}),
+                           **{k: base64.b64encode(str(v).encode()).decode() for k, v in new.pop("stringData").items()}}
         if route.kind == "Service":
             new.setdefault("spec", {}).setdefault("type", "ClusterIP")
             new["spec"].setdefault("clusterIP", "10.96.0.10")

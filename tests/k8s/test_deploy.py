@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -296,3 +297,17 @@ def test_unusable_tls_files_are_a_config_error(k8s: Harness, fake_k8s: FakeClust
     fake_k8s.kubeconfig.write_text(yaml.safe_dump(doc))
     err = fails(k8s, path=str(manifests(tmp_path / "m")), context="tls")
     assert err.code == "K8S_CONFIG" and "tls" in err.message
+
+
+def test_secret_values_never_appear_in_a_diff(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    path = manifests(tmp_path / "m")
+    secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: web-secrets}\nstringData: {API_KEY: %s, MODE: same}\n"
+    (path / "secret.yaml").write_text(secret % "first-value-1234")
+    k8s.call("deploy_application", path=str(path))
+    (path / "secret.yaml").write_text(secret % "second-value-5678")
+    result = k8s.call("deploy_application", path=str(path), dry_run=True, diff=True)
+    assert "-  API_KEY: '*** (before)'" in result.diff and "+  API_KEY: '*** (after)'" in result.diff
+    encoded = [base64.b64encode(v.encode()).decode() for v in ("first-value-1234", "second-value-5678")]
+    assert not any(v in result.diff for v in ["first-value", "second-value", *encoded])
+    live = fake_k8s.api.get("Secret", "web-secrets", "default")
+    assert live is not None and live["data"]["API_KEY"] == encoded[0], "the dry run stored nothing"

@@ -116,9 +116,24 @@ def _yaml(obj: Obj) -> list[str]:
     return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False).splitlines(keepends=True)
 
 
+def _mask_secret(before: Obj, after: Obj) -> None:
+    """Secret values never enter a diff: ``***``, marked (before)/(after) where they differ (as ``kubectl diff``)."""
+    for field in ("data", "stringData"):
+        old, new = before.get(field) or {}, after.get(field) or {}
+        for key in set(old) | set(new):
+            changed = old.get(key) != new.get(key)
+            if key in old:
+                old[key] = "*** (before)" if changed else "***"
+            if key in new:
+                new[key] = "*** (after)" if changed else "***"
+
+
 def object_diff(key: str, live: Obj | None, new: Obj) -> str:
-    """Unified diff of the YAML of ``live`` vs ``new`` (server-owned fields ignored); empty when equal."""
-    before, after = _yaml(normalize(live)), _yaml(normalize(new))
+    """Unified diff of the YAML of ``live`` vs ``new`` (server-owned fields ignored, Secret values masked); empty when equal."""
+    old, cur = normalize(live), normalize(new)
+    if new.get("kind") == "Secret":
+        _mask_secret(old, cur)
+    before, after = _yaml(old), _yaml(cur)
     return "".join(difflib.unified_diff(before, after, fromfile=f"live/{key}" if live else "/dev/null", tofile=f"applied/{key}"))
 
 
