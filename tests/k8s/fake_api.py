@@ -144,6 +144,8 @@ class FakeKube:
     images: dict[str, str] = field(default_factory=dict)
     """image -> behaviour; images not listed follow ``behaviour``."""
     steps_to_ready: int = 2
+    log_suffix: str = ""
+    """Appended to every container log (e.g. an app printing its environment)."""
     forbidden: set[tuple[str, str]] = field(default_factory=set)
     """(verb, resource) pairs answered with 403, resource like "deployments.apps" or "namespaces"."""
     proxy_answers: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -518,10 +520,11 @@ class FakeKube:
         self._store(Route("", "v1", "pods", ns, name, ()), pod, created=True)
         for c in containers:
             if behaviour == "healthy":
-                self.logs[(name, c["name"], False)] = "starting\nlistening on :8080"
+                self.logs[(name, c["name"], False)] = "starting\nlistening on :8080" + self.log_suffix
             elif restart:
-                self.logs[(name, c["name"], False)] = "starting"
-                self.logs[(name, c["name"], True)] = "starting\n" + ("Killed" if behaviour == "oomkilled" else TRACEBACK)
+                self.logs[(name, c["name"], False)] = "starting" + self.log_suffix
+                self.logs[(name, c["name"], True)] = ("starting" + self.log_suffix + "\n"
+                                                      + ("Killed" if behaviour == "oomkilled" else TRACEBACK))
         for etype, reason, message in events:
             self._event(ns, "Pod", name, etype, reason, message.format(pod=name, image=containers[0]["image"]))
 

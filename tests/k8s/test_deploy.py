@@ -212,14 +212,7 @@ def test_the_kubeconfig_token_never_leaks(k8s: Harness, fake_k8s: FakeCluster, t
     fake_k8s.api.images[GOOD_IMAGE] = "healthy"
     k8s.call("deploy_application", path=str(path))
     fake_k8s.api.images.clear()
-    original = fake_k8s.api._pod  # the crashing app prints its environment, token included
-
-    def leaky_pod(*args: Any) -> None:
-        original(*args)
-        for key, text in list(fake_k8s.api.logs.items()):
-            fake_k8s.api.logs[key] = f"{text}\nKUBE_TOKEN={CANARY_TOKEN}\nusing bearer {CANARY_TOKEN}"
-
-    fake_k8s.api._pod = leaky_pod  # type: ignore[method-assign]
+    fake_k8s.api.log_suffix = f"\nKUBE_TOKEN={CANARY_TOKEN}\nconnecting with {CANARY_TOKEN}"  # the app prints its environment
     err = fails(k8s, path=str(manifests(tmp_path / "v2", CRASH_IMAGE)))
     assert err.code == "ROLLOUT_FAILED" and "***" in json.dumps(err.details)
     outputs = [json.dumps(err.to_dict()), str(err)]
@@ -311,3 +304,16 @@ def test_secret_values_never_appear_in_a_diff(k8s: Harness, fake_k8s: FakeCluste
     assert not any(v in result.diff for v in ["first-value", "second-value", *encoded])
     live = fake_k8s.api.get("Secret", "web-secrets", "default")
     assert live is not None and live["data"]["API_KEY"] == encoded[0], "the dry run stored nothing"
+
+
+def test_dry_run_of_a_set_creating_its_namespace_does_not_fail_on_the_missing_namespace(
+        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    path = manifests(tmp_path / "m")
+    (path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+    result = k8s.call("deploy_application", path=str(path), namespace="shop", dry_run=True, diff=True)
+    assert result.applied[0].kind == "Namespace" and {o.action for o in result.applied} == {"created"}
+    assert all("not checked by the server" in o.note for o in result.applied[1:])
+    assert "+++ applied/Deployment shop/web" in result.diff and fake_k8s.api.get("Namespace", "shop") is None
+    k8s.call("deploy_application", path=str(path), namespace="shop")
+    again = k8s.call("deploy_application", path=str(path), namespace="shop", dry_run=True)
+    assert {o.action for o in again.applied} == {"unchanged"} and all(o.note == "" for o in again.applied)

@@ -152,15 +152,17 @@ async def ensure_namespaces(api: KubeApi, planned: list[Planned], *, create: boo
         NamespaceMissingError: a namespace is missing and ``create`` is false.
     """
     declared = {p.obj["metadata"]["name"] for p in planned if p.obj["kind"] == "Namespace"}
-    wanted = sorted({p.namespace for p in planned if p.namespace} - declared)
     created: list[AppliedObject] = []
-    dry_only: set[str] = {n for n in declared if dry_run}
-    for name in wanted:
+    dry_only: set[str] = set()
+    for name in sorted({p.namespace for p in planned if p.namespace} | (declared if dry_run else set())):
         try:
             exists = await api.get("v1", "Namespace", name, None) is not None
         except ForbiddenError:  # no RBAC to read namespaces: the apply itself will tell a missing one
             continue
         if exists:
+            continue
+        if name in declared:  # the manifests create it; in a dry run it will not exist for the objects after it
+            dry_only.update({name} if dry_run else set())
             continue
         if not create:
             raise NamespaceMissingError(f"namespace {name!r} does not exist",

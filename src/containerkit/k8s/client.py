@@ -33,6 +33,7 @@ from containerkit.errors import (
     ConflictError,
     ForbiddenError,
     JSONValue,
+    KubeconfigError,
     KubernetesError,
     ManifestInvalidError,
     NamespaceMissingError,
@@ -237,8 +238,6 @@ async def connect(target: KubeTarget, *, field_manager: str, namespace: str, tim
     Raises:
         KubeconfigError: the context's credentials or CA files cannot be used.
     """
-    from containerkit.errors import KubeconfigError
-
     timeout = httpx2.Timeout(timeout_s)
     try:
         client = AsyncClient(target.config, namespace=namespace, timeout=timeout, field_manager=field_manager, lazy=False)
