@@ -123,6 +123,46 @@ def json_patch(doc: Obj, ops: list[Obj]) -> Obj:
     return out
 
 
+Path_ = tuple[str, ...]
+
+
+def leaf_paths(doc: Any, prefix: Path_ = ()) -> set[Path_]:
+    """The fields an object (or patch) sets: leaves of maps; lists are atomic; only labels/annotations of metadata."""
+    if not isinstance(doc, dict) or not doc:
+        return {prefix} if prefix else set()
+    out: set[Path_] = set()
+    for key, value in doc.items():
+        if (not prefix and key in ("apiVersion", "kind", "status")) or (prefix == ("metadata",) and key not in ("labels", "annotations")):
+            continue
+        out |= leaf_paths(value, (*prefix, str(key)))
+    return out
+
+
+def to_fields_v1(paths: set[Path_]) -> Obj:
+    root: Obj = {}
+    for path in sorted(paths):
+        node = root
+        for part in path:
+            node = node.setdefault(f"f:{part}", {})
+    return root
+
+
+def from_fields_v1(fields: Obj, prefix: Path_ = ()) -> set[Path_]:
+    if not fields:
+        return {prefix} if prefix else set()
+    out: set[Path_] = set()
+    for key, value in fields.items():
+        if key.startswith("f:"):
+            out |= from_fields_v1(value, (*prefix, key[2:]))
+    return out
+
+
+def at(doc: Any, path: Path_) -> Any:
+    for part in path:
+        doc = doc.get(part) if isinstance(doc, dict) else None
+    return doc
+
+
 def selects(selector: str, labels: Obj) -> bool:
     for term in filter(None, (t.strip() for t in selector.split(","))):
         key, _, value = term.partition("=")
@@ -373,19 +413,42 @@ class FakeKube:
                                  "is required for apply patch")
             if body.get("kind") != route.kind or body.get("metadata", {}).get("name") != route.name:
                 raise StatusError(400, "BadRequest", "the name or kind of the object does not match the URL")
+            applied = leaf_paths(body)
+            if live is not None and query.get("force") != "true":
+                self._conflicts(live, body, applied, query["fieldManager"])
             merged = merge(live or {}, body)
-            return self._json(200 if live else 201, self._write(route, merged, query, manager=query["fieldManager"], op="Apply"))
+            return self._json(200 if live else 201, self._write(route, merged, query, manager=query["fieldManager"], op="Apply",
+                                                                fields=applied))
         if live is None:
             raise self._not_found(route)
         if ctype == "application/json-patch+json":
             merged = json_patch(live, body)
+            fields = set().union(*(leaf_paths(op.get("value"), tuple(op["path"].split("/")[1:])) for op in body if op["op"] != "remove"))
         elif ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
-            merged = merge(live, body)
+            merged, fields = merge(live, body), leaf_paths(body)
         else:
             raise StatusError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {ctype}")
-        return self._json(200, self._write(route, merged, query, manager=query.get("fieldManager", "unknown"), op="Update"))
+        return self._json(200, self._write(route, merged, query, manager=query.get("fieldManager", "unknown"), op="Update",
+                                           fields=fields))
 
-    def _write(self, route: Route, obj: Obj, query: dict[str, str], manager: str = "unknown", op: str = "Update") -> Obj:
+    @staticmethod
+    def _conflicts(live: Obj, body: Obj, applied: set[Path_], manager: str) -> None:
+        """Server-side apply without force: fields another manager owns with a different value are conflicts (409)."""
+        found = []
+        for entry in live["metadata"].get("managedFields") or []:
+            if entry.get("manager") == manager:
+                continue
+            for path in sorted(from_fields_v1(entry.get("fieldsV1") or {}) & applied):
+                if at(live, path) != at(body, path):
+                    found.append((entry["manager"], entry.get("apiVersion", ""), "." + ".".join(path)))
+        if found:
+            causes = [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}" using {v}', "field": f} for m, v, f in found]
+            listing = "\n".join(f'* {c["message"]}: {c["field"]}' for c in causes)
+            raise StatusError(409, "Conflict", f"Apply failed with {len(found)} conflict{'s' if len(found) > 1 else ''}: {listing}",
+                              {"causes": causes})
+
+    def _write(self, route: Route, obj: Obj, query: dict[str, str], manager: str = "unknown", op: str = "Update",
+               fields: set[Path_] | None = None) -> Obj:
         self._check_namespace(route)
         self._validate(route, obj)
         live = self.objects.get(self._key(route))
@@ -393,9 +456,17 @@ class FakeKube:
         meta = new.setdefault("metadata", {})
         if route.namespace:
             meta["namespace"] = route.namespace
-        managers = [m for m in meta.get("managedFields") or [] if m.get("manager") != manager]
-        meta["managedFields"] = [*managers, {"manager": manager, "operation": op, "apiVersion": new.get("apiVersion"),
-                                             "fieldsType": "FieldsV1", "fieldsV1": {}}]
+        owned = set(fields if fields is not None else leaf_paths(obj))
+        kept = []
+        for entry in meta.get("managedFields") or []:
+            theirs = from_fields_v1(entry.get("fieldsV1") or {})
+            if entry.get("manager") == manager and entry.get("operation") == op:
+                owned |= theirs if op == "Update" else set()
+                continue
+            if theirs - owned:  # the fields this write set now belong to its manager
+                kept.append({**entry, "fieldsV1": to_fields_v1(theirs - owned)})
+        meta["managedFields"] = [*kept, {"manager": manager, "operation": op, "apiVersion": new.get("apiVersion"),
+                                         "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(owned)}]
         if query.get("dryRun") == "All":
             return self._finish(route, new, live, persist=False)
         return self._store(route, new, created=live is None)
@@ -443,6 +514,8 @@ class FakeKube:
                 self.resources[(crd["group"], v["name"], crd["names"]["plural"])] = (crd["names"]["kind"], crd["scope"] == "Namespaced")
         if route.kind == "Deployment" and (live is None or live.get("spec", {}).get("template") != new["spec"]["template"]):
             self._reconcile(new)
+        elif route.kind == "Deployment" and live.get("spec") != new["spec"]:
+            self._scale(new)
         return copy.deepcopy(new)
 
     # the Deployment controller ---------------------------------------------------------------------------------------
@@ -492,6 +565,28 @@ class FakeKube:
                              "readyReplicas": old_ready, "availableReplicas": old_ready, "unavailableReplicas": 1,
                              "conditions": [{"type": "Available", "status": "True" if old_ready else "False"}, progressing]}
         self._event(ns, "Deployment", name, "Normal", "ScalingReplicaSet", f"Scaled up replica set {rs_name} to {want}")
+
+    def _scale(self, dep: Obj) -> None:
+        """A spec change that keeps the template (e.g. replicas): the current ReplicaSet is resized, status follows."""
+        meta, want = dep["metadata"], int(dep["spec"]["replicas"])
+        revision = meta.get("annotations", {}).get("deployment.kubernetes.io/revision")
+        current = next(rs for rs in self.of_kind("ReplicaSet", meta["namespace"])
+                       if rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision
+                       and any(o.get("uid") == meta["uid"] for o in rs["metadata"].get("ownerReferences") or []))
+        self.objects[("ReplicaSet", "apps", meta["namespace"], current["metadata"]["name"])]["spec"]["replicas"] = want
+        digest = current["metadata"]["labels"]["pod-template-hash"]
+        pods = sorted(p["metadata"]["name"] for p in self.of_kind("Pod", meta["namespace"])
+                      if p["metadata"]["labels"].get("pod-template-hash") == digest)
+        for name in pods[want:]:
+            self.objects.pop(("Pod", "", meta["namespace"], name), None)
+        behaviour = self.images.get(current["spec"]["template"]["spec"]["containers"][0]["image"], self.behaviour)
+        for i in range(len(pods), want):
+            self._pod(meta["namespace"], current, i, behaviour)
+        if behaviour == "healthy":
+            self._pending[(meta["namespace"], meta["name"])] = 1
+            self._advance(dep)
+        else:
+            dep.setdefault("status", {})["observedGeneration"] = meta["generation"]
 
     def _advance(self, dep: Obj) -> None:
         key = (dep["metadata"]["namespace"], dep["metadata"]["name"])

@@ -18,6 +18,8 @@ from tests.conftest import Harness
 from tests.k8s.conftest import CANARY_TOKEN, CRASH_IMAGE, GOOD_IMAGE, FakeCluster, manifests
 from tests.k8s.fake_api import Request
 
+pytestmark = pytest.mark.timeout(60)  # a rollout that never completes must not hang the suite
+
 SAFE_ORDER = ["ServiceAccount", "ConfigMap", "Service", "Deployment", "PodDisruptionBudget", "NetworkPolicy"]
 
 
@@ -317,3 +319,27 @@ def test_dry_run_of_a_set_creating_its_namespace_does_not_fail_on_the_missing_na
     k8s.call("deploy_application", path=str(path), namespace="shop")
     again = k8s.call("deploy_application", path=str(path), namespace="shop", dry_run=True)
     assert {o.action for o in again.applied} == {"unchanged"} and all(o.note == "" for o in again.applied)
+
+
+def test_fields_another_manager_changed_are_taken_over_because_apply_forces_conflicts(
+        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    import httpx
+
+    path = manifests(tmp_path / "m")
+    k8s.call("deploy_application", path=str(path))
+    url = f"{fake_k8s.api.url}/apis/apps/v1/namespaces/default/deployments/web"
+    auth = {"Authorization": f"Bearer {CANARY_TOKEN}"}
+    scaled = httpx.patch(url, params={"fieldManager": "kubectl-scale"}, json={"spec": {"replicas": 5}},
+                         headers={**auth, "Content-Type": "application/merge-patch+json"})
+    assert scaled.status_code == 200
+    deployment = next(r.body for r in applies(fake_k8s.api.requests) if r.body["kind"] == "Deployment")
+    unforced = httpx.patch(url, params={"fieldManager": "containerkit"}, content=json.dumps(deployment),
+                           headers={**auth, "Content-Type": "application/apply-patch+yaml"})
+    assert unforced.status_code == 409 and 'conflict with "kubectl-scale"' in unforced.json()["message"]
+
+    result = k8s.call("deploy_application", path=str(path))
+    assert result.rollouts[0].replicas == 2 and {o.action for o in result.applied if o.kind == "Deployment"} == {"configured"}
+    live = fake_k8s.api.get("Deployment", "web", "default")
+    assert live is not None and live["spec"]["replicas"] == 2
+    owners = {m["manager"]: m["fieldsV1"] for m in live["metadata"]["managedFields"]}
+    assert "f:replicas" in owners["containerkit"]["f:spec"] and "kubectl-scale" not in owners

@@ -21,7 +21,7 @@ from containerkit.settings import load_settings
 from tests.conftest import Harness
 from tests.k8s.conftest import DATA
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 IMAGE = os.environ.get("CONTAINERKIT_E2E_K8S_IMAGE", "registry.k8s.io/e2e-test-images/agnhost:2.47")
 
 

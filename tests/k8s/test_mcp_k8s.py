@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from mcp import Client
 
 from containerkit.mcp.server import build_server
 from tests.conftest import FIXTURE_REPOS, Harness
 from tests.k8s.conftest import CANARY_TOKEN, GOOD_IMAGE, FakeCluster
+
+pytestmark = pytest.mark.timeout(60)  # a rollout that never completes must not hang the suite
 
 
 def test_generate_validate_deploy_verify_over_mcp(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from containerkit.errors import ContainerKitError
 from tests.conftest import Harness
 from tests.k8s.conftest import FakeCluster, manifests
 
+pytestmark = pytest.mark.timeout(60)  # a rollout that never completes must not hang the suite
+
 
 def deployed(k8s: Harness, tmp_path: Path) -> None:
     k8s.call("deploy_application", path=str(manifests(tmp_path / "m")))
