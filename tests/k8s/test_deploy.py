@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +97,24 @@ def test_crashloop_fails_with_diagnostics_and_rolls_back_to_the_previous_revisio
     live = fake_k8s.api.get("Deployment", "web", "default")
     assert live is not None and live["spec"]["template"]["spec"]["containers"][0]["image"] == GOOD_IMAGE
     assert live["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3", "rolling back makes a new revision"
-    reasons = set(re.findall(r"CrashLoopBackOff|ImagePullBackOff|ErrImagePull|OOMKilled|Unschedulable", str(diag)))
-    assert reasons == {"CrashLoopBackOff"}, "what the workflow's explain_rollout reads"
+    decision = explained(k8s, err)
+    assert decision.detail == {"reasons": ["CrashLoopBackOff"]} and "last log lines" in decision.reason
+
+
+def explained(harness: Harness, err: ContainerKitError) -> Any:
+    """What the workflow's failure router (explain_rollout) makes of a deploy error."""
+    import anyio
+
+    from containerkit.workflow.fixers import explain_rollout
+    from containerkit.workflow.routing import load_rules
+    from containerkit.workflow.runner import FailureContext
+    from containerkit.workflow.spec import StepSpec
+
+    rule = load_rules().match("deploy_application", err.code)
+    assert rule is not None and rule.fixer == "explain_rollout"
+    failure = FailureContext(run_id="r", session_id="s", step=StepSpec(id="deploy", tool="deploy_application"), params={},
+                             error=err, attempt=1, context={})
+    return anyio.run(explain_rollout, failure, harness.app.services, rule)
 
 
 def test_no_rollback_leaves_the_failed_rollout_and_sends_no_patch(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
@@ -128,6 +143,7 @@ def test_image_pull_failure_is_its_own_code_with_the_push_or_load_hint(k8s: Harn
     diag: Any = err.details["diagnostics"]
     assert "ImagePullBackOff" in diag["reasons"]
     assert any(e["reason"] == "Failed" and "not found" in e["message"] for e in diag["events"])
+    assert "push the image" in explained(k8s, err).reason
 
 
 def test_unschedulable_pods_fail_the_rollout_with_the_scheduler_message(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
