@@ -197,6 +197,15 @@ def test_security_context_matches_the_dockerfile_uid(harness: Harness, tmp_path:
     assert _deployment(_objects(tmp_path / "explicit"))["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 12345 == explicit.user_uid
 
 
+def test_port_repaired_in_the_dockerfile_step_carries_into_the_manifests(harness: Harness, tmp_path: Path) -> None:
+    dockerfile = harness.call("generate_dockerfile", path=str(FIXTURE_REPOS / "python-wrong-port"), port=7000)
+    result = harness.call("generate_manifests", path=str(FIXTURE_REPOS / "python-wrong-port"), image=IMAGE, out_dir=str(tmp_path / "out"),
+                          session_id=dockerfile.session_id)
+    assert result.port == 7000 and _container(_objects(tmp_path / "out"))["ports"][0]["containerPort"] == 7000
+    fresh = _generate(harness, "python-wrong-port", tmp_path / "fresh")
+    assert fresh.port == 5000
+
+
 def test_session_state_and_artifacts_record_the_manifests(harness: Harness, tmp_path: Path) -> None:
     result = _generate(harness, "go-gin", tmp_path / "out", namespace="shop")
     state, _ = harness.app.services.store.get_state(result.session_id)

@@ -41,7 +41,8 @@ class GenerateManifestsParams(ToolParams):
     replicas: int = Field(2, ge=1, le=100, description="Deployment replicas (also the autoscaler's minimum).")
     user_uid: int | None = Field(None, ge=1, description="runAsUser; default: the session's generate_dockerfile UID, else the UID "
                                  "the generated Dockerfile would create.")
-    port: int | None = Field(None, ge=1, le=65535, description="Override the detected port.")
+    port: int | None = Field(None, ge=1, le=65535, description="Override the port (default: the session's generate_dockerfile port, "
+                             "else the detected one).")
     health_path: str | None = Field(None, pattern=r"^/[^\s]*$", description="Override the health route (HTTP probes), e.g. /healthz.")
     name: str | None = Field(None, description="Override the app name (made DNS-1123).")
     force: bool = Field(False, description="Overwrite existing files that Container Kit did not write.")
@@ -88,6 +89,14 @@ def _user_uid(ctx: ToolContext, svc: ServiceAnalysis, explicit: int | None) -> t
         return ctx.settings.dockerfile.user_uid, "settings.dockerfile.user_uid"
 
 
+def _dockerfile_port(ctx: ToolContext, svc: ServiceAnalysis) -> int | None:
+    """The port the session's generate_dockerfile used for this service (it may have been repaired, e.g. a wrong port)."""
+    state = ctx.state().get("dockerfile") or {}
+    if isinstance(state, dict) and state.get("service") == svc.path and isinstance(state.get("port"), int):
+        return int(state["port"])
+    return None
+
+
 def _check_image(image: str) -> tuple[str | None, list[str]]:
     if image.startswith("-"):
         raise InvalidInputError(f"image {image!r} starts with '-'", hint="Pass an image reference such as registry/app:1.0.")
@@ -105,7 +114,7 @@ def _spec(ctx: ToolContext, svc: ServiceAnalysis, params: GenerateManifestsParam
     name = dns1123(params.name) if params.name is not None else svc.name
     if not name:
         raise InvalidInputError(f"name {params.name!r} has no letters or digits left as a DNS-1123 name", hint="Pass e.g. --name shop-api.")
-    port = params.port or svc.port
+    port = params.port or _dockerfile_port(ctx, svc) or svc.port
     nginx = serves_with_nginx(svc)
     health = params.health_path or svc.health_path or ("/healthz" if nginx else None)
     uid, uid_from = _user_uid(ctx, svc, params.user_uid)
