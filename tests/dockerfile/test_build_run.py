@@ -41,7 +41,7 @@ def test_generated_image_builds_runs_and_answers_on_the_detected_port(repo: str,
     (context / "Dockerfile").write_text(rendered.dockerfile)
     (context / ".dockerignore").write_text(rendered.dockerignore)
     tag = f"ck-test-{repo}:{uuid.uuid4().hex[:8]}"
-    image, _ = docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True)
+    docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True)
     container = docker_client.containers.run(tag, detach=True, ports={f"{svc.port}/tcp": ("127.0.0.1", None)},
                                              read_only=True, tmpfs={"/tmp": "rw,size=64m"}, cap_drop=["ALL"],
                                              security_opt=["no-new-privileges"])
