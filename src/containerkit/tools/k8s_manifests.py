@@ -127,9 +127,6 @@ def _spec(ctx: ToolContext, svc: ServiceAnalysis, params: GenerateManifestsParam
         notes.append("no port detected: no Service, no network probes; the NetworkPolicy denies all incoming traffic")
     elif svc.serves_http and health is None:
         warnings.append("no health route detected: probes are TCP connects (pass health_path for HTTP probes)")
-    if svc.env_vars.secret:
-        warnings.append(f"pods wait for the Secret {secret_name_for(name)} with keys {', '.join(svc.env_vars.secret)}: create it "
-                        f"(kubectl create secret generic {secret_name_for(name)} -n {namespace} --from-literal=KEY=VALUE ...)")
     if svc.env_vars.config:
         notes.append(f"ConfigMap {name}-config has empty values for {', '.join(svc.env_vars.config)}: fill them in")
     if params.replicas == 1:
@@ -142,11 +139,10 @@ def _spec(ctx: ToolContext, svc: ServiceAnalysis, params: GenerateManifestsParam
         resources=RESOURCES.get(svc.language, DEFAULT_RESOURCES), slow_start=svc.language in ("java", "dotnet"),
         description=f"{name} ({svc.language}{', ' + svc.framework if svc.framework else ''})",
     )
+    if spec.secret_env:
+        warnings.append(f"pods wait for the Secret {secret_name(spec)} with keys {', '.join(spec.secret_env)}: create it "
+                        f"(kubectl create secret generic {secret_name(spec)} -n {namespace} --from-literal=KEY=VALUE ...)")
     return spec, warnings, notes
-
-
-def secret_name_for(app: str) -> str:
-    return f"{app}-secrets"
 
 
 def _render_files(spec: AppSpec, fmt: Format) -> tuple[dict[str, str], list[ObjectRef]]:
