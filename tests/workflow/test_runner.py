@@ -74,6 +74,27 @@ def test_false_condition_skips_the_step_and_its_dependents(harness: Harness) -> 
     assert record.status == "succeeded"
 
 
+def test_a_chain_of_skipped_steps_ends_the_run_when_nothing_else_runs(harness: Harness) -> None:
+    # deploy -> verify in the containerize pipeline: the last running step is done, then a skip makes the next step ready
+    registry = make_test_registry()
+    session = harness.app.services.store.create_session()
+    runner = WorkflowRunner(registry, harness.app.services)
+    data = spec([
+        {"id": "one", "tool": "add", "params": {"a": 1}},
+        {"id": "deploy", "tool": "add", "depends_on": ["one"], "when": "inputs.deploy", "params": {"a": 1}},
+        {"id": "verify", "tool": "add", "depends_on": ["deploy"], "when": "inputs.deploy", "params": {"a": 1}},
+        {"id": "report", "tool": "add", "depends_on": ["verify"], "params": {"a": 1}},
+    ], inputs={"deploy": False})
+
+    async def main() -> RunRecord:
+        with anyio.fail_after(20):
+            return await runner.start(load_spec(data), {}, session.id)
+
+    record = anyio.run(main)
+    assert steps(record) == {"one": "succeeded", "deploy": "skipped", "verify": "skipped", "report": "skipped"}
+    assert record.status == "succeeded"
+
+
 def test_retries_with_backoff_until_success(harness: Harness, tmp_path: Path) -> None:
     counter = tmp_path / "n"
     record = run(harness, spec([

@@ -23,6 +23,7 @@ def build_report(run: RunRecord) -> dict[str, Any]:
     push = _out(run, "push")
     manifests = _out(run, "manifests")
     deploy = _out(run, "deploy")
+    verify = _out(run, "verify")
     services = []
     for svc in analysis.get("services", []):
         why = {e["field"]: f"{e['file']}{':' + str(e['line']) if e.get('line') else ''} — {e['detail']}" for e in svc.get("evidence", [])}
@@ -40,8 +41,21 @@ def build_report(run: RunRecord) -> dict[str, Any]:
         "scan": {k: v for k, v in (scan.get("report") or {}).items() if k in ("summary", "counts", "fixable", "total", "remediation")},
         "push": {k: v for k, v in (push.get("transfer") or {}).items() if k in ("reference", "digest", "verified", "attempts")},
         "manifests": {k: manifests.get(k) for k in ("out_dir", "files", "format") if k in manifests},
-        "deploy": {k: deploy.get(k) for k in ("status", "ready_replicas", "revision") if k in deploy},
+        "deploy": _deploy_summary(deploy, verify),
     }
+
+
+def _deploy_summary(deploy: dict[str, Any], verify: dict[str, Any]) -> dict[str, Any]:
+    if not deploy:
+        return {}
+    out: dict[str, Any] = {k: deploy.get(k) for k in ("context", "namespace", "server_version") if k in deploy}
+    out["applied"] = len(deploy.get("applied") or [])
+    out["rollouts"] = [f"{r['name']}: {r['ready_replicas']}/{r['replicas']} ready, revision {r.get('revision')}"
+                       for r in deploy.get("rollouts") or []]
+    probe = verify.get("probe") or {}
+    if probe:
+        out["probe"] = f"GET {probe.get('proxy_path')} -> {probe.get('status_code')}"
+    return out
 
 
 def render_markdown(report: dict[str, Any]) -> str:

@@ -138,15 +138,17 @@ class WorkflowRunner:
     async def _schedule(self, run_id: str, state: _RunState, tg: anyio.abc.TaskGroup) -> None:
         limiter = anyio.CapacityLimiter(state.max_parallel)
         while True:
-            for step in state.ready():
-                reason = state.skip_reason(step)
-                if reason:
-                    state.status[step.id] = "skipped"
-                    self.runs.set_step(run_id, step.id, "skipped", reason=reason)
-                    await self.progress.report(state.done_count(), len(state.spec.steps), f"step {step.id}: skipped ({reason})")
-                    continue
-                state.status[step.id] = "running"
-                tg.start_soon(self._run_step, run_id, step, state, limiter)
+            # a skipped step can make its dependents ready at once: schedule until nothing more becomes ready
+            while ready := state.ready():
+                for step in ready:
+                    reason = state.skip_reason(step)
+                    if reason:
+                        state.status[step.id] = "skipped"
+                        self.runs.set_step(run_id, step.id, "skipped", reason=reason)
+                        await self.progress.report(state.done_count(), len(state.spec.steps), f"step {step.id}: skipped ({reason})")
+                        continue
+                    state.status[step.id] = "running"
+                    tg.start_soon(self._run_step, run_id, step, state, limiter)
             if state.finished():
                 for step_id in state.never_ran():
                     state.status[step_id] = "skipped"
