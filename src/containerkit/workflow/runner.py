@@ -307,6 +307,17 @@ class _RunState:
         return out
 
     def skip_reason(self, step: StepSpec) -> str | None:
+        """Why ``step`` must not run, or None. The step's own false condition is the better explanation, so it comes first."""
+        blocked = self._blocked_by(step)
+        if step.when is not None:
+            try:
+                if not expr.evaluate(step.when, self.context()):
+                    return step.skip_reason or f"condition is false: {step.when}"
+            except WorkflowError as e:
+                return blocked or f"condition could not be evaluated: {e.message}"
+        return blocked
+
+    def _blocked_by(self, step: StepSpec) -> str | None:
         for dep in step.depends_on:
             dep_status = self.status[dep]
             dep_spec = self.spec.step(dep)
@@ -314,12 +325,6 @@ class _RunState:
                 return f"dependency {dep} failed"
             if dep_status in ("skipped", "cancelled") and not dep_spec.continue_on_error and dep not in self.optional:
                 return f"dependency {dep} was {dep_status}"
-        if step.when is not None:
-            try:
-                if not expr.evaluate(step.when, self.context()):
-                    return step.skip_reason or f"condition is false: {step.when}"
-            except WorkflowError as e:
-                return f"condition could not be evaluated: {e.message}"
         return None
 
     def finished(self) -> bool:
