@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from containerkit.errors import ContainerKitError
 from containerkit.store.runs import RunEvent, RunRecord
 from containerkit.tools.base import Model, ToolContext, ToolParams, ToolResult
 from containerkit.tools.registry import REGISTRY
@@ -79,8 +80,25 @@ def _raise_unless_succeeded(ctx: ToolContext, run: RunRecord) -> RunResult:
     if run.status != "succeeded":
         err = run_failed_error(run)
         err.details["steps"] = [s.model_dump(mode="json") for s in result.steps]
+        _explain_failure(ctx, run, err)
         raise err
     return result
+
+
+def _explain_failure(ctx: ToolContext, run: RunRecord, err: ContainerKitError) -> None:
+    """Give the run's error what the failing step's own error said: its hint, its details, and the routing advice."""
+    failed = next((s for s in run.steps if s.status == "failed"), None)
+    if failed is None or failed.job_id is None:
+        return
+    recorded = next((e for e in ctx.store.list_errors(run.session_id, limit=200) if e.job_id == failed.job_id), None)
+    advice = [str(e.detail.get("reason")) for e in ctx.store.runs.events(run.id)
+              if e.kind == "route" and e.step_id == failed.step_id and e.detail.get("reason")]
+    if recorded is not None:
+        err.hint = recorded.hint
+        err.details["step_error"] = {k: v for k, v in recorded.details.items() if k not in ("job_id", "session_id")}
+    if advice:
+        err.hint = f"{advice[-1]}. {err.hint}" if recorded is not None else advice[-1]
+        err.details["routing"] = advice[-1]
 
 
 def _runner(ctx: ToolContext, max_parallel: int | None = None) -> WorkflowRunner:
