@@ -66,7 +66,7 @@ def containerize_spec(
          "params": {"path": "${{ steps.manifests.outputs.out_dir }}"}},
         {"id": "deploy", "tool": "deploy_application", "title": "Deploy and wait for the rollout", "depends_on": ["validate", "push"],
          "when": "inputs.deploy", "skip_reason": "not asked to deploy (--deploy)",
-         "params": {"path": "${{ steps.manifests.outputs.out_dir }}", "namespace": namespace,
+         "params": {"path": "${{ steps.manifests.outputs.out_dir }}", "namespace": namespace, "create_namespace": True,
                     **({"context": context} if context else {})}},
         {"id": "verify", "tool": "verify_deployment", "title": "Verify the deployment", "depends_on": ["deploy"],
          "when": "inputs.deploy", "skip_reason": "not asked to deploy (--deploy)",
