@@ -323,3 +323,14 @@ def test_bad_yaml_names_the_line() -> None:
 
     with pytest.raises(InvalidInputError, match="line 2"):
         load_spec("name: x\n\tsteps: []\n")
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("${{ inputs.registry }}/app:${{ inputs.tag }}", "127.0.0.1:5001/demo/app:7"),
+    ("${{ inputs.tag }}", 7),
+    ("app-${{ inputs.tag }}-${{ inputs.tag }}", "app-7-7"),
+])
+def test_templates_render_each_reference_in_a_string(template: str, expected: Any) -> None:
+    from containerkit.workflow import expr
+
+    assert expr.render(template, {"inputs": {"registry": "127.0.0.1:5001/demo", "tag": 7}, "steps": {}}) == expected

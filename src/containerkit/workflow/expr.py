@@ -14,7 +14,8 @@ from typing import Any
 
 from containerkit.errors import WorkflowError
 
-TEMPLATE = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
+#: ``${{ expr }}``; the expression never spans a ``}}`` (so "${{ a }}/${{ b }}" is two templates, not one)
+TEMPLATE = re.compile(r"\$\{\{\s*((?:(?!\}\}).)+?)\s*\}\}")
 _ALLOWED = (
     ast.Expression, ast.Name, ast.Load, ast.Attribute, ast.Subscript, ast.Constant, ast.Compare, ast.BoolOp,
     ast.UnaryOp, ast.Not, ast.And, ast.Or, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,

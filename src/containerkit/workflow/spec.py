@@ -169,7 +169,7 @@ def check_params(registry: ToolRegistry, tool: str, params: dict[str, Any]) -> l
     problems = [f"unknown parameter {name!r} (parameters: {', '.join(sorted(fields))})" for name in params if name not in fields]
     for name, info in fields.items():
         if name not in params:
-            if info.is_required():
+            if info.is_required() and name != "session_id":  # the runner passes the run's session to every step
                 problems.append(f"missing required parameter {name!r}")
             continue
         if expr.is_templated(params[name]):
