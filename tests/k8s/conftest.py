@@ -74,5 +74,5 @@ def manifests(dest: Path, image: str = GOOD_IMAGE) -> Path:
     """Copy tests/k8s/data/web to ``dest`` with the image filled in."""
     dest.mkdir(parents=True, exist_ok=True)
     for src in sorted((DATA / "web").glob("*.yaml")):
-        (dest / src.name).write_text(src.read_text().replace("IMAGE_PLACEHOLDER", image))
+        (dest / src.name).write_text(src.read_text().replace("__IMAGE__", image))
     return dest

@@ -60,7 +60,7 @@ def test_deploy_and_verify_on_a_real_cluster(ck_home: Path, tmp_path: Path) -> N
     namespace = f"ck-e2e-{uuid.uuid4().hex[:8]}"
     out = tmp_path / "m"
     out.mkdir()
-    (out / "app.yaml").write_text((DATA / "e2e" / "agnhost.yaml").read_text().replace("IMAGE_PLACEHOLDER", IMAGE))
+    (out / "app.yaml").write_text((DATA / "e2e" / "agnhost.yaml").read_text().replace("__IMAGE__", IMAGE))
     app = build_app(load_settings())
     harness = Harness(app=app, home=ck_home)
     try:
