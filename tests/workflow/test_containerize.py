@@ -106,3 +106,32 @@ def test_broken_dockerfile_is_fixed_through_mcp_sampling(harness: Harness, docke
     assert {s["id"]: s["status"] for s in data["steps"]}["smoke"] == "succeeded"
     assert any(e["kind"] == "route" and e["detail"].get("sampling") == "accepted" for e in data["events"])
     assert any(m.startswith("step build:") for m in progress) and any(m.startswith("[build]") for m in progress)
+
+
+def test_containerize_through_mcp_reports_progress_and_pushes(harness: Harness, docker_client: Any, local_registry: str,
+                                                             tmp_path: Path) -> None:
+    repo = copy_fixture("node-express", tmp_path)
+    progress: list[tuple[float, str]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, message or ""))
+
+    async def main() -> Any:
+        async with Client(build_server(harness.app), mode="legacy") as client:
+            return await client.call_tool("execute_workflow", {"path": str(repo), "registry": f"{local_registry}/mcp", "tag": "m1"},
+                                          progress_callback=on_progress)
+
+    result = anyio.run(main)
+    assert not result.is_error, result.content[0].text
+    data = result.structured_content
+    state = {s["id"]: s["status"] for s in data["steps"]}
+    assert {k: state[k] for k in ("build", "smoke", "push", "manifests", "validate")} == dict.fromkeys(
+        ("build", "smoke", "push", "manifests", "validate"), "succeeded")
+    messages = [m for _, m in progress]
+    for step in ("analyze", "build", "smoke", "push", "manifests", "validate"):
+        assert f"step {step}: succeeded" in messages, messages
+    values = [v for v, _ in progress]
+    assert values == sorted(values) and len(set(values)) == len(values)  # MCP progress must strictly increase
+    assert data["report"]["push"]["verified"] is True
+    tags = httpx.get(f"http://{local_registry}/v2/mcp/node-express/tags/list", timeout=10).json()["tags"]
+    assert "m1" in tags

@@ -64,12 +64,25 @@ def error_result(error: ContainerKitError) -> types.CallToolResult:
 
 
 class SessionProgress:
-    """Sends notifications/progress for the current request (a no-op when the client sent no token)."""
+    """Sends notifications/progress for the current request (a no-op when the client sent no token).
+
+    MCP requires the progress value to increase with every notification. Tools report on their own scales (a workflow
+    forwards each step's progress between its own step counts), so a value that would not increase is sent as a hair
+    above the last one, without a total it might exceed: the message still says what happened.
+    """
+
+    STEP = 1e-3
 
     def __init__(self, ctx: Ctx) -> None:
         self._session = ctx.session
+        self._last: float | None = None
 
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        if self._last is not None and progress <= self._last:
+            progress = self._last + self.STEP
+            if total is not None and progress > total:
+                total = None
+        self._last = progress
         await self._session.report_progress(progress, total, message)
 
 
