@@ -43,4 +43,7 @@ _load_commands()
 
 
 def run() -> None:
+    from containerkit.cli.runner import install_signal_handlers
+
+    install_signal_handlers()
     app()

@@ -8,7 +8,9 @@ model. Errors print one line plus the hint to stderr and exit with the error's
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -39,6 +41,22 @@ err_console = Console(stderr=True)
 _app: App | None = None
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report it
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI job cancelled, `kill PID`): handled like Ctrl-C, so the running tool stops and cleans up."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM cancels the running tool like Ctrl-C does. (Ctrl-C itself keeps Python's own handling; a shell that
+    started us with SIGINT ignored, as it does for background jobs, keeps it ignored.)"""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def get_app() -> App:
@@ -116,11 +134,12 @@ def invoke(
 
     try:
         result = anyio.run(run)
-    except KeyboardInterrupt:
-        err_console.print("[red]interrupted[/]")
-        fail_code = CancelledError_(f"{tool} was interrupted")
-        err_console.print(f"[{fail_code.code}] {fail_code.message}")
-        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt as e:
+        terminated = isinstance(e, Terminated)
+        err_console.print(f"[red]{'terminated' if terminated else 'interrupted'}[/]")
+        fail_code = CancelledError_(f"{tool} was {'terminated (SIGTERM)' if terminated else 'interrupted'}")
+        err_console.print(f"[{fail_code.code}] {fail_code.message}", highlight=False, markup=False)
+        raise typer.Exit(code=EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
     except ContainerKitError as e:
         if on_error is not None:
             on_error(e)
