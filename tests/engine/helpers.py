@@ -43,3 +43,11 @@ def remove_images(docker_client: Any, *refs: str) -> None:
             docker_client.images.remove(ref, force=True)
         except Exception:  # noqa: S112 - best-effort cleanup of test images
             continue
+
+
+def containers_running(docker_client: Any, marker: str) -> list[dict[str, Any]]:
+    """Containers (running or stopped) whose command contains ``marker``.
+
+    One list call with no inspect per container: tests running in parallel remove theirs between a list and an inspect.
+    """
+    return [c for c in docker_client.api.containers(all=True) if marker in (c.get("Command") or "")]

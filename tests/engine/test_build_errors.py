@@ -11,7 +11,7 @@ import pytest
 
 from containerkit.errors import ContainerKitError
 from tests.conftest import AUTH_REGISTRY, Harness
-from tests.engine.helpers import BASE, Recorder, app_dir, unique
+from tests.engine.helpers import BASE, Recorder, app_dir, containers_running, unique
 
 
 def _fail(harness: Harness, path: Path, **params: Any) -> ContainerKitError:
@@ -24,7 +24,7 @@ def _no_container_runs(docker_client: Any, marker: str, deadline_s: float = 30) 
     """Poll until no container (running or stopped) has ``marker`` in its command."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
-        if not [c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])]:
+        if not containers_running(docker_client, marker):
             return True
         time.sleep(0.2)
     return False

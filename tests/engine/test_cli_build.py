@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from containerkit.cli import runner
 from containerkit.cli.main import app as cli
 from tests.conftest import ROOT, Harness
-from tests.engine.helpers import BASE, app_dir, remove_images, unique
+from tests.engine.helpers import BASE, app_dir, containers_running, remove_images, unique
 
 
 def test_build_json_prints_the_result_and_failures_exit_1(harness: Harness, tmp_path: Path, docker_client: Any) -> None:
@@ -55,7 +55,7 @@ def test_ctrl_c_and_sigterm_stop_the_build_and_remove_its_container(sig: signal.
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def running() -> list[Any]:
-        return [c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])]
+        return containers_running(docker_client, marker)
 
     deadline = time.monotonic() + 60
     while not running():
