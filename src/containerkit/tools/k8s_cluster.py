@@ -7,9 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from containerkit.engine.endpoint import current_environ
 from containerkit.engine.service import Engine
-from containerkit.errors import InvalidInputError
 from containerkit.k8s import cluster
 from containerkit.k8s.client import connect
 from containerkit.k8s.kubeconfig import load_target
@@ -17,6 +15,7 @@ from containerkit.registry.reference import parse_reference
 from containerkit.registry.transfer import push
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
 from containerkit.tools.images import policy_of, resolver_of
+from containerkit.tools.k8s_deploy import kube_environ
 from containerkit.tools.registry import REGISTRY
 
 
@@ -53,15 +52,13 @@ async def prepare_cluster(ctx: ToolContext, params: PrepareClusterParams) -> Pre
     settings = ctx.settings.k8s
     registry = cluster.RegistrySpec(container=settings.kind_registry_container, port=params.registry_port or settings.kind_registry_port,
                                     image=settings.kind_registry_image)
-    if params.image is not None and params.image.startswith("-"):
-        raise InvalidInputError(f"image {params.image!r} starts with '-'")
     source = parse_reference(params.image) if params.image else None
     await ctx.report(0, None, f"preparing kind cluster {params.name}")
     state = await cluster.ensure_cluster(params.name, registry, node_image=params.node_image, timeout_s=params.timeout_s)
     actions = list(state.actions)
     kubeconfig_file = ctx.workspace / f"kubeconfig-kind-{params.name}"
     await cluster.export_kubeconfig(params.name, kubeconfig_file)
-    target = load_target(settings.model_copy(update={"kubeconfig": kubeconfig_file}), state.context, current_environ())
+    target = load_target(settings.model_copy(update={"kubeconfig": kubeconfig_file}), state.context, kube_environ(ctx))
     async with connect(target, field_manager=settings.field_manager, namespace="kube-public") as api:
         await api.apply(cluster.registry_hosting_configmap(registry), "kube-public", dry_run=False)
     actions.append("applied ConfigMap kube-public/local-registry-hosting")

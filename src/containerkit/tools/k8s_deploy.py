@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from pydantic import Field
 
+from containerkit.engine.endpoint import current_environ
 from containerkit.k8s.apply import AppliedObject
 from containerkit.k8s.client import connect
 from containerkit.k8s.deploy import DeployRequest, deploy
@@ -25,9 +25,12 @@ class KubeEnviron:
     environ: dict[str, str] = field(default_factory=dict)
 
 
+def kube_environ(ctx: ToolContext) -> dict[str, str]:
+    return ctx.services.get(KubeEnviron, lambda s: KubeEnviron(current_environ())).environ
+
+
 def _target(ctx: ToolContext, context: str | None) -> KubeTarget:
-    env = ctx.services.get(KubeEnviron, lambda s: KubeEnviron(dict(os.environ)))
-    return load_target(ctx.settings.k8s, context, env.environ)
+    return load_target(ctx.settings.k8s, context, kube_environ(ctx))
 
 
 def _policy(ctx: ToolContext) -> RolloutPolicy:
