@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import tarfile
 import time
 from collections.abc import Iterator
@@ -168,3 +169,10 @@ def build_context(files: dict[str, str | bytes]) -> io.BytesIO:
             tar.addfile(info, io.BytesIO(data))
     buf.seek(0)
     return buf
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (free to bind, or to connect to for a refused connection)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from containerkit.app import build_app
 from containerkit.k8s.rollout import RolloutPolicy
 from containerkit.settings import load_settings
 from containerkit.tools.k8s_deploy import KubeEnviron
-from tests.conftest import Harness
+from tests.conftest import Harness, free_port
 from tests.k8s.fake_api import FakeKube
 
 DATA = Path(__file__).parent / "data"
@@ -30,14 +29,9 @@ class FakeCluster:
     kubeconfig: Path
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def write_kubeconfig(path: Path, server: str, token: str) -> Path:
-    dead = f"http://127.0.0.1:{closed_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     doc = {
         "apiVersion": "v1", "kind": "Config", "current-context": "fake",
         "clusters": [{"name": "fake", "cluster": {"server": server}}, {"name": "dead", "cluster": {"server": dead}}],

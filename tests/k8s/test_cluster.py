@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import yaml
 
 from containerkit.errors import ContainerKitError
 from containerkit.k8s.cluster import KIND_INSTALL_HINT, kind_config
-from tests.conftest import ROOT, Harness, build_context
+from tests.conftest import ROOT, Harness, build_context, free_port
 from tests.k8s.conftest import CANARY_TOKEN
 
 FAKE_KIND = r'''#!PYTHON
@@ -136,11 +135,6 @@ def test_kind_config_sets_the_containerd_registry_config_path() -> None:
 # --- the wiring, with a stand-in kind -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _registry_image(docker_client: Any) -> str:
     """A registry image built here: Debian's docker-registry binary on the Debian stand-in base."""
@@ -211,7 +205,7 @@ def fake_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_k8s: Any, do
 def test_cluster_is_created_wired_to_the_registry_and_reused(harness_factory: Any, fake_kind: FakeKind, fake_k8s: Any,
                                                              docker_client: Any, tmp_path: Path) -> None:
     suffix = uuid.uuid4().hex[:6]
-    name, registry_container, port = f"ck{suffix}", f"ck-test-kind-registry-{suffix}", _free_port()
+    name, registry_container, port = f"ck{suffix}", f"ck-test-kind-registry-{suffix}", free_port()
     harness = harness_factory(CONTAINERKIT_K8S__KIND_REGISTRY_CONTAINER=registry_container,
                               CONTAINERKIT_K8S__KIND_REGISTRY_IMAGE=_registry_image(docker_client),
                               CONTAINERKIT_K8S__KIND_REGISTRY_PORT=str(port))

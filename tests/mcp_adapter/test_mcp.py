@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from mcp import Client, StdioServerParameters
 
 from containerkit.mcp.server import build_server
 from containerkit.tools.sessions import GetSessionResult, ServerStatusResult
-from tests.conftest import ROOT, Harness, unavailable
+from tests.conftest import ROOT, Harness, free_port, unavailable
 from tests.mcp_adapter.helpers import make_test_app
 
 
@@ -194,14 +193,9 @@ def test_stdio_transport_with_the_sdk_client(ck_home: Path) -> None:
     assert status.structured_content["version"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _start_http(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], int]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--port", str(port), *args],
                             env=_env(home, **env), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
@@ -247,7 +241,7 @@ def test_http_transport_requires_the_bearer_token(http_server: tuple[int, str]) 
 
 
 def test_non_loopback_bind_without_a_token_refuses_to_start(ck_home: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", "0.0.0.0", "--port", str(_free_port())],
+    out = subprocess.run([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", "0.0.0.0", "--port", str(free_port())],
                          env=_env(ck_home), cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "CONFIG_ERROR" in out.stderr and "token" in out.stderr
 

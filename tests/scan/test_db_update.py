@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import io
 import json
-import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 
 from containerkit.errors import NetworkError, ScanError
 from containerkit.scan import dbupdate, osv
-from tests.conftest import Harness
+from tests.conftest import Harness, free_port
 from tests.scan.helpers import OSV_DIR
 
 
@@ -91,14 +90,9 @@ def test_unknown_ecosystem_is_named(tmp_path: Path, osv_server: str) -> None:
     assert err.value.code == "SCAN_DB_UNKNOWN_ECOSYSTEM" and "NoSuchEco" in err.value.message
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def test_unreachable_server_is_a_network_error_with_a_hint(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(NetworkError) as err:
         anyio.run(lambda: dbupdate.update(tmp_path, ["PyPI"], url))
     assert err.value.code == "NETWORK" and err.value.retryable

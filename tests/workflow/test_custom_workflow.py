@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from containerkit.app import build_app
 from containerkit.cli import runner
 from containerkit.cli.main import app as cli
 from containerkit.settings import load_settings
-from tests.conftest import FIXTURE_REPOS, ROOT
+from tests.conftest import FIXTURE_REPOS, ROOT, free_port
 
 SPEC = ROOT / "examples" / "workflows" / "build-check-push.yaml"
 pytestmark = pytest.mark.e2e
@@ -43,11 +42,6 @@ def ck(ck_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     app.services.store.close()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _repo(tmp_path: Path) -> Path:
     repo = tmp_path / "python-health"
@@ -62,7 +56,7 @@ def _steps(data: dict[str, Any]) -> dict[str, tuple[str, int]]:
 def test_unreachable_registry_is_retried_then_routed_and_the_run_recovers(ck: Any, docker_client: Any, local_registry: str,
                                                                           tmp_path: Path) -> None:
     code, out, text = ck("workflow", "run", str(SPEC), "--input", f"path={_repo(tmp_path)}",
-                         "--input", f"registry=127.0.0.1:{_closed_port()}/demo", "--json")
+                         "--input", f"registry=127.0.0.1:{free_port()}/demo", "--json")
     assert code == 0, text
     data = json.loads(out)
     steps = _steps(data)
