@@ -9,11 +9,47 @@ httpx and sqlite3 exceptions never escape.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import ClassVar, TypedDict, cast
 
 JSONScalar = str | int | float | bool | None
 Details = dict[str, "JSONValue"]
 JSONValue = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
+
+
+# --- typed details: one model per error family, shared by who raises and who reads (fixers, CLI, reports) ---------
+
+
+class BuildDetails(TypedDict, total=False):
+    dockerfile: str
+    line: int | None
+    step: str | None
+    step_number: int | None
+    engine_message: str
+    log_tail: str
+    # CONTEXT_TOO_LARGE
+    size_bytes: int
+    limit_mb: int
+    largest: list[JSONValue]
+    dockerignore_patterns: int
+
+
+class SmokeDetails(TypedDict, total=False):
+    expected_port: int | None
+    listening_ports: list[int]
+    exit_code: int | None
+    oom_killed: bool
+    log_tail: str
+
+
+class RolloutDetails(TypedDict, total=False):
+    diagnostics: dict[str, JSONValue]
+    rollout: dict[str, JSONValue]
+    probe: dict[str, JSONValue]
+    rolled_back: bool
+    rollback_revision: int | None
+    rollback: JSONValue
+    images: list[str]
 
 
 class ContainerKitError(Exception):
@@ -32,14 +68,14 @@ class ContainerKitError(Exception):
         code: str | None = None,
         hint: str | None = None,
         retryable: bool | None = None,
-        details: Details | None = None,
+        details: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.hint = hint if hint is not None else self.default_hint
         self.retryable = self.default_retryable if retryable is None else retryable
-        self.details: Details = dict(details or {})
+        self.details: Details = cast(Details, dict(details or {}))
 
     def to_dict(self) -> dict[str, JSONValue]:
         return {
@@ -157,6 +193,29 @@ class BuildError(EngineError):
     default_code = "BUILD_FAILED"
     default_hint = "Read the failing step and the log tail in the details."
 
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None, retryable: bool | None = None,
+                 details: BuildDetails | None = None) -> None:
+        super().__init__(message, code=code, hint=hint, retryable=retryable, details=details)
+
+    @property
+    def build_details(self) -> BuildDetails:
+        return cast(BuildDetails, self.details)
+
+
+class SmokeTestError(ContainerKitError):
+    """The image did not start and answer (``code`` SMOKE_EXITED, SMOKE_WRONG_PORT, SMOKE_NO_ANSWER)."""
+
+    default_code = "SMOKE_FAILED"
+    default_hint = "Read the container's log lines in the details."
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None, retryable: bool | None = None,
+                 details: SmokeDetails | None = None) -> None:
+        super().__init__(message, code=code, hint=hint, retryable=retryable, details=details)
+
+    @property
+    def smoke_details(self) -> SmokeDetails:
+        return cast(SmokeDetails, self.details)
+
 
 class RegistryError(ContainerKitError):
     default_code = "REGISTRY_ERROR"
@@ -181,7 +240,7 @@ class NetworkError(ContainerKitError):
 
 class ScanError(ContainerKitError):
     default_code = "SCAN_FAILED"
-    default_hint = "See the details; check the scanner database with `containerkit db status`."
+    default_hint = "See the details; check the scanner database with {tool:db_status}."
 
 
 class KubernetesError(ContainerKitError):
@@ -219,6 +278,14 @@ class ManifestInvalidError(KubernetesError):
 class RolloutFailedError(KubernetesError):
     default_code = "ROLLOUT_FAILED"
     default_hint = "Read the diagnostics (pod states, events, log tail) in the details, fix the app or manifests, and deploy again."
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None, retryable: bool | None = None,
+                 details: RolloutDetails | None = None) -> None:
+        super().__init__(message, code=code, hint=hint, retryable=retryable, details=details)
+
+    @property
+    def rollout_details(self) -> RolloutDetails:
+        return cast(RolloutDetails, self.details)
 
 
 class ImagePullFailedError(RolloutFailedError):

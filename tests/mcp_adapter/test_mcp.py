@@ -10,13 +10,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx
 import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from containerkit.mcp.server import build_server
 from containerkit.tools.sessions import GetSessionResult, ServerStatusResult
@@ -61,11 +62,10 @@ def test_structured_output_is_the_result_model(harness: Harness) -> None:
 def test_errors_reach_the_client_as_tool_errors_with_code_and_hint(harness: Harness) -> None:
     async def body(client: Client) -> Any:
         return [await client.call_tool("get_session", {"session_id": "nope"}),
-                await client.call_tool("add_session_label", {"session_id": "x", "label": "bad label"}),
-                await client.call_tool("no_such_tool", {})]
+                await client.call_tool("add_session_label", {"session_id": "x", "label": "bad label"})]
 
-    missing, invalid, unknown = run_client(harness, body)
-    for result, code in ((missing, "NOT_FOUND"), (invalid, "INVALID_INPUT"), (unknown, "NOT_FOUND")):
+    missing, invalid = run_client(harness, body)
+    for result, code in ((missing, "NOT_FOUND"), (invalid, "INVALID_INPUT")):
         assert result.is_error
         text = "\n".join(c.text for c in result.content)
         assert text.startswith(code) and "hint:" in text and "Traceback" not in text
@@ -297,3 +297,63 @@ def test_inspector_over_http(request: pytest.FixtureRequest, ck_home: Path) -> N
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _protocol_error(harness: Harness, call: Any, **client_kw: Any) -> MCPError:
+    async def body(client: Client) -> Any:
+        try:
+            await call(client)
+        except MCPError as e:
+            return e
+        raise AssertionError("no JSON-RPC error")
+
+    return cast(MCPError, run_client(harness, body, **client_kw))
+
+
+@pytest.mark.parametrize(("mode", "not_found"), [("legacy", -32002), ("auto", -32602)])
+def test_resource_and_prompt_errors_are_json_rpc_errors_with_code_and_hint(harness: Harness, mode: str, not_found: int,
+                                                                           capfd: pytest.CaptureFixture[str]) -> None:
+    cases = [
+        (lambda c: c.read_resource("artifact://nope"), not_found, "NOT_FOUND"),
+        (lambda c: c.read_resource("session://nope"), not_found, "NOT_FOUND"),
+        (lambda c: c.read_resource("ftp://x"), not_found, "NOT_FOUND"),
+        (lambda c: c.get_prompt("no_such_prompt", {}), -32602, "INVALID_INPUT"),
+        (lambda c: c.get_prompt("containerize_app", {}), -32602, "INVALID_INPUT"),
+        (lambda c: c.call_tool("no_such_tool", {}), -32602, "NOT_FOUND"),
+    ]
+    for call, rpc_code, code in cases:
+        error = _protocol_error(harness, call, mode=mode)
+        assert error.code == rpc_code, (error.code, error.message)
+        assert error.data["code"] == code and error.data["hint"] and error.message.startswith(code)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_binary_artifacts_are_served_as_base64_blobs(harness: Harness) -> None:
+    import base64
+    import gzip
+
+    store = harness.app.services.store
+    sid = store.create_session().id
+    payload = gzip.compress(bytes(range(256)) * 8)
+    art = store.add_artifact(sid, "workspace_changes", "changes.tar.gz", payload, media_type="application/gzip")
+    text_art = store.add_artifact(sid, "report", "r.json", '{"a": "é"}', media_type="application/json")
+
+    async def body(client: Client) -> Any:
+        return await client.read_resource(f"artifact://{art.id}"), await client.read_resource(f"artifact://{text_art.id}")
+
+    blob, text = run_client(harness, body)
+    assert blob.contents[0].mime_type == "application/gzip" and base64.b64decode(blob.contents[0].blob) == payload
+    assert text.contents[0].text == '{"a": "é"}'
+
+
+@pytest.mark.parametrize(("tool", "args", "field"), [
+    ("server_status", {"check_engine": "yes"}, "check_engine"),
+    ("list_workflow_runs", {"limit": "10"}, "limit"),
+    ("smoke_test_image", {"image": "x", "port": "8080"}, "port"),
+])
+def test_arguments_are_validated_strictly_against_the_schema(harness: Harness, tool: str, args: dict[str, Any], field: str) -> None:
+    async def body(client: Client) -> Any:
+        return await client.call_tool(tool, args)
+
+    result = run_client(harness, body)
+    assert result.is_error and result.content[0].text.startswith("INVALID_INPUT") and field in result.content[0].text

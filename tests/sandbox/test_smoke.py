@@ -63,7 +63,7 @@ def test_crash_fails_with_exit_code_and_logs(harness: Harness, server_image: str
     with pytest.raises(ContainerKitError) as info:
         harness.call("smoke_test_image", image=server_image, port=8000, env={"MODE": "crash"}, timeout_s=60)
     assert info.value.code == "SMOKE_EXITED" and info.value.details["exit_code"] == 4
-    assert "missing DATABASE_URL" in str(info.value.details["tail"])
+    assert "missing DATABASE_URL" in str(info.value.details["log_tail"])
 
 
 def test_worker_without_port_passes_when_it_stays_up(harness: Harness, server_image: str) -> None:

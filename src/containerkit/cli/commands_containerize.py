@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from containerkit.cli.commands_workflow import _live, _show_failed_steps, render_steps
+from containerkit.cli.commands_workflow import APPLY_FIXES_HELP, _live, _show_failed_steps, render_steps
 from containerkit.cli.runner import invoke
 
 
@@ -45,10 +45,12 @@ def register(app: typer.Typer) -> None:
         namespace: str = typer.Option("default", "--namespace", "-n"),
         fail_on: str = typer.Option("none", "--fail-on", help="Scan policy gate: none|low|medium|high|critical."),
         until: str = typer.Option(None, "--until", help="Stop after this step."),
+        apply_fixes: bool = typer.Option(False, "--apply-fixes", help=APPLY_FIXES_HELP),
         session: str = typer.Option(None, "--session"),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
     ) -> None:
         """Analyze → Dockerfile → lint → build → smoke test → scan → tag → push → manifests → deploy."""
         params = {"path": path, "service": service, "registry": registry, "tag": tag, "name": name, "deploy": deploy, "context": context,
-                  "namespace": namespace, "fail_on": fail_on, "until": until, "session_id": session}
+                  "namespace": namespace, "fail_on": fail_on, "until": until, "apply_fixes": apply_fixes,
+                  "session_id": session}
         invoke("execute_workflow", params, as_json=as_json, render=_render, live=_live(f"containerize {path}"), on_error=_show_failed_steps)

@@ -15,6 +15,8 @@ from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError, InvalidInputError
 
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
+APPLY_FIXES_HELP = ("Write failure fixes over files you wrote (your previous content is kept as an artifact); without it such a "
+                    "fix is stored as a proposal with a diff and the run stops there.")
 _STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim", "cancelled": "magenta"}
 
 
@@ -71,6 +73,7 @@ def register(app: typer.Typer) -> None:
         spec: str = typer.Argument(..., help="Workflow YAML file."),
         inputs: list[str] = typer.Option([], "--input", "-i", help="KEY=VALUE input (repeatable)."),
         max_parallel: int = typer.Option(None, "--max-parallel", help="Override the parallelism limit."),
+        apply_fixes: bool = typer.Option(False, "--apply-fixes", help=APPLY_FIXES_HELP),
         session: str = typer.Option(None, "--session", help="Run in this session."),
         as_json: bool = JSON_OPT,
     ) -> None:
@@ -81,7 +84,8 @@ def register(app: typer.Typer) -> None:
             from containerkit.cli.runner import fail
 
             fail(e)
-        invoke("execute_custom_workflow", {"spec_path": spec, "inputs": parsed, "max_parallel": max_parallel, "session_id": session},
+        invoke("execute_custom_workflow", {"spec_path": spec, "inputs": parsed, "max_parallel": max_parallel,
+                                          "apply_fixes": apply_fixes, "session_id": session},
                as_json=as_json, render=_render_run, live=_live(f"workflow {spec}"), on_error=_show_failed_steps)
 
     @wf.command("validate")
@@ -111,9 +115,14 @@ def register(app: typer.Typer) -> None:
         invoke("cancel_workflow", {"run_id": run_id}, as_json=as_json, render=lambda out, r: out.print(f"run {r.run_id}: {r.status}"))
 
     @wf.command("resume")
-    def resume(run_id: str, as_json: bool = JSON_OPT) -> None:
+    def resume(
+        run_id: str,
+        apply_fixes: bool = typer.Option(False, "--apply-fixes", help="First write the fixes the run proposed (your files are "
+                                         "kept as artifacts), then resume."),
+        as_json: bool = JSON_OPT,
+    ) -> None:
         """Continue a failed, cancelled or crashed run from its first unfinished step."""
-        invoke("resume_workflow", {"run_id": run_id}, as_json=as_json, render=_render_run,
+        invoke("resume_workflow", {"run_id": run_id, "apply_fixes": apply_fixes}, as_json=as_json, render=_render_run,
                live=_live(f"resume {run_id}"), on_error=_show_failed_steps)
 
 

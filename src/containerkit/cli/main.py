@@ -39,7 +39,16 @@ def _load_commands() -> None:
             importlib.import_module(f"containerkit.cli.{module}").register(app)
 
 
+
+
+def _track_json() -> None:
+    from containerkit.cli.runner import track_json_option
+
+    track_json_option(app)
+
+
 _load_commands()
+_track_json()
 
 
 def run() -> None:

@@ -7,6 +7,8 @@ model. Errors print one line plus the hint to stderr and exit with the error's
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import signal
 import sys
@@ -17,11 +19,13 @@ from typing import Any, NoReturn, Protocol, TypeVar
 import anyio
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from containerkit.app import App, build_app
 from containerkit.errors import CancelledError_, ContainerKitError, wrap_unexpected
-from containerkit.redaction import redact
+from containerkit.hints import render_hint
+from containerkit.redaction import redact, redact_data
 from containerkit.tools import ToolResult
 
 R = TypeVar("R", bound=ToolResult)
@@ -86,11 +90,53 @@ class RichProgress:
         self._bar.update(self._task, completed=progress, total=total, description=message or self._bar.tasks[0].description)
 
 
+#: the running command was given ``--json`` (set around every command by :func:`track_json_option`)
+JSON_MODE: contextvars.ContextVar[bool] = contextvars.ContextVar("containerkit_json_mode", default=False)
+
+
+def json_requested() -> bool:
+    return JSON_MODE.get()
+
+
+def track_json_option(app: typer.Typer) -> None:
+    """Wrap every command of ``app`` (and its groups) so :func:`fail` knows whether ``--json`` was given, even for
+    errors raised before the tool runs (bad option values, unreadable password files)."""
+    for info in app.registered_commands:
+        if info.callback is not None and not getattr(info.callback, "_ck_json", False):
+            info.callback = _tracking(info.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            track_json_option(group.typer_instance)
+
+
+def _tracking(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        token = JSON_MODE.set(bool(kwargs.get("as_json")))
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            JSON_MODE.reset(token)
+
+    command._ck_json = True  # type: ignore[attr-defined]
+    return command
+
+
+def error_document(err: ContainerKitError) -> dict[str, Any]:
+    """The JSON error document of ``--json``: ``{"error": {code, message, hint, retryable, details}}``, redacted."""
+    data = redact_data(err.to_dict())
+    return {"error": {key: data[key] for key in ("code", "message", "hint", "retryable", "details")}}
+
+
 def fail(error: BaseException) -> NoReturn:
+    """Report an error and exit with its exit code. With ``--json`` the error document goes to stdout as well, so a
+    pipeline that reads stdout gets a document whatever the exit code."""
     err = wrap_unexpected(error)
-    err_console.print(f"[bold red]error[/] [{err.code}] {redact(err.message)}", highlight=False, soft_wrap=True)
+    if json_requested():
+        print_json(error_document(err))
+    err_console.print(f"[bold red]error[/] [{err.code}] {escape(redact(err.message))}", highlight=False, soft_wrap=True)
     if err.hint:
-        err_console.print(f"[yellow]hint:[/] {redact(err.hint)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]hint:[/] {escape(render_hint(redact(err.hint), 'cli'))}", highlight=False, soft_wrap=True)
     tail = err.details.get("tail") or err.details.get("log_tail")
     if isinstance(tail, str) and tail.strip():
         err_console.print(redact(tail.strip()[-1500:]), highlight=False, markup=False, soft_wrap=True)
@@ -139,6 +185,8 @@ def invoke(
         err_console.print(f"[red]{'terminated' if terminated else 'interrupted'}[/]")
         fail_code = CancelledError_(f"{tool} was {'terminated (SIGTERM)' if terminated else 'interrupted'}")
         err_console.print(f"[{fail_code.code}] {fail_code.message}", highlight=False, markup=False)
+        if as_json:
+            print_json(error_document(fail_code))
         raise typer.Exit(code=EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
     except ContainerKitError as e:
         if on_error is not None:

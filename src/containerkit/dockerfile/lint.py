@@ -112,7 +112,7 @@ def own_rules(text: str, context: Path | None = None, expected_port: int | None 
             add("CK104", "warning", final[-1].line, f"no EXPOSE although the app listens on {expected_port}", f"Add `EXPOSE {expected_port}`.")
     if context is not None and not (context / ".dockerignore").is_file():
         add("CK106", "warning", None, "the build context has no .dockerignore: VCS data, local envs and secrets get sent to the build",
-            "Add a .dockerignore (`containerkit dockerfile --write` generates one).")
+            "Add a .dockerignore ({tool:generate_dockerfile --write} generates one).")
     return out
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from containerkit.engine.models import BuildStep
-from containerkit.errors import BuildError, Details
+from containerkit.errors import BuildDetails, BuildError
 
 _DEPENDENCY_COMMANDS = re.compile(
     r"\b(pip3?|python3? -m pip|uv)\s+(install|sync)\b|\buv pip install\b|\bpoetry install\b|\bpipenv install\b"
@@ -43,7 +43,7 @@ _RULES = (
     _Rule("DOCKERFILE_SYNTAX",
           re.compile(r"dockerfile parse error|unknown instruction|failed to parse dockerfile|Dockerfile parse error"
                      r"|unknown flag:|\bparse error\b|empty continuation|failed to process .*: unexpected", re.I),
-          "Fix the Dockerfile line named in the details (or run lint_dockerfile)."),
+          "Fix the Dockerfile line named in the details (or run {tool:validate_dockerfile})."),
     _Rule("REGISTRY_AUTH",
           re.compile(r"no basic auth credentials|unauthorized|authentication required|denied: requested access"
                      r"|insufficient_scope|401 Unauthorized", re.I),
@@ -73,7 +73,7 @@ def classify(message: str, log_tail: str, failing: BuildStep | None, line: int |
     named = _LINE_IN_MESSAGE.search(message)
     if named:
         line = int(named.group(1))
-    details: Details = {
+    details: BuildDetails = {
         "dockerfile": dockerfile,
         "line": line,
         "step": failing.instruction if failing else None,

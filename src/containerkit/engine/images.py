@@ -47,7 +47,7 @@ async def inspect(api: Any, ref: str) -> ImageInfo:
         data: dict[str, Any] = await anyio.to_thread.run_sync(api.inspect_image, ref)
     except ImageNotFound as e:
         raise NotFoundError(f"image {ref} is not present on the engine",
-                            hint="Build it, or pull it first (`containerkit pull`).", details={"reference": ref}) from e
+                            hint="Build it, or pull it first ({tool:pull_image}).", details={"reference": ref}) from e
     except APIError as e:
         if e.status_code == 404:
             raise NotFoundError(f"image {ref} is not present on the engine", hint="Build or pull it first.") from e
@@ -75,7 +75,7 @@ def classify_transfer(action: str, reference: str, message: str) -> ContainerKit
         return NotFoundError(f"{action} {reference}: no such local image", hint="Build or tag the image first.", details=details)
     if _MISSING.search(text):
         return NotFoundError(f"{action} {reference}: not found in the registry: {text}",
-                             hint="Check the repository, tag or digest (`containerkit registry tags REPO`).", details=details)
+                             hint="Check the repository, tag or digest ({tool:registry_tags REPO}).", details=details)
     if _NETWORK.search(text):
         return NetworkError(f"{action} {reference}: network failure: {text}", details=details)
     if _SERVER.search(text):

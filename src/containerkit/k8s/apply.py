@@ -75,7 +75,7 @@ def plan(objects: list[LoadedObject], namespace: str) -> list[Planned]:
         meta = obj.get("metadata")
         if not obj.get("apiVersion") or not obj.get("kind") or not isinstance(meta, dict) or not meta.get("name"):
             raise InvalidInputError(f"{loaded.where}: the object needs apiVersion, kind and metadata.name",
-                                    hint="Validate the manifests first (`containerkit manifests validate DIR`).")
+                                    hint="Validate the manifests first ({tool:validate_manifests DIR}).")
         ns: str | None = None
         if obj["kind"] == "CustomResourceDefinition" or not _namespaced(obj):
             meta.pop("namespace", None)

@@ -25,7 +25,7 @@ from containerkit.errors import CommandFailedError, InvalidInputError, Kubernete
 KIND_INSTALL_HINT = (
     "Install kind (it needs a Docker engine): `go install sigs.k8s.io/kind@v0.24.0`, or download the release binary for your "
     "platform from https://kind.sigs.k8s.io/docs/user/quick-start/#installation to /usr/local/bin/kind and `chmod +x` it; "
-    "then run `containerkit cluster create` again."
+    "then run {tool:prepare_cluster} again."
 )
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")
 CONTAINER_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")

@@ -74,7 +74,7 @@ def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise KubeconfigError(f"no kubeconfig at {path}",
                               hint="Point KUBECONFIG (or CONTAINERKIT_K8S__KUBECONFIG) at your cluster's kubeconfig, "
-                                   "or create a local cluster with `containerkit cluster create`.",
+                                   "or create a local cluster with {tool:prepare_cluster}.",
                               details={"kubeconfig": str(path)})
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -68,7 +68,7 @@ def manifest_files(path: Path) -> list[Path]:
                                 hint="Render it first (`kubectl kustomize DIR > out.yaml`) or generate with --format plain.")
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES and p.name not in NON_MANIFESTS)
     if not files:
-        raise InvalidInputError(f"no .yaml/.yml files in {path}", hint="Generate manifests with `containerkit manifests PATH --image REF`.")
+        raise InvalidInputError(f"no .yaml/.yml files in {path}", hint="Generate manifests with {tool:generate_manifests PATH --image REF}.")
     return files
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from lightkube.types import PatchType
 from pydantic import BaseModel, ConfigDict, Field
 
-from containerkit.errors import ImagePullFailedError, NotFoundError, RolloutFailedError
+from containerkit.errors import ImagePullFailedError, NotFoundError, RolloutDetails, RolloutFailedError
 from containerkit.k8s.client import KubeApi, Obj
 from containerkit.k8s.diagnose import BACKOFF_REASONS, IMAGE_PULL_REASONS, Diagnostics, diagnose, pod_reasons, selector_labels
 
@@ -109,14 +109,15 @@ async def owned_replicasets(api: KubeApi, dep: Obj) -> list[Obj]:
 
 def failure(message: str, diagnostics: Diagnostics, status: RolloutStatus, **extra: Any) -> RolloutFailedError:
     """ImagePullFailedError for pull failures, RolloutFailedError otherwise; diagnostics under details["diagnostics"]."""
-    details: dict[str, Any] = {"diagnostics": diagnostics.model_dump(mode="json"), "rollout": status.model_dump(mode="json"),
-                               "rolled_back": False, "rollback_revision": None, **extra}
+    details: RolloutDetails = {"diagnostics": diagnostics.model_dump(mode="json"), "rollout": status.model_dump(mode="json"),
+                               "rolled_back": False, "rollback_revision": None}
+    details.update(cast(RolloutDetails, extra))
     full = f"{message}: {diagnostics.summary}"
     if set(diagnostics.reasons) & IMAGE_PULL_REASONS:
-        images: list[Any] = sorted({c.image for p in diagnostics.pods for c in p.containers if c.reason in IMAGE_PULL_REASONS})
+        images: list[str] = sorted({c.image for p in diagnostics.pods for c in p.containers if c.reason in IMAGE_PULL_REASONS})
         return ImagePullFailedError(full, details={**details, "images": images},
                                     hint=f"The cluster cannot pull {', '.join(images) or 'the image'}: push it to a registry "
-                                         "the cluster reaches (`containerkit push REF`) or load it into the cluster "
+                                         "the cluster reaches ({tool:push_image REF}) or load it into the cluster "
                                          "(`kind load docker-image REF`), and check the name and tag.")
     return RolloutFailedError(full, details=details)
 

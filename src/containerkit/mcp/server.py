@@ -6,6 +6,7 @@ once at start-up and a call does no per-request schema work (see ADR 0010).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import warnings
@@ -16,10 +17,12 @@ from urllib.parse import unquote, urlparse
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
+from mcp.shared.exceptions import MCPError
 
 from containerkit import __version__
 from containerkit.app import App
-from containerkit.errors import ContainerKitError, InvalidInputError, NotFoundError, wrap_unexpected
+from containerkit.errors import ContainerKitError, InvalidInputError, NotFoundError, SessionExpiredError, wrap_unexpected
+from containerkit.hints import render_hint
 from containerkit.mcp.prompts import PROMPTS
 from containerkit.redaction import redact, redact_data
 from containerkit.tools import ToolResult, ToolSpec
@@ -53,10 +56,17 @@ def tool_definition(spec: ToolSpec[Any, Any]) -> types.Tool:
     )
 
 
+def error_data(error: ContainerKitError) -> dict[str, Any]:
+    """The error document for an MCP client: redacted, its hint naming tools (not CLI commands)."""
+    data: dict[str, Any] = redact_data(error.to_dict())
+    data["hint"] = render_hint(str(data.get("hint") or ""), "mcp")
+    return data
+
+
 def error_result(error: ContainerKitError) -> types.CallToolResult:
     """A tool error the client's model can act on: code, message, hint, details — never a traceback."""
-    data = redact_data(error.to_dict())
-    text = f"{error.code}: {redact(error.message)}\nhint: {redact(error.hint)}"
+    data = error_data(error)
+    text = f"{error.code}: {redact(error.message)}\nhint: {data['hint']}"
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text), types.TextContent(type="text", text=json.dumps(data, default=str))],
         is_error=True,
@@ -133,6 +143,39 @@ async def _client_roots(ctx: Ctx) -> list[Path]:
     return roots
 
 
+#: protocol versions from this one on retired -32002 (resource not found): they answer -32602 (invalid params)
+_RETIRED_32002_FROM = "2026-07-28"
+RESOURCE_NOT_FOUND = -32002
+_TEXT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "application/sarif+json", "application/xml",
+               "application/vnd.cyclonedx+json", "application/toml", "application/javascript")
+
+
+def resource_not_found_code(ctx: Ctx) -> int:
+    version = str(getattr(ctx, "protocol_version", "") or "")
+    return types.INVALID_PARAMS if version >= _RETIRED_32002_FROM else RESOURCE_NOT_FOUND
+
+
+def _code_for(error: ContainerKitError) -> int:
+    return types.INVALID_PARAMS if isinstance(error, InvalidInputError | NotFoundError) else types.INTERNAL_ERROR
+
+
+def protocol_error(code: int, error: ContainerKitError) -> MCPError:
+    """A JSON-RPC error carrying our error document (code, hint, details) in ``data``."""
+    return MCPError(code=code, message=f"{error.code}: {redact(error.message)}", data=error_data(error))
+
+
+def is_text(media_type: str, content: bytes) -> bool:
+    """Served as text: a text media type whose bytes are UTF-8; everything else goes out as a base64 blob."""
+    base = media_type.split(";")[0].strip().lower()
+    if not (base.startswith("text/") or base in _TEXT_TYPES or base.endswith(("+json", "+yaml", "+xml"))):
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def build_server(app: App) -> Server[Any]:
     registry = app.registry
     tools = [tool_definition(spec) for spec in registry.specs()]
@@ -144,10 +187,14 @@ def build_server(app: App) -> Server[Any]:
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         try:
             spec = registry.get(params.name)
+        except NotFoundError as e:  # the specification's answer to an unknown tool: a protocol error, invalid params
+            raise protocol_error(types.INVALID_PARAMS, e) from None
+        try:
             sampler = ClientSampler(ctx) if _client_has(ctx, "sampling") else None
             roots = await _client_roots(ctx)
             result: ToolResult = await registry.call(
-                app.services, spec.name, params.arguments or {}, progress=SessionProgress(ctx), sampler=sampler, client_roots=roots
+                app.services, spec.name, params.arguments or {}, progress=SessionProgress(ctx), sampler=sampler, client_roots=roots,
+                strict=True,
             )
         except ContainerKitError as e:
             return error_result(e)
@@ -176,7 +223,16 @@ def build_server(app: App) -> Server[Any]:
         ])
 
     async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        uri = str(params.uri)
+        try:
+            return _read_resource(str(params.uri))
+        except ContainerKitError as e:
+            raise protocol_error(resource_not_found_code(ctx) if isinstance(e, NotFoundError | SessionExpiredError)
+                                 else _code_for(e), e) from None
+        except Exception as e:
+            log.exception("resources/read %s failed", params.uri)
+            raise protocol_error(types.INTERNAL_ERROR, wrap_unexpected(e)) from None
+
+    def _read_resource(uri: str) -> types.ReadResourceResult:
         scheme, _, ident = uri.partition("://")
         store = app.services.store
         if scheme == "session" and ident:
@@ -189,8 +245,11 @@ def build_server(app: App) -> Server[Any]:
             return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)])
         if scheme == "artifact" and ident:
             info, content = store.get_artifact(ident)
-            return types.ReadResourceResult(contents=[types.TextResourceContents(
-                uri=uri, mime_type=info.media_type, text=content.decode("utf-8", "replace"))])
+            if is_text(info.media_type, content):
+                return types.ReadResourceResult(contents=[types.TextResourceContents(
+                    uri=uri, mime_type=info.media_type, text=content.decode("utf-8"))])
+            return types.ReadResourceResult(contents=[types.BlobResourceContents(
+                uri=uri, mime_type=info.media_type, blob=base64.b64encode(content).decode("ascii"))])
         raise NotFoundError(f"unknown resource {uri!r}", hint="Use session://{id} or artifact://{id}.")
 
     async def list_prompts(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
@@ -201,6 +260,15 @@ def build_server(app: App) -> Server[Any]:
         ])
 
     async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        try:
+            return _get_prompt(params)
+        except ContainerKitError as e:  # unknown prompt, missing argument: invalid params, as the specification says
+            raise protocol_error(_code_for(e), e) from None
+        except Exception as e:
+            log.exception("prompts/get %s failed", params.name)
+            raise protocol_error(types.INTERNAL_ERROR, wrap_unexpected(e)) from None
+
+    def _get_prompt(params: types.GetPromptRequestParams) -> types.GetPromptResult:
         prompt = next((p for p in PROMPTS if p.name == params.name), None)
         if prompt is None:
             raise InvalidInputError(f"unknown prompt {params.name!r}", hint=f"Prompts: {', '.join(p.name for p in PROMPTS)}.")

@@ -89,7 +89,7 @@ class OciClient:
                                        headers={"Accept": ACCEPT}, allow_404=True)
         if response.status_code == 404:
             raise NotFoundError(f"{ref.canonical} does not exist in {self.registry}",
-                                hint="List the tags with `containerkit registry tags REPO`.")
+                                hint="List the tags with {tool:registry_tags REPO}.")
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         return Manifest(response.content, media_type, response.headers.get("Docker-Content-Digest", ""))
 

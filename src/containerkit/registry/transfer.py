@@ -96,7 +96,7 @@ async def push(engine: Engine, resolver: CredentialResolver, ref: ImageReference
     """
     if not ref.tag:
         raise InvalidInputError(f"push needs a tag, got {ref.canonical}",
-                                hint="Push registry/repository:tag (tag the image first with `containerkit tag`).")
+                                hint="Push registry/repository:tag (tag the image first with {tool:tag_image}).")
     started = time.monotonic()
     creds = await resolver.resolve(ref.registry, explicit)
     auth = creds.auth_config(ref.registry) if creds else None

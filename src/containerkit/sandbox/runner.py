@@ -114,7 +114,7 @@ def run_blocking(client: Any, spec: RunSpec, cancel: threading.Event) -> RunOutc
         )
     except ImageNotFound as e:
         raise EngineError(f"image {spec.image} is not available locally", code="IMAGE_NOT_FOUND",
-                          hint="Build or pull it first (`containerkit pull IMAGE`).") from e
+                          hint="Build or pull it first ({tool:pull_image IMAGE}).") from e
     except (DockerException, RequestsConnectionError) as e:
         raise EngineUnavailableError(f"cannot create the sandbox container: {e}") from e
     capture = _Capture(spec.limits.output_bytes)

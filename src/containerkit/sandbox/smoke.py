@@ -13,7 +13,7 @@ from typing import Any
 
 from docker.errors import DockerException, ImageNotFound
 
-from containerkit.errors import ContainerKitError, EngineError, EngineUnavailableError
+from containerkit.errors import EngineError, EngineUnavailableError, SmokeDetails, SmokeTestError
 from containerkit.sandbox.policy import Limits
 from containerkit.sandbox.runner import LABEL, host_config_kwargs, remove_quietly
 from containerkit.sandbox.waits import HttpWait, StaysUpWait, TcpWait
@@ -49,12 +49,12 @@ def listening_ports(pid: int) -> list[int]:
     return sorted(ports)
 
 
-def _fail(code: str, message: str, hint: str, container: Any, **details: Any) -> ContainerKitError:
+def _fail(code: str, message: str, hint: str, container: Any, details: SmokeDetails) -> SmokeTestError:
     try:
         logs = container.logs(tail=40).decode("utf-8", "replace")
     except DockerException:
         logs = ""
-    return ContainerKitError(message, code=code, hint=hint, details={**details, "tail": logs})
+    return SmokeTestError(message, code=code, hint=hint, details={**details, "log_tail": logs})
 
 
 def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait | TcpWait | StaysUpWait, limits: Limits,
@@ -81,7 +81,7 @@ def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait 
                 raise _fail("SMOKE_EXITED", f"the container exited with code {code} after {time.monotonic() - started:.1f}s"
                             + (" (killed: out of memory)" if state.get("OOMKilled") else ""),
                             "Read the log lines in the details: the app crashed at start (missing env var, wrong command, bad config).",
-                            container, exit_code=code, oom_killed=bool(state.get("OOMKilled")))
+                            container, {"exit_code": code, "oom_killed": bool(state.get("OOMKilled"))})
             elapsed = time.monotonic() - started
             if isinstance(wait, StaysUpWait):
                 if elapsed >= wait.grace_s:
@@ -101,11 +101,11 @@ def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait 
                     if time.monotonic() - first_seen >= WRONG_PORT_AFTER_S:
                         raise _fail("SMOKE_WRONG_PORT", f"the app listens on {', '.join(map(str, listening))}, not on the expected port {port}",
                                     f"Use port {listening[0]} (regenerate the Dockerfile with --port {listening[0]}) or make the app listen on {port}"
-                                    " (set PORT).", container, expected_port=port, listening_ports=listening)
+                                    " (set PORT).", container, {"expected_port": port, "listening_ports": listening})
             if elapsed >= timeout_s:
                 raise _fail("SMOKE_NO_ANSWER", f"the app did not answer on port {port} within {timeout_s:g}s (last: {last})",
                             "Check the logs in the details; raise --timeout for slow starts.", container,
-                            expected_port=port, listening_ports=listening if port else [])
+                            {"expected_port": port, "listening_ports": listening if port else []})
             time.sleep(POLL_S)
     finally:
         remove_quietly(container)

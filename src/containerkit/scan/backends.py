@@ -85,7 +85,7 @@ class BuiltinScanner:
             raise ScanError(
                 f"no vulnerability database at {self.db_path}: the built-in scanner cannot tell whether the image is vulnerable",
                 code="SCAN_DB_MISSING",
-                hint="Run `containerkit db update` (needs network) or pass --db PATH with an OSV directory or zip.",
+                hint="Run {tool:db_update} (needs network) or pass --db PATH with an OSV directory or zip.",
                 details={"db_path": str(self.db_path)},
             )
         return db_status
@@ -94,10 +94,10 @@ class BuiltinScanner:
 def db_warnings(status: DbStatus) -> list[str]:
     if status.age_days is None:
         return [f"the vulnerability database at {status.path} has no download date; results may be stale "
-                "(run `containerkit db update`)"]
+                "(run {tool:db_update})"]
     if status.age_days > status.max_age_days:
         return [f"the vulnerability database is {status.age_days:.0f} days old (limit {status.max_age_days}); "
-                "run `containerkit db update` for current advisories"]
+                "run {tool:db_update} for current advisories"]
     return []
 
 

@@ -91,7 +91,7 @@ def read_meta(root: Path) -> DbMeta:
     try:
         return DbMeta.model_validate_json(path.read_text(encoding="utf-8"))
     except (OSError, ValidationError) as e:
-        raise ScanError(f"the database metadata {path} is unreadable: {e}", hint="Run `containerkit db update` again.") from e
+        raise ScanError(f"the database metadata {path} is unreadable: {e}", hint="Run {tool:db_update} again.") from e
 
 
 def write_meta(root: Path, meta: DbMeta) -> None:
@@ -121,7 +121,7 @@ def _iter_zip(path: Path) -> Iterator[tuple[str, bytes]]:
                 if name.endswith(".json"):
                     yield f"{path}!{name}", archive.read(name)
     except (zipfile.BadZipFile, OSError) as e:
-        raise ScanError(f"cannot read OSV archive {path}: {e}", hint="Delete it and run `containerkit db update`.") from e
+        raise ScanError(f"cannot read OSV archive {path}: {e}", hint="Delete it and run {tool:db_update}.") from e
 
 
 @dataclass

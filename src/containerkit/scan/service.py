@@ -71,7 +71,7 @@ class ScannerSet:
         if db_status(path, self.max_age_days).exists or not chosen:
             chosen.insert(0, builtin)
         else:
-            warnings.append(f"built-in scanner skipped: no vulnerability database at {path} (run `containerkit db update`)")
+            warnings.append(f"built-in scanner skipped: no vulnerability database at {path} (run {{tool:db_update}})")
         return chosen, warnings
 
 

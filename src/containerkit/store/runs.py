@@ -83,7 +83,7 @@ class RunStore:
         conn = self.db.connection()
         row = conn.execute("SELECT * FROM workflow_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"no workflow run {run_id!r}", hint="List runs with `containerkit workflow list`.")
+            raise NotFoundError(f"no workflow run {run_id!r}", hint="List runs with {tool:list_workflow_runs}.")
         steps = conn.execute("SELECT * FROM workflow_steps WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
         data = dict(row)
         data["spec"] = json.loads(data["spec"])

@@ -137,7 +137,7 @@ class SessionStore:
             )
         return NotFoundError(
             f"no session {session_id!r}",
-            hint="List sessions with `containerkit sessions list`, or omit the session id to start a new one.",
+            hint="List sessions with {tool:list_sessions}, or omit the session id to start a new one.",
             details={"session_id": session_id},
         )
 

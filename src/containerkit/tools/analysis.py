@@ -31,7 +31,7 @@ async def resolve_source(ctx: ToolContext, path: str, branch: str | None = None)
 
 
 @REGISTRY.tool(
-    "analyze_repository", title="Analyze a repository", group="analysis", read_only=True, idempotent=True, open_world=True,
+    "analyze_repository", effects=("network",), title="Analyze a repository", group="analysis", idempotent=True,
     store_result=True,
     description="Find every service in a repository (monorepos too) and report language, version, framework, package manager, "
     "port, start/build commands, health path, env vars, backing services — each with the file and line it came from.",

@@ -13,6 +13,7 @@ from containerkit.dockerfile.lint import Finding, lint
 from containerkit.errors import InvalidInputError
 from containerkit.tools.analysis import resolve_source
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
+from containerkit.tools.files import FileWrite, describe, propose, write_file
 from containerkit.tools.registry import REGISTRY
 
 
@@ -20,7 +21,9 @@ class GenerateParams(ToolParams):
     path: str = Field(description="Repository path (or git URL); its analysis is reused from the session when present.")
     service: str | None = Field(None, description="Service path in a monorepo (as reported by analyze_repository).")
     write: bool = Field(False, description="Write Dockerfile and .dockerignore into the service directory.")
-    force: bool = Field(False, description="Overwrite an existing Dockerfile (otherwise it is validated and improvements returned).")
+    force: bool = Field(False, description="Replace an existing Dockerfile and .dockerignore (your previous files are kept as "
+                        "artifacts). Otherwise an existing Dockerfile is validated, improvements returned and the generated one "
+                        "stored as a proposal with a diff.")
     pin: bool = Field(False, description="Pin base images by digest when the registry is reachable.")
     buildkit: bool = Field(False, description="Use BuildKit cache mounts (only when building with BuildKit).")
     port: int | None = Field(None, ge=1, le=65535, description="Override the detected port.")
@@ -41,6 +44,8 @@ class GenerateResult(ToolResult):
     port: int | None
     healthcheck: bool
     written: list[str] = Field(description="Files written (empty unless write=true).")
+    files: list[FileWrite] = Field(default_factory=list, description="Per file: created, replaced (with the id of the artifact "
+                                   "keeping your previous content), unchanged, or proposed (not written: proposal and diff artifacts).")
     existing_dockerfile: bool = Field(description="The service already had a Dockerfile.")
     findings: list[Finding] = Field(description="Lint findings of the existing Dockerfile (improvements), or of the generated one.")
     warnings: list[str]
@@ -61,7 +66,7 @@ async def load_analysis(ctx: ToolContext, path: str) -> tuple[Path, RepoAnalysis
 
 
 @REGISTRY.tool(
-    "generate_dockerfile", title="Generate a Dockerfile", group="dockerfile", store_result=True,
+    "generate_dockerfile", effects=("writes_files", "reads_registry"), title="Generate a Dockerfile", group="dockerfile", store_result=True,
     description="Write a best-practice Dockerfile and .dockerignore from the analysis (explicit base tags, multi-stage builds, "
     "dependency layers first, production server, fixed non-root UID, exec-form CMD, working HEALTHCHECK). An existing "
     "Dockerfile is never overwritten without force: it is validated and improvements returned.",
@@ -78,27 +83,32 @@ async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> Gener
         registry_prefix=settings.dockerfile.registry_prefix, insecure=settings.registry.insecure_registries,
         buildkit=params.buildkit, pin=params.pin, extra_system_packages=tuple(params.extra_system_packages),
     )
-    written: list[str] = []
     keep_existing = result.existing is not None and not params.force
-    if params.write and not keep_existing:
+    writes: list[FileWrite] = []
+    if params.write:
         target = ctx.resolve_path(result.service_dir)
-        await anyio.Path(target / "Dockerfile").write_text(result.dockerfile)
-        written.append(str(target / "Dockerfile"))
-        if params.force or not (target / ".dockerignore").exists():
-            await anyio.Path(target / ".dockerignore").write_text(result.rendered.dockerignore)
-            written.append(str(target / ".dockerignore"))
+        if keep_existing:
+            writes.append(propose(ctx, root, target / "Dockerfile", result.dockerfile, kind="dockerfile"))
+        else:
+            writes.append(write_file(ctx, root, target / "Dockerfile", result.dockerfile, replace=True, kind="dockerfile"))
+            ignore = target / ".dockerignore"
+            if params.force or not (ignore.exists() or ignore.is_symlink()):
+                writes.append(write_file(ctx, root, ignore, result.rendered.dockerignore, replace=True, kind="dockerignore"))
+    written = [w.path for w in writes if w.action != "proposed"]
     ctx.artifact("dockerfile", f"{svc.path}/Dockerfile", result.dockerfile)
     ctx.artifact("dockerignore", f"{svc.path}/.dockerignore", result.rendered.dockerignore)
     ctx.put_state("dockerfile", {"service": svc.path, "user_uid": result.rendered.user_uid, "port": svc.port,
                                  "path": written[0] if written else None, "kept_existing": keep_existing})
     warnings = list(result.warnings)
     if keep_existing:
-        warnings.insert(0, "an existing Dockerfile was kept (pass force=true to replace it); findings list its improvements")
+        warnings.insert(0, "an existing Dockerfile was kept (pass force=true (--force) to replace it; your file is then kept as an "
+                           "artifact); findings list its improvements")
+    warnings[:0] = describe(writes, "pass force=true (--force) to apply it")
     return GenerateResult(
         service_path=svc.path, service_dir=str(result.service_dir), health_path=svc.health_path, dockerfile=result.dockerfile,
         dockerignore=result.rendered.dockerignore, base_image=result.rendered.base_image,
         build_image=result.rendered.build_image, user_uid=result.rendered.user_uid, port=svc.port, healthcheck=result.rendered.healthcheck,
-        written=written, existing_dockerfile=result.existing is not None, findings=result.findings, warnings=warnings,
+        written=written, files=writes, existing_dockerfile=result.existing is not None, findings=result.findings, warnings=warnings,
         notes=list(result.rendered.notes),
     )
 
@@ -131,7 +141,7 @@ class ValidateResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "validate_dockerfile", title="Lint a Dockerfile", group="dockerfile", read_only=True, idempotent=True, store_result=True,
+    "validate_dockerfile", effects=(), title="Lint a Dockerfile", group="dockerfile", idempotent=True, store_result=True,
     description="hadolint plus Container Kit rules (root user, latest/missing tags, secrets in ENV/ARG, EXPOSE vs the app's port, "
     "COPY . . before dependency install, missing .dockerignore, shell-form CMD, HEALTHCHECK tools absent from the base image).",
     params=ValidateParams, result=ValidateResult,
@@ -140,7 +150,7 @@ async def validate_dockerfile(ctx: ToolContext, params: ValidateParams) -> Valid
     target = ctx.resolve_path(params.path)
     dockerfile = target / "Dockerfile" if target.is_dir() else target
     if not dockerfile.is_file():
-        raise InvalidInputError(f"no Dockerfile at {dockerfile}", hint="Generate one with `containerkit dockerfile PATH --write`.")
+        raise InvalidInputError(f"no Dockerfile at {dockerfile}", hint="Generate one with {tool:generate_dockerfile PATH --write}.")
     port = params.port
     if port is None:
         port = (ctx.state().get("dockerfile") or {}).get("port")

@@ -56,7 +56,8 @@ def _normalise_tags(tags: list[str]) -> tuple[str, ...]:
 
 
 @REGISTRY.tool(
-    "build_image", title="Build an image", group="engine", params=BuildImageParams, result=BuildImageResult,
+    "build_image", effects=("moves_tags", "reads_registry", "runs_containers"),
+    title="Build an image", group="engine", params=BuildImageParams, result=BuildImageResult,
     store_result=True,
     description="Build a container image from a directory with a Dockerfile: .dockerignore honoured, context size checked, "
     "steps streamed as progress, OCI labels set, failures classified (DOCKERFILE_SYNTAX, BASE_IMAGE_NOT_FOUND, "
@@ -105,7 +106,7 @@ class ImageResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "tag_image", title="Tag an image", group="engine", params=TagImageParams, result=ImageResult, idempotent=True,
+    "tag_image", effects=("moves_tags",), title="Tag an image", group="engine", params=TagImageParams, result=ImageResult, idempotent=True,
     description="Give a local image another reference (registry/repository:tag) on the engine.",
 )
 async def tag_image(ctx: ToolContext, params: TagImageParams) -> ImageResult:
@@ -126,8 +127,7 @@ class InspectImageParams(ToolParams):
 
 
 @REGISTRY.tool(
-    "inspect_image", title="Inspect an image", group="engine", params=InspectImageParams, result=ImageResult,
-    read_only=True, idempotent=True,
+    "inspect_image", effects=(), title="Inspect an image", group="engine", params=InspectImageParams, result=ImageResult, idempotent=True,
     description="Show a local image: id, tags, digests, size, layer count, platform and labels.",
 )
 async def inspect_image(ctx: ToolContext, params: InspectImageParams) -> ImageResult:

@@ -53,8 +53,8 @@ class TransferResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "push_image", title="Push an image", group="engine", params=TransferParams, result=TransferResult,
-    idempotent=True, open_world=True, store_result=True,
+    "push_image", effects=("pushes",), title="Push an image", group="engine", params=TransferParams, result=TransferResult,
+    idempotent=True, store_result=True,
     description="Push a local image tag to its registry with per-layer progress; transient failures are retried with "
     "backoff (never auth failures); the pushed digest is checked against the registry's manifest digest.",
 )
@@ -67,8 +67,8 @@ async def push_image(ctx: ToolContext, params: TransferParams) -> TransferResult
 
 
 @REGISTRY.tool(
-    "pull_image", title="Pull an image", group="engine", params=TransferParams, result=TransferResult,
-    idempotent=True, open_world=True,
+    "pull_image", effects=("reads_registry", "moves_tags"), title="Pull an image", group="engine", params=TransferParams, result=TransferResult,
+    idempotent=True,
     description="Pull an image by tag or digest onto the engine, with per-layer progress and retries on transient failures.",
 )
 async def pull_image(ctx: ToolContext, params: TransferParams) -> TransferResult:
@@ -89,8 +89,8 @@ class RegistryTagsResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "registry_tags", title="List registry tags", group="engine", params=RegistryTagsParams, result=RegistryTagsResult,
-    read_only=True, idempotent=True, open_world=True,
+    "registry_tags", effects=("reads_registry",),
+    title="List registry tags", group="engine", params=RegistryTagsParams, result=RegistryTagsResult, idempotent=True,
     description="List the tags of a repository straight from the registry (OCI distribution API, no engine needed).",
 )
 async def registry_tags(ctx: ToolContext, params: RegistryTagsParams) -> RegistryTagsResult:
@@ -115,8 +115,8 @@ class RetagResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "retag_image", title="Retag remotely", group="engine", params=RetagParams, result=RetagResult,
-    idempotent=True, open_world=True,
+    "retag_image", effects=("pushes",), title="Retag remotely", group="engine", params=RetagParams, result=RetagResult,
+    idempotent=True,
     description="Add a tag to an image in its registry without pulling it: the manifest is copied under the new tag.",
 )
 async def retag_image(ctx: ToolContext, params: RetagParams) -> RetagResult:

@@ -42,7 +42,7 @@ class PrepareClusterResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "prepare_cluster", title="Prepare a local kind cluster", group="k8s", idempotent=True, open_world=True,
+    "prepare_cluster", effects=("creates_containers",), title="Prepare a local kind cluster", group="k8s", idempotent=True,
     description="Create (or reuse) a kind cluster wired to a local registry container as the kind docs describe (containerd certs.d "
     "hosts, the registry on the kind network, the local-registry-hosting ConfigMap), then push or load an image so the cluster can "
     "pull it. Without kind installed: TOOL_MISSING with how to install it.",

@@ -65,8 +65,8 @@ class DeployResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "deploy_application", title="Deploy to Kubernetes", group="k8s", params=DeployParams, result=DeployResult,
-    destructive=True, idempotent=True, open_world=True, store_result=True,
+    "deploy_application", effects=("changes_cluster",),
+    title="Deploy to Kubernetes", group="k8s", params=DeployParams, result=DeployResult, idempotent=True, store_result=True,
     description="Apply manifests with server-side apply (field manager from settings, conflicts forced) in a safe order "
     "(CRDs and Namespaces first, workloads after what they reference), then wait for each Deployment's rollout. On failure "
     "the error carries diagnostics (pod states, events, log tails) and the Deployment is rolled back to its previous "
@@ -108,8 +108,8 @@ class VerifyResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "verify_deployment", title="Verify a deployment", group="k8s", params=VerifyParams, result=VerifyResult,
-    read_only=True, idempotent=True, open_world=True, store_result=True,
+    "verify_deployment", effects=("reads_cluster",),
+    title="Verify a deployment", group="k8s", params=VerifyParams, result=VerifyResult, idempotent=True, store_result=True,
     description="Check an existing Deployment: rollout complete, replicas ready, no pod backing off (diagnostics otherwise, "
     "ROLLOUT_FAILED / IMAGE_PULL_FAILED), then GET its Service through the API server proxy on the readinessProbe's path "
     "and port (or the ones given).",

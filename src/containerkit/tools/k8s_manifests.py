@@ -169,7 +169,7 @@ def _foreign(path: Path) -> bool:
 
 
 @REGISTRY.tool(
-    "generate_manifests", title="Generate Kubernetes manifests", group="k8s", store_result=True,
+    "generate_manifests", effects=("writes_files",), title="Generate Kubernetes manifests", group="k8s", store_result=True,
     description="Deterministic, commented Kubernetes manifests from the analysis and an image: Deployment (rolling update, requests "
     "and limits, startup/readiness/liveness probes, non-root security context matching the Dockerfile UID, read-only root "
     "filesystem with emptyDir scratch space), Service, optional Ingress, ConfigMap, Secret references, HorizontalPodAutoscaler, "
@@ -230,7 +230,7 @@ class ValidateManifestsResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "validate_manifests", title="Validate Kubernetes manifests", group="k8s", read_only=True, idempotent=True, store_result=True,
+    "validate_manifests", effects=(), title="Validate Kubernetes manifests", group="k8s", idempotent=True, store_result=True,
     description="Check every object offline against the Kubernetes OpenAPI schemas of a chosen version (unknown fields, wrong "
     "types, missing required fields) plus best-practice rules (probes, requests/limits, latest tag, privileged, hostPath, root, "
     "privilege escalation, host namespaces). Error findings raise MANIFEST_INVALID with the findings in details.",

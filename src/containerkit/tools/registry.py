@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import anyio
 from pydantic import ValidationError
@@ -27,24 +27,58 @@ R = TypeVar("R", bound=ToolResult)
 ToolFn = Callable[[ToolContext, P], Awaitable[R]]
 
 
+Effect = Literal[
+    "writes_files",       # creates or replaces files on the user's disk (repository files, reports, SBOMs)
+    "moves_tags",         # creates or moves image tags in the local engine (build, tag, pull)
+    "runs_containers",    # starts containers and removes them again
+    "creates_containers", # leaves containers running (a local cluster)
+    "pushes",             # writes to a registry (a tag may then name another image)
+    "reads_registry",     # reads from a registry
+    "network",            # reaches other hosts (git clone, database downloads, bridge network)
+    "changes_cluster",    # creates, updates or deletes Kubernetes objects
+    "reads_cluster",      # reads a Kubernetes API
+    "updates_store",      # changes or deletes stored sessions, runs, labels or databases
+    "adds_to_store",      # only adds to the store
+    "runs_workflow",      # runs tool steps that may do any of the above
+]
+#: effects that may change or remove what exists (MCP destructiveHint): everything but adding
+DESTRUCTIVE: frozenset[Effect] = frozenset({"writes_files", "moves_tags", "pushes", "changes_cluster", "updates_store", "runs_workflow"})
+#: effects that reach beyond this machine (MCP openWorldHint)
+OPEN_WORLD: frozenset[Effect] = frozenset({"pushes", "reads_registry", "network", "changes_cluster", "reads_cluster", "runs_workflow"})
+
+
 @dataclass(frozen=True)
 class ToolSpec(Generic[P, R]):
+    """A registered tool. Its MCP annotations are derived from the declared ``effects`` (ADR 0082), so they cannot
+    contradict what the tool does."""
+
     name: str
     title: str
     description: str
     params_model: type[P]
     result_model: type[R]
     fn: ToolFn[P, R]
-    read_only: bool = False
-    destructive: bool = False
+    effects: frozenset[Effect] = frozenset()
     idempotent: bool = False
-    open_world: bool = False
     #: tracked tools run in a session and get a job row; untracked ones (server_status, list_sessions) don't.
     tracked: bool = True
     #: keep the last result in the session state under results.<name>, visible to later calls.
     store_result: bool = False
     #: CLI/workflow group (e.g. "sessions", "engine").
     group: str = "general"
+
+    @property
+    def read_only(self) -> bool:
+        """Changes nothing outside the session bookkeeping (results kept in the session state do not count)."""
+        return not (self.effects - {"reads_registry", "reads_cluster", "network"})
+
+    @property
+    def destructive(self) -> bool:
+        return bool(self.effects & DESTRUCTIVE)
+
+    @property
+    def open_world(self) -> bool:
+        return bool(self.effects & OPEN_WORLD)
 
 
 class ToolRegistry:
@@ -65,10 +99,8 @@ class ToolRegistry:
         description: str,
         params: type[P],
         result: type[R],
-        read_only: bool = False,
-        destructive: bool = False,
+        effects: Iterable[Effect] = (),
         idempotent: bool = False,
-        open_world: bool = False,
         tracked: bool = True,
         store_result: bool = False,
         group: str = "general",
@@ -77,8 +109,7 @@ class ToolRegistry:
             self.register(
                 ToolSpec(
                     name=name, title=title, description=description, params_model=params, result_model=result,
-                    fn=fn, read_only=read_only, destructive=destructive, idempotent=idempotent,
-                    open_world=open_world, tracked=tracked, store_result=store_result, group=group,
+                    fn=fn, effects=frozenset(effects), idempotent=idempotent, tracked=tracked, store_result=store_result, group=group,
                 )
             )
             return fn
@@ -104,8 +135,9 @@ class ToolRegistry:
         return name in self._tools
 
     # validation ----------------------------------------------------------------------
-    def parse_params(self, name: str, raw: Mapping[str, Any] | ToolParams) -> ToolParams:
-        """Validate raw params against the tool's own model.
+    def parse_params(self, name: str, raw: Mapping[str, Any] | ToolParams, *, strict: bool = False) -> ToolParams:
+        """Validate raw params against the tool's own model; ``strict`` accepts only what the published JSON schema
+        allows (no ``"yes"`` for a boolean, no ``"8080"`` for an integer): MCP clients send JSON that must match it.
 
         Raises:
             InvalidInputError: naming the first bad field and why.
@@ -114,12 +146,13 @@ class ToolRegistry:
         if isinstance(raw, spec.params_model):
             return cast(ToolParams, raw)
         try:
-            return cast(ToolParams, spec.params_model.model_validate(dict(raw) if isinstance(raw, Mapping) else raw.model_dump()))
+            return cast(ToolParams, spec.params_model.model_validate(dict(raw) if isinstance(raw, Mapping) else raw.model_dump(),
+                                                                     strict=strict or None))
         except ValidationError as e:
             problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}" for err in e.errors()[:5])
             raise InvalidInputError(
                 f"invalid parameters for {name}: {problems}",
-                hint=f"See the input schema of {name} (`containerkit tools show {name}` or the MCP tool list).",
+                hint=f"Fix the parameter named in the message: see the input schema of {{tool:{name}}} (`--help` on the CLI, tools/list over MCP).",
                 details={"tool": name, "errors": [_error_entry(err) for err in e.errors()[:20]]},
             ) from e
 
@@ -133,14 +166,15 @@ class ToolRegistry:
         progress: Progress | None = None,
         sampler: Sampler | None = None,
         client_roots: list[Path] | None = None,
+        strict: bool = False,
     ) -> ToolResult:
-        """Run one tool call, tracked in the session store.
+        """Run one tool call, tracked in the session store (``strict``: see :meth:`parse_params`).
 
         Raises:
             ContainerKitError: every failure, with its code (unexpected exceptions are wrapped).
         """
         spec = self.get(name)
-        parsed = self.parse_params(name, params)
+        parsed = self.parse_params(name, params, strict=strict)
         store = services.store
         progress = progress or NullProgress()
         if not spec.tracked:

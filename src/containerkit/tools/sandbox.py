@@ -65,7 +65,7 @@ class SandboxResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "run_sandboxed", title="Run a command in a sandbox", group="sandbox", open_world=False,
+    "run_sandboxed", effects=("runs_containers", "network"), title="Run a command in a sandbox", group="sandbox",
     description="Run an argv command in a hardened throwaway container: no network by default, read-only root, tmpfs /tmp, "
     "workspace read-only (or a copy with the changes returned), all capabilities dropped, no-new-privileges, non-root, memory/CPU/PID "
     "limits, a timeout and an output cap. The container is always removed. The settings' policy caps every request.",
@@ -121,7 +121,7 @@ class SmokeResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "smoke_test_image", title="Smoke-test an image", group="sandbox", store_result=True,
+    "smoke_test_image", effects=("runs_containers",), title="Smoke-test an image", group="sandbox", store_result=True,
     description="Start the image with the sandbox's limits (port published on loopback only), wait until it answers the health "
     "path over HTTP, accepts TCP, or (workers) stays up; then remove it. Fails with SMOKE_EXITED (exit code + logs), "
     "SMOKE_WRONG_PORT (the ports it does listen on) or SMOKE_NO_ANSWER.",

@@ -50,7 +50,7 @@ def _scanners(settings: Settings) -> ScannerSet:
 
 
 @REGISTRY.tool(
-    "scan_image", title="Scan an image for vulnerabilities", group="scan", read_only=False, idempotent=False, open_world=False,
+    "scan_image", effects=("writes_files", "runs_containers"), title="Scan an image for vulnerabilities", group="scan", idempotent=False,
     store_result=True, params=ScanImageParams, result=ScanImageResult,
     description="Inventory an image with syft and find known vulnerabilities (Trivy, Grype when installed, and a built-in offline "
     "OSV matcher). Merged, deduplicated findings with severity, CVSS, fixed versions, layer, remediation (base-image/apt upgrades, "
@@ -132,7 +132,7 @@ class ScanSecretsResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "scan_secrets", title="Find secrets in a build context or image", group="scan", read_only=True, idempotent=True,
+    "scan_secrets", effects=(), title="Find secrets in a build context or image", group="scan", idempotent=True,
     store_result=True, params=ScanSecretsParams, result=ScanSecretsResult,
     description="Find private keys, cloud keys (AWS, GCP service accounts, Azure) and tokens (GitHub, GitLab, Slack, Stripe, "
     "high-entropy passwords) in a build context (.dockerignore applied: says whether each file is sent to the build) or in every "
@@ -192,7 +192,7 @@ class DbStatusResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "db_update", title="Download vulnerability databases", group="scan", read_only=False, idempotent=True, open_world=True,
+    "db_update", effects=("network", "updates_store"), title="Download vulnerability databases", group="scan", idempotent=True,
     params=DbUpdateParams, result=DbUpdateResult,
     description="Download OSV's <Ecosystem>/all.zip for the named ecosystems into the local database and record the date. Needs network.",
 )
@@ -206,7 +206,7 @@ async def db_update(ctx: ToolContext, params: DbUpdateParams) -> DbUpdateResult:
 
 
 @REGISTRY.tool(
-    "db_status", title="Show the vulnerability database", group="scan", read_only=True, idempotent=True,
+    "db_status", effects=(), title="Show the vulnerability database", group="scan", idempotent=True,
     params=DbStatusParams, result=DbStatusResult,
     description="What the local OSV database holds: ecosystems, record counts, download dates and age.",
 )

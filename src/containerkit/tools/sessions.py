@@ -19,7 +19,7 @@ class ListSessionsResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "list_sessions", title="List sessions", group="sessions", read_only=True, idempotent=True, tracked=False,
+    "list_sessions", effects=(), title="List sessions", group="sessions", idempotent=True, tracked=False,
     description="List live sessions (most recently used first), optionally filtered by label.",
     params=ListSessionsParams, result=ListSessionsResult,
 )
@@ -39,7 +39,7 @@ class GetSessionResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "get_session", title="Show a session", group="sessions", read_only=True, idempotent=True,
+    "get_session", effects=(), title="Show a session", group="sessions", idempotent=True,
     description="Show one session: its state document, labels, recent jobs, errors and artifacts.",
     params=SessionIdParams, result=GetSessionResult,
 )
@@ -58,7 +58,7 @@ class DeleteSessionResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "delete_session", title="Delete a session", group="sessions", destructive=True, tracked=False,
+    "delete_session", effects=("updates_store",), title="Delete a session", group="sessions", tracked=False,
     description="Delete a session, its jobs, errors, artifacts and workspace directory.",
     params=SessionIdParams, result=DeleteSessionResult,
 )
@@ -77,7 +77,7 @@ class SessionResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "add_session_label", title="Label a session", group="sessions", idempotent=True,
+    "add_session_label", effects=("adds_to_store",), title="Label a session", group="sessions", idempotent=True,
     description="Add a label to a session (labels filter list_sessions).",
     params=LabelParams, result=SessionResult,
 )
@@ -86,7 +86,7 @@ async def add_session_label(ctx: ToolContext, params: LabelParams) -> SessionRes
 
 
 @REGISTRY.tool(
-    "remove_session_label", title="Unlabel a session", group="sessions", idempotent=True,
+    "remove_session_label", effects=("updates_store",), title="Unlabel a session", group="sessions", idempotent=True,
     description="Remove a label from a session.",
     params=LabelParams, result=SessionResult,
 )
@@ -103,7 +103,7 @@ class JobResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "get_job_status", title="Job status", group="sessions", read_only=True, idempotent=True, tracked=False,
+    "get_job_status", effects=(), title="Job status", group="sessions", idempotent=True, tracked=False,
     description="Status, timing and error of one tool invocation (job).",
     params=JobParams, result=JobResult,
 )
@@ -131,7 +131,7 @@ class ServerStatusResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "server_status", title="Server status", group="general", read_only=True, idempotent=True, tracked=False,
+    "server_status", effects=(), title="Server status", group="general", idempotent=True, tracked=False,
     description="Version, session store path and counts, and whether the container engine answers.",
     params=StatusParams, result=ServerStatusResult,
 )

@@ -13,7 +13,7 @@ from containerkit.tools.base import ToolContext, ToolParams
 from containerkit.tools.registry import REGISTRY
 from containerkit.workflow.pipeline import STEPS, containerize_spec
 from containerkit.workflow.report import build_report, render_markdown
-from containerkit.workflow.tools import RunResult, StepSummary, _runner, summarize
+from containerkit.workflow.tools import APPLY_FIXES_DESCRIPTION, RunResult, StepSummary, _runner, summarize
 
 
 class ContainerizeParams(ToolParams):
@@ -26,6 +26,7 @@ class ContainerizeParams(ToolParams):
     context: str | None = Field(None, description="kubeconfig context for deploy.")
     namespace: str = Field("default", description="Kubernetes namespace.")
     fail_on: Literal["none", "low", "medium", "high", "critical"] = Field("none", description="Scan policy gate.")
+    apply_fixes: bool = Field(False, description=APPLY_FIXES_DESCRIPTION)
     until: Literal["analyze", "dockerfile", "lint", "build", "smoke", "scan", "tag", "push", "manifests", "validate", "deploy", "verify"] | None = (
         Field(None, description="Stop after this step."))
 
@@ -43,7 +44,7 @@ def _image_name(path: str) -> str:
 
 
 @REGISTRY.tool(
-    "execute_workflow", title="Containerize a repository", group="workflow", open_world=True, store_result=True,
+    "execute_workflow", effects=("runs_workflow",), title="Containerize a repository", group="workflow", store_result=True,
     description="The containerize pipeline: " + " → ".join(STEPS) + ". Push runs when a registry is given, deploy and verify "
     "with deploy=true; steps that do not apply are skipped with the reason. Failures are routed to fixes (wrong port, "
     "missing system package, …) and retried; the run is durable (resume_workflow).",
@@ -53,7 +54,7 @@ async def execute_workflow(ctx: ToolContext, params: ContainerizeParams) -> Cont
     name = params.name or _image_name(params.path)
     spec = containerize_spec(path=params.path, service=params.service, registry=params.registry, tag=params.tag, deploy=params.deploy,
                              context=params.context, namespace=params.namespace, fail_on=params.fail_on, until=params.until, name=name)
-    run = await _runner(ctx).start(spec, {}, ctx.session.id)
+    run = await _runner(ctx, apply_fixes=params.apply_fixes).start(spec, {}, ctx.session.id)
     report = build_report(run)
     markdown = render_markdown(report)
     ctx.artifact("report", "containerize-report.md", markdown, "text/markdown")

@@ -7,11 +7,14 @@ the same tool registry, and tells the runner to retry the failed step with updat
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import anyio
 
+from containerkit.errors import BuildError, RolloutFailedError, SmokeTestError
 from containerkit.tools.base import Services
+from containerkit.tools.files import FileWrite, write_file
 from containerkit.tools.registry import REGISTRY
 from containerkit.workflow.routing import RoutingRule, fixer
 from containerkit.workflow.runner import FailureContext, RouteDecision
@@ -40,42 +43,86 @@ async def _call(services: Services, failure: FailureContext, tool: str, params: 
     return await REGISTRY.call(services, tool, {**params, "session_id": failure.session_id}, progress=failure.progress)
 
 
-async def _regenerate(services: Services, failure: FailureContext, **overrides: Any) -> dict[str, Any]:
+APPLY_HINT = ("review the diff, then resume the run with {param:apply_fixes} ({tool:resume_workflow RUN_ID --apply-fixes}) to "
+              "write it (your file is kept as an artifact), or edit the file yourself and resume")
+
+
+def _apply_hint(failure: FailureContext) -> str:
+    return APPLY_HINT.replace("RUN_ID", failure.run_id)
+
+
+async def _regenerate(services: Services, failure: FailureContext, **overrides: Any) -> str:
+    """The Dockerfile generated with ``overrides`` (not written: :func:`_write_dockerfile` decides that)."""
     dockerfile = _outputs(failure, "dockerfile")
-    params = {"path": dockerfile.get("service_dir") or failure.context.get("inputs", {}).get("path"), "write": True, "force": True,
-              **overrides}
+    params = {"path": dockerfile.get("service_dir") or failure.context.get("inputs", {}).get("path"), "write": False, **overrides}
     result = await _call(services, failure, "generate_dockerfile", params)
-    return dict(result.model_dump(mode="json"))
+    return str(result.dockerfile)
+
+
+def _write_dockerfile(failure: FailureContext, content: str) -> FileWrite | None:
+    """Write a fixed Dockerfile by the repository-file rules: ours is replaced, the user's only with apply_fixes (a
+    proposal otherwise). None when the run has no service directory or no owning tool context."""
+    service_dir = _outputs(failure, "dockerfile").get("service_dir")
+    ctx = failure.owner
+    if not service_dir or ctx is None:
+        return None
+    return write_file(ctx, Path(service_dir), Path(service_dir) / "Dockerfile", content, replace=failure.apply_fixes,
+                      kind="fix_dockerfile")
+
+
+def _proposed(failure: FailureContext, write: FileWrite, what: str) -> RouteDecision:
+    return RouteDecision("give_up", f"{what}, but {write.path} is your file, so the fix was not written: the proposed Dockerfile is "
+                         f"artifact {write.proposal_artifact} (diff {write.diff_artifact}); {_apply_hint(failure)}",
+                         detail={"proposal": write.model_dump(mode="json")})
+
+
+def _applied(write: FileWrite) -> dict[str, Any]:
+    return {"file": write.model_dump(mode="json")} | ({"previous_artifact": write.previous_artifact} if write.previous_artifact else {})
 
 
 @fixer("missing_system_packages")
 async def missing_system_packages(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision | None:
     """A native build needs OS packages the Dockerfile lacks: regenerate with them and rebuild."""
-    text = f"{failure.error.message}\n{failure.error.details.get('tail', '')}"
+    error = failure.error
+    if not isinstance(error, BuildError):
+        return None
+    text = f"{error.message}\n{error.build_details.get('log_tail', '')}"
     needed = sorted({pkg for pattern, pkgs in SYSTEM_PACKAGES if pattern.search(text) for pkg in pkgs})
     if not needed:
         return await dockerfile_by_model(failure, services, rule)
-    regenerated = await _regenerate(services, failure, extra_system_packages=needed)
+    content = await _regenerate(services, failure, extra_system_packages=needed)
+    write = _write_dockerfile(failure, content)
+    what = f"the build needs the system packages {', '.join(needed)}"
+    if write is None:
+        return RouteDecision("give_up", f"{what}: add them to the Dockerfile (apt-get install) and rebuild", detail={"packages": needed})
+    if write.action == "proposed":
+        return _proposed(failure, write, what)
     return RouteDecision("retry", f"added system packages {', '.join(needed)} to the Dockerfile and rebuilt",
-                         detail={"packages": needed, "dockerfile": regenerated.get("written")})
+                         detail={"packages": needed, **_applied(write)})
 
 
 @fixer("wrong_port")
 async def wrong_port(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision | None:
     """The app listens on another port than expected: regenerate the Dockerfile for that port, rebuild, smoke-test again."""
-    listed = failure.error.details.get("listening_ports")
-    ports = [int(str(p)) for p in (listed if isinstance(listed, list) else []) if str(p).isdigit()]
+    error = failure.error
+    if not isinstance(error, SmokeTestError):
+        return None
+    ports = error.smoke_details.get("listening_ports", [])
     if not ports:
         return RouteDecision("give_up", "the app listens on no TCP port; check its start command and logs")
     port = ports[0]
-    await _regenerate(services, failure, port=port)
+    write = _write_dockerfile(failure, await _regenerate(services, failure, port=port))
+    if write is None:
+        return RouteDecision("give_up", f"the app listens on {port}: set EXPOSE and the start command's port to {port}, and rebuild")
+    if write.action == "proposed":
+        return _proposed(failure, write, f"the app listens on {port}")
     build = _outputs(failure, "build")
     dockerfile = _outputs(failure, "dockerfile")
     tags = build.get("tags") or []
     rebuilt = await _call(services, failure, "build_image", {"path": dockerfile.get("service_dir"), "tags": tags[:1]})
     image = rebuilt.model_dump().get("image_id")
     return RouteDecision("retry", f"the app listens on {port}: regenerated the Dockerfile for port {port} and rebuilt",
-                         params={"port": port, "image": image}, detail={"port": port, "image": image})
+                         params={"port": port, "image": image}, detail={"port": port, "image": image, **_applied(write)})
 
 
 DOCKERFILE_PROMPT = """A container build failed. Return a corrected, complete Dockerfile and nothing else (no prose, no code fences).
@@ -97,18 +144,21 @@ Current Dockerfile:
 @fixer("dockerfile_by_model")
 async def dockerfile_by_model(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision | None:
     """Ask the MCP client's model for a corrected Dockerfile; use it only if it lints without errors."""
+    error = failure.error
+    if not isinstance(error, BuildError):
+        return None
+    details = error.build_details
     dockerfile_out = _outputs(failure, "dockerfile")
     service_dir = dockerfile_out.get("service_dir")
-    hint = (f"{failure.error.code} at Dockerfile line {failure.error.details.get('line')}: fix the Dockerfile in {service_dir} "
-            "(see the error's log tail), check it with validate_dockerfile, then call resume_workflow with this run id")
+    hint = (f"{error.code} at Dockerfile line {details.get('line')}: fix the Dockerfile in {service_dir} (see the error's "
+            f"log tail), check it with {{tool:validate_dockerfile}}, then resume the run ({{tool:resume_workflow {failure.run_id}}})")
     if failure.sampler is None or not service_dir:
         return RouteDecision("give_up", hint)
     path = anyio.Path(service_dir) / "Dockerfile"
     current = await path.read_text()
     analysis = failure.context.get("steps", {}).get("analyze", {}).get("outputs", {}).get("analysis", {})
-    prompt = DOCKERFILE_PROMPT.format(code=failure.error.code, message=failure.error.message, line=failure.error.details.get("line"),
-                                      tail=str(failure.error.details.get("tail", ""))[-3000:], analysis=str(analysis)[:4000],
-                                      dockerfile=current)
+    prompt = DOCKERFILE_PROMPT.format(code=error.code, message=error.message, line=details.get("line"),
+                                      tail=details.get("log_tail", "")[-3000:], analysis=str(analysis)[:4000], dockerfile=current)
     answer = await failure.sampler.complete(prompt, system="You fix Dockerfiles. Answer with the Dockerfile only.", max_tokens=3000)
     candidate = re.sub(r"^```\w*\n|\n```\s*$", "", answer.strip()) + "\n"
     from containerkit.dockerfile.lint import lint
@@ -118,14 +168,22 @@ async def dockerfile_by_model(failure: FailureContext, services: Services, rule:
     if not candidate.lstrip().upper().startswith(("FROM", "ARG", "#")) or errors:
         return RouteDecision("give_up", f"the model's Dockerfile was rejected ({'; '.join(errors[:3]) or 'not a Dockerfile'}); " + hint,
                              detail={"sampling": "rejected", "errors": errors[:10]})
-    await path.write_text(candidate)
+    write = _write_dockerfile(failure, candidate)
+    if write is None:
+        return RouteDecision("give_up", hint)
+    if write.action == "proposed":
+        decision = _proposed(failure, write, "the client's model corrected the Dockerfile (it lints without errors)")
+        return RouteDecision(decision.action, decision.reason, detail={**decision.detail, "sampling": "proposed"})
     return RouteDecision("retry", "the client's model corrected the Dockerfile (it lints without errors); rebuilding",
-                         detail={"sampling": "accepted"})
+                         detail={"sampling": "accepted", **_applied(write)})
 
 
 @fixer("explain_rollout")
 async def explain_rollout(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision | None:
-    diagnostics = failure.error.details.get("diagnostics") or failure.error.details
+    error = failure.error
+    if not isinstance(error, RolloutFailedError):
+        return None
+    diagnostics = error.rollout_details.get("diagnostics") or error.details
     reasons = sorted(set(re.findall(r"CrashLoopBackOff|ImagePullBackOff|ErrImagePull|OOMKilled|Unschedulable", str(diagnostics))))
     advice = {
         "ImagePullBackOff": "push the image to a registry the cluster can reach (or load it into kind)",
@@ -135,5 +193,6 @@ async def explain_rollout(failure: FailureContext, services: Services, rule: Rou
         "Unschedulable": "lower the resource requests or add nodes",
     }
     what = "; ".join(f"{r}: {advice[r]}" for r in reasons) or "see the diagnostics in the error details"
-    return RouteDecision("give_up", f"the rollout failed ({', '.join(reasons) or 'unknown reason'}): {what}; then resume_workflow",
+    return RouteDecision("give_up", f"the rollout failed ({', '.join(reasons) or 'unknown reason'}): {what}; "
+                         f"then resume the run ({{tool:resume_workflow {failure.run_id}}})",
                          detail={"reasons": reasons})

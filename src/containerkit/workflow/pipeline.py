@@ -35,7 +35,7 @@ def containerize_spec(
     """
     if deploy and not registry:
         raise InvalidInputError("--deploy needs --registry: the cluster pulls the image from a registry",
-                                hint="Pass --registry HOST[:PORT][/NAMESPACE] (for kind, the local registry of `containerkit cluster create`).")
+                                hint="Pass --registry HOST[:PORT][/NAMESPACE] (for kind, the local registry of {tool:prepare_cluster}).")
     if until is not None and until not in STEPS:
         raise InvalidInputError(f"--until {until!r} is not a pipeline step", hint=f"Steps: {', '.join(STEPS)}.")
     local_ref = f"{name}:{tag}"

@@ -18,16 +18,13 @@ import anyio
 
 from containerkit.errors import CancelledError_, ConflictError, ContainerKitError, TimeoutError_, WorkflowError, wrap_unexpected
 from containerkit.store.runs import RunRecord, StepStatus
-from containerkit.tools.base import NullProgress, Progress, Sampler, Services
+from containerkit.tools.base import NullProgress, Progress, Sampler, Services, ToolContext
 from containerkit.tools.registry import ToolRegistry
 from containerkit.workflow import expr
 from containerkit.workflow.spec import StepSpec, WorkflowSpec, validate_spec
 
 log = logging.getLogger("containerkit.workflow")
 
-#: Errors that retrying the same call cannot fix.
-PERMANENT_CODES = frozenset({"INVALID_INPUT", "PATH_NOT_ALLOWED", "REGISTRY_AUTH", "POLICY_VIOLATION", "CONFIG_ERROR",
-                             "NOT_FOUND", "SESSION_EXPIRED", "TOOL_MISSING"})
 _TERMINAL: frozenset[StepStatus] = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 CANCEL_POLL_S = 0.25
 
@@ -53,6 +50,10 @@ class FailureContext:
     context: dict[str, Any]
     sampler: Sampler | None = None
     progress: Progress | None = None
+    #: the caller asked for fixes to be written over files the user wrote (else they are proposals)
+    apply_fixes: bool = False
+    #: the context of the tool running the workflow: fixers write files and store artifacts through it
+    owner: ToolContext | None = None
 
 
 Router = Callable[[FailureContext], Awaitable[RouteDecision | None]]
@@ -69,6 +70,8 @@ class WorkflowRunner:
         client_roots: list[Path] | None = None,
         router: Router | None = None,
         max_parallel: int | None = None,
+        apply_fixes: bool = False,
+        owner: ToolContext | None = None,
     ) -> None:
         self.registry = registry
         self.services = services
@@ -77,6 +80,8 @@ class WorkflowRunner:
         self.sampler = sampler
         self.client_roots = client_roots or []
         self.router = router
+        self.apply_fixes = apply_fixes
+        self.owner = owner
         self.max_parallel = max_parallel or services.settings.workflow.max_parallel
 
     # --- entry points -------------------------------------------------------------------
@@ -107,7 +112,7 @@ class WorkflowRunner:
             return run
         if run.status in ("running", "cancelling") and run.pid and run.pid != os.getpid() and _alive(run.pid):
             raise ConflictError(f"run {run_id} is still running in process {run.pid}",
-                                hint="Wait for it, or cancel it with `containerkit workflow cancel`.")
+                                hint="Wait for it, or cancel it with {tool:cancel_workflow}.")
         kept = [s.step_id for s in run.steps if s.status == "succeeded"]
         for step in run.steps:
             if step.status != "succeeded":
@@ -120,7 +125,8 @@ class WorkflowRunner:
     async def _execute(self, run_id: str) -> RunRecord:
         run = self.runs.get(run_id)
         spec = WorkflowSpec.model_validate(run.spec)
-        state = _RunState(spec, run, self.max_parallel if spec.max_parallel is None else min(spec.max_parallel, self.max_parallel))
+        state = _RunState(spec, run, self.max_parallel if spec.max_parallel is None else min(spec.max_parallel, self.max_parallel),
+                          self.progress)
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch_cancel, run_id, tg.cancel_scope, state)
@@ -145,7 +151,7 @@ class WorkflowRunner:
                     if reason:
                         state.status[step.id] = "skipped"
                         self.runs.set_step(run_id, step.id, "skipped", reason=reason)
-                        await self.progress.report(state.done_count(), len(state.spec.steps), f"step {step.id}: skipped ({reason})")
+                        await state.progress.step(step.id, 1.0, f"step {step.id}: skipped ({reason})")
                         continue
                     state.status[step.id] = "running"
                     tg.start_soon(self._run_step, run_id, step, state, limiter)
@@ -159,7 +165,7 @@ class WorkflowRunner:
 
     async def _run_step(self, run_id: str, step: StepSpec, state: _RunState, limiter: anyio.CapacityLimiter) -> None:
         async with limiter:
-            await self.progress.report(state.done_count(), len(state.spec.steps), f"step {step.id}: running")
+            await state.progress.step(step.id, 0.0, f"step {step.id}: running")
             outcome: StepStatus
             try:
                 result, job_id = await self._attempts(run_id, step, state)
@@ -180,7 +186,7 @@ class WorkflowRunner:
                     state.activated.add(target)
                     self.runs.add_event(run_id, "route", {"from": step.id, "to": target, "code": e.code}, step_id=step.id)
             state.status[step.id] = outcome
-            await self.progress.report(state.done_count(), len(state.spec.steps), f"step {step.id}: {outcome}")
+            await state.progress.step(step.id, 1.0, f"step {step.id}: {outcome}")
             state.changed.set()
 
     async def _attempts(self, run_id: str, step: StepSpec, state: _RunState) -> tuple[dict[str, Any], str]:
@@ -192,7 +198,7 @@ class WorkflowRunner:
             params = {**expr.render(step.params, state.context()), **overrides, "session_id": state.session_id}
             try:
                 with anyio.fail_after(step.timeout_s):
-                    result = await self.registry.call(self.services, step.tool, params, progress=StepProgress(self.progress, step.id),
+                    result = await self.registry.call(self.services, step.tool, params, progress=StepProgress(state.progress, step.id),
                                                       sampler=self.sampler, client_roots=self.client_roots)
                 return result.model_dump(mode="json"), result.job_id
             except TimeoutError as e:
@@ -200,7 +206,7 @@ class WorkflowRunner:
                 error.__cause__ = e
             except ContainerKitError as e:
                 error = e
-            if attempt <= step.retries and error.code not in PERMANENT_CODES:
+            if attempt <= step.retries and error.retryable:  # the error decides: a deterministic failure is not rebuilt
                 delay = step.retry_backoff_s * (2 ** (attempt - 1))
                 self.runs.add_event(run_id, "retry", {"attempt": attempt, "code": error.code, "delay_s": delay}, step_id=step.id)
                 await anyio.sleep(delay)
@@ -218,7 +224,8 @@ class WorkflowRunner:
                      attempt: int, state: _RunState) -> RouteDecision | None:
         if self.router is None:
             return None
-        failure = FailureContext(run_id, state.session_id, step, params, error, attempt, state.context(), self.sampler, self.progress)
+        failure = FailureContext(run_id, state.session_id, step, params, error, attempt, state.context(), self.sampler,
+                                 StepProgress(state.progress, step.id), self.apply_fixes, self.owner)
         try:
             decision = await self.router(failure)
         except ContainerKitError as e:
@@ -261,22 +268,41 @@ class _Skipped(Exception):  # noqa: N818 - control flow inside the runner, never
         self.reason = reason
 
 
-class StepProgress:
-    """Forwards a step's own progress as detail lines ``[step] message`` (the overall count stays the runner's)."""
+class RunProgress:
+    """One progress scale for the whole run: 0 to the number of steps. A finished (or skipped) step counts 1, a
+    running one the fraction of its own scale it reported, so the value only grows, whatever scale each tool uses
+    and however many steps run in parallel."""
 
-    def __init__(self, parent: Progress, step_id: str) -> None:
+    def __init__(self, parent: Progress, steps: list[StepSpec], done: set[str]) -> None:
         self.parent = parent
+        self.total = float(len(steps))
+        self.fraction: dict[str, float] = {s.id: (1.0 if s.id in done else 0.0) for s in steps}
+        self.last = -1.0
+
+    async def step(self, step_id: str, fraction: float, message: str | None) -> None:
+        self.fraction[step_id] = max(self.fraction.get(step_id, 0.0), min(max(fraction, 0.0), 1.0))
+        value = max(self.last, sum(self.fraction.values()))
+        self.last = value
+        await self.parent.report(value, self.total, message)
+
+
+class StepProgress:
+    """A step's own progress, mapped into its share of the run's scale; messages read ``[step] message``."""
+
+    def __init__(self, run: RunProgress, step_id: str) -> None:
+        self.run = run
         self.step_id = step_id
 
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        if message:
-            await self.parent.report(progress, total, f"[{self.step_id}] {message}")
+        # a step reporting without a total says nothing about how far it is: the value stays, the message goes out
+        fraction = progress / total if total else 0.0
+        await self.run.step(self.step_id, min(fraction, 0.999), f"[{self.step_id}] {message}" if message else None)
 
 
 class _RunState:
     """In-memory view of one run while it executes (the store holds the durable copy)."""
 
-    def __init__(self, spec: WorkflowSpec, run: RunRecord, max_parallel: int) -> None:
+    def __init__(self, spec: WorkflowSpec, run: RunRecord, max_parallel: int, progress: Progress) -> None:
         self.spec = spec
         self.session_id = run.session_id
         self.inputs = run.inputs
@@ -291,6 +317,7 @@ class _RunState:
         self.optional: set[str] = set()
         self.changed = anyio.Event()
         self.cancel_requested = False
+        self.progress = RunProgress(progress, spec.steps, {step_id for step_id, st in self.status.items() if st in _TERMINAL})
 
     def context(self) -> dict[str, Any]:
         return {"inputs": self.inputs, "steps": dict(self.results)}
@@ -335,9 +362,6 @@ class _RunState:
     def never_ran(self) -> list[str]:
         """Steps still pending when nothing else can run (route-only, never routed to)."""
         return [s.id for s in self.spec.steps if self.status[s.id] == "pending"]
-
-    def done_count(self) -> int:
-        return sum(1 for s in self.status.values() if s in _TERMINAL)
 
     def route_recovered(self, step: StepSpec) -> bool:
         """A failure is handled when it routed somewhere and every route target succeeded."""

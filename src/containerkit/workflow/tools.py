@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -9,6 +11,7 @@ from pydantic import Field, model_validator
 from containerkit.errors import ContainerKitError
 from containerkit.store.runs import RunEvent, RunRecord
 from containerkit.tools.base import Model, ToolContext, ToolParams, ToolResult
+from containerkit.tools.files import FileWrite, write_file
 from containerkit.tools.registry import REGISTRY
 from containerkit.workflow.runner import WorkflowRunner, run_failed_error
 from containerkit.workflow.spec import WorkflowSpec, load_spec, validate_spec
@@ -31,9 +34,14 @@ def _load(ctx: ToolContext, params: SpecSource) -> WorkflowSpec:
     return load_spec(params.spec or "")
 
 
+APPLY_FIXES_DESCRIPTION = ("Write failure fixes over files you wrote (your previous content is kept as an artifact). "
+                           "Default false: such a fix is stored as a proposal artifact with a diff, and the run stops there.")
+
+
 class RunParams(SpecSource):
     inputs: dict[str, Any] = Field(default_factory=dict, description="Values for the workflow's inputs.")
     max_parallel: int | None = Field(None, ge=1, le=32, description="Override the parallelism limit.")
+    apply_fixes: bool = Field(False, description=APPLY_FIXES_DESCRIPTION)
 
 
 class StepSummary(Model):
@@ -101,22 +109,22 @@ def _explain_failure(ctx: ToolContext, run: RunRecord, err: ContainerKitError) -
         err.details["routing"] = advice[-1]
 
 
-def _runner(ctx: ToolContext, max_parallel: int | None = None) -> WorkflowRunner:
+def _runner(ctx: ToolContext, max_parallel: int | None = None, *, apply_fixes: bool = False) -> WorkflowRunner:
     from containerkit.workflow.routing import default_router
 
     return WorkflowRunner(REGISTRY, ctx.services, progress=ctx.progress, sampler=ctx.sampler, client_roots=ctx.client_roots,
-                          router=default_router(ctx.services), max_parallel=max_parallel)
+                          router=default_router(ctx.services), max_parallel=max_parallel, apply_fixes=apply_fixes, owner=ctx)
 
 
 @REGISTRY.tool(
-    "execute_custom_workflow", title="Run a custom workflow", group="workflow", open_world=True,
+    "execute_custom_workflow", effects=("runs_workflow",), title="Run a custom workflow", group="workflow",
     description="Validate and run a YAML workflow of tool steps (depends_on, when, retries, timeout, on_failure routes, "
     "${{ steps.X.outputs.Y }} references). The run is durable: resume it after a crash with resume_workflow.",
     params=RunParams, result=RunResult,
 )
 async def execute_custom_workflow(ctx: ToolContext, params: RunParams) -> RunResult:
     spec = _load(ctx, params)
-    run = await _runner(ctx, params.max_parallel).start(spec, params.inputs, ctx.session.id)
+    run = await _runner(ctx, params.max_parallel, apply_fixes=params.apply_fixes).start(spec, params.inputs, ctx.session.id)
     return _raise_unless_succeeded(ctx, run)
 
 
@@ -128,7 +136,7 @@ class ValidateResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "validate_workflow", title="Validate a workflow", group="workflow", read_only=True, idempotent=True, tracked=False,
+    "validate_workflow", effects=(), title="Validate a workflow", group="workflow", idempotent=True, tracked=False,
     description="Check a workflow spec without running it: unknown tools, wrong params for a tool, unknown step "
     "references, cycles, unreachable steps.",
     params=SpecSource, result=ValidateResult,
@@ -141,6 +149,11 @@ async def validate_workflow(ctx: ToolContext, params: SpecSource) -> ValidateRes
 
 class RunIdParams(ToolParams):
     run_id: str = Field(description="A workflow run id.")
+
+
+class ResumeParams(RunIdParams):
+    apply_fixes: bool = Field(False, description="First write the fixes the run proposed (review their diff artifacts), then "
+                              "resume; fixes found while resuming are written too. " + APPLY_FIXES_DESCRIPTION.split(". ")[0] + ".")
 
 
 class ListRunsParams(ToolParams):
@@ -163,7 +176,7 @@ class ListRunsResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "list_workflow_runs", title="List workflow runs", group="workflow", read_only=True, idempotent=True, tracked=False,
+    "list_workflow_runs", effects=(), title="List workflow runs", group="workflow", idempotent=True, tracked=False,
     description="Workflow runs, newest first (of one session when session_id is given).",
     params=ListRunsParams, result=ListRunsResult,
 )
@@ -178,7 +191,7 @@ async def list_workflow_runs(ctx: ToolContext, params: ListRunsParams) -> ListRu
 
 
 @REGISTRY.tool(
-    "get_workflow_status", title="Workflow run status", group="workflow", read_only=True, idempotent=True, tracked=False,
+    "get_workflow_status", effects=(), title="Workflow run status", group="workflow", idempotent=True, tracked=False,
     description="Every step's state, attempts, timing and error, plus the run's routing events and step outputs.",
     params=RunIdParams, result=RunResult,
 )
@@ -193,7 +206,7 @@ class CancelResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "cancel_workflow", title="Cancel a workflow run", group="workflow", destructive=True, tracked=False,
+    "cancel_workflow", effects=("updates_store",), title="Cancel a workflow run", group="workflow", tracked=False,
     description="Ask a running workflow to stop: running steps are cancelled and the rest marked cancelled.",
     params=RunIdParams, result=CancelResult,
 )
@@ -220,10 +233,36 @@ def _owner_alive(pid: int | None) -> bool:
 
 
 @REGISTRY.tool(
-    "resume_workflow", title="Resume a workflow run", group="workflow", open_world=True, tracked=False,
+    "resume_workflow", effects=("runs_workflow",), title="Resume a workflow run", group="workflow", tracked=False,
     description="Continue a failed, cancelled or crashed run from its first unfinished step; completed steps are not redone.",
-    params=RunIdParams, result=RunResult,
+    params=ResumeParams, result=RunResult,
 )
-async def resume_workflow(ctx: ToolContext, params: RunIdParams) -> RunResult:
-    run = await _runner(ctx).resume(params.run_id)
+async def resume_workflow(ctx: ToolContext, params: ResumeParams) -> RunResult:
+    # untracked: the run's own session holds its artifacts (proposals, the files fixes replace)
+    ctx = dataclasses.replace(ctx, session=ctx.store.session_info(ctx.store.runs.get(params.run_id).session_id))
+    if params.apply_fixes:
+        apply_proposals(ctx, params.run_id)
+    run = await _runner(ctx, apply_fixes=params.apply_fixes).resume(params.run_id)
     return _raise_unless_succeeded(ctx, run).model_copy(update={"session_id": run.session_id})
+
+
+def apply_proposals(ctx: ToolContext, run_id: str) -> list[FileWrite]:
+    """Write the fixes a run proposed (the latest proposal per file), keeping the files they replace as artifacts."""
+    runs = ctx.store.runs
+    run = runs.get(run_id)
+    latest: dict[str, FileWrite] = {}
+    for event in runs.events(run_id):
+        proposal = event.detail.get("proposal") if event.kind == "route" else None
+        if isinstance(proposal, dict):
+            write = FileWrite.model_validate(proposal)
+            latest[write.path] = write
+    applied = []
+    for write in latest.values():
+        if write.proposal_artifact is None:
+            continue
+        _, content = ctx.store.get_artifact(write.proposal_artifact)
+        target = Path(write.path)
+        done = write_file(ctx, target.parent, target, content.decode("utf-8"), replace=True, kind="fix_dockerfile")
+        runs.add_event(run.id, "fix_applied", done.model_dump(mode="json"))
+        applied.append(done)
+    return applied
