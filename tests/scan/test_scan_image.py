@@ -225,6 +225,10 @@ def test_cli_fail_on_exits_3_and_json_prints_the_report(image: str, tmp_path: Pa
     out = _ck(["scan", image, "--scanner", "builtin", "--db", str(OSV_DIR), "--fail-on", "high"], home)
     assert out.returncode == 3, out.stderr
     assert "POLICY_VIOLATION" in out.stderr and "GHSA-cx63-2mw6-8hw5" in out.stderr and "Traceback" not in out.stderr
+    gated = _ck(["scan", image, "--scanner", "builtin", "--db", str(OSV_DIR), "--fail-on", "high", "--json"], home)
+    assert gated.returncode == 3, gated.stderr
+    error = json.loads(gated.stdout)["error"]  # the report reaches CI exactly when the gate fails
+    assert error["code"] == "POLICY_VIOLATION" and error["hint"] and error["details"]["report"]["total"] == 24
     ok = _ck(["scan", image, "--scanner", "builtin", "--db", str(OSV_DIR), "--json"], home)
     assert ok.returncode == 0, ok.stderr
     from containerkit.tools.scan import ScanImageResult

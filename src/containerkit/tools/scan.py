@@ -87,7 +87,8 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
             f"{len(gate.violations)} finding(s) at or above {gate.fail_on} in {image}",
             hint="Upgrade the packages (see remediation in the report artifact), or allow-list an accepted risk with an expiry date.",
             details={"summary": report.summary, "policy": gate.model_dump(mode="json"), "report_artifact": stored.id,
-                     "counts": report.counts.model_dump(), "written": list(written)},
+                     "counts": report.counts.model_dump(), "written": list(written),
+                     "report": report.model_dump(mode="json")},  # CI reads the report exactly when the gate fails
         )
     return ScanImageResult(report=report, report_artifact=stored.id, sbom_artifact=sbom.id, sarif_artifact=sarif.id, written=written)
 
