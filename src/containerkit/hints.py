@@ -9,7 +9,7 @@ command; a test checks that every tool a hint names is registered and that every
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 Surface = Literal["cli", "mcp"]
 
@@ -69,6 +69,17 @@ def render_hint(text: str, surface: Surface) -> str:
         return f"the `{name}` tool"
 
     return MARKER.sub(one, text)
+
+
+def render_data(value: Any, surface: Surface) -> Any:
+    """:func:`render_hint` on every string of JSON-like data (warnings, routing reasons and step errors of a result)."""
+    if isinstance(value, str):
+        return render_hint(value, surface) if "{" in value else value
+    if isinstance(value, dict):
+        return {k: render_data(v, surface) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_data(v, surface) for v in value]
+    return value
 
 
 def named_tools(text: str) -> list[str]:

@@ -17,11 +17,34 @@ MASK = "***"
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|credential|api[_-]?key|auth)", re.IGNORECASE)
-# Common inline forms: "Authorization: Bearer xxx", "password=xxx", URLs with user:pass@
+#: Known token shapes, masked wherever they appear (the secret scanner reports the same shapes).
+TOKEN_SHAPES: dict[str, str] = {
+    "aws-access-key-id": r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}",
+    "github-token": r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}",
+    "github-fine-grained-token": r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}",
+    "gitlab-token": r"glpat-[A-Za-z0-9_-]{20}",
+    "slack-token": r"xox[abposr]-[A-Za-z0-9-]{10,}",
+    "stripe-live-key": r"(?:sk|rk)_live_[A-Za-z0-9]{24,}",
+    "npm-token": r"npm_[A-Za-z0-9]{36}",
+    "google-api-key": r"AIza[0-9A-Za-z_-]{35}",
+    "jwt": r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
+}
+# a name that says its value is secret: DB_PASSWORD, AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN, api-key, client_secret, ...
+_SECRET_NAME = r"[\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?)[\w.-]*"  # noqa: S105 - a pattern, not a password
+# a $VARIABLE or {{ template }} reference, a list, a small count ("tokens: 5") is not a secret value
+_VALUE = r"(?![$\[{(<])(?!\d{1,5}\b)[^\s\"',;&]+"
 _PATTERNS = (
-    re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic)\s+)[^\s\"']+"),
-    re.compile(r"(?i)\b(?P<pre>(?:password|passwd|token|secret)\s*[=:]\s*)[^\s,;\"'&]+"),
-    re.compile(r"(?i)(?P<pre>https?://[^:/\s@]+:)[^@/\s]+(?=@)"),
+    # Authorization headers, with any scheme capitalisation
+    re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)[^\s\"']+"),
+    # NAME=value, NAME: value, "name": "value" on one line (ENV/ARG KEY=VALUE, RUN export X=..., --build-arg, JSON, YAML)
+    re.compile(rf"(?i)(?P<pre>\b{_SECRET_NAME}[\"']?[ \t]*[=:][ \t]*[\"']?){_VALUE}"),
+    # the Dockerfile's space form: ENV API_TOKEN abc / ARG DB_PASSWORD hunter2 (also "ENV X abc" in build step lines)
+    re.compile(rf"(?i)(?P<pre>\b(?:ENV|ARG)[ \t]+{_SECRET_NAME}[ \t]+[\"']?){_VALUE}"),
+    # URLs with user:password@
+    re.compile(r"(?i)(?P<pre>[a-z][a-z0-9+.-]*://[^:/\s@]+:)[^@/\s]+(?=@)"),
+    # known token shapes and private key blocks, whatever surrounds them
+    re.compile(r"(?P<pre>)\b(?:" + "|".join(TOKEN_SHAPES.values()) + r")\b"),
+    re.compile(r"(?P<pre>-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(?=-----END [A-Z ]*PRIVATE KEY-----)"),
 )
 
 
@@ -43,6 +66,18 @@ def redact(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group("pre") + MASK, text)
     return text
+
+
+def redact_strings(value: Any) -> Any:
+    """Deep-copy JSON-like data, applying :func:`redact` to every string (keys are left alone: a result's field
+    ``secret_keys`` names keys, it holds no secret)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: redact_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_strings(v) for v in value]
+    return value
 
 
 def is_secret_key(key: str) -> bool:

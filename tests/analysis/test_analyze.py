@@ -146,7 +146,8 @@ def test_directory_without_any_service_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_tool_stores_the_analysis_in_the_session(harness: Harness) -> None:
-    result = harness.call("analyze_repository", path=str(FIXTURE_REPOS / "node-express"))
+    sid = harness.app.services.store.create_session().id
+    result = harness.call("analyze_repository", path=str(FIXTURE_REPOS / "node-express"), session_id=sid)
     state = harness.app.services.store.get_session(result.session_id).state
     assert state["analysis"]["services"][0]["framework"] == "express"
     assert state["results.analyze_repository"]["analysis"]["services"][0]["port"] == 3000

@@ -140,7 +140,7 @@ def test_missing_database_is_an_error_not_zero_findings(tmp_path: Path) -> None:
     with pytest.raises(ScanError) as err:
         anyio.run(scanner.scan, ScanInput(image="t:1", workdir=tmp_path, syft=_syft()))
     assert err.value.code == "SCAN_DB_MISSING"
-    assert "containerkit db update" in err.value.hint and "--db" in err.value.hint
+    assert "{tool:db_update}" in err.value.hint and "--db" in err.value.hint
 
 
 def test_stale_database_warns_and_status_counts_records() -> None:
@@ -148,7 +148,7 @@ def test_stale_database_warns_and_status_counts_records() -> None:
     assert status.exists and {e.ecosystem: e.records for e in status.ecosystems} == {"Debian": 7, "PyPI": 13}
     assert status.age_days is not None and status.age_days > 7
     [warning] = db_warnings(status)
-    assert "days old (limit 7)" in warning and "containerkit db update" in warning
+    assert "days old (limit 7)" in warning and "{tool:db_update}" in warning
 
 
 def test_status_without_metadata_counts_by_ecosystem(tmp_path: Path) -> None:

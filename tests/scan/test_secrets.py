@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,9 @@ SLACK = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
 STRIPE = "sk_live_" + "51HqA2bC3dE4fG5hI6jK7lM8"
 GH_PAT = "github_pat_" + "11ABCDEFG0123456789abc" + "_" + "A" * 20 + "b" * 20 + "C" * 19
 PEM = "-----BEGIN " + "RSA PRIVATE KEY-----"
+# random key material (not a key anyone holds), in PEM's 64-column base64 lines
+_BODY = base64.b64encode(random.Random(11).randbytes(900)).decode()
+PEM_BLOCK = "\n".join([PEM, *(_BODY[i:i + 64] for i in range(0, len(_BODY), 64)), "-----END RSA PRIVATE KEY-----"])
 PASSWORD = "Tr0ub4dor&3-horse-Battery"
 ALL = [AWS_ID, AWS_SECRET, GH_TOKEN, GL_TOKEN, SLACK, STRIPE, GH_PAT, PASSWORD]
 
@@ -38,15 +43,16 @@ def test_each_rule_finds_its_secret_on_the_right_line() -> None:
         f"GITLAB={GL_TOKEN}",
         f"slack = '{SLACK}'",
         f"STRIPE_KEY={STRIPE}",
-        PEM,
+        "nothing here",
         f'db_password = "{PASSWORD}"',
         f"gh = {GH_PAT}",
         f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={'A1b2C3d4' * 10}abcdef==;EndpointSuffix=core.windows.net",
+        PEM_BLOCK,
     ])
     found = _rules(text)
     assert ("aws-access-key-id", 1) in found and ("aws-secret-access-key", 2) in found and ("github-token", 3) in found
     assert ("gitlab-token", 4) in found and ("slack-token", 5) in found and ("stripe-live-key", 6) in found
-    assert ("private-key", 7) in found and ("generic-password", 8) in found and ("github-fine-grained-token", 9) in found
+    assert ("private-key", 11) in found and ("generic-password", 8) in found and ("github-fine-grained-token", 9) in found
     assert ("azure-storage-key", 10) in found
 
 
@@ -77,7 +83,7 @@ def _context(tmp_path: Path) -> Path:
     (ctx / ".git").mkdir()
     (ctx / "app.py").write_text(f'import os\nGITHUB = "{GH_TOKEN}"\n')
     (ctx / "config" / "prod.env").write_text(f"AWS_ACCESS_KEY_ID={AWS_ID}\nAWS_SECRET_ACCESS_KEY={AWS_SECRET}\n")
-    (ctx / "id_rsa").write_text(PEM + "\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n")
+    (ctx / "id_rsa").write_text(PEM_BLOCK + "\n")
     (ctx / ".git" / "config").write_text(f"token = {GL_TOKEN}\n")
     (ctx / "logo.png").write_bytes(b"\x89PNG\x00\x00" + GH_TOKEN.encode())
     (ctx / ".dockerignore").write_text("# keep keys out\nid_rsa\n**/*.env\n")
@@ -98,7 +104,7 @@ def test_context_scan_reports_file_line_and_whether_the_build_receives_it(tmp_pa
 
 def test_secret_values_never_reach_the_result_or_the_store(harness: Harness, tmp_path: Path) -> None:
     ctx = _context(tmp_path)
-    result = harness.call("scan_secrets", target=str(ctx))
+    result = harness.call("scan_secrets", target=str(ctx), session_id=harness.app.services.store.create_session().id)
     dumped = result.model_dump_json()
     assert len(result.report.findings) == 4
     store = harness.app.services.store
@@ -113,7 +119,7 @@ def test_secret_values_never_reach_the_result_or_the_store(harness: Harness, tmp
 def test_image_layers_scan_finds_secrets_in_files_deleted_by_later_layers(harness: Harness, docker_client: Any) -> None:
     dockerfile = ("FROM debian:bookworm-slim\nCOPY deploy.env /app/deploy.env\nCOPY key.pem /root/.ssh/id_rsa\n"
                   "RUN rm /root/.ssh/id_rsa\nCOPY settings.py /app/settings.py\n")
-    extra = {"deploy.env": f"SLACK_BOT={SLACK}\n", "key.pem": PEM + "\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
+    extra = {"deploy.env": f"SLACK_BOT={SLACK}\n", "key.pem": PEM_BLOCK + "\n",
              "settings.py": f'DEBUG = False\nSTRIPE = "{STRIPE}"\n'}
     image = ensure_image(docker_client, "ck-scan-secrets:latest", dockerfile, extra)
     result = harness.call("scan_secrets", target=image)
@@ -138,3 +144,58 @@ def test_generic_password_rule_skips_third_party_code_but_token_rules_do_not() -
     assert [m.rule.id for m in scan_text(doc, generic=False)] == ["github-token"]
     assert is_third_party("/usr/lib/python3.11/urllib/request.py") and is_third_party("/app/.venv/lib/python3.12/site-packages/x.py")
     assert not is_third_party("/app/settings.py") and not is_third_party("/root/.aws/credentials")
+
+
+def test_a_private_key_header_needs_real_key_material() -> None:
+    npm_doc = "\n".join([PEM, *["XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"] * 6, "-----END RSA PRIVATE KEY-----"])
+    dots = "\n".join([PEM, "...", "-----END RSA PRIVATE KEY-----"])
+    assert _rules(npm_doc) == [] and _rules(dots) == [] and _rules(PEM) == []
+    assert _rules(PEM_BLOCK) == [("private-key", 1)]
+
+
+def _ck(args: list[str], home: Path) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_CONFIG": str(home / "none.yaml"),
+           "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(home.parent), str(ROOT)])}
+    return subprocess.run([sys.executable, "-m", "containerkit", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def test_secrets_in_the_image_configuration_are_found_and_gate_the_cli(docker_client: Any, tmp_path: Path) -> None:
+    dockerfile = (f"FROM debian:bookworm-slim\nENV API_TOKEN={PASSWORD}\nLABEL deploy.key={GH_TOKEN}\n"
+                  "RUN echo building > /built\n")
+    image = ensure_image(docker_client, "ck-scan-config-secrets:latest", dockerfile)
+    out = _ck(["scan-secrets", image, "--json"], tmp_path / "home")
+    assert out.returncode == 0, out.stderr
+    findings = json.loads(out.stdout)["report"]["findings"]
+    places = {(f["file"], f["rule"]) for f in findings}
+    assert ("image config: Env", "secret-assignment") in places
+    assert ("image config: Labels", "github-token") in places
+    assert any(f["file"] == "image history: created_by" for f in findings)
+    gated = _ck(["scan-secrets", image, "--fail-on", "any", "--json"], tmp_path / "home")
+    assert gated.returncode == 3, gated.stderr
+    error = json.loads(gated.stdout)["error"]
+    assert error["code"] == "POLICY_VIOLATION" and error["details"]["report"]["findings"]
+    for value in (PASSWORD, GH_TOKEN):
+        assert value not in out.stdout + gated.stdout + gated.stderr
+
+
+def test_build_steps_logs_state_and_results_never_show_secret_values(harness: Harness, docker_client: Any, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    canary = "Canary" + "V4lue9x7Q2"
+    (app / "Dockerfile").write_text(f"FROM debian:bookworm-slim\nENV API_TOKEN={canary}\nARG DB_PASSWORD={canary}\n"
+                                    f"RUN export GITHUB_TOKEN={canary} && echo token=$GITHUB_TOKEN\nENV STRIPE {STRIPE}\n")
+    sid = harness.app.services.store.create_session().id
+    result = harness.call("build_image", path=str(app), tags=["ck-redact-canary:1"], session_id=sid)
+    assert result.steps and canary not in result.model_dump_json() and STRIPE not in result.model_dump_json()
+    store = harness.app.services.store
+    log = store.get_artifact(result.log_artifact_id)[1].decode()
+    assert "API_TOKEN=***" in log or "API_TOKEN ***" in log
+    assert canary not in log and STRIPE not in log
+    assert canary not in json.dumps(store.get_state(sid)[0]) and STRIPE not in json.dumps(store.get_state(sid)[0])
+    assert canary.encode() not in Path(harness.app.settings.resolved_store_path).read_bytes()

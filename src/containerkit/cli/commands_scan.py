@@ -120,11 +120,13 @@ def register(app: typer.Typer) -> None:
     @app.command("scan-secrets")
     def scan_secrets_cmd(
         target: str = typer.Argument(..., help="Build-context directory or image reference."),
+        fail_on: str = typer.Option("none", "--fail-on", help="Exit 3 (POLICY_VIOLATION) on any finding (any), or on those "
+                                    "that reach the image (shipped: not the files .dockerignore excludes)."),
         session: str = typer.Option(None, "--session", help="Session to record the result in."),
         as_json: bool = JSON_OPT,
     ) -> None:
-        """Find secrets in a build context (.dockerignore-aware) or in every layer of an image (masked)."""
-        invoke("scan_secrets", {"target": target, "session_id": session}, as_json=as_json, render=render_secrets,
+        """Find secrets in a build context (.dockerignore-aware), image layers and image configuration (masked)."""
+        invoke("scan_secrets", {"target": target, "fail_on": fail_on, "session_id": session}, as_json=as_json, render=render_secrets,
                progress_title=f"looking for secrets in {target}")
 
     @db.command("update")

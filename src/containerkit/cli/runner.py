@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from containerkit.app import App, build_app
 from containerkit.errors import CancelledError_, ContainerKitError, wrap_unexpected
-from containerkit.hints import render_hint
+from containerkit.hints import render_data, render_hint
 from containerkit.redaction import redact, redact_data
 from containerkit.tools import ToolResult
 
@@ -124,7 +124,7 @@ def _tracking(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def error_document(err: ContainerKitError) -> dict[str, Any]:
     """The JSON error document of ``--json``: ``{"error": {code, message, hint, retryable, details}}``, redacted."""
-    data = redact_data(err.to_dict())
+    data = render_data(redact_data(err.to_dict()), "cli")
     return {"error": {key: data[key] for key in ("code", "message", "hint", "retryable", "details")}}
 
 
@@ -194,6 +194,7 @@ def invoke(
         fail(e)
     except Exception as e:  # never a traceback for users
         fail(e)
+    result = type(result).model_validate(render_data(result.model_dump(mode="json"), "cli"))
     if quiet:
         return result
     if as_json:

@@ -22,7 +22,7 @@ from mcp.shared.exceptions import MCPError
 from containerkit import __version__
 from containerkit.app import App
 from containerkit.errors import ContainerKitError, InvalidInputError, NotFoundError, SessionExpiredError, wrap_unexpected
-from containerkit.hints import render_hint
+from containerkit.hints import render_data
 from containerkit.mcp.prompts import PROMPTS
 from containerkit.redaction import redact, redact_data
 from containerkit.tools import ToolResult, ToolSpec
@@ -32,7 +32,9 @@ Ctx = ServerRequestContext[Any, Any]
 
 INSTRUCTIONS = (
     "Container Kit takes a repository to a verified deployment. Start with execute_workflow (the containerize "
-    "pipeline) or analyze_repository; pass the session_id from a result to later calls so they share state. "
+    "pipeline) or analyze_repository. Tools that change nothing run without a session unless you pass one; the first "
+    "tool that keeps something (generate_dockerfile, build_image, …) returns a session_id: pass it to later calls so they "
+    "share state. "
     "Errors carry a code and a hint saying what to do next."
 )
 
@@ -58,8 +60,7 @@ def tool_definition(spec: ToolSpec[Any, Any]) -> types.Tool:
 
 def error_data(error: ContainerKitError) -> dict[str, Any]:
     """The error document for an MCP client: redacted, its hint naming tools (not CLI commands)."""
-    data: dict[str, Any] = redact_data(error.to_dict())
-    data["hint"] = render_hint(str(data.get("hint") or ""), "mcp")
+    data: dict[str, Any] = render_data(redact_data(error.to_dict()), "mcp")
     return data
 
 
@@ -201,7 +202,7 @@ def build_server(app: App) -> Server[Any]:
         except Exception as e:
             log.exception("tool %s failed", params.name)
             return error_result(wrap_unexpected(e))
-        data = result.model_dump(mode="json")
+        data = render_data(result.model_dump(mode="json"), "mcp")
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=json.dumps(data, default=str))], structured_content=data
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import sqlite3
 import time
@@ -28,7 +29,7 @@ from containerkit.errors import (
     SessionExpiredError,
     StoreError,
 )
-from containerkit.redaction import redact, redact_data
+from containerkit.redaction import redact, redact_data, redact_strings
 from containerkit.store.db import Database
 from containerkit.store.records import (
     ArtifactInfo,
@@ -48,6 +49,8 @@ _TEXT_TYPES = ("text/", "application/json", "application/yaml", "application/sar
 StateUpdate = Callable[[dict[str, Any]], dict[str, Any] | None]
 _SESSION_COLS = "id, created_at, last_access, expires_at, workspace_dir, labels, state, version"
 _SELECT_ONE = f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?"  # noqa: S608 - constant column list
+
+log = logging.getLogger("containerkit.store")
 
 
 def _new_id() -> str:
@@ -101,19 +104,31 @@ class SessionStore:
                 "INSERT INTO sessions(id, created_at, last_access, expires_at, workspace_dir, labels) VALUES (?,?,?,?,?,?)",
                 (sid, now, now, now + self.ttl_s, str(workspace), json.dumps(sorted(set(labels or [])))),
             )
-            evicted = self._evict_lru(conn)
+            evicted = self._evict_lru(conn, keep=sid)
         self._remove_workspaces(evicted)
         workspace.mkdir(parents=True, exist_ok=True)
         return self.session_info(sid)
 
-    def _evict_lru(self, conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    def _evict_lru(self, conn: sqlite3.Connection, keep: str) -> list[tuple[str, str]]:
+        """Over the cap, remove sessions that hold nothing first (no state, labels, artifacts or runs), then the least
+        recently used (never ``keep``, the one being created). A session with a running or resumable (failed, cancelled, interrupted) workflow run is never
+        evicted: the store goes over the cap instead, and says so in the log."""
         (count,) = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
         excess = count - self.max_sessions
         if excess <= 0:
             return []
         rows = conn.execute(
-            "SELECT id, workspace_dir FROM sessions ORDER BY last_access ASC LIMIT ?", (excess,)
+            """SELECT s.id, s.workspace_dir FROM sessions s
+               WHERE s.id != ? AND NOT EXISTS (SELECT 1 FROM workflow_runs r WHERE r.session_id = s.id AND r.status != 'succeeded')
+               ORDER BY (s.state != '{}' OR s.labels != '[]'
+                         OR EXISTS (SELECT 1 FROM artifacts a WHERE a.session_id = s.id)
+                         OR EXISTS (SELECT 1 FROM workflow_runs r WHERE r.session_id = s.id)) ASC,
+                        s.last_access ASC
+               LIMIT ?""", (keep, excess)
         ).fetchall()
+        if len(rows) < excess:
+            log.warning("%d sessions over max_sessions=%d are kept: their workflow runs can still be resumed",
+                        excess - len(rows), self.max_sessions)
         return self._delete_rows(conn, rows, "evicted: more than max_sessions")
 
     def _delete_rows(self, conn: sqlite3.Connection, rows: list[sqlite3.Row], reason: str) -> list[tuple[str, str]]:
@@ -240,8 +255,10 @@ class SessionStore:
         raise ConflictError(f"session {session_id} state kept changing; gave up after {attempts} attempts")
 
     def put_state(self, session_id: str, key: str, value: Any) -> int:
+        clean = redact_strings(value)  # a secret in a build step or a result never reaches the stored state
+
         def setter(state: dict[str, Any]) -> None:
-            state[key] = value
+            state[key] = clean
 
         return self.update_state(session_id, setter)
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit.errors import PathNotAllowedError
+from containerkit.redaction import redact
 from containerkit.settings import Settings
 from containerkit.store import ArtifactInfo, SessionInfo, SessionStore
 
@@ -89,6 +90,18 @@ class ToolContext:
     progress: Progress = field(default_factory=NullProgress)
     sampler: Sampler | None = None
     client_roots: list[Path] = field(default_factory=list)
+    #: a read-only call made without a session: opens one (and its job row) only when the tool keeps something
+    #: (an artifact, a git clone in the workspace); state it would record is not kept (ADR 0083)
+    open_session: Callable[[], None] | None = None
+
+    @property
+    def sessionless(self) -> bool:
+        return not self.session.id
+
+    def _need_session(self) -> None:
+        if self.sessionless and self.open_session is not None:
+            opener, self.open_session = self.open_session, None
+            opener()
 
     @property
     def settings(self) -> Settings:
@@ -100,6 +113,7 @@ class ToolContext:
 
     @property
     def workspace(self) -> Path:
+        self._need_session()
         path = Path(self.session.workspace_dir)
         path.mkdir(parents=True, exist_ok=True)
         return path
@@ -133,13 +147,18 @@ class ToolContext:
         return resolved
 
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        await self.progress.report(progress, total, message)
+        await self.progress.report(progress, total, redact(message) if message else message)
 
     def artifact(self, kind: str, name: str, content: bytes | str, media_type: str = "text/plain") -> ArtifactInfo:
+        self._need_session()
         return self.store.add_artifact(self.session.id, kind, name, content, media_type=media_type, job_id=self.job_id)
 
     def put_state(self, key: str, value: Any) -> int:
+        if self.sessionless:
+            return 0  # nobody can read it back: a call without a session shares nothing
         return self.store.put_state(self.session.id, key, value)
 
     def state(self) -> dict[str, Any]:
+        if self.sessionless:
+            return {}
         return self.store.get_state(self.session.id)[0]

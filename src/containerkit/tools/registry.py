@@ -18,6 +18,7 @@ import anyio
 from pydantic import ValidationError
 
 from containerkit.errors import CancelledError_, ContainerKitError, InvalidInputError, NotFoundError, wrap_unexpected
+from containerkit.redaction import redact_strings
 from containerkit.tools.base import NullProgress, Progress, Sampler, Services, ToolContext, ToolParams, ToolResult
 
 log = logging.getLogger("containerkit.tools")
@@ -91,7 +92,7 @@ class ToolRegistry:
             raise ValueError(f"tool {spec.name} registered twice")
         self._tools[spec.name] = spec
 
-    def tool(
+    def tool(  # effects=None (undeclared) counts as adding to the store: not read-only, not destructive
         self,
         name: str,
         *,
@@ -99,7 +100,7 @@ class ToolRegistry:
         description: str,
         params: type[P],
         result: type[R],
-        effects: Iterable[Effect] = (),
+        effects: Iterable[Effect] | None = None,
         idempotent: bool = False,
         tracked: bool = True,
         store_result: bool = False,
@@ -109,7 +110,8 @@ class ToolRegistry:
             self.register(
                 ToolSpec(
                     name=name, title=title, description=description, params_model=params, result_model=result,
-                    fn=fn, effects=frozenset(effects), idempotent=idempotent, tracked=tracked, store_result=store_result, group=group,
+                    fn=fn, effects=frozenset(("adds_to_store",) if effects is None else effects), idempotent=idempotent,
+                    tracked=tracked, store_result=store_result, group=group,
                 )
             )
             return fn
@@ -188,33 +190,48 @@ class ToolRegistry:
                 log.exception("tool %s failed unexpectedly", name)
                 raise wrap_unexpected(e) from e
         dumped = parsed.model_dump(mode="json", exclude={"session_id"})
-        session, job_id = store.begin_job(parsed.session_id, name, dumped)
-        ctx = ToolContext(services=services, session=session, job_id=job_id, tool=name, progress=progress,
+        ctx = ToolContext(services=services, session=_NO_SESSION, job_id="", tool=name, progress=progress,
                           sampler=sampler, client_roots=client_roots or [])
+
+        def open_session() -> None:
+            ctx.session, ctx.job_id = store.begin_job(parsed.session_id, name, dumped)
+
+        if spec.read_only and parsed.session_id is None:
+            ctx.open_session = open_session  # a read-only call without a session creates none unless it keeps something
+        else:
+            open_session()
         started = time.perf_counter()
         try:
             result = cast(ToolResult, await spec.fn(ctx, parsed))
         except anyio.get_cancelled_exc_class():
-            store.end_job(job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)
+            if ctx.job_id:
+                store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)
             raise
         except KeyboardInterrupt:
-            store.end_job(job_id, "cancelled", CancelledError_(f"{name} was interrupted"), tool=name)
+            if ctx.job_id:
+                store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was interrupted"), tool=name)
             raise
         except ContainerKitError as e:
-            store.end_job(job_id, "failed", e, tool=name)
-            e.details.setdefault("job_id", job_id)
-            e.details.setdefault("session_id", session.id)
+            if ctx.job_id:
+                store.end_job(ctx.job_id, "failed", e, tool=name)
+                e.details.setdefault("job_id", ctx.job_id)
+                e.details.setdefault("session_id", ctx.session.id)
             raise
         except Exception as e:
             log.exception("tool %s failed unexpectedly", name)
             err = wrap_unexpected(e)
-            err.details.update(job_id=job_id, session_id=session.id)
-            store.end_job(job_id, "failed", err, tool=name)
+            if ctx.job_id:
+                err.details.update(job_id=ctx.job_id, session_id=ctx.session.id)
+                store.end_job(ctx.job_id, "failed", err, tool=name)
             raise err from e
-        result = result.model_copy(update={"session_id": session.id, "job_id": job_id})
+        # every string of every result is redacted (a secret ENV line in a build step, a token in a log line)
+        result = type(result).model_validate({**redact_strings(result.model_dump(mode="json")), "session_id": ctx.session.id,
+                                              "job_id": ctx.job_id})
+        if not ctx.job_id:
+            return result
         if spec.store_result:
-            store.put_state(session.id, f"results.{name}", result.model_dump(mode="json"))
-        store.end_job(job_id, "succeeded", tool=name)
+            store.put_state(ctx.session.id, f"results.{name}", result.model_dump(mode="json"))
+        store.end_job(ctx.job_id, "succeeded", tool=name)
         log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
         return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -126,6 +127,9 @@ def _write_outputs(ctx: ToolContext, params: ScanImageParams, sarif_text: str, c
 
 class ScanSecretsParams(ToolParams):
     target: str = Field(description="A build-context directory, or an image reference in the local engine.")
+    fail_on: Literal["none", "any", "shipped"] = Field(
+        "none", description="Gate: POLICY_VIOLATION (CLI exit 3) when any finding is made, or (shipped) any that reaches the image: "
+        "every image finding, and context files the build receives (not those .dockerignore excludes).")
 
 
 class ScanSecretsResult(ToolResult):
@@ -137,7 +141,9 @@ class ScanSecretsResult(ToolResult):
     store_result=True, params=ScanSecretsParams, result=ScanSecretsResult,
     description="Find private keys, cloud keys (AWS, GCP service accounts, Azure) and tokens (GitHub, GitLab, Slack, Stripe, "
     "high-entropy passwords) in a build context (.dockerignore applied: says whether each file is sent to the build) or in every "
-    "layer of an image, including files deleted by later layers. Values are masked (first 4 characters).",
+    "layer of an image, including files deleted by later layers, and in the image configuration anyone can read (ENV, labels, "
+    "history created-by lines). A private-key header counts only with real key material after it. Values are masked "
+    "(first 4 characters); fail_on gates on findings (POLICY_VIOLATION).",
 )
 async def scan_secrets(ctx: ToolContext, params: ScanSecretsParams) -> ScanSecretsResult:
     if _looks_like_path(params.target):
@@ -146,7 +152,15 @@ async def scan_secrets(ctx: ToolContext, params: ScanSecretsParams) -> ScanSecre
     else:
         image = check_image_reference(params.target)
         client = ctx.services.get(DockerClientKey, _docker_client)
-        report = await anyio.to_thread.run_sync(scan_layers, client, image, ctx.workspace / "secrets")
+        with tempfile.TemporaryDirectory(prefix="ck-secrets-") as tmp:  # no session needed for a temporary export
+            report = await anyio.to_thread.run_sync(scan_layers, client, image, Path(tmp))
+    gated = [f for f in report.findings if params.fail_on == "any" or (params.fail_on == "shipped" and f.in_build_context is not False)]
+    if gated:
+        raise PolicyViolationError(
+            f"{len(gated)} secret(s) in {params.target} ({', '.join(sorted({f.rule for f in gated}))})",
+            hint="Remove the secrets, rotate them, and pass them at run time (environment, build secrets) instead of baking them in.",
+            details={"summary": report.summary, "report": report.model_dump(mode="json")},
+        )
     return ScanSecretsResult(report=report)
 
 

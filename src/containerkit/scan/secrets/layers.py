@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from containerkit.errors import EngineError, NotFoundError
+from containerkit.redaction import redact
 from containerkit.scan.models import SecretFinding, SecretScanReport
-from containerkit.scan.secrets.patterns import looks_binary, scan_text
+from containerkit.scan.secrets.patterns import ASSIGNMENT, RULES, looks_binary, scan_text
 
 MAX_FILE_BYTES = 1024 * 1024
 _WHITEOUT = ".wh."
@@ -59,12 +60,31 @@ def _scan_saved(path: Path, image: str) -> SecretScanReport:
         config = json.load(_member(outer, manifest["Config"]))
         diff_ids: list[str] = config.get("rootfs", {}).get("diff_ids", [])
         created_by = [h.get("created_by", "") for h in config.get("history", []) if not h.get("empty_layer")]
+        findings.extend(scan_config(config))
         for i, layer_path in enumerate(manifest["Layers"]):
             with tarfile.open(fileobj=_member(outer, layer_path)) as layer:
                 for member in layer:
                     scanned += _scan_member(layer, member, i, index, findings, diff_ids, created_by)
     marked = [f.model_copy(update={"deleted_in_later_layer": _removed_later(f, index)}) for f in findings]
     return SecretScanReport(target=image, kind="image", files_scanned=scanned, findings=marked, summary=_summary(image, marked))
+
+
+def scan_config(config: dict[str, Any]) -> list[SecretFinding]:
+    """Secrets in the image configuration, which `docker inspect` and `docker history` show to anyone with the image:
+    environment variables, labels, and the created-by line of every history entry (ENV/ARG values, build arguments)."""
+    cfg = config.get("config") or {}
+    places: list[tuple[str, list[str]]] = [
+        ("image config: Env", [str(e) for e in cfg.get("Env") or []]),
+        ("image config: Labels", [f"{k}={v}" for k, v in (cfg.get("Labels") or {}).items()]),
+        ("image history: created_by", [str(h.get("created_by", "")) for h in config.get("history", [])]),
+    ]
+    out = []
+    for where, entries in places:
+        for number, entry in enumerate(entries, start=1):
+            for m in scan_text(entry.replace("\n", " "), rules=(*RULES, ASSIGNMENT)):
+                out.append(SecretFinding(rule=m.rule.id, description=m.rule.description, file=where, line=number, masked=m.masked,
+                                         created_by=redact(entry[:200]) if where.startswith("image history") else None))
+    return out
 
 
 def _member(archive: tarfile.TarFile, name: str) -> Any:

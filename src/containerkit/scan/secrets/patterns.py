@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from containerkit.redaction import register_secret
+from containerkit.redaction import TOKEN_SHAPES, register_secret
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ RULES: tuple[Rule, ...] = (
          re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----")),
     Rule("gcp-service-account", "Google Cloud service-account key (JSON private_key)",
          re.compile(r'"private_key"\s*:\s*"(-----BEGIN PRIVATE KEY-----[^"]{20,})"'), group=1),
-    Rule("aws-access-key-id", "AWS access key id", re.compile(r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16})\b"), group=1),
+    Rule("aws-access-key-id", "AWS access key id", re.compile(rf"\b({TOKEN_SHAPES['aws-access-key-id']})\b"), group=1),
     Rule("aws-secret-access-key", "AWS secret access key",
          re.compile(r"(?i)aws_?secret_?access_?key\s*[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"), group=1),
     Rule("azure-storage-key", "Azure storage account key (connection string)",
@@ -34,16 +34,24 @@ RULES: tuple[Rule, ...] = (
          re.compile(r"(?:SharedAccessSignature=|[?&])sig=([A-Za-z0-9%+/]{43,}(?:%3D|=)*)"), group=1),
     Rule("azure-client-secret", "Azure AD client secret",
          re.compile(r"(?i)(?:azure|client)_?secret\s*[\"']?\s*[:=]\s*[\"']([A-Za-z0-9_~.-]{3}8Q~[A-Za-z0-9_~.-]{31,34})[\"']"), group=1),
-    Rule("github-token", "GitHub token", re.compile(r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})\b"), group=1),
+    Rule("github-token", "GitHub token", re.compile(rf"\b({TOKEN_SHAPES['github-token']})\b"), group=1),
     Rule("github-fine-grained-token", "GitHub fine-grained personal access token",
-         re.compile(r"\b(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b"), group=1),
-    Rule("gitlab-token", "GitLab personal access token", re.compile(r"\b(glpat-[A-Za-z0-9_-]{20})\b"), group=1),
-    Rule("slack-token", "Slack token", re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{10,})\b"), group=1),
-    Rule("stripe-live-key", "Stripe live secret key", re.compile(r"\b((?:sk|rk)_live_[A-Za-z0-9]{24,})\b"), group=1),
+         re.compile(rf"\b({TOKEN_SHAPES['github-fine-grained-token']})\b"), group=1),
+    Rule("gitlab-token", "GitLab personal access token", re.compile(rf"\b({TOKEN_SHAPES['gitlab-token']})\b"), group=1),
+    Rule("slack-token", "Slack token", re.compile(rf"\b({TOKEN_SHAPES['slack-token']})\b"), group=1),
+    Rule("stripe-live-key", "Stripe live secret key", re.compile(rf"\b({TOKEN_SHAPES['stripe-live-key']})\b"), group=1),
+    Rule("npm-token", "npm access token", re.compile(rf"\b({TOKEN_SHAPES['npm-token']})\b"), group=1),
     Rule("generic-password", "Hard-coded password/secret assignment",
          re.compile(r"""(?i)\b[\w.-]*(?:password|passwd|pwd|secret|api_?key|access_?token|auth_?token)\b["']?\s*[:=]\s*["']([^"'\s]{8,})["']"""),
          group=1, min_entropy=3.0),
 )
+
+#: NAME=value without quotes, as image configuration holds it (ENV, labels, build arguments in history lines)
+ASSIGNMENT = Rule("secret-assignment", "Secret-named variable with a value (image configuration)",
+                  re.compile(r"""(?i)(?:^|[\s"'|])([\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api_?key|access_?key|private_?key|credentials?)"""
+                             r"""[\w.-]*)[ \t]*=[ \t]*["']?([^\s"']{8,})"""), group=2, min_entropy=3.0)
+_KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=]{16,}")
+_PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")
 
 _PLACEHOLDERS = re.compile(r"(?i)^(?:\$\{?[\w:-]+\}?|<[^>]+>|\{\{.*\}\}|%\(?\w+\)?s?|changeme|change_me|password\d*|example\w*|"
                            r"secret|x+|\*+|dummy\w*|test\w*|your[\w-]*|placeholder|null|none|redacted)$")
@@ -66,21 +74,37 @@ def shannon_entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values()) if value else 0.0
 
 
-def scan_text(text: str, *, generic: bool = True) -> Iterator[LineMatch]:
+def has_key_material(lines: list[str], header: int) -> bool:
+    """The lines after a ``BEGIN … PRIVATE KEY`` header carry real key material: base64 (at least 64 characters before
+    the END line) that is not a documentation placeholder such as ``XXXX…`` or ``...``."""
+    material = []
+    for line in lines[header + 1: header + 60]:
+        if _PEM_END.search(line):
+            break
+        material.extend(_KEY_MATERIAL.findall(line))
+    body = "".join(material)
+    return len(body) >= 64 and len(set(body.upper())) >= 16 and shannon_entropy(body) >= 4.0
+
+
+def scan_text(text: str, *, generic: bool = True, rules: tuple[Rule, ...] | None = None) -> Iterator[LineMatch]:
     """Every rule match in ``text`` with its 1-based line; each value is registered for redaction and masked.
 
     ``generic=False`` skips the entropy-based password rule (for third-party code, whose docstrings are full of examples).
+    A private-key header counts only with real key material after it (:func:`has_key_material`).
     """
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
         if len(line) > 20000:
             line = line[:20000]
         found: list[LineMatch] = []
-        for rule in RULES:
+        for rule in rules or RULES:
             if rule.min_entropy and not generic:
                 continue
             for m in rule.pattern.finditer(line):
                 value = m.group(rule.group)
                 if rule.min_entropy and (_PLACEHOLDERS.match(value) or shannon_entropy(value) < rule.min_entropy):
+                    continue
+                if rule.id == "private-key" and not has_key_material(lines, number - 1):
                     continue
                 if rule.id != "private-key":
                     register_secret(value)
