@@ -194,15 +194,16 @@ def test_stdio_transport_with_the_sdk_client(ck_home: Path) -> None:
 
 
 
-def _start_http(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], int]:
+def _start_http(home: Path, *args: str, host: str = "127.0.0.1", **env: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--port", str(port), *args],
+    proc = subprocess.Popen([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", host, "--port", str(port), *args],
                             env=_env(home, **env), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
+    url_host = f"[{host}]" if ":" in host else host
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         try:
-            httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+            httpx.get(f"http://{url_host}:{port}/mcp", timeout=1)
             return proc, port
         except httpx.HTTPError:
             time.sleep(0.1)
@@ -357,3 +358,81 @@ def test_arguments_are_validated_strictly_against_the_schema(harness: Harness, t
 
     result = run_client(harness, body)
     assert result.is_error and result.content[0].text.startswith("INVALID_INPUT") and field in result.content[0].text
+
+
+_INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+_ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "127.1.2.3", "0:0:0:0:0:0:0:1", "::1"])
+def test_every_loopback_form_refuses_foreign_origins(ck_home: Path, host: str) -> None:
+    proc, port = _start_http(ck_home, host=host)
+    url_host = f"[{host}]" if ":" in host else host
+    url = f"http://{url_host}:{port}/mcp"
+    try:
+        evil = httpx.post(url, json=_INIT, headers={**_ACCEPT, "origin": "http://evil.example"})
+        rebound = httpx.post(url, json=_INIT, headers={**_ACCEPT, "host": f"evil.example:{port}"})
+        own = httpx.post(url, json=_INIT, headers={**_ACCEPT, "origin": f"http://{url_host}:{port}"})
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert evil.status_code == 403 and rebound.status_code == 421
+    assert own.status_code == 200, own.text
+
+
+def test_the_bearer_scheme_is_case_insensitive(http_server: tuple[int, str]) -> None:
+    port, token = http_server
+    url = f"http://127.0.0.1:{port}/mcp"
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        assert httpx.post(url, json=_INIT, headers={**_ACCEPT, "authorization": f"{scheme} {token}"}).status_code == 200, scheme
+    assert httpx.post(url, json=_INIT, headers={**_ACCEPT, "authorization": f"Basic {token}"}).status_code == 401
+
+
+def test_sigterm_drains_in_flight_calls_and_exits_0(ck_home: Path, docker_client: Any) -> None:
+    import signal as _signal
+    import threading
+
+    from mcp.client.streamable_http import streamable_http_client
+
+    proc, port = _start_http(ck_home)
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        async def main() -> Any:
+            async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp")) as client:
+                return await client.call_tool("run_sandboxed", {"command": ["sleep", "120"], "timeout_s": 300})
+
+        try:
+            outcome["result"] = anyio.run(main)
+        except BaseException as e:  # the connection goes away with the server
+            outcome["error"] = e
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    from containerkit.app import build_app
+    from containerkit.settings import load_settings
+
+    os.environ["CONTAINERKIT_HOME"] = str(ck_home)
+    app = build_app(load_settings())
+    try:
+        deadline = time.monotonic() + 60
+        running: list[Any] = []
+        while time.monotonic() < deadline and not running:
+            running = [j for s in app.services.store.list_sessions() for j in app.services.store.list_jobs(s.id)
+                       if j.tool == "run_sandboxed" and j.status == "running"]
+            time.sleep(0.2)
+        assert running, "the call never started"
+        proc.send_signal(_signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err and "stopped" in err
+        job = app.services.store.get_job(running[0].id)
+        assert job.status == "cancelled", job
+        left = docker_client.containers.list(all=True, filters={"label": "containerkit.sandbox"})
+        assert not [c for c in left if "sleep" in " ".join(c.attrs["Config"]["Cmd"] or [])]
+    finally:
+        app.services.store.close()
+        if proc.poll() is None:
+            proc.kill()
+    worker.join(timeout=30)

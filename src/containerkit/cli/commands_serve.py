@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -34,7 +35,15 @@ def register(app: typer.Typer) -> None:
                 check_bind(host, token)
                 print(f"containerkit MCP server on http://{host}:{port}/mcp" + (" (bearer token required)" if token else ""),
                       file=sys.stderr, flush=True)
-                anyio.run(serve_http, ck, host, port, token)
+                # uvicorn turns SIGTERM/SIGINT into a graceful shutdown and raises the signal again afterwards: that
+                # second delivery must not interrupt the shutdown (it was a 67-line traceback and exit 1)
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(sig, lambda signum, frame: None)
+                try:
+                    anyio.run(serve_http, ck, host, port, token)
+                finally:
+                    ck.services.store.close()
+                print("containerkit MCP server stopped", file=sys.stderr, flush=True)
             else:
                 raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
         except ContainerKitError as e:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import anyio
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
@@ -21,7 +22,7 @@ from mcp.shared.exceptions import MCPError
 
 from containerkit import __version__
 from containerkit.app import App
-from containerkit.errors import ContainerKitError, InvalidInputError, NotFoundError, SessionExpiredError, wrap_unexpected
+from containerkit.errors import CancelledError_, ContainerKitError, InvalidInputError, NotFoundError, SessionExpiredError, wrap_unexpected
 from containerkit.hints import render_data
 from containerkit.mcp.prompts import PROMPTS
 from containerkit.redaction import redact, redact_data
@@ -177,8 +178,22 @@ def is_text(media_type: str, content: bytes) -> bool:
     return True
 
 
-def build_server(app: App) -> Server[Any]:
+class InFlight:
+    """The tool calls a server is running, so a shutdown can cancel them (each cleans up and answers CANCELLED)."""
+
+    def __init__(self) -> None:
+        self.scopes: set[anyio.CancelScope] = set()
+        self.closing = False
+
+    def cancel_all(self) -> None:
+        self.closing = True
+        for scope in list(self.scopes):
+            scope.cancel()
+
+
+def build_server(app: App, inflight: InFlight | None = None) -> Server[Any]:
     registry = app.registry
+    running = inflight or InFlight()
     tools = [tool_definition(spec) for spec in registry.specs()]
     listing = types.ListToolsResult(tools=tools)
 
@@ -193,10 +208,20 @@ def build_server(app: App) -> Server[Any]:
         try:
             sampler = ClientSampler(ctx) if _client_has(ctx, "sampling") else None
             roots = await _client_roots(ctx)
-            result: ToolResult = await registry.call(
-                app.services, spec.name, params.arguments or {}, progress=SessionProgress(ctx), sampler=sampler, client_roots=roots,
-                strict=True,
-            )
+            with anyio.CancelScope() as scope:
+                running.scopes.add(scope)
+                if running.closing:
+                    scope.cancel()
+                try:
+                    result: ToolResult = await registry.call(
+                        app.services, spec.name, params.arguments or {}, progress=SessionProgress(ctx), sampler=sampler,
+                        client_roots=roots, strict=True,
+                    )
+                finally:
+                    running.scopes.discard(scope)
+            if scope.cancelled_caught:
+                return error_result(CancelledError_(f"{spec.name} was cancelled: the server is shutting down",
+                                                    hint="Call it again when the server is back."))
         except ContainerKitError as e:
             return error_result(e)
         except Exception as e:

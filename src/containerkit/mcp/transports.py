@@ -9,10 +9,11 @@ from typing import Any
 
 import anyio
 from mcp.server.stdio import stdio_server
+from mcp.server.transport_security import TransportSecuritySettings
 
 from containerkit.app import App
 from containerkit.errors import ConfigError
-from containerkit.mcp.server import build_server
+from containerkit.mcp.server import InFlight, build_server
 from containerkit.redaction import register_secret
 
 ASGIApp = Any
@@ -64,16 +65,21 @@ def resolve_token(app: App, token_file: Path | None) -> str | None:
 
 
 class BearerAuth:
-    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` (constant-time compare)."""
+    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` (constant-time compare of the
+    token; the scheme is case-insensitive, RFC 9110 §11.1 / RFC 6750)."""
 
     def __init__(self, inner: ASGIApp, token: str) -> None:
         self.inner = inner
-        self.expected = f"Bearer {token}".encode()
+        self.expected = token.encode()
+
+    def authorized(self, header: bytes) -> bool:
+        scheme, _, credentials = header.strip().partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self.expected)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
+            if not self.authorized(given):
                 await send({"type": "http.response.start", "status": 401,
                             "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="containerkit"')]})
                 await send({"type": "http.response.body", "body": b'{"error": "unauthorized: missing or wrong bearer token"}'})
@@ -81,9 +87,25 @@ class BearerAuth:
         await self.inner(scope, receive, send)
 
 
-def http_app(app: App, host: str, token: str | None) -> ASGIApp:
-    server = build_server(app)
-    starlette = server.streamable_http_app(host=host, stateless_http=False)
+def rebinding_protection(host: str) -> TransportSecuritySettings | None:
+    """DNS-rebinding protection for a loopback bind, whatever its form (127.0.0.0/8, ::1 written any way, localhost):
+    only Host and Origin headers naming the machine itself pass. None for other binds, which require the token."""
+    if not is_loopback(host):
+        return None
+    names = {"127.0.0.1", "localhost", "[::1]"}
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+        names |= {f"[{ip}]", f"[{host.strip('[]')}]"} if ip.version == 6 else {str(ip), host}
+    except ValueError:
+        names.add(host)
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
+                                     allowed_hosts=sorted(f"{n}:*" for n in names) + sorted(names),
+                                     allowed_origins=sorted(f"http://{n}:*" for n in names) + sorted(f"http://{n}" for n in names))
+
+
+def http_app(app: App, host: str, token: str | None, inflight: InFlight | None = None) -> ASGIApp:
+    server = build_server(app, inflight)
+    starlette = server.streamable_http_app(host=host, stateless_http=False, transport_security=rebinding_protection(host))
     return BearerAuth(starlette, token) if token else starlette
 
 
@@ -95,12 +117,26 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
+#: seconds in-flight calls get to finish after SIGTERM/SIGINT before they are cancelled (their jobs marked cancelled)
+DRAIN_S = 5
+
+
 async def serve_http(app: App, host: str, port: int, token: str | None) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: uvicorn stops accepting, gives in-flight calls DRAIN_S seconds and
+    cancels the rest (each tool cleans up as on Ctrl-C). The caller closes the store and exits 0."""
     import uvicorn
 
     check_bind(host, token)
-    config = uvicorn.Config(http_app(app, host, token), host=host, port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    inflight = InFlight()
+
+    class _Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            inflight.cancel_all()  # running calls stop and answer CANCELLED, as the CLI's Ctrl-C does
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(http_app(app, host, token, inflight), host=host, port=port, log_level="warning", lifespan="on",
+                            timeout_graceful_shutdown=DRAIN_S)
+    server = _Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_sweeper, app)
         await server.serve()
