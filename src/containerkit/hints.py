@@ -2,7 +2,7 @@
 
 A hint names a next step as ``{tool:NAME}`` or ``{tool:NAME ARGS}``, never as a CLI command: the CLI renders it as
 the command (```containerkit db update```), the MCP server as the tool (```db_update``` tool). ``{param:NAME}``
-names a parameter: ``--name`` on the CLI, ``name`` over MCP. :data:`CLI_COMMANDS` is the one map from tool to
+names a parameter: ``--name`` on the CLI (``{param:NAME --flag}`` when the flag differs), ``name`` over MCP. :data:`CLI_COMMANDS` is the one map from tool to
 command; a test checks that every tool a hint names is registered and that every command here exists.
 """
 
@@ -61,7 +61,7 @@ def render_hint(text: str, surface: Surface) -> str:
     def one(m: re.Match[str]) -> str:
         kind, name, args = m.group(1), m.group(2), m.group(3).strip()
         if kind == "param":
-            return f"`--{name.replace('_', '-')}`" if surface == "cli" else f"`{name}`"
+            return f"`{args or '--' + name.replace('_', '-')}`" if surface == "cli" else f"`{name}`"
         if surface == "cli":
             command = CLI_COMMANDS.get(name)
             if command is not None:

@@ -84,7 +84,7 @@ def generate(
     port: int = typer.Option(None, "--port", help="Override the detected port."),
     health_path: str = typer.Option(None, "--health-path", help="Override the health route, e.g. /healthz."),
     name: str = typer.Option(None, "--name", help="Override the app name."),
-    force: bool = typer.Option(False, "--force", help="Overwrite files Container Kit did not write."),
+    force: bool = typer.Option(False, "--force", help="Write beside YAML Container Kit did not write (your colliding files are kept as artifacts)."),
     session: str = typer.Option(None, "--session"),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
 ) -> None:
