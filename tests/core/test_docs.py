@@ -51,3 +51,25 @@ def test_readme_quick_start_has_exactly_two_commands() -> None:
     assert "containerkit containerize examples/" in commands[0]
     assert commands[1].strip() == "bash scripts/test"
     assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_documented_annotations_are_the_derived_ones(ck_home: object) -> None:
+    import re
+
+    from containerkit.app import build_app
+    from containerkit.settings import load_settings
+
+    app = build_app(load_settings())
+    specs = {s.name: s for s in app.registry.specs()}
+    wrong = []
+    for doc in (ROOT / "docs" / "tools").glob("*.md"):
+        for name, cell in re.findall(r"^\| `([a-z_]+)` \| ([a-z, —-]+) \|", doc.read_text(), flags=re.M):
+            if name not in specs:
+                continue
+            s = specs[name]
+            expected = [n for n, on in (("read-only", s.read_only), ("destructive", s.destructive), ("idempotent", s.idempotent),
+                                        ("open-world", s.open_world)) if on]
+            if [w.strip() for w in cell.split(",") if w.strip() not in ("", "—")] != expected:
+                wrong.append(f"{doc.name}: {name} says {cell.strip()!r}, is {', '.join(expected) or '—'}")
+    app.services.store.close()
+    assert not wrong, wrong

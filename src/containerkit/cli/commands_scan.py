@@ -73,6 +73,8 @@ def render_secrets(out: Console, result: Any) -> None:
         for f in r.findings:
             if r.kind == "context":
                 where = "sent to build" if f.in_build_context else "excluded by .dockerignore"
+            elif f.layer_index is None:
+                where = "image configuration (docker inspect / docker history)"
             else:
                 where = f"layer {f.layer_index}" + (" [red](deleted later, still in image)[/]" if f.deleted_in_later_layer else "")
             table.add_row(f.rule, f.file, str(f.line), f.masked, where)
