@@ -70,6 +70,7 @@ async def run(
     on_line: LineCallback | None = None,
     ok_codes: Sequence[int] = (0,),
     max_capture: int = 4_000_000,
+    redact_output: bool = True,
 ) -> ProcResult:
     """Run a program to completion, streaming its lines, with a deadline.
 
@@ -77,6 +78,9 @@ async def run(
         ToolMissingError: the program is not on PATH.
         TimeoutError_: the deadline passed (the process is killed).
         CommandFailedError: exit status not in ``ok_codes`` and ``check`` is true.
+
+    ``redact_output=False`` returns stdout as the program wrote it, for a program whose answer *is* a secret (a
+    credential helper): the caller registers the secret at once; streamed lines and error tails stay redacted.
     """
     args = _check_argv(argv)
     full_env = dict(os.environ) if env is None else {**os.environ, **env}
@@ -98,12 +102,12 @@ async def run(
             _emit(buffer, name, sink)
 
     def _emit(line: str, name: str, sink: list[str]) -> None:
-        line = redact(line)
+        clean = redact(line)
         if sizes[name] < max_capture:
-            sink.append(line)
+            sink.append(clean if redact_output or name != "stdout" else line)
         sizes[name] += len(line)
         if on_line is not None:
-            on_line(name, line.rstrip("\n"))
+            on_line(name, clean.rstrip("\n"))
 
     process: Process | None = None
     try:
@@ -144,7 +148,7 @@ async def run(
     if check and returncode not in ok_codes:
         raise CommandFailedError(
             f"{Path(args[0]).name} exited with status {returncode}",
-            details={"argv": list(result.argv), "returncode": returncode, "tail": result.tail()},
+            details={"argv": list(result.argv), "returncode": returncode, "tail": redact(result.tail())},
         )
     return result
 

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from containerkit import _proc
 from containerkit.errors import ContainerKitError, RegistryAuthError
-from containerkit.redaction import register_secret
+from containerkit.redaction import redact, register_secret
 from containerkit.registry.reference import DOCKER_HUB
 from containerkit.settings import RegistrySettings
 
@@ -121,7 +121,8 @@ class CredentialResolver:
     async def _from_helper(self, helper: str, registry: str) -> Credentials | None:
         server = "https://index.docker.io/v1/" if registry == DOCKER_HUB else registry
         try:
-            result = await _proc.run([f"docker-credential-{helper}", "get"], stdin=server.encode(), timeout=30, check=False)
+            result = await _proc.run([f"docker-credential-{helper}", "get"], stdin=server.encode(), timeout=30, check=False,
+                                     redact_output=False)
         except ContainerKitError as e:
             raise RegistryAuthError(
                 f"credential helper docker-credential-{helper} (from {self._config_path}) cannot run: {e.message}",
@@ -131,7 +132,7 @@ class CredentialResolver:
             if "credentials not found" in (result.stdout + result.stderr).lower():
                 return None
             raise RegistryAuthError(
-                f"credential helper docker-credential-{helper} failed for {registry}: {result.tail(3)}",
+                f"credential helper docker-credential-{helper} failed for {registry}: {redact(result.tail(3))}",
                 hint=f"Run `docker login {registry}` again or fix the helper.",
             )
         try:
