@@ -76,3 +76,16 @@ def test_config_file_is_read_and_env_wins(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["sessions", "--help"]])
 def test_help_and_version_work(tmp_path: Path, args: list[str]) -> None:
     assert ck(args, tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize(("args", "code", "status"), [
+    (["sessions", "show", "nope", "--json"], "NOT_FOUND", 1),
+    (["push", "127.0.0.1:5001/x/y:1", "--password-stdin", "--password-file", "/nope", "--json"], "INVALID_INPUT", 2),
+    (["dockerfile", "/definitely/not/here", "--json"], "PATH_NOT_ALLOWED", 2),
+])
+def test_json_errors_are_a_document_on_stdout(tmp_path: Path, args: list[str], code: str, status: int) -> None:
+    out = ck(args, tmp_path)
+    assert out.returncode == status, out.stderr
+    error = json.loads(out.stdout)["error"]
+    assert error["code"] == code and error["message"] and error["hint"] and isinstance(error["details"], dict)
+    assert "{tool:" not in out.stdout and "Traceback" not in out.stderr
