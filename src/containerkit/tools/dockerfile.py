@@ -13,7 +13,7 @@ from containerkit.dockerfile.lint import Finding, lint
 from containerkit.errors import InvalidInputError
 from containerkit.tools.analysis import resolve_source
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
-from containerkit.tools.files import FileWrite, describe, propose, write_file
+from containerkit.tools.files import FileWrite, describe, propose, write_file, written_paths
 from containerkit.tools.registry import REGISTRY
 
 
@@ -94,7 +94,7 @@ async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> Gener
             ignore = target / ".dockerignore"
             if params.force or not (ignore.exists() or ignore.is_symlink()):
                 writes.append(write_file(ctx, root, ignore, result.rendered.dockerignore, replace=True, kind="dockerignore"))
-    written = [w.path for w in writes if w.action != "proposed"]
+    written = written_paths(writes)
     ctx.artifact("dockerfile", f"{svc.path}/Dockerfile", result.dockerfile)
     ctx.artifact("dockerignore", f"{svc.path}/.dockerignore", result.rendered.dockerignore)
     ctx.put_state("dockerfile", {"service": svc.path, "user_uid": result.rendered.user_uid, "port": svc.port,

@@ -90,42 +90,51 @@ def unified_diff(before: str, after: str, path: str) -> str:
                                         fromfile=f"a/{path}", tofile=f"b/{path}"))
 
 
+def _relative(final: Path, repo: Path) -> str:
+    return str(final.relative_to(Path(os.path.realpath(repo))))
+
+
+def _diff_artifact(ctx: ToolContext, rel: str, current: str, content: str, kind: str) -> str:
+    return ctx.artifact(f"{kind}_diff", f"{rel}.diff", unified_diff(current, content, rel), "text/x-diff").id
+
+
 def write_file(ctx: ToolContext, repo: Path, target: Path, content: str, *, replace: bool, kind: str) -> FileWrite:
     """Write ``content`` at ``target`` (inside ``repo``) by the rules above; ``kind`` names the artifacts."""
     final = check_target(ctx, repo, target)
-    rel = str(final.relative_to(Path(os.path.realpath(repo)))) if final != Path(os.path.realpath(repo)) else final.name
     if not final.exists():
         _atomic_write(final, content)
         return FileWrite(path=str(final), action="created")
     current = final.read_text(encoding="utf-8", errors="replace")
     if current == content:
         return FileWrite(path=str(final), action="unchanged")
-    diff = unified_diff(current, content, rel)
     if is_ours(current):
         _atomic_write(final, content)
         return FileWrite(path=str(final), action="replaced")
-    diff_art = ctx.artifact(f"{kind}_diff", f"{rel}.diff", diff, "text/x-diff")
     if not replace:
-        proposal = ctx.artifact(f"{kind}_proposal", rel, content)
-        return FileWrite(path=str(final), action="proposed", proposal_artifact=proposal.id, diff_artifact=diff_art.id)
+        return _proposal(ctx, final, _relative(final, repo), current, content, kind)
+    rel = _relative(final, repo)
+    diff_id = _diff_artifact(ctx, rel, current, content, kind)
     previous = ctx.artifact(f"{kind}_previous", rel, current)
     _atomic_write(final, content)
-    return FileWrite(path=str(final), action="replaced", previous_artifact=previous.id, diff_artifact=diff_art.id)
+    return FileWrite(path=str(final), action="replaced", previous_artifact=previous.id, diff_artifact=diff_id)
 
 
 def propose(ctx: ToolContext, repo: Path, target: Path, content: str, *, kind: str) -> FileWrite:
     """Store ``content`` as a proposal for ``target`` (and the diff from its current content) without writing."""
     final = check_target(ctx, repo, target)
-    rel = str(final.relative_to(Path(os.path.realpath(repo))))
     current = final.read_text(encoding="utf-8", errors="replace") if final.exists() else ""
     if current == content:
         return FileWrite(path=str(final), action="unchanged")
-    diff_art = ctx.artifact(f"{kind}_diff", f"{rel}.diff", unified_diff(current, content, rel), "text/x-diff")
+    return _proposal(ctx, final, _relative(final, repo), current, content, kind)
+
+
+def _proposal(ctx: ToolContext, final: Path, rel: str, current: str, content: str, kind: str) -> FileWrite:
+    diff_id = _diff_artifact(ctx, rel, current, content, kind)
     proposal = ctx.artifact(f"{kind}_proposal", rel, content)
-    return FileWrite(path=str(final), action="proposed", proposal_artifact=proposal.id, diff_artifact=diff_art.id)
+    return FileWrite(path=str(final), action="proposed", proposal_artifact=proposal.id, diff_artifact=diff_id)
 
 
-def written(writes: Iterable[FileWrite]) -> list[str]:
+def written_paths(writes: Iterable[FileWrite]) -> list[str]:
     """Paths that now hold the new content."""
     return [w.path for w in writes if w.action in ("created", "replaced", "unchanged")]
 
