@@ -135,8 +135,27 @@ def test_hostile_tree_symlink_loop_escape_huge_binary_and_bad_names(tmp_path: Pa
     assert result.services[0].framework == "fastapi"
     skipped = "\n".join(result.skipped)
     assert "escape: symlink escapes the repository" in skipped
-    assert "symlink loop" in skipped
+    assert "loop: symlink to a directory already walked" in skipped
     assert "huge.py" in skipped
+    assert len(result.services) == 1
+
+
+def test_a_symlink_to_a_walked_directory_makes_no_phantom_service(tmp_path: Path) -> None:
+    """``dot -> .`` and ``alias -> api`` used to walk the same files twice and report a second service."""
+    repo = tmp_path / "repo"
+    (repo / "api").mkdir(parents=True)
+    (repo / "api" / "requirements.txt").write_text("flask\n")
+    (repo / "api" / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (repo / "dot").symlink_to(".", target_is_directory=True)
+    (repo / "a-alias").symlink_to("api", target_is_directory=True)
+    (repo / "shared-real").mkdir()
+    (repo / "shared-real" / "notes.md").write_text("x")
+    (repo / "z-link").symlink_to("/nonexistent-dir", target_is_directory=True)
+    result = analyze(repo)
+    assert [s.path for s in result.services] == ["api"]
+    skipped = "\n".join(result.skipped)
+    assert "dot: symlink to a directory already walked" in skipped
+    assert "a-alias: symlink to a directory already walked" in skipped
 
 
 def test_directory_without_any_service_is_a_clear_error(tmp_path: Path) -> None:

@@ -70,10 +70,24 @@ def walk(root: Path, max_files: int = MAX_FILES) -> Tree:
     """Walk ``root`` (already resolved) and return its tree."""
     tree = Tree(root=root)
     real_root = os.path.realpath(root)
-    seen_dirs: set[tuple[int, int]] = set()
+    try:
+        st_root = os.stat(root)
+        seen_dirs: set[tuple[int, int]] = {(st_root.st_dev, st_root.st_ino)}
+    except OSError:
+        seen_dirs = set()
     # stack of (absolute dir, relative dir, active ignore specs as (base rel dir, spec))
-    stack: list[tuple[str, str, list[tuple[str, pathspec.PathSpec[Pattern]]]]] = [(str(root), "", [])]
-    while stack:
+    Frame = tuple[str, str, list[tuple[str, pathspec.PathSpec[Pattern]]]]
+    stack: list[Frame] = [(str(root), "", [])]
+    # Symlinked directories are walked after every real one, and only when their target was not walked:
+    # a link such as ``dot -> .`` or ``api -> services/api`` must not make a second copy of a directory.
+    linked: list[tuple[str, Frame]] = []
+    while stack or linked:
+        if not stack:
+            rel_link, frame = linked.pop()
+            if not _first_visit(frame[0], seen_dirs):
+                tree.skipped.append(f"{rel_link}: symlink to a directory already walked")
+                continue
+            stack.append(frame)
         abs_dir, rel_dir, specs = stack.pop()
         spec = _gitignore(Path(abs_dir))
         if spec is not None:
@@ -101,16 +115,10 @@ def walk(root: Path, max_files: int = MAX_FILES) -> Tree:
             if is_dir:
                 if name in SKIP_DIRS:
                     continue
-                try:
-                    st = os.stat(entry.path)
-                except OSError:
-                    continue
-                key = (st.st_dev, st.st_ino)
-                if key in seen_dirs:
-                    tree.skipped.append(f"{rel}: symlink loop")
-                    continue
-                seen_dirs.add(key)
-                stack.append((entry.path, rel, specs))
+                if is_link:
+                    linked.insert(0, (rel, (entry.path, rel, specs)))
+                elif _first_visit(entry.path, seen_dirs):
+                    stack.append((entry.path, rel, specs))
             else:
                 try:
                     size = entry.stat(follow_symlinks=True).st_size
@@ -125,6 +133,19 @@ def walk(root: Path, max_files: int = MAX_FILES) -> Tree:
                     return tree
     tree.files.sort()
     return tree
+
+
+def _first_visit(path: str, seen_dirs: set[tuple[int, int]]) -> bool:
+    """Record a directory by device and inode; False when it was walked already (or cannot be read)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    key = (st.st_dev, st.st_ino)
+    if key in seen_dirs:
+        return False
+    seen_dirs.add(key)
+    return True
 
 
 def _ignored(rel: str, is_dir: bool, specs: list[tuple[str, pathspec.PathSpec[Pattern]]]) -> bool:
