@@ -89,3 +89,21 @@ def test_json_errors_are_a_document_on_stdout(tmp_path: Path, args: list[str], c
     error = json.loads(out.stdout)["error"]
     assert error["code"] == code and error["message"] and error["hint"] and isinstance(error["details"], dict)
     assert "{tool:" not in out.stdout and "Traceback" not in out.stderr
+
+
+def test_data_is_printed_as_plain_text_never_as_markup_or_emoji(tmp_path: Path) -> None:
+    """Paths and messages with ``[...]`` and ``:name:`` used to be read as rich markup and emoji codes."""
+    missing = tmp_path / "a[" / "[/x]" / "root:x:0 [bold]b"
+    out = ck(["analyze", str(missing)], tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert str(missing) in out.stderr.replace("\n", "")
+    assert "Traceback" not in out.stderr
+    repo = tmp_path / "repo"
+    service = repo / "[red]svc:x:"
+    service.mkdir(parents=True)
+    (service / "requirements.txt").write_text("flask\n")
+    (service / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (repo / "x]").symlink_to(service, target_is_directory=True)
+    out = ck(["analyze", str(repo)], tmp_path, env={"COLUMNS": "300", "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])})
+    assert out.returncode == 0, out.stderr
+    assert "[red]svc:x:" in out.stdout and "❌" not in out.stdout

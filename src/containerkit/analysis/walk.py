@@ -23,6 +23,8 @@ SKIP_DIRS = frozenset({
 })
 MAX_READ = 512 * 1024
 MAX_FILES = 200_000
+# a directory to walk: (absolute dir, relative dir, active ignore specs as (base rel dir, spec))
+_Frame = tuple[str, str, list[tuple[str, pathspec.PathSpec[Pattern]]]]
 
 
 @dataclass
@@ -75,12 +77,10 @@ def walk(root: Path, max_files: int = MAX_FILES) -> Tree:
         seen_dirs: set[tuple[int, int]] = {(st_root.st_dev, st_root.st_ino)}
     except OSError:
         seen_dirs = set()
-    # stack of (absolute dir, relative dir, active ignore specs as (base rel dir, spec))
-    Frame = tuple[str, str, list[tuple[str, pathspec.PathSpec[Pattern]]]]
-    stack: list[Frame] = [(str(root), "", [])]
+    stack: list[_Frame] = [(str(root), "", [])]
     # Symlinked directories are walked after every real one, and only when their target was not walked:
     # a link such as ``dot -> .`` or ``api -> services/api`` must not make a second copy of a directory.
-    linked: list[tuple[str, Frame]] = []
+    linked: list[tuple[str, _Frame]] = []
     while stack or linked:
         if not stack:
             rel_link, frame = linked.pop()

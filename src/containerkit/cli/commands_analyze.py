@@ -7,6 +7,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from containerkit.cli.runner import invoke, print_json
 
@@ -30,9 +31,9 @@ def render_analysis(out: Console, result: Any) -> None:
         if s.backing_services:
             extras.append(f"backing services: {', '.join(s.backing_services)}")
         if extras:
-            out.print(f"[bold]{s.path}[/] " + " | ".join(extras))
+            out.print(Text.assemble((s.path, "bold"), " " + " | ".join(extras)))
     for note in analysis.skipped[:5]:
-        out.print(f"[dim]skipped {note}[/]")
+        out.print(Text(f"skipped {note}", "dim"))
 
 
 def register(app: typer.Typer) -> None:

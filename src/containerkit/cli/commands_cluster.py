@@ -6,18 +6,19 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from containerkit.cli.runner import invoke
 
 
 def _render(out: Console, r: Any) -> None:
-    out.print(f"[green]{'created' if r.created else 'reused'}[/] kind cluster [bold]{r.cluster}[/] "
-              f"({len(r.nodes)} node(s)); context [bold]{r.context}[/]", highlight=False)
+    out.print(Text.assemble(("created" if r.created else "reused", "green"), " kind cluster ", (r.cluster, "bold"),
+                            f" ({len(r.nodes)} node(s)); context ", (r.context, "bold")))
     for action in r.actions:
-        out.print(f"  - {action}", highlight=False)
-    out.print(f"registry: {r.registry} (container {r.registry_container})   kubeconfig: {r.kubeconfig}", highlight=False)
+        out.print(f"  - {action}")
+    out.print(f"registry: {r.registry} (container {r.registry_container})   kubeconfig: {r.kubeconfig}")
     if r.image:
-        out.print(f"the cluster pulls: [bold]{r.image}[/]  →  containerkit manifests PATH --image {r.image}", highlight=False)
+        out.print(Text.assemble("the cluster pulls: ", (r.image, "bold"), f"  →  containerkit manifests PATH --image {r.image}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from containerkit.cli.commands_workflow import APPLY_FIXES_HELP, _live, _show_failed_steps, render_steps
 from containerkit.cli.runner import invoke
@@ -14,10 +15,11 @@ from containerkit.cli.runner import invoke
 def _render(out: Console, result: Any) -> None:
     render_steps(out, result.steps, f"containerize — run {result.run_id}: {result.status}")
     for step in result.skipped:
-        out.print(f"[dim]skipped {step.id}: {step.reason}[/]")
+        out.print(Text(f"skipped {step.id}: {step.reason}", "dim"))
     report = result.report
     for svc in report.get("detected", []):
-        out.print(f"detected [bold]{svc['path']}[/]: {svc['language']} {svc.get('framework') or ''} on port {svc.get('port') or '-'}")
+        out.print(Text.assemble("detected ", (str(svc['path']), "bold"),
+                                f": {svc['language']} {svc.get('framework') or ''} on port {svc.get('port') or '-'}"))
     for path in report.get("files_written", []):
         out.print(f"wrote {path}")
     image = report.get("image") or {}

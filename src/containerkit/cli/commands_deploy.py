@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
@@ -19,8 +20,8 @@ NAMESPACE_OPT = typer.Option(None, "--namespace", "-n", help="Target namespace (
 
 def _render_rollout(out: Console, r: Any) -> None:
     rev = f" revision {r.revision}" if r.revision is not None else ""
-    out.print(f"[bold]{r.name}[/]{rev}: {r.ready_replicas}/{r.replicas} ready, {r.updated_replicas} updated, "
-              f"{r.available_replicas} available", highlight=False)
+    out.print(Text.assemble((r.name, "bold"), f"{rev}: {r.ready_replicas}/{r.replicas} ready, {r.updated_replicas} updated, "
+              f"{r.available_replicas} available"))
 
 
 def _render_deploy(out: Console, r: Any) -> None:
@@ -32,7 +33,7 @@ def _render_deploy(out: Console, r: Any) -> None:
         table.add_row(obj.kind, obj.name, obj.namespace or "-", obj.action + (f" ({obj.note})" if obj.note else ""))
     out.print(table)
     if r.diff:
-        out.print(r.diff, markup=False, highlight=False, soft_wrap=True)
+        out.print(r.diff, soft_wrap=True)
     for rollout in r.rollouts:
         _render_rollout(out, rollout)
     out.print(f"took {r.duration_s:.1f}s")
@@ -42,11 +43,11 @@ def _render_verify(out: Console, r: Any) -> None:
     _render_rollout(out, r.rollout)
     if r.probe is not None:
         p = r.probe
-        out.print(f"probe {p.proxy_path}: HTTP {p.status_code}", highlight=False)
+        out.print(f"probe {p.proxy_path}: HTTP {p.status_code}")
         if p.body_excerpt:
-            out.print(p.body_excerpt, markup=False, highlight=False, soft_wrap=True)
+            out.print(p.body_excerpt, soft_wrap=True)
     else:
-        out.print(f"no HTTP probe: {r.probe_skipped}", highlight=False)
+        out.print(f"no HTTP probe: {r.probe_skipped}")
 
 
 def _print_diagnostics(e: ContainerKitError) -> None:
@@ -58,18 +59,18 @@ def _print_diagnostics(e: ContainerKitError) -> None:
         if not isinstance(pod, dict):
             continue
         err_console.print(f"pod {pod.get('name')}: {pod.get('phase')}" + (f" — {pod['unschedulable']}" if pod.get("unschedulable") else ""),
-                          highlight=False, markup=False)
+                          highlight=False)
         for c in pod.get("containers") or []:
             if isinstance(c, dict) and not c.get("ready"):
                 err_console.print(f"  {c.get('name')}: {c.get('reason') or c.get('state')}, {c.get('restart_count')} restarts",
-                                  highlight=False, markup=False)
+                                  highlight=False)
                 if c.get("log_tail"):
-                    err_console.print("    " + str(c["log_tail"]).replace("\n", "\n    "), highlight=False, markup=False)
+                    err_console.print("    " + str(c["log_tail"]).replace("\n", "\n    "))
     for ev in diag.get("events") or []:
         if isinstance(ev, dict) and ev.get("type") == "Warning":
-            err_console.print(f"event {ev.get('object')}: {ev.get('reason')}: {ev.get('message')}", highlight=False, markup=False)
+            err_console.print(f"event {ev.get('object')}: {ev.get('reason')}: {ev.get('message')}")
     if "rollback" in e.details:
-        err_console.print(str(e.details["rollback"]), highlight=False, markup=False)
+        err_console.print(str(e.details["rollback"]))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from containerkit.cli.runner import invoke
 
@@ -16,26 +17,26 @@ _SEV = {"error": "red", "warning": "yellow", "info": "cyan", "style": "dim"}
 
 def render_findings(out: Console, findings: list[Any], title: str) -> None:
     if not findings:
-        out.print(f"[green]{title}: no findings[/]")
+        out.print(Text(f"{title}: no findings", "green"))
         return
     table = Table(title=title)
     for col in ("line", "rule", "severity", "message", "fix"):
         table.add_column(col)
     for f in findings:
-        table.add_row(str(f.line or "-"), f.rule, f"[{_SEV[f.severity]}]{f.severity}[/]", f.message, f.fix)
+        table.add_row(str(f.line or "-"), f.rule, Text(f.severity, _SEV[f.severity]), f.message, f.fix)
     out.print(table)
 
 
 def _render_generated(out: Console, r: Any) -> None:
     if r.existing_dockerfile and not r.written:
         render_findings(out, r.findings, "existing Dockerfile: suggested improvements")
-        out.print("[bold]Suggested Dockerfile[/] (not written; pass --force --write to replace the existing one):")
+        out.print(Text.assemble(("Suggested Dockerfile", "bold"), " (not written; pass --force --write to replace the existing one):"))
     out.print(Syntax(r.dockerfile, "docker", background_color="default"))
     out.print(f"base image: {r.base_image}   user uid: {r.user_uid}   port: {r.port or '-'}   healthcheck: {'yes' if r.healthcheck else 'no'}")
     for path in r.written:
-        out.print(f"[green]wrote[/] {path}")
+        out.print(Text.assemble(("wrote", "green"), f" {path}"))
     for w in r.warnings:
-        out.print(f"[yellow]warning:[/] {w}")
+        out.print(Text.assemble(("warning:", "yellow"), f" {w}"))
 
 
 def _render_lint(out: Console, r: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from containerkit.cli.runner import fail, invoke
 from containerkit.errors import InvalidInputError
@@ -57,11 +58,11 @@ def _render_build(out: Console, r: Any) -> None:
 
 def _render_image(out: Console, r: Any) -> None:
     i = r.image
-    out.print(f"[bold]{r.reference}[/] {i.id}")
+    out.print(Text.assemble((r.reference, "bold"), f" {i.id}"))
     out.print(f"tags: {', '.join(i.repo_tags) or '-'}   digests: {', '.join(i.repo_digests) or '-'}")
     out.print(f"size: {i.size_bytes / 1024 / 1024:.1f} MB   layers: {i.layers}   {i.os}/{i.architecture}   created {i.created}")
     for key, value in sorted(i.labels.items()):
-        out.print(f"  {key}={value}", highlight=False)
+        out.print(f"  {key}={value}")
 
 
 def _render_transfer(out: Console, r: Any) -> None:
@@ -132,7 +133,7 @@ def register(app: typer.Typer) -> None:
         """List the tags of REPOSITORY in its registry."""
         creds = _password(username, password_stdin, password_file)
         invoke("registry_tags", {"repository": repository, **creds}, as_json=as_json,
-               render=lambda out, r: out.print("\n".join(r.tags) if r.tags else f"no tags in {r.repository}", highlight=False))
+               render=lambda out, r: out.print("\n".join(r.tags) if r.tags else f"no tags in {r.repository}"))
 
     @registry.command("retag")
     def registry_retag(source: str, new_tag: str, username: str = USER_OPT, password_stdin: bool = PW_STDIN_OPT,
@@ -140,4 +141,4 @@ def register(app: typer.Typer) -> None:
         """Add NEW_TAG to the remote image SOURCE without pulling it."""
         creds = _password(username, password_stdin, password_file)
         invoke("retag_image", {"source": source, "new_tag": new_tag, **creds}, as_json=as_json,
-               render=lambda out, r: out.print(f"{r.target} -> {r.digest}", highlight=False))
+               render=lambda out, r: out.print(f"{r.target} -> {r.digest}"))

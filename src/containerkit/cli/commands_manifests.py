@@ -7,6 +7,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from containerkit.cli.runner import err_console, invoke
@@ -31,14 +32,14 @@ manifests_app = typer.Typer(cls=_GenerateByDefault, no_args_is_help=True,
 
 def render_findings(out: Console, findings: list[Any], title: str) -> None:
     if not findings:
-        out.print(f"[green]{title}: no findings[/]")
+        out.print(Text(f"{title}: no findings", "green"))
         return
     table = Table(title=title)
     for col in ("file:line", "object", "rule", "severity", "message", "fix"):
         table.add_column(col, overflow="fold")
     for f in findings:
         where = f"{f.file}:{f.line}" if f.line else f.file
-        table.add_row(where, f"{f.kind}/{f.name}", f.rule, f"[{_SEV[f.severity]}]{f.severity}[/]", f.message, f.fix)
+        table.add_row(where, f"{f.kind}/{f.name}", f.rule, Text(f.severity, _SEV[f.severity]), f.message, f.fix)
     out.print(table)
 
 
@@ -58,11 +59,11 @@ def _render_generated(out: Console, r: Any) -> None:
     out.print(f"image: {r.image}   runAsUser: {r.user_uid}   port: {r.port or '-'}   probes: {r.probes}"
               + (f" ({r.health_path})" if r.probes == "http" else ""))
     for path in r.files:
-        out.print(f"[green]wrote[/] {path}")
+        out.print(Text.assemble(("wrote", "green"), f" {path}"))
     for w in r.warnings:
-        out.print(f"[yellow]warning:[/] {w}")
+        out.print(Text.assemble(("warning:", "yellow"), f" {w}"))
     for n in r.notes:
-        out.print(f"[dim]note:[/] {n}")
+        out.print(Text.assemble(("note:", "dim"), f" {n}"))
 
 
 def _render_validated(out: Console, r: Any) -> None:

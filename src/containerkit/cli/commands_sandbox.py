@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from containerkit.cli.commands_workflow import parse_inputs
 from containerkit.cli.runner import fail, invoke
@@ -19,16 +20,15 @@ def _render_run(out: Console, r: Any) -> None:
     if r.stderr:
         sys.stderr.write(r.stderr if r.stderr.endswith("\n") else r.stderr + "\n")
     mem = f", peak memory {r.peak_memory_bytes / 1024 / 1024:.0f} MiB" if r.peak_memory_bytes else ""
-    out.print(f"[dim]{r.reason}: exit code {r.exit_code}, {r.duration_s:.2f}s{mem}; output {r.stdout_bytes + r.stderr_bytes} bytes[/]",
-              highlight=False)
+    out.print(Text(f"{r.reason}: exit code {r.exit_code}, {r.duration_s:.2f}s{mem}; output {r.stdout_bytes + r.stderr_bytes} bytes", "dim"))
     if r.changes:
         out.print(f"changes: +{len(r.changes.added)} -{len(r.changes.removed)} ~{len(r.changes.modified)}")
         if r.changes.diff:
-            out.print(r.changes.diff, markup=False, highlight=False)
+            out.print(r.changes.diff)
 
 
 def _render_smoke(out: Console, r: Any) -> None:
-    out.print(f"[green]passed[/] in {r.duration_s:.1f}s: {r.detail}")
+    out.print(Text.assemble(("passed", "green"), f" in {r.duration_s:.1f}s: {r.detail}"))
 
 
 def _env(pairs: list[str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
@@ -18,18 +19,18 @@ _COLORS = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cy
 def render_scan(out: Console, result: Any) -> None:
     r = result.report
     ran = ", ".join(f"{s.name} ({s.findings})" for s in r.scanners)
-    out.print(f"[bold]{r.image}[/] — {r.packages} packages, scanners: {ran}")
+    out.print(Text.assemble((r.image, "bold"), f" — {r.packages} packages, scanners: {ran}"))
     if r.findings:
         table = Table()
         for col in ("severity", "id", "package", "installed", "fixed in", "cvss", "found by"):
             table.add_column(col)
         for f in r.findings:
-            table.add_row(f"[{_COLORS[f.severity]}]{f.severity}[/]", f.id, f.package, f.installed_version,
+            table.add_row(Text(f.severity, _COLORS[f.severity]), f.id, f.package, f.installed_version,
                           ", ".join(f.fixed_versions) or "-", f"{f.cvss_score:.1f}" if f.cvss_score is not None else "-",
                           ", ".join(f.found_by))
         out.print(table)
     for fix in r.remediation:
-        out.print(f"[green]fix[/] {fix.action}", soft_wrap=True)
+        out.print(Text.assemble(("fix", "green"), f" {fix.action}"), soft_wrap=True)
     if r.agreement:
         a = r.agreement
         out.print(f"agreement: {a.found_by_all} found by all of {', '.join(a.scanners)}, {a.found_by_one} by one "
@@ -37,10 +38,11 @@ def render_scan(out: Console, result: Any) -> None:
     if r.trend:
         out.print(f"since {r.trend.previous_at}: {len(r.trend.new)} new, {len(r.trend.fixed)} fixed, {r.trend.unchanged} unchanged")
     if r.policy and r.policy.expired_entries:
-        out.print(f"[yellow]expired allow-list entries (not applied):[/] {', '.join(e.id for e in r.policy.expired_entries)}")
+        out.print(Text.assemble(("expired allow-list entries (not applied):", "yellow"),
+                                f" {', '.join(e.id for e in r.policy.expired_entries)}"))
     for warning in r.warnings:
-        out.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
-    out.print(f"[bold]{r.summary}[/]", soft_wrap=True)
+        out.print(Text.assemble(("warning:", "yellow"), f" {warning}"), soft_wrap=True)
+    out.print(Text(r.summary, "bold"), soft_wrap=True)
     if result.written:
         out.print(f"wrote {', '.join(result.written)}")
 
@@ -53,7 +55,7 @@ def _policy_error(error: ContainerKitError) -> None:
         violations = policy.get("violations")
         for v in violations if isinstance(violations, list) else []:
             if isinstance(v, dict):
-                err_console.print(f"  {v.get('severity')}  {v.get('id')}  {v.get('package')} {v.get('installed_version')}", highlight=False)
+                err_console.print(f"  {v.get('severity')}  {v.get('id')}  {v.get('package')} {v.get('installed_version')}")
         expired = policy.get("expired_entries")
         for entry in expired if isinstance(expired, list) else []:
             if isinstance(entry, dict):
@@ -61,7 +63,7 @@ def _policy_error(error: ContainerKitError) -> None:
                                   highlight=False)
     summary = error.details.get("summary")
     if isinstance(summary, str):
-        err_console.print(summary, highlight=False, soft_wrap=True)
+        err_console.print(summary, soft_wrap=True)
 
 
 def render_secrets(out: Console, result: Any) -> None:
@@ -71,15 +73,17 @@ def render_secrets(out: Console, result: Any) -> None:
         for col in ("rule", "file", "line", "match", "where"):
             table.add_column(col)
         for f in r.findings:
+            where: str | Text
             if r.kind == "context":
                 where = "sent to build" if f.in_build_context else "excluded by .dockerignore"
             elif f.layer_index is None:
                 where = "image configuration (docker inspect / docker history)"
             else:
-                where = f"layer {f.layer_index}" + (" [red](deleted later, still in image)[/]" if f.deleted_in_later_layer else "")
+                later = " (deleted later, still in image)" if f.deleted_in_later_layer else ""
+                where = Text.assemble(f"layer {f.layer_index}", (later, "red"))
             table.add_row(f.rule, f.file, str(f.line), f.masked, where)
         out.print(table)
-    out.print(f"[bold]{r.summary}[/]", soft_wrap=True)
+    out.print(Text(r.summary, "bold"), soft_wrap=True)
 
 
 def render_db(out: Console, status: Any) -> None:
@@ -93,7 +97,8 @@ def render_db(out: Console, status: Any) -> None:
         out.print(table)
     if status.age_days is not None:
         stale = status.age_days > status.max_age_days
-        out.print(f"age: {status.age_days:.1f} days ({'[red]older than' if stale else '[green]within'} {status.max_age_days} days[/])")
+        out.print(Text.assemble(f"age: {status.age_days:.1f} days (",
+                                (f"{'older than' if stale else 'within'} {status.max_age_days} days", "red" if stale else "green"), ")"))
 
 
 def register(app: typer.Typer) -> None:

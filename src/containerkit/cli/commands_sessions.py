@@ -8,8 +8,9 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from containerkit.cli.runner import fail, get_app, invoke, print_json
+from containerkit.cli.runner import console, fail, get_app, invoke, print_json
 from containerkit.errors import ContainerKitError
 from containerkit.settings import load_settings
 
@@ -31,7 +32,7 @@ def _render_sessions(out: Console, result: Any) -> None:
 
 def _render_session(out: Console, result: Any) -> None:
     s = result.session
-    out.print(f"[bold]session[/] {s.id}  labels: {', '.join(s.labels) or '-'}  expires: {_ts(s.expires_at)}")
+    out.print(Text.assemble(("session", "bold"), f" {s.id}  labels: {', '.join(s.labels) or '-'}  expires: {_ts(s.expires_at)}"))
     out.print(f"workspace: {s.workspace_dir}   state keys: {', '.join(s.state_keys) or '-'}   version: {s.version}")
     jobs = Table(title="Jobs")
     for col in ("job", "tool", "status", "started", "ms", "error"):
@@ -50,8 +51,8 @@ def _render_session(out: Console, result: Any) -> None:
 
 def _render_job(out: Console, result: Any) -> None:
     j = result.job
-    out.print(f"[bold]{j.id}[/] {j.tool} [{'green' if j.status == 'succeeded' else 'red'}]{j.status}[/] "
-              f"{f'{j.duration_ms:.1f} ms' if j.duration_ms else ''} session {j.session_id}")
+    out.print(Text.assemble((j.id, "bold"), f" {j.tool} ", (j.status, "green" if j.status == "succeeded" else "red"),
+                            f" {f'{j.duration_ms:.1f} ms' if j.duration_ms else ''} session {j.session_id}"))
     if j.error_code:
         out.print(f"error: [{j.error_code}] {j.error_message}")
 
@@ -61,7 +62,8 @@ def _render_status(out: Console, result: Any) -> None:
     out.print(f"store: {result.store_path} (schema v{result.schema_version})  sessions: {result.counts.sessions}  "
               f"jobs: {result.counts.jobs} ({result.counts.running_jobs} running)  artifacts: {result.counts.artifacts}")
     if result.engine is not None:
-        out.print(f"engine: {'[green]reachable[/]' if result.engine.reachable else '[red]unreachable[/]'} {result.engine.detail}")
+        out.print(Text.assemble("engine: ", ("reachable", "green") if result.engine.reachable else ("unreachable", "red"),
+                                f" {result.engine.detail}"))
 
 
 def register(app: typer.Typer) -> None:
@@ -124,5 +126,5 @@ def register(app: typer.Typer) -> None:
         else:
             import yaml
 
-            Console().print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
+            console.print(yaml.safe_dump(data, sort_keys=False))
         _ = get_app  # settings come from the same loader the app uses

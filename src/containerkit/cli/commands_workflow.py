@@ -9,6 +9,7 @@ import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from containerkit.cli.live import WorkflowLiveView
 from containerkit.cli.runner import err_console, invoke
@@ -42,7 +43,7 @@ def render_steps(out: Console, steps: list[Any], title: str) -> None:
         row: dict[str, Any] = step if isinstance(step, dict) else step.model_dump()
         state = row["status"]
         duration = row.get("duration_s")
-        table.add_row(row["id"], row["tool"], f"[{_STYLE.get(state, 'white')}]{state}[/]", str(row["attempts"]),
+        table.add_row(row["id"], row["tool"], Text(state, _STYLE.get(state, 'white')), str(row["attempts"]),
                       f"{duration:.1f}s" if duration else "", row.get("error_code") or row.get("reason") or "")
     out.print(table)
 
@@ -51,7 +52,7 @@ def _render_run(out: Console, result: Any) -> None:
     render_steps(out, result.steps, f"workflow {result.name} — run {result.run_id}: {result.status}")
     for event in result.events:
         if event.kind in ("route", "route_failed", "resume", "cancel"):
-            out.print(f"  {event.kind} {event.step_id or ''} {event.detail}", highlight=False)
+            out.print(f"  {event.kind} {event.step_id or ''} {event.detail}")
 
 
 def _show_failed_steps(error: ContainerKitError) -> None:
@@ -128,11 +129,11 @@ def register(app: typer.Typer) -> None:
 
 def _render_validation(out: Console, result: Any) -> None:
     if result.valid:
-        out.print(f"[green]valid[/]: workflow {result.name} ({result.steps} steps)")
+        out.print(Text.assemble(("valid", "green"), f": workflow {result.name} ({result.steps} steps)"))
         return
-    out.print(f"[red]invalid[/]: workflow {result.name} — {len(result.problems)} problem(s)")
+    out.print(Text.assemble(("invalid", "red"), f": workflow {result.name} — {len(result.problems)} problem(s)"))
     for problem in result.problems:
-        out.print(f"  - {problem}", highlight=False)
+        out.print(f"  - {problem}")
 
 
 def _render_runs(out: Console, result: Any) -> None:
@@ -140,6 +141,6 @@ def _render_runs(out: Console, result: Any) -> None:
     for col in ("run", "name", "status", "steps", "session", "updated"):
         table.add_column(col)
     for r in result.runs:
-        table.add_row(r.run_id, r.name, f"[{_STYLE.get(r.status, 'white')}]{r.status}[/]", f"{r.steps_done}/{r.steps_total}",
+        table.add_row(r.run_id, r.name, Text(r.status, _STYLE.get(r.status, 'white')), f"{r.steps_done}/{r.steps_total}",
                       r.session_id, dt.datetime.fromtimestamp(r.updated_at).strftime("%Y-%m-%d %H:%M:%S"))
     out.print(table if result.runs else "no workflow runs")

@@ -9,6 +9,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 _STEP = re.compile(r"^step (?P<id>[\w-]+): (?P<state>\w+)(?: \((?P<why>.*)\))?$")
 _DETAIL = re.compile(r"^\[(?P<id>[\w-]+)\] (?P<text>.*)$")
@@ -61,5 +62,5 @@ class WorkflowLiveView:
             end = row["end"]
             elapsed = (float(end) if end is not None else now) - start  # type: ignore[arg-type]
             shown = f"{elapsed:.1f}s" if state != "skipped" else ""
-            table.add_row(step_id, f"[{_STYLE.get(state, 'white')}]{state}[/]", shown, str(row["detail"]))
+            table.add_row(step_id, Text(state, _STYLE.get(state, 'white')), shown, str(row["detail"]))
         return table

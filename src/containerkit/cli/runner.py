@@ -19,8 +19,8 @@ from typing import Any, NoReturn, Protocol, TypeVar
 import anyio
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from containerkit.app import App, build_app
 from containerkit.errors import CancelledError_, ContainerKitError, wrap_unexpected
@@ -40,8 +40,11 @@ class LiveView(Protocol):
 
 LiveFactory = Callable[[Console], LiveView]
 
-console = Console()
-err_console = Console(stderr=True)
+# Everything printed comes from data somewhere (paths, messages, log tails): never read as rich markup, emoji codes
+# or highlighting (``[x]`` vanished, ``root:x:0`` became an emoji, a ``[/`` in a path raised). Styles are applied as
+# :class:`rich.text.Text` pieces only.
+console = Console(markup=False, emoji=False, highlight=False)
+err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 _app: App | None = None
 
 EXIT_INTERRUPTED = 130
@@ -134,12 +137,12 @@ def fail(error: BaseException) -> NoReturn:
     err = wrap_unexpected(error)
     if json_requested():
         print_json(error_document(err))
-    err_console.print(f"[bold red]error[/] [{err.code}] {escape(redact(err.message))}", highlight=False, soft_wrap=True)
+    err_console.print(Text.assemble(("error", "bold red"), f" [{err.code}] {redact(err.message)}"), soft_wrap=True)
     if err.hint:
-        err_console.print(f"[yellow]hint:[/] {escape(render_hint(redact(err.hint), 'cli'))}", highlight=False, soft_wrap=True)
+        err_console.print(Text.assemble(("hint:", "yellow"), f" {render_hint(redact(err.hint), 'cli')}"), soft_wrap=True)
     tail = err.details.get("tail") or err.details.get("log_tail")
     if isinstance(tail, str) and tail.strip():
-        err_console.print(redact(tail.strip()[-1500:]), highlight=False, markup=False, soft_wrap=True)
+        err_console.print(redact(tail.strip()[-1500:]), soft_wrap=True)
     raise typer.Exit(code=type(err).exit_code if isinstance(error, ContainerKitError) else 1)
 
 
@@ -173,7 +176,7 @@ def invoke(
             with live(err_console) as view:
                 return await app.registry.call(app.services, tool, params, progress=view)
         if show_bar:
-            with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+            with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), TimeElapsedColumn(),
                           console=err_console, transient=True) as bar:
                 return await app.registry.call(app.services, tool, params, progress=RichProgress(bar, progress_title or tool))
         return await app.registry.call(app.services, tool, params)
@@ -182,9 +185,9 @@ def invoke(
         result = anyio.run(run)
     except KeyboardInterrupt as e:
         terminated = isinstance(e, Terminated)
-        err_console.print(f"[red]{'terminated' if terminated else 'interrupted'}[/]")
+        err_console.print(Text("terminated" if terminated else "interrupted", "red"))
         fail_code = CancelledError_(f"{tool} was {'terminated (SIGTERM)' if terminated else 'interrupted'}")
-        err_console.print(f"[{fail_code.code}] {fail_code.message}", highlight=False, markup=False)
+        err_console.print(f"[{fail_code.code}] {fail_code.message}")
         if as_json:
             print_json(error_document(fail_code))
         raise typer.Exit(code=EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
@@ -214,5 +217,5 @@ def default_render(out: Console, result: ToolResult) -> None:
         if value in ("", None, [], {}):
             continue
         text = value if isinstance(value, str) else json.dumps(value, default=str)
-        table.add_row(f"[bold]{key}[/]", text if len(text) < 400 else text[:400] + " …")
+        table.add_row(Text(key, "bold"), text if len(text) < 400 else text[:400] + " …")
     out.print(table)
