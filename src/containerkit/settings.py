@@ -89,6 +89,8 @@ class SandboxSettings(_Group):
     max_pids: int = Field(1024, ge=8)
     max_timeout_s: float = Field(600.0, gt=0)
     max_output_bytes: int = Field(1_000_000, ge=1024)
+    max_changes_bytes: int = Field(50 * 1024 * 1024, ge=0, description="Most bytes of changed files a writable run returns; "
+                                   "larger changes are listed as dropped.")
 
 
 class WorkflowSettings(_Group):

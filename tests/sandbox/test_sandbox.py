@@ -19,7 +19,7 @@ def run(harness: Harness, command: list[str], **kw: Any) -> Any:
 
 
 def leftovers(docker_client: Any) -> list[Any]:
-    return docker_client.containers.list(all=True, filters={"label": "containerkit.sandbox=1"})
+    return docker_client.containers.list(all=True, filters={"label": "containerkit.sandbox=run", "ancestor": PY})
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from containerkit.cli.commands_workflow import parse_inputs
 from containerkit.cli.runner import fail, invoke
-from containerkit.errors import ContainerKitError
+from containerkit.errors import InvalidInputError
 
 
 def _render_run(out: Console, r: Any) -> None:
@@ -32,10 +31,14 @@ def _render_smoke(out: Console, r: Any) -> None:
 
 
 def _env(pairs: list[str]) -> dict[str, str]:
-    try:
-        return {k: str(v) for k, v in parse_inputs(pairs).items()}
-    except ContainerKitError as e:
-        fail(e)
+    """``KEY=VALUE`` pairs, values verbatim (an environment holds strings: ``01`` and ``yes`` stay as written)."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(InvalidInputError(f"environment variable {pair!r} is not KEY=VALUE with a non-empty KEY", hint="Example: -e PORT=8080"))
+        env[key] = value
+    return env
 
 
 def register(app: typer.Typer) -> None:

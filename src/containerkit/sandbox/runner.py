@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import filecmp
 import io
 import os
 import shutil
@@ -17,16 +18,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
-from docker.errors import DockerException, ImageNotFound, NotFound
+from docker.errors import DockerException
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
-from containerkit.errors import EngineError, EngineUnavailableError
+from containerkit.sandbox import containers
+from containerkit.sandbox.containers import GRACE_S, NOBODY, Watchdog, host_config_kwargs, remove_quietly
 from containerkit.sandbox.policy import Limits
 
 EndReason = Literal["exited", "timeout", "oom_killed", "output_truncated"]
-LABEL = "containerkit.sandbox"
-NOBODY = "65534:65534"
+DIFF_TEXT_MAX = 1024 * 1024  # larger changed files are in the archive, not in the unified diff
 
 
 @dataclass
@@ -38,6 +39,8 @@ class RunSpec:
     writable: bool = False
     env: dict[str, str] = field(default_factory=dict)
     user: str = NOBODY
+    max_changes_bytes: int = 50 * 1024 * 1024
+    docker_host: str | None = None
 
 
 @dataclass
@@ -53,20 +56,6 @@ class RunOutcome:
     container: str
     changes: dict[str, Any] | None
     archive: bytes | None
-
-
-def host_config_kwargs(limits: Limits, *, read_only: bool = True) -> dict[str, Any]:
-    """The hardening every sandboxed container gets."""
-    return {
-        "read_only": read_only,
-        "tmpfs": {"/tmp": "rw,nosuid,nodev,size=64m"},  # noqa: S108 - the container's own tmpfs
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
-        "mem_limit": f"{limits.memory_mb}m",
-        "memswap_limit": f"{limits.memory_mb}m",  # no swap: the memory limit is real
-        "nano_cpus": int(limits.cpus * 1e9),
-        "pids_limit": limits.pids,
-    }
 
 
 class _Capture:
@@ -106,24 +95,26 @@ def run_blocking(client: Any, spec: RunSpec, cancel: threading.Event) -> RunOutc
             volumes[str(copy_dir)] = {"bind": "/workspace", "mode": "rw"}
         else:
             volumes[str(spec.workspace)] = {"bind": "/workspace", "mode": "ro"}
+    deadline_at = time.time() + spec.limits.timeout_s + GRACE_S
     try:
-        container = client.containers.create(
-            spec.image, spec.command, user=spec.user, network_mode=spec.limits.network, environment=spec.env or None,
-            working_dir="/workspace" if volumes else None, volumes=volumes or None, labels={LABEL: "1", f"{LABEL}.run": run_id},
-            detach=True, stdin_open=False, tty=False, **host_config_kwargs(spec.limits),
+        container = containers.create(
+            client, spec.image, spec.command, user=spec.user, network_mode=spec.limits.network, environment=spec.env or None,
+            working_dir="/workspace" if volumes else None, volumes=volumes or None,
+            labels=containers.labels("run", deadline_at, **{f"{containers.LABEL}.run": run_id}),
+            stdin_open=False, tty=False, **host_config_kwargs(spec.limits),
         )
-    except ImageNotFound as e:
-        raise EngineError(f"image {spec.image} is not available locally", code="IMAGE_NOT_FOUND",
-                          hint="Build or pull it first ({tool:pull_image IMAGE}).") from e
-    except (DockerException, RequestsConnectionError) as e:
-        raise EngineUnavailableError(f"cannot create the sandbox container: {e}") from e
+    except BaseException:
+        if copy_dir is not None:
+            shutil.rmtree(copy_dir.parent, ignore_errors=True)
+        raise
+    watchdog = Watchdog(container.id, deadline_at, spec.docker_host)
     capture = _Capture(spec.limits.output_bytes)
     peak: list[int] = []
     started = time.monotonic()
     reason: EndReason = "exited"
     try:
         sock = container.attach(stdout=True, stderr=True, stream=True, demux=True, logs=True)
-        container.start()
+        containers.start(container, spec.image, spec.command)
         reader = threading.Thread(target=_read, args=(sock, capture), daemon=True)
         reader.start()
         watcher = threading.Thread(target=_watch_memory, args=(container, peak, cancel), daemon=True)
@@ -151,7 +142,7 @@ def run_blocking(client: Any, spec: RunSpec, cancel: threading.Event) -> RunOutc
             reason = "output_truncated"
         changes = archive = None
         if copy_dir is not None and spec.workspace is not None:
-            changes, archive = diff_trees(spec.workspace, copy_dir)
+            changes, archive = diff_trees(spec.workspace, copy_dir, spec.max_changes_bytes)
         return RunOutcome(
             exit_code=None if reason == "timeout" else exit_code, stdout=capture.parts["stdout"].decode("utf-8", "replace"),
             stderr=capture.parts["stderr"].decode("utf-8", "replace"), stdout_bytes=capture.totals["stdout"],
@@ -161,6 +152,7 @@ def run_blocking(client: Any, spec: RunSpec, cancel: threading.Event) -> RunOutc
     finally:
         cancel.set()
         remove_quietly(container)
+        watchdog.stop()
         if copy_dir is not None:
             shutil.rmtree(copy_dir.parent, ignore_errors=True)
 
@@ -173,17 +165,6 @@ def _give_to(root: Path, user: str) -> None:
     for path in [root, *root.rglob("*")]:
         with contextlib.suppress(OSError):
             os.lchown(path, int(uid), int(gid or uid))
-
-
-def remove_quietly(container: Any) -> None:
-    try:
-        container.remove(force=True, v=True)
-    except NotFound:
-        pass
-    except DockerException:
-        time.sleep(0.5)  # the engine may still be tearing the container down
-        with contextlib.suppress(DockerException):
-            container.remove(force=True, v=True)
 
 
 def _read(sock: Any, capture: _Capture) -> None:
@@ -208,8 +189,12 @@ def _watch_memory(container: Any, peak: list[int], stop: threading.Event) -> Non
         stop.wait(0.25)
 
 
-def diff_trees(before: Path, after: Path) -> tuple[dict[str, Any], bytes]:
-    """What a writable run changed: unified diffs of text files, added/removed/binary lists, and a tar.gz of changed files."""
+def diff_trees(before: Path, after: Path, max_bytes: int) -> tuple[dict[str, Any], bytes]:
+    """What a writable run changed: unified diffs of text files, added/removed/binary lists, and a tar.gz of changed files.
+
+    At most ``max_bytes`` of changed files come back (sizes are read from the file system before any content): the rest
+    is listed in ``dropped`` with its size, never read (two sparse 2 GB files used to become 4 GB in the archive).
+    """
     def files(root: Path) -> dict[str, Path]:
         return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
 
@@ -217,13 +202,26 @@ def diff_trees(before: Path, after: Path) -> tuple[dict[str, Any], bytes]:
     added = sorted(set(new) - set(old))
     removed = sorted(set(old) - set(new))
     modified: list[str] = []
+    for rel in sorted(set(old) & set(new)):
+        with contextlib.suppress(OSError):
+            if not filecmp.cmp(old[rel], new[rel], shallow=False):
+                modified.append(rel)
+    kept: list[str] = []
+    dropped: list[str] = []
+    budget = max_bytes
+    for rel in [*added, *modified]:
+        size = _size(new[rel])
+        if size > budget:
+            dropped.append(f"{rel} ({size} bytes)")
+            continue
+        budget -= size
+        kept.append(rel)
     binary: list[str] = []
     diffs: list[str] = []
-    for rel in sorted(set(old) & set(new)):
-        a, b = old[rel].read_bytes(), new[rel].read_bytes()
-        if a == b:
+    for rel in modified:
+        if rel not in kept or _size(old[rel]) > DIFF_TEXT_MAX or _size(new[rel]) > DIFF_TEXT_MAX:
             continue
-        modified.append(rel)
+        a, b = old[rel].read_bytes(), new[rel].read_bytes()
         if b"\x00" in a[:4096] or b"\x00" in b[:4096]:
             binary.append(rel)
             continue
@@ -231,6 +229,14 @@ def diff_trees(before: Path, after: Path) -> tuple[dict[str, Any], bytes]:
                                           f"a/{rel}", f"b/{rel}"))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for rel in [*added, *modified]:
+        for rel in kept:
             tar.add(new[rel], arcname=rel)
-    return {"added": added, "removed": removed, "modified": modified, "binary": binary, "diff": "".join(diffs)[:200_000]}, buffer.getvalue()
+    return {"added": added, "removed": removed, "modified": modified, "binary": binary, "dropped": dropped,
+            "diff": "".join(diffs)[:200_000]}, buffer.getvalue()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docker.errors import DockerException, ImageNotFound
+from docker.errors import DockerException
 
-from containerkit.errors import EngineError, EngineUnavailableError, SmokeDetails, SmokeTestError
+from containerkit.errors import InvalidInputError, SmokeDetails, SmokeTestError
+from containerkit.sandbox import containers
+from containerkit.sandbox.containers import GRACE_S, Watchdog, host_config_kwargs, remove_quietly
 from containerkit.sandbox.policy import Limits
-from containerkit.sandbox.runner import LABEL, host_config_kwargs, remove_quietly
 from containerkit.sandbox.waits import HttpWait, StaysUpWait, TcpWait
 
 POLL_S = 0.25
@@ -58,21 +59,25 @@ def _fail(code: str, message: str, hint: str, container: Any, details: SmokeDeta
 
 
 def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait | TcpWait | StaysUpWait, limits: Limits,
-                   env: dict[str, str], timeout_s: float, user: str | None = None) -> SmokeOutcome:
+                   env: dict[str, str], timeout_s: float, user: str | None = None, docker_host: str | None = None) -> SmokeOutcome:
     """Run the smoke test in this (worker) thread; the container is always removed."""
     kwargs = host_config_kwargs(limits)
     ports = {f"{port}/tcp": ("127.0.0.1", None)} if port else None
-    try:
-        container = client.containers.run(image, detach=True, environment=env or None, ports=ports, labels={LABEL: "smoke"},
-                                          network_mode="bridge" if port else "none", **({"user": user} if user else {}), **kwargs)
-    except ImageNotFound as e:
-        raise EngineError(f"image {image} is not available locally", code="IMAGE_NOT_FOUND", hint="Build or pull it first.") from e
-    except DockerException as e:
-        raise EngineUnavailableError(f"cannot start {image}: {e}") from e
+    deadline_at = time.time() + max(timeout_s, getattr(wait, "grace_s", 0.0)) + GRACE_S
+    container = containers.create(client, image, None, environment=env or None, ports=ports,
+                                  labels=containers.labels("smoke", deadline_at), network_mode="bridge" if port else "none",
+                                  **({"user": user} if user else {}), **kwargs)
+    watchdog = Watchdog(container.id, deadline_at, docker_host)
     started = time.monotonic()
     first_seen: float | None = None
     last = "not probed yet"
     try:
+        try:
+            containers.start(container, image, None)
+        except InvalidInputError as e:  # the image's own command cannot run: the app did not start
+            raise SmokeTestError(f"the container did not start: {e.message}", code="SMOKE_EXITED",
+                                 hint="Fix the image's CMD/ENTRYPOINT: the program it names is not in the image.",
+                                 details={"exit_code": None, "oom_killed": False, "log_tail": e.message}) from e
         while True:
             container.reload()
             state = container.attrs.get("State", {})
@@ -109,3 +114,4 @@ def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait 
             time.sleep(POLL_S)
     finally:
         remove_quietly(container)
+        watchdog.stop()

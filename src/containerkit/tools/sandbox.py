@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from containerkit.engine.service import Engine
 from containerkit.errors import EngineUnavailableError
+from containerkit.sandbox.containers import reap_expired
 from containerkit.sandbox.policy import Limits, check_image, enforce
 from containerkit.sandbox.runner import RunSpec, run_blocking
 from containerkit.sandbox.smoke import smoke_blocking
@@ -17,14 +18,25 @@ from containerkit.sandbox.waits import HttpWait, StaysUpWait, TcpWait
 from containerkit.tools.base import Model, ToolContext, ToolParams, ToolResult
 from containerkit.tools.registry import REGISTRY
 
+_reaped: set[str] = set()  # engine endpoints this process has already cleaned up
+
+EnvName = Annotated[str, StringConstraints(pattern=r"^[^=\x00]+$")]
+ENV_DESCRIPTION = "Environment variables (names are non-empty and contain no '=')."
+
 
 async def docker_client(ctx: ToolContext) -> Any:
+    """A client of the engine; on the first use in this process, our containers left past their deadline by a killed
+    process are removed (see :mod:`containerkit.sandbox.containers`)."""
     engine = ctx.services.get(Engine, Engine.from_settings)
-    client = engine.docker_endpoint().client(timeout=120)
+    endpoint = engine.docker_endpoint()
+    client = endpoint.client(timeout=120)
     try:
         await anyio.to_thread.run_sync(client.ping)
     except Exception as e:  # docker-py raises several unrelated types for an absent engine
         raise EngineUnavailableError(f"the container engine does not answer: {e}") from e
+    if endpoint.base_url not in _reaped:
+        _reaped.add(endpoint.base_url)
+        await anyio.to_thread.run_sync(reap_expired, client)
     return client
 
 
@@ -39,7 +51,7 @@ class SandboxParams(ToolParams):
     pids: int = Field(256, ge=8, description="Process limit.")
     timeout_s: float = Field(120, gt=0, description="Wall-clock limit; the container is killed then.")
     max_output_bytes: int = Field(200_000, ge=1024, description="Captured output cap; the rest is counted, not stored.")
-    env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
+    env: dict[EnvName, str] = Field(default_factory=dict, description=ENV_DESCRIPTION)
 
 
 class WorkspaceChanges(Model):
@@ -47,6 +59,7 @@ class WorkspaceChanges(Model):
     removed: list[str]
     modified: list[str]
     binary: list[str]
+    dropped: list[str] = Field(description="Changed files not returned (over settings.sandbox.max_changes_bytes), with their sizes.")
     diff: str = Field(description="Unified diff of changed text files.")
     archive_artifact_id: str | None = Field(description="Session artifact (tar.gz) with the added and modified files.")
 
@@ -77,7 +90,8 @@ async def run_sandboxed(ctx: ToolContext, params: SandboxParams) -> SandboxResul
     enforce(ctx.settings.sandbox, image, limits)
     workspace = ctx.resolve_path(params.workspace) if params.workspace else None
     client = await docker_client(ctx)
-    spec = RunSpec(image=image, command=list(params.command), limits=limits, workspace=workspace, writable=params.writable, env=params.env)
+    spec = RunSpec(image=image, command=list(params.command), limits=limits, workspace=workspace, writable=params.writable, env=params.env,
+                   max_changes_bytes=ctx.settings.sandbox.max_changes_bytes, docker_host=ctx.settings.engine.docker_host)
     cancel = threading.Event()
     await ctx.report(0, None, f"running {' '.join(params.command)[:80]} in {image}")
     try:
@@ -102,7 +116,7 @@ class SmokeParams(ToolParams):
     port: int | None = Field(None, ge=1, le=65535, description="Port the app should listen on; omit for workers.")
     path: str | None = Field(None, description="Health path probed over HTTP (default '/' for HTTP services).")
     protocol: Literal["http", "tcp", "none"] | None = Field(None, description="http (default with a port), tcp, or none (worker).")
-    env: dict[str, str] = Field(default_factory=dict, description="Environment variables for the app.")
+    env: dict[EnvName, str] = Field(default_factory=dict, description=ENV_DESCRIPTION)
     timeout_s: float = Field(60, gt=0, le=900, description="How long to wait for an answer.")
     grace_s: float = Field(5, gt=0, le=300, description="Workers: how long the process must stay up.")
     memory_mb: int = Field(512, ge=16, description="Memory limit during the smoke run.")
@@ -144,7 +158,7 @@ async def smoke_test_image(ctx: ToolContext, params: SmokeParams) -> SmokeResult
     await ctx.report(0, None, f"starting {image}" + (f", waiting for port {params.port}" if params.port else ""))
     outcome = await anyio.to_thread.run_sync(
         lambda: smoke_blocking(client, image, port=params.port if protocol != "none" else None, wait=wait, limits=limits, env=params.env,
-                               timeout_s=params.timeout_s))
+                               timeout_s=params.timeout_s, docker_host=ctx.settings.engine.docker_host))
     await ctx.report(1, 1, outcome.detail)
     return SmokeResult(passed=True, protocol=outcome.protocol, port=outcome.port, host_port=outcome.host_port,
                        status_code=outcome.status_code, detail=outcome.detail, duration_s=outcome.duration_s,
