@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from containerkit import yamlsafe
 from containerkit.errors import ConfigError
 
 DEFAULT_HOME = Path(os.environ.get("XDG_DATA_HOME", str(Path.home() / ".local" / "share"))) / "containerkit"
@@ -199,7 +200,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     file_values: dict[str, Any] = {}
     if path.is_file():
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = yamlsafe.load(yamlsafe.read(path))
         except (OSError, yaml.YAMLError) as e:
             raise ConfigError(f"cannot read config file {path}: {e}", hint=f"Fix or remove {path}.") from e
         if loaded is not None and not isinstance(loaded, dict):

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from containerkit import yamlsafe
 from containerkit.cli.live import WorkflowLiveView
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError, InvalidInputError
@@ -29,7 +30,7 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise InvalidInputError(f"input {pair!r} is not KEY=VALUE", hint="Example: --input registry=127.0.0.1:5001")
         try:
-            out[key] = yaml.safe_load(value) if value else ""
+            out[key] = yamlsafe.load(value) if value else ""
         except yaml.YAMLError:
             out[key] = value
     return out

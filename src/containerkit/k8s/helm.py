@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from containerkit import yamlsafe
 from containerkit.errors import InvalidInputError
 from containerkit.k8s import gotemplate
 from containerkit.k8s.kustomize import split_image
@@ -89,9 +90,9 @@ def render_chart(directory: Path, *, namespace: str = "default", overrides: dict
         InvalidInputError: unreadable files, or templates beyond the supported subset (render with helm then).
     """
     try:
-        meta = yaml.safe_load((directory / "Chart.yaml").read_text(encoding="utf-8")) or {}
+        meta = yamlsafe.load(yamlsafe.read(directory / "Chart.yaml")) or {}
         vals_file = directory / "values.yaml"
-        vals = (yaml.safe_load(vals_file.read_text(encoding="utf-8")) or {}) if vals_file.is_file() else {}
+        vals = (yamlsafe.load(yamlsafe.read(vals_file)) or {}) if vals_file.is_file() else {}
     except (OSError, yaml.YAMLError) as e:
         raise InvalidInputError(f"cannot read the chart at {directory}: {e}", hint="Fix Chart.yaml / values.yaml.") from e
     _deep_update(vals, overrides or {})
@@ -100,7 +101,7 @@ def render_chart(directory: Path, *, namespace: str = "default", overrides: dict
         try:
             text = gotemplate.render(template.read_text(encoding="utf-8"), vals, namespace=namespace, release=str(meta.get("name", "")),
                                      chart=meta)
-            docs = list(yaml.safe_load_all(text))
+            docs = yamlsafe.load_all(text)
         except (gotemplate.TemplateError, yaml.YAMLError) as e:
             raise InvalidInputError(f"{template}: cannot render with Container Kit's template subset: {e}",
                                     hint=f"Render it with `helm template NAME {directory} > rendered.yaml` and validate that file.") from e

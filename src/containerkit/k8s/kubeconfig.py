@@ -18,6 +18,7 @@ import yaml
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.exceptions import ConfigError as LightkubeConfigError
 
+from containerkit import yamlsafe
 from containerkit.errors import KubeconfigError
 from containerkit.redaction import register_secret
 from containerkit.settings import K8sSettings
@@ -77,7 +78,7 @@ def _read(path: Path) -> dict[str, Any]:
                                    "or create a local cluster with {tool:prepare_cluster}.",
                               details={"kubeconfig": str(path)})
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yamlsafe.load(yamlsafe.read(path))
     except (OSError, yaml.YAMLError) as e:
         raise KubeconfigError(f"cannot read the kubeconfig {path}: {type(e).__name__}",
                               details={"kubeconfig": str(path)}) from e

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from containerkit import yamlsafe
 from containerkit.errors import InvalidInputError
 from containerkit.k8s.rules import POD_SPEC_PATHS
 from containerkit.k8s.spec import AppSpec, Manifest
@@ -101,7 +102,7 @@ def is_kustomization(path: Path) -> bool:
 
 def _read_yaml(file: Path) -> list[Any]:
     try:
-        return [d for d in yaml.safe_load_all(file.read_text(encoding="utf-8")) if d is not None]
+        return [d for d in yamlsafe.load_all(yamlsafe.read(file)) if d is not None]
     except (OSError, yaml.YAMLError) as e:
         raise InvalidInputError(f"cannot read {file}: {e}", hint="Fix the YAML syntax (or the path) named here.") from e
 
@@ -147,7 +148,7 @@ def _apply_patch(objects: list[dict[str, Any]], directory: Path, patch: Any, fil
     if not isinstance(patch, dict) or not (set(patch) <= {"path", "patch"}):
         raise InvalidInputError(f"{file}: only strategic-merge patches by path or inline are supported, got {patch!r}",
                                 hint=f"Render it with `kubectl kustomize {directory}` and validate the output.")
-    docs = _read_yaml(directory / patch["path"]) if "path" in patch else list(yaml.safe_load_all(str(patch["patch"])))
+    docs = _read_yaml(directory / patch["path"]) if "path" in patch else yamlsafe.load_all(str(patch["patch"]))
     for doc in docs:
         if not isinstance(doc, dict):
             continue

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from containerkit import yamlsafe
 from containerkit.errors import InvalidInputError
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -80,10 +81,10 @@ def load_manifests(path: Path) -> list[LoadedObject]:
     """
     out: list[LoadedObject] = []
     for file in manifest_files(path):
-        text = file.read_text(encoding="utf-8", errors="replace")
         try:
-            nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-            docs = list(yaml.safe_load_all(text))
+            text = yamlsafe.read(file)
+            nodes = yamlsafe.compose_all(text)
+            docs = yamlsafe.load_all(text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             at = f" line {mark.line + 1}" if mark is not None else ""

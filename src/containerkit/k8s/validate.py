@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from containerkit import yamlsafe
 from containerkit.k8s import helm, kustomize, rules, schema
 from containerkit.k8s.load import LoadedObject, load_manifests
 from containerkit.k8s.rules import Severity
@@ -71,7 +72,7 @@ def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[st
 def _file_lines(file: Path) -> dict[tuple[str, int, tuple[str | int, ...]], int]:
     out: dict[tuple[str, int, tuple[str | int, ...]], int] = {}
     try:
-        nodes = list(yaml.compose_all(file.read_text(encoding="utf-8", errors="replace"), Loader=yaml.SafeLoader))
+        nodes = yamlsafe.compose_all(file.read_text(encoding="utf-8", errors="replace"))
     except yaml.YAMLError:
         return out
     for index, node in enumerate(nodes):

@@ -127,10 +127,10 @@ def reap_expired(client: Any, now: float | None = None) -> list[str]:
 class Watchdog:
     """A detached process that removes one container at its deadline unless stopped first."""
 
-    def __init__(self, container_id: str, deadline: float, docker_host: str | None) -> None:
+    def __init__(self, container_id: str, deadline: float, base_url: str | None) -> None:
         argv = [sys.executable, "-m", "containerkit.sandbox.containers", container_id, str(deadline)]
-        if docker_host:
-            argv.append(docker_host)
+        if base_url:
+            argv.append(base_url)
         self._proc: subprocess.Popen[bytes] | None
         try:
             self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -145,13 +145,17 @@ class Watchdog:
                 self._proc.wait(timeout=5)
 
 
-def _watch(container_id: str, deadline: float, docker_host: str | None) -> int:
-    from containerkit.engine.endpoint import resolve_docker_endpoint
+def _watch(container_id: str, deadline: float, base_url: str | None) -> int:
+    import docker
+    from docker.utils import kwargs_from_env
 
     while (left := deadline - time.time()) > 0:
         time.sleep(min(left, 30.0))
     try:
-        client = resolve_docker_endpoint(docker_host, os.environ).client(timeout=60)
+        kwargs = kwargs_from_env(environment=dict(os.environ))  # TLS settings of the inherited environment
+        if base_url:
+            kwargs["base_url"] = base_url
+        client = docker.DockerClient(timeout=60, **kwargs)
         container = client.containers.get(container_id)
     except (DockerException, RequestsConnectionError):
         return 0

@@ -40,7 +40,7 @@ class RunSpec:
     env: dict[str, str] = field(default_factory=dict)
     user: str = NOBODY
     max_changes_bytes: int = 50 * 1024 * 1024
-    docker_host: str | None = None
+    docker_base_url: str | None = None
 
 
 @dataclass
@@ -107,7 +107,7 @@ def run_blocking(client: Any, spec: RunSpec, cancel: threading.Event) -> RunOutc
         if copy_dir is not None:
             shutil.rmtree(copy_dir.parent, ignore_errors=True)
         raise
-    watchdog = Watchdog(container.id, deadline_at, spec.docker_host)
+    watchdog = Watchdog(container.id, deadline_at, spec.docker_base_url)
     capture = _Capture(spec.limits.output_bytes)
     peak: list[int] = []
     started = time.monotonic()

@@ -59,7 +59,7 @@ def _fail(code: str, message: str, hint: str, container: Any, details: SmokeDeta
 
 
 def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait | TcpWait | StaysUpWait, limits: Limits,
-                   env: dict[str, str], timeout_s: float, user: str | None = None, docker_host: str | None = None) -> SmokeOutcome:
+                   env: dict[str, str], timeout_s: float, user: str | None = None, docker_base_url: str | None = None) -> SmokeOutcome:
     """Run the smoke test in this (worker) thread; the container is always removed."""
     kwargs = host_config_kwargs(limits)
     ports = {f"{port}/tcp": ("127.0.0.1", None)} if port else None
@@ -67,7 +67,7 @@ def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait 
     container = containers.create(client, image, None, environment=env or None, ports=ports,
                                   labels=containers.labels("smoke", deadline_at), network_mode="bridge" if port else "none",
                                   **({"user": user} if user else {}), **kwargs)
-    watchdog = Watchdog(container.id, deadline_at, docker_host)
+    watchdog = Watchdog(container.id, deadline_at, docker_base_url)
     started = time.monotonic()
     first_seen: float | None = None
     last = "not probed yet"

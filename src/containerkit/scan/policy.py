@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from containerkit import yamlsafe
 from containerkit.errors import InvalidInputError
 from containerkit.scan.models import AllowEntry, Finding, PolicyResult, PolicyViolation, Threshold, severity_at_least
 from containerkit.scan.report import finding_key
@@ -26,7 +27,7 @@ def load_allow_list(path: Path) -> list[AllowEntry]:
         InvalidInputError: unreadable, not YAML, or an entry lacks id/expires/reason or has a bad date.
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlsafe.load(yamlsafe.read(path)) or {}
         parsed = AllowFile.model_validate(_stringify_dates(data))
     except (OSError, yaml.YAMLError) as e:
         raise InvalidInputError(f"cannot read allow-list {path}: {e}", hint="Fix the YAML file.") from e

@@ -24,6 +24,10 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[^=\x00]+$")]
 ENV_DESCRIPTION = "Environment variables (names are non-empty and contain no '=')."
 
 
+async def engine_base_url(ctx: ToolContext) -> str:
+    return ctx.services.get(Engine, Engine.from_settings).docker_endpoint().base_url
+
+
 async def docker_client(ctx: ToolContext) -> Any:
     """A client of the engine; on the first use in this process, our containers left past their deadline by a killed
     process are removed (see :mod:`containerkit.sandbox.containers`)."""
@@ -91,7 +95,7 @@ async def run_sandboxed(ctx: ToolContext, params: SandboxParams) -> SandboxResul
     workspace = ctx.resolve_path(params.workspace) if params.workspace else None
     client = await docker_client(ctx)
     spec = RunSpec(image=image, command=list(params.command), limits=limits, workspace=workspace, writable=params.writable, env=params.env,
-                   max_changes_bytes=ctx.settings.sandbox.max_changes_bytes, docker_host=ctx.settings.engine.docker_host)
+                   max_changes_bytes=ctx.settings.sandbox.max_changes_bytes, docker_base_url=await engine_base_url(ctx))
     cancel = threading.Event()
     await ctx.report(0, None, f"running {' '.join(params.command)[:80]} in {image}")
     try:
@@ -155,10 +159,11 @@ async def smoke_test_image(ctx: ToolContext, params: SmokeParams) -> SmokeResult
     limits = Limits(min(params.memory_mb, policy.max_memory_mb), min(1.0, policy.max_cpus), min(256, policy.max_pids),
                     params.timeout_s, "bridge" if params.port else "none", policy.max_output_bytes)
     client = await docker_client(ctx)
+    base_url = await engine_base_url(ctx)
     await ctx.report(0, None, f"starting {image}" + (f", waiting for port {params.port}" if params.port else ""))
     outcome = await anyio.to_thread.run_sync(
         lambda: smoke_blocking(client, image, port=params.port if protocol != "none" else None, wait=wait, limits=limits, env=params.env,
-                               timeout_s=params.timeout_s, docker_host=ctx.settings.engine.docker_host))
+                               timeout_s=params.timeout_s, docker_base_url=base_url))
     await ctx.report(1, 1, outcome.detail)
     return SmokeResult(passed=True, protocol=outcome.protocol, port=outcome.port, host_port=outcome.host_port,
                        status_code=outcome.status_code, detail=outcome.detail, duration_s=outcome.duration_s,

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from containerkit import yamlsafe
 from containerkit.errors import ConfigError
 from containerkit.tools.base import Services
 from containerkit.workflow.runner import FailureContext, RouteDecision, Router
@@ -48,7 +49,7 @@ def load_rules(path: Path | None = None) -> RoutingRules:
     """Raises ConfigError when the rules file is unreadable or malformed."""
     source = path or RULES_FILE
     try:
-        return RoutingRules.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
+        return RoutingRules.model_validate(yamlsafe.load(yamlsafe.read(source)))
     except (OSError, yaml.YAMLError, ValidationError) as e:
         raise ConfigError(
             f"routing rules {source} are invalid: {e}", hint="Fix the file named by CONTAINERKIT_WORKFLOW__ROUTING_RULES."

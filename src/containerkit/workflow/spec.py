@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from containerkit import yamlsafe
 from containerkit.errors import InvalidInputError, WorkflowError
 from containerkit.tools.registry import ToolRegistry
 from containerkit.workflow import expr
@@ -81,12 +82,14 @@ def load_spec(source: str | Path | dict[str, Any]) -> WorkflowSpec:
     if isinstance(source, Path):
         where = str(source)
         try:
-            source = source.read_text(encoding="utf-8")
+            source = yamlsafe.read(source)
         except OSError as e:
             raise InvalidInputError(f"cannot read workflow file {where}: {e.strerror}") from e
+        except yaml.YAMLError as e:
+            raise InvalidInputError(f"{where}: {e}", hint="Save the workflow as UTF-8 text.") from e
     if isinstance(source, str):
         try:
-            data = yaml.safe_load(source)
+            data = yamlsafe.load(source)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = f" at line {mark.line + 1}" if mark else ""
