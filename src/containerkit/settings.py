@@ -47,7 +47,9 @@ class RegistrySettings(_Group):
     password: SecretStr | None = None
     registry: str | None = Field(None, description="Registry the username/password apply to (default: any).")
     docker_config: Path | None = Field(None, description="Docker config.json for credentials (default ~/.docker/config.json).")
-    insecure_registries: list[str] = Field(default_factory=lambda: ["127.0.0.1:5001", "127.0.0.1:5002", "localhost:5001", "localhost:5002"])
+    insecure_registries: list[str] = Field(
+        default_factory=list, description="Registries spoken to over plain HTTP (host:port or host), besides the loopback ones "
+        "(127.0.0.0/8, ::1, localhost), which are insecure by default as the engine treats them.")
     push_retries: int = Field(3, ge=0)
 
 

@@ -179,3 +179,55 @@ def test_a_canary_password_never_reaches_outputs_logs_errors_or_the_store(
     for path in (db, Path(f"{db}-wal")):
         if path.exists():
             assert canary.encode() not in path.read_bytes(), path
+
+
+def test_a_loopback_registry_is_plain_http_without_being_configured(docker_client: Any, local_registry: str,
+                                                                   tmp_path: Path) -> None:
+    """The engine treats 127.0.0.0/8 as insecure by default, so the push succeeds; our check must speak HTTP to it too
+    (it spoke HTTPS, reported "unreachable, check DNS" and the push was retried three times)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    port = local_registry.rsplit(":", 1)[1]
+    ref = f"localhost:{port}/{unique_repo()}:1"  # loopback, and in no configured list
+    image_id = small_image(docker_client, ref)
+    env = {**os.environ, "CONTAINERKIT_HOME": str(tmp_path), "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml"),
+           "CONTAINERKIT_REGISTRY__INSECURE_REGISTRIES": "[]"}
+    proc = subprocess.run([sys.executable, "-m", "containerkit", "push", ref, "--json"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    transfer = json.loads(proc.stdout)["transfer"]
+    assert transfer["verified"] and transfer["attempts"] == 1 and transfer["image"] == image_id
+    docker_client.images.remove(ref, force=True)
+
+
+def test_a_push_that_cannot_be_checked_says_so_and_is_not_repeated(harness: Harness, docker_client: Any,
+                                                                   local_registry: str) -> None:
+    """The engine pushed; reading the registry back fails: the answer is an unverified push with the reason, not a
+    retryable network error that makes the pipeline push again."""
+    import httpx
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    ref = f"{local_registry}/{unique_repo()}:1"
+    image_id = small_image(docker_client, ref)
+    harness.app.services.provide(TransferPolicy, TransferPolicy(retries=3, transport=httpx.MockTransport(refuse)))
+    transfer = harness.call("push_image", reference=ref).transfer
+    assert not transfer.verified and transfer.attempts == 1 and transfer.image == image_id
+    assert transfer.verification and "could not be read back to verify" in transfer.verification
+    docker_client.images.remove(ref, force=True)
+
+
+def test_pushing_an_image_id_tags_it_and_checks_the_registry_serves_that_image(harness: Harness, docker_client: Any,
+                                                                              local_registry: str) -> None:
+    ref = f"{local_registry}/{unique_repo()}:1"
+    mine = small_image(docker_client, f"{ref}-mine")
+    small_image(docker_client, ref)  # the tag names another image now (another run tagged it)
+    transfer = harness.call("push_image", reference=ref, image=mine).transfer
+    assert transfer.image == mine and transfer.verified
+    assert docker_client.images.get(ref).id == mine
+    for r in (ref, f"{ref}-mine"):
+        docker_client.images.remove(r, force=True)

@@ -201,3 +201,37 @@ def test_apply_fixes_writes_the_fix_and_keeps_the_users_file(harness: Harness, d
     routes = [e for e in result.structured_content["events"] if e["kind"] == "route" and e["detail"].get("sampling") == "accepted"]
     previous_id = routes[0]["detail"]["previous_artifact"]
     assert harness.app.services.store.get_artifact(previous_id)[1].decode() == broken
+
+
+def test_parallel_runs_of_same_named_services_each_push_their_own_image(ck_home: Path, docker_client: Any, local_registry: str,
+                                                                        tmp_path: Path) -> None:
+    """The probe's six parallel `containerize` runs of different repositories whose services share a name, to one
+    registry and tag: each run must push its own image (three of six pushed another run's image, verified=True)."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    registry = f"{local_registry}/par{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "CONTAINERKIT_HOME": str(ck_home), "CONTAINERKIT_ALLOWED_ROOTS": f'["{tmp_path}"]'}
+    procs = []
+    for i in range(6):
+        repo = tmp_path / f"r{i}" / "web"
+        shutil.copytree(FIXTURE_REPOS / "static-site", repo)
+        (repo / "index.html").write_text(f"<html><body>run {i}</body></html>\n")
+        procs.append(subprocess.Popen([sys.executable, "-m", "containerkit", "containerize", str(repo), "--registry", registry,
+                                       "--tag", "same", "--until", "push", "--json"], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+        run = json.loads(out)
+        results.append((run["outputs"]["build"]["image_id"], run["outputs"]["push"]["transfer"]))
+    accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"}
+    # what the registry holds under the digest each run reports is that run's image, not another run's
+    mixed = [httpx.get(f"http://{registry}/web/manifests/{transfer['digest']}".replace(local_registry, f"{local_registry}/v2", 1),
+                       headers=accept, timeout=10).json()["config"]["digest"] != built for built, transfer in results]
+    assert not any(mixed), f"{sum(mixed)} of 6 runs pushed another run's image"
+    for built, transfer in results:
+        assert transfer["image"] == built and transfer["verified"], transfer

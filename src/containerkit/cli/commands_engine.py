@@ -67,8 +67,12 @@ def _render_image(out: Console, r: Any) -> None:
 
 def _render_transfer(out: Console, r: Any) -> None:
     t = r.transfer
-    check = " (registry digest verified)" if t.verified and t.registry_digest else ""
+    check = " (verified: the registry serves this manifest of this image)" if t.verified and t.registry_digest else ""
     out.print(f"{t.reference}  digest {t.digest or '-'}{check}")
+    if t.image:
+        out.print(f"image: {t.image}")
+    if t.verification and not t.verified:
+        out.print(f"not verified: {t.verification}")
     out.print(f"layers: {t.layers} ({t.layers_existing} already present)   attempts: {t.attempts}   "
               f"credentials: {t.credentials}   {t.duration_s:.1f}s")
 
@@ -114,11 +118,15 @@ def register(app: typer.Typer) -> None:
         invoke("inspect_image", {"reference": reference}, as_json=as_json, render=_render_image)
 
     @app.command("push")
-    def push_cmd(reference: str, username: str = USER_OPT, password_stdin: bool = PW_STDIN_OPT,
+    def push_cmd(reference: str,
+                 image: str = typer.Option(None, "--image", help="Push this local image id (sha256:...) under REFERENCE "
+                                           "(tagged first, under a lock per reference)."),
+                 username: str = USER_OPT, password_stdin: bool = PW_STDIN_OPT,
                  password_file: Path = PW_FILE_OPT, as_json: bool = JSON_OPT) -> None:
-        """Push REFERENCE (registry/repository:tag) and verify the registry's digest."""
+        """Push REFERENCE (registry/repository:tag) and verify the registry serves that manifest of that image."""
         creds = _password(username, password_stdin, password_file)
-        invoke("push_image", {"reference": reference, **creds}, as_json=as_json, render=_render_transfer, progress_title="push")
+        invoke("push_image", {"reference": reference, **({"image": image} if image else {}), **creds}, as_json=as_json,
+               render=_render_transfer, progress_title="push")
 
     @app.command("pull")
     def pull_cmd(reference: str, username: str = USER_OPT, password_stdin: bool = PW_STDIN_OPT,

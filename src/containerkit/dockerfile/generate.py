@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ async def generate(
     user_uid: int,
     base_images: dict[str, str],
     registry_prefix: str | None,
-    insecure: list[str],
+    insecure: Callable[[str], bool],
     buildkit: bool = False,
     pin: bool = False,
     extra_system_packages: tuple[str, ...] = (),

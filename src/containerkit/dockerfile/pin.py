@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
 
@@ -23,10 +24,10 @@ def split(image: str) -> tuple[str, str, str]:
     return host, repo, tag or "latest"
 
 
-async def resolve_digest(image: str, insecure: list[str], timeout: float = 10.0) -> str:
+async def resolve_digest(image: str, insecure: Callable[[str], bool], timeout: float = 10.0) -> str:
     """The manifest digest of ``image``; raises httpx.HTTPError (or ValueError) when it cannot be resolved."""
     host, repo, tag = split(image)
-    scheme = "http" if host in insecure else "https"
+    scheme = "http" if insecure(host) else "https"
     url = f"{scheme}://{host}/v2/{repo}/manifests/{tag}"
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
         response = await client.head(url, headers={"Accept": ACCEPT})
@@ -51,7 +52,7 @@ async def _anonymous_token(client: httpx.AsyncClient, challenge: str) -> str:
     return str(data.get("token") or data.get("access_token") or "")
 
 
-async def pin_from_lines(text: str, insecure: list[str]) -> tuple[str, list[str]]:
+async def pin_from_lines(text: str, insecure: Callable[[str], bool]) -> tuple[str, list[str]]:
     """Pin every FROM image:tag in ``text``. Returns the new text and warnings for images left unpinned."""
     warnings: list[str] = []
     lines = text.splitlines()

@@ -17,7 +17,7 @@ import httpx
 from containerkit.errors import NetworkError, NotFoundError, RegistryAuthError, RegistryError
 from containerkit.redaction import register_secret
 from containerkit.registry.credentials import Credentials
-from containerkit.registry.reference import DOCKER_HUB, ImageReference
+from containerkit.registry.reference import DOCKER_HUB, ImageReference, is_insecure
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -58,7 +58,7 @@ class OciClient:
         self.registry = registry
         self.credentials = credentials
         host = "registry-1.docker.io" if registry == DOCKER_HUB else registry
-        scheme = "http" if registry in set(insecure) else "https"
+        scheme = "http" if is_insecure(registry, insecure) else "https"
         self.base_url = f"{scheme}://{host}"
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=True)
         self._tokens: dict[str, str] = {}

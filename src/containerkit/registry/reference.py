@@ -23,6 +23,7 @@ single-component name gets ``library/``. Neither tag nor digest means ``latest``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -170,3 +171,30 @@ def parse_repository(value: str) -> ImageReference:
     if ref.tag or ref.digest:
         raise _invalid(value, "expected a repository without a tag or digest")
     return ref
+
+
+def registry_host(registry: str) -> str:
+    """``127.0.0.1:5001`` -> ``127.0.0.1``; ``[::1]:5000`` -> ``::1``; ``localhost`` -> ``localhost``."""
+    if registry.startswith("["):
+        return registry[1:].split("]", 1)[0]
+    return registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
+
+
+def is_loopback(registry: str) -> bool:
+    """A registry on this machine: 127.0.0.0/8, ::1 or localhost (the engine treats these as insecure by default)."""
+    import ipaddress
+
+    host = registry_host(registry).lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_insecure(registry: str, configured: Iterable[str] = ()) -> bool:
+    """Spoken to over plain HTTP: a loopback registry (the engine's own default rule) or one configured as insecure
+    (``registry.insecure_registries``, by ``host:port`` or by host)."""
+    listed = set(configured)
+    return is_loopback(registry) or registry in listed or registry_host(registry) in listed

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
+import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
 import httpx
@@ -15,7 +21,7 @@ from containerkit.engine.service import Engine
 from containerkit.errors import ContainerKitError, InvalidInputError, RegistryAuthError, RegistryError
 from containerkit.registry.credentials import CredentialResolver, Credentials
 from containerkit.registry.oci import OciClient
-from containerkit.registry.reference import ImageReference
+from containerkit.registry.reference import ImageReference, is_insecure
 
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -27,7 +33,9 @@ class TransferReport(BaseModel):
     reference: str = Field(description="Normalised reference (registry/repository:tag or @digest).")
     digest: str | None = Field(description="Manifest digest reported by the engine.")
     registry_digest: str | None = Field(None, description="Docker-Content-Digest the registry serves for the tag (push).")
-    verified: bool = Field(False, description="The registry's digest equals the pushed one.")
+    image: str | None = Field(None, description="Local image id that was pushed (push).")
+    verified: bool = Field(False, description="The registry serves the pushed manifest digest, and its config is the pushed image.")
+    verification: str | None = Field(None, description="What the check after a push found, or why it could not be made.")
     attempts: int = Field(description="Engine attempts made (1 = no retry).")
     layers: int
     layers_existing: int = Field(description="Layers the destination already had.")
@@ -42,6 +50,8 @@ class TransferPolicy:
     insecure: Iterable[str] = ()
     sleep: Sleep = anyio.sleep
     transport: httpx.AsyncBaseTransport | None = None
+    #: where the per-reference push locks live (None: no locking)
+    lock_dir: Path | None = None
 
 
 class _LayerView:
@@ -86,12 +96,18 @@ async def _with_retries(
 
 
 async def push(engine: Engine, resolver: CredentialResolver, ref: ImageReference, explicit: Credentials | None,
-               policy: TransferPolicy, progress: ProgressFn) -> TransferReport:
-    """Push a local tag and check the registry serves the same digest.
+               policy: TransferPolicy, progress: ProgressFn, *, image: str | None = None) -> TransferReport:
+    """Push a local tag and check the registry serves what was pushed: the same manifest digest, and a manifest whose
+    config is the image the tag named when the push began (``image``: the image the caller means, tagged again first).
+
+    Tag, push and check run under a lock per reference (``policy.lock_dir``), so parallel runs of ours pushing the
+    same reference never push each other's image. Only the engine's push is retried; a push that succeeded is never
+    repeated, and a registry that cannot be reached to check it gives ``verified=False`` with the reason.
 
     Raises:
         InvalidInputError: the reference has no tag.
         RegistryAuthError: refused credentials (never retried). NetworkError/RegistryError: after the retries.
+        RegistryError(IMAGE_MISMATCH): the registry now serves another image under the tag (moved by someone else).
         NotFoundError: no such local image.
     """
     if not ref.tag:
@@ -101,18 +117,79 @@ async def push(engine: Engine, resolver: CredentialResolver, ref: ImageReference
     creds = await resolver.resolve(ref.registry, explicit)
     auth = creds.auth_config(ref.registry) if creds else None
     view = _LayerView("push", progress)
-    outcome, attempts = await _with_retries("push", ref, creds, policy, lambda: engine.push(ref.name, ref.tag or "latest", auth, view))
-    async with OciClient(ref.registry, creds, insecure=policy.insecure, transport=policy.transport) as oci:
-        served = await oci.manifest_digest(ref)
+    repository, _, tag = ref.familiar.rpartition(":")
+    async with reference_lock(policy.lock_dir, ref.canonical):
+        if image is not None:
+            await engine.tag(image, repository, tag)
+            expected = image
+        else:
+            expected = (await engine.inspect(f"{repository}:{tag}")).id
+        outcome, attempts = await _with_retries("push", ref, creds, policy,
+                                                lambda: engine.push(ref.name, ref.tag or "latest", auth, view))
+        served, images, unverified = None, [], None
+        try:
+            async with OciClient(ref.registry, creds, insecure=policy.insecure, transport=policy.transport) as oci:
+                served = await oci.manifest_digest(ref)
+                if served:
+                    images = await _image_ids(oci, ref.with_digest(served), served)
+        except ContainerKitError as e:  # the push itself succeeded: say the check could not be made, never push again
+            unverified = (f"pushed, but the registry could not be read back to verify it: {e.message}"
+                          + ("" if is_insecure(ref.registry, policy.insecure) else
+                             f" (if {ref.registry} speaks plain HTTP, add it to registry.insecure_registries)"))
     if outcome.digest and served and served != outcome.digest:
         raise RegistryError(f"{ref.canonical}: the registry serves {served}, but the engine pushed {outcome.digest}",
                             code="DIGEST_MISMATCH", retryable=False,
                             hint="Another push replaced the tag concurrently; push again and pin by digest.")
+    if served and expected not in images:
+        raise RegistryError(f"{ref.canonical}: the registry serves image {', '.join(images) or 'unknown'}, not the pushed "
+                            f"image {expected}", code="IMAGE_MISMATCH", retryable=False,
+                            details={"expected_image": expected, "served_images": images},
+                            hint="Something outside this run moved the tag during the push; push again and deploy by digest.")
     await progress(view.changes + 1, view.changes + 1, f"pushed {ref.canonical} {outcome.digest or ''}")
-    return TransferReport(reference=ref.canonical, digest=outcome.digest, registry_digest=served,
-                          verified=bool(served and served == outcome.digest), attempts=attempts, layers=outcome.layers,
+    return TransferReport(reference=ref.canonical, digest=outcome.digest, registry_digest=served, image=expected,
+                          verified=bool(served and served == outcome.digest and expected in images),
+                          verification=unverified or ("the registry serves the pushed manifest of this image" if served
+                                                      else "the registry does not list the tag after the push"),
+                          attempts=attempts, layers=outcome.layers,
                           layers_existing=outcome.layers_existing, credentials=creds.source if creds else "none",
                           duration_s=round(time.monotonic() - started, 3))
+
+
+async def _image_ids(oci: OciClient, ref: ImageReference, digest: str) -> list[str]:
+    """The image ids a manifest stands for: its own digest (an engine with the containerd store names images so) and
+    the config digest of the manifest, or of each manifest of an index."""
+    manifest = await oci.get_manifest(ref)
+    body = json.loads(manifest.body or b"{}")
+    ids = [digest]
+    if isinstance(body.get("config"), dict):
+        ids.append(str(body["config"].get("digest", "")))
+    for entry in body.get("manifests") or []:
+        child = str(entry.get("digest", ""))
+        if child and len(ids) < 64:
+            ids.extend((await _image_ids(oci, ref.with_digest(child), child))[1:])
+    return [i for i in ids if i]
+
+
+@asynccontextmanager
+async def reference_lock(lock_dir: Path | None, reference: str) -> AsyncIterator[None]:
+    """An exclusive lock per image reference across processes (flock on a file; released when the process dies).
+    Held while a reference is tagged and while it is pushed and checked, so no run of ours moves a tag mid-push."""
+    if lock_dir is None:
+        yield
+        return
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = lock_dir / f"push-{hashlib.sha256(reference.encode()).hexdigest()[:24]}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await anyio.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 async def pull(engine: Engine, resolver: CredentialResolver, ref: ImageReference, explicit: Credentials | None,

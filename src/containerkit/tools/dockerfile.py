@@ -11,6 +11,7 @@ from containerkit.analysis import RepoAnalysis, ServiceAnalysis, analyze
 from containerkit.dockerfile.generate import generate, pick_service
 from containerkit.dockerfile.lint import Finding, lint
 from containerkit.errors import InvalidInputError
+from containerkit.registry.reference import is_insecure
 from containerkit.tools.analysis import resolve_source
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
 from containerkit.tools.files import FileWrite, describe, propose, write_file, written_paths
@@ -80,7 +81,7 @@ async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> Gener
     settings = ctx.settings
     result = await generate(
         root, svc, user_uid=settings.dockerfile.user_uid, base_images=settings.dockerfile.base_images,
-        registry_prefix=settings.dockerfile.registry_prefix, insecure=settings.registry.insecure_registries,
+        registry_prefix=settings.dockerfile.registry_prefix, insecure=lambda host: is_insecure(host, settings.registry.insecure_registries),
         buildkit=params.buildkit, pin=params.pin, extra_system_packages=tuple(params.extra_system_packages),
     )
     keep_existing = result.existing is not None and not params.force

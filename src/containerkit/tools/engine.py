@@ -13,7 +13,9 @@ from containerkit.engine.service import Engine
 from containerkit.errors import InvalidInputError
 from containerkit.redaction import redact
 from containerkit.registry.reference import parse_reference
+from containerkit.registry.transfer import reference_lock
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
+from containerkit.tools.images import policy_of
 from containerkit.tools.registry import REGISTRY
 
 Strategy = Literal["auto", "buildkit", "docker", "podman"]
@@ -118,7 +120,8 @@ async def tag_image(ctx: ToolContext, params: TagImageParams) -> ImageResult:
     source = params.source if params.source.startswith("sha256:") else parse_reference(params.source).familiar
     familiar = target.familiar
     repo, _, tag = familiar.rpartition(":")
-    info = await engine_of(ctx).tag(source, repo, tag)
+    async with reference_lock(policy_of(ctx).lock_dir, target.canonical):  # never moves a tag another run is pushing
+        info = await engine_of(ctx).tag(source, repo, tag)
     return ImageResult(reference=target.canonical, image=info)
 
 

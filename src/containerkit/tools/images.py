@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 
 from containerkit.engine.service import Engine
@@ -28,7 +30,16 @@ def resolver_of(ctx: ToolContext) -> CredentialResolver:
 def policy_of(ctx: ToolContext) -> TransferPolicy:
     """Retry policy and insecure registries from settings (tests provide their own TransferPolicy)."""
     return ctx.services.get(TransferPolicy, lambda s: TransferPolicy(retries=s.registry.push_retries,
-                                                                      insecure=tuple(s.registry.insecure_registries)))
+                                                                      insecure=tuple(s.registry.insecure_registries),
+                                                                      lock_dir=lock_dir()))
+
+
+def lock_dir() -> Path:
+    """Per-user locks shared by every home and process of that user (the engine is shared by them all)."""
+    import os
+    import tempfile
+
+    return Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"containerkit-{os.getuid()}-locks"
 
 
 class CredentialParams(ToolParams):
@@ -48,21 +59,29 @@ class TransferParams(CredentialParams):
     reference: str = Field(description="Image reference, e.g. 127.0.0.1:5001/team/app:1.0 (pull also accepts @sha256:...).")
 
 
+class PushParams(TransferParams):
+    image: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$",
+                              description="Local image id to push under the reference: tagged again first, under a lock "
+                              "per reference, and the registry must then serve a manifest of exactly this image.")
+
+
 class TransferResult(ToolResult):
     transfer: TransferReport
 
 
 @REGISTRY.tool(
-    "push_image", effects=("pushes",), title="Push an image", group="engine", params=TransferParams, result=TransferResult,
+    "push_image", effects=("pushes", "moves_tags"), title="Push an image", group="engine", params=PushParams,
+    result=TransferResult,
     idempotent=True, store_result=True,
-    description="Push a local image tag to its registry with per-layer progress; transient failures are retried with "
-    "backoff (never auth failures); the pushed digest is checked against the registry's manifest digest.",
+    description="Push a local image tag (or a given image id under that tag) to its registry with per-layer progress; "
+    "transient failures are retried with backoff (never auth failures, never a push that succeeded); the registry must "
+    "then serve the pushed manifest digest, and a manifest whose config is the pushed image.",
 )
-async def push_image(ctx: ToolContext, params: TransferParams) -> TransferResult:
+async def push_image(ctx: ToolContext, params: PushParams) -> TransferResult:
     explicit = params.explicit()
     ref = parse_reference(params.reference)
     engine = ctx.services.get(Engine, Engine.from_settings)
-    report = await push(engine, resolver_of(ctx), ref, explicit, policy_of(ctx), ctx.report)
+    report = await push(engine, resolver_of(ctx), ref, explicit, policy_of(ctx), ctx.report, image=params.image)
     return TransferResult(transfer=report)
 
 
