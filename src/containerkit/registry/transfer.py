@@ -177,7 +177,7 @@ async def reference_lock(lock_dir: Path | None, reference: str) -> AsyncIterator
     if lock_dir is None:
         yield
         return
-    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.makedirs(lock_dir, mode=0o700, exist_ok=True)  # a few syscalls: not worth a thread
     path = lock_dir / f"push-{hashlib.sha256(reference.encode()).hexdigest()[:24]}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
