@@ -164,6 +164,13 @@ class CancelledError_(ContainerKitError):  # noqa: N801, N818
     default_hint = "The operation was cancelled; run it again when ready."
 
 
+class InterruptedError_(ContainerKitError):  # noqa: N801, N818 - avoid shadowing the builtin
+    """The process that was doing the work is gone (killed, crashed, machine restarted)."""
+
+    default_code = "INTERRUPTED"
+    default_hint = "The process running it was killed or crashed; run it again, or resume the workflow run."
+
+
 class ToolMissingError(ContainerKitError):
     default_code = "TOOL_MISSING"
     default_hint = "Install the missing program and make sure it is on PATH."

@@ -96,6 +96,16 @@ def test_a_killed_cli_leaves_no_container_past_its_deadline(docker_client: Any, 
     assert _sandbox_containers(docker_client, marker), "the container should outlive the killed CLI until its deadline"
     gone = _wait_for(lambda: not _sandbox_containers(docker_client, marker), deadline - time.time() + 30)
     assert gone, "the container outlived its deadline"
+    # the next start of the CLI finds the killed call's job and says what happened to it (it stayed "running")
+    env = {**os.environ, "CONTAINERKIT_HOME": str(tmp_path)}
+    listed = subprocess.run([sys.executable, "-m", "containerkit", "sessions", "list", "--json"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    session_id = json.loads(listed.stdout)["sessions"][0]["id"]
+    shown = subprocess.run([sys.executable, "-m", "containerkit", "sessions", "show", session_id, "--json"], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    (job,) = [j for j in json.loads(shown.stdout)["jobs"] if j["tool"] == "run_sandboxed"]
+    assert job["tool"] == "run_sandboxed" and job["status"] == "failed" and job["error_code"] == "INTERRUPTED", job
+    assert f"pid {proc.pid}" in job["error_message"]
 
 
 @pytest.mark.docker

@@ -256,8 +256,15 @@ def test_kill_9_mid_run_then_resume_continues_without_redoing_completed_steps(ha
     proc.wait(timeout=30)
 
     store = harness.app.services.store
+    store.reclaim()  # what every start of the CLI or server does on its first use of the store
     crashed = store.runs.list_runs(session_id)[0]
-    assert crashed.status == "running" and steps(crashed) == {"first": "succeeded", "slow": "running", "last": "pending"}
+    # nothing is left "running" by the dead process: the run is failed (resumable) and its jobs say why
+    assert crashed.status == "failed" and crashed.error_code == "INTERRUPTED"
+    assert steps(crashed) == {"first": "succeeded", "slow": "failed", "last": "pending"}
+    jobs = {j.tool: j for j in store.list_jobs(session_id)}
+    assert jobs["sleep"].status == "failed" and jobs["sleep"].error_code == "INTERRUPTED"
+    assert f"pid {proc.pid}" in (jobs["sleep"].error_message or "")
+    assert store.counts().running_jobs == 0
     # resume re-runs the interrupted step as specified; a registry whose sleep returns at once keeps the test short
     registry = make_test_registry()
     original = registry.get("sleep")
@@ -334,3 +341,23 @@ def test_templates_render_each_reference_in_a_string(template: str, expected: An
     from containerkit.workflow import expr
 
     assert expr.render(template, {"inputs": {"registry": "127.0.0.1:5001/demo", "tag": 7}, "steps": {}}) == expected
+
+
+def test_resume_of_a_run_removed_with_its_session_says_it_was_removed_and_why(tmp_path: Path) -> None:
+    """`workflow resume RUN` answered `no workflow run` for a run deleted with its session, without saying so."""
+    import json
+
+    from tests.core.test_cli import ck
+
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(f"name: doomed\nsteps:\n  - id: look\n    tool: analyze_repository\n    params: {{path: {tmp_path / 'missing'}}}\n")
+    env = {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])}
+    failed = ck(["workflow", "run", str(flow), "--json"], tmp_path, env)
+    assert failed.returncode != 0
+    details = json.loads(failed.stdout)["error"]["details"]
+    run_id, session_id = details["run_id"], details["session_id"]
+    assert ck(["sessions", "delete", session_id], tmp_path, env).returncode == 0
+    resumed = ck(["workflow", "resume", run_id, "--json"], tmp_path, env)
+    error = json.loads(resumed.stdout)["error"]
+    assert error["code"] == "NOT_FOUND" and f"workflow run {run_id} (doomed, failed) was removed with its session" in error["message"]
+    assert "(deleted)" in error["message"] and error["details"]["removed_reason"].endswith("(deleted)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,17 +21,22 @@ class Database:
         self._local = threading.local()
         self._migrated = False
         self._lock = threading.Lock()
+        #: called once per process, right after the first connection is made (SessionStore reclaims orphaned work)
+        self.on_open: Callable[[], None] | None = None
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            first = False
             if not self._migrated:
                 with self._lock:
                     if not self._migrated:
                         self._open_and_migrate()
-                        self._migrated = True
+                        self._migrated = first = True
             conn = self._connect()
             self._local.conn = conn
+            if first and self.on_open is not None:
+                self.on_open()
         return conn
 
     def _connect(self) -> sqlite3.Connection:

@@ -40,6 +40,7 @@ class JobRecord(_Record):
     duration_ms: float | None
     error_code: str | None
     error_message: str | None
+    owner: str | None = Field(None, description="host:pid:start of the process that ran it.")
 
 
 class ErrorRecord(_Record):

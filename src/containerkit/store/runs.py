@@ -6,14 +6,18 @@ Written as they change so a crashed run can be resumed from the first unfinished
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from containerkit.errors import ContainerKitError, NotFoundError
+from containerkit.errors import ContainerKitError, InterruptedError_, NotFoundError
 from containerkit.redaction import redact, redact_data
+from containerkit.store import owner
 from containerkit.store.db import Database
 
 RunStatus = Literal["pending", "running", "succeeded", "failed", "cancelling", "cancelled"]
@@ -55,6 +59,7 @@ class RunRecord(_R):
     created_at: float
     updated_at: float
     pid: int | None
+    owner: str | None = Field(None, description="host:pid:start of the process running it (while it runs).")
     error_code: str | None
     error_message: str | None
     steps: list[StepState]
@@ -70,9 +75,10 @@ class RunStore:
         now = self.clock()
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO workflow_runs(id, session_id, name, spec, inputs, status, created_at, updated_at, pid)"
-                " VALUES (?,?,?,?,?, 'running', ?, ?, ?)",
-                (run_id, session_id, name, json.dumps(spec), json.dumps(redact_data(inputs)), now, now, pid),
+                "INSERT INTO workflow_runs(id, session_id, name, spec, inputs, status, created_at, updated_at, pid, owner)"
+                " VALUES (?,?,?,?,?, 'running', ?, ?, ?, ?)",
+                (run_id, session_id, name, json.dumps(spec), json.dumps(redact_data(inputs)), now, now, pid,
+                 owner.current() if pid == os.getpid() else None),
             )
             conn.executemany(
                 "INSERT INTO workflow_steps(run_id, step_id, status) VALUES (?, ?, 'pending')", [(run_id, s) for s in step_ids]
@@ -83,7 +89,7 @@ class RunStore:
         conn = self.db.connection()
         row = conn.execute("SELECT * FROM workflow_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"no workflow run {run_id!r}", hint="List runs with {tool:list_workflow_runs}.")
+            raise self._missing(conn, run_id)
         steps = conn.execute("SELECT * FROM workflow_steps WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
         data = dict(row)
         data["spec"] = json.loads(data["spec"])
@@ -101,17 +107,51 @@ class RunStore:
         return [self.get(r["id"]) for r in rows]
 
     def set_run(self, run_id: str, status: RunStatus, error: ContainerKitError | None = None, pid: int | None = None) -> None:
+        """``pid`` (this process taking the run over) also records this process as the run's owner."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE workflow_runs SET status = ?, updated_at = ?, error_code = ?, error_message = ?, pid = COALESCE(?, pid)"
-                " WHERE id = ?",
-                (status, self.clock(), error.code if error else None, redact(error.message) if error else None, pid, run_id),
+                "UPDATE workflow_runs SET status = ?, updated_at = ?, error_code = ?, error_message = ?, pid = COALESCE(?, pid),"
+                " owner = COALESCE(?, owner) WHERE id = ?",
+                (status, self.clock(), error.code if error else None, redact(error.message) if error else None, pid,
+                 owner.current() if pid == os.getpid() else None, run_id),
             )
 
-    def run_status(self, run_id: str) -> RunStatus:
-        row = self.db.connection().execute("SELECT status FROM workflow_runs WHERE id = ?", (run_id,)).fetchone()
+    def _missing(self, conn: sqlite3.Connection, run_id: str) -> NotFoundError:
+        """No such run: say so, or say when and why it was removed."""
+        row = conn.execute("SELECT * FROM removed_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"no workflow run {run_id!r}")
+            return NotFoundError(f"no workflow run {run_id!r}", hint="List runs with {tool:list_workflow_runs}.",
+                                 details={"run_id": run_id})
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["removed_at"]))
+        return NotFoundError(
+            f"workflow run {run_id} ({row['name']}, {row['status']}) was {row['reason']} at {when}",
+            hint="A removed run cannot be resumed; start it again (`containerkit containerize` or `containerkit workflow run`).",
+            details={"run_id": run_id, "session_id": row["session_id"], "removed_reason": row["reason"],
+                     "removed_at": row["removed_at"], "status_when_removed": row["status"]})
+
+    def reclaim(self) -> list[str]:
+        """Runs marked running or cancelling whose process is gone: failed (still resumable) or cancelled, their
+        running steps failed, with the reason. Returns the run ids."""
+        conn = self.db.connection()
+        rows = [r for r in conn.execute("SELECT id, status, pid, owner FROM workflow_runs WHERE status IN "
+                                        "('pending', 'running', 'cancelling')").fetchall() if owner.gone(r["owner"], r["pid"])]
+        for r in rows:
+            err = InterruptedError_(f"the process running workflow run {r['id']} (pid {r['pid']}) is gone (killed or crashed)",
+                                    hint="Resume it: `containerkit workflow resume " + r["id"] + "`.")
+            with self.db.transaction() as tx:
+                tx.execute("UPDATE workflow_steps SET status = 'failed', ended_at = ?, error_code = ?, error_message = ?,"
+                           " reason = 'interrupted: its process is gone' WHERE run_id = ? AND status = 'running'",
+                           (self.clock(), err.code, err.message, r["id"]))
+                done = "cancelled" if r["status"] == "cancelling" else "failed"
+                tx.execute("UPDATE workflow_runs SET status = ?, updated_at = ?, error_code = ?, error_message = ?"
+                           " WHERE id = ? AND status = ?", (done, self.clock(), err.code, err.message, r["id"], r["status"]))
+        return [r["id"] for r in rows]
+
+    def run_status(self, run_id: str) -> RunStatus:
+        conn = self.db.connection()
+        row = conn.execute("SELECT status FROM workflow_runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise self._missing(conn, run_id)
         status: RunStatus = row["status"]
         return status
 
@@ -120,7 +160,7 @@ class RunStore:
         with self.db.transaction() as conn:
             row = conn.execute("SELECT status FROM workflow_runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
-                raise NotFoundError(f"no workflow run {run_id!r}")
+                raise self._missing(conn, run_id)
             if row["status"] in ("running", "pending"):
                 conn.execute("UPDATE workflow_runs SET status = 'cancelling', updated_at = ? WHERE id = ?", (self.clock(), run_id))
                 return "cancelling"

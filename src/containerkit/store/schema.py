@@ -107,6 +107,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX workflow_events_run ON workflow_events(run_id, id);
     """,
+    # 3: the process that owns a running job or run (host:pid:start), so a crash leaves nothing "running"; runs removed
+    # with their session are remembered with the reason
+    """
+    ALTER TABLE jobs ADD COLUMN owner TEXT;
+    ALTER TABLE workflow_runs ADD COLUMN owner TEXT;
+    CREATE INDEX jobs_unfinished ON jobs(status) WHERE status IN ('queued', 'running');
+    CREATE TABLE removed_runs (
+        id          TEXT PRIMARY KEY,
+        session_id  TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        removed_at  REAL NOT NULL,
+        reason      TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,12 +24,14 @@ from pydantic import TypeAdapter
 from containerkit.errors import (
     ConflictError,
     ContainerKitError,
+    InterruptedError_,
     NotFoundError,
     QuotaExceededError,
     SessionExpiredError,
     StoreError,
 )
 from containerkit.redaction import redact, redact_data, redact_strings
+from containerkit.store import owner
 from containerkit.store.db import Database
 from containerkit.store.records import (
     ArtifactInfo,
@@ -86,6 +88,7 @@ class SessionStore:
         migrations: list[str] | None = None,
     ) -> None:
         self.db = Database(path, migrations)
+        self.db.on_open = self._reclaim_on_open
         self.runs = RunStore(self.db, clock)
         self.path = path
         self.workspace_root = workspace_root
@@ -135,6 +138,9 @@ class SessionStore:
         now = self.clock()
         gone = []
         for row in rows:
+            conn.execute("INSERT OR REPLACE INTO removed_runs(id, session_id, name, status, removed_at, reason)"
+                         " SELECT id, session_id, name, status, ?, ? FROM workflow_runs WHERE session_id = ?",
+                         (now, f"removed with its session {row['id']} ({reason})", row["id"]))
             conn.execute("DELETE FROM sessions WHERE id = ?", (row["id"],))
             conn.execute("INSERT OR REPLACE INTO expired_sessions(id, expired_at, reason) VALUES (?,?,?)", (row["id"], now, reason))
             gone.append((row["id"], row["workspace_dir"]))
@@ -283,8 +289,9 @@ class SessionStore:
             return self.begin_job(session_id, tool, params)
         try:
             conn.execute(
-                "INSERT INTO jobs(id, session_id, tool, params, status, queued_at, started_at) VALUES (?,?,?,?, 'running', ?, ?)",
-                (job_id, session_id, tool, json.dumps(redact_data(params), default=str), now, now),
+                "INSERT INTO jobs(id, session_id, tool, params, status, queued_at, started_at, owner)"
+                " VALUES (?,?,?,?, 'running', ?, ?, ?)",
+                (job_id, session_id, tool, json.dumps(redact_data(params), default=str), now, now, owner.current()),
             )
         except sqlite3.IntegrityError as e:  # deleted between the two statements
             raise self._missing(conn, session_id) from e
@@ -424,6 +431,29 @@ class SessionStore:
         return self.get_artifact(found[0].id) if found else None
 
     # --- maintenance ------------------------------------------------------------------
+    def _reclaim_on_open(self) -> None:
+        try:
+            self.reclaim()
+        except (sqlite3.Error, StoreError) as e:  # never stops the call that opened the store
+            log.warning("could not check for jobs left running by a killed process: %s", e)
+
+    def reclaim(self) -> int:
+        """Jobs and workflow runs still marked queued/running whose process is gone (killed, crashed) are marked failed
+        (runs stay resumable) with the reason. Runs on first use of the store in every process and on resume.
+        Returns how many jobs were reclaimed."""
+        conn = self.db.connection()
+        jobs = [r for r in conn.execute("SELECT id, tool, owner FROM jobs WHERE status IN ('queued', 'running')").fetchall()
+                if owner.gone(r["owner"])]
+        for r in jobs:
+            who = (r["owner"] or "").rsplit(":", 2)
+            pid = f" (pid {who[1]})" if len(who) == 3 else ""
+            self.end_job(r["id"], "failed", InterruptedError_(
+                f"{r['tool']} never finished: the process that ran it{pid} is gone (killed or crashed)"), tool=r["tool"])
+        self.runs.reclaim()
+        if jobs:
+            log.info("marked %d job(s) failed: their process is gone", len(jobs))
+        return len(jobs)
+
     def sweep(self) -> list[str]:
         """Remove expired sessions and their workspaces. Returns the removed ids."""
         with self.db.transaction() as conn:

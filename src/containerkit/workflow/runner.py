@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 
 from containerkit.errors import CancelledError_, ConflictError, ContainerKitError, TimeoutError_, WorkflowError, wrap_unexpected
+from containerkit.store import owner
 from containerkit.store.runs import RunRecord, StepStatus
 from containerkit.tools.base import NullProgress, Progress, Sampler, Services, ToolContext
 from containerkit.tools.registry import ToolRegistry
@@ -107,10 +108,11 @@ class WorkflowRunner:
         Raises:
             ConflictError: the run is still being executed by a live process.
         """
+        self.services.store.reclaim()  # a run (and its jobs) whose process died is failed now, with the reason
         run = self.runs.get(run_id)
         if run.status == "succeeded":
             return run
-        if run.status in ("running", "cancelling") and run.pid and run.pid != os.getpid() and _alive(run.pid):
+        if run.status in ("running", "cancelling") and run.pid != os.getpid() and not owner.gone(run.owner, run.pid):
             raise ConflictError(f"run {run_id} is still running in process {run.pid}",
                                 hint="Wait for it, or cancel it with {tool:cancel_workflow}.")
         kept = [s.step_id for s in run.steps if s.status == "succeeded"]
@@ -368,14 +370,6 @@ class _RunState:
         return bool(step.on_failure) and all(self.status.get(t) == "succeeded" for t in step.on_failure)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _job_of(error: ContainerKitError) -> str | None:

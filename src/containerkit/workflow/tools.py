@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
 
 from containerkit.errors import ContainerKitError
+from containerkit.store import owner
 from containerkit.store.runs import RunEvent, RunRecord
 from containerkit.tools.base import Model, ToolContext, ToolParams, ToolResult
 from containerkit.tools.files import FileWrite, write_file
@@ -214,7 +216,7 @@ async def cancel_workflow(ctx: ToolContext, params: RunIdParams) -> CancelResult
     runs = ctx.store.runs
     status = runs.request_cancel(params.run_id)
     run = runs.get(params.run_id)
-    if status == "cancelling" and not _owner_alive(run.pid):
+    if status == "cancelling" and (run.pid is None or (run.pid != os.getpid() and owner.gone(run.owner, run.pid))):
         # nobody is executing it (crashed): finish the cancellation here
         for step in run.steps:
             if step.status in ("pending", "running"):
@@ -222,14 +224,6 @@ async def cancel_workflow(ctx: ToolContext, params: RunIdParams) -> CancelResult
         runs.set_run(run.id, "cancelled")
         status = "cancelled"
     return CancelResult(run_id=params.run_id, status=status, session_id=run.session_id)
-
-
-def _owner_alive(pid: int | None) -> bool:
-    import os
-
-    from containerkit.workflow.runner import _alive
-
-    return pid is not None and (pid == os.getpid() or _alive(pid))
 
 
 @REGISTRY.tool(
