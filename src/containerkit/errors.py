@@ -305,6 +305,24 @@ class WorkflowError(ContainerKitError):
     default_hint = "Fix the workflow spec as described and run it again."
 
 
+def exit_status(err: ContainerKitError) -> int:
+    """The CLI exit status: the error class's, or for a failed workflow the class of the step's code (a run stopped by
+    the scan or secret gate is a policy violation, exit 3, like the scan command itself)."""
+    if isinstance(err, WorkflowError) and err.code != WorkflowError.default_code:
+        return _exit_by_code().get(err.code, err.exit_code)
+    return err.exit_code
+
+
+def _exit_by_code() -> dict[str, int]:
+    found: dict[str, int] = {}
+    stack: list[type[ContainerKitError]] = [ContainerKitError]
+    while stack:
+        cls = stack.pop()
+        found.setdefault(cls.default_code, cls.exit_code)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
 def wrap_unexpected(exc: BaseException) -> ContainerKitError:
     """Turn any exception into a ContainerKitError (never leaks a traceback to users)."""
     if isinstance(exc, ContainerKitError):

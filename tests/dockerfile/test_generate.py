@@ -145,3 +145,31 @@ def test_replacing_a_hand_written_dockerfile_keeps_it_as_an_artifact(harness: Ha
     replaced = next(w for w in forced.files if w.path.endswith("Dockerfile"))
     assert replaced.action == "replaced" and store.get_artifact(replaced.previous_artifact)[1].decode() == mine
     assert any(replaced.previous_artifact in w for w in forced.warnings)
+
+
+def test_no_cli_command_writes_through_a_symlink_to_an_outside_file(tmp_path: Path) -> None:
+    """The probe: a Dockerfile, .dockerignore or k8s/*.yaml that is a symlink to an outside path made `dockerfile
+    --write`, `containerize` and `manifests generate` create or overwrite that file while saying they wrote the repo's."""
+    import json
+
+    from tests.core.test_cli import ck
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    env = {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path / "repos")])}
+    cases = {
+        "Dockerfile": ["containerize", "{repo}", "--until", "dockerfile", "--json"],
+        ".dockerignore": ["dockerfile", "{repo}", "--write", "--force", "--json"],  # without --force it is the user's: kept
+        "k8s/deployment.yaml": ["manifests", "generate", "{repo}", "--image", "127.0.0.1:5001/app:1", "--json"],
+    }
+    for i, (name, args) in enumerate(cases.items()):
+        repo = tmp_path / "repos" / f"app{i}"
+        shutil.copytree(FIXTURE_REPOS / "python-flask", repo)
+        target = outside / f"target{i}"
+        (repo / name).parent.mkdir(exist_ok=True)
+        (repo / name).symlink_to(target)  # dangling: "creating" it needs no --force, yet it leaves the repository
+        out = ck([a.format(repo=repo) for a in args], tmp_path, env)
+        assert out.returncode == 2, (name, out.stdout[-2000:], out.stderr[-2000:])
+        error = json.loads(out.stdout)["error"]
+        assert error["code"] == "PATH_NOT_ALLOWED" and "symlink" in error["message"], (name, error)
+        assert not target.exists() and (repo / name).is_symlink(), name

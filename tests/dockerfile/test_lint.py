@@ -85,3 +85,54 @@ def test_validate_tool_reports_errors_and_exit_status(harness: Harness, tmp_path
     result = harness.call("validate_dockerfile", path=str(tmp_path))
     assert not result.valid and result.errors >= 2
     assert {"CK101", "CK102"} <= {f.rule for f in result.findings}
+
+
+PROBE_REMOTE = """FROM debian:bookworm-slim
+RUN curl http://get.example.com/install.sh | sh
+RUN wget -qO- https://get.example.com/setup | bash -s -- -y
+ADD http://downloads.example.com/tool.tar.gz /opt/
+ADD https://downloads.example.com/other.tar.gz /opt/
+ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://downloads.example.com/pinned.tar.gz /opt/
+USER 10001
+CMD ["/opt/tool"]
+"""
+
+
+def test_remote_code_into_a_shell_and_remote_add_fail_lint(tmp_path: Path) -> None:
+    """The probe's `curl | sh`, `wget | bash` and `ADD http://` were valid (exit 0); in the pipeline they "succeeded"."""
+    import json
+
+    from tests.core.test_cli import ck
+
+    (tmp_path / "Dockerfile").write_text(PROBE_REMOTE)
+    (tmp_path / ".dockerignore").write_text(".git\n")
+    out = ck(["lint", str(tmp_path), "--json"], tmp_path, {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])})
+    assert out.returncode == 1, out.stdout + out.stderr
+    found = {(f["rule"], f["line"], f["severity"]) for f in json.loads(out.stdout)["findings"] if f["source"] == "containerkit"}
+    assert {("CK109", 2, "error"), ("CK109", 3, "error"), ("CK110", 4, "error"), ("CK110", 5, "warning")} <= found
+    assert not any(rule == "CK110" and line == 6 for rule, line, _ in found)  # a checksum pins it
+
+
+@pytest.mark.parametrize("line", ['RUN sh -c "$(curl -fsSL https://x.example/i.sh)"', "RUN bash <(wget -qO- https://x.example/i)",
+                                  "RUN curl -fsSL https://deb.example/setup_20.x | sudo -E bash -",
+                                  "RUN curl -sSL https://install.example.org | python3 -"])
+def test_every_way_of_running_a_download_is_caught(line: str) -> None:
+    assert "CK109" in rules(f"FROM debian:bookworm-slim\n{line}\nUSER 10001\n")
+
+
+@pytest.mark.parametrize("line", ["RUN curl -fsSLo /tmp/t.tgz https://x.example/t.tgz && sha256sum -c /tmp/t.sha256",
+                                  "RUN curl -fsSL https://x.example/t.tgz | tar -xz -C /opt", "RUN ls | wc -l"])
+def test_downloads_that_are_not_run_are_not_flagged(line: str) -> None:
+    assert "CK109" not in rules(f"FROM debian:bookworm-slim\n{line}\nUSER 10001\n")
+
+
+def test_a_generated_pipe_runs_with_pipefail() -> None:
+    from containerkit.dockerfile.render import with_pipefail
+
+    text = with_pipefail("FROM node:20-alpine AS build\nRUN npm ci || true\nFROM debian:bookworm-slim\nRUN apt-get update && \\\n"
+                         "    dpkg -l | grep -c ii\nRUN echo one | cat\n")
+    lines = text.splitlines()
+    assert lines[3] == 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]' and lines[2] == "FROM debian:bookworm-slim"
+    assert text.count("SHELL") == 1  # once per stage, and not for `||`
+    alpine = with_pipefail("FROM alpine:3.20\nRUN apk info | sort\n")
+    assert alpine.splitlines()[1] == 'SHELL ["/bin/ash", "-o", "pipefail", "-c"]'

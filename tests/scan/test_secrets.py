@@ -199,3 +199,25 @@ def test_build_steps_logs_state_and_results_never_show_secret_values(harness: Ha
     assert canary not in log and STRIPE not in log
     assert canary not in json.dumps(store.get_state(sid)[0]) and STRIPE not in json.dumps(store.get_state(sid)[0])
     assert canary.encode() not in Path(harness.app.settings.resolved_store_path).read_bytes()
+
+
+def test_unquoted_env_values_yaml_keys_and_url_passwords_are_found_in_a_context(tmp_path: Path) -> None:
+    """The probe's misses: `DATABASE_PASSWORD=...` unquoted in .env, `password: ...` in YAML, `--index-url
+    https://user:pass@…`; placeholders (`${API_KEY}`, `user:password@localhost`) stay quiet."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / ".env").write_text("DATABASE_PASSWORD=Zq8rT2vLp9Xw\nDEBUG=true\nAPI_KEY=${API_KEY}\n")
+    (ctx / "settings.production.env").write_text("STRIPE_SECRET=Lr9wKq2ZpX7mTv4s\n")
+    (ctx / "config.yml").write_text("db:\n  user: app\n  password: Hx7mQ2pL9wZr\n  password_file: ${DB_PASS}\n  token: changeme\n")
+    (ctx / "install.sh").write_text("pip install --index-url https://deploy:Gk4pWq9Zs2Lm@pypi.corp.example/simple app\n"
+                                    "DATABASE_URL=postgres://user:password@localhost/db\n")
+    (ctx / ".dockerignore").write_text(".git\n")
+    out = _ck(["scan-secrets", str(ctx), "--json"], tmp_path / "home")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)["report"]
+    found = {(f["rule"], f["file"], f["line"]) for f in report["findings"]}
+    assert found == {("secret-assignment", ".env", 1), ("secret-assignment", "settings.production.env", 1),
+                     ("yaml-secret", "config.yml", 3), ("url-credentials", "install.sh", 1)}
+    assert report["warnings"] and ".dockerignore does not exclude .env" in report["warnings"][0]
+    for value in ("Zq8rT2vLp9Xw", "Lr9wKq2ZpX7mTv4s", "Hx7mQ2pL9wZr", "Gk4pWq9Zs2Lm"):
+        assert value not in out.stdout + out.stderr

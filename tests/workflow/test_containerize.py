@@ -64,12 +64,42 @@ def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture
 def test_without_registry_push_is_skipped_with_the_reason(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
     repo = copy_fixture("python-health", tmp_path)
     result = harness.call("execute_workflow", path=str(repo), until="smoke")
-    assert steps(result) == {"analyze": "succeeded", "dockerfile": "succeeded", "lint": "succeeded", "build": "succeeded", "smoke": "succeeded"}
+    assert steps(result) == {"analyze": "succeeded", "dockerfile": "succeeded", "lint": "succeeded", "secrets": "succeeded", "build": "succeeded", "smoke": "succeeded"}
 
 
 def test_deploy_without_registry_is_refused_up_front(harness: Harness) -> None:
     with pytest.raises(InvalidInputError, match="--deploy needs --registry"):
         harness.call("execute_workflow", path=str(FIXTURE_REPOS / "python-flask"), deploy=True)
+
+
+def test_an_invalid_registry_is_refused_before_the_first_step(tmp_path: Path) -> None:
+    """`--registry` was checked only at the tag step, after the whole build and smoke test."""
+    from tests.core.test_cli import ck
+
+    repo = copy_fixture("static-site", tmp_path)
+    env = {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])}
+    out = ck(["containerize", str(repo), "--registry", "127.0.0.1:5001/Bad Team", "--json"], tmp_path, env)
+    assert out.returncode == 2, out.stdout + out.stderr
+    error = json.loads(out.stdout)["error"]
+    assert error["code"] == "INVALID_INPUT" and error["message"].startswith("registry '127.0.0.1:5001/Bad Team'")
+    assert "`--registry` as HOST[:PORT][/NAMESPACE]" in error["hint"]
+    assert not (repo / "Dockerfile").exists()  # nothing ran: no Dockerfile written, nothing built
+
+
+def test_a_workflow_parameter_from_inputs_is_checked_before_the_first_step(tmp_path: Path) -> None:
+    from tests.core.test_cli import ck
+
+    flow = tmp_path / "flow.yaml"
+    flow.write_text("name: retag\ninputs: {target: ok/app:1}\nsteps:\n  - id: look\n    tool: analyze_repository\n"
+                    f"    params: {{path: {tmp_path}}}\n  - id: tag\n    tool: tag_image\n    depends_on: [look]\n"
+                    "    params: {source: app:1, target: '${{ inputs.target }}'}\n")
+    env = {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])}
+    out = ck(["workflow", "run", str(flow), "-i", "target=-rf/app:1", "--json"], tmp_path, env)
+    assert out.returncode != 0
+    error = json.loads(out.stdout)["error"]
+    assert "step 'tag' (tag_image): parameter 'target'" in error["message"] and "starts with '-'" in error["message"]
+    listed = json.loads(ck(["workflow", "list", "--json"], tmp_path, env).stdout)
+    assert listed["runs"] == []  # refused before a run was even created
 
 
 def test_wrong_port_is_repaired_by_the_routing_rules(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
@@ -235,3 +265,32 @@ def test_parallel_runs_of_same_named_services_each_push_their_own_image(ck_home:
     assert not any(mixed), f"{sum(mixed)} of 6 runs pushed another run's image"
     for built, transfer in results:
         assert transfer["image"] == built and transfer["verified"], transfer
+
+
+def test_the_pipeline_scans_the_build_context_for_secrets_before_building(tmp_path: Path) -> None:
+    """A `.env` ended up in the image without a warning: the context is scanned before the build, the generated
+    .dockerignore keeps .env files out, a hand-written one that lets them in is a warning, or with the gate a failure."""
+    from tests.core.test_cli import ck
+
+    env = {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])}
+    secret = "DATABASE_PASSWORD=Zq8rT2vLp9XwK3\n"
+    generated = copy_fixture("static-site", tmp_path / "a")
+    (generated / ".env").write_text(secret)
+    out = ck(["containerize", str(generated), "--until", "secrets", "--json"], tmp_path, env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    run = json.loads(out.stdout)
+    (finding,) = run["outputs"]["secrets"]["report"]["findings"]
+    assert finding["file"] == ".env" and finding["rule"] == "secret-assignment" and finding["in_build_context"] is False
+    assert run["report"]["secrets"]["warnings"] == [] and ".env" in (generated / ".dockerignore").read_text().splitlines()
+    assert "Zq8rT2vLp9XwK3" not in out.stdout + out.stderr
+
+    hand_written = copy_fixture("static-site", tmp_path / "b")
+    (hand_written / ".env").write_text(secret)
+    (hand_written / ".dockerignore").write_text(".git\n")
+    warned = ck(["containerize", str(hand_written), "--until", "secrets"], tmp_path, env)
+    assert warned.returncode == 0 and "warning: .dockerignore does not exclude .env" in " ".join(warned.stdout.split())
+    gated = ck(["containerize", str(hand_written), "--fail-on-secrets", "shipped", "--json"], tmp_path, env)
+    assert gated.returncode == 3, gated.stdout[-3000:]
+    error = json.loads(gated.stdout)["error"]
+    assert error["code"] == "POLICY_VIOLATION" and "step secrets" in error["message"]
+    assert "Zq8rT2vLp9XwK3" not in gated.stdout + gated.stderr

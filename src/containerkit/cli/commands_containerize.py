@@ -25,6 +25,11 @@ def _render(out: Console, result: Any) -> None:
     image = report.get("image") or {}
     if image:
         out.print(f"image: {image.get('image_id', '')[:19]} {', '.join(image.get('tags') or [])}")
+    secrets = report.get("secrets") or {}
+    if secrets.get("found"):
+        out.print(Text(f"warning: {secrets.get('summary')}", "yellow"))
+    for warning in secrets.get("warnings") or []:
+        out.print(Text(f"warning: {warning}", "yellow"))
     if report.get("scan"):
         out.print(f"scan: {report['scan'].get('summary') or report['scan']}")
     if report.get("push"):
@@ -46,13 +51,15 @@ def register(app: typer.Typer) -> None:
         context: str = typer.Option(None, "--context", help="kubeconfig context."),
         namespace: str = typer.Option("default", "--namespace", "-n"),
         fail_on: str = typer.Option("none", "--fail-on", help="Scan policy gate: none|low|medium|high|critical."),
+        fail_on_secrets: str = typer.Option("none", "--fail-on-secrets",
+                                            help="Secret gate on the build context: none (warn)|shipped|any."),
         until: str = typer.Option(None, "--until", help="Stop after this step."),
         apply_fixes: bool = typer.Option(False, "--apply-fixes", help=APPLY_FIXES_HELP),
         session: str = typer.Option(None, "--session"),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
     ) -> None:
-        """Analyze → Dockerfile → lint → build → smoke test → scan → tag → push → manifests → deploy."""
+        """Analyze → Dockerfile → lint → secrets → build → smoke test → scan → tag → push → manifests → deploy."""
         params = {"path": path, "service": service, "registry": registry, "tag": tag, "name": name, "deploy": deploy, "context": context,
-                  "namespace": namespace, "fail_on": fail_on, "until": until, "apply_fixes": apply_fixes,
+                  "namespace": namespace, "fail_on": fail_on, "fail_on_secrets": fail_on_secrets, "until": until, "apply_fixes": apply_fixes,
                   "session_id": session}
         invoke("execute_workflow", params, as_json=as_json, render=_render, live=_live(f"containerize {path}"), on_error=_show_failed_steps)

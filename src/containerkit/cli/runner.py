@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.text import Text
 
 from containerkit.app import App, build_app
-from containerkit.errors import CancelledError_, ContainerKitError, wrap_unexpected
+from containerkit.errors import CancelledError_, ContainerKitError, exit_status, wrap_unexpected
 from containerkit.hints import render_data, render_hint
 from containerkit.redaction import redact, redact_data
 from containerkit.tools import ToolResult
@@ -143,7 +143,7 @@ def fail(error: BaseException) -> NoReturn:
     tail = err.details.get("tail") or err.details.get("log_tail")
     if isinstance(tail, str) and tail.strip():
         err_console.print(redact(tail.strip()[-1500:]), soft_wrap=True)
-    raise typer.Exit(code=type(err).exit_code if isinstance(error, ContainerKitError) else 1)
+    raise typer.Exit(code=exit_status(err) if isinstance(error, ContainerKitError) else 1)
 
 
 def print_json(data: Any) -> None:

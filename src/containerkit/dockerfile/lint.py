@@ -91,6 +91,10 @@ def own_rules(text: str, context: Path | None = None, expected_port: int | None 
             _check_from(i, aliases, add)
         if i.keyword in ("ENV", "ARG"):
             _check_secrets(i, add)
+        if i.keyword == "RUN":
+            _check_remote_script(i, add)
+        if i.keyword == "ADD":
+            _check_remote_add(i, add)
     users = [i for i in final if i.keyword == "USER"]
     if not users:
         add("CK101", "error", final[0].line, "the final stage runs as root (no USER)",
@@ -137,6 +141,42 @@ def _check_secrets(i: Instruction, add: _Add) -> None:
         if SECRET_NAME.search(name) and literal and not literal.startswith("$"):
             add("CK103", "error", i.line, f"{i.keyword} {name} holds a literal secret: it stays in the image history",
                 "Pass secrets at run time (env/Secret) or with `RUN --mount=type=secret` at build time.")
+
+
+#: a download (curl, wget, fetch) whose output is piped into a shell or interpreter, e.g. `curl -fsSL URL | sh`
+_PIPED_DOWNLOAD = re.compile(
+    r"\b(curl|wget|fetch)\b[^|;&]*(?<!\|)\|(?!\|)\s*(?:sudo\s+(?:-\S+\s+)*)?(?:\S*/)?"
+    r"(sh|bash|dash|ash|zsh|ksh|python[0-9.]*|perl|ruby|node|php)\b")
+
+
+#: a download run by a shell through command or process substitution: `sh -c "$(curl URL)"`, `bash <(wget -O- URL)`
+_SUBSTITUTED_DOWNLOAD = re.compile(r"\b(sh|bash|zsh|ksh)\s+(?:-\S+\s+)*[\"']?(?:\$\(|<\()\s*(curl|wget|fetch)\b")
+
+
+def _check_remote_script(i: Instruction, add: _Add) -> None:
+    m = _PIPED_DOWNLOAD.search(i.value)
+    sub = _SUBSTITUTED_DOWNLOAD.search(i.value)
+    if sub:
+        add("CK109", "error", i.line, f"RUN runs a download ({sub.group(2)}) with {sub.group(1)}: the code is not verified",
+            "Download to a file, check it (`echo \"<sha256>  file\" | sha256sum -c -`), then run it.")
+    elif m:
+        add("CK109", "error", i.line, f"RUN pipes a download ({m.group(1)}) into {m.group(2)}: the code is not verified, and without "
+            "pipefail a failed download (or a missing curl) still lets the step succeed",
+            "Download to a file, check it (`echo \"<sha256>  file\" | sha256sum -c -`), then run it; or install the tool "
+            "from the distribution's packages.")
+
+
+def _check_remote_add(i: Instruction, add: _Add) -> None:
+    words = i.value.split()
+    urls = [w for w in words if re.match(r"https?://", w, re.IGNORECASE)]
+    if not urls or any(w.startswith("--checksum=") for w in words):
+        return
+    if any(u.lower().startswith("http://") for u in urls):
+        add("CK110", "error", i.line, f"ADD downloads {urls[0]} over plain HTTP without a checksum: anyone on the way can "
+            "change what goes into the image", "Use https and `ADD --checksum=sha256:<digest> URL DEST`.")
+    else:
+        add("CK110", "warning", i.line, f"ADD downloads {urls[0]} without a checksum: the image changes when the file does",
+            "Pin it: `ADD --checksum=sha256:<digest> URL DEST` (BuildKit), or download and verify it with sha256sum.")
 
 
 def _check_copy_order(final: list[Instruction], add: _Add) -> None:

@@ -8,6 +8,7 @@ and the HEALTHCHECK uses only what the runtime image has.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from containerkit.analysis.models import ServiceAnalysis
@@ -53,7 +54,36 @@ class _Doc:
             self.lines.append("")
 
     def text(self) -> str:
-        return "\n".join(self.lines).rstrip() + "\n"
+        return with_pipefail("\n".join(self.lines).rstrip() + "\n")
+
+
+_SINGLE_PIPE = re.compile(r"(?<!\|)\|(?!\|)")
+
+
+def with_pipefail(text: str) -> str:
+    """Every stage with a RUN that pipes gets ``SHELL [... "-o", "pipefail", "-c"]`` after its FROM (bash; busybox ash
+    on Alpine), so a failing command before the pipe fails the step instead of being hidden by the last command."""
+    lines = text.split("\n")
+    out: list[str] = []
+    stage_from: int | None = None
+    guarded = False
+    run: list[str] = []
+    for line in lines:
+        if line.startswith("FROM "):
+            stage_from, guarded = len(out), False
+        if line.startswith("SHELL ") and "pipefail" in line:
+            guarded = True
+        if line.startswith("RUN ") or run:
+            run.append(line)
+            if not line.endswith("\\"):
+                joined = " ".join(run)
+                if _SINGLE_PIPE.search(joined) and not guarded and stage_from is not None and "set -o pipefail" not in joined:
+                    shell = "/bin/ash" if "alpine" in out[stage_from] else "/bin/bash"
+                    out.insert(stage_from + 1, f'SHELL ["{shell}", "-o", "pipefail", "-c"]')
+                    guarded = True
+                run = []
+        out.append(line)
+    return "\n".join(out)
 
 
 def _json(argv: list[str]) -> str:

@@ -208,3 +208,5 @@ class SecretScanReport(_M):
     findings: list[SecretFinding]
     dockerignore: bool = Field(False, description="A .dockerignore was found and applied (context scans).")
     summary: str
+    warnings: list[str] = Field(default_factory=list, description="What would let secrets in (context scans: a .dockerignore "
+                                "that does not exclude .env files).")

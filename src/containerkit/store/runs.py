@@ -125,7 +125,7 @@ class RunStore:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["removed_at"]))
         return NotFoundError(
             f"workflow run {run_id} ({row['name']}, {row['status']}) was {row['reason']} at {when}",
-            hint="A removed run cannot be resumed; start it again (`containerkit containerize` or `containerkit workflow run`).",
+            hint="A removed run cannot be resumed; start it again ({tool:execute_workflow} or {tool:execute_custom_workflow}).",
             details={"run_id": run_id, "session_id": row["session_id"], "removed_reason": row["reason"],
                      "removed_at": row["removed_at"], "status_when_removed": row["status"]})
 
@@ -137,7 +137,7 @@ class RunStore:
                                         "('pending', 'running', 'cancelling')").fetchall() if owner.gone(r["owner"], r["pid"])]
         for r in rows:
             err = InterruptedError_(f"the process running workflow run {r['id']} (pid {r['pid']}) is gone (killed or crashed)",
-                                    hint="Resume it: `containerkit workflow resume " + r["id"] + "`.")
+                                    hint="Resume it with {tool:resume_workflow " + r["id"] + "}.")
             with self.db.transaction() as tx:
                 tx.execute("UPDATE workflow_steps SET status = 'failed', ended_at = ?, error_code = ?, error_message = ?,"
                            " reason = 'interrupted: its process is gone' WHERE run_id = ? AND status = 'running'",

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import Annotated, Any, Protocol, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from containerkit.errors import PathNotAllowedError
 from containerkit.redaction import redact
@@ -32,6 +32,30 @@ class ToolParams(Model):
     session_id: str | None = Field(
         None, description="Session to work in; omit to start a new session (its id is in the result)."
     )
+
+
+class InputValueError(ValueError):
+    """A field validator's refusal that keeps the domain error's hint (the registry puts it in INVALID_INPUT)."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _valid_reference(value: str) -> str:
+    from containerkit.errors import InvalidInputError
+    from containerkit.registry.reference import parse_reference
+
+    try:
+        parse_reference(value, default_tag=False)
+    except InvalidInputError as e:
+        raise InputValueError(e.message, e.hint) from None
+    return value
+
+
+#: an image reference checked by the distribution grammar when the params are validated, so a workflow with a bad
+#: reference (e.g. from `--registry`) is refused before its first step, not at the step that uses it
+ImageRef = Annotated[str, AfterValidator(_valid_reference)]
 
 
 class ToolResult(Model):

@@ -14,7 +14,7 @@ from containerkit.errors import InvalidInputError
 from containerkit.redaction import redact
 from containerkit.registry.reference import parse_reference
 from containerkit.registry.transfer import reference_lock
-from containerkit.tools.base import ToolContext, ToolParams, ToolResult
+from containerkit.tools.base import ImageRef, ToolContext, ToolParams, ToolResult
 from containerkit.tools.images import policy_of
 from containerkit.tools.registry import REGISTRY
 
@@ -99,7 +99,7 @@ async def build_image(ctx: ToolContext, params: BuildImageParams) -> BuildImageR
 
 class TagImageParams(ToolParams):
     source: str = Field(description="Existing local image: id or reference.")
-    target: str = Field(description="New reference, e.g. 127.0.0.1:5001/team/app:1.0.")
+    target: ImageRef = Field(description="New reference, e.g. 127.0.0.1:5001/team/app:1.0.")
 
 
 class ImageResult(ToolResult):

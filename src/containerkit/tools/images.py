@@ -13,7 +13,7 @@ from containerkit.registry.oci import OciClient
 from containerkit.registry.reference import TAG_RE, parse_reference, parse_repository
 from containerkit.registry.transfer import TransferPolicy, TransferReport, pull, push
 from containerkit.settings import Settings
-from containerkit.tools.base import ToolContext, ToolParams, ToolResult
+from containerkit.tools.base import ImageRef, ToolContext, ToolParams, ToolResult
 from containerkit.tools.registry import REGISTRY
 
 
@@ -56,7 +56,7 @@ class CredentialParams(ToolParams):
 
 
 class TransferParams(CredentialParams):
-    reference: str = Field(description="Image reference, e.g. 127.0.0.1:5001/team/app:1.0 (pull also accepts @sha256:...).")
+    reference: ImageRef = Field(description="Image reference, e.g. 127.0.0.1:5001/team/app:1.0 (pull also accepts @sha256:...).")
 
 
 class PushParams(TransferParams):

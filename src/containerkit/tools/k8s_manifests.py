@@ -20,7 +20,7 @@ from containerkit.k8s.spec import DEFAULT_RESOURCES, RESOURCES, AppSpec, dns1123
 from containerkit.k8s.validate import Finding, validate_path
 from containerkit.k8s.yamlout import dump
 from containerkit.registry.reference import parse_reference
-from containerkit.tools.base import Model, ToolContext, ToolParams, ToolResult
+from containerkit.tools.base import ImageRef, Model, ToolContext, ToolParams, ToolResult
 from containerkit.tools.dockerfile import load_analysis
 from containerkit.tools.files import FileWrite, is_ours, write_file
 from containerkit.tools.registry import REGISTRY
@@ -33,7 +33,7 @@ Format = Literal["plain", "kustomize", "helm"]
 class GenerateManifestsParams(ToolParams):
     path: str = Field(description="Repository path (or git URL); its analysis is reused from the session when present.")
     service: str | None = Field(None, description="Service path in a monorepo (as reported by analyze_repository).")
-    image: str = Field(description="Image reference the Deployment runs, e.g. 127.0.0.1:5001/shop:1.4.2 (a version tag, not latest).")
+    image: ImageRef = Field(description="Image reference the Deployment runs, e.g. 127.0.0.1:5001/shop:1.4.2 (a version tag, not latest).")
     out_dir: str | None = Field(None, description="Output directory (default <service dir>/k8s).")
     namespace: str | None = Field(None, description="Namespace of every object (default settings.k8s.namespace).")
     format: Format = Field("plain", description="plain (one file per object), kustomize (base + dev/prod overlays) or helm (a chart).")

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from containerkit.errors import CancelledError_, ContainerKitError, InvalidInputError, NotFoundError, wrap_unexpected
 from containerkit.redaction import redact_strings
-from containerkit.tools.base import NullProgress, Progress, Sampler, Services, ToolContext, ToolParams, ToolResult
+from containerkit.tools.base import InputValueError, NullProgress, Progress, Sampler, Services, ToolContext, ToolParams, ToolResult
 
 log = logging.getLogger("containerkit.tools")
 
@@ -151,10 +151,13 @@ class ToolRegistry:
             return cast(ToolParams, spec.params_model.model_validate(dict(raw) if isinstance(raw, Mapping) else raw.model_dump(),
                                                                      strict=strict or None))
         except ValidationError as e:
-            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}" for err in e.errors()[:5])
+            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg'].removeprefix('Value error, ')}"
+                                 for err in e.errors()[:5])
+            first = e.errors()[0].get("ctx", {}).get("error")
             raise InvalidInputError(
                 f"invalid parameters for {name}: {problems}",
-                hint=f"Fix the parameter named in the message: see the input schema of {{tool:{name}}} (`--help` on the CLI, tools/list over MCP).",
+                hint=first.hint if isinstance(first, InputValueError) else
+                f"Fix the parameter named in the message: see the input schema of {{tool:{name}}} (`--help` on the CLI, tools/list over MCP).",
                 details={"tool": name, "errors": [_error_entry(err) for err in e.errors()[:20]]},
             ) from e
 

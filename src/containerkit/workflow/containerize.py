@@ -26,8 +26,11 @@ class ContainerizeParams(ToolParams):
     context: str | None = Field(None, description="kubeconfig context for deploy.")
     namespace: str = Field("default", description="Kubernetes namespace.")
     fail_on: Literal["none", "low", "medium", "high", "critical"] = Field("none", description="Scan policy gate.")
+    fail_on_secrets: Literal["none", "shipped", "any"] = Field(
+        "none", description="Secret policy gate on the build context: shipped fails on a secret the build would receive, any on "
+        "every secret; none reports them (and a .dockerignore that lets .env files in) as warnings.")
     apply_fixes: bool = Field(False, description=APPLY_FIXES_DESCRIPTION)
-    until: Literal["analyze", "dockerfile", "lint", "build", "smoke", "scan", "tag", "push", "manifests", "validate", "deploy", "verify"] | None = (
+    until: Literal["analyze", "dockerfile", "lint", "secrets", "build", "smoke", "scan", "tag", "push", "manifests", "validate", "deploy", "verify"] | None = (
         Field(None, description="Stop after this step."))
 
 
@@ -53,7 +56,8 @@ def _image_name(path: str) -> str:
 async def execute_workflow(ctx: ToolContext, params: ContainerizeParams) -> ContainerizeResult:
     name = params.name or _image_name(params.path)
     spec = containerize_spec(path=params.path, service=params.service, registry=params.registry, tag=params.tag, deploy=params.deploy,
-                             context=params.context, namespace=params.namespace, fail_on=params.fail_on, until=params.until, name=name)
+                             context=params.context, namespace=params.namespace, fail_on=params.fail_on, until=params.until, name=name,
+                             fail_on_secrets=params.fail_on_secrets)
     run = await _runner(ctx, apply_fixes=params.apply_fixes).start(spec, {}, ctx.session.id)
     report = build_report(run)
     markdown = render_markdown(report)

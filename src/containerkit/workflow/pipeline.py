@@ -1,6 +1,6 @@
 """The built-in `containerize` pipeline, expressed as a workflow spec for the one DAG runner.
 
-analyze → dockerfile → lint → build → smoke → scan → tag → push → manifests → validate → deploy → verify.
+analyze → dockerfile → lint → secrets → build → smoke → scan → tag → push → manifests → validate → deploy → verify.
 Steps that do not apply (no registry, no --deploy) are skipped with a reason; ``until`` stops after a step.
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from containerkit.errors import InvalidInputError
+from containerkit.registry.reference import parse_reference
 from containerkit.workflow.spec import WorkflowSpec
 
-STEPS = ("analyze", "dockerfile", "lint", "build", "smoke", "scan", "tag", "push", "manifests", "validate", "deploy", "verify")
+STEPS = ("analyze", "dockerfile", "lint", "secrets", "build", "smoke", "scan", "tag", "push", "manifests", "validate", "deploy", "verify")
 IMAGE = "${{ steps.build.outputs.image_id }}"
 
 
@@ -26,6 +27,7 @@ def containerize_spec(
     namespace: str,
     fail_on: str,
     until: str | None,
+    fail_on_secrets: str = "none",
     name: str,
 ) -> WorkflowSpec:
     """The pipeline for one repository (and one service of it).
@@ -40,6 +42,17 @@ def containerize_spec(
         raise InvalidInputError(f"--until {until!r} is not a pipeline step", hint=f"Steps: {', '.join(STEPS)}.")
     local_ref = f"{name}:{tag}"
     remote_ref = f"{registry.rstrip('/')}/{name}:{tag}" if registry else ""
+    for given, ref in (("tag", local_ref), ("registry", remote_ref)):
+        try:
+            if ref:
+                parse_reference(ref, default_tag=False)
+        except InvalidInputError as e:  # refused before the first step, not after the build and smoke test
+            value = tag if given == "tag" else registry
+            raise InvalidInputError(f"{given} {value!r} does not make a valid image reference ({ref}): {e.message}",
+                                    hint=("Pass {param:registry} as HOST[:PORT][/NAMESPACE], e.g. 127.0.0.1:5001/team."
+                                          if given == "registry" else "Pass {param:tag} as 1-128 of [A-Za-z0-9_.-], "
+                                          "not starting with . or -."),
+                                    details={"parameter": given}) from None
     svc = {"service": service} if service else {}
     steps: list[dict[str, Any]] = [
         {"id": "analyze", "tool": "analyze_repository", "title": "Analyze the repository", "params": {"path": path}},
@@ -47,7 +60,9 @@ def containerize_spec(
          "depends_on": ["analyze"], "params": {"path": path, "write": True, **svc}},
         {"id": "lint", "tool": "validate_dockerfile", "title": "Lint the Dockerfile", "depends_on": ["dockerfile"],
          "params": {"path": "${{ steps.dockerfile.outputs.service_dir }}"}},
-        {"id": "build", "tool": "build_image", "title": "Build the image", "depends_on": ["lint"], "retries": 1,
+        {"id": "secrets", "tool": "scan_secrets", "title": "Scan the build context for secrets", "depends_on": ["dockerfile"],
+         "params": {"target": "${{ steps.dockerfile.outputs.service_dir }}", "fail_on": fail_on_secrets}},
+        {"id": "build", "tool": "build_image", "title": "Build the image", "depends_on": ["lint", "secrets"], "retries": 1,
          "params": {"path": "${{ steps.dockerfile.outputs.service_dir }}", "tags": [local_ref]}},
         {"id": "smoke", "tool": "smoke_test_image", "title": "Run the image and probe it", "depends_on": ["build", "dockerfile"],
          "params": {"image": IMAGE, "port": "${{ steps.dockerfile.outputs.port }}",

@@ -20,6 +20,7 @@ def build_report(run: RunRecord) -> dict[str, Any]:
     build = _out(run, "build")
     smoke = _out(run, "smoke")
     scan = _out(run, "scan")
+    secrets = (_out(run, "secrets").get("report") or {})
     push = _out(run, "push")
     manifests = _out(run, "manifests")
     deploy = _out(run, "deploy")
@@ -38,6 +39,8 @@ def build_report(run: RunRecord) -> dict[str, Any]:
         "dockerfile_findings": [f for f in dockerfile.get("findings", []) if f.get("severity") == "error"],
         "image": {k: build.get(k) for k in ("image_id", "tags", "size_bytes", "layers", "duration_s", "cache", "strategy") if k in build},
         "smoke": {k: smoke.get(k) for k in ("passed", "port", "status_code", "listening_ports", "duration_s") if k in smoke},
+        "secrets": ({"summary": secrets.get("summary"), "found": len(secrets.get("findings") or []),
+                     "warnings": secrets.get("warnings") or []} if secrets else {}),
         "scan": {k: v for k, v in (scan.get("report") or {}).items() if k in ("summary", "counts", "fixable", "total", "remediation")},
         "push": {k: v for k, v in (push.get("transfer") or {}).items() if k in ("reference", "digest", "verified", "attempts")},
         "manifests": {k: manifests.get(k) for k in ("out_dir", "files", "format") if k in manifests},
@@ -72,7 +75,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(f"  - {field}: {why}")
     if report["files_written"]:
         lines += ["", "## Files written", "", *[f"- `{f}`" for f in report["files_written"]]]
-    for title, key in (("Image", "image"), ("Smoke test", "smoke"), ("Scan", "scan"), ("Push", "push"), ("Manifests", "manifests"),
+    for title, key in (("Secrets in the build context", "secrets"), ("Image", "image"),
+                       ("Smoke test", "smoke"), ("Scan", "scan"), ("Push", "push"), ("Manifests", "manifests"),
                        ("Deploy", "deploy")):
         if report[key]:
             lines += ["", f"## {title}", "", *[f"- {k}: `{v}`" for k, v in report[key].items()]]

@@ -92,13 +92,13 @@ class WorkflowRunner:
         Raises:
             WorkflowError: the spec has problems (all of them listed in details).
         """
-        problems = validate_spec(spec, self.registry)
+        merged = {**spec.inputs, **inputs}
+        problems = validate_spec(spec, self.registry, merged)  # every parameter, before the first step runs
         if problems:
             raise WorkflowError(
                 f"workflow {spec.name!r} is invalid: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
                 details={"problems": list(problems)},
             )
-        merged = {**spec.inputs, **inputs}
         run_id = self.runs.create(session_id, spec.name, spec.model_dump(mode="json"), merged, [s.id for s in spec.steps], os.getpid())
         return await self._execute(run_id)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from containerkit import yamlsafe
 from containerkit.errors import InvalidInputError, WorkflowError
@@ -112,15 +112,16 @@ def load_spec(source: str | Path | dict[str, Any]) -> WorkflowSpec:
         raise InvalidInputError(f"{where}: " + "; ".join(problems), hint="See docs/workflows.md for the spec format.") from e
 
 
-def validate_spec(spec: WorkflowSpec, registry: ToolRegistry) -> list[str]:
-    """Every problem in a spec, each a clear sentence. Empty when the spec is valid."""
+def validate_spec(spec: WorkflowSpec, registry: ToolRegistry, inputs: dict[str, Any] | None = None) -> list[str]:
+    """Every problem in a spec, each a clear sentence. Empty when the spec is valid. With ``inputs`` (a run about to
+    start) the params that read only inputs are checked with their values."""
     problems: list[str] = []
     ids = [s.id for s in spec.steps]
     known = set(ids)
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"step id {dup!r} is used more than once")
     for step in spec.steps:
-        problems += _check_step(step, known, registry, spec)
+        problems += _check_step(step, known, registry, spec, inputs)
     problems += _check_cycles(spec)
     routed = {target for s in spec.steps for target in s.on_failure}
     for step in spec.steps:
@@ -134,7 +135,8 @@ def validate_spec(spec: WorkflowSpec, registry: ToolRegistry) -> list[str]:
     return problems
 
 
-def _check_step(step: StepSpec, known: set[str], registry: ToolRegistry, spec: WorkflowSpec) -> list[str]:
+def _check_step(step: StepSpec, known: set[str], registry: ToolRegistry, spec: WorkflowSpec,
+                inputs: dict[str, Any] | None) -> list[str]:
     problems: list[str] = []
     for dep in step.depends_on:
         if dep not in known:
@@ -161,26 +163,53 @@ def _check_step(step: StepSpec, known: set[str], registry: ToolRegistry, spec: W
     if step.tool not in registry:
         problems.append(f"step {step.id!r} uses unknown tool {step.tool!r} (known: {', '.join(registry.names())})")
         return problems
-    problems += [f"step {step.id!r} ({step.tool}): {p}" for p in check_params(registry, step.tool, step.params)]
+    if inputs is not None and step.when is not None and not _true_with(step.when, inputs):
+        inputs = None  # skipped (or decided by other steps' outputs): its params need not make sense for these inputs
+    problems += [f"step {step.id!r} ({step.tool}): {p}" for p in check_params(registry, step.tool, step.params, inputs)]
     return problems
 
 
-def check_params(registry: ToolRegistry, tool: str, params: dict[str, Any]) -> list[str]:
-    """Check params against the tool's own model; templated values are checked when rendered."""
+def _true_with(condition: str, inputs: dict[str, Any]) -> bool:
+    """The condition holds for these inputs; False when it is false or reads anything but inputs."""
+    try:
+        if any(root != "inputs" for root, _ in expr.references(condition)):
+            return False
+        return bool(expr.evaluate(condition, {"inputs": inputs}))
+    except WorkflowError:
+        return False
+
+
+def check_params(registry: ToolRegistry, tool: str, params: dict[str, Any], inputs: dict[str, Any] | None = None) -> list[str]:
+    """Check params against the tool's own model, validators included (an image reference by its grammar). With
+    ``inputs`` (a run about to start), values that read only inputs are rendered and checked too; values that read
+    other steps' outputs are checked when rendered."""
     model = registry.get(tool).params_model
     fields = model.model_fields
     problems = [f"unknown parameter {name!r} (parameters: {', '.join(sorted(fields))})" for name in params if name not in fields]
+    static: dict[str, Any] = {}
     for name, info in fields.items():
         if name not in params:
             if info.is_required() and name != "session_id":  # the runner passes the run's session to every step
                 problems.append(f"missing required parameter {name!r}")
             continue
-        if expr.is_templated(params[name]):
-            continue
-        try:
-            TypeAdapter(info.annotation).validate_python(params[name])
-        except ValidationError as e:
-            problems.append(f"parameter {name!r}: {e.errors()[0]['msg']}")
+        value = params[name]
+        if expr.is_templated(value):
+            try:
+                if inputs is None or any(root != "inputs" for e in expr.templates_in(value) for root, _ in expr.references(e)):
+                    continue
+                value = expr.render(value, {"inputs": inputs})
+            except WorkflowError as e:
+                problems.append(f"parameter {name!r}: {e.message}")
+                continue
+        static[name] = value
+    try:
+        model.model_validate(static)
+    except ValidationError as e:
+        for err in e.errors():
+            if err["type"] == "missing" or not err["loc"] or err["loc"][0] not in static:
+                continue  # a templated value not rendered yet, or not given: reported above
+            where = ".".join(str(p) for p in err["loc"])
+            problems.append(f"parameter {where!r}: {err['msg'].removeprefix('Value error, ')}")
     return problems
 
 

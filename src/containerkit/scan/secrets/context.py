@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from docker.utils.build import PatternMatcher
 
 from containerkit.scan.models import SecretFinding, SecretScanReport
-from containerkit.scan.secrets.patterns import looks_binary, scan_text
+from containerkit.scan.secrets.patterns import ASSIGNMENT, RULES, YAML_SECRET, Rule, looks_binary, scan_text
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 _SKIP_DIRS = {".git", ".hg", ".svn"}
+_ENV_FILE = re.compile(r"(?i)^(?:\.env(?:\..*)?|.*\.env|.*\.(?:properties|ini|cfg|conf))$")
+#: names a .dockerignore must exclude so environment files never reach the build
+ENV_PROBES = (".env", ".env.local", ".env.production")
+
+
+def rules_for(name: str) -> tuple[Rule, ...]:
+    """Environment and properties files hold ``NAME=value`` unquoted; YAML holds ``password: value`` unquoted."""
+    if _ENV_FILE.match(name):
+        return (*RULES, ASSIGNMENT)
+    if name.lower().endswith((".yaml", ".yml")):
+        return (*RULES, YAML_SECRET)
+    return RULES
 
 
 def read_dockerignore(root: Path) -> list[str] | None:
@@ -44,11 +57,23 @@ def scan_context(root: Path) -> SecretScanReport:
             scanned += 1
             rel = path.relative_to(root).as_posix()
             sent = not (matcher is not None and matcher.matches(rel))
-            for m in scan_text(data.decode("utf-8", errors="replace")):
+            for m in scan_text(data.decode("utf-8", errors="replace"), rules=rules_for(name)):
                 findings.append(SecretFinding(rule=m.rule.id, description=m.rule.description, file=rel, line=m.line, masked=m.masked,
                                               in_build_context=sent))
     return SecretScanReport(target=str(root), kind="context", files_scanned=scanned, findings=findings,
-                            dockerignore=patterns is not None, summary=_summary(str(root), findings))
+                            dockerignore=patterns is not None, summary=_summary(str(root), findings),
+                            warnings=_dockerignore_warnings(patterns, matcher))
+
+
+def _dockerignore_warnings(patterns: list[str] | None, matcher: PatternMatcher | None) -> list[str]:
+    if patterns is None:
+        return ["no .dockerignore: every file, .env files included, is sent to the build (and `COPY . .` puts it in the image)"
+                " — add one that lists .env and .env.*"]
+    sent = [name for name in ENV_PROBES if matcher is None or not matcher.matches(name)]
+    if sent:
+        return [f".dockerignore does not exclude {', '.join(sent)}: environment files would be sent to the build (and "
+                "`COPY . .` puts them in the image) — add `.env` and `.env.*` to it"]
+    return []
 
 
 def _summary(target: str, findings: list[SecretFinding]) -> str:

@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from containerkit.redaction import TOKEN_SHAPES, register_secret
 
@@ -41,6 +41,8 @@ RULES: tuple[Rule, ...] = (
     Rule("slack-token", "Slack token", re.compile(rf"\b({TOKEN_SHAPES['slack-token']})\b"), group=1),
     Rule("stripe-live-key", "Stripe live secret key", re.compile(rf"\b({TOKEN_SHAPES['stripe-live-key']})\b"), group=1),
     Rule("npm-token", "npm access token", re.compile(rf"\b({TOKEN_SHAPES['npm-token']})\b"), group=1),
+    Rule("url-credentials", "Password in a URL (scheme://user:password@host)",
+         re.compile(r"""\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@'"<>]+:([^\s@/'"<>]{4,})@[\w.-]+"""), group=1, min_entropy=1.5),
     Rule("generic-password", "Hard-coded password/secret assignment",
          re.compile(r"""(?i)\b[\w.-]*(?:password|passwd|pwd|secret|api_?key|access_?token|auth_?token)\b["']?\s*[:=]\s*["']([^"'\s]{8,})["']"""),
          group=1, min_entropy=3.0),
@@ -50,10 +52,14 @@ RULES: tuple[Rule, ...] = (
 ASSIGNMENT = Rule("secret-assignment", "Secret-named variable with a value (image configuration)",
                   re.compile(r"""(?i)(?:^|[\s"'|])([\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api_?key|access_?key|private_?key|credentials?)"""
                              r"""[\w.-]*)[ \t]*=[ \t]*["']?([^\s"']{8,})"""), group=2, min_entropy=3.0)
+#: ``password: value`` unquoted in YAML (quoted values are the generic rule's)
+YAML_SECRET = Rule("yaml-secret", "Secret-named YAML key with a literal value",
+                   re.compile(r"""(?i)^\s*-?\s*[\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api_?key|access_?key|private_?key)"""
+                              r"""[\w.-]*\s*:\s+([^\s"'#&*|>{\[][^\s#]{7,})\s*(?:#.*)?$"""), group=1, min_entropy=3.0)
 _KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=]{16,}")
 _PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")
 
-_PLACEHOLDERS = re.compile(r"(?i)^(?:\$\{?[\w:-]+\}?|<[^>]+>|\{\{.*\}\}|%\(?\w+\)?s?|changeme|change_me|password\d*|example\w*|"
+_PLACEHOLDERS = re.compile(r"(?i)^(?:\$\{?[\w:-]+\}?|\$\{\{.*\}\}|<[^>]+>|\{\{.*\}\}|%\(?\w+\)?s?|changeme|change_me|password\d*|example\w*|"
                            r"secret|x+|\*+|dummy\w*|test\w*|your[\w-]*|placeholder|null|none|redacted)$")
 
 
@@ -62,6 +68,8 @@ class LineMatch:
     rule: Rule
     line: int
     masked: str
+    #: the raw value, only to tell duplicates apart inside this module (never put in a finding)
+    value: str = field(default="", repr=False, compare=False)
 
 
 def mask(value: str) -> str:
@@ -106,9 +114,11 @@ def scan_text(text: str, *, generic: bool = True, rules: tuple[Rule, ...] | None
                     continue
                 if rule.id == "private-key" and not has_key_material(lines, number - 1):
                     continue
+                if any(value in f.value or f.value in value for f in found if f.value):
+                    continue  # the same secret, already found by a more specific rule (rules run most specific first)
                 if rule.id != "private-key":
                     register_secret(value)
-                found.append(LineMatch(rule=rule, line=number, masked=mask(value)))
+                found.append(LineMatch(rule=rule, line=number, masked=mask(value), value=value if rule.id != "private-key" else ""))
         if any(f.rule.id == "gcp-service-account" for f in found):  # the embedded PEM header is the same secret
             found = [f for f in found if f.rule.id != "private-key"]
         yield from found
