@@ -64,7 +64,8 @@ def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture
 def test_without_registry_push_is_skipped_with_the_reason(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
     repo = copy_fixture("python-health", tmp_path)
     result = harness.call("execute_workflow", path=str(repo), until="smoke")
-    assert steps(result) == {"analyze": "succeeded", "dockerfile": "succeeded", "lint": "succeeded", "secrets": "succeeded", "build": "succeeded", "smoke": "succeeded"}
+    assert steps(result) == {"analyze": "succeeded", "dockerfile": "succeeded", "lint": "succeeded", "secrets": "succeeded",
+                             "build": "succeeded", "smoke": "succeeded"}
 
 
 def test_deploy_without_registry_is_refused_up_front(harness: Harness) -> None:
