@@ -33,6 +33,9 @@ class ServiceAnalysis(_M):
     name: str = Field(description="A DNS-1123 name for the service (from the manifest or the directory).")
     language: Language
     language_version: str | None = Field(None, description="e.g. '3.12', '20', '1.22', '17', '8.0'.")
+    language_version_minimum: bool = Field(
+        False, description="language_version is a lower bound (go.mod's go line, requires-python >=, engines.node >=, "
+        "rust-version), not a pin: the generator uses the newest maintained release at or above it.")
     framework: str | None = Field(None, description="Lowercase id: flask, fastapi, express, spring-boot, ...; null when none.")
     package_manager: str | None = Field(
         None, description="pip, poetry, uv, pipenv, npm, yarn, pnpm, maven, gradle, bundler, composer, cargo, go"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-DEFAULT_VERSIONS = {"python": "3.12", "node": "20", "go": "1.22", "java": "21", "dotnet": "8.0", "ruby": "3.3", "php": "8.3",
-                    "rust": "1.79"}
+from containerkit.dockerfile import tags
+
+#: the version used when the app names none: a maintained release of the tag snapshot (a test keeps them maintained);
+#: Node.js takes the newest LTS line, not the newest release
+DEFAULT_VERSIONS = {"python": "3.12", "node": "22", "go": "1.26", "java": "21", "dotnet": "8.0", "ruby": "3.3", "php": "8.3",
+                    "rust": "1.98"}
 # key -> image template; {version} is the language version. Keys are overridable in settings.dockerfile.base_images.
 DEFAULT_IMAGES = {
     "python": "python:{version}-slim",
@@ -13,13 +17,13 @@ DEFAULT_IMAGES = {
     "go-build": "golang:{version}-bookworm",
     "go-runtime": "debian:bookworm-slim",
     "java-build-maven": "maven:3.9-eclipse-temurin-{version}",
-    "java-build-gradle": "gradle:8.7-jdk{version}",
+    "java-build-gradle": "gradle:8.14-jdk{version}",
     "java-runtime": "eclipse-temurin:{version}-jre",
     "dotnet-build": "mcr.microsoft.com/dotnet/sdk:{version}",
     "dotnet-runtime": "mcr.microsoft.com/dotnet/aspnet:{version}",
     "ruby": "ruby:{version}-slim",
     "php": "php:{version}-apache",
-    "composer": "composer:2.7",
+    "composer": "composer:2.10",
     "rust-build": "rust:{version}-slim-bookworm",
     "rust-runtime": "debian:bookworm-slim",
     "static": "nginx:stable",
@@ -27,16 +31,61 @@ DEFAULT_IMAGES = {
 
 
 class ImagePicker:
-    def __init__(self, overrides: Mapping[str, str] | None = None, registry_prefix: str | None = None) -> None:
+    """Fills the image templates. A tag that was never published (``golang:1.18-bookworm``) becomes the oldest
+    maintained release at or above the version asked for (else the newest); a published but unmaintained one is used
+    with a note saying so. Templates overridden in settings are used as given."""
+
+    def __init__(self, overrides: Mapping[str, str] | None = None, registry_prefix: str | None = None, *,
+                 minimum: bool = False) -> None:
+        """``minimum``: the version is a lower bound (the newest maintained release at or above it is used)."""
+        self.minimum = minimum
         self.images = {**DEFAULT_IMAGES, **(overrides or {})}
+        self.overridden = set(overrides or {})
         self.prefix = registry_prefix.rstrip("/") if registry_prefix else None
+        self.notes: list[str] = []
+
+    def for_service(self, minimum: bool) -> ImagePicker:
+        """A picker for one service (its own notes; ``minimum`` when its version is a lower bound)."""
+        picker = ImagePicker(registry_prefix=self.prefix, minimum=minimum)
+        picker.images, picker.overridden = dict(self.images), set(self.overridden)
+        return picker
 
     def pick(self, key: str, version: str | None, language: str) -> str:
         template = self.images[key]
         image = template.format(version=version or DEFAULT_VERSIONS.get(language, "latest"))
+        if key not in self.overridden and "{version}" in template and version:
+            image = self._existing(template, image, version)
         if self.prefix and not _has_registry(image):
             image = f"{self.prefix}/{image}"
         return image
+
+    def _existing(self, template: str, image: str, version: str) -> str:
+        snap = tags.snapshot()
+        repository, tag = tags.split(image)
+        if not snap.knows(repository):
+            return image
+        maintained = tags.versions_for(template)
+        same_depth = [v for v in maintained if v.count(".") == version.count(".")] or maintained
+        newer = [v for v in same_depth if tags.version_key(v) >= tags.version_key(version)]
+        if self.minimum and newer:
+            newest = template.format(version=newer[-1])
+            if newest != image:
+                self.notes.append(f"{repository} {version} is the oldest release the app supports; using {newest}, the newest "
+                                  "maintained release")
+            return newest
+        if tag in snap.current[repository]:
+            return image
+        if tag in snap.published[repository]:
+            note = (f"{image}: {repository} {version} is no longer maintained upstream (not among the tags published on "
+                    f"{snap.date}); the app asks for it, so it is used — plan an upgrade")
+            if note not in self.notes:
+                self.notes.append(note)
+            return image
+        if not same_depth:
+            return image
+        replacement = template.format(version=same_depth[-1])
+        self.notes.append(f"{image} was never published; using {replacement}, the newest maintained release")
+        return replacement
 
 
 def _has_registry(image: str) -> bool:

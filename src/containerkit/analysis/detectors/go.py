@@ -60,6 +60,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     http = port is not None or bool(re.search(r"net/http|gin|echo|fiber", " ".join(tree.read(f)[:4000] for f in sources[:20])))
     return ServiceAnalysis(
         path=svc.path or ".", name=name, language="go", language_version=version.group(1) if version else None,
+        language_version_minimum=version is not None,
         framework=framework, package_manager="go", lockfile="go.sum" if svc.has(tree, "go.sum") else None, manifest="go.mod",
         port=port, reads_port_env=reads_env, start_command=["/app/server"],
         build_command=["go", "build", "-trimpath", "-ldflags=-s -w", "-o", "/out/server", f"./{main_dir}" if main_dir != "." else "."],

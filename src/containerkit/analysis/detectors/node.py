@@ -85,6 +85,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     config, secret = split_env(env_names)
     return ServiceAnalysis(
         path=svc.path or ".", name=_name(pkg, svc, tree), language="node", language_version=version, framework=framework,
+        language_version_minimum=_minimum_node(tree, svc, pkg) if version else False,
         package_manager=manager, lockfile=lockfile, manifest="package.json", port=out.get("port"),
         reads_port_env=out.get("reads_port_env", False), start_command=start, build_command=build,
         build_output=out.get("build_output") or ("dist" if typescript and build else None), entrypoint=entry,
@@ -98,6 +99,14 @@ def _name(pkg: dict[str, Any], svc: ServiceDir, tree: Tree) -> str:
     raw = str(pkg.get("name") or "").split("/")[-1].lower()
     clean = re.sub(r"[^a-z0-9-]+", "-", raw).strip("-")
     return clean[:50] or svc.name(tree.root.name)
+
+
+def _minimum_node(tree: Tree, svc: ServiceDir, pkg: dict[str, Any]) -> bool:
+    """engines.node is an open range (>=18, >16) and no .nvmrc/.node-version pins a release."""
+    if any(svc.has(tree, name) for name in (".nvmrc", ".node-version")):
+        return False
+    engines = pkg.get("engines", {}).get("node") if isinstance(pkg.get("engines"), dict) else None
+    return bool(engines) and str(engines).strip().startswith(">") and "<" not in str(engines)
 
 
 def _version(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], col: Collector) -> str | None:

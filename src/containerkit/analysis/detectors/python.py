@@ -95,7 +95,17 @@ def dependencies(tree: Tree, svc: ServiceDir, col: Collector) -> tuple[list[str]
     return sorted(set(deps)), manager, lockfile, manifest
 
 
+def _minimum_python(tree: Tree, svc: ServiceDir) -> bool:
+    """requires-python (or poetry's python) is a range starting at its version: >=3.9, >3.9, ~=3.9, ^3.9."""
+    if any(svc.has(tree, name) for name in (".python-version", "runtime.txt")) or not svc.has(tree, "pyproject.toml"):
+        return False
+    data = _toml(tree, svc.rel("pyproject.toml"))
+    spec = data.get("project", {}).get("requires-python") or data.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("python")
+    return bool(spec) and str(spec).strip().startswith((">=", ">", "~=", "^")) and "<" not in str(spec).split(",")[0]
+
+
 def version(tree: Tree, svc: ServiceDir, col: Collector) -> str | None:
+    """The Python version the app names: exact in .python-version/runtime.txt, else from requires-python."""
     for name in (".python-version", "runtime.txt"):
         if svc.has(tree, name):
             found = major_minor(tree.read(svc.rel(name)).strip())
@@ -141,6 +151,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     port = analysis.get("port")
     return ServiceAnalysis(
         path=svc.path or ".", name=svc.name(tree.root.name), language="python", language_version=version(tree, svc, col),
+        language_version_minimum=_minimum_python(tree, svc),
         framework=framework, package_manager=manager, lockfile=lockfile, manifest=manifest, port=port,
         reads_port_env=analysis.get("reads_port_env", False), start_command=analysis.get("start_command"),
         entrypoint=analysis.get("entrypoint"), app_object=analysis.get("app_object"), health_path=health,

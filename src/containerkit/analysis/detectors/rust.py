@@ -35,7 +35,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     framework = next((fw for dep, fw in FRAMEWORKS if dep in deps), None)
     if framework:
         col.add("framework", svc.rel("Cargo.toml"), f"depends on {framework}")
-    version = None
+    version, minimum = None, False
     for name in ("rust-toolchain.toml", "rust-toolchain"):
         if svc.has(tree, name):
             version = major_minor(tree.read(svc.rel(name)))
@@ -44,6 +44,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
                 break
     if version is None and cargo.get("package", {}).get("rust-version"):
         version = major_minor(str(cargo["package"]["rust-version"]))
+        minimum = version is not None  # rust-version is the oldest toolchain the crate supports
         col.add("language_version", svc.rel("Cargo.toml"), f"rust-version {version}")
     sources = [f for f in svc.files if f.endswith(".rs") and "/tests/" not in f]
     port = None
@@ -63,7 +64,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     binary = str(cargo.get("package", {}).get("name", "app"))
     return ServiceAnalysis(
         path=svc.path or ".", name=re.sub(r"[^a-z0-9-]+", "-", binary.lower()).strip("-") or "app", language="rust",
-        language_version=version, framework=framework, package_manager="cargo",
+        language_version=version, language_version_minimum=minimum, framework=framework, package_manager="cargo",
         lockfile="Cargo.lock" if svc.has(tree, "Cargo.lock") else None, manifest="Cargo.toml", port=port, reads_port_env=reads_env,
         start_command=[f"/app/{binary}"], build_command=["cargo", "build", "--release", "--locked"] if svc.has(tree, "Cargo.lock")
         else ["cargo", "build", "--release"], build_output=f"target/release/{binary}", health_path=health,
