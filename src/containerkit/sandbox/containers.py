@@ -146,15 +146,15 @@ class Watchdog:
 
 
 def _watch(container_id: str, deadline: float, base_url: str | None) -> int:
-    import docker
+    import docker  # imported while waiting, so the removal starts at the deadline even on a loaded machine
     from docker.utils import kwargs_from_env
 
+    kwargs = kwargs_from_env(environment=dict(os.environ))  # TLS settings of the inherited environment
+    if base_url:
+        kwargs["base_url"] = base_url
     while (left := deadline - time.time()) > 0:
         time.sleep(min(left, 30.0))
     try:
-        kwargs = kwargs_from_env(environment=dict(os.environ))  # TLS settings of the inherited environment
-        if base_url:
-            kwargs["base_url"] = base_url
         client = docker.DockerClient(timeout=60, **kwargs)
         container = client.containers.get(container_id)
     except (DockerException, RequestsConnectionError):
