@@ -226,7 +226,8 @@ def test_kill_9_mid_write_leaves_a_consistent_database(tmp_path: Path) -> None:
     assert version == len(state["items"])
     assert len(reopened.list_artifacts(sid)) >= 30
     for job in reopened.list_jobs(sid):
-        assert job.status in ("running", "succeeded")
+        # the job the kill interrupted is failed on reopening, with the reason: nothing stays "running"
+        assert job.status == "succeeded" or (job.status == "failed" and job.error_code == "INTERRUPTED"), job
         json.dumps(job.params)
 
 
