@@ -22,9 +22,22 @@ def _start_ticks(pid: int) -> str | None:
     return fields[19] if len(fields) > 19 else None
 
 
+_CURRENT: tuple[int, str] | None = None
+
+
 def current() -> str:
+    """This process's owner string, computed once per process (begin_job records it on every tracked call)."""
+    global _CURRENT
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or ''}"
+    if _CURRENT is None or _CURRENT[0] != pid:  # a forked child is another process
+        _CURRENT = (pid, f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or ''}")
+    return _CURRENT[1]
+
+
+def pid_of(owner: str | None) -> int | None:
+    """The pid in an owner string (None when there is no well-formed owner)."""
+    parts = (owner or "").rsplit(":", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
 
 
 def pid_alive(pid: int) -> bool:
@@ -40,14 +53,12 @@ def pid_alive(pid: int) -> bool:
 def gone(owner: str | None, pid: int | None = None) -> bool:
     """True when the owning process has certainly ended. An owner on another host cannot be checked: not gone.
     Without an owner (rows written before owners were recorded) only ``pid`` is checked, and no pid at all is gone."""
-    if not owner:
+    owner_pid = pid_of(owner)
+    if owner is None or owner_pid is None:
         return pid is None or not pid_alive(pid)
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        return pid is None or not pid_alive(pid)
-    host, pid_text, start = parts
+    host, _, start = owner.rsplit(":", 2)
     if host != socket.gethostname():
         return False
     if not start or not os.path.isdir("/proc/self"):
-        return not pid_alive(int(pid_text))
-    return _start_ticks(int(pid_text)) != start
+        return not pid_alive(owner_pid)
+    return _start_ticks(owner_pid) != start

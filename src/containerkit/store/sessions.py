@@ -445,10 +445,10 @@ class SessionStore:
         jobs = [r for r in conn.execute("SELECT id, tool, owner FROM jobs WHERE status IN ('queued', 'running')").fetchall()
                 if owner.gone(r["owner"])]
         for r in jobs:
-            who = (r["owner"] or "").rsplit(":", 2)
-            pid = f" (pid {who[1]})" if len(who) == 3 else ""
+            pid = owner.pid_of(r["owner"])
             self.end_job(r["id"], "failed", InterruptedError_(
-                f"{r['tool']} never finished: the process that ran it{pid} is gone (killed or crashed)"), tool=r["tool"])
+                f"{r['tool']} never finished: the process that ran it{f' (pid {pid})' if pid is not None else ''} is gone "
+                "(killed or crashed)"), tool=r["tool"])
         self.runs.reclaim()
         if jobs:
             log.info("marked %d job(s) failed: their process is gone", len(jobs))
