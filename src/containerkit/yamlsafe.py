@@ -11,6 +11,8 @@ Limit breaches raise :class:`YAMLLimitError`, a :class:`yaml.YAMLError`, so ever
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +44,10 @@ class YAMLLimitError(yaml.YAMLError):
         return self.problem
 
 
-def read(path: Path) -> str:
-    """A YAML file's text. Not UTF-8 is a :class:`YAMLLimitError` naming the offset (YAML is UTF-8 text); OSError passes."""
+def read(path: Path, limits: Limits = DEFAULT) -> str:
+    """A YAML file's text. Larger than the limit is refused before it is read; not UTF-8 is a :class:`YAMLLimitError`
+    naming the offset (YAML is UTF-8 text); OSError passes."""
+    _check_size(path.stat().st_size, limits)
     data = path.read_bytes()
     try:
         return data.decode("utf-8")
@@ -106,54 +110,52 @@ def _expanded_size(root: Node, limit: int) -> int:
     return sizes[id(root)]
 
 
-def _check_text(text: str, limits: Limits) -> None:
-    if len(text) > limits.max_bytes:
+def _check_size(size: int, limits: Limits) -> None:
+    if size > limits.max_bytes:
         raise YAMLLimitError(f"larger than {limits.max_bytes // (1024 * 1024)} MiB")
+
+
+@contextmanager
+def _loading(text: str, limits: Limits) -> Iterator[_Loader]:
+    _check_size(len(text), limits)
+    loader = _Loader(text, limits)
+    try:
+        yield loader
+    finally:
+        loader.dispose()
+
+
+def _documents(loader: _Loader, limits: Limits) -> Iterator[Node | None]:
+    """Each document's node tree, measured before anything is constructed from it."""
+    while loader.check_node():
+        node = loader.get_node()
+        if node is not None:
+            _expanded_size(node, limits.max_nodes)
+        yield node
 
 
 def compose_all(text: str, limits: Limits = DEFAULT) -> list[Node | None]:
     """The node trees of every document (for line numbers), checked against the limits."""
-    _check_text(text, limits)
-    loader = _Loader(text, limits)
-    try:
-        nodes: list[Node | None] = []
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:
-                _expanded_size(node, limits.max_nodes)
-            nodes.append(node)
-        return nodes
-    finally:
-        loader.dispose()
+    with _loading(text, limits) as loader:
+        return list(_documents(loader, limits))
+
+
+def load_all_with_nodes(text: str, limits: Limits = DEFAULT) -> list[tuple[Node | None, Any]]:
+    """Every document with its node tree (line numbers), composed once and constructed after it passed the limits."""
+    with _loading(text, limits) as loader:
+        return [(node, None if node is None else loader.construct_document(node)) for node in _documents(loader, limits)]
 
 
 def load_all(text: str, limits: Limits = DEFAULT) -> list[Any]:
     """Every document, constructed only after its node tree passed the limits."""
-    _check_text(text, limits)
-    loader = _Loader(text, limits)
-    try:
-        docs: list[Any] = []
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                docs.append(None)
-                continue
-            _expanded_size(node, limits.max_nodes)
-            docs.append(loader.construct_document(node))
-        return docs
-    finally:
-        loader.dispose()
+    return [doc for _, doc in load_all_with_nodes(text, limits)]
 
 
 def load(text: str, limits: Limits = DEFAULT) -> Any:
     """The single document of ``text`` (None when empty); more than one document is an error, as in ``yaml.safe_load``."""
-    _check_text(text, limits)
-    loader = _Loader(text, limits)
-    try:
+    with _loading(text, limits) as loader:
         node = loader.get_single_node()
         if node is None:
             return None
         _expanded_size(node, limits.max_nodes)
         return loader.construct_document(node)
-    finally:
-        loader.dispose()

@@ -82,15 +82,13 @@ def load_manifests(path: Path) -> list[LoadedObject]:
     out: list[LoadedObject] = []
     for file in manifest_files(path):
         try:
-            text = yamlsafe.read(file)
-            nodes = yamlsafe.compose_all(text)
-            docs = yamlsafe.load_all(text)
+            documents = yamlsafe.load_all_with_nodes(yamlsafe.read(file))
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             at = f" line {mark.line + 1}" if mark is not None else ""
             raise InvalidInputError(f"{file}:{at.strip()} is not valid YAML: {getattr(e, 'problem', e)}",
                                     hint="Fix the YAML syntax at the line named.") from e
-        for index, (node, doc) in enumerate(zip(nodes, docs, strict=False)):
+        for index, (node, doc) in enumerate(documents):
             if doc is None:
                 continue
             line = node.start_mark.line + 1 if node is not None else 1
