@@ -31,9 +31,10 @@ DEFAULT_IMAGES = {
 
 
 class ImagePicker:
-    """Fills the image templates. A tag that was never published (``golang:1.18-bookworm``) becomes the oldest
-    maintained release at or above the version asked for (else the newest); a published but unmaintained one is used
-    with a note saying so. Templates overridden in settings are used as given."""
+    """Fills the image templates, checked against the tag snapshot: a lower bound (``minimum``) becomes the newest
+    maintained release at or above it; an exact version is kept, with a note when it is no longer maintained; a tag that
+    was never published (``golang:1.18-bookworm``) becomes the newest maintained release, with a note. Templates
+    overridden in settings, and images of registries the snapshot does not cover, are used as given."""
 
     def __init__(self, overrides: Mapping[str, str] | None = None, registry_prefix: str | None = None, *,
                  minimum: bool = False) -> None:

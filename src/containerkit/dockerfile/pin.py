@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported when a digest is resolved: rendering a Dockerfile needs only split()
+    import httpx
 
 ACCEPT = ", ".join([
     "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -26,6 +28,8 @@ def split(image: str) -> tuple[str, str, str]:
 
 async def resolve_digest(image: str, insecure: Callable[[str], bool], timeout: float = 10.0) -> str:
     """The manifest digest of ``image``; raises httpx.HTTPError (or ValueError) when it cannot be resolved."""
+    import httpx
+
     host, repo, tag = split(image)
     scheme = "http" if insecure(host) else "https"
     url = f"{scheme}://{host}/v2/{repo}/manifests/{tag}"
@@ -54,6 +58,8 @@ async def _anonymous_token(client: httpx.AsyncClient, challenge: str) -> str:
 
 async def pin_from_lines(text: str, insecure: Callable[[str], bool]) -> tuple[str, list[str]]:
     """Pin every FROM image:tag in ``text``. Returns the new text and warnings for images left unpinned."""
+    import httpx
+
     warnings: list[str] = []
     lines = text.splitlines()
     aliases = {m.group(1) for line in lines if (m := re.match(r"^FROM\s+\S+\s+AS\s+(\S+)", line, re.I))}

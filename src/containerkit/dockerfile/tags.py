@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from containerkit.dockerfile import pin
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -32,12 +34,14 @@ def snapshot() -> Snapshot:
                     published={k: frozenset(v["published"]) for k, v in images.items()})
 
 
+_HUB = ("registry-1.docker.io", "docker.io", "index.docker.io")
+
+
 def split(image: str) -> tuple[str, str]:
-    """``python:3.12-slim`` -> (``python``, ``3.12-slim``); ``library/`` and ``docker.io/`` are dropped."""
-    name, _, tag = image.partition(":")
-    for prefix in ("docker.io/", "index.docker.io/", "library/"):
-        name = name.removeprefix(prefix)
-    return name, tag or "latest"
+    """``python:3.12-slim`` -> (``python``, ``3.12-slim``): an official image by its short name, as the snapshot keys
+    it; an image of another registry keeps it (``mcr.microsoft.com/dotnet/sdk``), which the snapshot does not know."""
+    host, repository, tag = pin.split(image)
+    return (repository.removeprefix("library/") if host in _HUB else f"{host}/{repository}"), tag
 
 
 def version_key(version: str) -> tuple[int, ...]:
