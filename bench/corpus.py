@@ -1,10 +1,10 @@
 """The real-app corpus, end to end: analyze → generate → lint → build → smoke → stop → manifests validate.
 
-    .venv/bin/python bench/corpus/extract.py          # once: the apps of bench/corpus/apps.json, without their Dockerfiles
     .venv/bin/python bench/corpus.py [--only ID ...] [--category go ...] [--no-build] [--results FILE]
 
-Every step runs the `containerkit` CLI with `--json`, as a user or a CI job would, on a copy of each app
-extracted by bench/corpus/extract.py. Per app it records whether the analysis found the language, framework
+Every step runs the `containerkit` CLI with `--json`, as a user or a CI job would, on a fresh copy of each
+app extracted by bench/corpus/extract.py from its fetched snapshot (CK_CORPUS_MIRRORS, default /work/.mirror).
+Per app it records whether the analysis found the language, framework
 and port of the ground truth (read from the app's own files, see apps.json), whether the generated Dockerfile
 lints clean, builds, answers (HTTP below 500 on the truth's path, or TCP) on the port the analysis reported,
 runs as a non-root user and stops within 2 s of SIGTERM, and whether the generated manifests validate.
@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE / "corpus"))
+import extract  # noqa: E402  (bench/corpus/extract.py)
+
+MIRRORS = Path(os.environ.get("CK_CORPUS_MIRRORS", "/work/.mirror"))
 APPS = HERE / "corpus" / "apps.json"
 CK = [str(Path(sys.executable).with_name("containerkit"))]
 STEPS = ("language", "framework", "port", "generated", "linted", "built", "answering", "non_root", "stops", "manifests")
@@ -80,7 +84,7 @@ def image_user(image: str) -> str:
 
 
 def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[str, Any]:
-    app_dir = root / app["id"]
+    app_dir = extract.extract(app, MIRRORS, root, fresh=True)  # a clean copy: no Dockerfile of an earlier run
     env = {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(root), str(home)]),
            "NO_COLOR": "1"}
     out: dict[str, Any] = {"id": app["id"], "category": app["category"], "needs": app["needs"], "misses": {}}
@@ -100,7 +104,7 @@ def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[st
         if app["port"] is None:
             out["port"] = bool(found.get("serves_http")) and found.get("port") is not None
         else:
-            out["port"] = found.get("port") == app["port"]
+            out["port"] = found.get("port") == app.get("container_port", app["port"])
         for step, got in (("language", found["language"]), ("framework", found.get("framework")), ("port", found.get("port"))):
             if not out[step]:
                 want = app[step] if step != "port" or app["port"] is not None else "a served port"
@@ -224,9 +228,9 @@ def main() -> None:
             item = json.loads(line)
             done[item["id"]] = item
     if not args.report:
-        missing = [a["id"] for a in apps if not (args.root / a["id"]).is_dir()]
+        missing = [a["repo"] for a in apps if not (MIRRORS / a["repo"].replace("/", "+") / "repo").is_dir()]
         if missing:
-            raise SystemExit(f"not extracted: {', '.join(missing)}; run bench/corpus/extract.py first")
+            raise SystemExit(f"no snapshot of {', '.join(sorted(set(missing)))} under {MIRRORS}: fetch them first (github:OWNER/NAME)")
         if not args.skip_done:
             args.results.unlink(missing_ok=True)
         with tempfile.TemporaryDirectory() as home:

@@ -38,7 +38,7 @@ def is_stripped(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in STRIPPED)
 
 
-def extract(app: dict[str, object], mirrors: Path, out: Path) -> Path:
+def extract(app: dict[str, object], mirrors: Path, out: Path, fresh: bool = False) -> Path:
     owner, name = str(app["repo"]).split("/")
     git_dir = mirrors / f"{owner}+{name}" / "repo"
     if not git_dir.is_dir():
@@ -47,7 +47,7 @@ def extract(app: dict[str, object], mirrors: Path, out: Path) -> Path:
     target = out / str(app["id"])
     stamp = out / f"{app['id']}.extracted"
     wanted = f"{app['repo']}@{commit}:{subdir}"
-    if target.is_dir() and stamp.is_file() and stamp.read_text() == wanted:
+    if not fresh and target.is_dir() and stamp.is_file() and stamp.read_text() == wanted:
         return target
     shutil.rmtree(target, ignore_errors=True)
     treeish = f"{commit}:{subdir}" if subdir else commit

@@ -19,7 +19,7 @@ MANIFESTS: dict[str, Detector] = {
 }
 PRIORITY = ["python", "go", "java", "dotnet", "ruby", "php", "rust", "node"]
 NOT_SERVICES = {"docs", "doc", "test", "tests", "examples", "example", "samples", "sample", "fixtures", "benchmarks", "bench",
-                "scripts", "tools", "e2e", ".github", "ci", "hack", "testdata"}
+                "scripts", "tools", "e2e", ".github", "ci", "hack", "testdata", "fuzz", "benches", "extra"}
 MAX_DEPTH = 4
 
 

@@ -50,6 +50,9 @@ class ServiceAnalysis(_M):
     entrypoint: str | None = Field(None, description="Main module/file (app.py, src/index.js, main.go, ...).")
     app_object: str | None = Field(None, description="WSGI/ASGI target like 'app:app' for Python web apps.")
     health_path: str | None = Field(None, description="An HTTP route the app defines for health checks.")
+    runtime_files: list[str] = Field(
+        default_factory=list, description="Files and directories a compiled app reads at run time (templates/, static/, ui/, "
+        "Rocket.toml, configuration/), relative to the service dir: the runtime image copies them beside the binary.")
     serves_http: bool = Field(True, description="False for workers and plain TCP/gRPC servers.")
     env_vars: EnvVars = Field(default_factory=EnvVars)
     backing_services: list[str] = Field(default_factory=list, description="postgres, mysql, mongodb, redis, rabbitmq, kafka, ...")
@@ -57,6 +60,9 @@ class ServiceAnalysis(_M):
         default_factory=list, description="OS packages the dependencies need at build time (e.g. libpq-dev)."
     )
     has_dockerfile: bool = Field(False, description="The service directory already has a Dockerfile.")
+    server_declared: bool = Field(
+        False, description="The app's own requirements name the server of start_command (gunicorn, uvicorn): its pinned "
+        "version is installed, none is added beside it.")
     evidence: list[Evidence] = Field(default_factory=list)
 
 

@@ -161,7 +161,8 @@ def _python(doc: _Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) 
     _apt(doc, [*svc.system_packages, *opts.extra_system_packages], "Build dependencies of native Python packages")
     cmd = list(svc.start_command or ["python", svc.entrypoint or "app.py"])
     server = cmd[0] if cmd[0] in PIP_SERVERS else None
-    extra = f" {PIP_SERVERS[server]}" if server else ""
+    # the app's own pinned server wins: adding another pin of it makes pip refuse the install
+    extra = f" {PIP_SERVERS[server]}" if server and not svc.server_declared else ""
     cache = "--mount=type=cache,target=/root/.cache/pip " if opts.buildkit else ""
     why = "Dependencies first: this layer is rebuilt only when the manifest changes"
     manager = svc.package_manager
@@ -177,7 +178,7 @@ def _python(doc: _Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) 
     elif svc.manifest == "requirements.txt" or (manager in (None, "pip") and svc.manifest in (None, "requirements.txt")):
         doc.add("COPY requirements.txt ./", f"RUN {cache}pip install --no-cache-dir -r requirements.txt{extra}", why=why)
     elif svc.manifest == "pyproject.toml":
-        server_pin = f", {PIP_SERVERS[server]!r}" if server else ""
+        server_pin = f", {PIP_SERVERS[server]!r}" if server and not svc.server_declared else ""
         doc.add("COPY pyproject.toml ./",
                 "RUN python -c \"import subprocess, sys, tomllib; "
                 "deps = tomllib.load(open('pyproject.toml', 'rb'))['project'].get('dependencies', []); "
@@ -309,6 +310,13 @@ def _static(doc: _Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) 
     return image, None, opts.user_uid, health, ["static files served by nginx; /healthz answers 200 for probes"]
 
 
+def _runtime_files(doc: _Doc, svc: ServiceAnalysis, source: str) -> None:
+    """Files the binary reads at run time (templates, assets, config) go beside it; relative paths resolve from /app."""
+    if svc.runtime_files:
+        doc.add(*(f"COPY --from=build {source}/{name} /app/{name}" for name in svc.runtime_files), "WORKDIR /app",
+                why=f"Read at run time: {', '.join(svc.runtime_files)}")
+
+
 def _go(doc: _Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> Result:
     build = opts.images.pick("go-build", version, "go")
     runtime = opts.images.pick("go-runtime", version, "go")
@@ -321,10 +329,11 @@ def _go(doc: _Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> R
     doc.add(f"FROM {runtime}", why="Small runtime image: only the binary and CA certificates")
     doc.add("COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
             "COPY --from=build /out/server /app/server")
+    _runtime_files(doc, svc, "/src")
     doc.add(f"USER {opts.user_uid}:{opts.user_uid}", why="Numeric non-root user (no user database needed for a static binary)")
     _expose(doc, svc, svc.port)
     doc.add("# No HEALTHCHECK: the runtime image has no HTTP client; Kubernetes probes and `containerkit smoke` check the port")
-    doc.add(f"CMD {_json(['/app/server'])}")
+    doc.add(f"CMD {_json(['/app/server', *(svc.start_command or [])[1:]])}")
     return runtime, build, opts.user_uid, False, ["static Go binary on a slim runtime image"]
 
 
@@ -337,27 +346,42 @@ def _java(doc: _Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) ->
         cache = "--mount=type=cache,target=/root/.m2 " if opts.buildkit else ""
         doc.add("COPY pom.xml ./", f"RUN {cache}mvn -B -q dependency:go-offline", why="Dependencies first: cached until pom.xml changes")
         doc.add("COPY src ./src", f"RUN {cache}mvn -B -q package -DskipTests")
+        if svc.framework not in ("quarkus", "spring-boot"):
+            doc.add(f"RUN {cache}mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=target/lib",
+                    why="The runtime dependencies beside the jar: a plain jar does not bundle them")
     else:
         doc.add("COPY build.gradle* settings.gradle* gradle.properties* ./", "RUN gradle --no-daemon -q dependencies",
                 why="Dependencies first: cached until the build files change")
         doc.add("COPY src ./src", "RUN gradle --no-daemon -q build -x test")
     out = "target" if maven else "build"
     quarkus = svc.framework == "quarkus"
-    doc.gap()
-    doc.add(f"FROM {runtime}")
-    doc.add("WORKDIR /app")
     if quarkus:
+        doc.gap()
+        doc.add(f"FROM {runtime}")
+        doc.add("WORKDIR /app")
         doc.add(f"COPY --from=build /src/{out}/quarkus-app/ /app/", why="Quarkus fast-jar layout")
         jar = "/app/quarkus-run.jar"
     else:
-        doc.add(f"RUN --mount=type=bind,from=build,source=/src/{out},target=/build cp /build/*.jar /app/app.jar" if opts.buildkit
-                else f"COPY --from=build /src/{out}/*.jar /app/app.jar", why="The application jar only")
+        libs = "target" if maven else "build/libs"
+        # one runnable jar among what the build wrote: the largest (a fat jar from shade, assembly or shadow bundles the
+        # dependencies), never a -plain, original-, -sources, -javadoc or -tests jar
+        doc.add(f"WORKDIR /src/{libs}", "RUN set -e; jar=$({ ls -S -- *.jar 2>/dev/null || true; } "
+                "| { grep -v -e '-plain.jar$' -e '^original-' -e '-sources.jar$' -e '-javadoc.jar$' -e '-tests.jar$' || true; } | head -n 1); "
+                'test -n "$jar" || { echo "no runnable jar in ' + libs + '" >&2; exit 1; }; cp "$jar" /src/app.jar; mkdir -p /src/lib'
+                + ("; cp -r lib/. /src/lib/ 2>/dev/null || true" if maven else ""),
+                why="Pick the runnable jar the build produced")
+        doc.gap()
+        doc.add(f"FROM {runtime}")
+        doc.add("WORKDIR /app")
+        doc.add("COPY --from=build /src/app.jar /app/app.jar", "COPY --from=build /src/lib/ /app/lib/",
+                why="The application jar and its runtime dependencies")
         jar = "/app/app.jar"
     doc.add(f"USER {opts.user_uid}:{opts.user_uid}")
     _expose(doc, svc, svc.port)
     doc.add("ENV JAVA_TOOL_OPTIONS=\"-XX:MaxRAMPercentage=75\"", why="Size the heap from the container memory limit")
     doc.add("# No HEALTHCHECK: the JRE image has no HTTP client; Kubernetes probes use the health endpoint")
-    doc.add(f"CMD {_json(['java', '-jar', jar])}")
+    plain_jar = not quarkus and svc.framework != "spring-boot" and svc.entrypoint
+    doc.add(f"CMD {_json(['java', '-cp', '/app/app.jar:/app/lib/*', str(svc.entrypoint)] if plain_jar else ['java', '-jar', jar])}")
     return runtime, build, opts.user_uid, False, ([] if not quarkus else ["Quarkus fast-jar"])
 
 
@@ -433,14 +457,19 @@ def _rust(doc: _Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) ->
     binary = (svc.start_command or ["/app/app"])[0].rsplit("/", 1)[-1]
     locked = " --locked" if svc.lockfile else ""
     doc.add(f"FROM {build} AS build", "WORKDIR /src", why="Build stage: fetch crates, then compile in release mode")
-    doc.add(f"COPY Cargo.toml {svc.lockfile or ''}".rstrip() + " ./",
-            'RUN mkdir src && echo "fn main() {}" > src/main.rs && cargo build --release' + locked + " && rm -rf src",
-            why="Dependencies first: a stub main compiles the crates once; cached until Cargo.toml/lock change")
-    doc.add("COPY . .", f"RUN touch src/main.rs && cargo build --release{locked}")
+    if svc.entrypoint == "src/main.rs":
+        doc.add(f"COPY Cargo.toml {svc.lockfile or ''}".rstrip() + " ./",
+                'RUN mkdir src && echo "fn main() {}" > src/main.rs && cargo build --release' + locked + " && rm -rf src",
+                why="Dependencies first: a stub main compiles the crates once; cached until Cargo.toml/lock change")
+        doc.add("COPY . .", f"RUN touch src/main.rs && cargo build --release{locked}")
+    else:
+        doc.add("COPY . .", f"RUN cargo build --release{locked} --bin {binary}",
+                why="Binaries, a library or other targets: no stub main can stand in for them, so build with the sources")
     doc.gap()
     doc.add(f"FROM {runtime}", f"COPY --from=build /src/target/release/{binary} /app/{binary}")
+    _runtime_files(doc, svc, "/src")
     doc.add(f"USER {opts.user_uid}:{opts.user_uid}")
     _expose(doc, svc, svc.port)
     doc.add("# No HEALTHCHECK: the runtime image has no HTTP client; Kubernetes probes and `containerkit smoke` check the port")
-    doc.add(f"CMD {_json([f'/app/{binary}'])}")
+    doc.add(f"CMD {_json([f'/app/{binary}', *(svc.start_command or [])[1:]])}")
     return runtime, build, opts.user_uid, False, []

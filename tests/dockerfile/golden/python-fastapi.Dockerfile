@@ -9,7 +9,7 @@ WORKDIR /app
 
 # Dependencies first: this layer is rebuilt only when the manifest changes
 COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt uvicorn==0.32.1
+RUN pip install --no-cache-dir -r requirements.txt
 
 # A fixed numeric non-root user; Kubernetes manifests use runAsUser: 10001
 RUN groupadd --system --gid 10001 app && \

@@ -15,6 +15,11 @@ BACKING = {"github.com/lib/pq": "postgres", "github.com/jackc/pgx": "postgres", 
            "go.mongodb.org/mongo-driver": "mongodb", "github.com/redis/go-redis": "redis", "github.com/go-redis/redis": "redis",
            "github.com/rabbitmq/amqp091-go": "rabbitmq", "github.com/streadway/amqp": "rabbitmq", "github.com/segmentio/kafka-go": "kafka"}
 ADDR_PORT = re.compile(r"""["'](?:0\.0\.0\.0|localhost|127\.0\.0\.1)?:(\d{2,5})["']""")
+# flag.Int("port", 9898, …), fs.StringVar(&p, "port", getEnv("X", "80"), …), flag.String("http", "localhost:8080", …)
+FLAG_PORT = re.compile(r"""\.(?:Int|Uint|String)(?:Var)?P?\((?:[^,()]+,\s*)?["'](port|http-port|listen|addr|http|address|bind)["']\s*,\s*"""
+                       r"""(?:(?:[\w.]+\(\s*["'][\w]+["']\s*,\s*)?["'](?:[\w.\[\]-]*:)?(\d{2,5})["']|(\d{2,5}))""")
+FLAG_LOOPBACK = re.compile(r"""\.String(?:Var)?P?\((?:[^,()]+,\s*)?["']([\w-]+)["']\s*,\s*["'](?:localhost|127\.0\.0\.1):(\d{2,5})["']""")
+RUNTIME_DIRS = ("templates", "static", "ui", "web", "public", "assets", "views", "config", "configs")
 PORT_DEFAULT = re.compile(r"""(?:port|PORT)\s*=\s*["'](\d{2,5})["']""")
 ENV_READ = re.compile(r"""os\.(?:Getenv|LookupEnv)\(\s*["']([A-Z_][A-Z0-9_]*)["']""")
 
@@ -33,7 +38,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         col.add("framework", svc.rel("go.mod"), f"requires {next(m for m, f in FRAMEWORKS if f == framework)}")
     sources = [f for f in svc.with_suffix(".go", depth=5) if not f.endswith("_test.go")]
     mains = [f for f in sources if re.search(r"^package main\b", tree.read(f), re.M) and "func main()" in tree.read(f)]
-    main = sorted(mains, key=lambda f: (f.count("/"), f))[0] if mains else None
+    main = _main(tree, svc, mains, module.group(1).rsplit("/", 1)[-1] if module else "")
     main_dir = rel_in(svc.path, main.rsplit("/", 1)[0]) if main and "/" in rel_in(svc.path, main) else "."
     port = None
     reads_env = False
@@ -41,8 +46,25 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     if env:
         reads_env = True
         col.add("reads_port_env", env.file, env.text, env.line)
+    start = ["/app/server"]
+    ordered = ([main] if main else []) + [f for f in sources if f != main]
+    flag = next((m for f in ordered for m in [FLAG_PORT.search(tree.read(f))] if m), None)
+    if flag:
+        port = int(flag.group(2) or flag.group(3))
+        found_in = next(f for f in ordered if FLAG_PORT.search(tree.read(f)))
+        col.add("port", found_in, flag.group(0)[:120])
+        loopback = FLAG_LOOPBACK.search(tree.read(found_in))
+        if port < 1024 and flag.group(1) in ("port", "http-port"):
+            # a non-root user cannot bind it: tell the app to use an unprivileged port instead
+            start.append(f"-{flag.group(1)}=8080")
+            col.add("port", found_in, f"default {port} is privileged for a non-root user: -{flag.group(1)}=8080")
+            port = 8080
+        elif loopback:
+            # the default listens on loopback only: unreachable from outside the container unless told otherwise
+            start.append(f"-{loopback.group(1)}=:{loopback.group(2)}")
+            col.add("start_command", found_in, f"-{loopback.group(1)} defaults to a loopback address: bind all interfaces")
     for pattern in (PORT_DEFAULT, ADDR_PORT):
-        found = first(tree, sources, pattern)
+        found = None if port is not None else first(tree, sources, pattern)
         if found:
             port = int(found.value)
             col.add("port", found.file, found.text, found.line)
@@ -62,10 +84,22 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         path=svc.path or ".", name=name, language="go", language_version=version.group(1) if version else None,
         language_version_minimum=version is not None,
         framework=framework, package_manager="go", lockfile="go.sum" if svc.has(tree, "go.sum") else None, manifest="go.mod",
-        port=port, reads_port_env=reads_env, start_command=["/app/server"],
+        port=port, reads_port_env=reads_env, start_command=start,
         build_command=["go", "build", "-trimpath", "-ldflags=-s -w", "-o", "/out/server", f"./{main_dir}" if main_dir != "." else "."],
         build_output="/out/server", entrypoint=rel_in(svc.path, main) if main else None, health_path=health,
         serves_http=http, env_vars=EnvVars(config=config, secret=secret),
+        runtime_files=[d for d in RUNTIME_DIRS if any(f.startswith(svc.rel(d) + "/") for f in svc.files)],
         backing_services=sorted({svc_ for mod, svc_ in BACKING.items() if mod in gomod}),
         has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
     )
+
+
+def _main(tree: Tree, svc: ServiceDir, mains: list[str], module_name: str) -> str | None:
+    """The main package to build: the one named like the module (cmd/<module>), else one that serves, else the shallowest."""
+    def rank(f: str) -> tuple[bool, bool, int, str]:
+        directory = rel_in(svc.path, f).rsplit("/", 1)[0] if "/" in rel_in(svc.path, f) else ""
+        named = directory.rsplit("/", 1)[-1] == module_name or directory == ""
+        serves = bool(re.search(r"ListenAndServe|\.Run\(|\.Listen\(|\.Serve\(|\.Start\(", tree.read(f)))
+        return (not named, not serves, f.count("/"), f)
+
+    return sorted(mains, key=rank)[0] if mains else None

@@ -16,6 +16,9 @@ JAVA_VERSION = (
     r"<maven\.compiler\.source>\s*(?:1\.)?(\d+)", r"JavaLanguageVersion\.of\(\s*(\d+)",
     r"sourceCompatibility\s*=\s*['\"]?(?:JavaVersion\.VERSION_)?(?:1[._])?(\d+)",
 )
+# ports set in code: Javalin .start(7070), Spark port(4567), gRPC forPort(50051) / int port = 50051
+CODE_PORT = re.compile(r"""(?:\.start\(\s*|\bport\(\s*|[Ff]orPort\(\s*|\b(?:int|val|var)\s+(?:port|PORT|DEFAULT_PORT)\s*(?::\s*Int)?\s*=\s*)(\d{2,5})\b""")
+DEFAULT_PORT = {"spring-boot": 8080, "quarkus": 8080, "micronaut": 8080, "javalin": 8080, "spark": 4567}
 YAML_PORT = re.compile(r"^\s+port:\s*\$?\{?(?:PORT:)?(\d{2,5})")
 BACKING = {"postgresql": "postgres", "mysql-connector": "mysql", "mariadb": "mysql", "mongodb": "mongodb",
            "spring-boot-starter-data-redis": "redis", "jedis": "redis", "spring-boot-starter-amqp": "rabbitmq", "kafka": "kafka"}
@@ -35,7 +38,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     maven = build_file == "pom.xml"
     framework = None
     for marker, fw in (("spring-boot", "spring-boot"), ("org.springframework.boot", "spring-boot"), ("quarkus", "quarkus"),
-                       ("micronaut", "micronaut")):
+                       ("micronaut", "micronaut"), ("io.javalin", "javalin"), ("com.sparkjava", "spark")):
         if marker in text:
             framework = fw
             col.add("framework", svc.rel(build_file), f"mentions {marker}")
@@ -58,11 +61,20 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         if yaml_port:
             port = int(yaml_port.value)
             col.add("port", yaml_port.file, yaml_port.text, yaml_port.line)
-    if port is None and framework:
-        port = 8080
-        col.add("port", svc.rel(build_file), f"{framework} default port 8080")
-    reads_env = bool(first(tree, config_files, re.compile(r"(\$\{PORT)")))
     sources = [f for f in svc.files if f.endswith((".java", ".kt")) and "/test/" not in f]
+    if port is None and framework not in ("spring-boot", "quarkus", "micronaut"):
+        in_code = first(tree, sources, CODE_PORT)
+        if in_code:
+            port = int(in_code.value)
+            col.add("port", in_code.file, in_code.text, in_code.line)
+    if port is None and framework:
+        port = DEFAULT_PORT[framework]
+        col.add("port", svc.rel(build_file), f"{framework} default port {port}")
+    # a gRPC server without an HTTP framework: TCP checks, never HTTP probes
+    grpc = framework is None and "io.grpc" in text and bool(first(tree, sources, re.compile(r"(ServerBuilder|forPort\()")))
+    if grpc:
+        col.add("serves_http", svc.rel(build_file), "gRPC server (io.grpc) without an HTTP framework")
+    reads_env = bool(first(tree, config_files, re.compile(r"(\$\{PORT)")))
     health = None
     if "actuator" in text:
         health = "/actuator/health"
@@ -85,13 +97,34 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     output = "target" if maven else "build/libs"
     if framework == "quarkus":
         output = "target/quarkus-app" if maven else "build/quarkus-app"
+    main_class = _main_class(tree, text, sources, col)
     return ServiceAnalysis(
-        path=svc.path or ".", name=name or "app", language="java", language_version=version, framework=framework,
+        path=svc.path or ".", name=name or "app", language="java", entrypoint=main_class, language_version=version, framework=framework,
         package_manager="maven" if maven else "gradle",
         lockfile="gradle.lockfile" if svc.has(tree, "gradle.lockfile") else None, manifest=build_file, port=port,
         reads_port_env=reads_env, start_command=["java", "-jar", "/app/app.jar"] if framework != "quarkus" else
         ["java", "-jar", "/app/quarkus-run.jar"], build_command=build, build_output=output, health_path=health,
-        serves_http=port is not None, env_vars=EnvVars(config=config, secret=secret),
+        serves_http=port is not None and not grpc, env_vars=EnvVars(config=config, secret=secret),
         backing_services=sorted({v for k, v in BACKING.items() if k in text}), has_dockerfile=svc.has(tree, "Dockerfile"),
         evidence=col.evidence,
     )
+
+
+def _main_class(tree: Tree, build_text: str, sources: list[str], col: Collector) -> str | None:
+    """The class with main(): from the build file (<mainClass>, mainClass = ...), else the source that declares it."""
+    declared = re.search(r"""<(?:mainClass|main\.class|exec\.mainClass)>\s*([\w.$]+)\s*<|mainClass(?:Name)?(?:\.set\(|\s*=)\s*["']([\w.$]+)["']""",
+                         build_text)
+    if declared and "${" not in declared.group(0):
+        col.add("entrypoint", "build file", declared.group(0).strip())
+        return declared.group(1) or declared.group(2)
+    for rel in sorted(sources, key=lambda f: (f.count("/"), f)):
+        code = tree.read(rel)
+        java_main = rel.endswith(".java") and re.search(r"public\s+static\s+void\s+main\s*\(", code)
+        kotlin_main = rel.endswith(".kt") and re.search(r"^fun\s+main\s*\(", code, re.M)
+        if java_main or kotlin_main:
+            package = re.search(r"^package\s+([\w.]+)", code, re.M)
+            stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            cls = stem if java_main else stem[:1].upper() + stem[1:] + "Kt"
+            col.add("entrypoint", rel, "declares main()")
+            return f"{package.group(1)}.{cls}" if package else cls
+    return None

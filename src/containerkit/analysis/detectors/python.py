@@ -32,6 +32,9 @@ ENV_READ = re.compile(
     r"""(?:os\.environ\.get|os\.getenv|os\.environ\[|environ\.get|env\.str|env\.int|env\.bool|env)\(?\s*["']([A-Z_][A-Z0-9_]*)["']"""
 )
 DJANGO_HEALTH = re.compile(r"""path\(\s*["'](health|healthz|ready|ping)/?["']""")
+# the authors' own server command, in a Procfile or a boot script: gunicorn -b :5000 microblog:app
+LAUNCH_TARGET = re.compile(r"\b(gunicorn|uvicorn)\b[^\n;&|]*?\s([A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\(\))?)(?=\s|$|[;&|\"'])")
+LAUNCH_FILES = ("Procfile", "boot.sh", "entrypoint.sh", "start.sh", "run.sh", "docker-entrypoint.sh")
 PROCFILE_PORT = re.compile(r"(?:--bind\s+\S*:|--port[ =]|-p\s+|-b\s+\S*:)(\d{2,5})")
 
 
@@ -149,6 +152,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     backing = sorted({BACKING[d] for d in deps if d in BACKING})
     system = sorted({p for d in deps if d in SYSTEM_PACKAGES for p in SYSTEM_PACKAGES[d]})
     port = analysis.get("port")
+    start = analysis.get("start_command") or [""]
     return ServiceAnalysis(
         path=svc.path or ".", name=svc.name(tree.root.name), language="python", language_version=version(tree, svc, col),
         language_version_minimum=_minimum_python(tree, svc),
@@ -157,14 +161,34 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         entrypoint=analysis.get("entrypoint"), app_object=analysis.get("app_object"), health_path=health,
         serves_http=framework is not None or port is not None, env_vars=EnvVars(config=env_config, secret=env_secret),
         backing_services=backing, system_packages=system, has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
+        server_declared=start[0] in deps or _declared_anywhere(tree, svc, start[0]),
     )
+
+
+def _declared_anywhere(tree: Tree, svc: ServiceDir, server: str) -> bool:
+    """The server is pinned in one of the app's requirement files (requirements/docker.txt, requirements-prod.txt, ...)."""
+    if server not in ("gunicorn", "uvicorn"):
+        return False
+    files = [f for f in svc.files if re.search(r"requirements[^/]*\.txt$", rel_in(svc.path, f)) and rel_in(svc.path, f).count("/") <= 1]
+    return any(server in _req_names(tree.read(f)) for f in files)
 
 
 def _module(svc: ServiceDir, rel: str) -> str:
     inner = rel_in(svc.path, rel)[: -len(".py")]
     if inner.startswith("src/"):
         inner = inner[4:]
-    return inner.replace("/", ".")
+    return inner.replace("/", ".").removesuffix(".__init__")
+
+
+def _launch(tree: Tree, svc: ServiceDir) -> tuple[str, int, str, str] | None:
+    """(file, line number, line, app target) of the authors' gunicorn/uvicorn command."""
+    for name in LAUNCH_FILES:
+        if svc.has(tree, name):
+            for number, line in enumerate(tree.lines(svc.rel(name)), 1):
+                match = LAUNCH_TARGET.search(line)
+                if match and not line.lstrip().startswith("#"):
+                    return svc.rel(name), number, line.strip(), match.group(2)
+    return None
 
 
 def _entrypoint(tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None, col: Collector, out: dict[str, Any]) -> None:
@@ -175,6 +199,15 @@ def _entrypoint(tree: Tree, svc: ServiceDir, sources: list[str], framework: str 
             out["entrypoint"] = rel_in(svc.path, wsgi)
             col.add("start_command", wsgi, "Django WSGI application")
         return
+    launch = _launch(tree, svc)
+    if launch:
+        file, number, line, target = launch
+        module = target.split(":", 1)[0]
+        rel = next((f for f in sources if rel_in(svc.path, f) in (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py")), None)
+        if rel:
+            out["app_object"], out["entrypoint"] = target, rel_in(svc.path, rel)
+            col.add("start_command", file, line, number)
+            return
     # prefer conventional names: app.py, main.py, wsgi.py, server.py, then any module creating the app object
     ranked = sorted(sources, key=lambda f: (f.rsplit("/", 1)[-1] not in ("app.py", "main.py", "wsgi.py", "asgi.py", "server.py"),
                                             f.count("/"), f))
@@ -211,15 +244,18 @@ def _port(tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None
         if run:
             out["port"] = int(run.value)
             col.add("port", run.file, run.text, run.line)
-    if "port" not in out and svc.has(tree, "Procfile"):
-        for number, line in enumerate(tree.lines(svc.rel("Procfile")), 1):
+    for name in LAUNCH_FILES:
+        if "port" in out or not svc.has(tree, name):
+            continue
+        for number, line in enumerate(tree.lines(svc.rel(name)), 1):
+            web = line.startswith("web:") if name == "Procfile" else bool(LAUNCH_TARGET.search(line))
             match = PROCFILE_PORT.search(line)
-            if line.startswith("web:") and match:
+            if web and match and "port" not in out:
                 out["port"] = int(match.group(1))
-                col.add("port", svc.rel("Procfile"), line.strip(), number)
-            if line.startswith("web:") and "$PORT" in line:
+                col.add("port", svc.rel(name), line.strip(), number)
+            if web and "$PORT" in line:
                 out["reads_port_env"] = True
-                col.add("reads_port_env", svc.rel("Procfile"), line.strip(), number)
+                col.add("reads_port_env", svc.rel(name), line.strip(), number)
     if "port" not in out and framework in DEFAULT_PORT:
         out["port"] = DEFAULT_PORT[framework]
         col.add("port", svc.rel("."), f"{framework} default port {DEFAULT_PORT[framework]}")

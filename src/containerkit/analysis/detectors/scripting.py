@@ -32,7 +32,8 @@ def detect_ruby(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         if match:
             version = major_minor(match.group(1))
             col.add("language_version", svc.rel("Gemfile"), match.group(0).strip())
-    port = {"rails": 3000, "sinatra": 4567}.get(framework or "", 9292 if svc.has(tree, "config.ru") else None)
+    # rackup (and puma) serve a config.ru on 9292; Sinatra's own 4567 only when the app file runs itself
+    port = 9292 if svc.has(tree, "config.ru") and framework != "rails" else {"rails": 3000, "sinatra": 4567}.get(framework or "")
     sources = [f for f in svc.files if f.endswith((".rb", ".ru")) and "/spec/" not in f and "/test/" not in f]
     reads_env = bool(search(tree, sources, re.compile(r"""ENV(?:\.fetch\(|\[)\s*["'](PORT)["']""")))
     set_port = search(tree, sources, re.compile(r"set\s+:port,\s*(?:ENV\.fetch\([^,]+,\s*)?(\d{2,5})"))
@@ -40,7 +41,8 @@ def detect_ruby(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         port = int(set_port[0].value)
         col.add("port", set_port[0].file, set_port[0].text, set_port[0].line)
     elif port:
-        col.add("port", svc.rel("Gemfile"), f"{framework or 'rack'} default port {port}")
+        server = "rackup (config.ru)" if port == 9292 else framework
+        col.add("port", svc.rel("config.ru" if port == 9292 else "Gemfile"), f"{server} default port {port}")
     routes = search(tree, sources, HEALTH_ROUTE)
     health = "/up" if framework == "rails" and not routes and "rails" in gems and "health" in gemfile else None
     if routes:
