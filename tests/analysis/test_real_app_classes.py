@@ -169,3 +169,9 @@ def test_ruby_config_ru_is_served_by_rackup_on_9292_even_for_sinatra(tmp_path: P
     svc = one(tree(tmp_path, {"Gemfile": "source 'https://rubygems.org'\ngem 'puma'\ngem 'sinatra'\n",
                               "config.ru": "require './app'\nrun App.new\n", "app.rb": "class App < Sinatra::Base; end\n"}))
     assert (svc.framework, svc.port) == ("sinatra", 9292)
+
+
+def test_flask_instance_folder_is_writable_by_the_app_user(tmp_path: Path) -> None:
+    # py-flaskr: create_app() runs os.makedirs(app.instance_path) under /app, which is root's and read-only for uid 10001
+    svc = one(tree(tmp_path, {"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"}))
+    assert "RUN mkdir -p instance && chown 10001:10001 instance" in dockerfile(svc)

@@ -190,6 +190,9 @@ def _python(doc: _Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) 
     doc.gap()
     _user(doc, opts.user_uid)
     doc.add("COPY . .", why="The source, owned by root and read-only for the app user")
+    if svc.framework == "flask":
+        doc.add(f"RUN mkdir -p instance && chown {opts.user_uid}:{opts.user_uid} instance",
+                why="Flask's instance folder (app.instance_path): the one directory the app may write")
     doc.add(f"USER {opts.user_uid}")
     doc.gap()
     _expose(doc, svc, svc.port)

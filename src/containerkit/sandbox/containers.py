@@ -107,11 +107,13 @@ def reap_expired(client: Any, now: float | None = None) -> list[str]:
     now = time.time() if now is None else now
     removed: list[str] = []
     try:
-        found = client.containers.list(all=True, filters={"label": DEADLINE_LABEL})
+        # sparse: the list answer carries the labels; a full list inspects each container and fails with NotFound when
+        # one is removed meanwhile (another process's run finishing)
+        found = client.containers.list(all=True, sparse=True, filters={"label": DEADLINE_LABEL})
     except (DockerException, RequestsConnectionError):
         return removed
     for container in found:
-        container_labels = container.labels or {}
+        container_labels = container.attrs.get("Labels") or {}
         if LABEL not in container_labels:
             continue
         try:

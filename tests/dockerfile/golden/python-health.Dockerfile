@@ -16,6 +16,8 @@ RUN groupadd --system --gid 10001 app && \
     useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
 # The source, owned by root and read-only for the app user
 COPY . .
+# Flask's instance folder (app.instance_path): the one directory the app may write
+RUN mkdir -p instance && chown 10001:10001 instance
 USER 10001
 
 EXPOSE 5000
