@@ -71,6 +71,19 @@ def test_manifests_for_every_fixture_service_pass_validation(harness: Harness, t
     report = harness.call("validate_manifests", path=result.out_dir, session_id=result.session_id)
     assert report.valid and report.errors == 0 and report.objects == len(result.objects)
     assert [f for f in report.findings if f.severity == "warning"] == [], report.findings
+    assert _empty_values(result) == [], "an empty string overrides the app's own default"
+
+
+def _empty_values(result: GenerateManifestsResult) -> list[str]:
+    """Env values and ConfigMap entries set to "" in the generated files."""
+    found = []
+    for file in result.files:
+        for obj in yaml.safe_load_all(Path(file).read_text()):
+            if obj and obj.get("kind") == "ConfigMap":
+                found += [f"{file}: data.{k}" for k, v in (obj.get("data") or {}).items() if v == ""]
+            for container in ((obj or {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])):
+                found += [f"{file}: env {e['name']}" for e in container.get("env", []) if e.get("value") == ""]
+    return found
 
 
 def test_output_reparses_to_the_built_objects_and_is_deterministic() -> None:
@@ -141,8 +154,8 @@ def test_port_env_config_map_and_secret_references(harness: Harness, tmp_path: P
     assert {"name": "PORT", "value": "3000"} in _container(_objects(tmp_path / "node"))["env"]
     result = _generate(harness, "monorepo", tmp_path / "mono", service="backend")
     objects = _objects(tmp_path / "mono")
-    assert objects[("ConfigMap", "backend-config")]["data"] == {"REDIS_URL": ""}
-    assert "Set REDIS_URL here" in (tmp_path / "mono" / "configmap.yaml").read_text()
+    assert objects[("ConfigMap", "backend-config")]["data"] == {}  # no value guessed, none set empty
+    assert "#   REDIS_URL: <value>" in (tmp_path / "mono" / "configmap.yaml").read_text()
     c = _container(objects)
     assert c["envFrom"] == [{"configMapRef": {"name": "backend-config"}}]
     assert c["env"] == [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "backend-secrets", "key": "DB_PASSWORD", "optional": False}}}]

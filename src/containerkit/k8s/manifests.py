@@ -41,12 +41,13 @@ def _service_account(spec: AppSpec) -> Manifest:
 
 
 def _config_map(spec: AppSpec) -> Manifest:
-    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(spec, config_name(spec)),
-           "data": {key: "" for key in spec.config_env}}
-    comments: dict[Path, str] = {("data",): "Config-like variables the code reads (found by the analysis). Fill in the values;\n"
-                                            "an empty string overrides the app's own default."}
-    for key in spec.config_env:
-        comments[("data", key)] = f"Set {key} here (left empty on purpose: no guessed values)"
+    """No value is guessed and none is set empty (an empty string overrides the app's own default, e.g. puma's thread
+    count): ``data`` starts empty and lists the variables the code reads as comments to fill in."""
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(spec, config_name(spec)), "data": {}}
+    listed = "\n".join(f"  {key}: <value>" for key in spec.config_env)
+    comments: dict[Path, str] = {("data",): "Config-like variables the code reads (found by the analysis). None is set here, so the\n"
+                                            "app keeps its own defaults; add the ones you need (an empty string would override a default):\n"
+                                            + listed}
     return Manifest("ConfigMap", config_name(spec), obj, comments)
 
 

@@ -72,7 +72,7 @@ class GenerateManifestsResult(ToolResult):
     probes: Literal["http", "tcp", "none"]
     secret_name: str | None = Field(description="The Secret the pods reference (you create it), or null when none is needed.")
     secret_keys: list[str]
-    config_keys: list[str] = Field(description="ConfigMap keys left empty for you to fill.")
+    config_keys: list[str] = Field(description="Config-like variables the ConfigMap lists (as comments, unset) for you to fill.")
     warnings: list[str]
     notes: list[str]
 
@@ -133,7 +133,8 @@ def _spec(ctx: ToolContext, svc: ServiceAnalysis, params: GenerateManifestsParam
     elif svc.serves_http and health is None:
         warnings.append("no health route detected: probes are TCP connects (pass health_path for HTTP probes)")
     if svc.env_vars.config:
-        notes.append(f"ConfigMap {name}-config has empty values for {', '.join(svc.env_vars.config)}: fill them in")
+        notes.append(f"ConfigMap {name}-config lists {', '.join(svc.env_vars.config)} as comments and sets none (the app keeps its "
+                     "defaults): add the values you need")
     if params.replicas == 1:
         notes.append("one replica: no PodDisruptionBudget (it would block node drains)")
     spec = AppSpec(
