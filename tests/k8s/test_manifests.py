@@ -20,6 +20,7 @@ from containerkit.errors import InvalidInputError, PathNotAllowedError
 from containerkit.k8s import gotemplate, helm, kustomize
 from containerkit.k8s.manifests import build
 from containerkit.k8s.spec import AppSpec, dns1123
+from containerkit.k8s.validate import validate_path
 from containerkit.k8s.yamlout import dump, scalar
 from containerkit.tools.k8s_manifests import GenerateManifestsResult
 from tests.conftest import FIXTURE_REPOS, Harness
@@ -413,3 +414,16 @@ def test_cli_manifests_validate_exit_codes(cli_app: Harness, tmp_path: Path) -> 
     assert "CK201" in bad.stderr and "CK213" in bad.stderr and "Traceback" not in bad.output
     json_ok = CliRunner().invoke(cli, ["manifests", "validate", str(tmp_path / "nope")])
     assert json_ok.exit_code == 2 and "PATH_NOT_ALLOWED" in json_ok.stderr
+
+
+@pytest.mark.parametrize(("port", "lowered"), [(80, True), (443, True), (1023, True), (1024, False), (8080, False)])
+def test_a_privileged_port_is_made_bindable_for_the_non_root_user(tmp_path: Path, port: int, lowered: bool) -> None:
+    spec = AppSpec(name="web", namespace="default", image="127.0.0.1:5001/web:1.0", version="1.0", user_uid=10001, port=port)
+    (deploy,) = [m for m in build(spec) if m.kind == "Deployment"]
+    pod = deploy.obj["spec"]["template"]["spec"]
+    sysctls = pod["securityContext"].get("sysctls")
+    assert sysctls == ([{"name": "net.ipv4.ip_unprivileged_port_start", "value": str(port)}] if lowered else None)
+    assert pod["securityContext"]["runAsNonRoot"] is True  # the port is bindable without running as root
+    (tmp_path / "deploy.yaml").write_text(dump(deploy.obj, deploy.comments, "test"))
+    report = validate_path(tmp_path, "1.33")
+    assert [f for f in report.findings if f.severity in ("error", "warning")] == [], report.findings

@@ -51,9 +51,19 @@ def _env(spec: AppSpec) -> tuple[list[dict[str, Any]], dict[Path, str]]:
     return env, comments
 
 
+#: below it a port is privileged: a non-root process cannot bind it unless the pod lowers the limit
+PRIVILEGED_BELOW = 1024
+
+
 def pod_security_context(spec: AppSpec) -> dict[str, Any]:
     uid = spec.user_uid
-    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid, "seccompProfile": {"type": "RuntimeDefault"}}
+    context: dict[str, Any] = {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid,
+                               "seccompProfile": {"type": "RuntimeDefault"}}
+    if spec.port is not None and spec.port < PRIVILEGED_BELOW:
+        # NET_BIND_SERVICE would not help: a non-root process gets no effective capabilities (no ambient set) —
+        # the namespaced, safe sysctl lets it bind the port (Docker sets the same for every container)
+        context["sysctls"] = [{"name": "net.ipv4.ip_unprivileged_port_start", "value": str(spec.port)}]
+    return context
 
 
 def container_security_context() -> dict[str, Any]:
@@ -115,4 +125,8 @@ def deployment(spec: AppSpec) -> Manifest:
         (*pod_path, "terminationGracePeriodSeconds"): "Time between SIGTERM and SIGKILL for in-flight requests",
         (*pod_path, "volumes"): "Scratch space for the paths the runtime writes: " + ", ".join(spec.writable_paths),
     })
+    if "sysctls" in pod["securityContext"]:
+        comments[(*pod_path, "securityContext", "sysctls")] = (
+            f"The app binds port {spec.port}, a privileged port, as a non-root user: this namespaced (safe) sysctl\n"
+            "lets it; NET_BIND_SERVICE would not, a non-root process has no effective capabilities")
     return Manifest("Deployment", spec.name, obj, comments)

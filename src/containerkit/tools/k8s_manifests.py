@@ -18,6 +18,7 @@ from containerkit.k8s.manifests import build
 from containerkit.k8s.runtime import writable_paths
 from containerkit.k8s.spec import DEFAULT_RESOURCES, RESOURCES, AppSpec, dns1123, secret_name
 from containerkit.k8s.validate import Finding, validate_path
+from containerkit.k8s.workload import PRIVILEGED_BELOW
 from containerkit.k8s.yamlout import dump
 from containerkit.registry.reference import parse_reference
 from containerkit.tools.base import ImageRef, Model, ToolContext, ToolParams, ToolResult
@@ -128,6 +129,9 @@ def _spec(ctx: ToolContext, svc: ServiceAnalysis, params: GenerateManifestsParam
         raise InvalidInputError(f"ingress host {params.ingress_host!r} is not a DNS name", hint="Use a lower-case host such as shop.example.com.")
     if params.ingress_host and (port is None or not svc.serves_http):
         warnings.append("no Ingress: the app serves no HTTP port")
+    if port is not None and port < PRIVILEGED_BELOW:
+        notes.append(f"port {port} is privileged: the pod sets net.ipv4.ip_unprivileged_port_start={port} so the non-root user "
+                     "can bind it (an unprivileged port the app is told about avoids this)")
     if port is None:
         notes.append("no port detected: no Service, no network probes; the NetworkPolicy denies all incoming traffic")
     elif svc.serves_http and health is None:
