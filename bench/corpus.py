@@ -109,7 +109,9 @@ def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[st
             if not out[step]:
                 want = app[step] if step != "port" or app["port"] is not None else "a served port"
                 miss[step] = f"found {got!r}, truth {want!r}"
-    svc_args = ["--service", service] if service != "." else []
+    # a user names the service when the repository has several (the CLI's error says so); the truth names it here
+    several = len(analysis.get("services", [])) > 1
+    svc_args = ["--service", service] if service != "." or several else []
     code, generated, err = ck(["dockerfile", str(app_dir), "--write", "--force", *svc_args], env, 120)
     out["generated"] = code == 0 and "error" not in generated
     if not out["generated"]:

@@ -27,6 +27,8 @@ class BuildDetails(TypedDict, total=False):
     step_number: int | None
     engine_message: str
     log_tail: str
+    #: the log line that says why (a missing compiler, pip's or npm's own error line), when one does
+    cause: str
     # CONTEXT_TOO_LARGE
     size_bytes: int
     limit_mb: int
@@ -40,6 +42,8 @@ class SmokeDetails(TypedDict, total=False):
     exit_code: int | None
     oom_killed: bool
     log_tail: str
+    #: the log line that says why it exited or did not answer
+    cause: str
 
 
 class RolloutDetails(TypedDict, total=False):
@@ -210,7 +214,7 @@ class BuildError(EngineError):
 
 
 class SmokeTestError(ContainerKitError):
-    """The image did not start and answer (``code`` SMOKE_EXITED, SMOKE_WRONG_PORT, SMOKE_NO_ANSWER)."""
+    """The image did not start and answer (``code`` SMOKE_EXITED, SMOKE_WRONG_PORT, SMOKE_LOOPBACK_ONLY, SMOKE_NO_ANSWER)."""
 
     default_code = "SMOKE_FAILED"
     default_hint = "Read the container's log lines in the details."

@@ -61,6 +61,9 @@ def test_failing_package_install_is_dependency_install_failed(harness: Harness, 
     err = _fail(harness, app_dir(tmp_path, f"FROM {BASE}\nRUN apt-get install -y ck-no-such-package-{unique()}\n"))
     assert err.code == "DEPENDENCY_INSTALL_FAILED" and err.details["line"] == 2
     assert "Unable to locate package" in str(err.details["log_tail"])
+    # the one line that says why, not the engine's "returned a non-zero code"
+    assert str(err.details["cause"]).startswith("Unable to locate package ck-no-such-package-")
+    assert "Unable to locate package" in err.message and "non-zero code" not in err.message
 
 
 @pytest.mark.usefixtures("docker_client")

@@ -22,7 +22,7 @@ if mode == 'crash':
 if mode == 'worker':
     import time
     while True: time.sleep(1)
-HTTPServer(('0.0.0.0', int(os.environ.get('PORT', '8000'))), H).serve_forever()
+HTTPServer((os.environ.get('HOST', '0.0.0.0'), int(os.environ.get('PORT', '8000'))), H).serve_forever()
 """
 
 
@@ -64,6 +64,16 @@ def test_crash_fails_with_exit_code_and_logs(harness: Harness, server_image: str
         harness.call("smoke_test_image", image=server_image, port=8000, env={"MODE": "crash"}, timeout_s=60)
     assert info.value.code == "SMOKE_EXITED" and info.value.details["exit_code"] == 4
     assert "missing DATABASE_URL" in str(info.value.details["log_tail"])
+    # the one line that says why ends the message
+    assert info.value.details["cause"] == "missing DATABASE_URL" and info.value.message.endswith(": missing DATABASE_URL")
+
+
+def test_app_bound_to_the_loopback_address_only_is_told_to_bind_all_interfaces(harness: Harness, server_image: str) -> None:
+    # rust-mini-redis binds 127.0.0.1:6379: it listens on the expected port, and nothing outside can reach it
+    with pytest.raises(ContainerKitError) as info:
+        harness.call("smoke_test_image", image=server_image, port=8000, env={"HOST": "127.0.0.1"}, timeout_s=60)
+    assert info.value.code == "SMOKE_LOOPBACK_ONLY" and info.value.details["listening_ports"] == [8000]
+    assert "127.0.0.1" in info.value.message and "0.0.0.0" in info.value.hint
 
 
 def test_worker_without_port_passes_when_it_stays_up(harness: Harness, server_image: str) -> None:

@@ -39,7 +39,7 @@ def analyze(root: Path) -> RepoAnalysis:
     if not services:
         raise InvalidInputError(
             f"no service found in {root}: no dependency manifest (requirements.txt, package.json, go.mod, pom.xml, "
-            "*.csproj, Gemfile, composer.json, Cargo.toml) and no index.html",
+            "*.csproj, Gemfile, composer.json, Cargo.toml) and no index.php or index.html",
             hint="Point at the directory that holds the application's manifest.",
             details={"files_scanned": len(tree.files)},
         )
@@ -100,9 +100,11 @@ def _detect_dir(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
 
 
 def _static_fallback(tree: Tree) -> list[ServiceAnalysis]:
-    pages = sorted((f.rpartition("/")[0] for f in tree.files if f.rpartition("/")[2] == "index.html"), key=lambda d: (d.count("/"), d))
-    if not pages:
-        return []
-    directory = pages[0]
-    found = static.detect(tree, ServiceDir(directory, [f for f in tree.files if directory == "" or f.startswith(directory + "/")]))
-    return [found] if found else []
+    """No manifest anywhere: PHP files served as they are (the shallowest index.php), else a static site."""
+    for page, detect in (("index.php", scripting.detect_php), ("index.html", static.detect)):
+        dirs = sorted((f.rpartition("/")[0] for f in tree.files if f.rpartition("/")[2] == page), key=lambda d: (d.count("/"), d))
+        if dirs:
+            directory = dirs[0]
+            found = detect(tree, ServiceDir(directory, [f for f in tree.files if directory == "" or f.startswith(directory + "/")]))
+            return [found] if found else []
+    return []

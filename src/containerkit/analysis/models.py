@@ -36,11 +36,23 @@ class ServiceAnalysis(_M):
     language_version_minimum: bool = Field(
         False, description="language_version is a lower bound (go.mod's go line, requires-python >=, engines.node >=, "
         "rust-version), not a pin: the generator uses the newest maintained release at or above it.")
+    language_version_maximum: str | None = Field(
+        None, description="The newest release the app's locked binary packages have wheels for (poetry.lock, uv.lock): "
+        "the generator uses no newer one, since a newer CPython would have to compile them from source.")
     framework: str | None = Field(None, description="Lowercase id: flask, fastapi, express, spring-boot, ...; null when none.")
     package_manager: str | None = Field(
         None, description="pip, poetry, uv, pipenv, npm, yarn, pnpm, maven, gradle, bundler, composer, cargo, go"
     )
+    package_manager_version: str | None = Field(
+        None, description="The package manager release the project pins (package.json packageManager, the Yarn release "
+        "under .yarn/releases, the Poetry that wrote poetry.lock): yarn 1 is Yarn classic, 2 and later Yarn Berry.")
     lockfile: str | None = Field(None, description="Lockfile path relative to the service dir, if any.")
+    install_files: list[str] = Field(
+        default_factory=list, description="Files the dependency install reads besides the manifest and lockfile, relative "
+        "to the service dir (.npmrc, .yarnrc.yml, .yarn/releases, patches/, pnpm-workspace.yaml): copied before it.")
+    install_needs_source: bool = Field(
+        False, description="The package's own install scripts (postinstall, prepare) read its source, so the source is "
+        "copied before the dependencies are installed.")
     manifest: str | None = Field(None, description="The dependency manifest (requirements.txt, package.json, go.mod, ...).")
     port: int | None = Field(None, ge=1, le=65535)
     reads_port_env: bool = Field(False, description="The app takes its port from the PORT variable (Dockerfile/manifests set it).")
@@ -53,6 +65,12 @@ class ServiceAnalysis(_M):
     runtime_files: list[str] = Field(
         default_factory=list, description="Files and directories a compiled app reads at run time (templates/, static/, ui/, "
         "Rocket.toml, configuration/), relative to the service dir: the runtime image copies them beside the binary.")
+    build_env: dict[str, str] = Field(
+        default_factory=dict, description="Environment the build needs (SQLX_OFFLINE=true when sqlx's offline query "
+        "data is committed).")
+    runtime_env: dict[str, str] = Field(
+        default_factory=dict, description="Environment the image sets for the app (APP_ENVIRONMENT=production where the "
+        "app picks its configuration file by that variable and has a production one).")
     serves_http: bool = Field(True, description="False for workers and plain TCP/gRPC servers.")
     env_vars: EnvVars = Field(default_factory=EnvVars)
     backing_services: list[str] = Field(default_factory=list, description="postgres, mysql, mongodb, redis, rabbitmq, kafka, ...")

@@ -35,6 +35,9 @@ class Tree:
     files: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    #: directories not walked because of their name (dist, build, vendor, ...) although no .gitignore excludes them:
+    #: committed build output or vendored dependencies, which a detector may need to know of
+    unwalked: set[str] = field(default_factory=set)
 
     def read(self, rel: str, limit: int = MAX_READ) -> str:
         """Text of a file (first ``limit`` bytes, undecodable bytes replaced); '' when unreadable or binary."""
@@ -52,6 +55,14 @@ class Tree:
 
     def exists(self, rel: str) -> bool:
         return rel in self.sizes
+
+    def unwalked_file(self, rel: str) -> bool:
+        """``rel`` is a regular file inside a directory the walk skipped by name (see ``unwalked``), within the root."""
+        if not any(rel == d or rel.startswith(d + "/") for d in self.unwalked):
+            return False
+        path = os.path.realpath(self.root / rel)
+        root = os.path.realpath(self.root)
+        return path.startswith(root + os.sep) and os.path.isfile(path)
 
     def under(self, directory: str) -> Iterator[str]:
         prefix = "" if directory in ("", ".") else directory.rstrip("/") + "/"
@@ -114,6 +125,7 @@ def walk(root: Path, max_files: int = MAX_FILES) -> Tree:
                 continue
             if is_dir:
                 if name in SKIP_DIRS:
+                    tree.unwalked.add(rel)
                     continue
                 if is_link:
                     linked.insert(0, (rel, (entry.path, rel, specs)))

@@ -8,7 +8,7 @@ from containerkit.dockerfile import tags
 
 #: the version used when the app names none: a maintained release of the tag snapshot (a test keeps them maintained);
 #: Node.js takes the newest LTS line, not the newest release
-DEFAULT_VERSIONS = {"python": "3.12", "node": "22", "go": "1.26", "java": "21", "dotnet": "8.0", "ruby": "3.3", "php": "8.3",
+DEFAULT_VERSIONS = {"python": "3.12", "node": "22", "go": "1.26", "java": "21", "dotnet": "8.0", "ruby": "3.3", "php": "8.4",
                     "rust": "1.98"}
 # key -> image template; {version} is the language version. Keys are overridable in settings.dockerfile.base_images.
 DEFAULT_IMAGES = {
@@ -37,24 +37,33 @@ class ImagePicker:
     overridden in settings, and images of registries the snapshot does not cover, are used as given."""
 
     def __init__(self, overrides: Mapping[str, str] | None = None, registry_prefix: str | None = None, *,
-                 minimum: bool = False) -> None:
-        """``minimum``: the version is a lower bound (the newest maintained release at or above it is used)."""
+                 minimum: bool = False, maximum: str | None = None) -> None:
+        """``minimum``: the version is a lower bound (the newest maintained release at or above it is used);
+        ``maximum``: no release newer than this one (the app's locked binary packages have no wheels for newer)."""
         self.minimum = minimum
+        self.maximum = maximum
         self.images = {**DEFAULT_IMAGES, **(overrides or {})}
         self.overridden = set(overrides or {})
         self.prefix = registry_prefix.rstrip("/") if registry_prefix else None
         self.notes: list[str] = []
 
-    def for_service(self, minimum: bool) -> ImagePicker:
-        """A picker for one service (its own notes; ``minimum`` when its version is a lower bound)."""
-        picker = ImagePicker(registry_prefix=self.prefix, minimum=minimum)
+    def for_service(self, minimum: bool, maximum: str | None = None) -> ImagePicker:
+        """A picker for one service (its own notes; ``minimum`` when its version is a lower bound, ``maximum`` when the
+        app cannot run on newer releases)."""
+        picker = ImagePicker(registry_prefix=self.prefix, minimum=minimum, maximum=maximum)
         picker.images, picker.overridden = dict(self.images), set(self.overridden)
         return picker
 
     def pick(self, key: str, version: str | None, language: str) -> str:
         template = self.images[key]
-        image = template.format(version=version or DEFAULT_VERSIONS.get(language, "latest"))
-        if key not in self.overridden and "{version}" in template and version:
+        given = version
+        version = version or DEFAULT_VERSIONS.get(language, "latest")
+        if self.maximum and "{version}" in template and tags.version_key(version) > tags.version_key(self.maximum):
+            self.notes.append(f"{language} {self.maximum} is the newest release the app's locked binary packages have "
+                              f"wheels for; using it rather than {version}")
+            version = given = self.maximum
+        image = template.format(version=version)
+        if key not in self.overridden and "{version}" in template and given:
             image = self._existing(template, image, version)
         if self.prefix and not _has_registry(image):
             image = f"{self.prefix}/{image}"
@@ -67,7 +76,8 @@ class ImagePicker:
             return image
         maintained = tags.versions_for(template)
         same_depth = [v for v in maintained if v.count(".") == version.count(".")] or maintained
-        newer = [v for v in same_depth if tags.version_key(v) >= tags.version_key(version)]
+        newer = [v for v in same_depth if tags.version_key(v) >= tags.version_key(version)
+                 and (not self.maximum or tags.version_key(v) <= tags.version_key(self.maximum))]
         if self.minimum and newer:
             newest = template.format(version=newer[-1])
             if newest != image:

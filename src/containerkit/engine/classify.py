@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from containerkit.engine.models import BuildStep
 from containerkit.errors import BuildDetails, BuildError
+from containerkit.logcause import cause_of
 
 _DEPENDENCY_COMMANDS = re.compile(
     r"\b(pip3?|python3? -m pip|uv)\s+(install|sync)\b|\buv pip install\b|\bpoetry install\b|\bpipenv install\b"
@@ -84,6 +85,10 @@ def classify(message: str, log_tail: str, failing: BuildStep | None, line: int |
     where = f" at {dockerfile}:{line}" if line else ""
     step = f" (step {failing.number}: {failing.instruction[:120]})" if failing else ""
     last = message.strip().splitlines()[-1][:300] if message.strip() else code
+    cause = cause_of(log_tail) if code in ("DEPENDENCY_INSTALL_FAILED", "COMMAND_FAILED", "NETWORK", "BUILD_FAILED") else None
+    if cause:
+        details["cause"] = cause
+        last = cause
     return BuildError(f"build failed{where}{step}: {last}", code=code, hint=hint, retryable=retryable, details=details)
 
 

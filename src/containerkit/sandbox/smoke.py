@@ -14,6 +14,7 @@ from typing import Any
 from docker.errors import DockerException
 
 from containerkit.errors import InvalidInputError, SmokeDetails, SmokeTestError
+from containerkit.logcause import cause_of, last_line
 from containerkit.sandbox import containers
 from containerkit.sandbox.containers import GRACE_S, Watchdog, host_config_kwargs, remove_quietly
 from containerkit.sandbox.policy import Limits
@@ -35,9 +36,13 @@ class SmokeOutcome:
     logs_tail: str
 
 
-def listening_ports(pid: int) -> list[int]:
-    """TCP ports in LISTEN state inside the container's network namespace (read from the host's /proc)."""
-    ports: set[int] = set()
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1 and ::1 as /proc/net/tcp{,6} write them
+
+
+def listening(pid: int) -> dict[int, bool]:
+    """TCP ports in LISTEN state inside the container's network namespace (read from the host's /proc), each with
+    whether it is reachable from outside the container (False: bound to the loopback address only)."""
+    ports: dict[int, bool] = {}
     for name in ("tcp", "tcp6"):
         try:
             lines = Path(f"/proc/{pid}/net/{name}").read_text().splitlines()[1:]
@@ -46,16 +51,23 @@ def listening_ports(pid: int) -> list[int]:
         for line in lines:
             parts = line.split()
             if len(parts) > 3 and parts[3] == "0A":
-                ports.add(int(parts[1].rsplit(":", 1)[1], 16))
-    return sorted(ports)
+                address, _, hex_port = parts[1].rpartition(":")
+                port = int(hex_port, 16)
+                ports[port] = ports.get(port, False) or address not in LOOPBACK
+    return dict(sorted(ports.items()))
 
 
-def _fail(code: str, message: str, hint: str, container: Any, details: SmokeDetails) -> SmokeTestError:
+
+def _fail(code: str, message: str, hint: str, container: Any, details: SmokeDetails, *, why: bool = True) -> SmokeTestError:
+    """The error with the container's last log lines; ``why``: the message ends with the line that says why."""
     try:
         logs = container.logs(tail=40).decode("utf-8", "replace")
     except DockerException:
         logs = ""
-    return SmokeTestError(message, code=code, hint=hint, details={**details, "log_tail": logs})
+    cause = cause_of(logs) or last_line(logs) if why else None
+    extra: SmokeDetails = {"cause": cause} if cause else {}
+    return SmokeTestError(f"{message}: {cause}" if cause else message, code=code, hint=hint,
+                          details={**details, **extra, "log_tail": logs})
 
 
 def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait | TcpWait | StaysUpWait, limits: Limits,
@@ -94,23 +106,32 @@ def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait 
                                         container.logs(tail=10).decode("utf-8", "replace"))
             else:
                 host_port = int(container.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"][0]["HostPort"])
-                listening = listening_ports(int(state.get("Pid") or 0))
-                if port in listening:
+                bound = listening(int(state.get("Pid") or 0))
+                listening_on = list(bound)
+                if port in bound and not bound[port]:
+                    first_seen = first_seen or time.monotonic()
+                    if time.monotonic() - first_seen >= WRONG_PORT_AFTER_S:
+                        raise _fail("SMOKE_LOOPBACK_ONLY", f"the app listens on port {port} of the container's loopback "
+                                    "address only (127.0.0.1), which nothing outside the container can reach",
+                                    "Make the app bind 0.0.0.0 (all interfaces): its host or bind setting, flag or "
+                                    "environment variable; if the address is fixed in its code, change the code.",
+                                    container, {"expected_port": port, "listening_ports": listening_on}, why=False)
+                elif port in bound:
                     probe = wait.probe(host_port)
                     last = probe.detail
                     if probe.ready:
                         return SmokeOutcome("http" if isinstance(wait, HttpWait) else "tcp", port, host_port, probe.status_code,
-                                            probe.detail, round(elapsed, 2), listening, container.logs(tail=10).decode("utf-8", "replace"))
-                elif listening:
+                                            probe.detail, round(elapsed, 2), listening_on, container.logs(tail=10).decode("utf-8", "replace"))
+                elif listening_on:
                     first_seen = first_seen or time.monotonic()
                     if time.monotonic() - first_seen >= WRONG_PORT_AFTER_S:
-                        raise _fail("SMOKE_WRONG_PORT", f"the app listens on {', '.join(map(str, listening))}, not on the expected port {port}",
-                                    f"Use port {listening[0]} (regenerate the Dockerfile with --port {listening[0]}) or make the app listen on {port}"
-                                    " (set PORT).", container, {"expected_port": port, "listening_ports": listening})
+                        raise _fail("SMOKE_WRONG_PORT", f"the app listens on {', '.join(map(str, listening_on))}, not on the expected port {port}",
+                                    f"Use port {listening_on[0]} (regenerate the Dockerfile with --port {listening_on[0]}) or make the app listen on {port}"
+                                    " (set PORT).", container, {"expected_port": port, "listening_ports": listening_on}, why=False)
             if elapsed >= timeout_s:
                 raise _fail("SMOKE_NO_ANSWER", f"the app did not answer on port {port} within {timeout_s:g}s (last: {last})",
                             "Check the logs in the details; raise --timeout for slow starts.", container,
-                            {"expected_port": port, "listening_ports": listening if port else []})
+                            {"expected_port": port, "listening_ports": listening_on if port else []})
             time.sleep(POLL_S)
     finally:
         remove_quietly(container)

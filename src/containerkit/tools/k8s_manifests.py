@@ -11,7 +11,8 @@ from pydantic import Field
 
 from containerkit.analysis import ServiceAnalysis
 from containerkit.dockerfile.generate import pick_service
-from containerkit.dockerfile.render import NODE_SPA, RenderOptions, render
+from containerkit.dockerfile.render import RenderOptions, render
+from containerkit.dockerfile.render_node import serves_static
 from containerkit.errors import ContainerKitError, InvalidInputError, JSONValue, ManifestInvalidError
 from containerkit.k8s import helm, kustomize
 from containerkit.k8s.manifests import build
@@ -80,7 +81,7 @@ class GenerateManifestsResult(ToolResult):
 
 def serves_with_nginx(svc: ServiceAnalysis) -> bool:
     """The Dockerfile serves static files with nginx (which answers /healthz): mirrors dockerfile.render's choice."""
-    return svc.language == "static" or (svc.framework in NODE_SPA and svc.port == 8080 and not svc.start_command)
+    return serves_static(svc)
 
 
 def _user_uid(ctx: ToolContext, svc: ServiceAnalysis, explicit: int | None) -> tuple[int, str]:

@@ -142,7 +142,7 @@ class SmokeResult(ToolResult):
     "smoke_test_image", effects=("runs_containers",), title="Smoke-test an image", group="sandbox", store_result=True,
     description="Start the image with the sandbox's limits (port published on loopback only), wait until it answers the health "
     "path over HTTP, accepts TCP, or (workers) stays up; then remove it. Fails with SMOKE_EXITED (exit code + logs), "
-    "SMOKE_WRONG_PORT (the ports it does listen on) or SMOKE_NO_ANSWER.",
+    "SMOKE_WRONG_PORT (the ports it does listen on), SMOKE_LOOPBACK_ONLY (it binds 127.0.0.1 only) or SMOKE_NO_ANSWER.",
     params=SmokeParams, result=SmokeResult,
 )
 async def smoke_test_image(ctx: ToolContext, params: SmokeParams) -> SmokeResult:

@@ -6,7 +6,8 @@ import json
 import re
 from typing import Any
 
-from containerkit.analysis.detectors import ServiceDir
+from containerkit.analysis.detectors import ServiceDir, static
+from containerkit.analysis.detectors.node_install import install_facts, node_command
 from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, major_minor, rel_in, search, split_env
 from containerkit.analysis.models import EnvVars, ServiceAnalysis
 from containerkit.analysis.walk import Tree
@@ -14,14 +15,19 @@ from containerkit.analysis.walk import Tree
 # first match wins: servers before SPA frameworks
 FRAMEWORKS = (("@nestjs/core", "nestjs"), ("next", "nextjs"), ("nuxt", "nuxt"), ("@angular/core", "angular"),
               ("express", "express"), ("fastify", "fastify"), ("koa", "koa"), ("@hapi/hapi", "hapi"),
-              ("vue", "vue"), ("react", "react"), ("svelte", "svelte"))
-SPA = {"angular", "vue", "react", "svelte"}
+              ("gatsby", "gatsby"), ("vue", "vue"), ("react", "react"), ("svelte", "svelte"), ("vite", "vite"))
+#: where a site's build tooling writes it, when the repository holds the built site
+SITE_DIRS = ("dist", "build", "_site", "public")
+SPA = {"angular", "vue", "react", "svelte", "gatsby", "vite"}
 DEFAULT_PORT = {"express": 3000, "nestjs": 3000, "nextjs": 3000, "nuxt": 3000, "fastify": 3000, "koa": 3000, "hapi": 3000}
 BACKING = {"pg": "postgres", "postgres": "postgres", "mysql": "mysql", "mysql2": "mysql", "mongodb": "mongodb",
            "mongoose": "mongodb", "redis": "redis", "ioredis": "redis", "amqplib": "rabbitmq", "kafkajs": "kafka",
            "@elastic/elasticsearch": "elasticsearch", "sequelize": "postgres", "typeorm": "postgres"}
 LISTEN = re.compile(r"\.listen\(\s*(\d{2,5})")
-PORT_ENV = re.compile(r"process\.env\.PORT\s*(?:\|\||\?\?)\s*['\"]?(\d{2,5})")
+PORT_ENV = re.compile(r"process\.env\.(?:[A-Z_]*_)?PORT\s*(?:\|\||\?\?)\s*['\"]?(\d{2,5})")
+# a listening port among an app's default settings (defaults/config.js: `port: 9000,`); database ports are not it
+CONFIG_PORT = re.compile(r"^\s*(?:http_?)?port\s*:\s*(\d{2,5})\s*,?\s*(?://.*)?$", re.I)
+NOT_HTTP_PORTS = {"3306", "5432", "6379", "27017", "5672", "9200", "11211", "6697", "113", "25", "587", "465", "389"}
 PORT_CONST = re.compile(r"\b(?:const|let|var)\s+(?:PORT|port)\s*=\s*(?:[^;\n]*?(?:\|\||\?\?)\s*)?['\"]?(\d{2,5})")
 ENV_READ = re.compile(r"process\.env(?:\.([A-Z_][A-Z0-9_]*)|\[['\"]([A-Z_][A-Z0-9_]*)['\"]\])")
 
@@ -51,6 +57,10 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     framework = next((fw for dep, fw in FRAMEWORKS if dep in deps), None)
     if framework:
         col.add("framework", svc.rel("package.json"), f'depends on {next(d for d, f in FRAMEWORKS if f == framework)}')
+    site = next((d for d in SITE_DIRS if tree.unwalked_file(svc.rel(f"{d}/index.html"))), None)
+    if framework is None and site:
+        # no server and no site framework, and the built site is in the repository: Node is only its build tooling
+        return static.detect(tree, svc, site=site)
     manager, lockfile = "npm", None
     for lock, mgr in (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm")):
         if svc.has(tree, lock):
@@ -59,6 +69,10 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     if isinstance(pkg.get("packageManager"), str):
         manager = pkg["packageManager"].split("@", 1)[0] or manager
     col.add("package_manager", svc.rel(lockfile or "package.json"), manager)
+    install = install_facts(tree, svc, pkg, manager, lockfile)
+    if install.native:
+        col.add("system_packages", svc.rel(lockfile or "package.json"),
+                f"native modules ({', '.join(install.native[:5])}): a compiler in the build stage")
     version = _version(tree, svc, pkg, col)
     sources = [f for f in svc.with_suffix(".js", ".mjs", ".cjs", ".ts") if "/test" not in f and ".spec." not in f and ".test." not in f
                and not rel_in(svc.path, f).startswith(("public/", "static/"))]
@@ -73,8 +87,11 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     build = ["npm", "run", "build"] if "build" in scripts else None
     if manager in ("yarn", "pnpm") and build:
         build = [manager, "run", "build"]
-    entry = _entry(tree, svc, pkg, scripts, framework, typescript, sources)
-    start = None if spa else _start(pkg, scripts, framework, entry)
+    scripted = None if spa or framework in ("nextjs", "nestjs") else node_command(scripts)
+    if scripted:
+        col.add("start_command", svc.rel("package.json"), f"npm start runs `{' '.join(scripted)}`")
+    entry = scripted[1] if scripted and len(scripted) > 1 else _entry(tree, svc, pkg, scripts, framework, typescript, sources)
+    start = None if spa else scripted or _start(pkg, scripts, framework, entry)
     routes = search(tree, sources, HEALTH_ROUTE)
     health = None
     if routes and not spa:
@@ -86,7 +103,9 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     return ServiceAnalysis(
         path=svc.path or ".", name=_name(pkg, svc, tree), language="node", language_version=version, framework=framework,
         language_version_minimum=_minimum_node(tree, svc, pkg) if version else False,
-        package_manager=manager, lockfile=lockfile, manifest="package.json", port=out.get("port"),
+        package_manager=manager, package_manager_version=install.version, lockfile=lockfile, install_files=install.files,
+        install_needs_source=install.needs_source, system_packages=["g++", "make", "python3"] if install.native else [],
+        manifest="package.json", port=out.get("port"),
         reads_port_env=out.get("reads_port_env", False), start_command=start, build_command=build,
         build_output=out.get("build_output") or ("dist" if typescript and build else None), entrypoint=entry,
         health_path=health, serves_http=out.get("serves_http", framework is not None or out.get("port") is not None),
@@ -124,16 +143,41 @@ def _version(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], col: Collector) -
 
 
 def _spa_output(framework: str | None, pkg: dict[str, Any], tree: Tree, svc: ServiceDir) -> str:
+    """Where the build writes the site: Angular's outputPath (``browser/`` under it with the application builder of
+    v17+), Vite's build.outDir, Create React App's build/, Gatsby's and the Svelte rollup template's public/."""
     if framework == "angular" and svc.has(tree, "angular.json"):
         try:
             config = json.loads(tree.read(svc.rel("angular.json")))
             project = next(iter(config.get("projects", {}).values()))
-            out = project["architect"]["build"]["options"]["outputPath"]
-            return str(out.get("base") if isinstance(out, dict) else out) + "/browser"
-        except (json.JSONDecodeError, StopIteration, KeyError, TypeError):
+            build = project["architect"]["build"]
+            out = build["options"].get("outputPath") or f"dist/{pkg.get('name', 'app')}"
+            base = str(out.get("base") if isinstance(out, dict) else out)
+            browser = str(out.get("browser", "browser")) if isinstance(out, dict) else "browser"
+            builder = str(build.get("builder", ""))
+            core = major_minor(str({**pkg.get("devDependencies", {}), **pkg.get("dependencies", {})}.get("@angular/core", "")), parts=1)
+            # the application builder (the default of new projects since v17) writes browser/ under outputPath
+            application = builder.endswith(":application") or isinstance(out, dict) or (
+                not builder and core is not None and int(core) >= 17)
+            return f"{base}/{browser}".rstrip("/") if application and browser else base
+        except (json.JSONDecodeError, StopIteration, KeyError, TypeError, AttributeError):
             return f"dist/{pkg.get('name', 'app')}/browser"
     deps = {**pkg.get("devDependencies", {}), **pkg.get("dependencies", {})}
-    return "build" if "react-scripts" in deps else "dist"
+    if "react-scripts" in deps:
+        return "build"
+    if framework == "gatsby":
+        return "public"
+    for config in ("vite.config.ts", "vite.config.js", "vite.config.mjs", "vite.config.mts"):
+        if svc.has(tree, config):
+            found = re.search(r"outDir\s*:\s*['\"]([^'\"]+)['\"]", tree.read(svc.rel(config)))
+            return found.group(1).removeprefix("./").rstrip("/") if found else "dist"
+    if "vite" in deps:
+        return "dist"
+    for config in ("rollup.config.js", "rollup.config.mjs"):
+        if svc.has(tree, config):
+            found = re.search(r"file\s*:\s*['\"]([^'\"]+)/build/[^'\"]+['\"]", tree.read(svc.rel(config)))
+            if found:  # the Svelte template: rollup writes public/build/bundle.js beside the static public/index.html
+                return found.group(1).removeprefix("./")
+    return "dist"
 
 
 def _port(tree: Tree, sources: list[str], framework: str | None, col: Collector, out: dict[str, Any]) -> None:
@@ -151,6 +195,12 @@ def _port(tree: Tree, sources: list[str], framework: str | None, col: Collector,
         if env:
             out["reads_port_env"] = True
             col.add("reads_port_env", env.file, env.text, env.line)
+    if "port" not in out:
+        configs = [f for f in sources if re.search(r"(^|/)(defaults?|config)(/|[^/]*\.[cm]?[jt]s$)", f)]
+        setting = next((f for f in search(tree, configs, CONFIG_PORT) if f.value not in NOT_HTTP_PORTS), None)
+        if setting:
+            out["port"] = int(setting.value)
+            col.add("port", setting.file, setting.text, setting.line)
     if "port" not in out and framework in DEFAULT_PORT:
         out["port"] = DEFAULT_PORT[framework]
         col.add("port", "package.json", f"{framework} default port {DEFAULT_PORT[framework]}")

@@ -20,6 +20,11 @@ CONST_PORT = re.compile(r"""const\s+(?:DEFAULT_)?PORT\s*:\s*u16\s*=\s*(\d{2,5})"
 CONFIG_PORT = re.compile(r"""^\s*(?:application_)?port\s*[:=]\s*(\d{2,5})\s*$""", re.M)
 CONFIG_FILES = ("configuration/base.yaml", "configuration/base.yml", "config/default.toml", "config.toml", "Rocket.toml",
                 "configuration.yaml", "config/base.yaml")
+# the variable an app picks its configuration file by (configuration/production.yaml)
+PROFILE_ENV = re.compile(r"""env::var\(\s*"((?:APP_|RUST_|RUN_)?(?:ENV|ENVIRONMENT|PROFILE))"\s*\)""")
+PROFILE_FILES = tuple(f"{d}/production.{e}" for d in ("configuration", "config") for e in ("yaml", "yml", "toml", "json"))
+# a linker the build configuration asks for, and the Debian packages that provide it
+LINKERS = (("linker=clang", "clang"), ("fuse-ld=lld", "lld"), ("fuse-ld=mold", "mold"))
 RUNTIME_FILES = ("Rocket.toml", "static", "templates", "configuration", "config", "public", "assets")
 
 
@@ -66,7 +71,9 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     # a crate that is only src/main.rs can pre-build its dependencies with a stub main; any other layout cannot
     plain = svc.has(tree, "src/main.rs") and not svc.has(tree, "src/lib.rs") and not any(
         k in cargo for k in ("bin", "lib", "bench", "example", "test", "workspace"))
+    build_env, runtime_env, system = _environment(tree, svc, sources, deps, col)
     return ServiceAnalysis(
+        build_env=build_env, runtime_env=runtime_env, system_packages=system,
         path=svc.path or ".", name=re.sub(r"[^a-z0-9-]+", "-", binary.lower()).strip("-") or "app", language="rust",
         language_version=version, language_version_minimum=minimum, framework=framework, package_manager="cargo",
         lockfile="Cargo.lock" if svc.has(tree, "Cargo.lock") else None, manifest="Cargo.toml", port=port, reads_port_env=reads_env,
@@ -79,6 +86,39 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
                                                 "mongodb": "mongodb", "lapin": "rabbitmq", "rdkafka": "kafka"}.items() if k in deps}),
         has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
     )
+
+
+def _environment(tree: Tree, svc: ServiceDir, sources: list[str], deps: set[str],
+                 col: Collector) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(build environment, run-time environment, build packages): sqlx's offline mode when its query data is committed,
+    the production profile where the app picks its configuration file by a variable, the linker .cargo/config asks for."""
+    build: dict[str, str] = {}
+    if "sqlx" in deps and (svc.has(tree, "sqlx-data.json") or any(f.startswith(svc.rel(".sqlx") + "/") for f in svc.files)):
+        build["SQLX_OFFLINE"] = "true"
+        col.add("build_env", svc.rel(".sqlx" if not svc.has(tree, "sqlx-data.json") else "sqlx-data.json"),
+                "sqlx's offline query data is committed: compile-time checks need no database")
+    runtime: dict[str, str] = {}
+    profile = first(tree, sources, PROFILE_ENV)
+    production = next((name for name in PROFILE_FILES if svc.has(tree, name)), None)
+    if profile and production:
+        runtime[profile.value] = "production"
+        col.add("runtime_env", profile.file, f"{profile.text} selects {production}", profile.line)
+    system: list[str] = []
+    for name in (".cargo/config.toml", ".cargo/config"):
+        if not svc.has(tree, name):
+            continue
+        try:
+            config = tomllib.loads(tree.read(svc.rel(name)))
+        except tomllib.TOMLDecodeError:
+            continue
+        target = config.get("target", {}).get("x86_64-unknown-linux-gnu", {})
+        flags = " ".join(str(f) for f in [*target.get("rustflags", []), *config.get("build", {}).get("rustflags", [])])
+        flags += f" linker={target.get('linker', '')}"
+        for needle, package in LINKERS:
+            if needle in flags.replace(" ", ""):
+                system.append(package)
+                col.add("system_packages", svc.rel(name), f"the build links with {package}")
+    return build, runtime, sorted(system)
 
 
 def _port(tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None, col: Collector) -> int | None:

@@ -70,9 +70,14 @@ def detect_ruby(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
 
 
 def detect_php(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
-    if not svc.has(tree, "composer.json"):
+    """A composer.json project, or PHP files served as they are (an index.php with no composer.json)."""
+    has_composer = svc.has(tree, "composer.json")
+    if not has_composer and not (svc.has(tree, "index.php") or svc.has(tree, "public/index.php")):
         return None
     col = Collector()
+    if not has_composer:
+        col.add("language", svc.rel("index.php" if svc.has(tree, "index.php") else "public/index.php"),
+                "index.php with no composer.json: PHP files served by Apache as they are")
     try:
         composer = json.loads(tree.read(svc.rel("composer.json")) or "{}")
     except json.JSONDecodeError:
@@ -85,6 +90,8 @@ def detect_php(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
             col.add("framework", svc.rel("composer.json"), f"requires {package}")
             break
     version = major_minor(str(require.get("php"))) if require.get("php") else None
+    # ^7.4, >=8.1, ~8.2 or a union (^7.4 || ^8.0): the oldest release the app supports, not a pin
+    minimum = bool(version) and (str(require["php"]).strip().startswith((">", "^", "~")) or "||" in str(require["php"]))
     if version:
         col.add("language_version", svc.rel("composer.json"), f'require.php "{require["php"]}"')
     sources = [f for f in svc.files if f.endswith(".php") and "/tests/" not in f]
@@ -94,12 +101,14 @@ def detect_php(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     if routes:
         col.add("health_path", routes[0].file, routes[0].text, routes[0].line)
     port = 8080
-    col.add("port", svc.rel("composer.json"), "PHP served by Apache on 8080 (non-root)")
+    col.add("port", svc.rel("composer.json" if has_composer else "index.php"), "PHP served by Apache on 8080 (non-root)")
     config, secret = split_env({f.value for f in search(tree, sources, PHP_ENV)})
     docroot = "public" if svc.has(tree, "public/index.php") else "."
     return ServiceAnalysis(
         path=svc.path or ".", name=svc.name(tree.root.name), language="php", language_version=version, framework=framework,
-        package_manager="composer", lockfile="composer.lock" if svc.has(tree, "composer.lock") else None, manifest="composer.json",
+        language_version_minimum=minimum,
+        package_manager="composer" if has_composer else None, lockfile="composer.lock" if svc.has(tree, "composer.lock") else None,
+        manifest="composer.json" if has_composer else None,
         port=port, start_command=["apache2-foreground"], build_output=docroot, health_path=health, serves_http=True,
         env_vars=EnvVars(config=config, secret=secret),
         backing_services=sorted({v for k, v in {"pdo_pgsql": "postgres", "ext-pgsql": "postgres", "predis/predis": "redis",
