@@ -52,7 +52,7 @@ def ck(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, dict[
 def reason(data: dict[str, Any], stderr: str = "") -> str:
     err = data.get("error")
     if isinstance(err, dict):
-        message = str(err.get("message", "")).splitlines()[0][:160] if err.get("message") else ""
+        message = str(err.get("message", "")).splitlines()[0][:400] if err.get("message") else ""
         return f"{err.get('code')}: {message}"
     return stderr.strip().splitlines()[-1][:160] if stderr.strip() else "failed"
 

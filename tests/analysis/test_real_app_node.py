@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from containerkit.analysis.models import ServiceAnalysis
+from containerkit.dockerfile.render import render
 from tests.analysis.test_real_app_classes import dockerfile, one, tree
 
 
@@ -62,6 +63,17 @@ def test_npmrc_is_copied_before_the_install(tmp_path: Path) -> None:
     assert svc.install_files == [".npmrc"]
     text = dockerfile(svc)
     assert text.index("COPY package.json package-lock.json .npmrc ./") < text.index("RUN npm ci --omit=dev")
+    # the generated .dockerignore keeps secrets out, but lets this settings-only .npmrc in
+    assert render(svc).dockerignore.rstrip().endswith("!.npmrc")
+
+
+def test_an_npmrc_with_a_registry_token_stays_out_of_the_image(tmp_path: Path) -> None:
+    svc = one(tree(tmp_path, {
+        "package.json": pkg(scripts={"start": "node index.js"}, dependencies={"express": "^4"}),
+        "package-lock.json": lock(), ".npmrc": "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n", "index.js": "",
+    }))
+    assert svc.install_files == []
+    assert ".npmrc" not in dockerfile(svc) and "!.npmrc" not in render(svc).dockerignore
 
 
 def test_native_modules_get_compilers_in_the_build_stage_only(tmp_path: Path) -> None:

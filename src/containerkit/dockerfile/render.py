@@ -72,7 +72,7 @@ def render(svc: ServiceAnalysis, options: RenderOptions | None = None) -> Render
             f"{', ' + svc.framework if svc.framework else ''}). Regenerate with `containerkit dockerfile --force`.")
     opts = replace(opts, images=opts.images.for_service(svc.language_version_minimum, svc.language_version_maximum))
     base, build, uid, health, notes = renderers[svc.language](doc, svc, opts, version)
-    return Rendered(dockerfile=doc.text(), dockerignore=render_dockerignore(svc.language), base_image=base, build_image=build,
+    return Rendered(dockerfile=doc.text(), dockerignore=render_dockerignore(svc), base_image=base, build_image=build,
                     user_uid=uid, port=svc.port, healthcheck=health, notes=tuple(notes), image_notes=tuple(opts.images.notes))
 
 
@@ -114,7 +114,11 @@ def _python(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -
                 f"RUN {cache}pip install --no-cache-dir pipenv==2024.0.1{extra} && pipenv install --system --deploy --ignore-pipfile",
                 why=why)
     elif svc.manifest == "requirements.txt" or (manager in (None, "pip") and svc.manifest in (None, "requirements.txt")):
-        doc.add("COPY requirements.txt ./", f"RUN {cache}pip install --no-cache-dir -r requirements.txt{extra}", why=why)
+        manifest = svc.manifest or "requirements.txt"
+        doc.add(f"COPY {manifest} ./{manifest if '/' in manifest else ''}",
+                *(f"COPY {f} ./{f}" for f in svc.install_files),
+                f"RUN {cache}pip install --no-cache-dir -r {manifest}{extra}",
+                why=why + (" (and the files it includes)" if svc.install_files else ""))
     elif svc.manifest == "pyproject.toml":
         server_pin = f", {PIP_SERVERS[server]!r}" if server and not svc.server_declared else ""
         doc.add("COPY pyproject.toml ./",

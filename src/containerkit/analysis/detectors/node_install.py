@@ -34,6 +34,8 @@ NOT_NATIVE = frozenset({
     "@nestjs/core", "gatsby", "gatsby-cli", "gatsby-telemetry", "highlight.js", "swiper", "vue-demi", "@scarf/scarf",
 })
 INSTALL_CONFIG = (".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs", "pnpm-workspace.yaml")
+#: a config file that holds a registry credential never goes into an image (it is passed as a build secret instead)
+CREDENTIALS = re.compile(r"_authToken|_auth\s*=|_password|npmAuthToken|npmAuthIdent|:password", re.I)
 LIFECYCLE = ("preinstall", "install", "postinstall")
 
 
@@ -47,7 +49,7 @@ class Install:
 
 def install_facts(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], manager: str, lockfile: str | None) -> Install:
     out = Install(version=_pinned(tree, svc, pkg, manager, lockfile))
-    out.files = [name for name in INSTALL_CONFIG if svc.has(tree, name)]
+    out.files = [name for name in INSTALL_CONFIG if svc.has(tree, name) and not CREDENTIALS.search(tree.read(svc.rel(name)))]
     yarn_path = _yarn_path(tree, svc)
     if yarn_path:
         out.files.append(yarn_path)
