@@ -253,11 +253,9 @@ customize_php() {
   local dir=$2
   rm -f "$dir/var/www/html/index.html"
   chown 33:33 "$dir/var/www/html"
-  for d in /var/run/apache2 /var/lock/apache2 /var/log/apache2; do
-    mkdir -p "$dir$d"
-    chown 33:33 "$dir$d"
-    chmod 1777 "$dir$d"
-  done
+  # inside the chroot: /var/run and /var/lock are links to /run, which outside it would be this machine's /run
+  in_chroot "$dir" sh -c 'for d in /var/run/apache2 /var/lock/apache2 /var/log/apache2; do
+    mkdir -p "$d" && chown www-data:www-data "$d" && chmod 1777 "$d"; done'
   ln -sfT /dev/stderr "$dir/var/log/apache2/error.log"
   ln -sfT /dev/stdout "$dir/var/log/apache2/access.log"
   ln -sfT /dev/stdout "$dir/var/log/apache2/other_vhosts_access.log"

@@ -31,7 +31,7 @@ EXPECTED = [
     ("vue", ".", "node", None, "vue", "npm", 8080, False, None, None),
     ("java-spring-boot", ".", "java", "17", "spring-boot", "maven", 8081, False, "/actuator/health", "java"),
     ("java-quarkus", ".", "java", "21", "quarkus", "gradle", 8082, False, "/q/health", "java"),
-    ("dotnet-aspnetcore", ".", "dotnet", "8.0", "aspnetcore", "nuget", 5080, False, "/healthz", "dotnet"),
+    ("dotnet-aspnetcore", ".", "dotnet", "8.0", "aspnetcore", "nuget", 8080, False, "/healthz", "dotnet"),
     ("ruby-rails", ".", "ruby", "3.2", "rails", "bundler", 3000, False, "/health", "bundle"),
     ("ruby-sinatra", ".", "ruby", None, "sinatra", "bundler", 4567, False, "/ping", "bundle"),
     ("php-laravel", ".", "php", "8.2", "laravel", "composer", 8080, False, "/health", "apache2-foreground"),

@@ -121,3 +121,40 @@ def test_a_committed_built_site_with_only_build_tooling_is_static(tmp_path: Path
     }))
     assert (svc.language, svc.build_output, svc.port) == ("static", "dist", 8080)
     assert "COPY dist/ /usr/share/nginx/html/" in dockerfile(svc)
+
+
+CSPROJ = '<Project Sdk="{sdk}">\n  <PropertyGroup>\n    <TargetFramework>net{tfm}</TargetFramework>{extra}\n  </PropertyGroup>\n</Project>\n'
+
+
+def test_dotnet_port_is_the_containers_not_the_development_profiles(tmp_path: Path) -> None:
+    # dotnet-todoapi: Properties/launchSettings.json says https://localhost:47743 for `dotnet run`; the published app in
+    # the .NET 8 image listens on ASPNETCORE_HTTP_PORTS (8080)
+    svc = one(tree(tmp_path, {
+        "Todo.Api.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Web", tfm="8.0", extra=""),
+        "Program.cs": "var app = WebApplication.CreateBuilder(args).Build();\napp.Run();\n",
+        "Properties/launchSettings.json": '{"profiles": {"https": {"applicationUrl": "https://localhost:47743"}}}',
+    }))
+    assert svc.port == 8080
+    assert "ENV ASPNETCORE_HTTP_PORTS=8080" in dockerfile(svc)
+
+
+def test_dotnet_before_8_is_told_its_port_with_aspnetcore_urls(tmp_path: Path) -> None:
+    # dotnet-diwebapp (net6.0): its image listens on 80 and knows no ASPNETCORE_HTTP_PORTS; uid 10001 cannot bind 80
+    svc = one(tree(tmp_path, {"DIwebApp.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Web", tfm="6.0", extra=""),
+                              "Program.cs": "var app = WebApplication.Create(args);\napp.Run();\n"}))
+    text = dockerfile(svc)
+    assert "ENV ASPNETCORE_URLS=http://+:8080" in text and "ENV ASPNETCORE_HTTP_PORTS" not in text
+
+
+def test_dotnet_libraries_and_the_aspire_apphost_are_not_services(tmp_path: Path) -> None:
+    from containerkit.analysis import analyze
+
+    root = tree(tmp_path, {
+        "Todo.Api/Todo.Api.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Web", tfm="9.0", extra=""),
+        "Todo.Shared/Todo.Shared.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk", tfm="9.0", extra=""),
+        "TodoApp.AppHost/TodoApp.AppHost.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk", tfm="9.0",
+                                                                extra="\n    <OutputType>Exe</OutputType>\n    <IsAspireHost>true</IsAspireHost>"),
+        "Todo.Web/Client/Todo.Web.Client.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.BlazorWebAssembly", tfm="9.0", extra=""),
+        "Worker/Worker.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Worker", tfm="9.0", extra=""),
+    })
+    assert [s.path for s in analyze(root).services] == ["Todo.Api", "Worker"]

@@ -15,7 +15,8 @@ from containerkit.analysis import analyze
 from containerkit.dockerfile.render import render
 from tests.conftest import FIXTURE_REPOS
 
-RUNNABLE = ["python-flask", "python-fastapi", "python-port-env", "python-health", "node-express", "static-site", "go-stdlib"]
+RUNNABLE = ["python-flask", "python-fastapi", "python-port-env", "python-health", "node-express", "static-site", "go-stdlib",
+            "php-plain", "static-dist", "node-yarn", "python-uv"]
 
 
 def wait_http(url: str, deadline_s: float = 60) -> httpx.Response:
@@ -51,6 +52,12 @@ def test_generated_image_builds_runs_and_answers_on_the_detected_port(repo: str,
         response = wait_http(f"http://127.0.0.1:{host_port}{svc.health_path or '/'}")
         assert response.status_code == 200, response.text
         assert container.attrs["Config"]["User"].split(":")[0] == str(rendered.user_uid)
+        # SIGTERM ends it: a server that ignores it as PID 1 waits out the 10 s and is killed (exit 137)
+        started = time.monotonic()
+        container.stop(timeout=10)
+        stopped_after = time.monotonic() - started
+        container.reload()
+        assert stopped_after < 2.0 and container.attrs["State"]["ExitCode"] != 137, (stopped_after, container.attrs["State"])
     finally:
         logs = container.logs(tail=30).decode(errors="replace")
         container.remove(force=True)

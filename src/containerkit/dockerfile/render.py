@@ -238,7 +238,10 @@ def _dotnet(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -
     doc.gap()
     doc.add(f"FROM {runtime}", "WORKDIR /app", "COPY --from=build /out ./")
     port = svc.port or 8080
-    doc.add(f"ENV ASPNETCORE_HTTP_PORTS={port}", why="Kestrel listens on this port")
+    if int(version.split(".")[0]) >= 8:
+        doc.add(f"ENV ASPNETCORE_HTTP_PORTS={port}", why="Kestrel listens on this port")
+    else:  # before .NET 8 the images listen on port 80 (ASPNETCORE_URLS), which a non-root user cannot bind
+        doc.add(f"ENV ASPNETCORE_URLS=http://+:{port}", why="Kestrel listens on this port (.NET before 8 knows no ASPNETCORE_HTTP_PORTS)")
     doc.add(f"USER {opts.user_uid}:{opts.user_uid}")
     doc.add(f"EXPOSE {port}")
     doc.add("# No HEALTHCHECK: the ASP.NET runtime image has no HTTP client; Kubernetes probes use the health endpoint")

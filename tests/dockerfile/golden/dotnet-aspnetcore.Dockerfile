@@ -12,8 +12,8 @@ FROM mcr.microsoft.com/dotnet/aspnet:8.0
 WORKDIR /app
 COPY --from=build /out ./
 # Kestrel listens on this port
-ENV ASPNETCORE_HTTP_PORTS=5080
+ENV ASPNETCORE_HTTP_PORTS=8080
 USER 10001:10001
-EXPOSE 5080
+EXPOSE 8080
 # No HEALTHCHECK: the ASP.NET runtime image has no HTTP client; Kubernetes probes use the health endpoint
 ENTRYPOINT ["dotnet", "WebApi.dll"]

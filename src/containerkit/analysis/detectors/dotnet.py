@@ -13,6 +13,16 @@ from containerkit.analysis.walk import Tree
 ENV_READ = re.compile(r"""GetEnvironmentVariable\(\s*"([A-Z_][A-Z0-9_]*)"|Configuration\[\s*"([A-Za-z_:]+)"\]""")
 
 
+def _deployable(project_text: str) -> bool:
+    """A web app, a worker or a console program: not a class library (no OutputType Exe), not a Blazor WebAssembly
+    client (its server hosts it), not an Aspire AppHost (it orchestrates the others on a developer's machine)."""
+    if "Aspire.AppHost.Sdk" in project_text or re.search(r"<IsAspireHost>\s*true", project_text, re.I):
+        return False
+    if "Microsoft.NET.Sdk.Web" in project_text or "Microsoft.NET.Sdk.Worker" in project_text:
+        return True
+    return bool(re.search(r"<OutputType>\s*(Win)?Exe\s*</OutputType>", project_text, re.I))
+
+
 def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     projects = [f for f in svc.files if f.endswith((".csproj", ".fsproj")) and f.count("/") <= svc.path.count("/") + 2 + bool(svc.path)]
     if not projects:
@@ -20,6 +30,8 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     col = Collector()
     project = sorted(projects, key=lambda f: ("Sdk.Web" not in tree.read(f), "/test" in f.lower(), f.count("/"), f))[0]
     text = tree.read(project)
+    if not _deployable(text):
+        return None
     web = "Microsoft.NET.Sdk.Web" in text
     if web:
         col.add("framework", project, "Sdk=Microsoft.NET.Sdk.Web")
@@ -30,15 +42,10 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     name = assembly.group(1) if assembly else project.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     port = None
     reads_env = False
-    settings = [f for f in svc.files if f.endswith("launchSettings.json")]
-    for rel in settings:
-        match = re.search(r"applicationUrl\"\s*:\s*\"[^\"]*?https?://[^:\"]+:(\d{2,5})", tree.read(rel))
-        if match:
-            port = int(match.group(1))
-            col.add("port", rel, match.group(0))
-            break
+    # Properties/launchSettings.json is for `dotnet run` on a developer's machine; a published app in a container
+    # listens where ASPNETCORE_HTTP_PORTS / ASPNETCORE_URLS say, so its ports are not the container's
     sources = [f for f in svc.files if f.endswith(".cs") and "/test" not in f.lower()]
-    urls = search(tree, sources + [f for f in svc.files if f.endswith((".json", "Dockerfile"))],
+    urls = search(tree, sources + [f for f in svc.files if f.endswith((".json", "Dockerfile")) and not f.endswith("launchSettings.json")],
                   re.compile(r"(?:ASPNETCORE_URLS|ASPNETCORE_HTTP_PORTS|UseUrls)[^0-9]{0,40}?(?::|=)(\d{2,5})"))
     if urls:
         port = int(urls[0].value)

@@ -95,11 +95,16 @@ def detect_php(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     if version:
         col.add("language_version", svc.rel("composer.json"), f'require.php "{require["php"]}"')
     sources = [f for f in svc.files if f.endswith(".php") and "/tests/" not in f]
-    routes = search(tree, sources, HEALTH_ROUTE)
+    # a framework routes paths; plain PHP serves files, so only a health file is a health path (Kanboard's healthcheck.php)
+    routes = search(tree, sources, HEALTH_ROUTE) if has_composer else []
     health = routes[0].value if routes else ("/up" if framework == "laravel" and svc.has(tree, "bootstrap/app.php")
                                               and "health" in tree.read(svc.rel("bootstrap/app.php")) else None)
     if routes:
         col.add("health_path", routes[0].file, routes[0].text, routes[0].line)
+    health_file = next((n for n in ("healthcheck.php", "health.php") if not has_composer and svc.has(tree, n)), None)
+    if health_file:
+        health = f"/{health_file}"
+        col.add("health_path", svc.rel(health_file), "a health-check file")
     port = 8080
     col.add("port", svc.rel("composer.json" if has_composer else "index.php"), "PHP served by Apache on 8080 (non-root)")
     config, secret = split_env({f.value for f in search(tree, sources, PHP_ENV)})
