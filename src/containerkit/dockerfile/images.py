@@ -18,6 +18,7 @@ DEFAULT_IMAGES = {
     "go-runtime": "debian:bookworm-slim",
     "java-build-maven": "maven:3.9-eclipse-temurin-{version}",
     "java-build-gradle": "gradle:8.14-jdk{version}",
+    "java-build-gradle-wrapper": "eclipse-temurin:{version}-jdk",
     "java-runtime": "eclipse-temurin:{version}-jre",
     "dotnet-build": "mcr.microsoft.com/dotnet/sdk:{version}",
     "dotnet-runtime": "mcr.microsoft.com/dotnet/aspnet:{version}",

@@ -182,16 +182,27 @@ def _go(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> Re
 
 def _java(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> Result:
     maven = svc.package_manager == "maven"
-    build = opts.images.pick("java-build-maven" if maven else "java-build-gradle", version, "java")
+    wrapper = not maven and (svc.build_command or [""])[0] == "./gradlew"
+    key = "java-build-maven" if maven else "java-build-gradle-wrapper" if wrapper else "java-build-gradle"
+    build = opts.images.pick(key, version, "java")
     runtime = opts.images.pick("java-runtime", version, "java")
     doc.add(f"FROM {build} AS build", "WORKDIR /src", why="Build stage: compile and package with the build tool")
     if maven:
         cache = "--mount=type=cache,target=/root/.m2 " if opts.buildkit else ""
-        doc.add("COPY pom.xml ./", f"RUN {cache}mvn -B -q dependency:go-offline", why="Dependencies first: cached until pom.xml changes")
+        # dependency:resolve, not go-offline: go-offline also resolves every plugin the POM names, reporting ones
+        # included, and fails on one the build never runs
+        doc.add("COPY pom.xml ./", f"RUN {cache}mvn -B -q dependency:resolve",
+                why="Dependencies first: cached until pom.xml changes")
         doc.add("COPY src ./src", f"RUN {cache}mvn -B -q package -DskipTests")
         if svc.framework not in ("quarkus", "spring-boot"):
             doc.add(f"RUN {cache}mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=target/lib",
                     why="The runtime dependencies beside the jar: a plain jar does not bundle them")
+    elif wrapper:
+        # sh runs the wrapper whether or not the repository kept its exec bit; it fetches the Gradle the project pins
+        doc.add("COPY gradlew build.gradle* settings.gradle* gradle.properties* ./", "COPY gradle ./gradle",
+                "RUN sh ./gradlew --no-daemon -q dependencies",
+                why="The project's Gradle (its wrapper) and dependencies first: cached until the build files change")
+        doc.add("COPY src ./src", "RUN sh ./gradlew --no-daemon -q build -x test")
     else:
         doc.add("COPY build.gradle* settings.gradle* gradle.properties* ./", "RUN gradle --no-daemon -q dependencies",
                 why="Dependencies first: cached until the build files change")

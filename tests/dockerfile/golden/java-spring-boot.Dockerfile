@@ -5,7 +5,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 # Dependencies first: cached until pom.xml changes
 COPY pom.xml ./
-RUN mvn -B -q dependency:go-offline
+RUN mvn -B -q dependency:resolve
 COPY src ./src
 RUN mvn -B -q package -DskipTests
 # Pick the runnable jar the build produced

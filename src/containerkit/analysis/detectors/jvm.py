@@ -117,10 +117,13 @@ def _main_class(tree: Tree, build_text: str, sources: list[str], col: Collector)
     if declared and "${" not in declared.group(0):
         col.add("entrypoint", "build file", declared.group(0).strip())
         return declared.group(1) or declared.group(2)
+    # Kotlin sources are compiled only when the build applies Kotlin (javalin-html-forms keeps a .kt twin of its Java
+    # app that its pom never compiles)
+    kotlin = "kotlin" in build_text.lower()
     for rel in sorted(sources, key=lambda f: (f.count("/"), f)):
         code = tree.read(rel)
         java_main = rel.endswith(".java") and re.search(r"public\s+static\s+void\s+main\s*\(", code)
-        kotlin_main = rel.endswith(".kt") and re.search(r"^fun\s+main\s*\(", code, re.M)
+        kotlin_main = kotlin and rel.endswith(".kt") and re.search(r"^fun\s+main\s*\(", code, re.M)
         if java_main or kotlin_main:
             package = re.search(r"^package\s+([\w.]+)", code, re.M)
             stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]
