@@ -187,3 +187,16 @@ def test_a_gradle_wrapper_is_run_with_sh_on_a_jdk_image(tmp_path: Path) -> None:
     text = dockerfile(svc)
     assert "FROM eclipse-temurin:21-jdk AS build" in text
     assert "COPY gradle ./gradle" in text and "RUN sh ./gradlew --no-daemon -q build -x test" in text
+
+
+def test_a_literal_loopback_bind_is_a_warning_and_rusts_src_bin_is_read(tmp_path: Path) -> None:
+    # rust-mini-redis: src/bin/server.rs binds format!("127.0.0.1:{port}"); src/bin was skipped like a build output dir
+    svc = one(tree(tmp_path, {
+        "Cargo.toml": '[package]\nname = "mini-redis"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\ntokio = "1"\n\n'
+                      '[[bin]]\nname = "mini-redis-server"\npath = "src/bin/server.rs"\n',
+        "src/lib.rs": "pub const DEFAULT_PORT: u16 = 6379;\n",
+        "src/bin/server.rs": 'async fn main() {\n    let listener = TcpListener::bind(&format!("127.0.0.1:{port}")).await?;\n}\n',
+        "tests/client.rs": 'let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();\n',
+    }))
+    assert len(svc.warnings) == 1 and svc.warnings[0].startswith("src/bin/server.rs:2 binds 127.0.0.1")
+    assert "0.0.0.0" in svc.warnings[0]

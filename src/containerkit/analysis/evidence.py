@@ -71,3 +71,20 @@ def major_minor(spec: str | None, parts: int = 2) -> str | None:
     if parts == 1 or match.group(2) is None:
         return match.group(1)
     return f"{match.group(1)}.{match.group(2)}"
+
+
+#: a listening address written into the code as the loopback address: unreachable from outside the container
+LOOPBACK_BIND = re.compile(r"""(?:TcpListener::bind|\.bind|ListenAndServe(?:TLS)?|net\.Listen)\(\s*&?\s*(?:format!\(\s*)?"""
+                           r"""(?:"tcp",\s*)?["'](127\.0\.0\.1|localhost)[:"']"""
+                           r"""|\.listen\(\s*[\w.]+\s*,\s*["'](127\.0\.0\.1|localhost)["']""")
+
+
+TEST_FILE = re.compile(r"(^|/)(tests?|spec|examples?|benches|testdata|__tests__)/|(_test\.go|\.(test|spec)\.[cm]?[jt]s)$")
+
+
+def loopback_warnings(tree: Tree, sources: list[str]) -> list[str]:
+    """One warning per source line (tests aside) that binds the loopback address literally."""
+    sources = [f for f in sources if not TEST_FILE.search(f)]
+    return [f"{f.file}:{f.line} binds {'127.0.0.1' if '127.0.0.1' in f.value else 'localhost'} ({f.text[:80]}): nothing "
+            "outside the container can reach it; make it bind 0.0.0.0 (all interfaces) or read the address from a setting"
+            for f in search(tree, sources, LOOPBACK_BIND, 0) if not f.text.lstrip().startswith(("//", "#"))]

@@ -81,6 +81,9 @@ class ServiceAnalysis(_M):
     server_declared: bool = Field(
         False, description="The app's own requirements name the server of start_command (gunicorn, uvicorn): its pinned "
         "version is installed, none is added beside it.")
+    warnings: list[str] = Field(
+        default_factory=list, description="What the generated files cannot fix and the app's code must (it binds "
+        "127.0.0.1, which nothing outside its container reaches), each naming the file and line.")
     evidence: list[Evidence] = Field(default_factory=list)
 
 

@@ -124,7 +124,7 @@ def walk(root: Path, max_files: int = MAX_FILES) -> Tree:
             if _ignored(rel, is_dir, specs):
                 continue
             if is_dir:
-                if name in SKIP_DIRS:
+                if name in SKIP_DIRS and not (name == "bin" and rel_dir.rsplit("/", 1)[-1] == "src"):  # Rust's src/bin
                     tree.unwalked.add(rel)
                     continue
                 if is_link:

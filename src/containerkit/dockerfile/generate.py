@@ -63,7 +63,7 @@ async def generate(
     text, warnings = rendered.dockerfile, list[str]()
     if pin:
         text, warnings = await pin_from_lines(text, insecure)
-    warnings += rendered.image_notes
+    warnings += [*rendered.image_notes, *svc.warnings]
     existing_path = service_dir / "Dockerfile"
     existing = existing_path.read_text(encoding="utf-8", errors="replace") if existing_path.is_file() else None
     findings = await lint(existing if existing is not None else text, service_dir if existing is not None else None, svc.port)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from containerkit.analysis.detectors import ServiceDir
-from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, rel_in, search, split_env
+from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, loopback_warnings, rel_in, search, split_env
 from containerkit.analysis.models import EnvVars, ServiceAnalysis
 from containerkit.analysis.walk import Tree
 
@@ -81,6 +81,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     name = re.sub(r"[^a-z0-9-]+", "-", name).strip("-") or "app"
     http = port is not None or bool(re.search(r"net/http|gin|echo|fiber", " ".join(tree.read(f)[:4000] for f in sources[:20])))
     return ServiceAnalysis(
+        warnings=loopback_warnings(tree, sources),
         path=svc.path or ".", name=name, language="go", language_version=version.group(1) if version else None,
         language_version_minimum=version is not None,
         framework=framework, package_manager="go", lockfile="go.sum" if svc.has(tree, "go.sum") else None, manifest="go.mod",

@@ -8,7 +8,7 @@ from typing import Any
 
 from containerkit.analysis.detectors import ServiceDir, static
 from containerkit.analysis.detectors.node_install import install_facts, node_command
-from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, major_minor, rel_in, search, split_env
+from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, loopback_warnings, major_minor, rel_in, search, split_env
 from containerkit.analysis.models import EnvVars, ServiceAnalysis
 from containerkit.analysis.walk import Tree
 
@@ -101,6 +101,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         f.value for f in search(tree, sources, ENV_READ, 2) if f.value}
     config, secret = split_env(env_names)
     return ServiceAnalysis(
+        warnings=loopback_warnings(tree, sources),
         path=svc.path or ".", name=_name(pkg, svc, tree), language="node", language_version=version, framework=framework,
         language_version_minimum=_minimum_node(tree, svc, pkg) if version else False,
         package_manager=manager, package_manager_version=install.version, lockfile=lockfile, install_files=install.files,

@@ -6,7 +6,7 @@ import re
 import tomllib
 
 from containerkit.analysis.detectors import ServiceDir
-from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, major_minor, search, split_env
+from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, loopback_warnings, major_minor, search, split_env
 from containerkit.analysis.models import EnvVars, ServiceAnalysis
 from containerkit.analysis.walk import Tree
 
@@ -73,6 +73,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         k in cargo for k in ("bin", "lib", "bench", "example", "test", "workspace"))
     build_env, runtime_env, system = _environment(tree, svc, sources, deps, col)
     return ServiceAnalysis(
+        warnings=loopback_warnings(tree, sources),
         build_env=build_env, runtime_env=runtime_env, system_packages=system,
         path=svc.path or ".", name=re.sub(r"[^a-z0-9-]+", "-", binary.lower()).strip("-") or "app", language="rust",
         language_version=version, language_version_minimum=minimum, framework=framework, package_manager="cargo",
