@@ -175,3 +175,20 @@ def test_flask_instance_folder_is_writable_by_the_app_user(tmp_path: Path) -> No
     # py-flaskr: create_app() runs os.makedirs(app.instance_path) under /app, which is root's and read-only for uid 10001
     svc = one(tree(tmp_path, {"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"}))
     assert "RUN mkdir -p instance && chown 10001:10001 instance" in dockerfile(svc)
+
+
+def test_go_lone_main_without_go_mod_gets_a_module(tmp_path: Path) -> None:
+    # the "a lone main.go without go.mod": go build in module mode needs one
+    svc = one(tree(tmp_path, {"main.go": 'package main\nimport "net/http"\nfunc main() { http.ListenAndServe(":8080", nil) }\n'}))
+    assert (svc.language, svc.manifest, svc.port) == ("go", None, 8080)
+    text = dockerfile(svc)
+    assert "COPY go.mod" not in text and "go mod init" in text and "go mod tidy" in text
+
+
+def test_go_cgo_dependency_builds_with_cgo(tmp_path: Path) -> None:
+    # github.com/mattn/go-sqlite3 is C: with CGO_ENABLED=0 it builds and then fails at run time
+    svc = one(tree(tmp_path, {"go.mod": GO_MOD.format(name="notes") + "\nrequire github.com/mattn/go-sqlite3 v1.14.22\n",
+                              "main.go": 'package main\nimport (_ "github.com/mattn/go-sqlite3"; "net/http")\n'
+                                         'func main() { http.ListenAndServe(":8080", nil) }\n'}))
+    assert svc.build_env == {"CGO_ENABLED": "1"}
+    assert 'RUN CGO_ENABLED=1 go build' in dockerfile(svc)

@@ -16,7 +16,7 @@ from containerkit.dockerfile.render import render
 from tests.conftest import FIXTURE_REPOS
 
 RUNNABLE = ["python-flask", "python-fastapi", "python-port-env", "python-health", "node-express", "static-site", "go-stdlib",
-            "php-plain", "static-dist", "node-yarn", "python-uv"]
+            "php-plain", "static-dist", "node-yarn", "python-uv", "go-lone"]
 
 
 def wait_http(url: str, deadline_s: float = 60) -> httpx.Response:

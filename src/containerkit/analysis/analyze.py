@@ -100,8 +100,9 @@ def _detect_dir(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
 
 
 def _static_fallback(tree: Tree) -> list[ServiceAnalysis]:
-    """No manifest anywhere: PHP files served as they are (the shallowest index.php), else a static site."""
-    for page, detect in (("index.php", scripting.detect_php), ("index.html", static.detect)):
+    """No manifest anywhere: a Go main package (the shallowest main.go), PHP files served as they are (the shallowest
+    index.php), else a static site."""
+    for page, detect in (("main.go", go.detect), ("index.php", scripting.detect_php), ("index.html", static.detect)):
         dirs = sorted((f.rpartition("/")[0] for f in tree.files if f.rpartition("/")[2] == page), key=lambda d: (d.count("/"), d))
         if dirs:
             directory = dirs[0]

@@ -165,9 +165,17 @@ def _go(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> Re
     runtime = opts.images.pick("go-runtime", version, "go")
     cache = "--mount=type=cache,target=/go/pkg/mod " if opts.buildkit else ""
     target = (svc.build_command or ["."])[-1]
-    doc.add(f"FROM {build} AS build", "WORKDIR /src", why="Build stage: compile a static binary")
-    doc.add("COPY go.mod go.sum* ./", f"RUN {cache}go mod download", why="Modules first: cached until go.mod/go.sum change")
-    doc.add("COPY . .", f'RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/server {target}')
+    cgo = svc.build_env.get("CGO_ENABLED") == "1"
+    doc.add(f"FROM {build} AS build", "WORKDIR /src",
+            why="Build stage: compile the binary" + (" (cgo: it links the C library a dependency needs)" if cgo else " (static)"))
+    compile_step = f'RUN CGO_ENABLED={1 if cgo else 0} go build -trimpath -ldflags="-s -w" -o /out/server {target}'
+    if svc.manifest == "go.mod":
+        doc.add("COPY go.mod go.sum* ./", f"RUN {cache}go mod download", why="Modules first: cached until go.mod/go.sum change")
+        doc.add("COPY . .", compile_step)
+    else:
+        doc.add("COPY . .", f"RUN go mod init {svc.name} && go mod tidy",
+                why="No go.mod: make a module for the sources and fetch what they import")
+        doc.add(compile_step)
     doc.gap()
     doc.add(f"FROM {runtime}", why="Small runtime image: only the binary and CA certificates")
     doc.add("COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",

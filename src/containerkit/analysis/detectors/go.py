@@ -22,13 +22,23 @@ FLAG_LOOPBACK = re.compile(r"""\.String(?:Var)?P?\((?:[^,()]+,\s*)?["']([\w-]+)[
 RUNTIME_DIRS = ("templates", "static", "ui", "web", "public", "assets", "views", "config", "configs")
 PORT_DEFAULT = re.compile(r"""(?:port|PORT)\s*=\s*["'](\d{2,5})["']""")
 ENV_READ = re.compile(r"""os\.(?:Getenv|LookupEnv)\(\s*["']([A-Z_][A-Z0-9_]*)["']""")
+#: modules that compile C with cgo: the binary is built with CGO_ENABLED=1 and links the image's libc
+CGO_MODULES = ("github.com/mattn/go-sqlite3", "github.com/confluentinc/confluent-kafka-go", "gopkg.in/gographics/imagick",
+               "github.com/tecbot/gorocksdb", "github.com/linxGnu/grocksdb", "github.com/google/gopacket/pcap",
+               "github.com/go-gl/", "github.com/miekg/pkcs11", "github.com/ceph/go-ceph")
+IMPORT_C = re.compile(r'^import\s+"C"|^\s+"C"$', re.M)
 
 
 def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
-    if not svc.has(tree, "go.mod"):
+    """A Go module; or, without go.mod, a directory of `package main` files (go-outyet's lone main.go), built after
+    `go mod init` and `go mod tidy`."""
+    lone = not svc.has(tree, "go.mod")
+    if lone and not any(re.search(r"^package main\b", tree.read(f), re.M) for f in svc.with_suffix(".go", depth=1)):
         return None
     col = Collector()
-    gomod = tree.read(svc.rel("go.mod"))
+    gomod = "" if lone else tree.read(svc.rel("go.mod"))
+    if lone:
+        col.add("language", next(f for f in svc.with_suffix(".go", depth=1)), "package main with no go.mod: a module is made for it")
     module = re.search(r"^module\s+(\S+)", gomod, re.M)
     version = re.search(r"^go\s+(\d+\.\d+)", gomod, re.M)
     if version:
@@ -80,11 +90,16 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     name = (module.group(1).rsplit("/", 1)[-1] if module else svc.name(tree.root.name)).lower()
     name = re.sub(r"[^a-z0-9-]+", "-", name).strip("-") or "app"
     http = port is not None or bool(re.search(r"net/http|gin|echo|fiber", " ".join(tree.read(f)[:4000] for f in sources[:20])))
+    cgo = next((mod for mod in CGO_MODULES if mod in gomod), None) or next(
+        (f for f in sources if IMPORT_C.search(tree.read(f))), None)
+    if cgo:
+        col.add("build_env", svc.rel("go.mod") if cgo in CGO_MODULES else cgo, f"cgo: {cgo}")
     return ServiceAnalysis(
-        warnings=loopback_warnings(tree, sources),
+        warnings=loopback_warnings(tree, sources), build_env={"CGO_ENABLED": "1"} if cgo else {},
         path=svc.path or ".", name=name, language="go", language_version=version.group(1) if version else None,
         language_version_minimum=version is not None,
-        framework=framework, package_manager="go", lockfile="go.sum" if svc.has(tree, "go.sum") else None, manifest="go.mod",
+        framework=framework, package_manager="go", lockfile="go.sum" if svc.has(tree, "go.sum") else None,
+        manifest=None if lone else "go.mod",
         port=port, reads_port_env=reads_env, start_command=start,
         build_command=["go", "build", "-trimpath", "-ldflags=-s -w", "-o", "/out/server", f"./{main_dir}" if main_dir != "." else "."],
         build_output="/out/server", entrypoint=rel_in(svc.path, main) if main else None, health_path=health,
