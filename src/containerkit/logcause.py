@@ -24,7 +24,7 @@ _CAUSES = tuple(re.compile(p, re.M) for p in (
 ))
 # an app that crashed at start: the last exception of a traceback (Python, Java's "Caused by"), a panic (Go, Rust)
 _CRASHES = tuple(re.compile(p, re.M) for p in (
-    r"^(panic: .+|thread '[^']+' panicked at .+)$",
+    r"^(panic: .+|thread '[^']+'(?: \(\d+\))? panicked at .+)$",
     r"^(?:Caused by: |Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Configured)(?:: .+)?)$",
 ))
 _ANY_ERROR = re.compile(r"^.*\b(?:error|Error|ERROR)\b[:!] .+$", re.M)
