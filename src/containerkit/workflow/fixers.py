@@ -29,7 +29,9 @@ SYSTEM_PACKAGES: list[tuple[re.Pattern[str], list[str]]] = [
     (re.compile(r"jpeglib\.h|zlib\.h: No such file", re.I), ["gcc", "libjpeg-dev", "zlib1g-dev"]),
     (re.compile(r"Python\.h: No such file", re.I), ["gcc", "python3-dev"]),
     (re.compile(r"(?:gcc|cc|g\+\+|make)['\"]?: (?:not found|No such file)|command '(?:gcc|x86_64-linux-gnu-gcc)' failed"
-                r"|unable to execute '(?:gcc|x86_64-linux-gnu-gcc)'", re.I), ["build-essential"]),
+                r"|unable to execute '(?:gcc|x86_64-linux-gnu-gcc)'|No such file or directory: '(?:gcc|cc|x86_64-linux-gnu-gcc)'"
+                r"|gyp ERR! stack Error: not found: (?:make|g\+\+|cc)", re.I), ["build-essential"]),
+    (re.compile(r"gyp ERR! find Python|Could not find any Python installation to use", re.I), ["python3"]),
     (re.compile(r"git: not found|Cannot find command 'git'", re.I), ["git"]),
 ]
 
