@@ -17,6 +17,8 @@ class H(BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200 if self.path == '/health' else 404); self.end_headers(); self.wfile.write(b'ok')
 mode = os.environ.get('MODE', 'serve')
+if os.environ.get('PID_DIR'):  # as Apache writes /var/run/apache2/apache2.pid
+    open(os.path.join(os.environ['PID_DIR'], 'app.pid'), 'w').write(str(os.getpid()))
 if mode == 'crash':
     print('missing DATABASE_URL', file=sys.stderr); sys.exit(4)
 if mode == 'worker':
@@ -27,7 +29,8 @@ HTTPServer((os.environ.get('HOST', '0.0.0.0'), int(os.environ.get('PORT', '8000'
 
 
 def _build(docker_client: Any, tag: str) -> None:
-    files = {"Dockerfile": "FROM python:3.12-slim\nCOPY server.py /server.py\nUSER 10001\nCMD [\"python3\", \"-u\", \"/server.py\"]\n",
+    files = {"Dockerfile": "FROM python:3.12-slim\nCOPY server.py /server.py\nUSER 10001\n"
+                           'LABEL org.containerkit.writable="/tmp /var/run/app"\nCMD [\"python3\", \"-u\", \"/server.py\"]\n',
              "server.py": SERVER}
     docker_client.images.build(fileobj=build_context(files), custom_context=True, tag=tag, rm=True)
 
@@ -66,6 +69,13 @@ def test_crash_fails_with_exit_code_and_logs(harness: Harness, server_image: str
     assert "missing DATABASE_URL" in str(info.value.details["log_tail"])
     # the one line that says why ends the message
     assert info.value.details["cause"] == "missing DATABASE_URL" and info.value.message.endswith(": missing DATABASE_URL")
+
+
+def test_paths_the_image_labels_writable_are_writable_under_the_read_only_root(harness: Harness, server_image: str) -> None:
+    # php:*-apache writes /var/run/apache2; generated images list such paths in org.containerkit.writable
+    result = harness.call("smoke_test_image", image=server_image, port=8000, path="/health", env={"PID_DIR": "/var/run/app"},
+                          timeout_s=60)
+    assert result.passed
 
 
 def test_app_bound_to_the_loopback_address_only_is_told_to_bind_all_interfaces(harness: Harness, server_image: str) -> None:

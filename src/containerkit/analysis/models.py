@@ -9,6 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: the image label in which a generated Dockerfile lists ``ServiceAnalysis.writable_paths`` (the smoke run mounts a
+#: tmpfs on each, as the manifests mount emptyDirs)
+WRITABLE_LABEL = "org.containerkit.writable"
+
 Language = Literal["python", "node", "go", "java", "dotnet", "ruby", "php", "rust", "static"]
 
 
@@ -85,6 +89,27 @@ class ServiceAnalysis(_M):
         default_factory=list, description="What the generated files cannot fix and the app's code must (it binds "
         "127.0.0.1, which nothing outside its container reaches), each naming the file and line.")
     evidence: list[Evidence] = Field(default_factory=list)
+
+
+    def writable_paths(self) -> tuple[str, ...]:
+        """Absolute paths the generated image's runtime writes, ``/tmp`` first: a read-only root filesystem needs them
+        writable (the manifests mount emptyDirs there, the smoke run tmpfs). Apache (PHP) writes its pid and lock files
+        under /var/run/apache2 and /var/lock/apache2; Laravel and Rails write caches and logs in the app tree; Next.js
+        its image/ISR cache under .next/cache; nginx keeps its pid and temp files under /tmp."""
+        paths = ["/tmp"]  # noqa: S108 - a path inside the container, not a temp file here
+        if self.language == "php":
+            paths += ["/var/run/apache2", "/var/lock/apache2"]
+            if self.framework == "laravel":
+                paths += [f"/var/www/html/{p}" for p in _LARAVEL_WRITES]
+        elif self.language == "ruby" and self.framework == "rails":
+            paths += ["/app/tmp", "/app/log"]
+        elif self.language == "node" and self.framework == "nextjs":
+            paths += ["/app/.next/cache"]
+        return tuple(paths)
+
+
+_LARAVEL_WRITES = ("storage/framework/cache", "storage/framework/sessions", "storage/framework/views", "storage/logs",
+                   "bootstrap/cache")
 
 
 class RepoAnalysis(_M):

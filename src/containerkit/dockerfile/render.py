@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from containerkit.analysis.models import ServiceAnalysis
+from containerkit.analysis.models import WRITABLE_LABEL, ServiceAnalysis
 from containerkit.dockerfile.dockerignore import render_dockerignore
 from containerkit.dockerfile.images import version_for
 from containerkit.dockerfile.render_node import node, static
@@ -72,8 +72,18 @@ def render(svc: ServiceAnalysis, options: RenderOptions | None = None) -> Render
             f"{', ' + svc.framework if svc.framework else ''}). Regenerate with `containerkit dockerfile --force`.")
     opts = replace(opts, images=opts.images.for_service(svc.language_version_minimum, svc.language_version_maximum))
     base, build, uid, health, notes = renderers[svc.language](doc, svc, opts, version)
+    _label_writable(doc, svc)
     return Rendered(dockerfile=doc.text(), dockerignore=render_dockerignore(svc), base_image=base, build_image=build,
                     user_uid=uid, port=svc.port, healthcheck=health, notes=tuple(notes), image_notes=tuple(opts.images.notes))
+
+
+def _label_writable(doc: Doc, svc: ServiceAnalysis) -> None:
+    paths = svc.writable_paths()
+    if len(paths) < 2:
+        return
+    at = next(i for i in range(len(doc.lines) - 1, -1, -1) if not doc.lines[i].startswith(("CMD ", "ENTRYPOINT ")))
+    doc.lines[at + 1:at + 1] = ["# What the runtime writes: mounted writable (emptyDir, tmpfs) over a read-only root filesystem",
+                                f'LABEL {WRITABLE_LABEL}="{" ".join(paths)}"']
 
 
 def _python(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> Result:

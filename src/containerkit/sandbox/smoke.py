@@ -13,6 +13,7 @@ from typing import Any
 
 from docker.errors import DockerException
 
+from containerkit.analysis.models import WRITABLE_LABEL
 from containerkit.errors import InvalidInputError, SmokeDetails, SmokeTestError
 from containerkit.logcause import cause_of, last_line
 from containerkit.sandbox import containers
@@ -58,6 +59,15 @@ def listening(pid: int) -> dict[int, bool]:
 
 
 
+def writable_paths(client: Any, image: str) -> list[str]:
+    """The paths the image says its runtime writes (label org.containerkit.writable), besides /tmp."""
+    try:
+        labels = client.images.get(image).labels or {}
+    except DockerException:
+        return []  # a missing image fails in create() with IMAGE_NOT_FOUND
+    return [p for p in str(labels.get(WRITABLE_LABEL, "")).split() if p.startswith("/") and p != "/tmp"]  # noqa: S108
+
+
 def _fail(code: str, message: str, hint: str, container: Any, details: SmokeDetails, *, why: bool = True) -> SmokeTestError:
     """The error with the container's last log lines; ``why``: the message ends with the line that says why."""
     try:
@@ -74,6 +84,7 @@ def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait 
                    env: dict[str, str], timeout_s: float, user: str | None = None, docker_base_url: str | None = None) -> SmokeOutcome:
     """Run the smoke test in this (worker) thread; the container is always removed."""
     kwargs = host_config_kwargs(limits)
+    kwargs["tmpfs"] = {**kwargs["tmpfs"], **{p: "rw,nosuid,nodev,size=64m,mode=1777" for p in writable_paths(client, image)}}
     ports = {f"{port}/tcp": ("127.0.0.1", None)} if port else None
     deadline_at = time.time() + max(timeout_s, getattr(wait, "grace_s", 0.0)) + GRACE_S
     container = containers.create(client, image, None, environment=env or None, ports=ports,

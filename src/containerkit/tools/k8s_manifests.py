@@ -16,7 +16,6 @@ from containerkit.dockerfile.render_node import serves_static
 from containerkit.errors import ContainerKitError, InvalidInputError, JSONValue, ManifestInvalidError
 from containerkit.k8s import helm, kustomize
 from containerkit.k8s.manifests import build
-from containerkit.k8s.runtime import writable_paths
 from containerkit.k8s.spec import DEFAULT_RESOURCES, RESOURCES, AppSpec, dns1123, secret_name
 from containerkit.k8s.validate import Finding, validate_path
 from containerkit.k8s.workload import PRIVILEGED_BELOW
@@ -145,7 +144,7 @@ def _spec(ctx: ToolContext, svc: ServiceAnalysis, params: GenerateManifestsParam
     spec = AppSpec(
         name=name, namespace=namespace, image=params.image, version=version, user_uid=uid, port=port, serves_http=svc.serves_http,
         health_path=health if port is not None else None, reads_port_env=svc.reads_port_env, config_env=tuple(svc.env_vars.config),
-        secret_env=tuple(svc.env_vars.secret), writable_paths=writable_paths(svc), replicas=params.replicas,
+        secret_env=tuple(svc.env_vars.secret), writable_paths=svc.writable_paths(), replicas=params.replicas,
         ingress_host=params.ingress_host if port is not None and svc.serves_http else None,
         resources=RESOURCES.get(svc.language, DEFAULT_RESOURCES), slow_start=svc.language in ("java", "dotnet"),
         description=f"{name} ({svc.language}{', ' + svc.framework if svc.framework else ''})",

@@ -28,5 +28,7 @@ USER 10001
 EXPOSE 3000
 # No curl in slim images: probe with the Node runtime
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["node", "-e", "require('http').get('http://127.0.0.1:3000/', r => process.exit(r.statusCode < 500 ? 0 : 1)).on('error', () => process.exit(1))"]
+# What the runtime writes: mounted writable (emptyDir, tmpfs) over a read-only root filesystem
+LABEL org.containerkit.writable="/tmp /app/.next/cache"
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node_modules/.bin/next", "start", "-p", "3000"]

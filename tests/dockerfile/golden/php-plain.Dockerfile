@@ -13,4 +13,6 @@ USER 33
 EXPOSE 8080
 # No curl in the image: probe with the PHP runtime
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["php", "-r", "exit(@file_get_contents('http://127.0.0.1:8080/healthcheck.php') === false ? 1 : 0);"]
+# What the runtime writes: mounted writable (emptyDir, tmpfs) over a read-only root filesystem
+LABEL org.containerkit.writable="/tmp /var/run/apache2 /var/lock/apache2"
 CMD ["apache2-foreground"]

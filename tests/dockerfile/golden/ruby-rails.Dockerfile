@@ -19,4 +19,6 @@ USER 10001
 EXPOSE 3000
 # No curl in slim images: probe with the Ruby runtime
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["ruby", "-e", "require 'net/http'; exit(Net::HTTP.get_response(URI('http://127.0.0.1:3000/health')).code.to_i < 500)"]
+# What the runtime writes: mounted writable (emptyDir, tmpfs) over a read-only root filesystem
+LABEL org.containerkit.writable="/tmp /app/tmp /app/log"
 CMD ["bundle", "exec", "rails", "server", "-b", "0.0.0.0", "-p", "3000"]
