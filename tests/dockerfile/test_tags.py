@@ -30,10 +30,16 @@ def emitted(svc: ServiceAnalysis) -> list[str]:
 
 def variants() -> list[ServiceAnalysis]:
     out = list(SERVICES)
-    for svc in SERVICES:
+    java = next(s for s in SERVICES if s.language == "java")
+    # the project's Gradle wrapper builds on eclipse-temurin:{v}-jdk; the Gradle image serves projects without one
+    extra = [java.model_copy(update={"package_manager": "gradle", "build_command": [tool, "build"]}) for tool in ("./gradlew", "gradle")]
+    for svc in [*SERVICES, *extra]:
         for version in VERSIONS.get(svc.language, []):
             for minimum in (False, True):
                 out.append(svc.model_copy(update={"language_version": version, "language_version_minimum": minimum}))
+                if svc.language == "python":  # the newest CPython a lock's compiled packages have wheels for
+                    out += [svc.model_copy(update={"language_version": version, "language_version_minimum": minimum,
+                                                   "language_version_maximum": ceiling}) for ceiling in ("3.10", "3.11", "3.12")]
     return out
 
 
