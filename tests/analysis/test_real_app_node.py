@@ -182,3 +182,18 @@ def test_angular_application_builder_writes_browser_and_the_old_builder_does_not
 
     assert angular(tmp_path / "new", "@angular-devkit/build-angular:application").build_output == "dist/web/browser"
     assert angular(tmp_path / "old", "@angular-devkit/build-angular:browser").build_output == "dist/web"
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_nextjs_standalone_runs_its_server_with_an_optional_public_dir(tmp_path: Path, public: bool) -> None:
+    files = {"package.json": pkg(scripts={"build": "next build", "start": "next start"}, dependencies={"next": "15", "react": "19"}),
+             "package-lock.json": lock(), "next.config.mjs": "export default { output: 'standalone' };\n", "app/page.tsx": ""}
+    if public:
+        files["public/favicon.ico"] = ""
+    svc = one(tree(tmp_path, files))
+    assert (svc.build_output, svc.start_command, svc.runtime_files) == (".next/standalone", ["node", "server.js"],
+                                                                        ["public"] if public else [])
+    runtime = stages(dockerfile(svc))[-1]
+    assert "COPY --from=build /app/.next/standalone ./" in runtime and "COPY --from=build /app/.next/static ./.next/static" in runtime
+    assert ("COPY --from=build /app/public ./public" in runtime) is public
+    assert "ENV HOSTNAME=0.0.0.0" in runtime and 'CMD ["node", "server.js"]' in runtime

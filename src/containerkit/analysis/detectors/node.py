@@ -92,6 +92,13 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         col.add("start_command", svc.rel("package.json"), f"npm start runs `{' '.join(scripted)}`")
     entry = scripted[1] if scripted and len(scripted) > 1 else _entry(tree, svc, pkg, scripts, framework, typescript, sources)
     start = None if spa else scripted or _start(pkg, scripts, framework, entry)
+    runtime_files: list[str] = []
+    config = next((c for c in ("next.config.js", "next.config.mjs", "next.config.ts") if svc.has(tree, c)), None)
+    if framework == "nextjs" and config and re.search(r"""output\s*:\s*["']standalone["']""", tree.read(svc.rel(config))):
+        # the standalone server (server.js with its traced node_modules); public/ is optional and copied when present
+        out["build_output"], start = ".next/standalone", ["node", "server.js"]
+        runtime_files = ["public"] if any(f.startswith(svc.rel("public") + "/") for f in svc.files) else []
+        col.add("build_output", svc.rel(config), "output: 'standalone'")
     routes = search(tree, sources, HEALTH_ROUTE)
     health = None
     if routes and not spa:
@@ -106,7 +113,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         language_version_minimum=_minimum_node(tree, svc, pkg) if version else False,
         package_manager=manager, package_manager_version=install.version, lockfile=lockfile, install_files=install.files,
         install_needs_source=install.needs_source, system_packages=["g++", "make", "python3"] if install.native else [],
-        manifest="package.json", port=out.get("port"),
+        manifest="package.json", port=out.get("port"), runtime_files=runtime_files,
         reads_port_env=out.get("reads_port_env", False), start_command=start, build_command=build,
         build_output=out.get("build_output") or ("dist" if typescript and build else None), entrypoint=entry,
         health_path=health, serves_http=out.get("serves_http", framework is not None or out.get("port") is not None),
