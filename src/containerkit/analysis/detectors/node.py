@@ -93,12 +93,12 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     entry = scripted[1] if scripted and len(scripted) > 1 else _entry(tree, svc, pkg, scripts, framework, typescript, sources)
     start = None if spa else scripted or _start(pkg, scripts, framework, entry)
     runtime_files: list[str] = []
-    config = next((c for c in ("next.config.js", "next.config.mjs", "next.config.ts") if svc.has(tree, c)), None)
-    if framework == "nextjs" and config and re.search(r"""output\s*:\s*["']standalone["']""", tree.read(svc.rel(config))):
+    next_config = next((c for c in ("next.config.js", "next.config.mjs", "next.config.ts") if svc.has(tree, c)), None)
+    if framework == "nextjs" and next_config and re.search(r"""output\s*:\s*["']standalone["']""", tree.read(svc.rel(next_config))):
         # the standalone server (server.js with its traced node_modules); public/ is optional and copied when present
         out["build_output"], start = ".next/standalone", ["node", "server.js"]
         runtime_files = ["public"] if any(f.startswith(svc.rel("public") + "/") for f in svc.files) else []
-        col.add("build_output", svc.rel(config), "output: 'standalone'")
+        col.add("build_output", svc.rel(next_config), "output: 'standalone'")
     routes = search(tree, sources, HEALTH_ROUTE)
     health = None
     if routes and not spa:

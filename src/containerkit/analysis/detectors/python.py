@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import PurePosixPath as Path
+import posixpath
 from typing import Any
 
 from containerkit.analysis.detectors import ServiceDir
@@ -66,8 +66,7 @@ def requirement_files(tree: Tree, svc: ServiceDir, rel: str, seen: set[str] | No
     found = [rel]
     base = rel.rpartition("/")[0]
     for include in INCLUDE.findall(tree.read(svc.rel(rel))):
-        target = str(Path(base, include)) if base else include
-        target = str(Path(target)).replace("\\", "/")
+        target = posixpath.normpath(posixpath.join(base, include))
         if not target.startswith(".."):
             found += requirement_files(tree, svc, target, seen)
     return found
