@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import tomllib
-import posixpath
 from typing import Any
 
 from containerkit.analysis.detectors import ServiceDir
