@@ -200,3 +200,17 @@ def test_a_literal_loopback_bind_is_a_warning_and_rusts_src_bin_is_read(tmp_path
     }))
     assert len(svc.warnings) == 1 and svc.warnings[0].startswith("src/bin/server.rs:2 binds 127.0.0.1")
     assert "0.0.0.0" in svc.warnings[0]
+
+
+def test_ruby_port_from_puma_config_and_rack_port(tmp_path: Path) -> None:
+    # the Ruby classes: config/puma.rb and RACK_PORT name the port; Sinatra run as `ruby app.rb` binds
+    # localhost in its default development environment
+    rails = one(tree(tmp_path / "rails", {"Gemfile": "source 'https://rubygems.org'\ngem 'rails'\ngem 'puma'\n",
+                                          "config/puma.rb": 'port ENV.fetch("PORT") { 3001 }\nthreads 5, 5\n',
+                                          "config.ru": "run Rails.application\n"}))
+    assert rails.port == 3001 and rails.start_command and rails.start_command[-1] == "3001"
+    sinatra = one(tree(tmp_path / "sinatra", {"Gemfile": "source 'https://rubygems.org'\ngem 'sinatra'\n",
+                                              "app.rb": "require 'sinatra'\nset :bind, '0.0.0.0'\nget('/') { 'hi' }\n",
+                                              "server.rb": "port = ENV.fetch('RACK_PORT', 9393)\n"}))
+    assert (sinatra.framework, sinatra.port) == ("sinatra", 9393)
+    assert "RACK_ENV=production APP_ENV=production" in dockerfile(sinatra)

@@ -281,8 +281,10 @@ def _dotnet(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -
 def _ruby(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> Result:
     image = opts.images.pick("ruby", version, "ruby")
     doc.add(f"FROM {image}")
-    doc.add("ENV BUNDLE_WITHOUT=development:test BUNDLE_DEPLOYMENT=1" + (" RAILS_ENV=production RAILS_LOG_TO_STDOUT=1" if svc.framework == "rails" else ""),
-            why="Production gems only")
+    # Rack's production environment (Sinatra binds localhost only in development, where `ruby app.rb` starts it)
+    environment = " RAILS_ENV=production RAILS_LOG_TO_STDOUT=1" if svc.framework == "rails" else " RACK_ENV=production APP_ENV=production"
+    doc.add("ENV BUNDLE_WITHOUT=development:test BUNDLE_DEPLOYMENT=1" + environment,
+            why="Production gems only, and the app's production environment")
     doc.add("WORKDIR /app")
     apt(doc, [*(svc.system_packages or ["build-essential"]), *opts.extra_system_packages], "Compilers for native gems")
     doc.add("COPY Gemfile Gemfile.lock ./" if svc.lockfile else "COPY Gemfile ./",

@@ -10,6 +10,7 @@ from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, major_minor,
 from containerkit.analysis.models import EnvVars, ServiceAnalysis
 from containerkit.analysis.walk import Tree
 
+PUMA_PORT = re.compile(r"""^\s*(?:port\s+(?:ENV\.fetch\(\s*["']\w+["']\s*(?:,\s*|\)\s*\{\s*))?|bind\s+["']tcp://[^:"']+:)(\d{2,5})""")
 RUBY_ENV = re.compile(r"""ENV(?:\.fetch\(|\[)\s*["']([A-Z_][A-Z0-9_]*)["']""")
 PHP_ENV = re.compile(r"""(?:getenv|env)\(\s*["']([A-Z_][A-Z0-9_]*)["']""")
 
@@ -37,9 +38,13 @@ def detect_ruby(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     sources = [f for f in svc.files if f.endswith((".rb", ".ru")) and "/spec/" not in f and "/test/" not in f]
     reads_env = bool(search(tree, sources, re.compile(r"""ENV(?:\.fetch\(|\[)\s*["'](PORT)["']""")))
     set_port = search(tree, sources, re.compile(r"set\s+:port,\s*(?:ENV\.fetch\([^,]+,\s*)?(\d{2,5})"))
-    if set_port:
-        port = int(set_port[0].value)
-        col.add("port", set_port[0].file, set_port[0].text, set_port[0].line)
+    # puma's own configuration: port ENV.fetch("PORT") { 3001 } / port ENV.fetch("PORT", 3001) / port 3001 / bind "tcp://0.0.0.0:3001"
+    puma = search(tree, [svc.rel("config/puma.rb")] if svc.has(tree, "config/puma.rb") else [], PUMA_PORT)
+    rack_port = search(tree, sources, re.compile(r"""ENV(?:\.fetch\(|\[)\s*["']RACK_PORT["'](?:\]\s*\|\|\s*|,\s*|\)\s*\{\s*)(\d{2,5})"""))
+    if set_port or puma or rack_port:
+        found = (set_port or puma or rack_port)[0]
+        port = int(found.value)
+        col.add("port", found.file, found.text, found.line)
     elif port:
         server = "rackup (config.ru)" if port == 9292 else framework
         col.add("port", svc.rel("config.ru" if port == 9292 else "Gemfile"), f"{server} default port {port}")
