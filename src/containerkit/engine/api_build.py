@@ -64,18 +64,23 @@ class ApiBuildStrategy:
             def start() -> Any:
                 return api._post(api._url("/build"), data=context_tar, params=params, headers=headers, stream=True, timeout=None)
 
+            pending = _Lines()
             async with json_stream(api, start) as chunks:
                 async for chunk in chunks:
                     image_id = _aux_id(chunk) or image_id
                     if "error" in chunk:
+                        for line in pending.flush():
+                            tracker.feed(line)
                         error = str(chunk.get("error") or chunk.get("errorDetail", {}).get("message", "build failed"))
                         tracker.feed(error)
                         continue
-                    for line in _lines(chunk):
+                    for line in pending.lines(chunk):
                         step = tracker.feed(line)
                         image_id = _success_id(line) or image_id
                         if step is not None:
                             await on_step(step)
+            for line in pending.flush():
+                tracker.feed(line)
             if error is not None:
                 raise EngineBuildError(error)
             if image_id is None:
@@ -141,11 +146,26 @@ def _success_id(line: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _lines(chunk: dict[str, Any]) -> list[str]:
-    if "stream" in chunk:
-        return [line.rstrip() for line in str(chunk["stream"]).splitlines() if line.strip()]
-    status = chunk.get("status")
-    if status and not chunk.get("progressDetail"):
-        return [f"{chunk.get('id', '')} {status}".strip()]
-    return []
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class _Lines:
+    """The build's log as lines: the engine's ``stream`` chunks are pieces of output, not lines (apt's
+    ``E: Unable to locate package x`` arrives as ``E``, ``: ``, ``Unable to locate package x\n``)."""
+
+    def __init__(self) -> None:
+        self.partial = ""
+
+    def lines(self, chunk: dict[str, Any]) -> list[str]:
+        if "stream" in chunk:
+            *complete, self.partial = _BREAK.split(self.partial + str(chunk["stream"]))
+            return [line.rstrip() for line in complete if line.strip()]
+        status = chunk.get("status")
+        if status and not chunk.get("progressDetail"):
+            return [*self.flush(), f"{chunk.get('id', '')} {status}".strip()]
+        return []
+
+    def flush(self) -> list[str]:
+        rest, self.partial = self.partial.rstrip(), ""
+        return [rest] if rest.strip() else []
 
