@@ -17,7 +17,7 @@ _CAUSES = tuple(re.compile(p, re.M) for p in (
     r"^E: (.+)$",
     r"^npm (?:ERR!|error) (?!code |errno |syscall |path |command |A complete log|signal |\s*$|gyp (?:info|verb))(.+)$",
     r"^error (?!Command failed)(.+)$",
-    r"^error(?:\[E\d+\])?: (?!could not compile|aborting due to)(.+)$",
+    r"^error(?:\[E\d+\])?: (?!could not compile|aborting due to|subprocess-exited-with-error|metadata-generation-failed)(.+)$",
     r"^\[ERROR\] (?!\s*$|-> \[Help|Re-run Maven|To see the full stack|For more information|$)(.+)$",
     r"^\* What went wrong:\n(.+)$",
     r"^(go: .+|\S+\.go:\d+:\d+: .+)$",
@@ -25,7 +25,7 @@ _CAUSES = tuple(re.compile(p, re.M) for p in (
 # an app that crashed at start: the last exception of a traceback (Python, Java's "Caused by"), a panic (Go, Rust)
 _CRASHES = tuple(re.compile(p, re.M) for p in (
     r"^(panic: .+|thread '[^']+'(?: \(\d+\))? panicked at .+)$",
-    r"^(?:Caused by: |Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Configured)(?:: .+)?)$",
+    r"^\s*(?:Caused by: |Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Configured)(?:: .+)?)$",
 ))
 _ANY_ERROR = re.compile(r"^.*\b(?:error|Error|ERROR)\b[:!] .+$", re.M)
 

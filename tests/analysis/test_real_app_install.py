@@ -214,3 +214,18 @@ def test_ruby_port_from_puma_config_and_rack_port(tmp_path: Path) -> None:
                                               "server.rb": "port = ENV.fetch('RACK_PORT', 9393)\n"}))
     assert (sinatra.framework, sinatra.port) == ("sinatra", 9393)
     assert "RACK_ENV=production APP_ENV=production" in dockerfile(sinatra)
+
+
+def test_directories_the_app_makes_at_run_time_are_its_own_and_writable(tmp_path: Path) -> None:
+    # py-microblog: os.mkdir('logs') at start: "Read-only file system: 'logs'"; bakerydemo's uwsgi has no wheels at all
+    svc = one(tree(tmp_path, {
+        "requirements.txt": "flask==3.0.0\nuwsgi>=2.0.17\n",
+        "microblog.py": "from app import create_app\napp = create_app()\n",
+        "app/__init__.py": "import os\nfrom flask import Flask\n\ndef create_app():\n    if not os.path.exists('logs'):\n"
+                           "        os.mkdir('logs')\n    return Flask(__name__)\n",
+    }))
+    assert svc.writes == ["instance", "logs"] and svc.system_packages == ["gcc", "libc6-dev"]
+    assert svc.writable_paths() == ("/tmp", "/app/instance", "/app/logs")
+    text = dockerfile(svc)
+    assert "RUN mkdir -p instance logs && chown 10001:10001 instance logs" in text
+    assert 'LABEL org.containerkit.writable="/tmp /app/instance /app/logs"' in text

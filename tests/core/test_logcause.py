@@ -35,6 +35,10 @@ CASES = [
     ("Error: Could not find or load main class JavalinHtmlFormsExampleAppKt\n"
      "Caused by: java.lang.ClassNotFoundException: JavalinHtmlFormsExampleAppKt\n",
      "java.lang.ClassNotFoundException: JavalinHtmlFormsExampleAppKt"),
+    # py-flasky: a 2017 pin's setup.py imports imp, gone in Python 3.12; pip's own line is only "subprocess-exited-with-error"
+    ("      File \"<string>\", line 22, in <module>\n      ModuleNotFoundError: No module named 'imp'\n      [end of output]\n"
+     "  note: This error originates from a subprocess, and is likely not a problem with pip.\nerror: subprocess-exited-with-error\n",
+     "ModuleNotFoundError: No module named 'imp'"),
     ("panic: listen tcp :80: bind: permission denied\n\ngoroutine 1 [running]:\n", "panic: listen tcp :80: bind: permission denied"),
     ("node:internal/modules/cjs/loader:1228\n  throw err;\n  ^\n\nError: Cannot find module '/app/dist/server.js'\n",
      "Error: Cannot find module '/app/dist/server.js'"),
@@ -50,3 +54,13 @@ def test_no_line_says_why_and_the_last_line_stands_in() -> None:
     log = '{"message":"No client secret. Set SESSION_SECRET environment variable.","level":"error"}\n'
     assert cause_of("listening on 3000\nshutting down\n") is None
     assert last_line(log) == log.strip()
+
+
+def test_a_module_not_found_is_no_network_failure() -> None:
+    # py-flasky was reported as NETWORK: "ModuleNotFoundError" contains "eNotFound", matched as npm's ENOTFOUND
+    from containerkit.engine.classify import classify
+
+    err = classify("The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1",
+                   "      ModuleNotFoundError: No module named 'imp'\nerror: subprocess-exited-with-error\n", None, 5,
+                   dockerfile="Dockerfile")
+    assert err.code != "NETWORK"

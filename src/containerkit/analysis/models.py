@@ -69,6 +69,10 @@ class ServiceAnalysis(_M):
     runtime_files: list[str] = Field(
         default_factory=list, description="Files and directories a compiled app reads at run time (templates/, static/, ui/, "
         "Rocket.toml, configuration/), relative to the service dir: the runtime image copies them beside the binary.")
+    writes: list[str] = Field(
+        default_factory=list, description="Directories, relative to the service dir, the app creates and writes at run "
+        "time (microblog's logs/, Flask's instance/): the image makes them the app user's, and they are mounted writable "
+        "over a read-only root filesystem.")
     build_env: dict[str, str] = Field(
         default_factory=dict, description="Environment the build needs (SQLX_OFFLINE=true when sqlx's offline query "
         "data is committed).")
@@ -97,6 +101,7 @@ class ServiceAnalysis(_M):
         under /var/run/apache2 and /var/lock/apache2; Laravel and Rails write caches and logs in the app tree; Next.js
         its image/ISR cache under .next/cache; nginx keeps its pid and temp files under /tmp."""
         paths = ["/tmp"]  # noqa: S108 - a path inside the container, not a temp file here
+        paths += [f"{APP_DIR.get(self.language, '/app')}/{d}" for d in self.writes]
         if self.language == "php":
             paths += ["/var/run/apache2", "/var/lock/apache2"]
             if self.framework == "laravel":
@@ -108,6 +113,8 @@ class ServiceAnalysis(_M):
         return tuple(paths)
 
 
+#: where each template puts the app
+APP_DIR = {"php": "/var/www/html"}
 _LARAVEL_WRITES = ("storage/framework/cache", "storage/framework/sessions", "storage/framework/views", "storage/logs",
                    "bootstrap/cache")
 

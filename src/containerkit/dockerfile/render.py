@@ -142,9 +142,10 @@ def _python(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -
     doc.gap()
     add_user(doc, opts.user_uid)
     doc.add("COPY . .", why="The source, owned by root and read-only for the app user")
-    if svc.framework == "flask":
-        doc.add(f"RUN mkdir -p instance && chown {opts.user_uid}:{opts.user_uid} instance",
-                why="Flask's instance folder (app.instance_path): the one directory the app may write")
+    if svc.writes:
+        dirs = " ".join(svc.writes)
+        doc.add(f"RUN mkdir -p {dirs} && chown {opts.user_uid}:{opts.user_uid} {dirs}",
+                why="The directories the app writes at run time (Flask's instance folder, its logs): the app user's")
     doc.add(f"USER {opts.user_uid}")
     doc.gap()
     expose(doc, svc, svc.port)

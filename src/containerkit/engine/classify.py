@@ -57,8 +57,8 @@ _RULES = (
     _Rule("NETWORK",
           re.compile(r"dial tcp|connection refused|no such host|network is unreachable|i/o timeout"
                      r"|temporary failure in name resolution|could not resolve|failed to establish a new connection"
-                     r"|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|connection reset by peer|TLS handshake timeout"
-                     r"|Could not fetch URL|Max retries exceeded|ETIMEDOUT", re.I),
+                     r"|\bECONNREFUSED\b|\bENOTFOUND\b|\bEAI_AGAIN\b|connection reset by peer|TLS handshake timeout"
+                     r"|Could not fetch URL|Max retries exceeded|\bETIMEDOUT\b", re.I),
           "A network operation in the build failed: check the engine's connectivity, proxies and DNS.",
           retryable=True, search_log=True),
     _Rule("COPY_SOURCE_MISSING",

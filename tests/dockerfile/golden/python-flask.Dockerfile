@@ -16,11 +16,13 @@ RUN groupadd --system --gid 10001 app && \
     useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
 # The source, owned by root and read-only for the app user
 COPY . .
-# Flask's instance folder (app.instance_path): the one directory the app may write
+# The directories the app writes at run time (Flask's instance folder, its logs): the app user's
 RUN mkdir -p instance && chown 10001:10001 instance
 USER 10001
 
 EXPOSE 5000
 # No curl in slim images: probe with the Python runtime
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/', timeout=4)"]
+# What the runtime writes: mounted writable (emptyDir, tmpfs) over a read-only root filesystem
+LABEL org.containerkit.writable="/tmp /app/instance"
 CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--access-logfile", "-", "app:app"]
