@@ -135,7 +135,9 @@ def test_web_app_with_health_route_gets_http_probes_and_hardened_pod(harness: Ha
     assert c["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
                                     "capabilities": {"drop": ["ALL"]}}
     assert pod["automountServiceAccountToken"] is False and objects[("ServiceAccount", "python-health")]["automountServiceAccountToken"] is False
-    assert c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}] and pod["volumes"][0]["emptyDir"]
+    # /tmp, and the Flask instance folder the app writes (the root filesystem is read-only)
+    assert c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}, {"name": "app-instance", "mountPath": "/app/instance"}]
+    assert pod["volumes"][0]["emptyDir"]
     assert dep["metadata"]["labels"] == {"app.kubernetes.io/name": "python-health", "app.kubernetes.io/instance": "python-health",
                                          "app.kubernetes.io/version": "1.4.2", "app.kubernetes.io/managed-by": "containerkit"}
     assert "app.kubernetes.io/version" not in dep["spec"]["selector"]["matchLabels"]
