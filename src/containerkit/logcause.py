@@ -11,6 +11,9 @@ import re
 # The log line that says why, strongest first: a compiler or tool that is missing, then each ecosystem's own error
 # line (pip, npm, yarn, cargo/rustc, Maven, Gradle, Go), then any line that calls itself an error.
 _CAUSES = tuple(re.compile(p, re.M) for p in (
+    # a host the build could not reach (a GitHub dependency, node-gyp's headers from nodejs.org)
+    r"^.*?((?:network request to \S+ failed, reason: )?getaddrinfo (?:ENOTFOUND|EAI_AGAIN) \S+|Could not resolve host: \S+"
+    r"|Temporary failure in name resolution).*$",
     r"^.*(?:fatal error: .+|Error: pg_config executable not found.*|gyp ERR! stack Error: not found: .+"
     r"|\b(?:sh|bash): \d*:? ?\S+: (?:command )?not found|error: command '[^']+' failed.*|Cannot find module '[^']+'.*)$",
     r"^ERROR: (?!Exception:|Failed building wheel|Failed to build)(.+)$",

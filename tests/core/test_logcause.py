@@ -39,6 +39,13 @@ CASES = [
     ("      File \"<string>\", line 22, in <module>\n      ModuleNotFoundError: No module named 'imp'\n      [end of output]\n"
      "  note: This error originates from a subprocess, and is likely not a problem with pip.\nerror: subprocess-exited-with-error\n",
      "ModuleNotFoundError: No module named 'imp'"),
+    # node-hackathon-starter: a dependency fetched from GitHub
+    ("npm error network request to https://codeload.github.com/SeattleDevs/fetch-blob/tar.gz/6a15e5f failed, reason: "
+     "getaddrinfo ENOTFOUND codeload.github.com\nnpm error A complete log of this run can be found in: /root/.npm/x.log\n",
+     "network request to https://codeload.github.com/SeattleDevs/fetch-blob/tar.gz/6a15e5f failed, reason: getaddrinfo "
+     "ENOTFOUND codeload.github.com"),
+    ("gyp ERR! stack Error: getaddrinfo ENOTFOUND nodejs.org\ngyp ERR! $npm_package_version 15.1.6\n",
+     "getaddrinfo ENOTFOUND nodejs.org"),
     ("panic: listen tcp :80: bind: permission denied\n\ngoroutine 1 [running]:\n", "panic: listen tcp :80: bind: permission denied"),
     ("node:internal/modules/cjs/loader:1228\n  throw err;\n  ^\n\nError: Cannot find module '/app/dist/server.js'\n",
      "Error: Cannot find module '/app/dist/server.js'"),
