@@ -44,7 +44,8 @@ def test_generated_image_builds_runs_and_answers_on_the_detected_port(repo: str,
     tag = f"ck-test-{repo}:{uuid.uuid4().hex[:8]}"
     docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True)
     container = docker_client.containers.run(tag, detach=True, ports={f"{svc.port}/tcp": ("127.0.0.1", None)},
-                                             read_only=True, tmpfs={p: "rw,size=64m,mode=1777" for p in svc.writable_paths()},
+                                             read_only=True, tmpfs={p: f"rw,size=64m,mode=1777,uid={rendered.user_uid}"
+                                                                       for p in svc.writable_paths()},
                                              cap_drop=["ALL"],
                                              security_opt=["no-new-privileges"])
     try:

@@ -29,7 +29,8 @@ HTTPServer((os.environ.get('HOST', '0.0.0.0'), int(os.environ.get('PORT', '8000'
 
 
 def _build(docker_client: Any, tag: str) -> None:
-    files = {"Dockerfile": "FROM python:3.12-slim\nCOPY server.py /server.py\nUSER 10001\n"
+    # /var/run/app exists in the image: the engine makes a tmpfs over it root's unless told the owner
+    files = {"Dockerfile": "FROM python:3.12-slim\nCOPY server.py /server.py\nRUN mkdir /var/run/app\nUSER 10001\n"
                            'LABEL org.containerkit.writable="/tmp /var/run/app"\nCMD [\"python3\", \"-u\", \"/server.py\"]\n',
              "server.py": SERVER}
     docker_client.images.build(fileobj=build_context(files), custom_context=True, tag=tag, rm=True)
