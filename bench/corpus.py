@@ -63,7 +63,12 @@ def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 def stop_seconds(image: str) -> tuple[float | None, str]:
     """Start the image, let it come up, and time `docker stop` (SIGTERM, then SIGKILL after 10 s)."""
-    run = docker("run", "-d", "--read-only", "--tmpfs", "/tmp", image)
+    # as the cluster runs it: read-only root, the paths the image labels writable on tmpfs owned by its user
+    labels = docker("image", "inspect", "-f", "{{index .Config.Labels \"org.containerkit.writable\"}}", image).stdout.split()
+    user = image_user(image).split(":")[0]
+    owner = f",uid={user}" if user.isdigit() else ""
+    mounts = [arg for path in labels if path != "/tmp" for arg in ("--tmpfs", f"{path}:rw,mode=1777{owner}")]
+    run = docker("run", "-d", "--read-only", "--tmpfs", "/tmp", *mounts, image)
     if run.returncode != 0:
         return None, run.stderr.strip()[-160:]
     cid = run.stdout.strip()
