@@ -229,3 +229,11 @@ def test_directories_the_app_makes_at_run_time_are_its_own_and_writable(tmp_path
     text = dockerfile(svc)
     assert "RUN mkdir -p instance logs && chown 10001:10001 instance logs" in text
     assert 'LABEL org.containerkit.writable="/tmp /app/instance /app/logs"' in text
+
+
+def test_python_port_from_another_variables_default(tmp_path: Path) -> None:
+    # the issue's `os.environ.get("X", 9090)`: the default of a port variable that is not PORT
+    svc = one(tree(tmp_path, {"requirements.txt": "flask\n", "app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\n"
+                              "if __name__ == '__main__':\n    app.run(host='0.0.0.0', port=int(os.environ.get('APP_PORT', 9090)))\n"}))
+    assert svc.port == 9090 and not svc.reads_port_env
+    assert "0.0.0.0:9090" in dockerfile(svc) and "ENV PORT" not in dockerfile(svc)

@@ -32,6 +32,8 @@ APP_ASSIGN = re.compile(r"^(app|application|api)\s*=\s*[A-Za-z_][\w.]*\(")
 FRAMEWORK_IMPORT = re.compile(r"^\s*(?:from|import)\s+(fastapi|flask|starlette|quart|sanic)\b", re.M)
 RUN_PORT = re.compile(r"\.run\([^)]*port\s*=\s*(\d{2,5})")
 PORT_ENV = re.compile(r"""(?:environ\.get|getenv|environ\[)\(?\s*["']PORT["'](?:\s*,\s*["']?(\d{2,5}))?""")
+# another variable's default port: os.environ.get("APP_PORT", 9090), os.getenv("HTTP_PORT", "8080")
+NAMED_PORT_ENV = re.compile(r"""(?:environ\.get|getenv)\(\s*["'][A-Z][A-Z0-9_]*PORT["']\s*,\s*["']?(\d{2,5})""")
 ENV_READ = re.compile(
     r"""(?:os\.environ\.get|os\.getenv|os\.environ\[|environ\.get|env\.str|env\.int|env\.bool|env)\(?\s*["']([A-Z_][A-Z0-9_]*)["']"""
 )
@@ -334,6 +336,11 @@ def _port(tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None
         if env.value and env.value.isdigit():
             out["port"] = int(env.value)
             col.add("port", env.file, f"PORT default {env.value}", env.line)
+    if "port" not in out:
+        named = first(tree, sources, NAMED_PORT_ENV)
+        if named:
+            out["port"] = int(named.value)
+            col.add("port", named.file, named.text, named.line)
     if "port" not in out:
         run = first(tree, sources, RUN_PORT)
         if run:
