@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -61,22 +62,41 @@ def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def stop_seconds(image: str) -> tuple[float | None, str]:
-    """Start the image, let it come up, and time `docker stop` (SIGTERM, then SIGKILL after 10 s)."""
+def listening(port: int, deadline_s: float) -> bool:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def stop_seconds(image: str, port: int | None) -> tuple[float | None, str]:
+    """Start the image, let it come up (accept connections on its port, or run 4 s when it has none), and time
+    `docker stop` (SIGTERM, then SIGKILL after 10 s): a JVM still starting up takes longer to stop."""
     # as the cluster runs it: read-only root, the paths the image labels writable on tmpfs owned by its user
     labels = docker("image", "inspect", "-f", "{{index .Config.Labels \"org.containerkit.writable\"}}", image).stdout.split()
     user = image_user(image).split(":")[0]
     owner = f",uid={user}" if user.isdigit() else ""
     mounts = [arg for path in labels if path != "/tmp" for arg in ("--tmpfs", f"{path}:rw,mode=1777{owner}")]
-    run = docker("run", "-d", "--read-only", "--tmpfs", "/tmp", *mounts, image)
+    publish = ["-p", f"127.0.0.1::{port}"] if port else []
+    run = docker("run", "-d", "--read-only", "--tmpfs", "/tmp", *mounts, *publish, image)
     if run.returncode != 0:
         return None, run.stderr.strip()[-160:]
     cid = run.stdout.strip()
     try:
-        time.sleep(4)
+        if port:
+            mapped = docker("port", cid, f"{port}/tcp").stdout.strip().splitlines()
+            up = bool(mapped) and listening(int(mapped[0].rsplit(":", 1)[1]), 90)
+        else:
+            time.sleep(4)
         state = docker("inspect", "-f", "{{.State.Running}}", cid).stdout.strip()
         if state != "true":
-            return None, "not running 4 s after start"
+            return None, "not running after start"
+        if port and not up:
+            return None, f"not accepting connections on {port} within 90 s"
         t0 = time.perf_counter()
         docker("stop", "-t", "10", cid, timeout=30)
         seconds = time.perf_counter() - t0
@@ -175,7 +195,7 @@ def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[st
         details = (smoke.get("error") or {}).get("details") or {}
         tail = [line for line in str(details.get("tail") or "").splitlines() if line.strip()][-1:]
         miss["answering"] = reason(smoke, err) + (f" | {tail[0][:200]}" if tail else "")
-    seconds, why = stop_seconds(image)
+    seconds, why = stop_seconds(image, port if protocol != "none" else None)
     out["stop_s"] = None if seconds is None else round(seconds, 2)
     out["stops"] = seconds is not None and seconds <= 2.0
     if not out["stops"]:
