@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -62,14 +61,20 @@ def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def listening(port: int, deadline_s: float) -> bool:
+def listening(cid: str, port: int, deadline_s: float) -> bool:
+    """The container listens on ``port`` (its own /proc/PID/net/tcp{,6}, as the smoke run reads it): a connection to
+    the published port proves nothing, since the engine's proxy accepts it before the app listens."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+        pid = docker("inspect", "-f", "{{.State.Pid}}", cid).stdout.strip()
+        for name in ("tcp", "tcp6"):
+            try:
+                rows = Path(f"/proc/{pid}/net/{name}").read_text().splitlines()[1:]
+            except OSError:
+                rows = []
+            if any(r.split()[3] == "0A" and int(r.split()[1].rsplit(":", 1)[1], 16) == port for r in rows if len(r.split()) > 3):
                 return True
-        except OSError:
-            time.sleep(0.5)
+        time.sleep(0.5)
     return False
 
 
@@ -81,15 +86,13 @@ def stop_seconds(image: str, port: int | None) -> tuple[float | None, str]:
     user = image_user(image).split(":")[0]
     owner = f",uid={user}" if user.isdigit() else ""
     mounts = [arg for path in labels if path != "/tmp" for arg in ("--tmpfs", f"{path}:rw,mode=1777{owner}")]
-    publish = ["-p", f"127.0.0.1::{port}"] if port else []
-    run = docker("run", "-d", "--read-only", "--tmpfs", "/tmp", *mounts, *publish, image)
+    run = docker("run", "-d", "--read-only", "--tmpfs", "/tmp", *mounts, image)
     if run.returncode != 0:
         return None, run.stderr.strip()[-160:]
     cid = run.stdout.strip()
     try:
         if port:
-            mapped = docker("port", cid, f"{port}/tcp").stdout.strip().splitlines()
-            up = bool(mapped) and listening(int(mapped[0].rsplit(":", 1)[1]), 90)
+            up = listening(cid, port, 90)
         else:
             time.sleep(4)
         state = docker("inspect", "-f", "{{.State.Running}}", cid).stdout.strip()

@@ -237,3 +237,8 @@ def test_python_port_from_another_variables_default(tmp_path: Path) -> None:
                               "if __name__ == '__main__':\n    app.run(host='0.0.0.0', port=int(os.environ.get('APP_PORT', 9090)))\n"}))
     assert svc.port == 9090 and not svc.reads_port_env
     assert "0.0.0.0:9090" in dockerfile(svc) and "ENV PORT" not in dockerfile(svc)
+    # py-flasky's MAIL_PORT 587 and bakerydemo's ELASTICSEARCH_PORT 9200 are other services' ports, not the app's
+    other = one(tree(tmp_path / "flasky", {"requirements.txt": "flask\n", "flasky.py": "from flask import Flask\napp = Flask(__name__)\n",
+                                           "config.py": "import os\nMAIL_PORT = int(os.environ.get('MAIL_PORT', '587'))\n"
+                                                        "ES = int(os.getenv('ELASTICSEARCH_PORT', '9200'))\n"}))
+    assert other.port == 5000

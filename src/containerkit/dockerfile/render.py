@@ -97,11 +97,10 @@ def _python(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -
     cmd = list(svc.start_command or ["python", svc.entrypoint or "app.py"])
     server = cmd[0] if cmd[0] in PIP_SERVERS else None
     build_deps = [*svc.system_packages, *opts.extra_system_packages]
-    if server is None:  # gunicorn and uvicorn handle SIGTERM themselves; a plain script does not
-        packages, why_init = init_packages("the Python process")
-        apt(doc, [*packages, *build_deps], why_init + ("; build dependencies of native Python packages" if build_deps else ""))
-    else:
-        apt(doc, build_deps, "Build dependencies of native Python packages")
+    # gunicorn and uvicorn handle SIGTERM once they run, a plain script never: a SIGTERM while either boots (a rollout
+    # ended early) is dropped for PID 1 and waits out the grace period
+    packages, why_init = init_packages(server or "the Python process")
+    apt(doc, [*packages, *build_deps], why_init + ("; build dependencies of native Python packages" if build_deps else ""))
     # the app's own pinned server wins: adding another pin of it makes pip refuse the install
     extra = f" {PIP_SERVERS[server]}" if server and not svc.server_declared else ""
     cache = "--mount=type=cache,target=/root/.cache/pip " if opts.buildkit else ""
@@ -158,8 +157,7 @@ def _python(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -
         notes.append("runs under gunicorn (production WSGI server), not the framework's development server")
     elif server == "uvicorn":
         notes.append("runs under uvicorn (ASGI server)")
-    else:
-        entrypoint_init(doc)
+    entrypoint_init(doc)
     doc.add(f"CMD {json_argv(cmd)}")
     return image, None, opts.user_uid, health, notes
 

@@ -93,7 +93,7 @@ TINI = "/usr/bin/tini"
 
 
 def init_packages(who: str) -> tuple[list[str], str]:
-    return ["tini"], f"tini as PID 1 hands SIGTERM to {who} (which as PID 1 would ignore it) and reaps zombies"
+    return ["tini"], f"tini as PID 1 hands SIGTERM to {who} (which as PID 1 would ignore it, at least while it starts) and reaps zombies"
 
 
 def entrypoint_init(doc: Doc) -> None:

@@ -13,7 +13,7 @@ FROM node:22-slim
 # Production mode for Node and most frameworks
 ENV NODE_ENV=production
 WORKDIR /app
-# tini as PID 1 hands SIGTERM to node (which as PID 1 would ignore it) and reaps zombies
+# tini as PID 1 hands SIGTERM to node (which as PID 1 would ignore it, at least while it starts) and reaps zombies
 # hadolint ignore=DL3008  # the base image tag pins the Debian release; take its current security fixes
 RUN apt-get update && \
     apt-get install -y --no-install-recommends tini && \

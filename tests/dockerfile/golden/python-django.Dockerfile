@@ -7,10 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-# Build dependencies of native Python packages
+# tini as PID 1 hands SIGTERM to gunicorn (which as PID 1 would ignore it, at least while it starts) and reaps zombies; build dependencies of native Python packages
 # hadolint ignore=DL3008  # the base image tag pins the Debian release; take its current security fixes
 RUN apt-get update && \
-    apt-get install -y --no-install-recommends gcc libpq-dev && \
+    apt-get install -y --no-install-recommends gcc libpq-dev tini && \
     rm -rf /var/lib/apt/lists/*
 # Dependencies first: this layer is rebuilt only when the manifest changes (dependencies read from pyproject.toml)
 COPY pyproject.toml ./
@@ -26,4 +26,5 @@ USER 10001
 EXPOSE 8000
 # No curl in slim images: probe with the Python runtime
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "mysite.wsgi:application"]

@@ -7,7 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-# tini as PID 1 hands SIGTERM to the Python process (which as PID 1 would ignore it) and reaps zombies
+# tini as PID 1 hands SIGTERM to the Python process (which as PID 1 would ignore it, at least while it starts) and reaps zombies
 # hadolint ignore=DL3008  # the base image tag pins the Debian release; take its current security fixes
 RUN apt-get update && \
     apt-get install -y --no-install-recommends tini && \

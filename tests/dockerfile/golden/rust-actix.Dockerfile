@@ -9,7 +9,7 @@ COPY . .
 RUN touch src/main.rs && cargo build --release
 
 FROM debian:bookworm-slim
-# tini as PID 1 hands SIGTERM to actix-api (which as PID 1 would ignore it) and reaps zombies
+# tini as PID 1 hands SIGTERM to actix-api (which as PID 1 would ignore it, at least while it starts) and reaps zombies
 # hadolint ignore=DL3008  # the base image tag pins the Debian release; take its current security fixes
 RUN apt-get update && \
     apt-get install -y --no-install-recommends tini && \

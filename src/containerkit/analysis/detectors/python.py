@@ -33,7 +33,8 @@ FRAMEWORK_IMPORT = re.compile(r"^\s*(?:from|import)\s+(fastapi|flask|starlette|q
 RUN_PORT = re.compile(r"\.run\([^)]*port\s*=\s*(\d{2,5})")
 PORT_ENV = re.compile(r"""(?:environ\.get|getenv|environ\[)\(?\s*["']PORT["'](?:\s*,\s*["']?(\d{2,5}))?""")
 # another variable's default port: os.environ.get("APP_PORT", 9090), os.getenv("HTTP_PORT", "8080")
-NAMED_PORT_ENV = re.compile(r"""(?:environ\.get|getenv)\(\s*["'][A-Z][A-Z0-9_]*PORT["']\s*,\s*["']?(\d{2,5})""")
+NAMED_PORT_ENV = re.compile(r"""(?:environ\.get|getenv)\(\s*["'](?:APP|HTTP|SERVER|WEB|LISTEN|SERVICE|API|FLASK_RUN|UVICORN"""
+                            r"""|GUNICORN|BIND|APPLICATION)_PORT["']\s*,\s*["']?(\d{2,5})""")
 ENV_READ = re.compile(
     r"""(?:os\.environ\.get|os\.getenv|os\.environ\[|environ\.get|env\.str|env\.int|env\.bool|env)\(?\s*["']([A-Z_][A-Z0-9_]*)["']"""
 )
