@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 import tomllib
-from typing import Any
+from typing import Any, NamedTuple
 
 from containerkit.analysis.detectors import ServiceDir
 from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, major_minor, rel_in, search, split_env
@@ -49,7 +49,7 @@ PROCFILE_PORT = re.compile(r"(?:--bind\s+\S*:|--port[ =]|-p\s+|-b\s+\S*:)(\d{2,5
 
 
 # a directory the app makes beside itself at run time: os.mkdir('logs'), os.makedirs("uploads", exist_ok=True)
-MKDIR = re.compile(r"""os\.(?:mkdir|makedirs)\(\s*["']([A-Za-z_][\w-]*)["']|Path\(\s*["']([A-Za-z_][\w-]*)["']\)\.mkdir\(""")
+MKDIR = re.compile(r"""(?:os\.(?:mkdir|makedirs)|Path(?=\(\s*["'][A-Za-z_][\w-]*["']\)\.mkdir\())\(\s*["']([A-Za-z_][\w-]*)["']""")
 INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)(?:\s+|=)(\S+)", re.M)
 PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==", re.M)
 #: packages with C extensions: a pinned release may have no wheel for a newer CPython, and pip then compiles it
@@ -96,15 +96,37 @@ def _toml(tree: Tree, rel: str) -> dict[str, Any]:
         return {}
 
 
-def dependencies(tree: Tree, svc: ServiceDir, col: Collector) -> tuple[list[str], str | None, str | None, str | None]:
-    """(dependency names, package manager, lockfile, manifest)."""
+class Dependencies(NamedTuple):
+    names: list[str]
+    manager: str | None
+    lockfile: str | None
+    manifest: str | None
+    #: the manifest requirements file and every file it includes (-r/-c), when the manifest is one
+    requirement_files: list[str]
+    #: packages those files pin with ==, by canonical name
+    pinned: set[str]
+
+
+def canonical(name: str) -> str:
+    """A distribution name as PyPI compares them: Flask_Login, flask.login -> flask-login."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependencies(tree: Tree, svc: ServiceDir, col: Collector) -> Dependencies:
     deps: list[str] = []
     manifest = None
+    included: list[str] = []
+    pinned: set[str] = set()
     for req in ("requirements.txt", "requirements/base.txt", "requirements/prod.txt", "requirements/production.txt"):
         if svc.has(tree, req):
-            for rel in requirement_files(tree, svc, req):
-                deps += _req_names(tree.read(svc.rel(rel)))
-            manifest = manifest or req
+            files = requirement_files(tree, svc, req)
+            for rel in files:
+                text = tree.read(svc.rel(rel))
+                deps += _req_names(text)
+                if manifest is None:
+                    pinned |= {canonical(n) for n in PIN.findall(text)}
+            if manifest is None:
+                manifest, included = req, files
     pyproject = _toml(tree, svc.rel("pyproject.toml")) if svc.has(tree, "pyproject.toml") else {}
     project_deps = pyproject.get("project", {}).get("dependencies", [])
     if isinstance(project_deps, list):
@@ -135,7 +157,7 @@ def dependencies(tree: Tree, svc: ServiceDir, col: Collector) -> tuple[list[str]
             manager = "pipenv"
     if manifest:
         col.add("package_manager", svc.rel(lockfile or manifest), f"{manager} ({len(set(deps))} dependencies)")
-    return sorted(set(deps)), manager, lockfile, manifest
+    return Dependencies(sorted(set(deps)), manager, lockfile, manifest, included, pinned)
 
 
 def wheel_ceiling(lock_text: str) -> tuple[str, str] | None:
@@ -147,7 +169,7 @@ def wheel_ceiling(lock_text: str) -> tuple[str, str] | None:
         if "x86_64" not in platform or not ("manylinux" in platform or platform == "linux_x86_64"):
             continue
         minors = {int(m) for m in re.findall(r"cp3(\d+)", python_tag)}
-        key = name.lower().replace("_", "-").replace(".", "-")
+        key = canonical(name)
         if abi == "abi3" and minors:  # the stable ABI: this release and every newer one
             minors = set(range(min(minors), 40))
         supported.setdefault(key, set()).update(minors)
@@ -198,7 +220,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     if not any(svc.has(tree, m) for m in MANIFESTS):
         return None
     col = Collector()
-    deps, manager, lockfile, manifest = dependencies(tree, svc, col)
+    deps, manager, lockfile, manifest, includes, pins = dependencies(tree, svc, col)
     sources = [f for f in svc.with_suffix(".py") if "/tests/" not in f"/{f}" and not f.rsplit("/", 1)[-1].startswith("test_")]
     framework: str | None = next((f for f in ("django", "fastapi", "flask", "starlette") if f in deps), None)
     if framework is None:
@@ -219,9 +241,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     env_config, env_secret = split_env({f.value for f in search(tree, sources, ENV_READ)})
     backing = sorted({BACKING[d] for d in deps if d in BACKING})
     needed = {p for d in deps if d in SYSTEM_PACKAGES for p in SYSTEM_PACKAGES[d]}
-    includes = requirement_files(tree, svc, manifest) if manifest and manifest.endswith(".txt") else []
-    pinned = sorted({n.lower().replace("_", "-").replace(".", "-") for rel in includes for n in PIN.findall(tree.read(svc.rel(rel)))}
-                    & C_EXTENSIONS)
+    pinned = sorted(pins & C_EXTENSIONS)
     if pinned:
         needed |= {"gcc", "libc6-dev"}
         col.add("system_packages", svc.rel(manifest or "requirements.txt"),
@@ -229,10 +249,10 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     system = sorted(needed)
     port = analysis.get("port")
     start = analysis.get("start_command") or [""]
-    writes = sorted({f.value for f in search(tree, sources, MKDIR) if f.value} | {
-        f.value for f in search(tree, sources, MKDIR, 2) if f.value} | ({"instance"} if framework == "flask" else set()))
-    for found in search(tree, sources, MKDIR):
+    made = search(tree, sources, MKDIR)
+    for found in made:
         col.add("writes", found.file, found.text, found.line)
+    writes = sorted({f.value for f in made} | ({"instance"} if framework == "flask" else set()))
     maximum = None
     lock_text = tree.read(svc.rel(lockfile), limit=32 * 1024 * 1024) if lockfile in ("poetry.lock", "uv.lock") else ""
     ceiling = wheel_ceiling(lock_text) if lock_text else None
