@@ -25,7 +25,6 @@ from containerkit.dockerfile.stages import (
     healthcheck,
     init_packages,
     json_argv,
-    runtime_env,
     url,
     with_pipefail,
 )
@@ -72,18 +71,22 @@ def render(svc: ServiceAnalysis, options: RenderOptions | None = None) -> Render
             f"{', ' + svc.framework if svc.framework else ''}). Regenerate with `containerkit dockerfile --force`.")
     opts = replace(opts, images=opts.images.for_service(svc.language_version_minimum, svc.language_version_maximum))
     base, build, uid, health, notes = renderers[svc.language](doc, svc, opts, version)
-    _label_writable(doc, svc)
+    _final_stage(doc, svc)
     return Rendered(dockerfile=doc.text(), dockerignore=render_dockerignore(svc), base_image=base, build_image=build,
                     user_uid=uid, port=svc.port, healthcheck=health, notes=tuple(notes), image_notes=tuple(opts.images.notes))
 
 
-def _label_writable(doc: Doc, svc: ServiceAnalysis) -> None:
+def _final_stage(doc: Doc, svc: ServiceAnalysis) -> None:
+    """What every runtime stage gets, just before its ENTRYPOINT/CMD: the environment the app picks its configuration
+    by, and the label listing the paths the runtime writes (mounted writable over a read-only root filesystem)."""
+    tail = Doc()
+    env_lines(tail, svc.runtime_env, "The app picks its configuration by this variable: run the production one")
     paths = svc.writable_paths()
-    if len(paths) < 2:
-        return
+    if len(paths) > 1:
+        tail.add(f'LABEL {WRITABLE_LABEL}="{" ".join(paths)}"',
+                 why="What the runtime writes: mounted writable (emptyDir, tmpfs) over a read-only root filesystem")
     at = next(i for i in range(len(doc.lines) - 1, -1, -1) if not doc.lines[i].startswith(("CMD ", "ENTRYPOINT ")))
-    doc.lines[at + 1:at + 1] = ["# What the runtime writes: mounted writable (emptyDir, tmpfs) over a read-only root filesystem",
-                                f'LABEL {WRITABLE_LABEL}="{" ".join(paths)}"']
+    doc.lines[at + 1:at + 1] = tail.lines
 
 
 def _python(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> Result:
@@ -363,7 +366,6 @@ def _rust(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> 
     doc.add(f"COPY --from=build /src/target/release/{binary} /app/{binary}")
     _runtime_files(doc, svc, "/src")
     doc.add(f"USER {opts.user_uid}:{opts.user_uid}")
-    runtime_env(doc, svc)
     expose(doc, svc, svc.port)
     doc.add("# No HEALTHCHECK: the runtime image has no HTTP client; Kubernetes probes and `containerkit smoke` check the port")
     entrypoint_init(doc)

@@ -125,10 +125,6 @@ def _env_value(value: str) -> str:
     return json.dumps(value) if _NEEDS_QUOTES.search(value) or not value else value
 
 
-def runtime_env(doc: Doc, svc: ServiceAnalysis) -> None:
-    env_lines(doc, svc.runtime_env, "The app picks its configuration by this variable: run the production one")
-
-
 def url(port: int, path: str | None) -> str:
     return f"http://127.0.0.1:{port}{path or '/'}"
 
