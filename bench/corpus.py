@@ -30,6 +30,8 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "corpus"))
 import extract  # noqa: E402  (bench/corpus/extract.py)
 
+from containerkit.sandbox import smoke  # noqa: E402  (the smoke run's own readings of an image and its sockets)
+
 MIRRORS = Path(os.environ.get("CK_CORPUS_MIRRORS", "/work/.mirror"))
 APPS = HERE / "corpus" / "apps.json"
 CK = [str(Path(sys.executable).with_name("containerkit"))]
@@ -62,18 +64,13 @@ def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 
 def listening(cid: str, port: int, deadline_s: float) -> bool:
-    """The container listens on ``port`` (its own /proc/PID/net/tcp{,6}, as the smoke run reads it): a connection to
-    the published port proves nothing, since the engine's proxy accepts it before the app listens."""
+    """The container listens on ``port`` (its own sockets, as the smoke run reads them): a connection to the published
+    port proves nothing, since the engine's proxy accepts it before the app listens."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         pid = docker("inspect", "-f", "{{.State.Pid}}", cid).stdout.strip()
-        for name in ("tcp", "tcp6"):
-            try:
-                rows = Path(f"/proc/{pid}/net/{name}").read_text().splitlines()[1:]
-            except OSError:
-                rows = []
-            if any(r.split()[3] == "0A" and int(r.split()[1].rsplit(":", 1)[1], 16) == port for r in rows if len(r.split()) > 3):
-                return True
+        if pid.isdigit() and port in smoke.listening(int(pid)):
+            return True
         time.sleep(0.5)
     return False
 
@@ -81,11 +78,9 @@ def listening(cid: str, port: int, deadline_s: float) -> bool:
 def stop_seconds(image: str, port: int | None) -> tuple[float | None, str]:
     """Start the image, let it come up (accept connections on its port, or run 4 s when it has none), and time
     `docker stop` (SIGTERM, then SIGKILL after 10 s): a JVM still starting up takes longer to stop."""
-    # as the cluster runs it: read-only root, the paths the image labels writable on tmpfs owned by its user
-    labels = docker("image", "inspect", "-f", "{{index .Config.Labels \"org.containerkit.writable\"}}", image).stdout.split()
-    user = image_user(image).split(":")[0]
-    owner = f",uid={user}" if user.isdigit() else ""
-    mounts = [arg for path in labels if path != "/tmp" for arg in ("--tmpfs", f"{path}:rw,mode=1777{owner}")]
+    # as the cluster runs it (and the smoke run): read-only root, the paths the image labels writable on tmpfs
+    config = json.loads(docker("image", "inspect", "-f", "{{json .Config}}", image).stdout or "{}")
+    mounts = [arg for path, options in smoke.writable_tmpfs(config).items() for arg in ("--tmpfs", f"{path}:{options}")]
     run = docker("run", "-d", "--read-only", "--tmpfs", "/tmp", *mounts, image)
     if run.returncode != 0:
         return None, run.stderr.strip()[-160:]

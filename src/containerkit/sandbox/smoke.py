@@ -59,18 +59,14 @@ def listening(pid: int) -> dict[int, bool]:
 
 
 
-def writable_paths(client: Any, image: str) -> tuple[list[str], str]:
-    """The paths the image says its runtime writes (label org.containerkit.writable), besides /tmp, and the tmpfs
-    options that make them the image user's: over a directory the image has, the engine makes a tmpfs root's with
+def writable_tmpfs(config: dict[str, Any]) -> dict[str, str]:
+    """tmpfs mounts (path -> options) for the paths an image's config says its runtime writes (label
+    org.containerkit.writable), besides /tmp: over a directory the image has, the engine makes a tmpfs root's with
     mode 755 whatever ``mode`` says, so a numeric USER gets ``uid=``/``gid=``."""
-    try:
-        config = client.images.get(image).attrs.get("Config") or {}
-    except DockerException:
-        return [], ""  # a missing image fails in create() with IMAGE_NOT_FOUND
     paths = [p for p in str((config.get("Labels") or {}).get(WRITABLE_LABEL, "")).split() if p.startswith("/") and p != "/tmp"]  # noqa: S108
     user, _, group = str(config.get("User") or "").partition(":")
     owner = f",uid={user},gid={group or user}" if user.isdigit() and (not group or group.isdigit()) else ""
-    return paths, owner
+    return {p: f"rw,nosuid,nodev,size=64m,mode=1777{owner}" for p in paths}
 
 
 def _fail(code: str, message: str, hint: str, container: Any, details: SmokeDetails, *, why: bool = True) -> SmokeTestError:
@@ -89,8 +85,11 @@ def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait 
                    env: dict[str, str], timeout_s: float, user: str | None = None, docker_base_url: str | None = None) -> SmokeOutcome:
     """Run the smoke test in this (worker) thread; the container is always removed."""
     kwargs = host_config_kwargs(limits)
-    paths, owner = writable_paths(client, image)
-    kwargs["tmpfs"] = {**kwargs["tmpfs"], **{p: f"rw,nosuid,nodev,size=64m,mode=1777{owner}" for p in paths}}
+    try:
+        config = client.images.get(image).attrs.get("Config") or {}
+    except DockerException:
+        config = {}  # a missing image fails in create() with IMAGE_NOT_FOUND
+    kwargs["tmpfs"] = {**kwargs["tmpfs"], **writable_tmpfs(config)}
     ports = {f"{port}/tcp": ("127.0.0.1", None)} if port else None
     deadline_at = time.time() + max(timeout_s, getattr(wait, "grace_s", 0.0)) + GRACE_S
     container = containers.create(client, image, None, environment=env or None, ports=ports,
