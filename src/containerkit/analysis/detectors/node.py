@@ -153,6 +153,7 @@ def _version(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], col: Collector) -
 def _spa_output(framework: str | None, pkg: dict[str, Any], tree: Tree, svc: ServiceDir) -> str:
     """Where the build writes the site: Angular's outputPath (``browser/`` under it with the application builder of
     v17+), Vite's build.outDir, Create React App's build/, Gatsby's and the Svelte rollup template's public/."""
+    deps = {**pkg.get("devDependencies", {}), **pkg.get("dependencies", {})}
     if framework == "angular" and svc.has(tree, "angular.json"):
         try:
             config = json.loads(tree.read(svc.rel("angular.json")))
@@ -162,14 +163,13 @@ def _spa_output(framework: str | None, pkg: dict[str, Any], tree: Tree, svc: Ser
             base = str(out.get("base") if isinstance(out, dict) else out)
             browser = str(out.get("browser", "browser")) if isinstance(out, dict) else "browser"
             builder = str(build.get("builder", ""))
-            core = major_minor(str({**pkg.get("devDependencies", {}), **pkg.get("dependencies", {})}.get("@angular/core", "")), parts=1)
+            core = major_minor(str(deps.get("@angular/core", "")), parts=1)
             # the application builder (the default of new projects since v17) writes browser/ under outputPath
             application = builder.endswith(":application") or isinstance(out, dict) or (
                 not builder and core is not None and int(core) >= 17)
             return f"{base}/{browser}".rstrip("/") if application and browser else base
         except (json.JSONDecodeError, StopIteration, KeyError, TypeError, AttributeError):
             return f"dist/{pkg.get('name', 'app')}/browser"
-    deps = {**pkg.get("devDependencies", {}), **pkg.get("dependencies", {})}
     if "react-scripts" in deps:
         return "build"
     if framework == "gatsby":
