@@ -1,3 +1,3 @@
-from containerkit.cli.main import run
+from containerkit.cli import run
 
 run()

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from containerkit.redaction import install_log_redaction, register_secret
 from containerkit.settings import Settings, load_settings
-from containerkit.store import SessionStore
-from containerkit.tools import Services, ToolRegistry, load_all
+from containerkit.tools import REGISTRY, Services, ToolRegistry
+
+if TYPE_CHECKING:
+    from containerkit.store import SessionStore
 
 
 @dataclass
@@ -22,6 +25,8 @@ class App:
 
 
 def build_store(settings: Settings) -> SessionStore:
+    from containerkit.store import SessionStore
+
     return SessionStore(
         settings.resolved_store_path,
         settings.resolved_workspace_root,
@@ -38,9 +43,7 @@ def build_app(settings: Settings | None = None) -> App:
             register_secret(secret.get_secret_value())
     logging.getLogger("containerkit").setLevel(settings.log_level)
     install_log_redaction()
-    services = Services(settings, build_store(settings))
-    registry = load_all()
-    import containerkit.workflow.containerize
-    import containerkit.workflow.tools  # noqa: F401 - registers the workflow tools
-
-    return App(settings=settings, services=services, registry=registry)
+    services = Services(settings, lambda: build_store(settings))
+    # tool modules are imported when a tool is first used (ADR 0098): nothing here reaches an engine, a cluster or
+    # a network, and nothing imports their domain code
+    return App(settings=settings, services=services, registry=REGISTRY)

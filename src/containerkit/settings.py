@@ -12,11 +12,9 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from containerkit import yamlsafe
 from containerkit.errors import ConfigError
 
 DEFAULT_HOME = Path(os.environ.get("XDG_DATA_HOME", str(Path.home() / ".local" / "share"))) / "containerkit"
@@ -201,6 +199,10 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     path = config_file or config_file_path()
     file_values: dict[str, Any] = {}
     if path.is_file():
+        import yaml
+
+        from containerkit import yamlsafe
+
         try:
             loaded = yamlsafe.load(yamlsafe.read(path))
         except (OSError, yaml.YAMLError) as e:

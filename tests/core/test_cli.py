@@ -107,3 +107,40 @@ def test_data_is_printed_as_plain_text_never_as_markup_or_emoji(tmp_path: Path) 
     out = ck(["analyze", str(repo)], tmp_path, env={"COLUMNS": "300", "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])})
     assert out.returncode == 0, out.stderr
     assert "[red]svc:x:" in out.stdout and "❌" not in out.stdout
+
+
+def test_the_command_map_names_every_command_of_every_module() -> None:
+    """The entry point imports only the module of the command it runs: the map must know each module's commands."""
+    from containerkit.cli.main import COMMANDS, build, command_modules
+
+    registered = {}
+    for module in command_modules():
+        tree = build([module])
+        names = [c.name for c in tree.registered_commands] + [g.name for g in tree.registered_groups]
+        registered.update(dict.fromkeys(names, module))
+    assert registered == COMMANDS
+
+
+HEAVY = ("mcp", "docker", "lightkube", "kubernetes_validate", "jsonschema")
+
+
+@pytest.mark.parametrize("entry", ["containerkit.cli", "containerkit.cli.main"])
+def test_importing_the_cli_imports_no_protocol_engine_cluster_or_schema_library(entry: str) -> None:
+    code = f"import sys, {entry}; print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.mark.parametrize(("args", "absent"), [
+    (["--version"], (*HEAVY, "typer", "pydantic")),
+    (["analyze", "tests/fixtures/repos/python-flask", "--json"], HEAVY),
+    (["lint", "tests/fixtures/repos/python-flask", "--json"], HEAVY),
+])
+def test_a_command_imports_what_it_needs_and_nothing_more(tmp_path: Path, args: list[str], absent: tuple[str, ...]) -> None:
+    """Run the entry point in-process and look at sys.modules afterwards (the command's own output is discarded)."""
+    code = ("import sys, contextlib, io\nsys.argv = ['containerkit', *sys.argv[1:]]\nfrom containerkit.cli import run\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        run()\n    except SystemExit:\n        pass\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({absent!r})))")
+    env = {**os.environ, "CONTAINERKIT_HOME": str(tmp_path), "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml")}
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr

@@ -194,6 +194,24 @@ def test_stdio_transport_with_the_sdk_client(ck_home: Path) -> None:
 
 
 
+def test_stdio_with_a_bad_setting_answers_the_handshake_and_each_call_names_the_setting(ck_home: Path) -> None:
+    """Settings are read at the first request that needs them (initialize stays at the SDK's own cost): a bad value
+    reaches the client as CONFIG_ERROR with its hint, and listing tools still works."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "containerkit", "serve"], cwd=str(ROOT),
+                                   env=_env(ck_home, CONTAINERKIT_STORE__TTL_HOURS="soon"))
+
+    async def main() -> Any:
+        async with Client(params) as client:
+            tools = await client.list_tools()
+            return tools, await client.call_tool("list_sessions", {})
+
+    tools, result = anyio.run(main)
+    assert len(tools.tools) > 30
+    assert result.is_error
+    text = result.content[0].text
+    assert text.startswith("CONFIG_ERROR") and "ttl_hours" in text, text
+
+
 def _start_http(home: Path, *args: str, host: str = "127.0.0.1", **env: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", host, "--port", str(port), *args],

@@ -12,7 +12,6 @@ from typer.core import TyperGroup
 
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
-from containerkit.tools.k8s_manifests import findings_from
 
 _SEV = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -44,6 +43,8 @@ def render_findings(out: Console, findings: list[Any], title: str) -> None:
 
 
 def _print_error_findings(error: ContainerKitError) -> None:
+    from containerkit.tools.k8s_manifests import findings_from
+
     findings = findings_from(error)
     if findings:
         render_findings(err_console, findings, f"{len(findings)} finding(s)")

@@ -23,14 +23,21 @@ def register(app: typer.Typer) -> None:
         token_file: Path = typer.Option(None, "--token-file", help="File holding the bearer token for HTTP."),
     ) -> None:
         """Run the MCP server (for Claude Desktop, VS Code and other MCP clients)."""
+        from containerkit.app import build_app
+        from containerkit.mcp.server import LazyApp
         from containerkit.mcp.transports import check_bind, resolve_token, serve_http, serve_stdio
 
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        ck = get_app()
         try:
-            if transport == "stdio":
-                anyio.run(serve_stdio, ck)
+            if transport == "stdio":  # settings and store are read by the first request that needs them
+                lazy = LazyApp(build_app)
+                try:
+                    anyio.run(serve_stdio, lazy)
+                finally:
+                    if lazy.built is not None and lazy.built.services.store_opened:
+                        lazy.built.services.store.close()
             elif transport == "http":
+                ck = get_app()
                 token = resolve_token(ck, token_file)
                 check_bind(host, token)
                 print(f"containerkit MCP server on http://{host}:{port}/mcp" + (" (bearer token required)" if token else ""),
@@ -42,7 +49,8 @@ def register(app: typer.Typer) -> None:
                 try:
                     anyio.run(serve_http, ck, host, port, token)
                 finally:
-                    ck.services.store.close()
+                    if ck.services.store_opened:
+                        ck.services.store.close()
                 print("containerkit MCP server stopped", file=sys.stderr, flush=True)
             else:
                 raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")

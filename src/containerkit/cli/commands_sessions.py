@@ -12,7 +12,6 @@ from rich.text import Text
 
 from containerkit.cli.runner import console, fail, get_app, invoke, print_json
 from containerkit.errors import ContainerKitError
-from containerkit.settings import load_settings
 
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
 
@@ -118,6 +117,8 @@ def register(app: typer.Typer) -> None:
     def config_show(as_json: bool = JSON_OPT) -> None:
         """Print the effective settings (secrets masked)."""
         try:
+            from containerkit.settings import load_settings
+
             data = load_settings().masked()
         except ContainerKitError as e:
             fail(e)

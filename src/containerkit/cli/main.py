@@ -1,21 +1,30 @@
-"""The `containerkit` command. Each ``commands_*.py`` module adds its group via ``register(app)``."""
+"""The `containerkit` command. Each ``commands_*.py`` module adds its commands and groups via ``register(app)``.
+
+The entry point builds a tree holding only the module of the command being run (``containerkit analyze`` imports
+no scan, Kubernetes or workflow code); ``--help``, an unknown command and ``app`` (tests, docs) get all of them.
+"""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
+from typing import Any
 
 import typer
 
 from containerkit import __version__
 
-app = typer.Typer(
-    name="containerkit",
-    help="Container Kit: analyze, Dockerfile, build, smoke test, scan, push and deploy — the same tools as the MCP server.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+#: the top-level commands and groups each module registers (tests/core/test_cli.py keeps it equal to register())
+COMMANDS: dict[str, str] = {
+    "analyze": "commands_analyze", "cluster": "commands_cluster", "containerize": "commands_containerize",
+    "deploy": "commands_deploy", "verify": "commands_deploy", "dockerfile": "commands_dockerfile", "lint": "commands_dockerfile",
+    "build": "commands_engine", "inspect": "commands_engine", "pull": "commands_engine", "push": "commands_engine",
+    "tag": "commands_engine", "registry": "commands_engine", "manifests": "commands_manifests", "smoke": "commands_sandbox",
+    "sandbox": "commands_sandbox", "scan": "commands_scan", "scan-secrets": "commands_scan", "db": "commands_scan",
+    "serve": "commands_serve", "status": "commands_sessions", "config": "commands_sessions", "jobs": "commands_sessions",
+    "sessions": "commands_sessions", "workflow": "commands_workflow",
+}
 
 
 def _version(value: bool) -> None:
@@ -24,35 +33,52 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """Container Kit."""
 
 
-def _load_commands() -> None:
+def command_modules() -> list[str]:
     import containerkit.cli as pkg
 
-    for module in sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)):
-        if module.startswith("commands_"):
-            importlib.import_module(f"containerkit.cli.{module}").register(app)
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name.startswith("commands_"))
 
 
-
-
-def _track_json() -> None:
+def build(modules: list[str] | None = None) -> typer.Typer:
+    """The command tree with the commands of ``modules`` (all of them when None)."""
     from containerkit.cli.runner import track_json_option
 
-    track_json_option(app)
+    tree = typer.Typer(
+        name="containerkit",
+        help="Container Kit: analyze, Dockerfile, build, smoke test, scan, push and deploy — the same tools as the MCP server.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    tree.callback()(main)
+    for module in command_modules() if modules is None else modules:
+        importlib.import_module(f"containerkit.cli.{module}").register(tree)
+    track_json_option(tree)
+    return tree
 
 
-_load_commands()
-_track_json()
+def modules_for(argv: list[str]) -> list[str] | None:
+    """The module of the command ``argv`` runs, or None (all) for help, an unknown command or none."""
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    return [COMMANDS[command]] if command in COMMANDS else None
+
+
+def __getattr__(name: str) -> Any:  # ``app``: the whole command tree, built when first asked for
+    if name == "app":
+        tree = build()
+        globals()["app"] = tree
+        return tree
+    raise AttributeError(name)
 
 
 def run() -> None:
     from containerkit.cli.runner import install_signal_handlers
 
     install_signal_handlers()
-    app()
+    build(modules_for(sys.argv[1:]))()

@@ -14,22 +14,23 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import anyio
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
-from containerkit.app import App, build_app
 from containerkit.errors import CancelledError_, ContainerKitError, exit_status, wrap_unexpected
 from containerkit.hints import render_data, render_hint
 from containerkit.redaction import redact, redact_data
-from containerkit.tools import ToolResult
 
-R = TypeVar("R", bound=ToolResult)
-Renderer = Callable[[Console, Any], None]
+if TYPE_CHECKING:  # the app (settings, store, registry) is built by the first command that runs a tool
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from containerkit.app import App
+    from containerkit.tools import ToolResult
+
+Renderer = Callable[["Console", Any], None]
 
 
 class LiveView(Protocol):
@@ -38,13 +39,28 @@ class LiveView(Protocol):
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None: ...
 
 
-LiveFactory = Callable[[Console], LiveView]
+LiveFactory = Callable[["Console"], LiveView]
 
 # Everything printed comes from data somewhere (paths, messages, log tails): never read as rich markup, emoji codes
 # or highlighting (``[x]`` vanished, ``root:x:0`` became an emoji, a ``[/`` in a path raised). Styles are applied as
 # :class:`rich.text.Text` pieces only.
-console = Console(markup=False, emoji=False, highlight=False)
-err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
+# They are made when first used (``serve`` prints nothing with them unless it fails, and imports no rich).
+_consoles: dict[str, Console] = {}
+
+
+def out_console(stderr: bool = False) -> Console:
+    key = "err" if stderr else "out"
+    if key not in _consoles:
+        from rich.console import Console
+
+        _consoles[key] = Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+    return _consoles[key]
+
+
+def __getattr__(name: str) -> Any:  # ``console`` and ``err_console`` for the command modules
+    if name in ("console", "err_console"):
+        return out_console(stderr=name == "err_console")
+    raise AttributeError(name)
 _app: App | None = None
 
 EXIT_INTERRUPTED = 130
@@ -69,6 +85,8 @@ def install_signal_handlers() -> None:
 def get_app() -> App:
     global _app
     if _app is None:
+        from containerkit.app import build_app
+
         try:
             _app = build_app()
         except ContainerKitError as e:
@@ -134,15 +152,17 @@ def error_document(err: ContainerKitError) -> dict[str, Any]:
 def fail(error: BaseException) -> NoReturn:
     """Report an error and exit with its exit code. With ``--json`` the error document goes to stdout as well, so a
     pipeline that reads stdout gets a document whatever the exit code."""
+    from rich.text import Text
+
     err = wrap_unexpected(error)
     if json_requested():
         print_json(error_document(err))
-    err_console.print(Text.assemble(("error", "bold red"), f" [{err.code}] {redact(err.message)}"), soft_wrap=True)
+    out_console(stderr=True).print(Text.assemble(("error", "bold red"), f" [{err.code}] {redact(err.message)}"), soft_wrap=True)
     if err.hint:
-        err_console.print(Text.assemble(("hint:", "yellow"), f" {render_hint(redact(err.hint), 'cli')}"), soft_wrap=True)
+        out_console(stderr=True).print(Text.assemble(("hint:", "yellow"), f" {render_hint(redact(err.hint), 'cli')}"), soft_wrap=True)
     tail = err.details.get("tail") or err.details.get("log_tail")
     if isinstance(tail, str) and tail.strip():
-        err_console.print(redact(tail.strip()[-1500:]), soft_wrap=True)
+        out_console(stderr=True).print(redact(tail.strip()[-1500:]), soft_wrap=True)
     raise typer.Exit(code=exit_status(err) if isinstance(error, ContainerKitError) else 1)
 
 
@@ -168,26 +188,30 @@ def invoke(
     ``quiet`` prints nothing on success (the caller prints a document of its own).
     """
     app = get_app()
-    interactive = not as_json and err_console.is_terminal
+    interactive = not as_json and out_console(stderr=True).is_terminal
     show_bar = interactive and progress_title is not None and live is None
 
     async def run() -> ToolResult:
         if interactive and live is not None:
-            with live(err_console) as view:
+            with live(out_console(stderr=True)) as view:
                 return await app.registry.call(app.services, tool, params, progress=view)
         if show_bar:
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), TimeElapsedColumn(),
-                          console=err_console, transient=True) as bar:
+                          console=out_console(stderr=True), transient=True) as bar:
                 return await app.registry.call(app.services, tool, params, progress=RichProgress(bar, progress_title or tool))
         return await app.registry.call(app.services, tool, params)
 
     try:
         result = anyio.run(run)
     except KeyboardInterrupt as e:
+        from rich.text import Text
+
         terminated = isinstance(e, Terminated)
-        err_console.print(Text("terminated" if terminated else "interrupted", "red"))
+        out_console(stderr=True).print(Text("terminated" if terminated else "interrupted", "red"))
         fail_code = CancelledError_(f"{tool} was {'terminated (SIGTERM)' if terminated else 'interrupted'}")
-        err_console.print(f"[{fail_code.code}] {fail_code.message}")
+        out_console(stderr=True).print(f"[{fail_code.code}] {fail_code.message}")
         if as_json:
             print_json(error_document(fail_code))
         raise typer.Exit(code=EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
@@ -203,14 +227,15 @@ def invoke(
     if as_json:
         print_json(result.model_dump(mode="json"))
     elif render is not None:
-        render(console, result)
+        render(out_console(), result)
     else:
-        default_render(console, result)
+        default_render(out_console(), result)
     return result
 
 
 def default_render(out: Console, result: ToolResult) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_header=False, box=None)
     for key, value in result.model_dump(mode="json").items():

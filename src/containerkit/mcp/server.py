@@ -10,6 +10,7 @@ import base64
 import json
 import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -26,7 +27,7 @@ from containerkit.errors import CancelledError_, ContainerKitError, InvalidInput
 from containerkit.hints import render_data
 from containerkit.mcp.prompts import PROMPTS
 from containerkit.redaction import redact, redact_data
-from containerkit.tools import ToolResult, ToolSpec
+from containerkit.tools import ToolInfo, ToolResult
 
 log = logging.getLogger("containerkit.mcp")
 Ctx = ServerRequestContext[Any, Any]
@@ -40,15 +41,13 @@ INSTRUCTIONS = (
 )
 
 
-def tool_definition(spec: ToolSpec[Any, Any]) -> types.Tool:
-    input_schema = spec.params_model.model_json_schema()
-    output_schema = spec.result_model.model_json_schema()
+def tool_definition(spec: ToolInfo) -> types.Tool:
     return types.Tool(
         name=spec.name,
         title=spec.title,
         description=spec.description,
-        input_schema=input_schema,
-        output_schema=output_schema,
+        input_schema=spec.input_schema,
+        output_schema=spec.output_schema,
         annotations=types.ToolAnnotations(
             title=spec.title,
             read_only_hint=spec.read_only,
@@ -191,14 +190,37 @@ class InFlight:
             scope.cancel()
 
 
-def build_server(app: App, inflight: InFlight | None = None) -> Server[Any]:
-    registry = app.registry
+class LazyApp:
+    """The app (settings, store) built when a request first needs it: ``initialize`` and ``tools/list`` are answered
+    without reading settings or opening the store. A bad setting then answers that request with CONFIG_ERROR and
+    its hint (the client shows it) instead of a server that dies before the handshake."""
+
+    def __init__(self, build: Callable[[], App]) -> None:
+        self._build = build
+        self._app: App | None = None
+
+    def __call__(self) -> App:
+        if self._app is None:
+            self._app = self._build()
+        return self._app
+
+    @property
+    def built(self) -> App | None:
+        return self._app
+
+
+def build_server(app: App | LazyApp, inflight: InFlight | None = None) -> Server[Any]:
+    from containerkit.tools import REGISTRY
+
+    registry = app.registry if isinstance(app, App) else REGISTRY
+    current = app if isinstance(app, LazyApp) else LazyApp(lambda: app)
     running = inflight or InFlight()
-    tools = [tool_definition(spec) for spec in registry.specs()]
-    listing = types.ListToolsResult(tools=tools)
+    listing: list[types.ListToolsResult] = []  # built at the first tools/list, from the tool index (ADR 0098)
 
     async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        return listing
+        if not listing:
+            listing.append(types.ListToolsResult(tools=[tool_definition(info) for info in registry.infos()]))
+        return listing[0]
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         try:
@@ -214,7 +236,7 @@ def build_server(app: App, inflight: InFlight | None = None) -> Server[Any]:
                     scope.cancel()
                 try:
                     result: ToolResult = await registry.call(
-                        app.services, spec.name, params.arguments or {}, progress=SessionProgress(ctx), sampler=sampler,
+                        current().services, spec.name, params.arguments or {}, progress=SessionProgress(ctx), sampler=sampler,
                         client_roots=roots, strict=True,
                     )
                 finally:
@@ -233,7 +255,10 @@ def build_server(app: App, inflight: InFlight | None = None) -> Server[Any]:
         )
 
     async def list_resources(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
-        sessions = app.services.store.list_sessions()
+        try:
+            sessions = current().services.store.list_sessions()
+        except ContainerKitError as e:
+            raise protocol_error(_code_for(e), e) from None
         return types.ListResourcesResult(resources=[
             types.Resource(name=f"session {s.id}", uri=f"session://{s.id}", mime_type="application/json",
                            description=f"labels: {', '.join(s.labels) or '-'}; state: {', '.join(s.state_keys) or '-'}")
@@ -260,7 +285,7 @@ def build_server(app: App, inflight: InFlight | None = None) -> Server[Any]:
 
     def _read_resource(uri: str) -> types.ReadResourceResult:
         scheme, _, ident = uri.partition("://")
-        store = app.services.store
+        store = current().services.store
         if scheme == "session" and ident:
             detail = store.get_session(ident)
             doc = {"session": detail.model_dump(mode="json"),

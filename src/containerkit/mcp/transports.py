@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +13,39 @@ from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
 
 from containerkit.app import App
-from containerkit.errors import ConfigError
-from containerkit.mcp.server import InFlight, build_server
+from containerkit.errors import ConfigError, ContainerKitError
+from containerkit.mcp.server import InFlight, LazyApp, build_server
 from containerkit.redaction import register_secret
 
 ASGIApp = Any
+log = logging.getLogger("containerkit.mcp")
 
 
-async def serve_stdio(app: App) -> None:
+async def serve_stdio(app: App | LazyApp) -> None:
+    """Serve on stdin/stdout until the client closes them. With a :class:`LazyApp` the handshake is answered before
+    settings are read and the store is opened (the first request that needs them does it)."""
     server = build_server(app)
+    lazy = app if isinstance(app, LazyApp) else LazyApp(lambda: app)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_sweeper, app)
+        tg.start_soon(_sweeper, lazy)
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
         tg.cancel_scope.cancel()
 
 
-async def _sweeper(app: App) -> None:
+#: seconds after start-up before the first sweep: the client's initialize and first calls come first
+FIRST_SWEEP_S = 10.0
+
+
+async def _sweeper(app: App | LazyApp) -> None:
     """Periodically remove expired sessions and their workspaces."""
+    await anyio.sleep(FIRST_SWEEP_S)
+    if isinstance(app, LazyApp):
+        try:
+            app = app()
+        except ContainerKitError as e:  # each request reports it; nothing to sweep without a store
+            log.warning("not sweeping expired sessions: %s", e.message)
+            return
     while True:
         await anyio.to_thread.run_sync(app.services.store.sweep)
         await anyio.sleep(app.settings.store.sweep_interval_s)

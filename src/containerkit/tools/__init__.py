@@ -1,32 +1,21 @@
 """The tool registry and one module per tool group.
 
-:func:`load_all` imports every module of this package once, so each module's
-``@REGISTRY.tool`` registrations happen; adding a tool group is adding a module.
+Each module's ``@REGISTRY.tool`` registrations happen when it is imported: the registry imports a tool's module when
+the tool is first used, and :func:`load_all` imports them all. Adding a tool group is adding a module.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from containerkit.tools.base import Model, NullProgress, Progress, Sampler, Services, ToolContext, ToolParams, ToolResult
-from containerkit.tools.registry import REGISTRY, ToolRegistry, ToolSpec
-
-_INFRA = {"base", "registry"}
-_loaded = False
+from containerkit.tools.registry import REGISTRY, ToolInfo, ToolRegistry, ToolSpec
 
 
 def load_all() -> ToolRegistry:
-    global _loaded
-    if not _loaded:
-        for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-            if module not in _INFRA and not module.startswith("_"):
-                importlib.import_module(f"{__name__}.{module}")
-        _loaded = True
-    return REGISTRY
+    """Import every tool module (tests and documentation checks that need every spec)."""
+    return REGISTRY.load_all()
 
 
 __all__ = [
-    "REGISTRY", "Model", "NullProgress", "Progress", "Sampler", "Services", "ToolContext", "ToolParams",
+    "REGISTRY", "Model", "NullProgress", "Progress", "Sampler", "Services", "ToolContext", "ToolInfo", "ToolParams",
     "ToolRegistry", "ToolResult", "ToolSpec", "load_all",
 ]

@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from containerkit.errors import PathNotAllowedError
 from containerkit.redaction import redact
 from containerkit.settings import Settings
-from containerkit.store import ArtifactInfo, SessionInfo, SessionStore
+from containerkit.store.records import ArtifactInfo, SessionInfo
+
+if TYPE_CHECKING:
+    from containerkit.store import SessionStore
 
 T = TypeVar("T")
 
@@ -88,10 +91,21 @@ class Services:
     :meth:`provide` with a hand-written fake before the first use.
     """
 
-    def __init__(self, settings: Settings, store: SessionStore) -> None:
+    def __init__(self, settings: Settings, store: SessionStore | Callable[[], SessionStore]) -> None:
         self.settings = settings
-        self.store = store
+        self._store = store
         self._instances: dict[object, object] = {}
+
+    @property
+    def store(self) -> SessionStore:
+        """The session store, opened at first use (a read-only call without a session never opens it)."""
+        if callable(self._store):
+            self._store = self._store()
+        return self._store
+
+    @property
+    def store_opened(self) -> bool:
+        return not callable(self._store)
 
     def provide(self, key: type[T] | Any, instance: T) -> None:
         self._instances[key] = instance

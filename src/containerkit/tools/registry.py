@@ -7,10 +7,16 @@ progress reporter, and fills ``session_id``/``job_id`` in the result.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib
+import json
 import logging
+import os
+import pkgutil
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast
 
@@ -48,6 +54,11 @@ DESTRUCTIVE: frozenset[Effect] = frozenset({"writes_files", "moves_tags", "pushe
 OPEN_WORLD: frozenset[Effect] = frozenset({"pushes", "reads_registry", "network", "changes_cluster", "reads_cluster", "runs_workflow"})
 
 
+def is_read_only(effects: Iterable[str]) -> bool:
+    """Changes nothing outside the session bookkeeping (results kept in the session state do not count)."""
+    return set(effects) <= {"reads_registry", "reads_cluster", "network"}
+
+
 @dataclass(frozen=True)
 class ToolSpec(Generic[P, R]):
     """A registered tool. Its MCP annotations are derived from the declared ``effects`` (ADR 0082), so they cannot
@@ -70,8 +81,7 @@ class ToolSpec(Generic[P, R]):
 
     @property
     def read_only(self) -> bool:
-        """Changes nothing outside the session bookkeeping (results kept in the session state do not count)."""
-        return not (self.effects - {"reads_registry", "reads_cluster", "network"})
+        return is_read_only(self.effects)
 
     @property
     def destructive(self) -> bool:
@@ -81,16 +91,98 @@ class ToolSpec(Generic[P, R]):
     def open_world(self) -> bool:
         return bool(self.effects & OPEN_WORLD)
 
+    def info(self, module: str) -> ToolInfo:
+        return ToolInfo(
+            name=self.name, module=module, title=self.title, description=self.description, group=self.group,
+            effects=sorted(self.effects), idempotent=self.idempotent, tracked=self.tracked,
+            input_schema_json=json.dumps(self.params_model.model_json_schema()),
+            output_schema_json=json.dumps(self.result_model.model_json_schema()),
+        )
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """What is known of a tool without importing its module: the MCP listing (title, description, schemas,
+    annotations) and the module that registers it. Read from the tool index (ADR 0098)."""
+
+    name: str
+    module: str
+    title: str
+    description: str
+    group: str
+    effects: list[str]
+    idempotent: bool
+    tracked: bool
+    #: the JSON schemas as JSON text: a command that only looks a tool up does not pay for parsing 40 schemas
+    input_schema_json: str = "{}"
+    output_schema_json: str = "{}"
+
+    @functools.cached_property
+    def input_schema(self) -> dict[str, Any]:
+        return cast(dict[str, Any], json.loads(self.input_schema_json))
+
+    @functools.cached_property
+    def output_schema(self) -> dict[str, Any]:
+        return cast(dict[str, Any], json.loads(self.output_schema_json))
+
+    @property
+    def read_only(self) -> bool:
+        return is_read_only(self.effects)
+
+    @property
+    def destructive(self) -> bool:
+        return not DESTRUCTIVE.isdisjoint(self.effects)
+
+    @property
+    def open_world(self) -> bool:
+        return not OPEN_WORLD.isdisjoint(self.effects)
+
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+#: the modules whose imports register tools: every tool group of this package, and the workflow tools
+_INFRA = {"base", "registry"}
+_EXTRA_MODULES = ("containerkit.workflow.containerize", "containerkit.workflow.tools")
+_INDEX_FORMAT = 2
+
+
+def tool_modules() -> list[str]:
+    return [*(f"containerkit.tools.{m.name}" for m in sorted(pkgutil.iter_modules([str(_PACKAGE / "tools")]), key=lambda m: m.name)
+              if m.name not in _INFRA and not m.name.startswith("_")), *_EXTRA_MODULES]
+
+
+def _source_key() -> str:
+    """Changes whenever any source file of the package does (a schema can come from any model module)."""
+    from containerkit import __version__
+
+    digest = hashlib.sha256(f"{_INDEX_FORMAT}:{__version__}:{_PACKAGE}".encode())
+    for root, dirs, files in os.walk(_PACKAGE):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(root, name))
+                digest.update(f"{root}/{name}:{st.st_mtime_ns}:{st.st_size}".encode())
+    return digest.hexdigest()[:20]
+
+
+def index_dir() -> Path:
+    base = os.environ.get("CONTAINERKIT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "containerkit")
+    return Path(base)
+
 
 class ToolRegistry:
     def __init__(self) -> None:
         self._tools: dict[str, ToolSpec[Any, Any]] = {}
+        self._modules: dict[str, str] = {}  # tool name -> the module that registered it
+        self._index: dict[str, ToolInfo] | None = None
+        self._all_loaded = False
 
     # registration ------------------------------------------------------------------
-    def register(self, spec: ToolSpec[Any, Any]) -> None:
+    def register(self, spec: ToolSpec[Any, Any], module: str = "") -> None:
         if spec.name in self._tools:
             raise ValueError(f"tool {spec.name} registered twice")
         self._tools[spec.name] = spec
+        self._modules[spec.name] = module or getattr(spec.fn, "__module__", "")
 
     def tool(  # effects=None (undeclared) counts as adding to the store: not read-only, not destructive
         self,
@@ -118,23 +210,82 @@ class ToolRegistry:
 
         return decorate
 
+    # loading -------------------------------------------------------------------------
+    # A tool's module (and the domain code it imports: the engine client, the Kubernetes schemas, …) is imported when
+    # the tool is first used. What lists tools (tools/list, --help, workflow validation) reads the index, which is
+    # built once by importing every module and kept in the user's cache, keyed by the package's source files (ADR 0098).
+    def load_all(self) -> ToolRegistry:
+        if not self._all_loaded:
+            for module in tool_modules():
+                importlib.import_module(module)
+            self._all_loaded = True
+        return self
+
+    def index(self) -> dict[str, ToolInfo]:
+        if self._index is None:
+            cached = None if self._all_loaded else self._cached_index()
+            self._index = cached if cached is not None else self._built_index()
+        return self._index
+
+    def _built_index(self) -> dict[str, ToolInfo]:
+        self.load_all()
+        index = {name: spec.info(self._modules[name]) for name, spec in sorted(self._tools.items())}
+        self._write_index(index)
+        return index
+
+    def _index_path(self) -> Path:
+        return index_dir() / f"tool-index-{_source_key()}.json"
+
+    def _cached_index(self) -> dict[str, ToolInfo] | None:
+        try:
+            raw = json.loads(self._index_path().read_text(encoding="utf-8"))
+            return {entry["name"]: ToolInfo(**entry) for entry in raw}
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def _write_index(self, index: dict[str, ToolInfo]) -> None:
+        """Best effort: a read-only or missing home only means the next start builds the index again."""
+        path = self._index_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps([asdict(i) for i in index.values()]), encoding="utf-8")
+            os.replace(tmp, path)
+            for old in path.parent.glob("tool-index-*.json"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError as e:
+            log.debug("tool index not cached in %s: %s", path.parent, e)
+
     # lookup ------------------------------------------------------------------------
     def get(self, name: str) -> ToolSpec[Any, Any]:
+        if name not in self._tools and not self._all_loaded:
+            info = self.index().get(name)
+            if info is not None and info.module in tool_modules():  # never import a name read from a file blindly
+                importlib.import_module(info.module)
+            if name not in self._tools:  # an index entry its module no longer registers: trust only the modules
+                self.load_all()
         try:
             return self._tools[name]
         except KeyError:
             raise NotFoundError(
-                f"unknown tool {name!r}", hint=f"Known tools: {', '.join(sorted(self._tools))}."
+                f"unknown tool {name!r}", hint=f"Known tools: {', '.join(self.names())}."
             ) from None
 
     def names(self) -> list[str]:
-        return sorted(self._tools)
+        return sorted(self._tools) if self._all_loaded else sorted(self.index())
+
+    def infos(self) -> list[ToolInfo]:
+        """Every tool as listed (no tool module imported when the index is cached)."""
+        index = self.index()
+        return [index[n] for n in sorted(index)]
 
     def specs(self) -> list[ToolSpec[Any, Any]]:
+        self.load_all()
         return [self._tools[n] for n in self.names()]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._tools
+        return name in self._tools or (isinstance(name, str) and name in self.index())
 
     # validation ----------------------------------------------------------------------
     def parse_params(self, name: str, raw: Mapping[str, Any] | ToolParams, *, strict: bool = False) -> ToolParams:
@@ -180,7 +331,6 @@ class ToolRegistry:
         """
         spec = self.get(name)
         parsed = self.parse_params(name, params, strict=strict)
-        store = services.store
         progress = progress or NullProgress()
         if not spec.tracked:
             ctx = ToolContext(services=services, session=_NO_SESSION, job_id="", tool=name, progress=progress,
@@ -197,7 +347,7 @@ class ToolRegistry:
                           sampler=sampler, client_roots=client_roots or [])
 
         def open_session() -> None:
-            ctx.session, ctx.job_id = store.begin_job(parsed.session_id, name, dumped)
+            ctx.session, ctx.job_id = services.store.begin_job(parsed.session_id, name, dumped)
 
         if spec.read_only and parsed.session_id is None:
             ctx.open_session = open_session  # a read-only call without a session creates none unless it keeps something
@@ -208,15 +358,15 @@ class ToolRegistry:
             result = cast(ToolResult, await spec.fn(ctx, parsed))
         except anyio.get_cancelled_exc_class():
             if ctx.job_id:
-                store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)
+                services.store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)
             raise
         except KeyboardInterrupt:
             if ctx.job_id:
-                store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was interrupted"), tool=name)
+                services.store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was interrupted"), tool=name)
             raise
         except ContainerKitError as e:
             if ctx.job_id:
-                store.end_job(ctx.job_id, "failed", e, tool=name)
+                services.store.end_job(ctx.job_id, "failed", e, tool=name)
                 e.details.setdefault("job_id", ctx.job_id)
                 e.details.setdefault("session_id", ctx.session.id)
             raise
@@ -225,7 +375,7 @@ class ToolRegistry:
             err = wrap_unexpected(e)
             if ctx.job_id:
                 err.details.update(job_id=ctx.job_id, session_id=ctx.session.id)
-                store.end_job(ctx.job_id, "failed", err, tool=name)
+                services.store.end_job(ctx.job_id, "failed", err, tool=name)
             raise err from e
         # every string of every result is redacted (a secret ENV line in a build step, a token in a log line)
         result = type(result).model_validate({**redact_strings(result.model_dump(mode="json")), "session_id": ctx.session.id,
@@ -233,8 +383,8 @@ class ToolRegistry:
         if not ctx.job_id:
             return result
         if spec.store_result:
-            store.put_state(ctx.session.id, f"results.{name}", result.model_dump(mode="json"))
-        store.end_job(ctx.job_id, "succeeded", tool=name)
+            services.store.put_state(ctx.session.id, f"results.{name}", result.model_dump(mode="json"))
+        services.store.end_job(ctx.job_id, "succeeded", tool=name)
         log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
         return result
 
@@ -243,7 +393,7 @@ def _error_entry(err: Any) -> dict[str, Any]:
     return {"loc": [str(p) for p in err["loc"]], "msg": str(err["msg"])}
 
 
-from containerkit.store import SessionInfo as _SessionInfo  # noqa: E402
+from containerkit.store.records import SessionInfo as _SessionInfo  # noqa: E402
 
 _NO_SESSION = _SessionInfo(
     id="", created_at=0, last_access=0, expires_at=0, workspace_dir="", labels=[], version=0, state_keys=[]
