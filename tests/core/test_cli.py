@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -133,14 +134,23 @@ def test_importing_the_cli_imports_no_protocol_engine_cluster_or_schema_library(
 
 @pytest.mark.parametrize(("args", "absent"), [
     (["--version"], (*HEAVY, "typer", "pydantic")),
-    (["analyze", "tests/fixtures/repos/python-flask", "--json"], HEAVY),
-    (["lint", "tests/fixtures/repos/python-flask", "--json"], HEAVY),
+    (["analyze", "{repo}", "--json"], HEAVY),
+    (["lint", "{repo}/Dockerfile", "--json"], HEAVY),
+    (["sessions", "list", "--json"], HEAVY),
 ])
 def test_a_command_imports_what_it_needs_and_nothing_more(tmp_path: Path, args: list[str], absent: tuple[str, ...]) -> None:
-    """Run the entry point in-process and look at sys.modules afterwards (the command's own output is discarded)."""
+    """Run the entry point in-process and look at sys.modules afterwards (the command's own output is discarded).
+    The tool index is built first, as any earlier command on the machine would have done (ADR 0098)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "repos" / "python-flask", repo)
+    (repo / "Dockerfile").write_text('FROM python:3.12-slim\nUSER 10001\nCMD ["python", "app.py"]\n')
+    env = {**os.environ, "CONTAINERKIT_HOME": str(tmp_path), "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml"),
+           "CONTAINERKIT_CACHE_DIR": str(tmp_path / "cache"), "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])}
+    subprocess.run([sys.executable, "-c", "from containerkit.tools import REGISTRY; REGISTRY.infos()"], check=True, env=env, cwd=ROOT)
     code = ("import sys, contextlib, io\nsys.argv = ['containerkit', *sys.argv[1:]]\nfrom containerkit.cli import run\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        run()\n    except SystemExit:\n        pass\n"
-            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({absent!r})))")
-    env = {**os.environ, "CONTAINERKIT_HOME": str(tmp_path), "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml")}
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
-    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+            "with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        run()\n    except SystemExit as e:\n"
+            "        code = e.code\n    else:\n        code = 0\n"
+            f"print(code, sorted({{m.split('.')[0] for m in sys.modules}} & set({absent!r})))")
+    argv = [a.format(repo=repo) for a in args]
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] in ("0 []", "None []"), out.stdout + out.stderr

@@ -24,6 +24,10 @@ from containerkit.tools.sessions import GetSessionResult, ServerStatusResult
 from tests.conftest import ROOT, Harness, free_port, unavailable
 from tests.mcp_adapter.helpers import make_test_app
 
+#: the SDK client's two eras: the initialize handshake at its newest version, and 2026-07-28 (no handshake, no
+#: mid-call requests: roots and sampling go through input-required rounds)
+PROTOCOLS = [pytest.param("legacy", id="2025-11-25"), pytest.param("2026-07-28", id="2026-07-28")]
+
 
 def run_client(harness: Harness, body: Any, *, app: Any = None, **client_kw: Any) -> Any:
     server = build_server(app or harness.app)
@@ -72,7 +76,8 @@ def test_errors_reach_the_client_as_tool_errors_with_code_and_hint(harness: Harn
         assert json.loads(result.content[1].text)["code"] == code
 
 
-def test_progress_notifications_reach_the_client(harness: Harness) -> None:
+@pytest.mark.parametrize("mode", PROTOCOLS)
+def test_progress_notifications_reach_the_client(harness: Harness, mode: str) -> None:
     events: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
@@ -81,7 +86,7 @@ def test_progress_notifications_reach_the_client(harness: Harness) -> None:
     async def body(client: Client) -> Any:
         return await client.call_tool("count", {"steps": 3}, progress_callback=on_progress)
 
-    result = run_client(harness, body, app=make_test_app(harness.app))
+    result = run_client(harness, body, app=make_test_app(harness.app), mode=mode)
     assert not result.is_error
     assert [(int(p), int(t or 0), m) for p, t, m in events] == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
 
@@ -91,23 +96,33 @@ async def _sampling(ctx: Any, params: types.CreateMessageRequestParams) -> types
     return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text=f"answer to {question}"), model="t")
 
 
-def test_sampling_round_trip_through_the_client(harness: Harness) -> None:
+@pytest.mark.parametrize("mode", PROTOCOLS)
+def test_sampling_round_trip_through_the_client(harness: Harness, mode: str) -> None:
+    asked: list[str] = []
+
+    async def sampling(ctx: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        asked.append(params.messages[0].content.text)  # type: ignore[union-attr]
+        return await _sampling(ctx, params)
+
     async def body(client: Client) -> Any:
         return await client.call_tool("ask", {"question": "why?"})
 
-    result = run_client(harness, body, app=make_test_app(harness.app), sampling_callback=_sampling, mode="legacy")
+    result = run_client(harness, body, app=make_test_app(harness.app), sampling_callback=sampling, mode=mode)
     assert not result.is_error and result.structured_content["answer"] == "answer to why?"
+    assert asked == ["why?"]  # asked once, whatever the number of rounds
 
 
-def test_without_sampling_the_tool_knows_it_has_no_sampler(harness: Harness) -> None:
+@pytest.mark.parametrize("mode", PROTOCOLS)
+def test_without_sampling_the_tool_knows_it_has_no_sampler(harness: Harness, mode: str) -> None:
     async def body(client: Client) -> Any:
         return await client.call_tool("ask", {"question": "why?"})
 
-    result = run_client(harness, body, app=make_test_app(harness.app), mode="legacy")
+    result = run_client(harness, body, app=make_test_app(harness.app), mode=mode)
     assert result.is_error and result.content[0].text.startswith("TOOL_MISSING")
 
 
-def test_client_roots_extend_the_allowed_paths(harness: Harness, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", PROTOCOLS)
+def test_client_roots_extend_the_allowed_paths(harness: Harness, tmp_path: Path, mode: str) -> None:
     outside = Path("/usr/share")
 
     async def roots(ctx: Any) -> types.ListRootsResult:
@@ -116,9 +131,9 @@ def test_client_roots_extend_the_allowed_paths(harness: Harness, tmp_path: Path)
     async def body(client: Client) -> Any:
         return await client.call_tool("where", {"path": str(outside / "doc")})
 
-    refused = run_client(harness, body, app=make_test_app(harness.app), mode="legacy")
+    refused = run_client(harness, body, app=make_test_app(harness.app), mode=mode)
     assert refused.is_error and refused.content[0].text.startswith("PATH_NOT_ALLOWED")
-    allowed = run_client(harness, body, app=make_test_app(harness.app), mode="legacy", list_roots_callback=roots)
+    allowed = run_client(harness, body, app=make_test_app(harness.app), mode=mode, list_roots_callback=roots)
     assert not allowed.is_error and allowed.structured_content["resolved"] == str(outside / "doc")
 
 

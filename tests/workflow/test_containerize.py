@@ -112,7 +112,11 @@ def test_wrong_port_is_repaired_by_the_routing_rules(harness: Harness, docker_cl
     assert "EXPOSE 7000" in (repo / "Dockerfile").read_text()
 
 
-def test_broken_dockerfile_is_fixed_through_mcp_sampling(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", [pytest.param("legacy", id="2025-11-25"), pytest.param("2026-07-28", id="2026-07-28")])
+def test_broken_dockerfile_is_fixed_through_mcp_sampling(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path,
+                                                         mode: str) -> None:
+    """On 2026-07-28 the question goes out in an input-required round: the workflow stops, the client answers, and the
+    repeated call runs the workflow again with the answer (asked once)."""
     repo = copy_fixture("python-health", tmp_path)
     good = render(analyze(repo).services[0]).dockerfile
     (repo / "Dockerfile").write_text(good.replace("COPY requirements.txt ./", "COPY requirements-missing.txt ./requirements.txt"))
@@ -128,12 +132,12 @@ def test_broken_dockerfile_is_fixed_through_mcp_sampling(harness: Harness, docke
         progress.append(message or "")
 
     async def main() -> Any:
-        async with Client(build_server(harness.app), sampling_callback=sampling, mode="legacy") as client:
+        async with Client(build_server(harness.app), sampling_callback=sampling, mode=mode) as client:
             return await client.call_tool("execute_workflow", {"path": str(repo), "until": "smoke"}, progress_callback=on_progress)
 
     result = anyio.run(main)
     assert not result.is_error, result.content[0].text
-    assert asked and "COPY_SOURCE_MISSING" in asked[0]
+    assert len(asked) == 1 and "COPY_SOURCE_MISSING" in asked[0]
     data = result.structured_content
     assert {s["id"]: s["status"] for s in data["steps"]}["smoke"] == "succeeded"
     assert any(e["kind"] == "route" and e["detail"].get("sampling") == "accepted" for e in data["events"])

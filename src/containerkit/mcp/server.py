@@ -27,7 +27,8 @@ from containerkit.errors import CancelledError_, ContainerKitError, InvalidInput
 from containerkit.hints import render_data
 from containerkit.mcp.prompts import PROMPTS
 from containerkit.redaction import redact, redact_data
-from containerkit.tools import ToolInfo, ToolResult
+from containerkit.tools import Sampler, ToolInfo, ToolResult
+from containerkit.tools.base import InputNeeded
 
 log = logging.getLogger("containerkit.mcp")
 Ctx = ServerRequestContext[Any, Any]
@@ -115,15 +116,95 @@ class ClientSampler:
         return content.text if isinstance(content, types.TextContent) else ""
 
 
-def _client_has(ctx: Ctx, capability: str) -> bool:
-    """The client declared ``capability`` and this connection can carry server-to-client requests.
-
-    On the 2026-07-28 protocol the SDK has no mid-call back-channel (sampling and roots arrive through
-    input-required rounds instead), so there tools run without a sampler and without client roots.
-    """
+def _client_declares(ctx: Ctx, capability: str) -> bool:
     caps = getattr(ctx.session, "client_capabilities", None)
-    has = caps is not None and getattr(caps, capability, None) is not None
-    return has and bool(getattr(ctx.session, "can_send_request", False))
+    return caps is not None and getattr(caps, capability, None) is not None
+
+
+def _client_has(ctx: Ctx, capability: str) -> bool:
+    """The client declared ``capability`` and this connection can carry server-to-client requests in mid-call
+    (every handshake-era protocol, 2024-11-05 to 2025-11-25)."""
+    return _client_declares(ctx, capability) and bool(getattr(ctx.session, "can_send_request", False))
+
+
+def _rounds_era(ctx: Ctx) -> bool:
+    """A connection without mid-call requests (2026-07-28 on): roots and sampling go through input-required rounds."""
+    return not bool(getattr(ctx.session, "can_send_request", False))
+
+
+class InputRounds:
+    """What the client gave in the input-required rounds of one ``tools/call`` (protocol 2026-07-28, SEP-2322).
+
+    A round returns :class:`types.InputRequiredResult` with the requests and this state; the client answers them
+    and repeats the call with the answers and the state, so each repetition knows everything given so far. The
+    state holds only what the client itself gave (its roots, its model's answers): a client that edits it changes
+    nothing it could not have answered differently anyway.
+    """
+
+    ROOTS = "roots"
+
+    def __init__(self, params: types.CallToolRequestParams) -> None:
+        state: dict[str, Any] = {}
+        if params.request_state:
+            try:
+                loaded = json.loads(params.request_state)
+                state = loaded if isinstance(loaded, dict) else {}
+            except ValueError:
+                state = {}
+        roots = state.get("roots")
+        self.roots: list[str] | None = [str(r) for r in roots] if isinstance(roots, list) else None
+        answers = state.get("answers")
+        self.answers: dict[str, str] = {str(k): str(v) for k, v in answers.items()} if isinstance(answers, dict) else {}
+        for key, response in (params.input_responses or {}).items():
+            if key == self.ROOTS and isinstance(getattr(response, "roots", None), list):
+                self.roots = [str(root.uri) for root in response.roots]  # type: ignore[union-attr]
+            elif key.startswith("sample-") and hasattr(response, "content"):
+                content = response.content
+                self.answers[key] = content.text if isinstance(content, types.TextContent) else ""
+
+    def state(self) -> str:
+        return json.dumps({"roots": self.roots, "answers": self.answers})
+
+    def root_paths(self) -> list[Path]:
+        return _file_roots(self.roots or [])
+
+    def ask(self, requests: dict[str, Any]) -> types.InputRequiredResult:
+        return types.InputRequiredResult(input_requests=requests, request_state=self.state())
+
+
+class _AskTheModel(InputNeeded):
+    def __init__(self, key: str, request: types.CreateMessageRequest) -> None:
+        super().__init__(key, "a completion from the client's model")
+        self.request = request
+
+
+class RoundSampler:
+    """Sampling by input-required rounds: an answer the client gave in an earlier round is returned; a new
+    question stops the tool (:class:`InputNeeded`) so the adapter can ask it."""
+
+    def __init__(self, rounds: InputRounds) -> None:
+        self._rounds = rounds
+        self._asked = 0
+
+    async def complete(self, prompt: str, *, system: str | None = None, max_tokens: int = 4000) -> str:
+        # the n-th question of the call gets the n-th answer: the tool runs again from the start with the answers, and
+        # a question's text may differ between runs (a build log names new container ids), its place does not
+        self._asked += 1
+        key = f"sample-{self._asked}"
+        if key in self._rounds.answers:
+            return self._rounds.answers[key]
+        raise _AskTheModel(key, types.CreateMessageRequest(params=types.CreateMessageRequestParams(
+            messages=[types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))],
+            max_tokens=max_tokens, system_prompt=system)))
+
+
+def _file_roots(uris: list[str]) -> list[Path]:
+    roots = []
+    for uri in uris:
+        parsed = urlparse(uri)
+        if parsed.scheme == "file":
+            roots.append(Path(unquote(parsed.path)))
+    return roots
 
 
 async def _client_roots(ctx: Ctx) -> list[Path]:
@@ -136,12 +217,7 @@ async def _client_roots(ctx: Ctx) -> list[Path]:
     except Exception as e:  # a client that declared roots but cannot answer: work without them
         log.debug("roots/list failed: %s", e)
         return []
-    roots = []
-    for root in result.roots:
-        parsed = urlparse(str(root.uri))
-        if parsed.scheme == "file":
-            roots.append(Path(unquote(parsed.path)))
-    return roots
+    return _file_roots([str(root.uri) for root in result.roots])
 
 
 #: protocol versions from this one on retired -32002 (resource not found): they answer -32602 (invalid params)
@@ -222,14 +298,22 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None) -> Server
             listing.append(types.ListToolsResult(tools=[tool_definition(info) for info in registry.infos()]))
         return listing[0]
 
-    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
         try:
             spec = registry.get(params.name)
         except NotFoundError as e:  # the specification's answer to an unknown tool: a protocol error, invalid params
             raise protocol_error(types.INVALID_PARAMS, e) from None
+        rounds = InputRounds(params) if _rounds_era(ctx) else None
         try:
-            sampler = ClientSampler(ctx) if _client_has(ctx, "sampling") else None
-            roots = await _client_roots(ctx)
+            sampler: Sampler | None
+            if rounds is not None:
+                if _client_declares(ctx, "roots") and rounds.roots is None:  # first round: the client's roots
+                    return rounds.ask({InputRounds.ROOTS: types.ListRootsRequest()})
+                sampler = RoundSampler(rounds) if _client_declares(ctx, "sampling") else None
+                roots = rounds.root_paths()
+            else:
+                sampler = ClientSampler(ctx) if _client_has(ctx, "sampling") else None
+                roots = await _client_roots(ctx)
             with anyio.CancelScope() as scope:
                 running.scopes.add(scope)
                 if running.closing:
@@ -244,6 +328,9 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None) -> Server
             if scope.cancelled_caught:
                 return error_result(CancelledError_(f"{spec.name} was cancelled: the server is shutting down",
                                                     hint="Call it again when the server is back."))
+        except _AskTheModel as ask:
+            assert rounds is not None  # raised only by a RoundSampler
+            return rounds.ask({ask.key: ask.request})
         except ContainerKitError as e:
             return error_result(e)
         except Exception as e:

@@ -72,6 +72,31 @@ class Progress(Protocol):
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None: ...
 
 
+class InputNeeded(Exception):  # noqa: N818 - a request for input, not an error: it never reaches a user
+    """A tool needs an answer only the client can give (its model's completion) before it can go on.
+
+    Raised by the sampler of an MCP connection that cannot send requests in the middle of a call (protocol
+    2026-07-28): the adapter returns the question in an input-required round, and the client calls the tool again
+    with the answer, which the sampler then gives. The registry and the workflow runner let it through (the job
+    and the run are recorded as cancelled to ask), never as a failure.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def input_needed(error: BaseException) -> InputNeeded | None:
+    """The :class:`InputNeeded` behind ``error`` (it may come out of a task group wrapped in an exception group)."""
+    if isinstance(error, InputNeeded):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            if (found := input_needed(inner)) is not None:
+                return found
+    return None
+
+
 class NullProgress:
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         return None

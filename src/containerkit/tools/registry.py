@@ -25,7 +25,18 @@ from pydantic import ValidationError
 
 from containerkit.errors import CancelledError_, ContainerKitError, InvalidInputError, NotFoundError, wrap_unexpected
 from containerkit.redaction import redact_strings
-from containerkit.tools.base import InputValueError, NullProgress, Progress, Sampler, Services, ToolContext, ToolParams, ToolResult
+from containerkit.tools.base import (
+    InputNeeded,
+    InputValueError,
+    NullProgress,
+    Progress,
+    Sampler,
+    Services,
+    ToolContext,
+    ToolParams,
+    ToolResult,
+    input_needed,
+)
 
 log = logging.getLogger("containerkit.tools")
 
@@ -171,11 +182,15 @@ def index_dir() -> Path:
 
 
 class ToolRegistry:
-    def __init__(self) -> None:
+    """Tools by name. ``modules`` lists the modules whose import registers tools (the global :data:`REGISTRY`): they
+    are imported on demand, and the index is cached. A registry without it holds what was registered into it."""
+
+    def __init__(self, modules: Callable[[], list[str]] | None = None) -> None:
         self._tools: dict[str, ToolSpec[Any, Any]] = {}
         self._modules: dict[str, str] = {}  # tool name -> the module that registered it
         self._index: dict[str, ToolInfo] | None = None
-        self._all_loaded = False
+        self._module_list = modules
+        self._all_loaded = modules is None
 
     # registration ------------------------------------------------------------------
     def register(self, spec: ToolSpec[Any, Any], module: str = "") -> None:
@@ -215,13 +230,15 @@ class ToolRegistry:
     # the tool is first used. What lists tools (tools/list, --help, workflow validation) reads the index, which is
     # built once by importing every module and kept in the user's cache, keyed by the package's source files (ADR 0098).
     def load_all(self) -> ToolRegistry:
-        if not self._all_loaded:
-            for module in tool_modules():
+        if not self._all_loaded and self._module_list is not None:
+            for module in self._module_list():
                 importlib.import_module(module)
             self._all_loaded = True
         return self
 
     def index(self) -> dict[str, ToolInfo]:
+        if self._module_list is None:  # nothing to import: what is registered is the index
+            return {name: spec.info(self._modules[name]) for name, spec in sorted(self._tools.items())}
         if self._index is None:
             cached = None if self._all_loaded else self._cached_index()
             self._index = cached if cached is not None else self._built_index()
@@ -261,7 +278,8 @@ class ToolRegistry:
     def get(self, name: str) -> ToolSpec[Any, Any]:
         if name not in self._tools and not self._all_loaded:
             info = self.index().get(name)
-            if info is not None and info.module in tool_modules():  # never import a name read from a file blindly
+            # a module named in the index file is imported only if it is one of ours
+            if info is not None and self._module_list is not None and info.module in self._module_list():
                 importlib.import_module(info.module)
             if name not in self._tools:  # an index entry its module no longer registers: trust only the modules
                 self.load_all()
@@ -337,7 +355,7 @@ class ToolRegistry:
                               sampler=sampler, client_roots=client_roots or [])
             try:
                 return cast(ToolResult, await spec.fn(ctx, parsed))
-            except ContainerKitError:
+            except (ContainerKitError, InputNeeded):
                 raise
             except Exception as e:
                 log.exception("tool %s failed unexpectedly", name)
@@ -364,6 +382,14 @@ class ToolRegistry:
             if ctx.job_id:
                 services.store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was interrupted"), tool=name)
             raise
+        except (InputNeeded, BaseExceptionGroup) as e:
+            need = input_needed(e)
+            if need is None:
+                raise
+            if ctx.job_id:
+                services.store.end_job(ctx.job_id, "cancelled", CancelledError_(
+                    f"{name} stopped to ask the client ({need}); the client calls it again with the answer"), tool=name)
+            raise need from None
         except ContainerKitError as e:
             if ctx.job_id:
                 services.store.end_job(ctx.job_id, "failed", e, tool=name)
@@ -400,4 +426,4 @@ _NO_SESSION = _SessionInfo(
 )
 
 #: The one registry every tool module registers into.
-REGISTRY = ToolRegistry()
+REGISTRY = ToolRegistry(tool_modules)

@@ -19,7 +19,7 @@ import anyio
 from containerkit.errors import CancelledError_, ConflictError, ContainerKitError, TimeoutError_, WorkflowError, wrap_unexpected
 from containerkit.store import owner
 from containerkit.store.runs import RunRecord, StepStatus
-from containerkit.tools.base import NullProgress, Progress, Sampler, Services, ToolContext
+from containerkit.tools.base import InputNeeded, NullProgress, Progress, Sampler, Services, ToolContext, input_needed
 from containerkit.tools.registry import ToolRegistry
 from containerkit.workflow import expr
 from containerkit.workflow.spec import StepSpec, WorkflowSpec, validate_spec
@@ -137,6 +137,12 @@ class WorkflowRunner:
         except anyio.get_cancelled_exc_class():
             self._finish_cancelled(run_id, state, "cancelled by the caller")
             raise
+        except (InputNeeded, BaseExceptionGroup) as e:
+            need = input_needed(e)
+            if need is None:
+                raise
+            self._finish_cancelled(run_id, state, f"stopped to ask the client ({need}); the call is repeated with the answer")
+            raise need from None
         if state.cancel_requested:
             self._finish_cancelled(run_id, state, "cancelled by request")
         else:
