@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from containerkit.tools import load_all
+from containerkit.tools.registry import published_schema
 from tests.conftest import ROOT
 
 
@@ -32,8 +33,9 @@ def test_a_cached_index_lists_every_tool_as_the_modules_describe_them_without_im
     assert [t[0] for t in second["tools"]] == sorted(specs)
     for name, module, read_only, input_schema, output_schema in second["tools"]:
         spec = specs[name]
-        assert (read_only, input_schema, output_schema) == (spec.read_only, spec.params_model.model_json_schema(),
-                                                            spec.result_model.model_json_schema())
+        assert (read_only, input_schema, output_schema) == (
+            spec.read_only, published_schema(spec.params_model.model_json_schema()),
+            published_schema(spec.result_model.model_json_schema(), output=True))
         assert module == spec.fn.__module__
 
 

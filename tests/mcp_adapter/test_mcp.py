@@ -469,3 +469,97 @@ def test_sigterm_drains_in_flight_calls_and_exits_0(ck_home: Path, docker_client
         if proc.poll() is None:
             proc.kill()
     worker.join(timeout=30)
+
+
+@pytest.mark.parametrize("mode", PROTOCOLS)
+def test_toolsets_and_read_only_limit_what_is_listed_and_callable(harness: Harness, mode: str) -> None:
+    from containerkit.mcp.server import Exposure
+
+    async def listed_and_refused(exposure: Exposure, refused_tool: str, args: dict[str, Any]) -> tuple[set[str], str]:
+        async with Client(build_server(harness.app, exposure=exposure), mode=mode) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            with pytest.raises(MCPError) as refused:
+                await client.call_tool(refused_tool, args)
+            assert (await client.call_tool("list_sessions", {})).is_error is False
+            return names, str(refused.value)
+
+    specs = {s.name: s for s in harness.app.registry.specs()}
+    names, refusal = anyio.run(listed_and_refused, Exposure.parse("sessions"), "analyze_repository", {"path": "."})
+    assert names == {n for n, s in specs.items() if s.group in ("sessions", "general")}
+    assert "toolset analysis" in refusal
+
+    names, refusal = anyio.run(listed_and_refused, Exposure.parse(None, read_only=True), "delete_session", {"session_id": "x"})
+    assert names == {n for n, s in specs.items() if s.read_only} and "analyze_repository" in names
+    assert "read-only" in refusal
+
+    names, _ = anyio.run(listed_and_refused, Exposure.parse("analysis,sessions", read_only=True), "generate_dockerfile",
+                         {"path": "."})
+    assert names == {n for n, s in specs.items() if s.read_only and s.group in ("analysis", "dockerfile", "sessions", "general")}
+
+
+def test_an_unknown_toolset_is_refused_at_start(ck_home: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "containerkit", "serve", "--toolsets", "analysis,bogus"], env=_env(ck_home),
+                         cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 2 and "unknown toolset(s) bogus" in out.stderr and "Toolsets: analysis, build" in out.stderr
+
+
+def test_published_schemas_carry_no_derived_titles_and_results_no_descriptions(harness: Harness) -> None:
+    async def body(client: Client) -> Any:
+        return (await client.list_tools()).tools
+
+    tools = run_client(harness, body)
+
+    def keywords(node: Any, found: set[str]) -> set[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "properties":
+                    for prop in value.values():
+                        keywords(prop, found)
+                elif key not in ("default", "enum", "const", "examples"):
+                    if isinstance(value, str):
+                        found.add(key)
+                    keywords(value, found)
+        elif isinstance(node, list):
+            for item in node:
+                keywords(item, found)
+        return found
+
+    for tool in tools:
+        assert "title" not in keywords(tool.input_schema, set()), tool.name
+        assert not {"title", "description"} & keywords(tool.output_schema, set()), tool.name
+    assert any("description" in keywords(t.input_schema, set()) for t in tools)
+
+
+@pytest.mark.parametrize("mode", PROTOCOLS)
+def test_log_notifications_follow_the_clients_level_and_are_redacted(harness: Harness, mode: str) -> None:
+    from containerkit.redaction import register_secret
+
+    canary = "canary-" + "s3cr3t" * 4
+    register_secret(canary)
+
+    async def run(level: str | None) -> list[tuple[str, str]]:
+        received: list[tuple[str, str]] = []
+
+        async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+            received.append((params.level, str(params.data)))
+
+        opt_in = {"log_level": level} if mode != "legacy" and level else {}
+        async with Client(build_server(make_test_app(harness.app)), mode=mode, logging_callback=on_log, **opt_in) as client:
+            if mode == "legacy" and level:
+                await client.set_logging_level(level)  # type: ignore[arg-type]
+            result = await client.call_tool("chatty", {"question": f"token {canary}"}, progress_callback=_ignore)
+            assert not result.is_error
+        return received
+
+    everything = anyio.run(run, "info")
+    assert ("warning", "about to answer token ***") in everything
+    assert ("info", "answered token ***") in everything
+    assert canary not in repr(everything)
+    warnings_only = anyio.run(run, "warning")
+    assert [lv for lv, _ in warnings_only] == ["warning"]
+    default = anyio.run(run, None)  # legacy: warnings until the client sets a level; 2026-07-28: nothing unless asked
+    assert [lv for lv, _ in default] == (["warning"] if mode == "legacy" else [])
+
+
+async def _ignore(progress: float, total: float | None, message: str | None) -> None:
+    return None

@@ -21,18 +21,22 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="HTTP bind address (non-loopback requires a token)."),
         port: int = typer.Option(8765, "--port", help="HTTP port."),
         token_file: Path = typer.Option(None, "--token-file", help="File holding the bearer token for HTTP."),
+        toolsets: str = typer.Option(None, "--toolsets", help="Serve only these toolsets, comma-separated: analysis, build, "
+                                     "scan, k8s, workflow, sessions (default: all)."),
+        read_only: bool = typer.Option(False, "--read-only", help="List and run only the tools that change nothing."),
     ) -> None:
         """Run the MCP server (for Claude Desktop, VS Code and other MCP clients)."""
         from containerkit.app import build_app
-        from containerkit.mcp.server import LazyApp
+        from containerkit.mcp.server import Exposure, LazyApp
         from containerkit.mcp.transports import check_bind, resolve_token, serve_http, serve_stdio
 
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         try:
+            exposure = Exposure.parse(toolsets, read_only)
             if transport == "stdio":  # settings and store are read by the first request that needs them
                 lazy = LazyApp(build_app)
                 try:
-                    anyio.run(serve_stdio, lazy)
+                    anyio.run(serve_stdio, lazy, exposure)
                 finally:
                     if lazy.built is not None and lazy.built.services.store_opened:
                         lazy.built.services.store.close()
@@ -47,7 +51,7 @@ def register(app: typer.Typer) -> None:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     signal.signal(sig, lambda signum, frame: None)
                 try:
-                    anyio.run(serve_http, ck, host, port, token)
+                    anyio.run(serve_http, ck, host, port, token, exposure)
                 finally:
                     if ck.services.store_opened:
                         ck.services.store.close()

@@ -7,10 +7,13 @@ once at start-up and a call does no per-request schema work (see ADR 0010).
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import logging
 import warnings
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -27,7 +30,7 @@ from containerkit.errors import CancelledError_, ContainerKitError, InvalidInput
 from containerkit.hints import render_data
 from containerkit.mcp.prompts import PROMPTS
 from containerkit.redaction import redact, redact_data
-from containerkit.tools import Sampler, ToolInfo, ToolResult
+from containerkit.tools import Sampler, ToolInfo, ToolResult, ToolSpec
 from containerkit.tools.base import InputNeeded
 
 log = logging.getLogger("containerkit.mcp")
@@ -75,6 +78,59 @@ def error_result(error: ContainerKitError) -> types.CallToolResult:
     )
 
 
+#: MCP's log levels (RFC 5424), least severe first
+LOG_LEVELS: tuple[types.LoggingLevel, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+#: what a handshake-era client gets before it sends logging/setLevel
+DEFAULT_LOG_LEVEL: types.LoggingLevel = "warning"
+_CALL_LOG: contextvars.ContextVar[list[tuple[types.LoggingLevel, str, str]] | None] = contextvars.ContextVar(
+    "containerkit_mcp_call_log", default=None)
+
+
+def mcp_level(levelno: int) -> types.LoggingLevel:
+    return ("critical" if levelno >= logging.CRITICAL else "error" if levelno >= logging.ERROR
+            else "warning" if levelno >= logging.WARNING else "info" if levelno >= logging.INFO else "debug")
+
+
+class _CallLogCapture(logging.Handler):
+    """Keeps each ``containerkit`` log record emitted while a tool call runs (in its tasks and worker threads,
+    which carry its context) for that call's client; records of other calls and of no call are not its business."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        buffer = _CALL_LOG.get()
+        if buffer is not None:
+            buffer.append((mcp_level(record.levelno), record.name, record.getMessage()))
+
+
+_CAPTURE = _CallLogCapture()
+
+
+class ClientLog:
+    """notifications/message for one tool call: the server's own log records and the tool's progress messages,
+    redacted, at or above the level the client asked for (logging/setLevel on handshake-era connections; on
+    2026-07-28 the request's own opt-in, which the SDK applies)."""
+
+    def __init__(self, ctx: Ctx, level: types.LoggingLevel, logger: str) -> None:
+        self._session = ctx.session
+        self._least = LOG_LEVELS.index(level)
+        self._logger = logger
+        self.buffer: list[tuple[types.LoggingLevel, str, str]] = []
+
+    async def send(self, level: types.LoggingLevel, message: str, logger: str | None = None) -> None:
+        if LOG_LEVELS.index(level) < self._least:
+            return
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                await self._session.send_log_message(level, redact(message), logger or self._logger)
+        except Exception as e:  # a client that went away: the call itself goes on
+            log.debug("log notification not sent: %s", e)
+
+    async def flush(self) -> None:
+        while self.buffer:
+            level, logger, message = self.buffer.pop(0)
+            await self.send(level, message, logger)
+
+
 class SessionProgress:
     """Sends notifications/progress for the current request (a no-op when the client sent no token).
 
@@ -85,9 +141,10 @@ class SessionProgress:
 
     STEP = 1e-3
 
-    def __init__(self, ctx: Ctx) -> None:
+    def __init__(self, ctx: Ctx, client_log: ClientLog | None = None) -> None:
         self._session = ctx.session
         self._last: float | None = None
+        self._log = client_log
 
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         if self._last is not None and progress <= self._last:
@@ -96,6 +153,10 @@ class SessionProgress:
                 total = None
         self._last = progress
         await self._session.report_progress(progress, total, message)
+        if self._log is not None:  # the same messages as log lines (build output in the client's log view)
+            await self._log.flush()
+            if message:
+                await self._log.send("info", message)
 
 
 class ClientSampler:
@@ -125,6 +186,12 @@ def _client_has(ctx: Ctx, capability: str) -> bool:
     """The client declared ``capability`` and this connection can carry server-to-client requests in mid-call
     (every handshake-era protocol, 2024-11-05 to 2025-11-25)."""
     return _client_declares(ctx, capability) and bool(getattr(ctx.session, "can_send_request", False))
+
+
+def _connection(ctx: Ctx) -> Any:
+    """What stays the same across the requests of one connection (the SDK makes a session object per request; the
+    connection behind it has no public name yet): where logging/setLevel's level is kept."""
+    return getattr(ctx.session, "_connection", ctx.session)
 
 
 def _rounds_era(ctx: Ctx) -> bool:
@@ -285,25 +352,87 @@ class LazyApp:
         return self._app
 
 
-def build_server(app: App | LazyApp, inflight: InFlight | None = None) -> Server[Any]:
+#: ``serve --toolsets``: each toolset and the tool groups it holds
+TOOLSETS: dict[str, frozenset[str]] = {
+    "analysis": frozenset({"analysis", "dockerfile"}),
+    "build": frozenset({"engine", "sandbox"}),
+    "scan": frozenset({"scan"}),
+    "k8s": frozenset({"k8s"}),
+    "workflow": frozenset({"workflow"}),
+    "sessions": frozenset({"sessions", "general"}),
+}
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Which tools a server lists and runs: ``toolsets`` (None: all) and ``read_only`` (only tools that change
+    nothing). A tool outside them is not listed, and calling it is refused as an unknown tool is, with the reason."""
+
+    toolsets: frozenset[str] | None = None
+    read_only: bool = False
+
+    @classmethod
+    def parse(cls, toolsets: str | None, read_only: bool = False) -> Exposure:
+        names = None if not toolsets else frozenset(t.strip() for t in toolsets.split(",") if t.strip())
+        unknown = sorted((names or frozenset()) - set(TOOLSETS))
+        if unknown:
+            raise InvalidInputError(f"unknown toolset(s) {', '.join(unknown)}", hint=f"Toolsets: {', '.join(TOOLSETS)}.")
+        return cls(names, read_only)
+
+    def groups(self) -> frozenset[str] | None:
+        return None if self.toolsets is None else frozenset().union(*(TOOLSETS[t] for t in self.toolsets))
+
+    def refusal(self, info: ToolInfo) -> str | None:
+        groups = self.groups()
+        if groups is not None and info.group not in groups:
+            toolset = next((t for t, g in TOOLSETS.items() if info.group in g), info.group)
+            return f"it belongs to the toolset {toolset}, which this server does not serve (serve --toolsets)"
+        if self.read_only and not info.read_only:
+            return "it changes things and this server is read-only (serve --read-only)"
+        return None
+
+
+def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure: Exposure | None = None) -> Server[Any]:
     from containerkit.tools import REGISTRY
 
     registry = app.registry if isinstance(app, App) else REGISTRY
     current = app if isinstance(app, LazyApp) else LazyApp(lambda: app)
     running = inflight or InFlight()
+    exposed = exposure or Exposure()
+    levels: weakref.WeakKeyDictionary[Any, types.LoggingLevel] = weakref.WeakKeyDictionary()  # per connection
+    server_log = logging.getLogger("containerkit")
+    if _CAPTURE not in server_log.handlers:
+        server_log.addHandler(_CAPTURE)
     listing: list[types.ListToolsResult] = []  # built at the first tools/list, from the tool index (ADR 0098)
 
     async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         if not listing:
-            listing.append(types.ListToolsResult(tools=[tool_definition(info) for info in registry.infos()]))
+            listing.append(types.ListToolsResult(tools=[tool_definition(info) for info in registry.infos()
+                                                        if exposed.refusal(info) is None]))
         return listing[0]
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
         try:
+            info = registry.index().get(params.name)
+            refusal = exposed.refusal(info) if info is not None else None
+            if refusal is not None:
+                raise NotFoundError(f"tool {params.name!r} is not available here: {refusal}",
+                                    hint="Use the tools this server lists, or restart it without that restriction.")
             spec = registry.get(params.name)
         except NotFoundError as e:  # the specification's answer to an unknown tool: a protocol error, invalid params
             raise protocol_error(types.INVALID_PARAMS, e) from None
         rounds = InputRounds(params) if _rounds_era(ctx) else None
+        client_log = ClientLog(ctx, "debug" if rounds is not None else levels.get(_connection(ctx), DEFAULT_LOG_LEVEL),
+                               f"containerkit.{params.name}")
+        token = _CALL_LOG.set(client_log.buffer)
+        try:
+            return await _call_tool(ctx, params, spec, rounds, client_log)
+        finally:
+            _CALL_LOG.reset(token)
+            await client_log.flush()
+
+    async def _call_tool(ctx: Ctx, params: types.CallToolRequestParams, spec: ToolSpec[Any, Any], rounds: InputRounds | None,
+                         client_log: ClientLog) -> types.CallToolResult | types.InputRequiredResult:
         try:
             sampler: Sampler | None
             if rounds is not None:
@@ -320,7 +449,8 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None) -> Server
                     scope.cancel()
                 try:
                     result: ToolResult = await registry.call(
-                        current().services, spec.name, params.arguments or {}, progress=SessionProgress(ctx), sampler=sampler,
+                        current().services, spec.name, params.arguments or {}, progress=SessionProgress(ctx, client_log),
+                        sampler=sampler,
                         client_roots=roots, strict=True,
                     )
                 finally:
@@ -340,6 +470,10 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None) -> Server
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=json.dumps(data, default=str))], structured_content=data
         )
+
+    async def set_logging_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
+        levels[_connection(ctx)] = params.level
+        return types.EmptyResult()
 
     async def list_resources(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
         try:
@@ -417,16 +551,19 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None) -> Server
         return types.GetPromptResult(description=prompt.description, messages=[
             types.PromptMessage(role="user", content=types.TextContent(type="text", text=prompt.render(args)))])
 
-    return Server(
-        "containerkit",
-        version=__version__,
-        title="Container Kit",
-        instructions=INSTRUCTIONS,
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        on_list_resources=list_resources,
-        on_list_resource_templates=list_templates,
-        on_read_resource=read_resource,
-        on_list_prompts=list_prompts,
-        on_get_prompt=get_prompt,
-    )
+    with warnings.catch_warnings():  # logging/setLevel is deprecated from 2026-07-28 on; earlier clients use it
+        warnings.simplefilter("ignore")
+        return Server(
+            "containerkit",
+            version=__version__,
+            title="Container Kit",
+            instructions=INSTRUCTIONS,
+            on_list_tools=list_tools,
+            on_call_tool=call_tool,
+            on_list_resources=list_resources,
+            on_list_resource_templates=list_templates,
+            on_read_resource=read_resource,
+            on_list_prompts=list_prompts,
+            on_get_prompt=get_prompt,
+            on_set_logging_level=set_logging_level,
+        )

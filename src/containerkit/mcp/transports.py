@@ -14,17 +14,17 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from containerkit.app import App
 from containerkit.errors import ConfigError, ContainerKitError
-from containerkit.mcp.server import InFlight, LazyApp, build_server
+from containerkit.mcp.server import Exposure, InFlight, LazyApp, build_server
 from containerkit.redaction import register_secret
 
 ASGIApp = Any
 log = logging.getLogger("containerkit.mcp")
 
 
-async def serve_stdio(app: App | LazyApp) -> None:
+async def serve_stdio(app: App | LazyApp, exposure: Exposure | None = None) -> None:
     """Serve on stdin/stdout until the client closes them. With a :class:`LazyApp` the handshake is answered before
     settings are read and the store is opened (the first request that needs them does it)."""
-    server = build_server(app)
+    server = build_server(app, exposure=exposure)
     lazy = app if isinstance(app, LazyApp) else LazyApp(lambda: app)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_sweeper, lazy)
@@ -119,8 +119,9 @@ def rebinding_protection(host: str) -> TransportSecuritySettings | None:
                                      allowed_origins=sorted(f"http://{n}:*" for n in names) + sorted(f"http://{n}" for n in names))
 
 
-def http_app(app: App, host: str, token: str | None, inflight: InFlight | None = None) -> ASGIApp:
-    server = build_server(app, inflight)
+def http_app(app: App, host: str, token: str | None, inflight: InFlight | None = None,
+             exposure: Exposure | None = None) -> ASGIApp:
+    server = build_server(app, inflight, exposure)
     starlette = server.streamable_http_app(host=host, stateless_http=False, transport_security=rebinding_protection(host))
     return BearerAuth(starlette, token) if token else starlette
 
@@ -137,7 +138,7 @@ def check_bind(host: str, token: str | None) -> None:
 DRAIN_S = 5
 
 
-async def serve_http(app: App, host: str, port: int, token: str | None) -> None:
+async def serve_http(app: App, host: str, port: int, token: str | None, exposure: Exposure | None = None) -> None:
     """Serve until SIGTERM or SIGINT, then drain: uvicorn stops accepting, gives in-flight calls DRAIN_S seconds and
     cancels the rest (each tool cleans up as on Ctrl-C). The caller closes the store and exits 0."""
     import uvicorn
@@ -150,7 +151,7 @@ async def serve_http(app: App, host: str, port: int, token: str | None) -> None:
             inflight.cancel_all()  # running calls stop and answer CANCELLED, as the CLI's Ctrl-C does
             await super().shutdown(sockets)
 
-    config = uvicorn.Config(http_app(app, host, token, inflight), host=host, port=port, log_level="warning", lifespan="on",
+    config = uvicorn.Config(http_app(app, host, token, inflight, exposure), host=host, port=port, log_level="warning", lifespan="on",
                             timeout_graceful_shutdown=DRAIN_S)
     server = _Server(config)
     async with anyio.create_task_group() as tg:

@@ -33,7 +33,7 @@ class Model(BaseModel):
 
 class ToolParams(Model):
     session_id: str | None = Field(
-        None, description="Session to work in; omit to start a new session (its id is in the result)."
+        None, description="A session_id from an earlier result; omit for a new one."
     )
 
 

@@ -65,6 +65,23 @@ DESTRUCTIVE: frozenset[Effect] = frozenset({"writes_files", "moves_tags", "pushe
 OPEN_WORLD: frozenset[Effect] = frozenset({"pushes", "reads_registry", "network", "changes_cluster", "reads_cluster", "runs_workflow"})
 
 
+#: schema keywords whose values are data, not schemas: nothing inside them is a keyword
+_DATA_KEYWORDS = frozenset({"default", "examples", "const", "enum"})
+
+
+def published_schema(schema: Any, *, output: bool = False) -> Any:
+    """A JSON schema as tools/list publishes it: without the ``title`` pydantic derives from every field and model
+    name (the property names say it), and for results without descriptions (a model reads the result itself; the
+    shape and types stay, so clients can still check structured content). Validation uses the models, not this."""
+    drop = {"title", "description"} if output else {"title"}
+    if isinstance(schema, dict):
+        return {key: value if key in _DATA_KEYWORDS else published_schema(value, output=output)
+                for key, value in schema.items() if not (key in drop and isinstance(value, str))}
+    if isinstance(schema, list):
+        return [published_schema(item, output=output) for item in schema]
+    return schema
+
+
 def is_read_only(effects: Iterable[str]) -> bool:
     """Changes nothing outside the session bookkeeping (results kept in the session state do not count)."""
     return set(effects) <= {"reads_registry", "reads_cluster", "network"}
@@ -106,8 +123,8 @@ class ToolSpec(Generic[P, R]):
         return ToolInfo(
             name=self.name, module=module, title=self.title, description=self.description, group=self.group,
             effects=sorted(self.effects), idempotent=self.idempotent, tracked=self.tracked,
-            input_schema_json=json.dumps(self.params_model.model_json_schema()),
-            output_schema_json=json.dumps(self.result_model.model_json_schema()),
+            input_schema_json=json.dumps(published_schema(self.params_model.model_json_schema())),
+            output_schema_json=json.dumps(published_schema(self.result_model.model_json_schema(), output=True)),
         )
 
 
