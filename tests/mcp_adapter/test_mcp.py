@@ -563,3 +563,30 @@ def test_log_notifications_follow_the_clients_level_and_are_redacted(harness: Ha
 
 async def _ignore(progress: float, total: float | None, message: str | None) -> None:
     return None
+
+
+@pytest.mark.parametrize("mode", PROTOCOLS)
+def test_completions_offer_stored_session_and_artifact_ids(harness: Harness, mode: str) -> None:
+    store = harness.app.services.store
+    first, second = store.create_session().id, store.create_session().id
+    dockerfile = store.add_artifact(first, "dockerfile", "Dockerfile", "FROM scratch\n")
+    log = store.add_artifact(second, "build_log", "build.log", "ok\n")
+
+    async def body(client: Client) -> Any:
+        session_ref = types.ResourceTemplateReference(uri="session://{id}")
+        artifact_ref = types.ResourceTemplateReference(uri="artifact://{id}")
+        prompt_ref = types.PromptReference(name="fix_failed_build")
+        return (await client.complete(session_ref, {"name": "id", "value": first[:6]}),
+                await client.complete(session_ref, {"name": "id", "value": ""}),
+                await client.complete(artifact_ref, {"name": "id", "value": "Docker"}),
+                await client.complete(artifact_ref, {"name": "id", "value": log.id[:5]}),
+                await client.complete(prompt_ref, {"name": "session_id", "value": second[:6]}),
+                await client.complete(prompt_ref, {"name": "other", "value": ""}))
+
+    by_prefix, every, by_name, by_id, prompt, nothing = run_client(harness, body, mode=mode)
+    assert by_prefix.completion.values == [first]
+    assert {first, second} <= set(every.completion.values) and every.completion.total == len(every.completion.values)
+    assert dockerfile.id in by_name.completion.values and log.id not in by_name.completion.values
+    assert by_id.completion.values == [log.id]
+    assert prompt.completion.values == [second]
+    assert nothing.completion.values == []

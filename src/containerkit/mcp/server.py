@@ -78,6 +78,23 @@ def error_result(error: ContainerKitError) -> types.CallToolResult:
     )
 
 
+#: the most values one completion answer carries (the protocol's limit)
+COMPLETIONS = 100
+
+
+def _completions(app: App, wanted: str, typed: str) -> list[str]:
+    """Session ids, or artifact ids (newest first), that start with ``typed``; an artifact also matches by its name
+    or kind (typing ``Dockerfile`` offers the ids of the Dockerfiles)."""
+    store = app.services.store
+    sessions = store.list_sessions()
+    if wanted == "session":
+        return [s.id for s in sorted(sessions, key=lambda s: -s.last_access) if s.id.startswith(typed)]
+    artifacts = sorted((a for s in sessions for a in store.list_artifacts(s.id)), key=lambda a: -a.created_at)
+    lowered = typed.lower()
+    return [a.id for a in artifacts
+            if a.id.startswith(typed) or a.name.lower().startswith(lowered) or a.kind.lower().startswith(lowered)]
+
+
 #: MCP's log levels (RFC 5424), least severe first
 LOG_LEVELS: tuple[types.LoggingLevel, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 #: what a handshake-era client gets before it sends logging/setLevel
@@ -471,6 +488,21 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
             content=[types.TextContent(type="text", text=json.dumps(data, default=str))], structured_content=data
         )
 
+    async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
+        """Completions for what names a stored thing: session://{id}, artifact://{id} and a prompt's session_id."""
+        ref, typed = params.ref, params.argument.value
+        uri = ref.uri if isinstance(ref, types.ResourceTemplateReference) else ""
+        wanted = ("session" if uri.startswith("session://") or (isinstance(ref, types.PromptReference) and params.argument.name == "session_id")
+                  else "artifact" if uri.startswith("artifact://") else None)
+        values: list[str] = []
+        if wanted is not None:
+            try:
+                values = await anyio.to_thread.run_sync(_completions, current(), wanted, typed)
+            except ContainerKitError as e:
+                raise protocol_error(_code_for(e), e) from None
+        return types.CompleteResult(completion=types.Completion(values=values[:COMPLETIONS], total=len(values),
+                                                                has_more=len(values) > COMPLETIONS))
+
     async def set_logging_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
         levels[_connection(ctx)] = params.level
         return types.EmptyResult()
@@ -566,4 +598,5 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
             on_list_prompts=list_prompts,
             on_get_prompt=get_prompt,
             on_set_logging_level=set_logging_level,
+            on_completion=complete,
         )
