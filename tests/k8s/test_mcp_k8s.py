@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import mcp_types as types
 import pytest
 from mcp import Client
 
 from containerkit.mcp.server import build_server
 from tests.conftest import FIXTURE_REPOS, Harness
-from tests.k8s.conftest import CANARY_TOKEN, GOOD_IMAGE, FakeCluster
+from tests.k8s.conftest import CANARY_TOKEN, GOOD_IMAGE, FakeCluster, manifests
 
 pytestmark = pytest.mark.timeout(60)  # a rollout that never completes must not hang the suite
 
@@ -60,3 +61,40 @@ def test_generate_validate_deploy_verify_over_mcp(k8s: Harness, fake_k8s: FakeCl
     assert any(m and "applying" in m for _, _, m in progress)
     assert CANARY_TOKEN not in got["text"]
     assert fake_k8s.api.errors == []
+
+
+@pytest.mark.parametrize("mode", [pytest.param("legacy", id="2025-11-25"), pytest.param("2026-07-28", id="2026-07-28")])
+def test_a_namespace_that_looks_like_production_is_deployed_only_when_the_user_agrees(
+        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path, mode: str) -> None:
+    """Elicitation where the client has it; a POLICY_VIOLATION naming allow_production where it has not."""
+    out = manifests(tmp_path / "web")
+    asked: list[str] = []
+
+    def answering(action: str) -> Any:
+        async def elicit(ctx: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+            asked.append(params.message)
+            return types.ElicitResult(action=action, content={"confirm": True} if action == "accept" else None)  # type: ignore[arg-type]
+        return elicit
+
+    async def deploy(elicitation: Any, **extra: Any) -> Any:
+        kw = {"elicitation_callback": elicitation} if elicitation else {}
+        async with Client(build_server(k8s.app), mode=mode, **kw) as client:
+            return await client.call_tool("deploy_application", {"path": str(out), "namespace": "shop-prod", "create_namespace": True,
+                                                                 "wait": False, **extra})
+
+    refused = anyio.run(deploy, None)
+    assert refused.is_error and refused.content[0].text.startswith("POLICY_VIOLATION")
+    assert "namespace shop-prod" in refused.content[0].text and "allow_production" in refused.content[0].text
+    declined = anyio.run(deploy, answering("decline"))
+    assert declined.is_error and declined.content[0].text.startswith("POLICY_VIOLATION")
+    assert len(asked) == 1 and "shop-prod" in asked[0]
+    assert fake_k8s.api.errors == [] and _applied(fake_k8s) == []
+    accepted = anyio.run(deploy, answering("accept"))
+    assert not accepted.is_error, accepted.content
+    assert len(asked) == 2 and ("Deployment", "shop-prod") in _applied(fake_k8s)
+    allowed = anyio.run(lambda: deploy(answering("accept"), allow_production=True))
+    assert not allowed.is_error and len(asked) == 2  # the parameter answers the question: nobody is asked
+
+
+def _applied(cluster: FakeCluster) -> list[tuple[str, str | None]]:
+    return [(o["kind"], o["metadata"].get("namespace")) for o in cluster.api.of_kind("Deployment")]

@@ -49,6 +49,8 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Option(None, "--name", help="Image name (default: the repository's name)."),
         deploy: bool = typer.Option(False, "--deploy", help="Deploy to Kubernetes and verify the rollout."),
         context: str = typer.Option(None, "--context", help="kubeconfig context."),
+        allow_production: bool = typer.Option(False, "--allow-production",
+                                              help="Deploy even to a context or namespace that looks like production."),
         namespace: str = typer.Option("default", "--namespace", "-n"),
         fail_on: str = typer.Option("none", "--fail-on", help="Scan policy gate: none|low|medium|high|critical."),
         fail_on_secrets: str = typer.Option("none", "--fail-on-secrets",
@@ -60,6 +62,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Analyze → Dockerfile → lint → secrets → build → smoke test → scan → tag → push → manifests → deploy."""
         params = {"path": path, "service": service, "registry": registry, "tag": tag, "name": name, "deploy": deploy, "context": context,
+                  "allow_production": allow_production,
                   "namespace": namespace, "fail_on": fail_on, "fail_on_secrets": fail_on_secrets, "until": until, "apply_fixes": apply_fixes,
                   "session_id": session}
         invoke("execute_workflow", params, as_json=as_json, render=_render, live=_live(f"containerize {path}"), on_error=_show_failed_steps)

@@ -84,13 +84,16 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(None, "--timeout", help="Rollout deadline in seconds."),
         no_rollback: bool = typer.Option(False, "--no-rollback", help="Leave a failed rollout in place."),
         create_namespace: bool = typer.Option(False, "--create-namespace", help="Create the namespace when it is missing."),
+        allow_production: bool = typer.Option(False, "--allow-production", help="Deploy to a context or namespace whose name "
+                                              "looks like production (else you are asked on a terminal, refused otherwise)."),
         session: str = typer.Option(None, "--session", help="Session to record the deploy in."),
         as_json: bool = JSON_OPT,
     ) -> None:
         """Apply manifests (server-side apply), wait for the rollout, roll back on failure."""
         invoke("deploy_application", {"path": str(path), "context": context, "namespace": namespace, "dry_run": dry_run,
                                       "diff": diff, "timeout_s": timeout, "no_rollback": no_rollback,
-                                      "create_namespace": create_namespace, "session_id": session},
+                                      "create_namespace": create_namespace, "allow_production": allow_production,
+                                      "session_id": session},
                as_json=as_json, render=_render_deploy, progress_title="deploy", on_error=_print_diagnostics)
 
     @app.command("verify")

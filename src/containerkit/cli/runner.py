@@ -100,6 +100,20 @@ def set_app(app: App | None) -> None:
     _app = app
 
 
+class TerminalDecider:
+    """Asks on the terminal (the CLI run by a person): the same questions an MCP client gets as elicitations."""
+
+    async def confirm(self, param: str, question: str) -> bool:
+        prompt = f"{redact(question)} [y/N] (--{param.replace('_', '-')} skips this question) "
+
+        def ask() -> str:
+            sys.stderr.write(prompt)
+            sys.stderr.flush()
+            return sys.stdin.readline()
+
+        return (await anyio.to_thread.run_sync(ask)).strip().lower() in ("y", "yes")
+
+
 class RichProgress:
     """Progress reporter drawing a rich progress bar on stderr (only on a terminal)."""
 
@@ -189,19 +203,21 @@ def invoke(
     """
     app = get_app()
     interactive = not as_json and out_console(stderr=True).is_terminal
+    decider = TerminalDecider() if interactive and sys.stdin.isatty() else None
     show_bar = interactive and progress_title is not None and live is None
 
     async def run() -> ToolResult:
         if interactive and live is not None:
             with live(out_console(stderr=True)) as view:
-                return await app.registry.call(app.services, tool, params, progress=view)
+                return await app.registry.call(app.services, tool, params, progress=view, decider=decider)
         if show_bar:
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), TimeElapsedColumn(),
                           console=out_console(stderr=True), transient=True) as bar:
-                return await app.registry.call(app.services, tool, params, progress=RichProgress(bar, progress_title or tool))
-        return await app.registry.call(app.services, tool, params)
+                return await app.registry.call(app.services, tool, params, progress=RichProgress(bar, progress_title or tool),
+                                              decider=decider)
+        return await app.registry.call(app.services, tool, params, decider=decider)
 
     try:
         result = anyio.run(run)

@@ -31,7 +31,7 @@ from containerkit.hints import render_data
 from containerkit.mcp.prompts import PROMPTS
 from containerkit.redaction import redact, redact_data
 from containerkit.tools import Sampler, ToolInfo, ToolResult, ToolSpec
-from containerkit.tools.base import InputNeeded
+from containerkit.tools.base import Decider, InputNeeded
 
 log = logging.getLogger("containerkit.mcp")
 Ctx = ServerRequestContext[Any, Any]
@@ -242,6 +242,9 @@ class InputRounds:
         for key, response in (params.input_responses or {}).items():
             if key == self.ROOTS and isinstance(getattr(response, "roots", None), list):
                 self.roots = [str(root.uri) for root in response.roots]  # type: ignore[union-attr]
+            elif key.startswith("decide-") and isinstance(response, types.ElicitResult):
+                agreed = response.action == "accept" and bool((response.content or {}).get(CONFIRM))
+                self.answers[key] = "yes" if agreed else "no"
             elif key.startswith("sample-") and hasattr(response, "content"):
                 content = response.content
                 self.answers[key] = content.text if isinstance(content, types.TextContent) else ""
@@ -256,30 +259,63 @@ class InputRounds:
         return types.InputRequiredResult(input_requests=requests, request_state=self.state())
 
 
-class _AskTheModel(InputNeeded):
-    def __init__(self, key: str, request: types.CreateMessageRequest) -> None:
-        super().__init__(key, "a completion from the client's model")
+class _AskTheClient(InputNeeded):
+    def __init__(self, key: str, request: types.CreateMessageRequest | types.ElicitRequest) -> None:
+        super().__init__(key, "a completion from the client's model" if key.startswith("sample-") else "the user's decision")
         self.request = request
 
 
-class RoundSampler:
-    """Sampling by input-required rounds: an answer the client gave in an earlier round is returned; a new
-    question stops the tool (:class:`InputNeeded`) so the adapter can ask it."""
+#: the one field of a confirmation form
+CONFIRM = "confirm"
 
-    def __init__(self, rounds: InputRounds) -> None:
+
+def confirmation_schema(param: str) -> dict[str, Any]:
+    return {"type": "object", "required": [CONFIRM], "properties": {CONFIRM: {
+        "type": "boolean", "title": "Go ahead", "default": False,
+        "description": f"Yes does what the parameter {param}=true would (pass it to skip this question)."}}}
+
+
+class RoundAsker:
+    """Sampling and decisions by input-required rounds: an answer the client gave in an earlier round is returned; a
+    new question stops the tool (:class:`InputNeeded`) so the adapter can ask it.
+
+    The n-th question of a kind gets the n-th answer: the tool runs again from the start with the answers, and a
+    question's text may differ between runs (a build log names new container ids), its place does not."""
+
+    def __init__(self, rounds: InputRounds, *, sampling: bool, elicitation: bool) -> None:
         self._rounds = rounds
-        self._asked = 0
+        self.sampling, self.elicitation = sampling, elicitation
+        self._asked = {"sample": 0, "decide": 0}
+
+    def _key(self, kind: str) -> str:
+        self._asked[kind] += 1
+        return f"{kind}-{self._asked[kind]}"
 
     async def complete(self, prompt: str, *, system: str | None = None, max_tokens: int = 4000) -> str:
-        # the n-th question of the call gets the n-th answer: the tool runs again from the start with the answers, and
-        # a question's text may differ between runs (a build log names new container ids), its place does not
-        self._asked += 1
-        key = f"sample-{self._asked}"
+        key = self._key("sample")
         if key in self._rounds.answers:
             return self._rounds.answers[key]
-        raise _AskTheModel(key, types.CreateMessageRequest(params=types.CreateMessageRequestParams(
+        raise _AskTheClient(key, types.CreateMessageRequest(params=types.CreateMessageRequestParams(
             messages=[types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))],
             max_tokens=max_tokens, system_prompt=system)))
+
+    async def confirm(self, param: str, question: str) -> bool:
+        key = self._key("decide")
+        if key in self._rounds.answers:
+            return self._rounds.answers[key] == "yes"
+        raise _AskTheClient(key, types.ElicitRequest(params=types.ElicitRequestFormParams(
+            message=redact(question), requested_schema=confirmation_schema(param))))
+
+
+class ClientDecider:
+    """Asks the user through elicitation/create in the middle of the call (handshake-era connections)."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self._session = ctx.session
+
+    async def confirm(self, param: str, question: str) -> bool:
+        result = await self._session.elicit_form(redact(question), confirmation_schema(param))
+        return result.action == "accept" and bool((result.content or {}).get(CONFIRM))
 
 
 def _file_roots(uris: list[str]) -> list[Path]:
@@ -452,13 +488,17 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
                          client_log: ClientLog) -> types.CallToolResult | types.InputRequiredResult:
         try:
             sampler: Sampler | None
+            decider: Decider | None
             if rounds is not None:
                 if _client_declares(ctx, "roots") and rounds.roots is None:  # first round: the client's roots
                     return rounds.ask({InputRounds.ROOTS: types.ListRootsRequest()})
-                sampler = RoundSampler(rounds) if _client_declares(ctx, "sampling") else None
+                asker = RoundAsker(rounds, sampling=_client_declares(ctx, "sampling"), elicitation=_client_declares(ctx, "elicitation"))
+                sampler = asker if asker.sampling else None
+                decider = asker if asker.elicitation else None
                 roots = rounds.root_paths()
             else:
                 sampler = ClientSampler(ctx) if _client_has(ctx, "sampling") else None
+                decider = ClientDecider(ctx) if _client_has(ctx, "elicitation") else None
                 roots = await _client_roots(ctx)
             with anyio.CancelScope() as scope:
                 running.scopes.add(scope)
@@ -467,7 +507,7 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
                 try:
                     result: ToolResult = await registry.call(
                         current().services, spec.name, params.arguments or {}, progress=SessionProgress(ctx, client_log),
-                        sampler=sampler,
+                        sampler=sampler, decider=decider,
                         client_roots=roots, strict=True,
                     )
                 finally:
@@ -475,7 +515,7 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
             if scope.cancelled_caught:
                 return error_result(CancelledError_(f"{spec.name} was cancelled: the server is shutting down",
                                                     hint="Call it again when the server is back."))
-        except _AskTheModel as ask:
+        except _AskTheClient as ask:
             assert rounds is not None  # raised only by a RoundSampler
             return rounds.ask({ask.key: ask.request})
         except ContainerKitError as e:

@@ -108,6 +108,12 @@ class Sampler(Protocol):
     async def complete(self, prompt: str, *, system: str | None = None, max_tokens: int = 4000) -> str: ...
 
 
+class Decider(Protocol):
+    """Asks the user to decide what only they can (MCP elicitation). Absent when the client cannot ask."""
+
+    async def confirm(self, param: str, question: str) -> bool: ...
+
+
 class Services:
     """The composition root's services, built lazily once, replaceable by tests.
 
@@ -152,6 +158,7 @@ class ToolContext:
     tool: str
     progress: Progress = field(default_factory=NullProgress)
     sampler: Sampler | None = None
+    decider: Decider | None = None
     client_roots: list[Path] = field(default_factory=list)
     #: a read-only call made without a session: opens one (and its job row) only when the tool keeps something
     #: (an artifact, a git clone in the workspace); state it would record is not kept (ADR 0083)
@@ -208,6 +215,14 @@ class ToolContext:
                 details={"path": str(resolved), "allowed_roots": [str(r) for r in roots]},
             )
         return resolved
+
+    async def decide(self, param: str, question: str) -> bool:
+        """Whether the user agrees to what the boolean parameter ``param`` (false in this call) would allow, asked
+        through the client. Without a client that can ask: False, and the tool goes on as without ``param`` and says
+        which parameter changes that."""
+        if self.decider is None:
+            return False
+        return await self.decider.confirm(param, question)
 
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         await self.progress.report(progress, total, redact(message) if message else message)

@@ -14,7 +14,7 @@ from containerkit.errors import InvalidInputError
 from containerkit.registry.reference import is_insecure
 from containerkit.tools.analysis import resolve_source
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
-from containerkit.tools.files import FileWrite, describe, propose, write_file, written_paths
+from containerkit.tools.files import FileWrite, describe, is_ours, propose, write_file, written_paths
 from containerkit.tools.registry import REGISTRY
 
 
@@ -84,7 +84,11 @@ async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> Gener
         registry_prefix=settings.dockerfile.registry_prefix, insecure=lambda host: is_insecure(host, settings.registry.insecure_registries),
         buildkit=params.buildkit, pin=params.pin, extra_system_packages=tuple(params.extra_system_packages),
     )
-    keep_existing = result.existing is not None and not params.force
+    force = params.force
+    if params.write and not force and result.existing is not None and not is_ours(result.existing):
+        force = await ctx.decide("force", f"There is a Dockerfile you wrote in {result.service_dir}. Replace it with the "
+                                 "generated one? Your file is kept as a session artifact.")
+    keep_existing = result.existing is not None and not force
     writes: list[FileWrite] = []
     if params.write:
         target = ctx.resolve_path(result.service_dir)
@@ -93,7 +97,7 @@ async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> Gener
         else:
             writes.append(write_file(ctx, root, target / "Dockerfile", result.dockerfile, replace=True, kind="dockerfile"))
             ignore = target / ".dockerignore"
-            if params.force or not (ignore.exists() or ignore.is_symlink()):
+            if force or not (ignore.exists() or ignore.is_symlink()):
                 writes.append(write_file(ctx, root, ignore, result.rendered.dockerignore, replace=True, kind="dockerignore"))
     written = written_paths(writes)
     ctx.artifact("dockerfile", f"{svc.path}/Dockerfile", result.dockerfile)

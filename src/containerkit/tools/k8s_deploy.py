@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pydantic import Field
 
 from containerkit.engine.endpoint import current_environ
+from containerkit.errors import PolicyViolationError
 from containerkit.k8s.apply import AppliedObject
 from containerkit.k8s.client import connect
 from containerkit.k8s.deploy import DeployRequest, deploy
@@ -33,6 +35,18 @@ def _target(ctx: ToolContext, context: str | None) -> KubeTarget:
     return load_target(ctx.settings.k8s, context, kube_environ(ctx))
 
 
+#: words that mark a context or namespace as production (compared with the name's words, in lower case)
+PRODUCTION_WORDS = frozenset({"prod", "production", "prd", "live"})
+
+
+def looks_like_production(context: str, namespace: str) -> str | None:
+    """``context X`` / ``namespace Y`` when a word of its name marks production, else None."""
+    for what, name in (("context", context), ("namespace", namespace)):
+        if PRODUCTION_WORDS & set(re.split(r"[^a-z0-9]+", name.lower())):
+            return f"{what} {name}"
+    return None
+
+
 def _policy(ctx: ToolContext) -> RolloutPolicy:
     return ctx.services.get(RolloutPolicy, lambda s: RolloutPolicy())
 
@@ -50,6 +64,8 @@ class DeployParams(ClusterParams):
     no_rollback: bool = Field(False, description="Leave a failed rollout as it is instead of rolling back to the previous revision.")
     create_namespace: bool = Field(False, description="Create the target namespace when it does not exist.")
     wait: bool = Field(True, description="Wait for the Deployments' rollouts.")
+    allow_production: bool = Field(False, description="Deploy even though the context or namespace looks like production "
+                                   "(a name with prod, production, prd or live); without it the user is asked, if the client can.")
 
 
 class DeployResult(ToolResult):
@@ -77,6 +93,16 @@ async def deploy_application(ctx: ToolContext, params: DeployParams) -> DeployRe
     objects = load_manifests(root)
     target = _target(ctx, params.context)
     namespace = params.namespace or ctx.settings.k8s.namespace
+    production = looks_like_production(target.context, namespace)
+    if production and not params.dry_run and not params.allow_production:
+        question = (f"Deploy {len(objects)} objects to {production}, which looks like production, from {root}? "
+                    "This changes what runs there.")
+        if not await ctx.decide("allow_production", question):
+            raise PolicyViolationError(
+                f"refusing to deploy to {production}: it looks like production and allow_production was not given",
+                hint="Check the target ({param:context}, {param:namespace}); to deploy there, pass {param:allow_production}; "
+                     "{param:dry_run} shows what would change without changing it.",
+                details={"context": target.context, "namespace": namespace})
     settings = ctx.settings.k8s
     request = DeployRequest(objects=objects, namespace=namespace, dry_run=params.dry_run, diff=params.diff,
                             timeout_s=params.timeout_s or settings.rollout_timeout_s, rollback=not params.no_rollback,

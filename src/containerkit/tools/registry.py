@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from containerkit.errors import CancelledError_, ContainerKitError, InvalidInputError, NotFoundError, wrap_unexpected
 from containerkit.redaction import redact_strings
 from containerkit.tools.base import (
+    Decider,
     InputNeeded,
     InputValueError,
     NullProgress,
@@ -356,6 +357,7 @@ class ToolRegistry:
         *,
         progress: Progress | None = None,
         sampler: Sampler | None = None,
+        decider: Decider | None = None,
         client_roots: list[Path] | None = None,
         strict: bool = False,
     ) -> ToolResult:
@@ -369,7 +371,7 @@ class ToolRegistry:
         progress = progress or NullProgress()
         if not spec.tracked:
             ctx = ToolContext(services=services, session=_NO_SESSION, job_id="", tool=name, progress=progress,
-                              sampler=sampler, client_roots=client_roots or [])
+                              sampler=sampler, decider=decider, client_roots=client_roots or [])
             try:
                 return cast(ToolResult, await spec.fn(ctx, parsed))
             except (ContainerKitError, InputNeeded):
@@ -379,7 +381,7 @@ class ToolRegistry:
                 raise wrap_unexpected(e) from e
         dumped = parsed.model_dump(mode="json", exclude={"session_id"})
         ctx = ToolContext(services=services, session=_NO_SESSION, job_id="", tool=name, progress=progress,
-                          sampler=sampler, client_roots=client_roots or [])
+                          sampler=sampler, decider=decider, client_roots=client_roots or [])
 
         def open_session() -> None:
             ctx.session, ctx.job_id = services.store.begin_job(parsed.session_id, name, dumped)

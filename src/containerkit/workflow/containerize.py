@@ -24,6 +24,7 @@ class ContainerizeParams(ToolParams):
     name: str | None = Field(None, pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$", description="Image name (default: the repository's name).")
     deploy: bool = Field(False, description="Deploy to Kubernetes and verify the rollout (needs a registry).")
     context: str | None = Field(None, description="kubeconfig context for deploy.")
+    allow_production: bool = Field(False, description="Deploy even to a context or namespace that looks like production.")
     namespace: str = Field("default", description="Kubernetes namespace.")
     fail_on: Literal["none", "low", "medium", "high", "critical"] = Field("none", description="Scan policy gate.")
     fail_on_secrets: Literal["none", "shipped", "any"] = Field(
@@ -57,7 +58,7 @@ async def execute_workflow(ctx: ToolContext, params: ContainerizeParams) -> Cont
     name = params.name or _image_name(params.path)
     spec = containerize_spec(path=params.path, service=params.service, registry=params.registry, tag=params.tag, deploy=params.deploy,
                              context=params.context, namespace=params.namespace, fail_on=params.fail_on, until=params.until, name=name,
-                             fail_on_secrets=params.fail_on_secrets)
+                             fail_on_secrets=params.fail_on_secrets, allow_production=params.allow_production)
     run = await _runner(ctx, apply_fixes=params.apply_fixes).start(spec, {}, ctx.session.id)
     report = build_report(run)
     markdown = render_markdown(report)

@@ -14,7 +14,7 @@ import anyio
 
 from containerkit.errors import BuildError, RolloutFailedError, SmokeTestError
 from containerkit.tools.base import Services
-from containerkit.tools.files import FileWrite, write_file
+from containerkit.tools.files import FileWrite, is_ours, write_file
 from containerkit.tools.registry import REGISTRY
 from containerkit.workflow.routing import RoutingRule, fixer
 from containerkit.workflow.runner import FailureContext, RouteDecision
@@ -61,15 +61,20 @@ async def _regenerate(services: Services, failure: FailureContext, **overrides: 
     return str(result.dockerfile)
 
 
-def _write_dockerfile(failure: FailureContext, content: str) -> FileWrite | None:
-    """Write a fixed Dockerfile by the repository-file rules: ours is replaced, the user's only with apply_fixes (a
-    proposal otherwise). None when the run has no service directory or no owning tool context."""
+async def _write_dockerfile(failure: FailureContext, content: str) -> FileWrite | None:
+    """Write a fixed Dockerfile by the repository-file rules: ours is replaced, the user's only with apply_fixes or
+    when the user agrees through the client (a proposal otherwise). None when the run has no service directory or no
+    owning tool context."""
     service_dir = _outputs(failure, "dockerfile").get("service_dir")
     ctx = failure.owner
     if not service_dir or ctx is None:
         return None
-    return write_file(ctx, Path(service_dir), Path(service_dir) / "Dockerfile", content, replace=failure.apply_fixes,
-                      kind="fix_dockerfile")
+    target = Path(service_dir) / "Dockerfile"
+    replace = failure.apply_fixes
+    if not replace and target.is_file() and not is_ours(target.read_text(encoding="utf-8", errors="replace")):
+        replace = await ctx.decide("apply_fixes", f"The build failed ({failure.error.code}) and Container Kit has a fixed "
+                                   f"Dockerfile. Write it over your {target}? Your file is kept as a session artifact.")
+    return write_file(ctx, Path(service_dir), target, content, replace=replace, kind="fix_dockerfile")
 
 
 def _proposed(failure: FailureContext, write: FileWrite, what: str) -> RouteDecision:
@@ -93,7 +98,7 @@ async def missing_system_packages(failure: FailureContext, services: Services, r
     if not needed:
         return await dockerfile_by_model(failure, services, rule)
     content = await _regenerate(services, failure, extra_system_packages=needed)
-    write = _write_dockerfile(failure, content)
+    write = await _write_dockerfile(failure, content)
     what = f"the build needs the system packages {', '.join(needed)}"
     if write is None:
         return RouteDecision("give_up", f"{what}: add them to the Dockerfile (apt-get install) and rebuild", detail={"packages": needed})
@@ -113,7 +118,7 @@ async def wrong_port(failure: FailureContext, services: Services, rule: RoutingR
     if not ports:
         return RouteDecision("give_up", "the app listens on no TCP port; check its start command and logs")
     port = ports[0]
-    write = _write_dockerfile(failure, await _regenerate(services, failure, port=port))
+    write = await _write_dockerfile(failure, await _regenerate(services, failure, port=port))
     if write is None:
         return RouteDecision("give_up", f"the app listens on {port}: set EXPOSE and the start command's port to {port}, and rebuild")
     if write.action == "proposed":
@@ -170,7 +175,7 @@ async def dockerfile_by_model(failure: FailureContext, services: Services, rule:
     if not candidate.lstrip().upper().startswith(("FROM", "ARG", "#")) or errors:
         return RouteDecision("give_up", f"the model's Dockerfile was rejected ({'; '.join(errors[:3]) or 'not a Dockerfile'}); " + hint,
                              detail={"sampling": "rejected", "errors": errors[:10]})
-    write = _write_dockerfile(failure, candidate)
+    write = await _write_dockerfile(failure, candidate)
     if write is None:
         return RouteDecision("give_up", hint)
     if write.action == "proposed":

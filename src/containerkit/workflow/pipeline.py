@@ -28,6 +28,7 @@ def containerize_spec(
     fail_on: str,
     until: str | None,
     fail_on_secrets: str = "none",
+    allow_production: bool = False,
     name: str,
 ) -> WorkflowSpec:
     """The pipeline for one repository (and one service of it).
@@ -83,7 +84,7 @@ def containerize_spec(
         {"id": "deploy", "tool": "deploy_application", "title": "Deploy and wait for the rollout", "depends_on": ["validate", "push"],
          "when": "inputs.deploy", "skip_reason": "not asked to deploy (--deploy)",
          "params": {"path": "${{ steps.manifests.outputs.out_dir }}", "namespace": namespace, "create_namespace": True,
-                    **({"context": context} if context else {})}},
+                    **({"context": context} if context else {}), **({"allow_production": True} if allow_production else {})}},
         {"id": "verify", "tool": "verify_deployment", "title": "Verify the deployment", "depends_on": ["deploy"],
          "when": "inputs.deploy", "skip_reason": "not asked to deploy (--deploy)",
          "params": {"name": "${{ steps.manifests.outputs.app_name }}", "namespace": namespace,

@@ -207,7 +207,8 @@ class WorkflowRunner:
             try:
                 with anyio.fail_after(step.timeout_s):
                     result = await self.registry.call(self.services, step.tool, params, progress=StepProgress(state.progress, step.id),
-                                                      sampler=self.sampler, client_roots=self.client_roots)
+                                                      sampler=self.sampler, client_roots=self.client_roots,
+                                                      decider=self.owner.decider if self.owner is not None else None)
                 return result.model_dump(mode="json"), result.job_id
             except TimeoutError as e:
                 error: ContainerKitError = TimeoutError_(f"step {step.id} did not finish within {step.timeout_s:g}s")
