@@ -73,3 +73,23 @@ def test_documented_annotations_are_the_derived_ones(ck_home: object) -> None:
                 wrong.append(f"{doc.name}: {name} says {cell.strip()!r}, is {', '.join(expected) or '—'}")
     app.services.store.close()
     assert not wrong, wrong
+
+
+def test_the_tools_list_sizes_in_the_mcp_doc_are_current() -> None:
+    """docs/mcp.md's table is what bench/mcp_listing.py measures now (within 5 %: a reworded description is fine)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mcp_listing", ROOT / "bench" / "mcp_listing.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    doc = (ROOT / "docs" / "mcp.md").read_text()
+    table = doc.split("<!-- listing-sizes -->")[1].split("<!-- /listing-sizes -->")[0]
+    documented = {cells[0]: (int(cells[1]), float(cells[2].removesuffix(" KB")) * 1000)
+                  for line in table.strip().splitlines()[2:] for cells in [[c.strip() for c in line.strip("|").split("|")]]}
+    measured = {name: (count, size) for name, count, size in bench.sizes()}
+    assert documented.keys() == measured.keys()
+    for name, (count, size) in measured.items():
+        assert documented[name][0] == count, f"{name}: the doc says {documented[name][0]} tools, there are {count}"
+        assert abs(documented[name][1] - size) <= 0.05 * size, \
+            f"{name}: the doc says {documented[name][1]:.0f} bytes, tools/list is {size}: run bench/mcp_listing.py --markdown"
