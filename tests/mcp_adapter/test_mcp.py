@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import unittest.mock
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,16 +26,29 @@ from containerkit.tools.sessions import GetSessionResult, ServerStatusResult
 from tests.conftest import ROOT, Harness, free_port, unavailable
 from tests.mcp_adapter.helpers import make_test_app
 
-#: the SDK client's two eras: the initialize handshake at its newest version, and 2026-07-28 (no handshake, no
-#: mid-call requests: roots and sampling go through input-required rounds)
-PROTOCOLS = [pytest.param("legacy", id="2025-11-25"), pytest.param("2026-07-28", id="2026-07-28")]
+#: every protocol version the SDK speaks: the initialize handshake (its client always offers the newest, 2025-11-25;
+#: "legacy@V" makes it offer V), and 2026-07-28 (no handshake, no mid-call requests: input-required rounds)
+PROTOCOLS = [*(pytest.param(f"legacy@{v}", id=v) for v in ("2024-11-05", "2025-03-26", "2025-06-18")),
+             pytest.param("legacy", id="2025-11-25"), pytest.param("2026-07-28", id="2026-07-28")]
 
 
-def run_client(harness: Harness, body: Any, *, app: Any = None, **client_kw: Any) -> Any:
+@contextlib.asynccontextmanager
+async def open_client(server: Any, mode: str = "auto", **client_kw: Any) -> AsyncIterator[Client]:
+    """An SDK client on ``mode`` (a PROTOCOLS value), checking the version it negotiated."""
+    offered = mode.partition("@")[2]
+    legacy = mode.startswith("legacy")
+    with unittest.mock.patch("mcp.client.session.LATEST_HANDSHAKE_VERSION", offered or "2025-11-25"):
+        async with Client(server, mode="legacy" if legacy else mode, **client_kw) as client:
+            if legacy:
+                assert client.protocol_version == (offered or "2025-11-25")
+            yield client
+
+
+def run_client(harness: Harness, body: Any, *, app: Any = None, mode: str = "auto", **client_kw: Any) -> Any:
     server = build_server(app or harness.app)
 
     async def main() -> Any:
-        async with Client(server, **client_kw) as client:
+        async with open_client(server, mode, **client_kw) as client:
             return await body(client)
 
     return anyio.run(main)
@@ -476,7 +491,7 @@ def test_toolsets_and_read_only_limit_what_is_listed_and_callable(harness: Harne
     from containerkit.mcp.server import Exposure
 
     async def listed_and_refused(exposure: Exposure, refused_tool: str, args: dict[str, Any]) -> tuple[set[str], str]:
-        async with Client(build_server(harness.app, exposure=exposure), mode=mode) as client:
+        async with open_client(build_server(harness.app, exposure=exposure), mode) as client:
             names = {t.name for t in (await client.list_tools()).tools}
             with pytest.raises(MCPError) as refused:
                 await client.call_tool(refused_tool, args)
@@ -543,9 +558,9 @@ def test_log_notifications_follow_the_clients_level_and_are_redacted(harness: Ha
         async def on_log(params: types.LoggingMessageNotificationParams) -> None:
             received.append((params.level, str(params.data)))
 
-        opt_in = {"log_level": level} if mode != "legacy" and level else {}
-        async with Client(build_server(make_test_app(harness.app)), mode=mode, logging_callback=on_log, **opt_in) as client:
-            if mode == "legacy" and level:
+        opt_in = {"log_level": level} if not mode.startswith("legacy") and level else {}
+        async with open_client(build_server(make_test_app(harness.app)), mode, logging_callback=on_log, **opt_in) as client:
+            if mode.startswith("legacy") and level:
                 await client.set_logging_level(level)  # type: ignore[arg-type]
             result = await client.call_tool("chatty", {"question": f"token {canary}"}, progress_callback=_ignore)
             assert not result.is_error
@@ -558,7 +573,7 @@ def test_log_notifications_follow_the_clients_level_and_are_redacted(harness: Ha
     warnings_only = anyio.run(run, "warning")
     assert [lv for lv, _ in warnings_only] == ["warning"]
     default = anyio.run(run, None)  # legacy: warnings until the client sets a level; 2026-07-28: nothing unless asked
-    assert [lv for lv, _ in default] == (["warning"] if mode == "legacy" else [])
+    assert [lv for lv, _ in default] == (["warning"] if mode.startswith("legacy") else [])
 
 
 async def _ignore(progress: float, total: float | None, message: str | None) -> None:
