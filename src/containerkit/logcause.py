@@ -17,7 +17,8 @@ _CAUSES = tuple(re.compile(p, re.M) for p in (
     r"^.*(?:fatal error: .+|Error: pg_config executable not found.*|gyp ERR! stack Error: not found: .+"
     r"|\b(?:sh|bash): \d*:? ?\S+: (?:command )?not found|error: command '[^']+' failed.*|Cannot find module '[^']+'.*)$",
     r"^ERROR: (?!Exception:|Failed building wheel|Failed to build)(.+)$",
-    r"^E: (.+)$",
+    # apt (its error can land after a progress line of stdout: "Reading state information...E: Unable to locate")
+    r"(?:^|\.\.\. ?(?:Done)?)E: (.+)$",
     r"^npm (?:ERR!|error) (?!code |errno |syscall |path |command |A complete log|signal |\s*$|gyp (?:info|verb))(.+)$",
     r"^error (?!Command failed)(.+)$",
     r"^error(?:\[E\d+\])?: (?!could not compile|aborting due to|subprocess-exited-with-error|metadata-generation-failed)(.+)$",

@@ -46,6 +46,10 @@ CASES = [
      "ENOTFOUND codeload.github.com"),
     ("gyp ERR! stack Error: getaddrinfo ENOTFOUND nodejs.org\ngyp ERR! $npm_package_version 15.1.6\n",
      "getaddrinfo ENOTFOUND nodejs.org"),
+    # the classic builder merges apt's stdout and stderr: under load its error lands in the middle of a progress line
+    ("Reading package lists...\nBuilding dependency tree...\nReading state information...E: Unable to locate package ck-x\n",
+     "Unable to locate package ck-x"),
+    ("Reading state information... DoneE: Unable to locate package ck-y\n", "Unable to locate package ck-y"),
     ("panic: listen tcp :80: bind: permission denied\n\ngoroutine 1 [running]:\n", "panic: listen tcp :80: bind: permission denied"),
     ("node:internal/modules/cjs/loader:1228\n  throw err;\n  ^\n\nError: Cannot find module '/app/dist/server.js'\n",
      "Error: Cannot find module '/app/dist/server.js'"),
