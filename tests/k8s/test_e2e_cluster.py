@@ -1,14 +1,19 @@
-"""Deploy and verify on a real cluster when KUBECONFIG reaches one; skipped with the reason otherwise.
+"""Deploy, roll out, diagnose and verify on the real single-node Kubernetes of scripts/testenv (issue 15).
 
-The app is tests/k8s/data/e2e (agnhost netexec, image overridable with CONTAINERKIT_E2E_K8S_IMAGE) in a fresh
-namespace that is deleted afterwards.
+The cluster is the one `scripts/testenv` brings up (testenv.d/kubernetes.sh: kube-apiserver, controller-manager,
+scheduler and a kubelet on containerd, built from Kubernetes' own modules), reached through its admin kubeconfig;
+CONTAINERKIT_E2E_KUBECONFIG points the tests at another cluster. Missing, they skip locally and fail in CI. Each
+test works in a fresh namespace that is deleted afterwards.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -17,18 +22,28 @@ from containerkit.app import build_app
 from containerkit.errors import ContainerKitError
 from containerkit.k8s.client import connect
 from containerkit.k8s.kubeconfig import KubeTarget, load_target
+from containerkit.k8s.rollout import RolloutPolicy
 from containerkit.settings import load_settings
-from tests.conftest import Harness
+from tests.conftest import ROOT, Harness, unavailable
 from tests.k8s.conftest import DATA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-IMAGE = os.environ.get("CONTAINERKIT_E2E_K8S_IMAGE", "registry.k8s.io/e2e-test-images/agnhost:2.47")
+TESTENV_KUBECONFIG = Path("/var/lib/containerkit-testenv/kubeconfig")
+#: an image every cluster of the test environment can pull (the stand-in in the local mirror), serving HTTP on 8080
+IMAGE = os.environ.get("CONTAINERKIT_E2E_K8S_IMAGE", "python:3.12-slim")
+
+
+def kubeconfig() -> Path:
+    return Path(os.environ.get("CONTAINERKIT_E2E_KUBECONFIG", str(TESTENV_KUBECONFIG)))
 
 
 def reachable_cluster() -> tuple[KubeTarget | None, str]:
-    """The current context when its API server answers /version within 3 s, else None and why."""
+    """The kubeconfig's current context when its API server answers /version within 3 s, else None and why."""
+    path = kubeconfig()
+    if not path.is_file():
+        return None, f"no kubeconfig at {path} (scripts/testenv writes it)"
     try:
-        target = load_target(load_settings().k8s, None, dict(os.environ))
+        target = load_target(load_settings(k8s={"kubeconfig": str(path)}).k8s, None, {})
     except ContainerKitError as e:
         return None, f"no usable kubeconfig ({e.message})"
 
@@ -44,31 +59,163 @@ def reachable_cluster() -> tuple[KubeTarget | None, str]:
 
 async def delete_namespace(target: KubeTarget, name: str) -> None:
     from lightkube import AsyncClient
+    from lightkube.core.exceptions import ApiError
     from lightkube.resources.core_v1 import Namespace
 
     client = AsyncClient(target.config)
     try:
         await client.delete(Namespace, name)
+    except ApiError as e:  # a test that never created it
+        if e.status.code != 404:
+            raise
     finally:
         await client.close()
 
 
-def test_deploy_and_verify_on_a_real_cluster(ck_home: Path, tmp_path: Path) -> None:
+class Cluster:
+    def __init__(self, target: KubeTarget, version: str, harness: Harness, namespace: str) -> None:
+        self.target, self.version, self.harness, self.namespace = target, version, harness, namespace
+
+
+@pytest.fixture
+def cluster(request: pytest.FixtureRequest, ck_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
     target, why = reachable_cluster()
     if target is None:
-        pytest.skip(f"no reachable Kubernetes cluster: {why}")
-    namespace = f"ck-e2e-{uuid.uuid4().hex[:8]}"
-    out = tmp_path / "m"
-    out.mkdir()
-    (out / "app.yaml").write_text((DATA / "e2e" / "agnhost.yaml").read_text().replace("__IMAGE__", IMAGE))
+        unavailable(request, f"a Kubernetes cluster ({why})")
+        raise AssertionError("unreachable")
+    monkeypatch.setenv("CONTAINERKIT_K8S__KUBECONFIG", str(kubeconfig()))
     app = build_app(load_settings())
-    harness = Harness(app=app, home=ck_home)
+    app.services.provide(RolloutPolicy, RolloutPolicy(poll_interval_s=0.5))
+    namespace = f"ck-e2e-{uuid.uuid4().hex[:8]}"
     try:
-        deployed = harness.call("deploy_application", path=str(out), namespace=namespace, create_namespace=True, timeout_s=180)
-        assert deployed.rollouts[0].complete and deployed.rollouts[0].ready_replicas == 1
-        assert deployed.server_version == why
-        verified = harness.call("verify_deployment", name="ck-e2e", namespace=namespace)
-        assert verified.probe is not None and verified.probe.status_code == 200
+        yield Cluster(target, why, Harness(app=app, home=ck_home), namespace)
     finally:
         app.services.store.close()
         anyio.run(delete_namespace, target, namespace)
+
+
+def http_app(dest: Path, image: str = IMAGE, name: str = "ck-e2e") -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    text = (DATA / "e2e" / "web.yaml").read_text().replace("__IMAGE__", image).replace("ck-e2e", name)
+    (dest / "app.yaml").write_text(text)
+    return dest
+
+
+def test_deploy_and_verify_on_a_real_cluster(cluster: Cluster, tmp_path: Path) -> None:
+    out = http_app(tmp_path / "m")
+    deployed = cluster.harness.call("deploy_application", path=str(out), namespace=cluster.namespace, create_namespace=True,
+                                    timeout_s=180)
+    assert deployed.rollouts[0].complete and deployed.rollouts[0].ready_replicas == 1
+    assert deployed.server_version == cluster.version
+    verified = cluster.harness.call("verify_deployment", name="ck-e2e", namespace=cluster.namespace)
+    assert verified.probe is not None and verified.probe.status_code == 200
+    again = cluster.harness.call("deploy_application", path=str(out), namespace=cluster.namespace, timeout_s=180)
+    assert {o.action for o in again.applied} == {"unchanged"}, [(o.kind, o.action) for o in again.applied]
+
+
+def test_containerize_hello_flask_deploys_and_answers_on_the_real_cluster(cluster: Cluster, docker_client: Any,
+                                                                         local_registry: str, tmp_path: Path) -> None:
+    """`containerkit containerize examples/hello-flask --registry 127.0.0.1:5001 --deploy`, as the tool call."""
+    repo = tmp_path / "hello-flask"
+    shutil.copytree(ROOT / "examples" / "hello-flask", repo, ignore=shutil.ignore_patterns("Dockerfile", ".dockerignore", "k8s"))
+    result = cluster.harness.call("execute_workflow", path=str(repo), registry=f"{local_registry}/e2e", deploy=True,
+                                  namespace=cluster.namespace, tag=f"e2e-{uuid.uuid4().hex[:6]}")
+    steps = {s.id: s.status for s in result.steps}
+    assert steps["push"] == "succeeded" and steps["deploy"] == "succeeded" and steps["verify"] == "succeeded", steps
+    verified = cluster.harness.call("verify_deployment", name="hello-flask", namespace=cluster.namespace)
+    assert verified.probe is not None and verified.probe.status_code == 200
+
+
+def fails(harness: Harness, **params: Any) -> ContainerKitError:
+    with pytest.raises(ContainerKitError) as info:
+        harness.call("deploy_application", **params)
+    return info.value
+
+
+def edited(path: Path, old: str, new: str) -> Path:
+    app = path / "app.yaml"
+    assert old in app.read_text()
+    app.write_text(app.read_text().replace(old, new))
+    return path
+
+
+HTTP_SERVER = 'command: ["python", "-m", "http.server", "8080"]'
+
+
+def test_a_crashing_revision_fails_with_its_logs_and_events_and_the_previous_one_serves_again(
+        cluster: Cluster, tmp_path: Path) -> None:
+    ns = cluster.namespace
+    cluster.harness.call("deploy_application", path=str(http_app(tmp_path / "v1")), namespace=ns, create_namespace=True, timeout_s=180)
+    crashing = edited(http_app(tmp_path / "v2"), HTTP_SERVER, 'command: ["python", "-c", "import flask"]')
+    err = fails(cluster.harness, path=str(crashing), namespace=ns, timeout_s=180)
+    assert err.code == "ROLLOUT_FAILED", err.message
+    diag: Any = err.details["diagnostics"]
+    assert "CrashLoopBackOff" in diag["reasons"] or any(c["last_exit_code"] == 1 for p in diag["pods"] for c in p["containers"])
+    tails = " ".join(c["log_tail"] or "" for p in diag["pods"] for c in p["containers"])
+    assert "No module named 'flask'" in tails
+    assert err.details["rolled_back"] is True and err.details["rollback_revision"] == 1
+    assert err.details["rollback_complete"] is True and "serves again" in err.message
+    verified = cluster.harness.call("verify_deployment", name="ck-e2e", namespace=ns)
+    assert verified.rollout.complete and verified.probe is not None and verified.probe.status_code == 200
+
+
+def test_an_image_that_cannot_be_pulled_is_image_pull_failed(cluster: Cluster, local_registry: str, tmp_path: Path) -> None:
+    missing = f"{local_registry}/e2e/no-such-image:{uuid.uuid4().hex[:6]}"
+    err = fails(cluster.harness, path=str(http_app(tmp_path / "m", image=missing)), namespace=cluster.namespace,
+                create_namespace=True, timeout_s=180)
+    assert err.code == "IMAGE_PULL_FAILED", err.message
+    diag: Any = err.details["diagnostics"]
+    assert set(diag["reasons"]) & {"ErrImagePull", "ImagePullBackOff"} and missing in err.hint
+
+
+def test_pods_larger_than_the_node_are_unschedulable_with_the_schedulers_message(cluster: Cluster, tmp_path: Path) -> None:
+    huge = edited(http_app(tmp_path / "m"), "requests: {cpu: 10m, memory: 16Mi}", "requests: {cpu: 10m, memory: 4000Gi}")
+    edited(huge, "limits: {memory: 128Mi}", "limits: {memory: 4000Gi}")
+    err = fails(cluster.harness, path=str(huge), namespace=cluster.namespace, create_namespace=True, timeout_s=60)
+    diag: Any = err.details["diagnostics"]
+    assert err.code == "ROLLOUT_FAILED" and "Unschedulable" in diag["reasons"]
+    assert "Insufficient memory" in diag["pods"][0]["unschedulable"]
+    assert any(e["reason"] == "FailedScheduling" for e in diag["events"])
+
+
+def test_a_missing_namespace_is_reported_and_nothing_applied(cluster: Cluster, tmp_path: Path) -> None:
+    err = fails(cluster.harness, path=str(http_app(tmp_path / "m")), namespace=cluster.namespace)
+    assert err.code == "K8S_NAMESPACE_MISSING" and err.details["namespace"] == cluster.namespace
+
+
+def test_the_restricted_identity_is_forbidden_to_apply(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    restricted = kubeconfig().with_name("kubeconfig-restricted")
+    if not restricted.is_file():
+        pytest.skip(f"no restricted kubeconfig beside {kubeconfig()}")
+    monkeypatch.setenv("CONTAINERKIT_K8S__KUBECONFIG", str(restricted))
+    app = build_app(load_settings())
+    try:
+        with pytest.raises(ContainerKitError) as info:
+            Harness(app=app, home=cluster.harness.home).call("deploy_application", path=str(http_app(tmp_path / "m")),
+                                                             namespace="ck-restricted")
+    finally:
+        app.services.store.close()
+    err = info.value
+    assert err.code == "K8S_FORBIDDEN", err.message
+    assert err.details["verb"] == "patch" and "system:serviceaccount:ck-restricted:ck-restricted" in err.message
+
+
+def test_a_rejected_token_is_unauthorized(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    doc = yaml.safe_load(kubeconfig().with_name("kubeconfig-restricted").read_text()) if \
+        kubeconfig().with_name("kubeconfig-restricted").is_file() else None
+    if doc is None:
+        pytest.skip("no token kubeconfig to spoil")
+    doc["users"][0]["user"]["token"] = "not-a-token-" + uuid.uuid4().hex
+    spoiled = tmp_path / "kubeconfig"
+    spoiled.write_text(yaml.safe_dump(doc))
+    monkeypatch.setenv("CONTAINERKIT_K8S__KUBECONFIG", str(spoiled))
+    app = build_app(load_settings())
+    try:
+        with pytest.raises(ContainerKitError) as info:
+            Harness(app=app, home=cluster.harness.home).call("deploy_application", path=str(http_app(tmp_path / "m")),
+                                                             namespace="ck-restricted")
+    finally:
+        app.services.store.close()
+    assert info.value.code == "K8S_UNAUTHORIZED" and "401" in info.value.message

@@ -60,16 +60,32 @@ async def deploy(api: KubeApi, request: DeployRequest, policy: RolloutPolicy, pr
             result.rollouts.append(await wait_for_rollout(api, name, namespace, timeout_s=remaining, policy=policy,
                                                           progress=progress))
         except RolloutFailedError as e:
-            await _roll_back(api, name, namespace, e, enabled=request.rollback)
+            await _roll_back(api, name, namespace, e, enabled=request.rollback, policy=policy)
             raise
     result.duration_s = time.monotonic() - started
     return result
 
 
-async def _roll_back(api: KubeApi, name: str, namespace: str, error: RolloutFailedError, *, enabled: bool) -> None:
+#: how long a failed deploy waits for the revision it rolled back to to serve again
+ROLLBACK_WAIT_S = 120.0
+
+
+async def _roll_back(api: KubeApi, name: str, namespace: str, error: RolloutFailedError, *, enabled: bool,
+                     policy: RolloutPolicy) -> None:
+    """Roll back, then wait until the previous revision serves again (its pods ready, the failed ones gone), so the
+    error can say the app is back, or that it is not."""
     if not enabled:
         error.details.update(rolled_back=False, rollback_revision=None, rollback="skipped: no_rollback was set")
         return
     undo = await rollback(api, name, namespace)
-    error.details.update(rolled_back=undo.rolled_back, rollback_revision=undo.revision, rollback=undo.message)
-    error.message = f"{error.message}; {undo.message}"
+    message = undo.message
+    if undo.rolled_back:
+        try:
+            status = await wait_for_rollout(api, name, namespace, timeout_s=ROLLBACK_WAIT_S, policy=policy)
+            message = f"{message}, which serves again ({status.ready_replicas}/{status.replicas} ready)"
+            error.details["rollback_complete"] = True
+        except RolloutFailedError as again:
+            message = f"{message}, but it is not ready either: {again.message}"
+            error.details["rollback_complete"] = False
+    error.details.update(rolled_back=undo.rolled_back, rollback_revision=undo.revision, rollback=message)
+    error.message = f"{error.message}; {message}"

@@ -133,11 +133,15 @@ def selector_labels(deployment: Obj) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()}
 
 
-async def diagnose(api: KubeApi, deployment: Obj, *, tail_lines: int = 30, extra_names: set[str] | None = None) -> Diagnostics:
-    """Collect pod states, events and log tails for a Deployment's pods (failing pods first)."""
+async def diagnose(api: KubeApi, deployment: Obj, *, tail_lines: int = 30, extra_names: set[str] | None = None,
+                   pods: list[Obj] | None = None) -> Diagnostics:
+    """Collect pod states, events and log tails for a Deployment's pods (failing pods first): ``pods`` when given
+    (the current revision's), else every pod its selector matches."""
     meta = deployment["metadata"]
     namespace = meta["namespace"]
-    pods = await api.list("v1", "Pod", namespace, labels=selector_labels(deployment))
+    if pods is None:
+        pods = await api.list("v1", "Pod", namespace, labels=selector_labels(deployment))
+    pods = list(pods)
     pods.sort(key=lambda p: (not pod_reasons(p), p["metadata"]["name"]))
     diagnosed = [await diagnose_pod(api, p, tail_lines) for p in pods[:MAX_PODS]]
     reasons: set[str] = set()

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from containerkit.errors import RolloutFailedError
 from containerkit.k8s.client import KubeApi, Obj
 from containerkit.k8s.diagnose import Diagnostics, diagnose
-from containerkit.k8s.rollout import RolloutPolicy, RolloutStatus, failure, get_deployment, status_of
+from containerkit.k8s.rollout import RolloutPolicy, RolloutStatus, current_pods, failure, get_deployment, status_of
 
 BODY_EXCERPT = 500
 
@@ -125,7 +125,8 @@ async def verify(api: KubeApi, name: str, namespace: str, *, path: str | None, p
     """
     dep = await get_deployment(api, name, namespace)
     status = status_of(dep)
-    diagnostics: Diagnostics = await diagnose(api, dep, tail_lines=policy.log_tail_lines)
+    # the current revision's pods: those of an earlier one that are still going away are no health problem
+    diagnostics: Diagnostics = await diagnose(api, dep, tail_lines=policy.log_tail_lines, pods=await current_pods(api, dep))
     if not status.complete or diagnostics.reasons:
         raise failure(f"deployment {name} is not healthy ({status.message})", diagnostics, status)
     if not probe_http:
