@@ -72,6 +72,18 @@ async def delete_namespace(target: KubeTarget, name: str) -> None:
         await client.close()
 
 
+async def create_namespace(target: KubeTarget, name: str) -> None:
+    from lightkube import AsyncClient
+    from lightkube.models.meta_v1 import ObjectMeta
+    from lightkube.resources.core_v1 import Namespace
+
+    client = AsyncClient(target.config)
+    try:
+        await client.create(Namespace(metadata=ObjectMeta(name=name)))
+    finally:
+        await client.close()
+
+
 class Cluster:
     def __init__(self, target: KubeTarget, version: str, harness: Harness, namespace: str) -> None:
         self.target, self.version, self.harness, self.namespace = target, version, harness, namespace
@@ -219,3 +231,32 @@ def test_a_rejected_token_is_unauthorized(cluster: Cluster, tmp_path: Path, monk
     finally:
         app.services.store.close()
     assert info.value.code == "K8S_UNAUTHORIZED" and "401" in info.value.message
+
+
+def test_a_field_the_schema_does_not_have_is_manifest_invalid_naming_it(cluster: Cluster, tmp_path: Path) -> None:
+    """The real API server answers a server-side apply with an undeclared field with HTTP 500 (not 422)."""
+    bad = edited(http_app(tmp_path / "m"), "automountServiceAccountToken: false", "automountServiceAccountToken: false\n      bogusField: 1")
+    err = fails(cluster.harness, path=str(bad), namespace="default", dry_run=True)
+    assert err.code == "MANIFEST_INVALID" and err.details["field"] == ".spec.template.spec.bogusField"
+    assert ".spec.template.spec.bogusField" in err.hint and not err.retryable
+
+
+def test_the_generated_manifests_of_every_fixture_app_pass_the_real_api_servers_schema(cluster: Cluster, tmp_path: Path) -> None:
+    """Server-side apply (dry run) checks every field against the API's schema: the NetworkPolicy, PDB and HPA too."""
+    from containerkit.analysis import analyze
+    from tests.conftest import FIXTURE_REPOS
+
+    anyio.run(create_namespace, cluster.target, cluster.namespace)  # so the dry run sends every object to the server
+    kinds: set[str] = set()
+    checked = 0
+    for repo in sorted(FIXTURE_REPOS.iterdir()):
+        for service in analyze(repo).services:
+            out = tmp_path / repo.name / (service.path.replace("/", "_") or "root")
+            cluster.harness.call("generate_manifests", path=str(repo), service=service.path, image="127.0.0.1:5001/e2e/app:1.0.0",
+                                 out_dir=str(out), namespace=cluster.namespace)
+            result = cluster.harness.call("deploy_application", path=str(out), namespace=cluster.namespace, dry_run=True)
+            assert not [o for o in result.applied if o.note], result.applied  # each one checked by the server
+            kinds |= {o.kind for o in result.applied}
+            checked += 1
+    assert checked >= 30
+    assert {"Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler"} <= kinds

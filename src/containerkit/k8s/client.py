@@ -62,6 +62,9 @@ def _status_of(e: ApiError) -> tuple[int, str, Obj]:
     return int(e.response.status_code), str(doc.get("message") or e), doc.get("details") or {}
 
 
+_UNDECLARED = re.compile(r"(?P<path>\.[\w.\[\]\-/=]+): field not declared in schema")
+
+
 def api_error(e: ApiError, what: str) -> KubernetesError | NotFoundError | ConflictError:
     """Map an API Status to our error tree (the Status message kept, redacted)."""
     code, message, details = _status_of(e)
@@ -87,6 +90,16 @@ def api_error(e: ApiError, what: str) -> KubernetesError | NotFoundError | Confl
         return NotFoundError(f"{what}: {message}", hint="Check the name and namespace (and the context).", details=base)
     if code == 409:
         return ConflictError(f"{what}: {message}", details=base)
+    if code == 500 and "failed to create typed patch object" in message:
+        # a server-side apply with a field the schema does not have: the real API server answers 500 (not 422) and
+        # names the field ("… .spec.template.spec.bogusField: field not declared in schema")
+        unknown = _UNDECLARED.search(message)
+        field = unknown.group("path") if unknown else ""
+        return ManifestInvalidError(
+            f"the API server refused {what}: {message}",
+            hint=(f"Remove or correct {field}: the object's schema has no such field (check its spelling and indentation)"
+                  if field else "Fix the object so it matches its API schema."),
+            details={**base, "causes": [message], "field": field})
     if code == 422:
         causes: list[JSONValue] = [str(c.get("message", "")) for c in details.get("causes") or [] if isinstance(c, dict)]
         return ManifestInvalidError(f"the API server refused {what}: {message}", details={**base, "causes": causes})
