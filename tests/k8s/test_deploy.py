@@ -37,7 +37,7 @@ def test_deploy_applies_in_safe_order_with_server_side_apply_and_waits_for_ready
     result = k8s.call("deploy_application", path=str(manifests(tmp_path / "m")))
     sent = applies(fake_k8s.api.requests)
     assert [r.body["kind"] for r in sent] == SAFE_ORDER
-    assert all(r.query.get("fieldManager") == "containerkit" and r.query.get("force") == "true" for r in sent)
+    assert all(r.query.get("fieldManager") == "containerkit" and r.query.get("force") in (None, "false") for r in sent)
     assert not any("dryRun" in r.query for r in sent)
     assert all(r.path.startswith("/api/v1/namespaces/default/") or "/namespaces/default/" in r.path for r in sent)
     assert [o.kind for o in result.applied] == SAFE_ORDER and {o.action for o in result.applied} == {"created"}
@@ -337,7 +337,7 @@ def test_dry_run_of_a_set_creating_its_namespace_does_not_fail_on_the_missing_na
     assert {o.action for o in again.applied} == {"unchanged"} and all(o.note == "" for o in again.applied)
 
 
-def test_fields_another_manager_changed_are_taken_over_because_apply_forces_conflicts(
+def test_fields_another_manager_changed_are_a_conflict_unless_force_conflicts(
         k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
     import httpx
 
@@ -353,7 +353,12 @@ def test_fields_another_manager_changed_are_taken_over_because_apply_forces_conf
                            headers={**auth, "Content-Type": "application/apply-patch+yaml"})
     assert unforced.status_code == 409 and 'conflict with "kubectl-scale"' in unforced.json()["message"]
 
-    result = k8s.call("deploy_application", path=str(path))
+    conflict = fails(k8s, path=str(path))
+    assert conflict.code == "CONFLICT" and conflict.details["managers"] == ["kubectl-scale"]
+    assert "spec.replicas" in conflict.message and "force_conflicts" in conflict.hint
+    assert fake_k8s.api.get("Deployment", "web", "default")["spec"]["replicas"] == 5  # type: ignore[index]
+
+    result = k8s.call("deploy_application", path=str(path), force_conflicts=True)
     assert result.rollouts[0].replicas == 2 and {o.action for o in result.applied if o.kind == "Deployment"} == {"configured"}
     live = fake_k8s.api.get("Deployment", "web", "default")
     assert live is not None and live["spec"]["replicas"] == 2

@@ -326,3 +326,40 @@ def test_helm_installs_the_generated_chart_and_kubectl_agrees_with_our_rollout(r
     assert status.returncode == 0 and "successfully rolled out" in status.stdout, status.stdout + status.stderr
     verified = cluster.harness.call("verify_deployment", name="hello-flask", namespace=cluster.namespace)
     assert verified.rollout.complete and verified.probe is not None and verified.probe.status_code == 200
+
+
+def test_a_field_another_manager_set_is_a_conflict_until_forced(request: pytest.FixtureRequest, cluster: Cluster,
+                                                                  tmp_path: Path) -> None:
+    import subprocess
+
+    kubectl_bin = client_binary(request, "kubectl")
+    ns, out = cluster.namespace, http_app(tmp_path / "m")
+    cluster.harness.call("deploy_application", path=str(out), namespace=ns, create_namespace=True, timeout_s=180)
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig())}
+    subprocess.run([kubectl_bin, "scale", "deployment/ck-e2e", "-n", ns, "--replicas", "2"], check=True, capture_output=True, env=env,
+                   timeout=60)
+    err = fails(cluster.harness, path=str(out), namespace=ns, timeout_s=180)
+    assert err.code == "CONFLICT", err.message
+    assert err.details["managers"] and any(c["field"] == ".spec.replicas" for c in err.details["conflicts"])
+    forced = cluster.harness.call("deploy_application", path=str(out), namespace=ns, timeout_s=180, force_conflicts=True)
+    assert forced.rollouts[0].replicas == 1 and {o.action for o in forced.applied if o.kind == "Deployment"} == {"configured"}
+
+
+def test_diff_against_the_live_objects_agrees_with_kubectl_diff(request: pytest.FixtureRequest, cluster: Cluster,
+                                                                  tmp_path: Path) -> None:
+    import subprocess
+
+    kubectl_bin = client_binary(request, "kubectl")
+    ns = cluster.namespace
+    cluster.harness.call("deploy_application", path=str(http_app(tmp_path / "v1")), namespace=ns, create_namespace=True, timeout_s=180)
+    v2 = edited(http_app(tmp_path / "v2"), '"8080"]', '"8080", "--bind", "0.0.0.0"]')
+    ours = cluster.harness.call("deploy_application", path=str(v2), namespace=ns, dry_run=True, diff=True)
+    assert "--bind" in ours.diff and {o.action for o in ours.applied if o.kind == "Deployment"} == {"configured"}
+    assert {o.action for o in ours.applied if o.kind == "Service"} == {"unchanged"}
+    theirs = subprocess.run([kubectl_bin, "diff", "--server-side", "--field-manager", "containerkit", "-n", ns, "-f", str(v2)],
+                            capture_output=True, text=True, env={**os.environ, "KUBECONFIG": str(kubeconfig())}, timeout=60)
+    assert theirs.returncode == 1 and "--bind" in theirs.stdout  # 1: differences found
+    changed = {line.split("/")[-1].split()[0] for line in theirs.stdout.splitlines() if line.startswith("diff -u")}
+    assert any("Deployment" in c or "ck-e2e" in c for c in changed) or "kind: Deployment" in theirs.stdout
+    live = cluster.harness.call("verify_deployment", name="ck-e2e", namespace=ns, probe=False)
+    assert live.rollout.revision == 1  # a dry run changed nothing

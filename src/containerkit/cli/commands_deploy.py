@@ -84,6 +84,8 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(None, "--timeout", help="Rollout deadline in seconds."),
         no_rollback: bool = typer.Option(False, "--no-rollback", help="Leave a failed rollout in place."),
         create_namespace: bool = typer.Option(False, "--create-namespace", help="Create the namespace when it is missing."),
+        force_conflicts: bool = typer.Option(False, "--force-conflicts", help="Take over fields another field manager set "
+                                             "(kubectl scale, an operator); without it they are a CONFLICT."),
         allow_production: bool = typer.Option(False, "--allow-production", help="Deploy to a context or namespace whose name "
                                               "looks like production (else you are asked on a terminal, refused otherwise)."),
         session: str = typer.Option(None, "--session", help="Session to record the deploy in."),
@@ -93,6 +95,7 @@ def register(app: typer.Typer) -> None:
         invoke("deploy_application", {"path": str(path), "context": context, "namespace": namespace, "dry_run": dry_run,
                                       "diff": diff, "timeout_s": timeout, "no_rollback": no_rollback,
                                       "create_namespace": create_namespace, "allow_production": allow_production,
+                                      "force_conflicts": force_conflicts,
                                       "session_id": session},
                as_json=as_json, render=_render_deploy, progress_title="deploy", on_error=_print_diagnostics)
 

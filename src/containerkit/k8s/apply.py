@@ -3,8 +3,9 @@
 Order: CRDs and Namespaces, then what pods reference (ServiceAccounts, Secrets, ConfigMaps, volumes, RBAC), then
 Services, then workloads, then what refers to workloads (HPA, PDB, Ingress, NetworkPolicy); unknown kinds last,
 manifest order kept within a rank. Objects of namespaced kinds without a namespace get the target namespace.
-Conflicts are forced (``force=true``): the manifests are the source of truth, and fields another manager set are
-taken over, as ``kubectl apply --server-side --force-conflicts`` does.
+Conflicts are not forced unless asked (ADR 0101): a field another manager set to another value (``kubectl scale``, an
+operator) is a 409 that names the fields and the managers; ``force_conflicts`` takes them over, as
+``kubectl apply --server-side --force-conflicts`` does.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ async def ensure_namespaces(api: KubeApi, planned: list[Planned], *, create: boo
 
 
 async def apply_all(api: KubeApi, planned: list[Planned], *, dry_run: bool, want_diff: bool,
-                    dry_only_namespaces: set[str]) -> ApplyOutcome:
+                    dry_only_namespaces: set[str], force_conflicts: bool = False) -> ApplyOutcome:
     """Apply each object in order; tell created / configured / unchanged from the live object before and the result."""
     applied: list[AppliedObject] = []
     diffs: list[str] = []
@@ -190,7 +191,7 @@ async def apply_all(api: KubeApi, planned: list[Planned], *, dry_run: bool, want
                 diffs.append(object_diff(p.key, None, obj))
             continue
         live = await api.get(api_version, kind, name, p.namespace)
-        result = await api.apply(obj, p.namespace, dry_run=dry_run)
+        result = await api.apply(obj, p.namespace, dry_run=dry_run, force=force_conflicts)
         if live is None:
             action: Action = "created"
         else:

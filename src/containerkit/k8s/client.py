@@ -62,6 +62,7 @@ def _status_of(e: ApiError) -> tuple[int, str, Obj]:
     return int(e.response.status_code), str(doc.get("message") or e), doc.get("details") or {}
 
 
+_MANAGER = re.compile(r'conflict with "([^"]+)"')
 _UNDECLARED = re.compile(r"(?P<path>\.[\w.\[\]\-/=]+): field not declared in schema")
 
 
@@ -89,6 +90,16 @@ def api_error(e: ApiError, what: str) -> KubernetesError | NotFoundError | Confl
     if code == 404:
         return NotFoundError(f"{what}: {message}", hint="Check the name and namespace (and the context).", details=base)
     if code == 409:
+        conflicts = [{"field": str(c.get("field", "")), "message": str(c.get("message", ""))}
+                     for c in details.get("causes") or [] if isinstance(c, dict) and c.get("reason") == "FieldManagerConflict"]
+        if conflicts:
+            managers = sorted({m.group(1) for c in conflicts for m in [_MANAGER.search(c["message"])] if m})
+            return ConflictError(
+                f"{what}: fields another field manager set ({', '.join(managers) or 'unknown'}) would change: "
+                f"{', '.join(c['field'] for c in conflicts)}",
+                hint="Take them over with {param:force_conflicts} (as `kubectl apply --server-side --force-conflicts`), or "
+                     "leave those fields out of the manifests (e.g. replicas under an autoscaler).",
+                details={**base, "conflicts": cast(JSONValue, conflicts), "managers": cast(JSONValue, managers)})
         return ConflictError(f"{what}: {message}", details=base)
     if code == 500 and "failed to create typed patch object" in message:
         # a server-side apply with a field the schema does not have: the real API server answers 500 (not 422) and
@@ -196,7 +207,7 @@ class KubeApi:
             return None
         return cast(Obj, got.to_dict())
 
-    async def apply(self, obj: Obj, namespace: str | None, *, dry_run: bool, force: bool = True) -> Obj:
+    async def apply(self, obj: Obj, namespace: str | None, *, dry_run: bool, force: bool = False) -> Obj:
         """Server-side apply (PATCH application/apply-patch+yaml) with our field manager; the server's result."""
         api_version, kind, name = str(obj.get("apiVersion")), str(obj.get("kind")), str(obj["metadata"]["name"])
         res = self.resource(api_version, kind)

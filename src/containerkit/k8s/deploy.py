@@ -27,6 +27,8 @@ class DeployRequest:
     rollback: bool = True
     create_namespace: bool = False
     wait: bool = True
+    #: take over fields another field manager set (a 409 conflict otherwise), as kubectl's --force-conflicts
+    force_conflicts: bool = False
 
 
 @dataclass
@@ -48,7 +50,7 @@ async def deploy(api: KubeApi, request: DeployRequest, policy: RolloutPolicy, pr
     planned = plan(request.objects, request.namespace)
     created, dry_only = await ensure_namespaces(api, planned, create=request.create_namespace, dry_run=request.dry_run)
     outcome = await apply_all(api, planned, dry_run=request.dry_run, want_diff=request.diff or request.dry_run,
-                              dry_only_namespaces=dry_only)
+                              dry_only_namespaces=dry_only, force_conflicts=request.force_conflicts)
     result = DeployOutcome(applied=[*created, *outcome.applied], diff=outcome.diff if request.diff else "")
     if request.dry_run or not request.wait:
         result.duration_s = time.monotonic() - started

@@ -64,6 +64,8 @@ class DeployParams(ClusterParams):
     no_rollback: bool = Field(False, description="Leave a failed rollout as it is instead of rolling back to the previous revision.")
     create_namespace: bool = Field(False, description="Create the target namespace when it does not exist.")
     wait: bool = Field(True, description="Wait for the Deployments' rollouts.")
+    force_conflicts: bool = Field(False, description="Take over fields another field manager set (kubectl scale, an "
+                                  "operator): without it they are a CONFLICT naming the fields and managers.")
     allow_production: bool = Field(False, description="Deploy even though the context or namespace looks like production "
                                    "(a name with prod, production, prd or live); without it the user is asked, if the client can.")
 
@@ -83,8 +85,9 @@ class DeployResult(ToolResult):
 @REGISTRY.tool(
     "deploy_application", effects=("changes_cluster",),
     title="Deploy to Kubernetes", group="k8s", params=DeployParams, result=DeployResult, idempotent=True, store_result=True,
-    description="Apply manifests with server-side apply (field manager from settings, conflicts forced) in a safe order "
-    "(CRDs and Namespaces first, workloads after what they reference), then wait for each Deployment's rollout. On failure "
+    description="Apply manifests with server-side apply (field manager from settings; fields another manager set are a "
+    "conflict unless force_conflicts) in a safe order (CRDs and Namespaces first, workloads after what they reference), "
+    "then wait for each Deployment's rollout. On failure "
     "the error carries diagnostics (pod states, events, log tails) and the Deployment is rolled back to its previous "
     "revision unless no_rollback. dry_run uses the server's dry run; diff shows what would change.",
 )
@@ -106,7 +109,7 @@ async def deploy_application(ctx: ToolContext, params: DeployParams) -> DeployRe
     settings = ctx.settings.k8s
     request = DeployRequest(objects=objects, namespace=namespace, dry_run=params.dry_run, diff=params.diff,
                             timeout_s=params.timeout_s or settings.rollout_timeout_s, rollback=not params.no_rollback,
-                            create_namespace=params.create_namespace, wait=params.wait)
+                            create_namespace=params.create_namespace, wait=params.wait, force_conflicts=params.force_conflicts)
     await ctx.report(0, None, f"applying {len(objects)} objects to {target.context}/{namespace}")
     async with connect(target, field_manager=settings.field_manager, namespace=namespace) as api:
         version = await api.server_version()
