@@ -363,3 +363,55 @@ def test_diff_against_the_live_objects_agrees_with_kubectl_diff(request: pytest.
     assert any("Deployment" in c or "ck-e2e" in c for c in changed) or "kind: Deployment" in theirs.stdout
     live = cluster.harness.call("verify_deployment", name="ck-e2e", namespace=ns, probe=False)
     assert live.rollout.revision == 1  # a dry run changed nothing
+
+
+def test_prepare_cluster_readies_an_existing_cluster(cluster: Cluster, docker_client: Any, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Namespace, a pull Secret for the auth registry (127.0.0.1:5002) that lets a pod pull, the architecture check,
+    and a warning when an Ingress would have no controller."""
+    auth_registry = "127.0.0.1:5002"
+    state = Path("/var/lib/containerkit-testenv")
+    if not (state / "auth-user").is_file():
+        pytest.skip("no auth registry credentials (scripts/testenv writes them)")
+    monkeypatch.setenv("CONTAINERKIT_REGISTRY__USERNAME", (state / "auth-user").read_text().strip())
+    monkeypatch.setenv("CONTAINERKIT_REGISTRY__PASSWORD", (state / "auth-password").read_text().strip())
+    monkeypatch.setenv("CONTAINERKIT_REGISTRY__INSECURE_REGISTRIES", f'["{auth_registry}", "127.0.0.1:5001"]')
+    app = build_app(load_settings())
+    harness = Harness(app=app, home=cluster.harness.home)
+    try:
+        image = f"{auth_registry}/e2e/web:{uuid.uuid4().hex[:6]}"
+        docker_client.images.get(IMAGE).tag(image)
+        harness.call("push_image", reference=image)
+        context = cluster.target.context
+        prepared = harness.call("prepare_cluster", context=context, namespace=cluster.namespace, registry=auth_registry,
+                                image=image, ingress=True)
+        assert prepared.created is False and prepared.nodes and prepared.namespace == cluster.namespace
+        assert f"created namespace {cluster.namespace}" in prepared.actions
+        assert any(a.startswith("pull Secret containerkit-pull for 127.0.0.1:5002") for a in prepared.actions)
+        assert any("no IngressClass" in w for w in prepared.warnings)
+        again = harness.call("prepare_cluster", context=context, namespace=cluster.namespace, registry=auth_registry)
+        assert f"namespace {cluster.namespace} exists" in again.actions  # idempotent
+        deployed = harness.call("deploy_application", path=str(http_app(tmp_path / "m", image=image)), namespace=cluster.namespace,
+                                timeout_s=180)
+        assert deployed.rollouts[0].complete, "the pod pulled from the auth registry through the pull Secret"
+        canary = (state / "auth-password").read_text().strip()
+        assert canary not in prepared.model_dump_json() and canary not in deployed.model_dump_json()
+    finally:
+        app.services.store.close()
+
+
+def test_prepare_cluster_refuses_an_image_built_for_another_architecture(cluster: Cluster, docker_client: Any,
+                                                                          tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY f /f\n")
+    tag = f"ck-e2e-arch:{uuid.uuid4().hex[:6]}"
+    for _ in docker_client.api.build(path=str(tmp_path), tag=tag, platform="linux/arm64", rm=True, decode=True):
+        pass  # the build runs while its stream is read
+    try:
+        with pytest.raises(ContainerKitError) as info:
+            cluster.harness.call("prepare_cluster", context=cluster.target.context, namespace=cluster.namespace, image=tag)
+    finally:
+        docker_client.images.remove(tag, force=True)
+    err = info.value
+    assert err.code == "IMAGE_ARCH_MISMATCH" and err.details["image_architecture"] == "arm64"
+    assert "amd64" in err.details["node_architectures"] and "platform linux/amd64" in err.hint

@@ -44,7 +44,7 @@ CAN_DO: dict[str, set[str]] = {
     "validate_manifests": set(),
     "deploy_application": {"cluster", "remote"},
     "verify_deployment": {"remote"},
-    "prepare_cluster": {"adds"},
+    "prepare_cluster": {"adds", "cluster", "remote"},       # a kind cluster; or an existing one: namespace, pull Secret
     "execute_workflow": {"workflow", "remote"},
     "execute_custom_workflow": {"workflow", "remote"},
     "resume_workflow": {"workflow", "remote"},

@@ -1,4 +1,4 @@
-"""`containerkit cluster create`: a local kind cluster wired to a local registry."""
+"""`containerkit cluster create`: a local kind cluster wired to a local registry; `cluster prepare`: an existing one."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ def _render(out: Console, r: Any) -> None:
         out.print(Text.assemble("the cluster pulls: ", (r.image, "bold"), f"  →  containerkit manifests PATH --image {r.image}"))
 
 
+def _render_prepared(out: Console, r: Any) -> None:
+    out.print(Text.assemble("prepared ", (f"{r.context}/{r.namespace}", "bold"), f" ({len(r.nodes)} node(s))"))
+    for action in r.actions:
+        out.print(f"  - {action}")
+    for warning in r.warnings:
+        out.print(Text.assemble(("warning: ", "yellow"), warning))
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Local Kubernetes clusters (kind) wired to a local registry.", no_args_is_help=True)
     app.add_typer(group, name="cluster")
@@ -39,3 +47,16 @@ def register(app: typer.Typer) -> None:
         invoke("prepare_cluster", {"name": name, "registry_port": registry_port, "image": image, "image_mode": "load" if load else "push",
                                    "node_image": node_image, "timeout_s": timeout},
                as_json=as_json, render=_render, progress_title=f"cluster {name}")
+
+    @group.command("prepare")
+    def prepare(
+        context: str = typer.Option(..., "--context", help="The existing cluster's kubeconfig context."),
+        namespace: str = typer.Option(None, "--namespace", "-n", help="Namespace to create when missing (default settings.k8s.namespace)."),
+        registry: str = typer.Option(None, "--registry", help="Registry the pods pull from (a pull Secret when it needs credentials)."),
+        image: str = typer.Option(None, "--image", help="Local image to check against the nodes' architecture."),
+        ingress: bool = typer.Option(False, "--ingress", help="An Ingress will be deployed: check for an ingress controller."),
+        as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    ) -> None:
+        """Prepare an existing cluster: namespace, registry pull access, architecture and ingress checks."""
+        invoke("prepare_cluster", {"context": context, "namespace": namespace, "registry": registry, "image": image, "ingress": ingress},
+               as_json=as_json, render=_render_prepared, progress_title=f"prepare {context}")
