@@ -164,9 +164,20 @@ def at(doc: Any, path: Path_) -> Any:
 
 
 def selects(selector: str, labels: Obj) -> bool:
+    """A label selector's equality terms as the API server reads them: ``k=v``, ``k==v``, ``k!=v`` (true when the label
+    is absent too), ``k`` (exists) and ``!k`` (absent). Set terms (``in``, ``notin``) are not modelled."""
     for term in filter(None, (t.strip() for t in selector.split(","))):
-        key, _, value = term.partition("=")
-        if labels.get(key.rstrip("!=")) != value.lstrip("="):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            ok = labels.get(key.strip()) != value.strip()
+        elif "=" in term:
+            key, value = term.replace("==", "=", 1).split("=", 1)
+            ok = labels.get(key.strip()) == value.strip()
+        elif term.startswith("!"):
+            ok = term[1:].strip() not in labels
+        else:
+            ok = term in labels
+        if not ok:
             return False
     return True
 
@@ -196,6 +207,7 @@ class FakeKube:
     objects: dict[tuple[str, str, str | None, str], Obj] = field(default_factory=dict)
     logs: dict[tuple[str, str, bool], str] = field(default_factory=dict)
     _pending: dict[tuple[str, str], int] = field(default_factory=dict)
+    _leaving: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # a replaced revision's pods, until the new one is ready
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _rv: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     port: int = 0
@@ -424,8 +436,11 @@ class FakeKube:
         if ctype == "application/json-patch+json":
             merged = json_patch(live, body)
             fields = set().union(*(leaf_paths(op.get("value"), tuple(op["path"].split("/")[1:])) for op in body if op["op"] != "remove"))
-        elif ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+        elif ctype == "application/merge-patch+json":
             merged, fields = merge(live, body), leaf_paths(body)
+        elif ctype == "application/strategic-merge-patch+json":
+            # not modelled (a strategic merge joins lists by key, which a JSON merge does not): Container Kit sends none
+            raise StatusError(415, "UnsupportedMediaType", "the fake API does not model strategic merge patches")
         else:
             raise StatusError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {ctype}")
         return self._json(200, self._write(route, merged, query, manager=query.get("fieldManager", "unknown"), op="Update",
@@ -544,8 +559,9 @@ class FakeKube:
                     and selects(",".join(f"{k}={v}" for k, v in spec["selector"]["matchLabels"].items()), p["metadata"]["labels"])]
         want = int(spec["replicas"])
         if behaviour == "healthy":
-            for pod in old_pods:
-                self.objects.pop(("Pod", "", ns, pod["metadata"]["name"]), None)
+            # as a real cluster does, the pods of the replaced revision (crashing ones too) stay until the new pods
+            # are ready (tests/k8s/test_e2e_cluster.py shows it on a real one)
+            self._leaving[(ns, name)] = [p["metadata"]["name"] for p in old_pods]
             for old in owned:
                 if old["metadata"]["name"] != rs_name:
                     self.objects[("ReplicaSet", "apps", ns, old["metadata"]["name"])]["spec"]["replicas"] = 0
@@ -596,6 +612,8 @@ class FakeKube:
             dep["status"] = {"observedGeneration": dep["metadata"]["generation"], "replicas": want, "updatedReplicas": want,
                              "readyReplicas": 0, "availableReplicas": 0, "unavailableReplicas": want}
             return
+        for pod_name in self._leaving.pop(key, []):
+            self.objects.pop(("Pod", "", key[0], pod_name), None)
         dep["status"] = {"observedGeneration": dep["metadata"]["generation"], "replicas": want, "updatedReplicas": want,
                          "readyReplicas": want, "availableReplicas": want, "conditions": [
                              {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},

@@ -76,8 +76,10 @@ def test_crashloop_fails_with_diagnostics_and_rolls_back_to_the_previous_revisio
         k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
     k8s.call("deploy_application", path=str(manifests(tmp_path / "v1")))
     fake_k8s.api.images[CRASH_IMAGE] = "crashloop"
+    fake_k8s.api.steps_to_ready = 3  # the rollback takes a few polls, while the crashing pods are still there
     err = fails(k8s, path=str(manifests(tmp_path / "v2", CRASH_IMAGE)), timeout_s=10)
     assert err.code == "ROLLOUT_FAILED"
+    assert err.details["rollback_complete"] is True and "serves again" in err.message
     diag: Any = err.details["diagnostics"]
     assert "CrashLoopBackOff" in diag["reasons"]
     crashing = [c for p in diag["pods"] for c in p["containers"] if c["reason"] == "CrashLoopBackOff"]
