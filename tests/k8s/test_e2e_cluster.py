@@ -84,6 +84,17 @@ async def create_namespace(target: KubeTarget, name: str) -> None:
         await client.close()
 
 
+async def replicasets(target: KubeTarget, namespace: str) -> int:
+    from lightkube import AsyncClient
+    from lightkube.resources.apps_v1 import ReplicaSet
+
+    client = AsyncClient(target.config)
+    try:
+        return len([rs async for rs in client.list(ReplicaSet, namespace=namespace)])
+    finally:
+        await client.close()
+
+
 class Cluster:
     def __init__(self, target: KubeTarget, version: str, harness: Harness, namespace: str) -> None:
         self.target, self.version, self.harness, self.namespace = target, version, harness, namespace
@@ -123,6 +134,8 @@ def test_deploy_and_verify_on_a_real_cluster(cluster: Cluster, tmp_path: Path) -
     assert verified.probe is not None and verified.probe.status_code == 200
     again = cluster.harness.call("deploy_application", path=str(out), namespace=cluster.namespace, timeout_s=180)
     assert {o.action for o in again.applied} == {"unchanged"}, [(o.kind, o.action) for o in again.applied]
+    assert anyio.run(replicasets, cluster.target, cluster.namespace) == 1, "no new ReplicaSet for unchanged manifests"
+    assert again.rollouts[0].revision == deployed.rollouts[0].revision
 
 
 def test_containerize_hello_flask_deploys_and_answers_on_the_real_cluster(cluster: Cluster, docker_client: Any,
