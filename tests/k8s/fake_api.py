@@ -1,9 +1,15 @@
-"""An HTTP-level fake Kubernetes API server for deploy/verify/rollback tests (no cluster can run here).
+"""An HTTP-level fake Kubernetes API server for deploy/verify/rollback tests, beside the real cluster of scripts/testenv.
+
+It stays for what the real cluster cannot produce on demand or fast (a 0.3 s rollout deadline, OOMKilled, a rollback
+that takes three polls, the exact requests Container Kit sends). Each behaviour below is one a real API server was
+seen to have, and each case that a real server can produce also runs against it: docs/testing.md ("The fake API and
+the real one") pairs them, and says where the real server corrected the fake.
 
 A real HTTP server on 127.0.0.1 (random port, background thread) serving real API paths with real object shapes:
 discovery (``/version``, ``/api``, ``/apis``), namespaced and cluster objects under ``/api/v1/...`` and
 ``/apis/{group}/{version}/...``, lists with label/field selectors, server-side apply (``application/apply-patch+yaml``
-with ``fieldManager``, ``force`` and ``dryRun=All``), JSON/merge/strategic patches, ``pods/{name}/log`` (``tailLines``,
+with ``fieldManager``, ``force`` and ``dryRun=All``), JSON and merge patches (strategic merges refused: not modelled),
+``pods/{name}/log`` (``tailLines``,
 ``previous``), events, and ``services/{name}:{port}/proxy/...``. Errors are ``Status`` objects (401, 403, 404, 409,
 422) with the messages a real API server writes. Bearer-token authentication is enforced.
 
@@ -11,7 +17,8 @@ A small Deployment controller reacts to template changes the way the real one do
 template (``pod-template-hash``, ``deployment.kubernetes.io/revision`` = max + 1, an old template's ReplicaSet
 reused and renumbered on rollback), pods, events, logs and ``status``, scripted per image by a *behaviour*:
 ``healthy``, ``crashloop``, ``oomkilled``, ``imagepull``, ``unschedulable``. Healthy rollouts take ``steps_to_ready``
-reads of the Deployment to complete, so callers must poll. Every request is recorded.
+reads of the Deployment to complete, so callers must poll; the pods of the revision being replaced (crashing ones
+too) stay until then, as on a real cluster. Every request is recorded.
 """
 
 from __future__ import annotations
