@@ -216,6 +216,8 @@ class ToolRegistry:
             raise ValueError(f"tool {spec.name} registered twice")
         self._tools[spec.name] = spec
         self._modules[spec.name] = module or getattr(spec.fn, "__module__", "")
+        if self._module_list is None:
+            self._index = None  # a registry of its own tools describes them again
 
     def tool(  # effects=None (undeclared) counts as adding to the store: not read-only, not destructive
         self,
@@ -256,7 +258,9 @@ class ToolRegistry:
 
     def index(self) -> dict[str, ToolInfo]:
         if self._module_list is None:  # nothing to import: what is registered is the index
-            return {name: spec.info(self._modules[name]) for name, spec in sorted(self._tools.items())}
+            if self._index is None:
+                self._index = {name: spec.info(self._modules[name]) for name, spec in sorted(self._tools.items())}
+            return self._index
         if self._index is None:
             cached = None if self._all_loaded else self._cached_index()
             self._index = cached if cached is not None else self._built_index()
