@@ -516,7 +516,7 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
                 return error_result(CancelledError_(f"{spec.name} was cancelled: the server is shutting down",
                                                     hint="Call it again when the server is back."))
         except _AskTheClient as ask:
-            assert rounds is not None  # raised only by a RoundSampler
+            assert rounds is not None  # raised only by a RoundAsker, which exists only with rounds
             return rounds.ask({ask.key: ask.request})
         except ContainerKitError as e:
             return error_result(e)
