@@ -250,4 +250,4 @@ def test_unknown_image_and_bad_references_are_clear_errors(harness: Harness) -> 
     assert err.value.code == "INVALID_INPUT"
     with pytest.raises(ContainerKitError) as err:
         harness.call("scan_image", image="ck-no-such-image:404", scanner="builtin", db_path=str(OSV_DIR))
-    assert err.value.code == "SCAN_SBOM_FAILED" and "docker image inspect" in err.value.hint
+    assert err.value.code == "IMAGE_NOT_FOUND" and "pull_image" in err.value.hint, err.value.message

@@ -11,7 +11,7 @@ import anyio
 from pydantic import Field
 
 from containerkit.analysis.models import RepoAnalysis
-from containerkit.errors import PolicyViolationError
+from containerkit.errors import EngineError, NotFoundError, PolicyViolationError
 from containerkit.scan import dbupdate, osv, policy
 from containerkit.scan.models import DbEcosystem, DbStatus, ScanReport, SecretScanReport, Threshold
 from containerkit.scan.report import finding_key, image_repository, trend
@@ -50,6 +50,18 @@ def _scanners(settings: Settings) -> ScannerSet:
     return ScannerSet.from_settings(settings)
 
 
+async def _require_local_image(ctx: ToolContext, image: str) -> None:
+    """The scan reads the engine's image: a missing one is IMAGE_NOT_FOUND (syft would otherwise try to pull it)."""
+    from containerkit.engine.service import Engine
+
+    try:
+        await ctx.services.get(Engine, Engine.from_settings).inspect(image)
+    except NotFoundError as e:
+        raise EngineError(f"image {image} is not present on the engine", code="IMAGE_NOT_FOUND",
+                          hint="Build it ({tool:build_image}) or pull it ({tool:pull_image}) first: a scan reads the local image "
+                               "and never pulls one.", details={"image": image}) from e
+
+
 @REGISTRY.tool(
     "scan_image", effects=("writes_files", "runs_containers"), title="Scan an image for vulnerabilities", group="scan", idempotent=False,
     store_result=True, params=ScanImageParams, result=ScanImageResult,
@@ -59,6 +71,7 @@ def _scanners(settings: Settings) -> ScannerSet:
 )
 async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResult:
     image = check_image_reference(params.image)
+    await _require_local_image(ctx, image)
     settings = ctx.settings
     scanners = ctx.services.get(ScannerSet, _scanners)
     db_path = ctx.resolve_path(params.db_path) if params.db_path else None
