@@ -157,3 +157,14 @@ def test_status_without_metadata_counts_by_ecosystem(tmp_path: Path) -> None:
     status = osv.status(tmp_path, 7)
     assert [(e.ecosystem, e.records) for e in status.ecosystems] == [("Debian", 7)] and status.age_days is None
     assert "no download date" in db_warnings(status)[0]
+
+
+def test_os_fix_advice_keeps_the_binary_packages_epoch() -> None:
+    """bsdutils 1:2.38.1-5+b1 (source util-linux 2.38.1-5) is fixed by DSA-5650-1 in source 2.38.1-5+deb12u1: the advice
+    names the binary version apt installs, 1:2.38.1-5+deb12u1 (it read `bsdutils ()` before)."""
+    from containerkit.scan.remediation import remediate
+
+    inventory = sbom(pkg("bsdutils", "1:2.38.1-5+b1", "Debian:12", "deb", source="util-linux", source_version="2.38.1-5"))
+    db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
+    [advice] = remediate(osv.match(db, inventory))
+    assert "bsdutils (1:2.38.1-5+deb12u1)" in advice.action, advice.action

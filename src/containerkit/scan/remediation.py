@@ -54,8 +54,17 @@ def remediate(findings: Iterable[Finding], repo: Path | None = None, manifests: 
     return out
 
 
+def with_epoch(ecosystem: str, installed: str, fix: str) -> str:
+    """A Debian/Ubuntu fix in the installed binary package's terms: OS advisories give source versions, which lack the
+    epoch a binary package can carry (bsdutils 1:2.38.1-5+b1 of source util-linux 2.38.1-5)."""
+    if ecosystem_family(ecosystem) in ("Debian", "Ubuntu") and ":" in installed and ":" not in fix:
+        return f"{installed.split(':', 1)[0]}:{fix}"
+    return fix
+
+
 def minimum_fix(ecosystem: str, installed: str, findings: list[Finding]) -> str:
-    """The smallest version at or above which every finding is fixed: max over findings of their nearest fix."""
+    """The smallest version at or above which every finding is fixed: max over findings of their nearest fix, in the
+    installed package's terms (its epoch kept)."""
     def key(version: str) -> tuple[int, Any]:
         try:
             return (1, parse(ecosystem, version))
@@ -65,7 +74,8 @@ def minimum_fix(ecosystem: str, installed: str, findings: list[Finding]) -> str:
     nearest: list[str] = []
     inst = key(installed)
     for f in findings:
-        candidates = [v for v in f.fixed_versions if inst[0] == 0 or key(v)[0] == 0 or key(v)[1] > inst[1]]
+        fixes = [with_epoch(ecosystem, installed, v) for v in f.fixed_versions]
+        candidates = [v for v in fixes if inst[0] == 0 or key(v)[0] == 0 or key(v)[1] > inst[1]]
         if candidates:
             nearest.append(min(candidates, key=key))
     return max(nearest, key=key) if nearest else ""
