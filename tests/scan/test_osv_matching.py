@@ -124,11 +124,20 @@ def test_a_database_zip_is_read_like_a_directory(tmp_path: Path) -> None:
     assert finding.id == "GHSA-jjg7-2v4v-x38h" and finding.fixed_versions == ["3.7"]
 
 
-def test_invalid_records_are_reported_with_a_clear_code(tmp_path: Path) -> None:
-    (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(ScanError) as err:
-        OsvDatabase.load(tmp_path)
-    assert err.value.code == "SCAN_DB_INVALID" and "bad.json" in err.value.message
+def test_malformed_records_are_skipped_counted_and_reported_and_the_rest_match(tmp_path: Path) -> None:
+    """One bad record used to abort the whole scan (SCAN_DB_INVALID)."""
+    import shutil
+
+    shutil.copytree(OSV_DIR, tmp_path / "db")
+    (tmp_path / "db" / "Debian" / "bad.json").write_text("{not json")
+    (tmp_path / "db" / "Debian" / "broken.json").write_text(json.dumps(
+        {"id": "DSA-0000-1", "affected": [{"package": {"ecosystem": "Debian:12", "name": "glibc"}, "ranges": "not a list"}]}))
+    inventory = sbom(pkg("libc6", "2.36-9+deb12u1", "Debian:12", "deb", source="glibc"))
+    db = OsvDatabase.load(tmp_path / "db", osv.lookup_keys(inventory))
+    assert db.skipped == 2 and any("bad.json" in e for e in db.skipped_examples)
+    assert "DSA-5514-1" in {f.id for f in osv.match(db, inventory)}
+    [warning] = db.warnings()
+    assert warning.startswith("2 malformed OSV record(s) skipped")
 
 
 def _syft() -> SyftOutput:

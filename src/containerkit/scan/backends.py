@@ -72,7 +72,7 @@ class BuiltinScanner:
         db = await anyio.to_thread.run_sync(osv.OsvDatabase.load, self.db_path, osv.lookup_keys(sbom))
         findings = osv.match(db, sbom)
         return ScannerOutput(name=self.name, findings=findings, duration_s=time.monotonic() - started,
-                             version="osv", warnings=db_warnings(db_status), db=db_status)
+                             version="osv", warnings=[*db_warnings(db_status), *db.warnings()], db=db_status)
 
     def preflight(self) -> DbStatus:
         """Check the database exists before any slow work.

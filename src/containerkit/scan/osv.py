@@ -131,20 +131,34 @@ class OsvDatabase:
     path: Path
     records: dict[tuple[str, str], list[OsvRecord]] = field(default_factory=dict)
     loaded: int = 0
+    #: malformed documents, skipped: how many, and the first few (where: why)
+    skipped: int = 0
+    skipped_examples: list[str] = field(default_factory=list)
+
+    def skip(self, where: str, why: str) -> None:
+        self.skipped += 1
+        if len(self.skipped_examples) < 5:
+            self.skipped_examples.append(f"{where}: {why}")
+
+    def warnings(self) -> list[str]:
+        if not self.skipped:
+            return []
+        return [f"{self.skipped} malformed OSV record(s) skipped, the others matched (first: {self.skipped_examples[0]}); "
+                "re-download the database ({tool:db_update}) if this persists"]
 
     @classmethod
     def load(cls, path: Path, wanted: set[tuple[str, str]] | None = None) -> OsvDatabase:
-        """Read every OSV document under ``path``, keeping those that name a wanted (ecosystem, name).
-
-        Raises:
-            ScanError: a document is not valid OSV JSON (code SCAN_DB_INVALID).
+        """Read every OSV document under ``path``, keeping those that name a wanted (ecosystem, name). A malformed
+        document (not JSON, not a valid OSV record) is skipped and counted (:meth:`warnings` reports them): one bad
+        record does not stop the scan.
         """
         db = cls(path=path)
         for where, raw in _iter_documents(path):
             try:
                 doc = json.loads(raw)
             except ValueError as e:
-                raise ScanError(f"{where} is not JSON: {e}", code="SCAN_DB_INVALID", hint="Remove the file or re-download.") from e
+                db.skip(where, f"not JSON ({e})")
+                continue
             if not isinstance(doc, dict) or "id" not in doc:
                 continue
             keys = _keys(doc)
@@ -153,8 +167,8 @@ class OsvDatabase:
             try:
                 record = OsvRecord.model_validate(doc)
             except ValidationError as e:
-                raise ScanError(f"{where} is not a valid OSV record: {e.errors()[0]['msg']}", code="SCAN_DB_INVALID",
-                                hint="Remove the file or re-download the database.") from e
+                db.skip(where, f"not a valid OSV record ({e.errors()[0]['msg']})")
+                continue
             if record.withdrawn:
                 continue
             db.loaded += 1
