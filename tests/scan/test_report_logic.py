@@ -164,3 +164,25 @@ def test_trend_reports_new_fixed_and_unchanged() -> None:
 ])
 def test_image_repository_drops_tag_and_digest(image: str, repo: str) -> None:
     assert image_repository(image) == repo
+
+
+def test_sarif_locations_are_valid_uris_a_code_scanning_ui_can_show() -> None:
+    """A finding without a file used the image name as its URI: `127.0.0.1:5001/shop:1` is not a URI reference."""
+    import re
+    from urllib.parse import unquote
+
+    from containerkit.scan.models import Finding, Location, ScanReport, SeverityCounts
+    from containerkit.scan.sarif import to_sarif
+
+    no_file = Finding(id="DSA-5514-1", package="libc6", ecosystem="Debian:12", package_type="deb", installed_version="2.36-9",
+                      fixed_versions=["2.36-9+deb12u3"], severity="high")
+    in_file = no_file.model_copy(update={"id": "GHSA-x", "locations": [Location(path="/app/requirements.txt", layer=None)]})
+    report = ScanReport(image="127.0.0.1:5001/shop:1.4.2", scanned_at="2026-12-04T00:00:00Z", scanners=[], packages=2, total=2,
+                        fixable=2, counts=SeverityCounts(), findings=[no_file, in_file], summary="2 findings")
+    relative = re.compile(r"^(?![A-Za-z][A-Za-z0-9+.-]*:)[^:/][^\s]*$|^[^:]*$")  # no scheme, no ':' in the first segment
+    for dockerfile, expected in ((None, "127.0.0.1%3A5001/shop%3A1.4.2"), ("Dockerfile", "Dockerfile")):
+        results = to_sarif(report, dockerfile=dockerfile)["runs"][0]["results"]
+        uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
+        assert uris == [expected, "app/requirements.txt"]
+        assert all(":" not in uri.split("/")[0] and relative.match(uri) for uri in uris), uris
+    assert unquote("127.0.0.1%3A5001/shop%3A1.4.2") == report.image

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from containerkit import __version__
 from containerkit.scan.models import Finding, ScanReport
@@ -12,7 +13,10 @@ _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "not
 _SCORE = {"critical": 9.5, "high": 8.0, "medium": 5.5, "low": 2.0, "negligible": 0.5, "unknown": 0.0}
 
 
-def to_sarif(report: ScanReport) -> dict[str, Any]:
+def to_sarif(report: ScanReport, dockerfile: str | None = None) -> dict[str, Any]:
+    """SARIF 2.1.0 of a scan. A finding without a file of its own points at ``dockerfile`` (the repository-relative
+    Dockerfile that built the image, which a code-scanning UI can show), else at the image name as a valid relative
+    URI (``127.0.0.1:5001/app:1`` is no URI: its ``:`` is escaped)."""
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     results: list[dict[str, Any]] = []
@@ -20,7 +24,7 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
         if finding.id not in index:
             index[finding.id] = len(rules)
             rules.append(_rule(finding))
-        results.append(_result(finding, index[finding.id], report.image))
+        results.append(_result(finding, index[finding.id], report.image, dockerfile))
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -52,8 +56,8 @@ def _rule(f: Finding) -> dict[str, Any]:
     return rule
 
 
-def _result(f: Finding, rule_index: int, image: str) -> dict[str, Any]:
-    path = next((loc.path for loc in f.locations if loc.path), "") or image
+def _result(f: Finding, rule_index: int, image: str, dockerfile: str | None) -> dict[str, Any]:
+    path = next((loc.path for loc in f.locations if loc.path), "") or dockerfile or image
     fixed = ", ".join(f.fixed_versions) or "no fix published"
     return {
         "ruleId": f.id,
@@ -61,7 +65,8 @@ def _result(f: Finding, rule_index: int, image: str) -> dict[str, Any]:
         "level": _LEVEL[f.severity],
         "message": {"text": f"{f.package} {f.installed_version} is affected by {f.id} ({f.severity}); fixed: {fixed}. "
                             f"Image: {image}."},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": path.lstrip("/")}, "region": {"startLine": 1}}}],
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": quote(path.lstrip("/"), safe="/@+~")},
+                                            "region": {"startLine": 1}}}],
         "partialFingerprints": {"packageVulnerability": f"{f.id}/{f.package}/{f.installed_version}"},
         "properties": {"foundBy": f.found_by, "fixable": f.fixable},
     }

@@ -89,7 +89,8 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     report = report.model_copy(update={"policy": gate})
     stored = ctx.artifact("scan_report", f"{repo_key.replace('/', '_')}.json", report.model_dump_json(indent=2), "application/json")
     sbom = ctx.artifact("sbom", "sbom.cdx.json", outcome.syft.cyclonedx_json, "application/vnd.cyclonedx+json")
-    sarif_text = json.dumps(to_sarif(report), indent=2)
+    sarif_text = json.dumps(to_sarif(report, dockerfile="Dockerfile" if repo is not None and (repo / "Dockerfile").is_file() else None),
+                            indent=2)
     sarif = ctx.artifact("sarif", "scan.sarif", sarif_text, "application/sarif+json")
     scans[repo_key] = {"artifact_id": stored.id, "image": image, "scanned_at": report.scanned_at,
                        "keys": sorted(finding_key(f) for f in report.findings), "counts": report.counts.model_dump()}
