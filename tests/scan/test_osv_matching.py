@@ -177,3 +177,20 @@ def test_os_fix_advice_keeps_the_binary_packages_epoch() -> None:
     db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
     [advice] = remediate(osv.match(db, inventory))
     assert "bsdutils (1:2.38.1-5+deb12u1)" in advice.action, advice.action
+
+
+def test_ubuntu_lts_packages_use_osvs_lts_ecosystem_and_match_the_real_record() -> None:
+    """syft reports Ubuntu 22.04; OSV names the release Ubuntu:22.04:LTS (Ubuntu images got no OS findings at all)."""
+    from containerkit.scan.sbom import ecosystem_for, ubuntu_ecosystem
+
+    assert [ubuntu_ecosystem(v) for v in ("22.04", "24.04", "24.10", "23.04")] == \
+        ["Ubuntu:22.04:LTS", "Ubuntu:24.04:LTS", "Ubuntu:24.10", "Ubuntu:23.04"]
+    ecosystem, _ = ecosystem_for("deb", None, "php8.1-cli", "ubuntu", "22.04")
+    assert ecosystem == "Ubuntu:22.04:LTS"
+    inventory = sbom(pkg("php8.1-cli", "8.1.2-1ubuntu2.21", ecosystem, "deb", source="php8.1"))
+    db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
+    [finding] = osv.match(db, inventory)
+    assert finding.id == "UBUNTU-CVE-2025-6491" and finding.fixed_versions == ["8.1.2-1ubuntu2.22"]
+    assert finding.source_package == "php8.1"
+    fixed = sbom(pkg("php8.1-cli", "8.1.2-1ubuntu2.22", ecosystem, "deb", source="php8.1"))
+    assert osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(fixed)), fixed) == []

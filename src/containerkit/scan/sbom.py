@@ -119,11 +119,20 @@ def _package(artifact: dict[str, Any], distro_id: str | None, distro_version: st
                    source_version=source_version, locations=locations)
 
 
+def ubuntu_ecosystem(version: str) -> str:
+    """OSV's name for an Ubuntu release: LTS releases (April of an even year: 22.04, 24.04) are ``Ubuntu:22.04:LTS``,
+    others ``Ubuntu:24.10``. (``Ubuntu:Pro:…`` records are for Ubuntu Pro's ESM packages, which images do not carry.)"""
+    year, _, month = version.partition(".")
+    lts = year.isdigit() and int(year) % 2 == 0 and month == "04"
+    return f"Ubuntu:{version}:LTS" if lts else f"Ubuntu:{version}"
+
+
 def ecosystem_for(ptype: str, purl: str | None, name: str, distro_id: str | None, distro_version: str | None) -> tuple[str | None, str]:
     """OSV ecosystem and advisory package name for a syft package type/purl on a distro."""
-    if ptype == "deb" and distro_id in ("debian", "ubuntu") and distro_version:
-        major = distro_version if distro_id == "ubuntu" else distro_version.split(".")[0]
-        return f"{distro_id.capitalize()}:{major}", name
+    if ptype == "deb" and distro_id == "ubuntu" and distro_version:
+        return ubuntu_ecosystem(distro_version), name
+    if ptype == "deb" and distro_id == "debian" and distro_version:
+        return f"Debian:{distro_version.split('.')[0]}", name
     if ptype == "apk" and distro_id == "alpine" and distro_version:
         return "Alpine:v" + ".".join(distro_version.split(".")[:2]), name
     if not purl or not purl.startswith("pkg:"):
