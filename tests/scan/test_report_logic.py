@@ -186,3 +186,17 @@ def test_sarif_locations_are_valid_uris_a_code_scanning_ui_can_show() -> None:
         assert uris == [expected, "app/requirements.txt"]
         assert all(":" not in uri.split("/")[0] and relative.match(uri) for uri in uris), uris
     assert unquote("127.0.0.1%3A5001/shop%3A1.4.2") == report.image
+
+
+def test_findings_of_unknown_severity_fail_the_gate_only_when_asked_and_never_pass_silently() -> None:
+    """Debian's OSV records carry no severity: `--fail-on low` passed an image with fixable OS findings and said nothing."""
+    from containerkit.scan.models import Finding
+    from containerkit.scan.policy import evaluate
+
+    os_finding = Finding(id="DSA-5514-1", package="libc6", ecosystem="Debian:12", package_type="deb", installed_version="2.36-9",
+                         fixed_versions=["2.36-9+deb12u3"], severity="unknown")
+    lenient = evaluate([os_finding], "low", [])
+    assert lenient.passed and lenient.unknown_not_gated == 1 and not lenient.fail_on_unknown
+    strict = evaluate([os_finding], "low", [], fail_on_unknown=True)
+    assert not strict.passed and [v.id for v in strict.violations] == ["DSA-5514-1"]
+    assert evaluate([os_finding], "none", [], fail_on_unknown=True).passed  # no gate, nothing to fail

@@ -111,6 +111,8 @@ def register(app: typer.Typer) -> None:
         scanner: str = typer.Option(None, "--scanner", help="auto|trivy|grype|builtin (default from settings: auto)."),
         severity: str = typer.Option(None, "--severity", help="Only show findings at or above: low|medium|high|critical."),
         fail_on: str = typer.Option(None, "--fail-on", help="Exit 3 (POLICY_VIOLATION) when a finding reaches: low|medium|high|critical."),
+        fail_on_unknown: bool = typer.Option(False, "--fail-on-unknown", help="With --fail-on: findings of unknown severity fail "
+                                             "the gate too (else they pass it, counted in a warning)."),
         sarif: str = typer.Option(None, "--sarif", help="Write SARIF 2.1.0 to this file."),
         sbom: str = typer.Option(None, "--sbom", help="Write the CycloneDX JSON SBOM to this file."),
         db_path: str = typer.Option(None, "--db", help="OSV database directory or zip."),
@@ -120,7 +122,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPT,
     ) -> None:
         """Find known vulnerabilities in an image; merged report with remediation, SARIF/SBOM outputs and a policy gate."""
-        invoke("scan_image", {"image": image, "scanner": scanner, "severity": severity, "fail_on": fail_on, "sarif_path": sarif,
+        invoke("scan_image", {"image": image, "scanner": scanner, "severity": severity, "fail_on": fail_on,
+                              "fail_on_unknown": fail_on_unknown, "sarif_path": sarif,
                               "sbom_path": sbom, "db_path": db_path, "allow_file": allow, "repo_path": repo, "session_id": session},
                as_json=as_json, render=render_scan, progress_title=f"scanning {image}", on_error=_policy_error)
 

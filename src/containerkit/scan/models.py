@@ -143,6 +143,8 @@ class PolicyViolation(_M):
 class PolicyResult(_M):
     fail_on: Threshold
     passed: bool
+    fail_on_unknown: bool = Field(False, description="Findings of unknown severity count for the gate (when fail_on is not none).")
+    unknown_not_gated: int = Field(0, description="Findings of unknown severity the gate let pass because fail_on_unknown was off.")
     violations: list[PolicyViolation] = Field(default_factory=list)
     allowed: list[str] = Field(default_factory=list, description="Finding keys an active allow-list entry excused.")
     expired_entries: list[AllowEntry] = Field(default_factory=list, description="Allow-list entries past their expiry (not applied).")

@@ -55,21 +55,30 @@ def _stringify_dates(data: object) -> object:
     return data
 
 
-def evaluate(findings: list[Finding], fail_on: Threshold, allow: list[AllowEntry], today: dt.date | None = None) -> PolicyResult:
+def evaluate(findings: list[Finding], fail_on: Threshold, allow: list[AllowEntry], today: dt.date | None = None, *,
+             fail_on_unknown: bool = False) -> PolicyResult:
+    """The gate: findings at or above ``fail_on`` not excused by an active allow-list entry are violations. A finding
+    of unknown severity (a distribution record without one) ranks below every threshold: it fails the gate only with
+    ``fail_on_unknown``, and otherwise is counted in ``unknown_not_gated`` so the pass is never silent."""
     today = today or dt.date.today()
     active = [e for e in allow if dt.date.fromisoformat(e.expires) >= today]
     expired = [e for e in allow if dt.date.fromisoformat(e.expires) < today]
     violations: list[PolicyViolation] = []
     allowed: list[str] = []
+    unknown_not_gated = 0
     for f in findings:
-        if not severity_at_least(f.severity, fail_on):
+        unknown_gated = f.severity == "unknown" and fail_on != "none" and fail_on_unknown
+        if f.severity == "unknown" and fail_on != "none" and not fail_on_unknown:
+            unknown_not_gated += 1
+        if not (severity_at_least(f.severity, fail_on) or unknown_gated):
             continue
         if any(_allows(e, f) for e in active):
             allowed.append(finding_key(f))
             continue
         violations.append(PolicyViolation(id=f.id, package=f.package, installed_version=f.installed_version, severity=f.severity,
                                           fixed_versions=f.fixed_versions))
-    return PolicyResult(fail_on=fail_on, passed=not violations, violations=violations, allowed=allowed, expired_entries=expired)
+    return PolicyResult(fail_on=fail_on, passed=not violations, violations=violations, allowed=allowed, expired_entries=expired,
+                        fail_on_unknown=fail_on_unknown, unknown_not_gated=unknown_not_gated)
 
 
 def _allows(entry: AllowEntry, f: Finding) -> bool:

@@ -31,6 +31,8 @@ class ScanImageParams(ToolParams):
     severity: Literal["unknown", "negligible", "low", "medium", "high", "critical"] | None = Field(
         None, description="Only report findings at or above this severity (default: all).")
     fail_on: Threshold | None = Field(None, description="Policy gate: POLICY_VIOLATION when a finding reaches this severity.")
+    fail_on_unknown: bool = Field(False, description="With fail_on: findings of unknown severity fail the gate too (else they "
+                                  "pass it and are counted in policy.unknown_not_gated and the warnings).")
     allow_file: str | None = Field(None, description="YAML allow-list: allow: [{id, package?, expires: YYYY-MM-DD, reason}].")
     db_path: str | None = Field(None, description="OSV database directory or zip (default: settings scan.db_path or <home>/osv).")
     repo_path: str | None = Field(None, description="Repository the image was built from: remediation points at its manifest lines.")
@@ -85,8 +87,12 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     scans: dict[str, Any] = dict(state.get("scans") or {})
     repo_key = image_repository(image)
     report = outcome.report.model_copy(update={"trend": trend(scans.get(repo_key), outcome.report.findings)})
-    gate = policy.evaluate(outcome.all_findings, params.fail_on or settings.scan.fail_on, allow)
+    gate = policy.evaluate(outcome.all_findings, params.fail_on or settings.scan.fail_on, allow, fail_on_unknown=params.fail_on_unknown)
     report = report.model_copy(update={"policy": gate})
+    if gate.unknown_not_gated:
+        report = report.model_copy(update={"warnings": [*report.warnings, (
+            f"{gate.unknown_not_gated} finding(s) of unknown severity passed the {gate.fail_on} gate: their records give no "
+            "severity; pass fail_on_unknown (--fail-on-unknown) to fail on them")]})
     stored = ctx.artifact("scan_report", f"{repo_key.replace('/', '_')}.json", report.model_dump_json(indent=2), "application/json")
     sbom = ctx.artifact("sbom", "sbom.cdx.json", outcome.syft.cyclonedx_json, "application/vnd.cyclonedx+json")
     sarif_text = json.dumps(to_sarif(report, dockerfile="Dockerfile" if repo is not None and (repo / "Dockerfile").is_file() else None),
