@@ -27,6 +27,7 @@ CLI_COMMANDS: dict[str, str] = {
     "execute_workflow": "containerize",
     "generate_dockerfile": "dockerfile",
     "generate_manifests": "manifests generate",
+    "generate_sbom": "sbom",
     "get_job_status": "jobs show",
     "get_session": "sessions show",
     "get_workflow_status": "workflow status",

@@ -38,6 +38,7 @@ CAN_DO: dict[str, set[str]] = {
     "smoke_test_image": {"runs"},                           # runs the image (its container is removed again)
     "scan_image": {"files"},                                # --sarif / --sbom
     "scan_secrets": set(),
+    "generate_sbom": {"files"},                             # output=FILE
     "db_update": {"store", "remote"},
     "db_status": set(),
     "generate_manifests": {"files"},

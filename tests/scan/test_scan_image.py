@@ -251,3 +251,39 @@ def test_unknown_image_and_bad_references_are_clear_errors(harness: Harness) -> 
     with pytest.raises(ContainerKitError) as err:
         harness.call("scan_image", image="ck-no-such-image:404", scanner="builtin", db_path=str(OSV_DIR))
     assert err.value.code == "IMAGE_NOT_FOUND" and "pull_image" in err.value.hint, err.value.message
+
+
+def test_an_sbom_needs_no_vulnerability_database_cli_and_mcp(harness: Harness, image: str, tmp_path: Path) -> None:
+    """`containerkit sbom IMAGE --output FILE [--format cyclonedx|spdx]` and the generate_sbom tool (no database anywhere)."""
+    from mcp import Client
+
+    from containerkit.mcp.server import build_server
+
+    home = tmp_path / "home"
+    spdx_file = tmp_path / "out" / "sbom.spdx.json"
+    out = _ck(["sbom", image, "--format", "spdx", "--output", str(spdx_file), "--json"], home)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["written"] == str(spdx_file)
+    spdx = json.loads(spdx_file.read_text())
+    assert spdx["spdxVersion"] == "SPDX-2.3" and {"requests", "libc6"} <= {p["name"] for p in spdx["packages"]}
+
+    async def main() -> Any:
+        async with Client(build_server(harness.app)) as client:
+            return await client.call_tool("generate_sbom", {"image": image, "output": str(tmp_path / "out" / "sbom.cdx.json")})
+
+    result = anyio.run(main)
+    assert not result.is_error, result.content
+    data = result.structured_content
+    bom = json.loads((tmp_path / "out" / "sbom.cdx.json").read_text())
+    assert data["format"] == "cyclonedx" and data["components"] == len(bom["components"]) > 10
+    errors = sorted(_cyclonedx_validator(bom["specVersion"]).iter_errors(bom), key=str)
+    assert errors == [], errors[:3]
+
+
+def test_scan_writes_the_sbom_asked_for_even_when_matching_cannot_run(image: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    sbom_file = tmp_path / "out" / "sbom.cdx.json"
+    (tmp_path / "empty-db").mkdir()
+    out = _ck(["scan", image, "--scanner", "builtin", "--db", str(tmp_path / "empty-db"), "--sbom", str(sbom_file)], home)
+    assert out.returncode == 1 and "SCAN_DB_MISSING" in out.stderr and str(sbom_file) in out.stderr
+    assert json.loads(sbom_file.read_text())["bomFormat"] == "CycloneDX"

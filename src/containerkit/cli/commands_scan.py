@@ -139,6 +139,20 @@ def register(app: typer.Typer) -> None:
         invoke("scan_secrets", {"target": target, "fail_on": fail_on, "session_id": session}, as_json=as_json, render=render_secrets,
                progress_title=f"looking for secrets in {target}")
 
+    @app.command("sbom")
+    def sbom_cmd(
+        image: str = typer.Argument(..., help="Image reference or id in the local engine."),
+        output: str = typer.Option(None, "--output", "-o", help="Write the SBOM to this file."),
+        fmt: str = typer.Option("cyclonedx", "--format", help="cyclonedx (CycloneDX JSON) or spdx (SPDX 2.3 JSON)."),
+        session: str = typer.Option(None, "--session", help="Session to keep the SBOM artifact in."),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """Write the image's software bill of materials (syft; no vulnerability database needed)."""
+        invoke("generate_sbom", {"image": image, "output": output, "format": fmt, "session_id": session}, as_json=as_json,
+               render=lambda out, r: out.print(f"{r.format} SBOM of {r.image}: {r.components} components"
+                                               + (f", written to {r.written}" if r.written else f" (artifact {r.artifact_id})")),
+               progress_title=f"SBOM of {image}")
+
     @db.command("update")
     def db_update_cmd(
         ecosystem: list[str] = typer.Option(None, "--ecosystem", help="Ecosystem to download (repeatable): PyPI, npm, Debian, ..."),

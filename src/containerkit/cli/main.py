@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "build": "commands_engine", "inspect": "commands_engine", "pull": "commands_engine", "push": "commands_engine",
     "tag": "commands_engine", "registry": "commands_engine", "manifests": "commands_manifests", "smoke": "commands_sandbox",
     "sandbox": "commands_sandbox", "scan": "commands_scan", "scan-secrets": "commands_scan", "db": "commands_scan",
-    "serve": "commands_serve", "status": "commands_sessions", "config": "commands_sessions", "jobs": "commands_sessions",
+    "serve": "commands_serve", "sbom": "commands_scan", "status": "commands_sessions", "config": "commands_sessions", "jobs": "commands_sessions",
     "sessions": "commands_sessions", "workflow": "commands_workflow",
 }
 

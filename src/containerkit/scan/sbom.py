@@ -49,12 +49,35 @@ async def run_syft(image: str, workdir: Path, *, docker_host: str | None = None,
         ScanError: syft failed (image missing, engine unreachable) — code SCAN_SBOM_FAILED.
     """
     syft_out, cdx_out = _outputs(workdir)
+    argv = [syft_binary(), "scan", f"docker:{image}", "-q", "-o", f"syft-json={syft_out}", "-o", f"cyclonedx-json={cdx_out}"]
+    result = await _syft(argv, image, docker_host, timeout)
+    syft_json = syft_out.read_text(encoding="utf-8")
+    return SyftOutput(sbom=parse_syft_json(syft_json, image), syft_json=syft_json, cyclonedx_json=cdx_out.read_text(encoding="utf-8"),
+                      version=_descriptor_version(syft_json), duration_s=result.duration_s)
+
+
+#: SBOM formats syft writes for ``generate_sbom``: (syft output name, media type)
+SBOM_FORMATS = {"cyclonedx": ("cyclonedx-json", "application/vnd.cyclonedx+json"), "spdx": ("spdx-json", "application/spdx+json")}
+
+
+async def sbom_document(image: str, fmt: str, workdir: Path, *, docker_host: str | None = None, timeout: float = 900.0) -> str:
+    """The SBOM of ``image`` (from the local engine) in ``fmt`` (cyclonedx | spdx): no vulnerability database involved.
+
+    Raises:
+        ScanError: syft failed — code SCAN_SBOM_FAILED.
+    """
+    output, _ = SBOM_FORMATS[fmt]
+    path = _sbom_path(workdir, fmt)
+    await _syft([syft_binary(), "scan", f"docker:{image}", "-q", "-o", f"{output}={path}"], image, docker_host, timeout)
+    return path.read_text(encoding="utf-8")
+
+
+async def _syft(argv: list[str], image: str, docker_host: str | None, timeout: float) -> _proc.ProcResult:
     env = dict(_SYFT_ENV)
     if docker_host:
         env["DOCKER_HOST"] = docker_host
-    argv = [syft_binary(), "scan", f"docker:{image}", "-q", "-o", f"syft-json={syft_out}", "-o", f"cyclonedx-json={cdx_out}"]
     try:
-        result = await _proc.run(argv, env=env, timeout=timeout)
+        return await _proc.run(argv, env=env, timeout=timeout)
     except CommandFailedError as e:
         tail = str(e.details.get("tail", ""))
         raise ScanError(
@@ -62,9 +85,11 @@ async def run_syft(image: str, workdir: Path, *, docker_host: str | None = None,
             hint="Check the image exists in the local engine (`docker image inspect IMAGE`) — pull or build it first.",
             details={"tail": tail},
         ) from e
-    syft_json = syft_out.read_text(encoding="utf-8")
-    return SyftOutput(sbom=parse_syft_json(syft_json, image), syft_json=syft_json, cyclonedx_json=cdx_out.read_text(encoding="utf-8"),
-                      version=_descriptor_version(syft_json), duration_s=result.duration_s)
+
+
+def _sbom_path(workdir: Path, fmt: str) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir / f"sbom.{fmt}.json"
 
 
 def _outputs(workdir: Path) -> tuple[Path, Path]:

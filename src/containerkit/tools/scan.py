@@ -11,7 +11,7 @@ import anyio
 from pydantic import Field
 
 from containerkit.analysis.models import RepoAnalysis
-from containerkit.errors import EngineError, NotFoundError, PolicyViolationError
+from containerkit.errors import EngineError, NotFoundError, PolicyViolationError, ScanError
 from containerkit.scan import dbupdate, osv, policy
 from containerkit.scan.models import DbEcosystem, DbStatus, ScanReport, SecretScanReport, Threshold
 from containerkit.scan.report import finding_key, image_repository, trend
@@ -81,8 +81,21 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     repo, manifests = _repo(ctx, params.repo_path)
     chosen, warnings = scanners.select(params.scanner or settings.scan.scanner, db_path)
     await ctx.report(0, len(chosen) + 1, f"inventorying {image} with syft")
-    outcome = await scan(image, chosen, ctx.workspace / "scan", min_severity=params.severity, repo=repo, manifests=manifests,
-                         docker_host=scanners.docker_host, timeout=scanners.timeout, warnings=warnings)
+    try:
+        outcome = await scan(image, chosen, ctx.workspace / "scan", min_severity=params.severity, repo=repo, manifests=manifests,
+                             docker_host=scanners.docker_host, timeout=scanners.timeout, warnings=warnings)
+    except ScanError as e:  # matching cannot run (no database): the SBOM asked for is still written
+        if params.sbom_path and e.code == "SCAN_DB_MISSING":
+            from containerkit.scan.sbom import sbom_document
+
+            text = await sbom_document(image, "cyclonedx", ctx.workspace / "scan", docker_host=scanners.docker_host,
+                                       timeout=scanners.timeout)
+            path = ctx.resolve_path(params.sbom_path, must_exist=False)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            e.details["sbom_written"] = str(path)
+            e.message = f"{e.message} (the SBOM was written to {path})"
+        raise
     state = ctx.state()
     scans: dict[str, Any] = dict(state.get("scans") or {})
     repo_key = image_repository(image)
@@ -140,6 +153,50 @@ def _write_outputs(ctx: ToolContext, params: ScanImageParams, sarif_text: str, c
             path.write_text(content, encoding="utf-8")
             written.append(str(path))
     return written
+
+
+class SbomParams(ToolParams):
+    image: str = Field(description="Image reference or id in the local engine.")
+    format: Literal["cyclonedx", "spdx"] = Field("cyclonedx", description="cyclonedx (CycloneDX JSON) or spdx (SPDX 2.3 JSON).")
+    output: str | None = Field(None, description="Write the SBOM to this file (it is also kept as a session artifact).")
+
+
+class SbomResult(ToolResult):
+    image: str
+    format: str
+    media_type: str
+    components: int = Field(description="Packages listed (CycloneDX components, SPDX packages).")
+    artifact_id: str
+    written: str | None = Field(description="The file written, when output was given.")
+
+
+@REGISTRY.tool(
+    "generate_sbom", effects=("writes_files",), title="Generate an SBOM", group="scan", idempotent=True,
+    description="The software bill of materials of a local image, by syft, as CycloneDX or SPDX 2.3 JSON: no vulnerability "
+    "database needed. Kept as a session artifact and written to output when given.",
+    params=SbomParams, result=SbomResult,
+)
+async def generate_sbom(ctx: ToolContext, params: SbomParams) -> SbomResult:
+    from containerkit.scan.sbom import SBOM_FORMATS, sbom_document
+
+    image = check_image_reference(params.image)
+    await _require_local_image(ctx, image)
+    scanners = ctx.services.get(ScannerSet, _scanners)
+    await ctx.report(0, 1, f"inventorying {image} with syft")
+    text = await sbom_document(image, params.format, ctx.workspace / "sbom", docker_host=scanners.docker_host, timeout=scanners.timeout)
+    media_type = SBOM_FORMATS[params.format][1]
+    doc = json.loads(text)
+    components = len(doc.get("components") or []) if params.format == "cyclonedx" else len(doc.get("packages") or [])
+    artifact = ctx.artifact("sbom", f"sbom.{params.format}.json", text, media_type)
+    written = None
+    if params.output:
+        path = ctx.resolve_path(params.output, must_exist=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written = str(path)
+    await ctx.report(1, 1, f"{components} components")
+    return SbomResult(image=image, format=params.format, media_type=media_type, components=components, artifact_id=artifact.id,
+                      written=written)
 
 
 # --- secrets -----------------------------------------------------------------------------
