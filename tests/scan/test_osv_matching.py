@@ -194,3 +194,12 @@ def test_ubuntu_lts_packages_use_osvs_lts_ecosystem_and_match_the_real_record() 
     assert finding.source_package == "php8.1"
     fixed = sbom(pkg("php8.1-cli", "8.1.2-1ubuntu2.22", ecosystem, "deb", source="php8.1"))
     assert osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(fixed)), fixed) == []
+
+
+def test_a_distribution_rating_gives_the_severity_when_there_is_no_cvss_vector() -> None:
+    """UBUNTU-CVE-2025-6491 rates itself `medium` beside its CVSS vector; without the vector that rating is used."""
+    record = json.loads((OSV_DIR / "Ubuntu" / "UBUNTU-CVE-2025-6491.json").read_text())
+    parsed = osv.OsvRecord.model_validate(record)
+    assert osv.record_severity(parsed)[:2] == ("medium", 5.9)  # the CVSS v3.1 vector wins when there is one
+    record["severity"] = [s for s in record["severity"] if s["type"] == "Ubuntu"]
+    assert osv.record_severity(osv.OsvRecord.model_validate(record)) == ("medium", None, None)

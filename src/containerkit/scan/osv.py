@@ -328,13 +328,17 @@ def _in_range(rng: OsvRange, ecosystem: str, version: str) -> tuple[bool, str | 
 
 
 def record_severity(record: OsvRecord, affected: OsvAffected | None = None) -> tuple[Severity, float | None, str | None]:
-    """Severity from a CVSS v3 vector (computed), else the database's own word."""
+    """Severity from a CVSS v3 vector (computed), else the distribution's own rating (Ubuntu's ``{"type": "Ubuntu",
+    "score": "medium"}``), else the database's own word."""
     entries = [*(affected.severity if affected else []), *record.severity]
     for entry in entries:
         if entry.type in ("CVSS_V3", "CVSS_V31", "CVSS_V30"):
             score = cvss.base_score(entry.score)
             if score is not None:
                 return cvss.rating(score), score, entry.score
+    for entry in entries:
+        if entry.type == "Ubuntu" and cvss.severity_word(entry.score) != "unknown":
+            return cvss.severity_word(entry.score), None, None
     for specific in (record.database_specific, affected.ecosystem_specific if affected else None,
                      affected.database_specific if affected else None):
         word = specific.get("severity") if specific else None
