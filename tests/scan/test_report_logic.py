@@ -200,3 +200,30 @@ def test_findings_of_unknown_severity_fail_the_gate_only_when_asked_and_never_pa
     strict = evaluate([os_finding], "low", [], fail_on_unknown=True)
     assert not strict.passed and [v.id for v in strict.violations] == ["DSA-5514-1"]
     assert evaluate([os_finding], "none", [], fail_on_unknown=True).passed  # no gate, nothing to fail
+
+
+def test_ignore_file_syntax_expiry_purls_and_ignore_unfixed(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from containerkit.errors import InvalidInputError
+    from containerkit.scan.models import Finding
+    from containerkit.scan.policy import apply_ignores, evaluate, load_ignore_file
+
+    path = tmp_path / ".trivyignore"
+    path.write_text("# a reason\n# over two lines\nDSA-5514-1\n\npkg:deb/debian/bsdutils@1:2.38.1-5%2Bb1 exp:2030-01-01\nCVE-1 exp:2020-01-01\n")
+    entries = load_ignore_file(path)
+    assert (entries[0].target, entries[0].line, entries[0].reason) == ("DSA-5514-1", 3, "a reason over two lines")
+    libc = Finding(id="DSA-5514-1", package="libc6", ecosystem="Debian:12", package_type="deb", installed_version="2.36-9",
+                   fixed_versions=["2.36-9+deb12u3"], severity="high")
+    bsd = Finding(id="DEBIAN-CVE-2022-0563", package="bsdutils", ecosystem="Debian:12", package_type="deb",
+                  installed_version="1:2.38.1-5+b1", severity="low")
+    other = Finding(id="CVE-1", package="zlib1g", ecosystem="Debian:12", package_type="deb", installed_version="1", severity="low")
+    marked, expired = apply_ignores([libc, bsd, other], entries, ".trivyignore", ignore_unfixed=True, today=dt.date(2026, 12, 4))
+    assert [f.ignored for f in marked] == [".trivyignore:3 (a reason over two lines)", ".trivyignore:5",
+                                           "no fix published (ignore_unfixed)"]
+    assert [e.target for e in expired] == ["CVE-1"]
+    assert evaluate(marked, "low", []).passed and not evaluate([libc, bsd, other], "low", []).passed
+    path.write_text("CVE-2 exp:next-week\n")
+    with pytest.raises(InvalidInputError) as err:
+        load_ignore_file(path)
+    assert ".trivyignore:1" in err.value.message

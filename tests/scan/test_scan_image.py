@@ -287,3 +287,53 @@ def test_scan_writes_the_sbom_asked_for_even_when_matching_cannot_run(image: str
     out = _ck(["scan", image, "--scanner", "builtin", "--db", str(tmp_path / "empty-db"), "--sbom", str(sbom_file)], home)
     assert out.returncode == 1 and "SCAN_DB_MISSING" in out.stderr and str(sbom_file) in out.stderr
     assert json.loads(sbom_file.read_text())["bomFormat"] == "CycloneDX"
+
+
+IGNORE_FILE = """\
+# accepted until the requests upgrade lands (ticket SEC-12)
+CVE-2023-32681 exp:2999-01-01
+GHSA-9wx4-h78v-vm56 exp:2000-01-01   # expired: applies no longer
+pkg:pypi/urllib3@1.26.4  # vendored, patched upstream
+"""
+
+
+def test_ignore_files_in_trivyignore_syntax_and_ignore_unfixed_cli_and_mcp(harness: Harness, image: str, tmp_path: Path) -> None:
+    """Ignored findings stay in the report, marked with the entry and its reason, and leave the gate; expired entries
+    do not apply; the CLI reads .containerkitignore from the current directory."""
+    from mcp import Client
+
+    from containerkit.mcp.server import build_server
+
+    ignore = tmp_path / ".containerkitignore"
+    ignore.write_text(IGNORE_FILE)
+    _builtin_only(harness)
+
+    async def main() -> Any:
+        async with Client(build_server(harness.app)) as client:
+            return await client.call_tool("scan_image", {"image": image, "scanner": "builtin", "db_path": str(OSV_DIR),
+                                                         "ignore_file": str(ignore)})
+
+    result = anyio.run(main)
+    assert not result.is_error, result.content
+    findings = result.structured_content["report"]["findings"]
+    by_key = {(f["id"], f["package"]): f for f in findings}
+    assert len(findings) == 24  # nothing disappears
+    assert by_key[("GHSA-j8r2-6x86-q33q", "requests")]["ignored"] == \
+        ".containerkitignore:2 (accepted until the requests upgrade lands (ticket SEC-12))"   # matched by its CVE alias
+    assert by_key[("GHSA-9wx4-h78v-vm56", "requests")]["ignored"] is None                     # expired
+    assert all(f["ignored"] == ".containerkitignore:4 (vendored, patched upstream)" for f in findings if f["package"] == "urllib3")
+    warnings = " ".join(result.structured_content["report"]["warnings"])
+    assert "expired ignore entries no longer apply: GHSA-9wx4-h78v-vm56" in warnings
+
+    home = tmp_path / "home"
+    strict = _ck(["scan", image, "--scanner", "builtin", "--db", str(OSV_DIR), "--fail-on", "medium", "--json"], home)
+    gated_before = {v["id"] for v in json.loads(strict.stdout)["error"]["details"]["policy"]["violations"]}
+    env = {"PWD": str(tmp_path)}
+    lenient = subprocess.run([sys.executable, "-m", "containerkit", "scan", image, "--scanner", "builtin", "--db", str(OSV_DIR),
+                              "--fail-on", "medium", "--ignore-unfixed", "--json"], capture_output=True, text=True, cwd=tmp_path,
+                             env={**os.environ, **env, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_CONFIG": str(home / "none.yaml"),
+                                  "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path), str(ROOT)])}, timeout=300)
+    gated_after = {v["id"] for v in json.loads(lenient.stdout)["error"]["details"]["policy"]["violations"]} \
+        if lenient.returncode == 3 else set()
+    assert "GHSA-j8r2-6x86-q33q" in gated_before and "GHSA-j8r2-6x86-q33q" not in gated_after   # the file in the cwd was read
+    assert gated_after < gated_before

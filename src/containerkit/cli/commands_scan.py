@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -117,13 +118,19 @@ def register(app: typer.Typer) -> None:
         sbom: str = typer.Option(None, "--sbom", help="Write the CycloneDX JSON SBOM to this file."),
         db_path: str = typer.Option(None, "--db", help="OSV database directory or zip."),
         allow: str = typer.Option(None, "--allow", help="Allow-list YAML (id, package, expires, reason)."),
+        ignorefile: str = typer.Option(None, "--ignorefile", help="Ignore file in .trivyignore syntax (default: .containerkitignore "
+                                       "in the current directory, when there is one)."),
+        ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed", help="Set aside findings with no fix published."),
         repo: str = typer.Option(None, "--repo", help="Source repository: remediation names manifest lines."),
         session: str = typer.Option(None, "--session", help="Session (trends compare with its previous scans)."),
         as_json: bool = JSON_OPT,
     ) -> None:
         """Find known vulnerabilities in an image; merged report with remediation, SARIF/SBOM outputs and a policy gate."""
+        if ignorefile is None and Path(".containerkitignore").is_file():
+            ignorefile = ".containerkitignore"
         invoke("scan_image", {"image": image, "scanner": scanner, "severity": severity, "fail_on": fail_on,
-                              "fail_on_unknown": fail_on_unknown, "sarif_path": sarif,
+                              "fail_on_unknown": fail_on_unknown, "sarif_path": sarif, "ignore_file": ignorefile,
+                              "ignore_unfixed": ignore_unfixed,
                               "sbom_path": sbom, "db_path": db_path, "allow_file": allow, "repo_path": repo, "session_id": session},
                as_json=as_json, render=render_scan, progress_title=f"scanning {image}", on_error=_policy_error)
 

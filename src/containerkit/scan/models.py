@@ -76,6 +76,8 @@ class Finding(_M):
     locations: list[Location] = Field(default_factory=list)
     found_by: list[str] = Field(default_factory=list, description="Scanners that reported this finding.")
     url: str | None = None
+    ignored: str | None = Field(None, description="Why the finding is ignored (an ignore-file entry and its reason, or "
+                                "--ignore-unfixed): it stays in the report and no longer counts for the gate.")
 
     @property
     def fixable(self) -> bool:

@@ -1,9 +1,12 @@
-"""The policy gate: fail on findings at or above a severity, minus an allow-list with expiry dates."""
+"""The policy gate: fail on findings at or above a severity, minus an allow-list with expiry dates and the findings an
+ignore file (``.containerkitignore``, in ``.trivyignore`` syntax) or ``--ignore-unfixed`` sets aside."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -67,6 +70,8 @@ def evaluate(findings: list[Finding], fail_on: Threshold, allow: list[AllowEntry
     allowed: list[str] = []
     unknown_not_gated = 0
     for f in findings:
+        if f.ignored:
+            continue
         unknown_gated = f.severity == "unknown" and fail_on != "none" and fail_on_unknown
         if f.severity == "unknown" and fail_on != "none" and not fail_on_unknown:
             unknown_not_gated += 1
@@ -84,3 +89,85 @@ def evaluate(findings: list[Finding], fail_on: Threshold, allow: list[AllowEntry
 def _allows(entry: AllowEntry, f: Finding) -> bool:
     ids = {f.id.upper(), *(a.upper() for a in f.aliases)}
     return entry.id.upper() in ids and (entry.package is None or entry.package.lower() == f.package.lower())
+
+
+# --- ignore files (.trivyignore syntax) -------------------------------------------------------------------------------
+#: the ignore file read from the current directory when none is given
+DEFAULT_IGNORE_FILE = ".containerkitignore"
+
+
+@dataclass(frozen=True)
+class IgnoreEntry:
+    """One line of an ignore file: an advisory id (or a purl), an optional expiry and the reason written beside it."""
+
+    target: str
+    line: int
+    expires: dt.date | None = None
+    reason: str = ""
+
+
+def load_ignore_file(path: Path) -> list[IgnoreEntry]:
+    """Read ``.trivyignore`` syntax: one id (``CVE-…``, ``GHSA-…``, ``DSA-…``) or purl per line, an optional
+    ``exp:YYYY-MM-DD`` after it, ``#`` comments (a comment on the line or on the lines just above is the reason).
+
+    Raises:
+        InvalidInputError: unreadable, or a bad ``exp:`` date (naming the line).
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise InvalidInputError(f"cannot read ignore file {path}: {e.strerror}", hint="Check the path.") from e
+    entries: list[IgnoreEntry] = []
+    pending: list[str] = []
+    for number, raw in enumerate(lines, 1):
+        text, _, comment = raw.partition("#")
+        words = text.split()
+        if not words:
+            pending = [*pending, comment.strip()] if comment.strip() else []
+            continue
+        expires = None
+        for word in words[1:]:
+            if word.startswith("exp:"):
+                try:
+                    expires = dt.date.fromisoformat(word[4:])
+                except ValueError as e:
+                    raise InvalidInputError(f"{path}:{number}: {word!r} is not exp:YYYY-MM-DD", hint="Fix the date.") from e
+        reason = comment.strip() or " ".join(pending)
+        entries.append(IgnoreEntry(target=words[0], line=number, expires=expires, reason=reason))
+        pending = []
+    return entries
+
+
+def apply_ignores(findings: list[Finding], entries: list[IgnoreEntry], source: str, *, ignore_unfixed: bool = False,
+                  today: dt.date | None = None) -> tuple[list[Finding], list[IgnoreEntry]]:
+    """The findings with ``ignored`` set where an active entry (or ``ignore_unfixed``) applies, and the expired
+    entries (which no longer apply)."""
+    today = today or dt.date.today()
+    active = [e for e in entries if e.expires is None or e.expires >= today]
+    expired = [e for e in entries if e.expires is not None and e.expires < today]
+    out: list[Finding] = []
+    for f in findings:
+        entry = next((e for e in active if _ignores(e, f)), None)
+        if entry is not None:
+            why = f"{source}:{entry.line}" + (f" ({entry.reason})" if entry.reason else "")
+            f = f.model_copy(update={"ignored": why})
+        elif ignore_unfixed and not f.fixable:
+            f = f.model_copy(update={"ignored": "no fix published (ignore_unfixed)"})
+        out.append(f)
+    return out, expired
+
+
+def _ignores(entry: IgnoreEntry, f: Finding) -> bool:
+    target = entry.target
+    if not target.startswith("pkg:"):
+        return target.upper() in {f.id.upper(), *(a.upper() for a in f.aliases)}
+    kind, _, rest = target[4:].partition("/")
+    path, _, version = rest.split("?", 1)[0].partition("@")
+    name = unquote(path).rsplit("/", 1)[-1].lower()
+    family = {"pypi": "PyPI", "npm": "npm", "deb": "Debian", "golang": "Go", "maven": "Maven", "gem": "RubyGems",
+              "cargo": "crates.io", "nuget": "NuGet", "apk": "Alpine"}.get(kind.lower())
+    wanted_family = f.ecosystem.split(":", 1)[0]
+    if family is not None and not (family == wanted_family or (family == "Debian" and wanted_family == "Ubuntu")):
+        return False
+    names = {f.package.lower(), f.package.lower().rsplit(":", 1)[-1], (f.source_package or "").lower()}
+    return name in names and (not version or unquote(version) == f.installed_version)

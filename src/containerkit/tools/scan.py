@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +19,7 @@ from containerkit.scan.report import finding_key, image_repository, trend
 from containerkit.scan.sarif import to_sarif
 from containerkit.scan.secrets.context import scan_context
 from containerkit.scan.secrets.layers import scan_image as scan_layers
-from containerkit.scan.service import ScannerSet, check_image_reference, default_db_path, scan
+from containerkit.scan.service import ScannerSet, ScanOutcome, check_image_reference, default_db_path, scan
 from containerkit.settings import Settings
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
 from containerkit.tools.registry import REGISTRY
@@ -34,6 +35,9 @@ class ScanImageParams(ToolParams):
     fail_on_unknown: bool = Field(False, description="With fail_on: findings of unknown severity fail the gate too (else they "
                                   "pass it and are counted in policy.unknown_not_gated and the warnings).")
     allow_file: str | None = Field(None, description="YAML allow-list: allow: [{id, package?, expires: YYYY-MM-DD, reason}].")
+    ignore_file: str | None = Field(None, description="Ignore file in .trivyignore syntax (id or purl per line, optional "
+                                    "exp:YYYY-MM-DD, # reason): its findings stay in the report, marked ignored, outside the gate.")
+    ignore_unfixed: bool = Field(False, description="Set aside findings with no fix published (marked ignored, outside the gate).")
     db_path: str | None = Field(None, description="OSV database directory or zip (default: settings scan.db_path or <home>/osv).")
     repo_path: str | None = Field(None, description="Repository the image was built from: remediation points at its manifest lines.")
     sarif_path: str | None = Field(None, description="Also write SARIF 2.1.0 here.")
@@ -50,6 +54,19 @@ class ScanImageResult(ToolResult):
 
 def _scanners(settings: Settings) -> ScannerSet:
     return ScannerSet.from_settings(settings)
+
+
+def _ignoring(ctx: ToolContext, outcome: ScanOutcome, params: ScanImageParams) -> tuple[ScanOutcome, list[policy.IgnoreEntry]]:
+    """The scan with its findings marked ignored by the ignore file / ignore_unfixed, and the file's expired entries."""
+    path = ctx.resolve_path(params.ignore_file) if params.ignore_file else None
+    entries = policy.load_ignore_file(path) if path is not None else []
+    source = path.name if path is not None else "ignore_unfixed"
+    shown, expired = policy.apply_ignores(outcome.report.findings, entries, source, ignore_unfixed=params.ignore_unfixed)
+    every, _ = policy.apply_ignores(outcome.all_findings, entries, source, ignore_unfixed=params.ignore_unfixed)
+    ignored = sum(1 for f in shown if f.ignored)
+    report = outcome.report.model_copy(update={"findings": shown, "warnings": [
+        *outcome.report.warnings, *([f"{ignored} finding(s) ignored (marked in the report; outside the gate)"] if ignored else [])]})
+    return replace(outcome, report=report, all_findings=every), expired
 
 
 async def _require_local_image(ctx: ToolContext, image: str) -> None:
@@ -96,6 +113,11 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
             e.details["sbom_written"] = str(path)
             e.message = f"{e.message} (the SBOM was written to {path})"
         raise
+    if params.ignore_file or params.ignore_unfixed:
+        outcome, expired = _ignoring(ctx, outcome, params)
+        if expired:
+            note = "expired ignore entries no longer apply: " + ", ".join(f"{e.target} (exp:{e.expires})" for e in expired)
+            outcome = replace(outcome, report=outcome.report.model_copy(update={"warnings": [*outcome.report.warnings, note]}))
     state = ctx.state()
     scans: dict[str, Any] = dict(state.get("scans") or {})
     repo_key = image_repository(image)
