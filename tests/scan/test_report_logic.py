@@ -227,3 +227,20 @@ def test_ignore_file_syntax_expiry_purls_and_ignore_unfixed(tmp_path: Path) -> N
     with pytest.raises(InvalidInputError) as err:
         load_ignore_file(path)
     assert ".trivyignore:1" in err.value.message
+
+
+def test_packages_the_base_image_brings_are_fixed_by_the_base_image_not_the_apps_manifest(tmp_path: Path) -> None:
+    """npm's own dependencies (in /usr/local/lib/node_modules/npm of the node images) were advised as package.json edits."""
+    import json as jsonlib
+
+    from containerkit.scan.models import Finding, Location
+    from containerkit.scan.remediation import remediate
+
+    (tmp_path / "package.json").write_text(jsonlib.dumps({"name": "app", "dependencies": {"express": "^4.19.2"}}))
+    bundled = Finding(id="GHSA-3xgq-45jj-v275", package="cross-spawn", ecosystem="npm", package_type="npm", installed_version="7.0.3",
+                      fixed_versions=["7.0.5"], severity="high",
+                      locations=[Location(path="/usr/local/lib/node_modules/npm/node_modules/cross-spawn/package.json")])
+    [advice] = remediate([bundled], tmp_path, ["package.json"])
+    assert "comes with the base image (npm" in advice.action and "newer tag of the base image" in advice.action
+    assert advice.manifest is None and "change `" not in advice.action and "add `" not in advice.action
+    assert jsonlib.loads((tmp_path / "package.json").read_text())["dependencies"] == {"express": "^4.19.2"}  # untouched, valid

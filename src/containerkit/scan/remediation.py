@@ -28,6 +28,10 @@ _MANIFESTS: dict[str, tuple[str, ...]] = {
     "Maven": ("pom.xml", "build.gradle", "build.gradle.kts"),
 }
 _OS_SITE_PACKAGES = ("/usr/lib/python3/dist-packages/", "/usr/lib/python3.", "/usr/share/python-wheels/")
+#: where the base image keeps its own Node.js packages: Debian's (/usr/share/nodejs), the distro's global modules, and
+#: the npm and corepack the official node images bundle
+_BASE_IMAGE_NODE = ("/usr/share/nodejs/", "/usr/lib/node_modules/", "/usr/local/lib/node_modules/npm/",
+                    "/usr/local/lib/node_modules/corepack/")
 _SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", "vendor", "target", "dist", "build"}
 
 
@@ -106,6 +110,13 @@ def _language_remediation(ecosystem: str, package: str, findings: list[Finding],
     if os_owned is not None:
         action = (f"{package} {installed} comes from the distro's Python ({os_owned.rsplit('/', 2)[0]}), not your manifest: "
                   f"upgrade the OS package, or install `{requirement}` into the application's virtualenv and don't ship the distro copy.")
+        return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action, requirement=requirement)
+    base_owned = next((loc.path for f in findings for loc in f.locations if loc.path.startswith(_BASE_IMAGE_NODE)), None)
+    if base_owned is not None:
+        owner = "npm" if "/node_modules/npm/" in base_owned else "corepack" if "/corepack/" in base_owned else "the distro's Node.js"
+        action = (f"{package} {installed} comes with the base image ({owner}, {base_owned.rsplit('/node_modules/', 1)[0]}), not your "
+                  f"package.json: build FROM a newer tag of the base image (fixed in {package} {fix})"
+                  + (", or upgrade npm in the image (`RUN npm install -g npm@latest`)." if owner == "npm" else "."))
         return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action, requirement=requirement)
     hit = find_pin(repo, ecosystem, package, manifests) if repo else None
     if hit is not None:
