@@ -208,19 +208,25 @@ def test_a_missing_namespace_is_reported_and_nothing_applied(cluster: Cluster, t
     assert err.code == "K8S_NAMESPACE_MISSING" and err.details["namespace"] == cluster.namespace
 
 
-def test_the_restricted_identity_is_forbidden_to_apply(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    restricted = kubeconfig().with_name("kubeconfig-restricted")
-    if not restricted.is_file():
+def restricted_kubeconfig() -> Path:
+    path = kubeconfig().with_name("kubeconfig-restricted")
+    if not path.is_file():
         pytest.skip(f"no restricted kubeconfig beside {kubeconfig()}")
-    monkeypatch.setenv("CONTAINERKIT_K8S__KUBECONFIG", str(restricted))
+    return path
+
+
+def deploy_fails_as(config: Path, cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContainerKitError:
+    """The error of deploying the test app into namespace ck-restricted with the kubeconfig ``config``."""
+    monkeypatch.setenv("CONTAINERKIT_K8S__KUBECONFIG", str(config))
     app = build_app(load_settings())
     try:
-        with pytest.raises(ContainerKitError) as info:
-            Harness(app=app, home=cluster.harness.home).call("deploy_application", path=str(http_app(tmp_path / "m")),
-                                                             namespace="ck-restricted")
+        return fails(Harness(app=app, home=cluster.harness.home), path=str(http_app(tmp_path / "m")), namespace="ck-restricted")
     finally:
         app.services.store.close()
-    err = info.value
+
+
+def test_the_restricted_identity_is_forbidden_to_apply(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    err = deploy_fails_as(restricted_kubeconfig(), cluster, tmp_path, monkeypatch)
     assert err.code == "K8S_FORBIDDEN", err.message
     assert err.details["verb"] == "patch" and "system:serviceaccount:ck-restricted:ck-restricted" in err.message
 
@@ -228,22 +234,12 @@ def test_the_restricted_identity_is_forbidden_to_apply(cluster: Cluster, tmp_pat
 def test_a_rejected_token_is_unauthorized(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 
-    doc = yaml.safe_load(kubeconfig().with_name("kubeconfig-restricted").read_text()) if \
-        kubeconfig().with_name("kubeconfig-restricted").is_file() else None
-    if doc is None:
-        pytest.skip("no token kubeconfig to spoil")
+    doc = yaml.safe_load(restricted_kubeconfig().read_text())
     doc["users"][0]["user"]["token"] = "not-a-token-" + uuid.uuid4().hex
     spoiled = tmp_path / "kubeconfig"
     spoiled.write_text(yaml.safe_dump(doc))
-    monkeypatch.setenv("CONTAINERKIT_K8S__KUBECONFIG", str(spoiled))
-    app = build_app(load_settings())
-    try:
-        with pytest.raises(ContainerKitError) as info:
-            Harness(app=app, home=cluster.harness.home).call("deploy_application", path=str(http_app(tmp_path / "m")),
-                                                             namespace="ck-restricted")
-    finally:
-        app.services.store.close()
-    assert info.value.code == "K8S_UNAUTHORIZED" and "401" in info.value.message
+    err = deploy_fails_as(spoiled, cluster, tmp_path, monkeypatch)
+    assert err.code == "K8S_UNAUTHORIZED" and "401" in err.message
 
 
 def test_a_field_the_schema_does_not_have_is_manifest_invalid_naming_it(cluster: Cluster, tmp_path: Path) -> None:
