@@ -83,13 +83,28 @@ def published_schema(schema: Any, *, output: bool = False) -> Any:
     return schema
 
 
-def is_read_only(effects: Iterable[str]) -> bool:
-    """Changes nothing outside the session bookkeeping (results kept in the session state do not count)."""
-    return set(effects) <= {"reads_registry", "reads_cluster", "network"}
+class EffectHints:
+    """The MCP annotations a tool's declared effects imply (ADR 0082): one derivation for the registered spec and for
+    its entry in the tool index."""
+
+    effects: Iterable[str]
+
+    @property
+    def read_only(self) -> bool:
+        """Changes nothing outside the session bookkeeping (results kept in the session state do not count)."""
+        return set(self.effects) <= {"reads_registry", "reads_cluster", "network"}
+
+    @property
+    def destructive(self) -> bool:
+        return not DESTRUCTIVE.isdisjoint(self.effects)
+
+    @property
+    def open_world(self) -> bool:
+        return not OPEN_WORLD.isdisjoint(self.effects)
 
 
 @dataclass(frozen=True)
-class ToolSpec(Generic[P, R]):
+class ToolSpec(EffectHints, Generic[P, R]):
     """A registered tool. Its MCP annotations are derived from the declared ``effects`` (ADR 0082), so they cannot
     contradict what the tool does."""
 
@@ -108,18 +123,6 @@ class ToolSpec(Generic[P, R]):
     #: CLI/workflow group (e.g. "sessions", "engine").
     group: str = "general"
 
-    @property
-    def read_only(self) -> bool:
-        return is_read_only(self.effects)
-
-    @property
-    def destructive(self) -> bool:
-        return bool(self.effects & DESTRUCTIVE)
-
-    @property
-    def open_world(self) -> bool:
-        return bool(self.effects & OPEN_WORLD)
-
     def info(self, module: str) -> ToolInfo:
         return ToolInfo(
             name=self.name, module=module, title=self.title, description=self.description, group=self.group,
@@ -130,7 +133,7 @@ class ToolSpec(Generic[P, R]):
 
 
 @dataclass(frozen=True)
-class ToolInfo:
+class ToolInfo(EffectHints):
     """What is known of a tool without importing its module: the MCP listing (title, description, schemas,
     annotations) and the module that registers it. Read from the tool index (ADR 0098)."""
 
@@ -154,17 +157,6 @@ class ToolInfo:
     def output_schema(self) -> dict[str, Any]:
         return cast(dict[str, Any], json.loads(self.output_schema_json))
 
-    @property
-    def read_only(self) -> bool:
-        return is_read_only(self.effects)
-
-    @property
-    def destructive(self) -> bool:
-        return not DESTRUCTIVE.isdisjoint(self.effects)
-
-    @property
-    def open_world(self) -> bool:
-        return not OPEN_WORLD.isdisjoint(self.effects)
 
 
 _PACKAGE = Path(__file__).resolve().parents[1]
