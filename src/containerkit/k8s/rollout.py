@@ -156,13 +156,14 @@ async def wait_for_rollout(api: KubeApi, name: str, namespace: str, *, timeout_s
         await policy.sleep(min(policy.poll_interval_s, max(0.0, deadline - time.monotonic())))
 
 
-async def current_pods(api: KubeApi, dep: Obj) -> list[Obj]:
+async def current_pods(api: KubeApi, dep: Obj, replicasets: list[Obj] | None = None) -> list[Obj]:
     """The pods of the Deployment's current revision. The pods of an earlier one that are still going away do not
     fail a rollout: a real cluster keeps the crashing pods of a bad revision until the good one is ready, so a fix or
     a rollback would otherwise be judged by the pods it replaces."""
     pods = await api.list("v1", "Pod", dep["metadata"]["namespace"], labels=selector_labels(dep))
     revision = revision_of(dep)
-    current = [rs for rs in await owned_replicasets(api, dep) if revision is not None and revision_of(rs) == revision]
+    owned = replicasets if replicasets is not None else await owned_replicasets(api, dep)
+    current = [rs for rs in owned if revision is not None and revision_of(rs) == revision]
     hashes = {str(((rs.get("metadata") or {}).get("labels") or {}).get("pod-template-hash")) for rs in current}
     hashes.discard("None")
     if not hashes:
@@ -171,8 +172,9 @@ async def current_pods(api: KubeApi, dep: Obj) -> list[Obj]:
 
 
 async def _diagnose(api: KubeApi, dep: Obj, policy: RolloutPolicy) -> Diagnostics:
-    rs_names = {str(rs["metadata"]["name"]) for rs in await owned_replicasets(api, dep)}
-    return await diagnose(api, dep, tail_lines=policy.log_tail_lines, extra_names=rs_names, pods=await current_pods(api, dep))
+    owned = await owned_replicasets(api, dep)
+    rs_names = {str(rs["metadata"]["name"]) for rs in owned}
+    return await diagnose(api, dep, tail_lines=policy.log_tail_lines, extra_names=rs_names, pods=await current_pods(api, dep, owned))
 
 
 @dataclass(frozen=True)
