@@ -107,11 +107,9 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
 
             text = await sbom_document(image, "cyclonedx", ctx.workspace / "scan", docker_host=scanners.docker_host,
                                        timeout=scanners.timeout)
-            path = ctx.resolve_path(params.sbom_path, must_exist=False)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            e.details["sbom_written"] = str(path)
-            e.message = f"{e.message} (the SBOM was written to {path})"
+            sbom_file = _write_output(ctx, params.sbom_path, text)
+            e.details["sbom_written"] = sbom_file
+            e.message = f"{e.message} (the SBOM was written to {sbom_file})"
         raise
     if params.ignore_file or params.ignore_unfixed:
         outcome, expired = _ignoring(ctx, outcome, params)
@@ -167,14 +165,16 @@ def _repo(ctx: ToolContext, repo_path: str | None) -> tuple[Path | None, list[st
 
 
 def _write_outputs(ctx: ToolContext, params: ScanImageParams, sarif_text: str, cyclonedx: str) -> list[str]:
-    written = []
-    for raw, content in ((params.sarif_path, sarif_text), (params.sbom_path, cyclonedx)):
-        if raw:
-            path = ctx.resolve_path(raw, must_exist=False)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content, encoding="utf-8")
-            written.append(str(path))
-    return written
+    return [_write_output(ctx, raw, content) for raw, content in ((params.sarif_path, sarif_text), (params.sbom_path, cyclonedx))
+            if raw]
+
+
+def _write_output(ctx: ToolContext, raw: str, content: str) -> str:
+    """Write a report the caller asked for (SARIF, an SBOM) at ``raw``, inside the allowed roots; the path written."""
+    path = ctx.resolve_path(raw, must_exist=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    return str(path)
 
 
 class SbomParams(ToolParams):
@@ -210,12 +210,7 @@ async def generate_sbom(ctx: ToolContext, params: SbomParams) -> SbomResult:
     doc = json.loads(text)
     components = len(doc.get("components") or []) if params.format == "cyclonedx" else len(doc.get("packages") or [])
     artifact = ctx.artifact("sbom", f"sbom.{params.format}.json", text, media_type)
-    written = None
-    if params.output:
-        path = ctx.resolve_path(params.output, must_exist=False)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written = str(path)
+    written = _write_output(ctx, params.output, text) if params.output else None
     await ctx.report(1, 1, f"{components} components")
     return SbomResult(image=image, format=params.format, media_type=media_type, components=components, artifact_id=artifact.id,
                       written=written)
