@@ -145,7 +145,8 @@ running() { local p; p=$(cat "$K8S/$1.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/n
 start() { # start NAME CMD...: in the background (own session), pid in $K8S/NAME.pid, log in $LOGDIR/k8s-NAME.log
   local name=$1; shift
   running "$name" && return 0
-  setsid "$@" >>"$LOGDIR/k8s-$name.log" 2>&1 < /dev/null &
+  # 9>&-: not the lock scripts/testenv holds (a daemon keeping it open would block every later run for 30 min)
+  setsid "$@" >>"$LOGDIR/k8s-$name.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$K8S/$name.pid"
 }
 stop() { local p; p=$(cat "$K8S/$1.pid" 2>/dev/null) && kill "$p" 2>/dev/null && wait_for 20 bash -c "! kill -0 $p" || true; rm -f "$K8S/$1.pid"; }

