@@ -29,6 +29,7 @@ from typing import Any
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "corpus"))
 import extract  # noqa: E402  (bench/corpus/extract.py)
+import services  # noqa: E402  (bench/corpus/services.py: the backing services apps.json's `needs` name)
 
 from containerkit.sandbox import smoke  # noqa: E402  (the smoke run's own readings of an image and its sockets)
 
@@ -75,13 +76,14 @@ def listening(cid: str, port: int, deadline_s: float) -> bool:
     return False
 
 
-def stop_seconds(image: str, port: int | None) -> tuple[float | None, str]:
+def stop_seconds(image: str, port: int | None, app_env: dict[str, str]) -> tuple[float | None, str]:
     """Start the image, let it come up (accept connections on its port, or run 4 s when it has none), and time
     `docker stop` (SIGTERM, then SIGKILL after 10 s): a JVM still starting up takes longer to stop."""
     # as the cluster runs it (and the smoke run): read-only root, the paths the image labels writable on tmpfs
     config = json.loads(docker("image", "inspect", "-f", "{{json .Config}}", image).stdout or "{}")
     mounts = [arg for path, options in smoke.writable_tmpfs(config).items() for arg in ("--tmpfs", f"{path}:{options}")]
-    run = docker("run", "-d", "--read-only", "--tmpfs", "/tmp", *mounts, image)
+    env_args = [arg for key, value in app_env.items() for arg in ("-e", f"{key}={value}")]
+    run = docker("run", "-d", "--read-only", "--tmpfs", "/tmp", *mounts, *env_args, image)
     if run.returncode != 0:
         return None, run.stderr.strip()[-160:]
     cid = run.stdout.strip()
@@ -179,8 +181,26 @@ def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[st
     out["non_root"] = bool(user) and user.split(":")[0] not in ("root", "0")
     if not out["non_root"]:
         miss["non_root"] = f"USER is {user or 'unset'}"
+    with services.running(app["needs"]) as addresses:
+        # the configuration the app's own deployment gives it (apps.json `env`, from its files), with the services'
+        # addresses; then what its own entrypoint runs before the server (apps.json `setup`: migrations)
+        app_env = services.render(app.get("env", {}), addresses)
+        out["services"] = sorted(name for name in app["needs"] if name in services.SERVICES)
+        for command in app.get("setup", []):
+            done = docker("run", "--rm", *[a for k, v in app_env.items() for a in ("-e", f"{k}={v}")], image, *command,
+                          timeout=300)
+            if done.returncode != 0:
+                miss["answering"] = f"setup {' '.join(command)} failed: {(done.stderr or done.stdout).strip()[-200:]}"
+                out["answering"] = False
+                return finish(out, started)
+        return smoke_and_stop(app, image, port, app_env, env, out, started)
+
+
+def smoke_and_stop(app: dict[str, Any], image: str, port: int | None, app_env: dict[str, str], env: dict[str, str],
+                   out: dict[str, Any], started: float) -> dict[str, Any]:
+    miss = out["misses"]
     protocol = app["answer"]["protocol"]
-    smoke_args = ["smoke", image, "--timeout", "90"]
+    smoke_args = ["smoke", image, "--timeout", "90", *[a for k, v in app_env.items() for a in ("--env", f"{k}={v}")]]
     if port is not None and protocol != "none":
         smoke_args += ["--port", str(port), "--protocol", protocol]
         if protocol == "http":
@@ -193,7 +213,7 @@ def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[st
         details = (smoke.get("error") or {}).get("details") or {}
         tail = [line for line in str(details.get("tail") or "").splitlines() if line.strip()][-1:]
         miss["answering"] = reason(smoke, err) + (f" | {tail[0][:200]}" if tail else "")
-    seconds, why = stop_seconds(image, port if protocol != "none" else None)
+    seconds, why = stop_seconds(image, port if protocol != "none" else None, app_env)
     out["stop_s"] = None if seconds is None else round(seconds, 2)
     out["stops"] = seconds is not None and seconds <= 2.0
     if not out["stops"]:
@@ -224,17 +244,22 @@ def table(results: list[dict[str, Any]]) -> str:
     for name in sorted(groups):
         lines.append(row(name, groups[name]))
     lines.append(row("**total**", results))
-    standalone = [r for r in results if not r["needs"] and "answering" in r]
+    standalone = [r for r in results if not unmet(r) and "answering" in r]
     lines.append("")
-    lines.append(f"answering, apps that need no backing service: {sum(1 for r in standalone if r['answering'])}/{len(standalone)}")
+    lines.append(f"answering, apps whose backing services run here: {sum(1 for r in standalone if r['answering'])}/{len(standalone)}")
     return "\n".join(lines)
+
+
+def unmet(result: dict[str, Any]) -> list[str]:
+    """The backing services the app needs that bench/corpus/services.py cannot run here."""
+    return [name for name in result["needs"] if name not in services.SERVICES]
 
 
 def misses(results: list[dict[str, Any]]) -> str:
     lines = []
     for r in results:
         for step, why in r["misses"].items():
-            needs = f" (needs {', '.join(r['needs'])})" if r["needs"] and step == "answering" else ""
+            needs = f" (needs {', '.join(unmet(r))}, not run here)" if unmet(r) and step == "answering" else ""
             lines.append(f"- {r['id']} · {step}{needs}: {why}")
     return "\n".join(lines)
 

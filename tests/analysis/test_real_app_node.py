@@ -197,3 +197,30 @@ def test_nextjs_standalone_runs_its_server_with_an_optional_public_dir(tmp_path:
     assert "COPY --from=build /app/.next/standalone ./" in runtime and "COPY --from=build /app/.next/static ./.next/static" in runtime
     assert ("COPY --from=build /app/public ./public" in runtime) is public
     assert "ENV HOSTNAME=0.0.0.0" in runtime and 'CMD ["node", "server.js"]' in runtime
+
+
+@pytest.mark.parametrize(("source", "made"), [
+    # node-uptime-kuma: server/database.js sets Database.dataDir = process.env.DATA_DIR || … || "./data/" and
+    # fs.mkdirSync(Database.dataDir): as uid 10001 under a root-owned /app (and a read-only root) it died with ENOENT
+    ('Database.dataDir = process.env.DATA_DIR || args["data-dir"] || "./data/";\n'
+     "if (!fs.existsSync(Database.dataDir)) {\n    fs.mkdirSync(Database.dataDir, { recursive: true });\n}\n", ["data"]),
+    ("fs.mkdirSync('uploads', { recursive: true })\n", ["uploads"]),
+    ("await fs.promises.mkdir('./cache/', { recursive: true })\n", ["cache"]),
+    # a *Dir default that nothing in its file creates is not a directory the app makes
+    ('const staticDir = "./public/";\napp.use(express.static(staticDir));\n', []),
+])
+def test_directories_the_app_makes_at_run_time_are_the_app_users(tmp_path: Path, source: str, made: list[str]) -> None:
+    svc = one(tree(tmp_path, {
+        "package.json": pkg(scripts={"start": "node server.js"}, dependencies={"express": "^4"}),
+        "server.js": "const fs = require('fs');\nconst express = require('express');\nconst app = express();\n"
+                     + source + "app.listen(3001)\n",
+    }))
+    assert svc.writes == made
+    text = dockerfile(svc)
+    if made:
+        assert f"RUN mkdir -p {made[0]} && chown 10001:10001 {made[0]}" in text
+        assert f'LABEL org.containerkit.writable="/tmp /app/{made[0]}"' in text
+        # made the app user's after the source is copied in, before USER
+        assert text.index("COPY . .") < text.index(f"RUN mkdir -p {made[0]}") < text.index("USER 10001")
+    else:
+        assert "RUN mkdir -p" not in text

@@ -25,6 +25,7 @@ from containerkit.dockerfile.stages import (
     healthcheck,
     init_packages,
     json_argv,
+    own_writes,
     url,
     with_pipefail,
 )
@@ -144,10 +145,7 @@ def _python(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -
     doc.gap()
     add_user(doc, opts.user_uid)
     doc.add("COPY . .", why="The source, owned by root and read-only for the app user")
-    if svc.writes:
-        dirs = " ".join(svc.writes)
-        doc.add(f"RUN mkdir -p {dirs} && chown {opts.user_uid}:{opts.user_uid} {dirs}",
-                why="The directories the app writes at run time (Flask's instance folder, its logs): the app user's")
+    own_writes(doc, svc, opts.user_uid)
     doc.add(f"USER {opts.user_uid}")
     doc.gap()
     expose(doc, svc, svc.port)

@@ -22,6 +22,7 @@ from containerkit.dockerfile.stages import (
     healthcheck,
     init_packages,
     json_argv,
+    own_writes,
     url,
 )
 
@@ -146,6 +147,7 @@ def node(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> R
         _install(doc, svc, installer, production=True)
     doc.gap()
     add_user(doc, opts.user_uid)
+    own_writes(doc, svc, opts.user_uid)
     doc.add(f"USER {opts.user_uid}")
     if standalone and svc.port:
         doc.add("ENV HOSTNAME=0.0.0.0", why="Next.js' standalone server binds to HOSTNAME: all interfaces")

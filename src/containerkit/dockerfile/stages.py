@@ -71,6 +71,14 @@ def json_argv(argv: list[str]) -> str:
     return json.dumps(argv)
 
 
+def own_writes(doc: Doc, svc: ServiceAnalysis, uid: int) -> None:
+    """The directories the app creates and writes at run time, made the app user's (the rest of its tree is root's)."""
+    if svc.writes:
+        dirs = " ".join(svc.writes)
+        doc.add(f"RUN mkdir -p {dirs} && chown {uid}:{uid} {dirs}",
+                why="The directories the app writes at run time (Flask's instance folder, its logs): the app user's")
+
+
 def add_user(doc: Doc, uid: int, shell_has_useradd: bool = True) -> None:
     if shell_has_useradd:
         doc.add(f"RUN groupadd --system --gid {uid} app && \\",

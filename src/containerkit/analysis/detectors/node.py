@@ -29,6 +29,11 @@ PORT_ENV = re.compile(r"process\.env\.(?:[A-Z_]*_)?PORT\s*(?:\|\||\?\?)\s*['\"]?
 CONFIG_PORT = re.compile(r"^\s*(?:http_?)?port\s*:\s*(\d{2,5})\s*,?\s*(?://.*)?$", re.I)
 NOT_HTTP_PORTS = {"3306", "5432", "6379", "27017", "5672", "9200", "11211", "6697", "113", "25", "587", "465", "389"}
 PORT_CONST = re.compile(r"\b(?:const|let|var)\s+(?:PORT|port)\s*=\s*(?:[^;\n]*?(?:\|\||\?\?)\s*)?['\"]?(\d{2,5})")
+# a directory the app makes beside itself at run time: fs.mkdirSync("uploads"), fs.promises.mkdir('./cache/'), mkdirp
+MKDIR = re.compile(r"""\b(?:mkdirSync|mkdirp(?:\.sync)?|ensureDirSync|mkdir)\(\s*["'](?:\./)?([A-Za-z_][\w-]*)/?["']""")
+# or one held in a *Dir variable or property whose default is a relative path, which the same file passes to mkdir
+# (uptime-kuma: Database.dataDir = process.env.DATA_DIR || … || "./data/"; fs.mkdirSync(Database.dataDir, …))
+DIR_DEFAULT = re.compile(r"""([\w.]*?\w*[dD]ir)\s*=\s*[^;\n]*["']\./([A-Za-z_][\w-]*)/?["']\s*;?\s*$""")
 ENV_READ = re.compile(r"process\.env(?:\.([A-Z_][A-Z0-9_]*)|\[['\"]([A-Z_][A-Z0-9_]*)['\"]\])")
 
 
@@ -104,6 +109,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     if routes and not spa:
         health = routes[0].value
         col.add("health_path", routes[0].file, routes[0].text, routes[0].line)
+    writes = _writes(tree, sources, col)
     env_names = {f.value for f in search(tree, sources, ENV_READ) if f.value} | {
         f.value for f in search(tree, sources, ENV_READ, 2) if f.value}
     config, secret = split_env(env_names)
@@ -113,13 +119,26 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         language_version_minimum=_minimum_node(tree, svc, pkg) if version else False,
         package_manager=manager, package_manager_version=install.version, lockfile=lockfile, install_files=install.files,
         install_needs_source=install.needs_source, system_packages=["g++", "make", "python3"] if install.native else [],
-        manifest="package.json", port=out.get("port"), runtime_files=runtime_files,
+        manifest="package.json", port=out.get("port"), runtime_files=runtime_files, writes=writes,
         reads_port_env=out.get("reads_port_env", False), start_command=start, build_command=build,
         build_output=out.get("build_output") or ("dist" if typescript and build else None), entrypoint=entry,
         health_path=health, serves_http=out.get("serves_http", framework is not None or out.get("port") is not None),
         env_vars=EnvVars(config=config, secret=secret), backing_services=sorted({BACKING[d] for d in runtime_deps if d in BACKING}),
         has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
     )
+
+
+def _writes(tree: Tree, sources: list[str], col: Collector) -> list[str]:
+    """Directories, relative to the service, the app creates at run time: the image makes them the app user's."""
+    made = search(tree, sources, MKDIR)
+    for found in search(tree, sources, DIR_DEFAULT, 2):
+        holder = re.match(DIR_DEFAULT, found.text)
+        name = holder.group(1) if holder else ""
+        if name and re.search(r"\bmkdir(?:Sync)?\(\s*" + re.escape(name) + r"\b", "\n".join(tree.lines(found.file))):
+            made.append(found)
+    for found in made:
+        col.add("writes", found.file, found.text, found.line)
+    return sorted({f.value for f in made})
 
 
 def _name(pkg: dict[str, Any], svc: ServiceDir, tree: Tree) -> str:
