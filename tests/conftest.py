@@ -9,10 +9,13 @@ silently skip there.
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
 import socket
 import tarfile
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +29,12 @@ import pytest
 from containerkit.app import App, build_app
 from containerkit.settings import load_settings
 from containerkit.tools import ToolResult
+
+# what Container Kit caches (the tool index, OSV indexes of test databases) goes to this run's own directory, not the
+# user's ~/.cache: set before any CLI subprocess starts, which inherits it
+if "CONTAINERKIT_CACHE_DIR" not in os.environ:
+    os.environ["CONTAINERKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="containerkit-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CONTAINERKIT_CACHE_DIR"], True)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_REPOS = ROOT / "tests" / "fixtures" / "repos"

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Repository paths must be inside one of these (empty: current dir and home)."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    policy_dir: Path | None = Field(
+        None, description="Directory of Rego policies (conftest's conventions) every gate applies: Dockerfile lint, "
+        "manifest validation, the scan's policy gate. A call's own `policy` wins.")
 
     store: StoreSettings = StoreSettings()
     engine: EngineSettings = EngineSettings()

@@ -202,4 +202,4 @@ def test_a_distribution_rating_gives_the_severity_when_there_is_no_cvss_vector()
     parsed = osv.OsvRecord.model_validate(record)
     assert osv.record_severity(parsed)[:2] == ("medium", 5.9)  # the CVSS v3.1 vector wins when there is one
     record["severity"] = [s for s in record["severity"] if s["type"] == "Ubuntu"]
-    assert osv.record_severity(osv.OsvRecord.model_validate(record)) == ("medium", None, None)
+    assert osv.record_severity(osv.OsvRecord.model_validate(record)) == ("medium", None, None, "UBUNTU-CVE-2025-6491 (Ubuntu priority)")

@@ -30,7 +30,8 @@ class Finding(BaseModel):
     line: int | None
     message: str
     fix: str
-    source: Literal["hadolint", "containerkit"]
+    source: Literal["hadolint", "containerkit", "policy"] = Field(description="hadolint, Container Kit's own rules, "
+                                                                     "or the user's Rego policies (rule: package.rule or the id the policy returns).")
 
 
 HADOLINT_FIX = {

@@ -14,6 +14,7 @@ within Container Kit's template subset (rendered with its values.yaml).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,11 @@ def _finding(src: Source, loaded: LoadedObject, rule: str, severity: Severity, p
     return Finding(file=file, line=line, kind=loaded.kind, name=loaded.name, rule=rule, severity=severity, message=message, fix=fix)
 
 
-def check_object(src: Source, loaded: LoadedObject, version: str) -> list[Finding]:
+#: rules beside the built-in ones (the user's Rego policies, given by the tools layer): an object's hits
+ExtraRules = Callable[[dict[str, Any]], list[rules.RuleHit]]
+
+
+def check_object(src: Source, loaded: LoadedObject, version: str, extra: ExtraRules | None = None) -> list[Finding]:
     obj = loaded.obj
     missing = [f for f in ("apiVersion", "kind") if not isinstance(obj.get(f), str) or not obj.get(f)]
     if not isinstance(obj.get("metadata"), dict) or not obj["metadata"].get("name"):
@@ -147,12 +152,12 @@ def check_object(src: Source, loaded: LoadedObject, version: str) -> list[Findin
     except schema.NoSchemaError as e:
         out.append(_finding(src, loaded, "CK202", "warning", (), str(e),
                             "Check the apiVersion (removed APIs move, e.g. to autoscaling/v2); CRD objects cannot be checked offline."))
-    for hit in rules.check(obj):
+    for hit in [*rules.check(obj), *(extra(obj) if extra else [])]:
         out.append(_finding(src, loaded, hit.rule, hit.severity, hit.path, hit.message, hit.fix))
     return out
 
 
-def validate_path(path: Path, kubernetes_version: str) -> Report:
+def validate_path(path: Path, kubernetes_version: str, extra: ExtraRules | None = None) -> Report:
     """Every finding for the manifests under ``path``.
 
     Raises:
@@ -165,7 +170,7 @@ def validate_path(path: Path, kubernetes_version: str) -> Report:
     for src in srcs:
         for loaded in src.objects:
             count += 1
-            findings += check_object(src, loaded, version)
+            findings += check_object(src, loaded, version, extra)
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (order[f.severity], f.file, f.line or 0, f.rule))
     return Report(schema_version=version, objects=count, findings=findings, sources=[s.label for s in srcs])

@@ -1,4 +1,5 @@
-"""CVSS v3.0/v3.1 base score from a vector string (FIRST specification, section 7)."""
+"""CVSS base scores from vector strings: v3.0/v3.1 computed here (FIRST specification, section 7), v4.0 with the
+``cvss`` package (its MacroVector lookup table is FIRST's reference implementation's)."""
 
 from __future__ import annotations
 
@@ -57,8 +58,21 @@ def base_score(vector: str) -> float | None:
     return _roundup(min(total, 10.0))
 
 
+def base_score_v4(vector: str) -> float | None:
+    """The base score of a CVSS v4.0 vector, or None when it is not a valid v4 vector."""
+    if not vector.strip().startswith("CVSS:4.0/"):
+        return None
+    from cvss import CVSS4  # a v4 record is rare; keep the import off the start-up path
+    from cvss.exceptions import CVSS4Error
+
+    try:
+        return float(CVSS4(vector.strip()).base_score)
+    except (CVSS4Error, ValueError, KeyError):
+        return None
+
+
 def rating(score: float | None) -> Severity:
-    """Qualitative severity rating scale of CVSS v3."""
+    """Qualitative severity rating scale of CVSS v3 (v4 uses the same)."""
     if score is None:
         return "unknown"
     if score >= 9.0:

@@ -39,6 +39,10 @@ async def update(root: Path, ecosystems: list[str], base_url: str, *, timeout: f
             done.append(await _download(client, root, eco, base_url.rstrip("/")))
             meta = osv.read_meta(root)
             osv.write_meta(root, osv.DbMeta(ecosystems={**meta.ecosystems, eco: done[-1]}))
+    # index once here, so each scan reads only the records of its packages (osvindex)
+    import anyio
+
+    await anyio.to_thread.run_sync(osv.build_index, root)
     return done
 
 

@@ -61,13 +61,25 @@ def _add(clusters: list[list[Finding]], finding: Finding) -> None:
         clusters.remove(extra)
 
 
+def _borrowed(finding: Finding) -> bool:
+    """The severity came from another record (the CVE's) than the finding's own advisory."""
+    source = finding.severity_source or ""
+    return bool(source) and not source.startswith(f"{finding.id} ") and source.split(" ", 1)[0] not in finding.found_by
+
+
 def _combine(cluster: list[Finding]) -> Finding:
     cluster = sorted(cluster, key=_rank)
     primary = cluster[0]
     all_ids = set().union(*(_ids(f) for f in cluster))
     original_case = {i.upper(): i for f in cluster for i in (f.id, *f.aliases)}
     aliases = sorted(original_case[i] for i in all_ids if i != primary.id.upper())
-    severity = max((f.severity for f in cluster), key=lambda s: SEVERITY_RANK[s]) if primary.severity == "unknown" else primary.severity
+    # a severity the advisory carries (or a scanner's distribution rating) beats one borrowed from the CVE's record:
+    # Debian rates CVE-2022-0563 low where NVD's CVSS says medium, and Trivy reports Debian's
+    known = [f for f in cluster if f.severity != "unknown"]
+    own = [f for f in known if not _borrowed(f)]
+    # else the scanners' own ratings (the highest when they differ), else the borrowed one
+    rated = primary if primary in own or not known else max(own or known, key=lambda f: SEVERITY_RANK[f.severity])
+    severity = rated.severity
     scored = next((f for f in cluster if f.cvss_score is not None), None)
     fixed = sorted({v for f in cluster for v in f.fixed_versions})
     locations: dict[tuple[str, str | None], Location] = {}
@@ -77,6 +89,7 @@ def _combine(cluster: list[Finding]) -> Finding:
     return primary.model_copy(update={
         "aliases": aliases,
         "severity": severity,
+        "severity_source": rated.severity_source or (f"{rated.found_by[0]}" if rated.found_by and rated.severity != "unknown" else None),
         "cvss_score": scored.cvss_score if scored else None,
         "cvss_vector": scored.cvss_vector if scored else None,
         "fixed_versions": fixed,

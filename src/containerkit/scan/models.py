@@ -73,6 +73,10 @@ class Finding(_M):
     severity: Severity = "unknown"
     cvss_score: float | None = Field(None, description="CVSS v3 base score when a vector or score is known.")
     cvss_vector: str | None = None
+    severity_source: str | None = Field(
+        None, description="Where the severity came from: the record and what in it (\"DEBIAN-CVE-2022-0563 (no "
+        "severity)\", \"CVE-2022-0563 (CVSS v3)\" when a distribution's record has none and the CVE's record does, "
+        "\"UBUNTU-CVE-… (Ubuntu priority)\"), or the scanner that rated it.")
     locations: list[Location] = Field(default_factory=list)
     found_by: list[str] = Field(default_factory=list, description="Scanners that reported this finding.")
     url: str | None = None

@@ -8,7 +8,6 @@ directory of OSV JSON files (searched recursively, zips included) or a single zi
 from __future__ import annotations
 
 import datetime as dt
-import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,8 +15,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from containerkit import _cache
 from containerkit.errors import ScanError
-from containerkit.scan import cvss
+from containerkit.scan import cvss, osvindex
 from containerkit.scan.models import DbEcosystem, DbStatus, Finding, Package, Sbom, Severity
 from containerkit.scan.versions import UnparsableVersionError, ecosystem_family, normalize_name, parse, parse_semver
 
@@ -54,7 +54,9 @@ class OsvSeverity(_Osv):
 
 
 class OsvAffected(_Osv):
-    package: OsvPackage
+    #: absent in records of a git repository's commits (OSV's CVE records): they match no package, but their
+    #: severity rates the distribution records that point to them
+    package: OsvPackage | None = None
     ranges: list[OsvRange] = Field(default_factory=list)
     versions: list[str] = Field(default_factory=list)
     severity: list[OsvSeverity] = Field(default_factory=list)
@@ -126,10 +128,13 @@ def _iter_zip(path: Path) -> Iterator[tuple[str, bytes]]:
 
 @dataclass
 class OsvDatabase:
-    """The records relevant to a set of (ecosystem, name) keys, indexed for lookup."""
+    """The records relevant to a set of (ecosystem, name) keys, indexed for lookup, and the records they point to
+    (the CVE record behind a distribution's advisory, for its severity)."""
 
     path: Path
     records: dict[tuple[str, str], list[OsvRecord]] = field(default_factory=dict)
+    #: records named by the upstream/aliases of the loaded ones, by id
+    related: dict[str, OsvRecord] = field(default_factory=dict)
     loaded: int = 0
     #: malformed documents, skipped: how many, and the first few (where: why)
     skipped: int = 0
@@ -147,34 +152,55 @@ class OsvDatabase:
                 "re-download the database ({tool:db_update}) if this persists"]
 
     @classmethod
-    def load(cls, path: Path, wanted: set[tuple[str, str]] | None = None) -> OsvDatabase:
-        """Read every OSV document under ``path``, keeping those that name a wanted (ecosystem, name). A malformed
-        document (not JSON, not a valid OSV record) is skipped and counted (:meth:`warnings` reports them): one bad
-        record does not stop the scan.
+    def load(cls, path: Path, wanted: set[tuple[str, str]] | None = None, cache_dir: Path | None = None) -> OsvDatabase:
+        """The records under ``path`` that name a wanted (ecosystem, name), read through the database's SQLite index
+        (built on first use, see :mod:`containerkit.scan.osvindex`). A malformed document (not JSON, not a valid OSV
+        record) is skipped and counted (:meth:`warnings` reports them): one bad record does not stop the scan.
         """
-        db = cls(path=path)
-        for where, raw in _iter_documents(path):
-            try:
-                doc = json.loads(raw)
-            except ValueError as e:
-                db.skip(where, f"not JSON ({e})")
-                continue
-            if not isinstance(doc, dict) or "id" not in doc:
-                continue
-            keys = _keys(doc)
-            if wanted is not None and not keys & wanted:
-                continue
-            try:
-                record = OsvRecord.model_validate(doc)
-            except ValidationError as e:
-                db.skip(where, f"not a valid OSV record ({e.errors()[0]['msg']})")
-                continue
-            if record.withdrawn:
-                continue
-            db.loaded += 1
-            for key in keys:
-                db.records.setdefault(key, []).append(record)
-        return db
+        index = osvindex.Index(ensure_index(path, cache_dir))
+        try:
+            db = cls(path=path, skipped=index.skipped, skipped_examples=list(index.skipped_examples))
+            pointed: set[str] = set()
+            for vuln_id, raw in index.for_packages(wanted):
+                record = db._parse(vuln_id, raw)
+                if record is None:
+                    continue
+                db.loaded += 1
+                pointed.update(record.upstream, record.aliases)
+                for key in {(a.package.ecosystem, normalize_name(a.package.ecosystem, a.package.name))
+                            for a in record.affected if a.package is not None}:
+                    if wanted is None or key in wanted:
+                        db.records.setdefault(key, []).append(record)
+            for vuln_id, raw in index.by_id(pointed).items():
+                related = db._parse(vuln_id, raw)
+                if related is not None:
+                    db.related[vuln_id] = related
+            return db
+        finally:
+            index.close()
+
+    def _parse(self, vuln_id: str, raw: bytes) -> OsvRecord | None:
+        try:
+            record = OsvRecord.model_validate_json(raw)
+        except ValidationError as e:
+            self.skip(vuln_id, f"not a valid OSV record ({e.errors()[0]['msg']})")
+            return None
+        return None if record.withdrawn else record
+
+
+def ensure_index(path: Path, cache_dir: Path | None = None) -> Path:
+    """The SQLite index of the database at ``path``, (re)built when missing or older than its files: beside a
+    database ``db update`` indexed, else in the cache directory (a user's own --db directory is not written to)."""
+    beside = path / osvindex.INDEX_FILE if path.is_dir() else None
+    target = beside if beside is not None and beside.is_file() else osvindex.location(path, cache_dir or _cache.cache_dir())
+    if not osvindex.is_fresh(target, path):
+        osvindex.build(path, _iter_documents(path), target, _keys)
+    return target
+
+
+def build_index(root: Path) -> osvindex.BuildStats:
+    """Index a database ``db update`` manages, beside it (``<db>/index.sqlite``)."""
+    return osvindex.build(root, _iter_documents(root), root / osvindex.INDEX_FILE, _keys)
 
 
 def _keys(doc: dict[str, object]) -> set[tuple[str, str]]:
@@ -207,16 +233,14 @@ def status(root: Path, max_age_days: int, now: dt.datetime | None = None) -> DbS
 
 
 def _count_by_ecosystem(root: Path) -> list[DbEcosystem]:
-    """Record counts per ecosystem family for a database without metadata (a user-supplied --db)."""
-    tally: dict[str, int] = {}
-    for _, raw in _iter_documents(root):
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            continue
-        for eco in {key[0].split(":", 1)[0] for key in _keys(doc)} if isinstance(doc, dict) else set():
-            tally[eco] = tally.get(eco, 0) + 1
-    return [DbEcosystem(ecosystem=eco, records=n) for eco, n in sorted(tally.items())]
+    """Record counts per ecosystem family for a database without metadata (a user-supplied --db), from its index
+    (built here when missing: the scan that follows reads it)."""
+    index = osvindex.Index(ensure_index(root))
+    try:
+        counts = index.count_by(lambda eco: eco.split(":", 1)[0])
+    finally:
+        index.close()
+    return [DbEcosystem(ecosystem=eco, records=n) for eco, n in sorted(counts.items())]
 
 
 def _iter_paths(root: Path) -> Iterable[Path]:
@@ -257,28 +281,29 @@ def match(db: OsvDatabase, sbom: Sbom) -> list[Finding]:
             continue
         name = normalize_name(package.ecosystem, advisory_name(package))
         for record in db.records.get((package.ecosystem, name), []):
-            finding = _match_record(record, package, name)
+            finding = _match_record(db, record, package, name)
             if finding is not None:
                 findings.append(finding)
     return findings
 
 
-def _match_record(record: OsvRecord, package: Package, name: str) -> Finding | None:
+def _match_record(db: OsvDatabase, record: OsvRecord, package: Package, name: str) -> Finding | None:
     assert package.ecosystem is not None
     version = advisory_version(package)
     for affected in record.affected:
-        if affected.package.ecosystem != package.ecosystem or normalize_name(affected.package.ecosystem, affected.package.name) != name:
+        if (affected.package is None or affected.package.ecosystem != package.ecosystem
+                or normalize_name(affected.package.ecosystem, affected.package.name) != name):
             continue
         hit, fixed = affected_by(affected, package.ecosystem, version)
         if not hit:
             continue
-        severity, score, vector = record_severity(record, affected)
+        severity, score, vector, rated_by = finding_severity(db, record, affected)
         source = advisory_name(package)
         return Finding(
             id=record.id, aliases=_aliases(record), summary=record.summary or _first_line(record.details),
             package=package.name, source_package=source if source != package.name else None, ecosystem=package.ecosystem,
             package_type=package.type, installed_version=package.version, fixed_versions=fixed, severity=severity,
-            cvss_score=score, cvss_vector=vector, locations=package.locations, found_by=["builtin"], url=advisory_url(record.id),
+            cvss_score=score, cvss_vector=vector, severity_source=rated_by, locations=package.locations, found_by=["builtin"], url=advisory_url(record.id),
         )
     return None
 
@@ -327,24 +352,42 @@ def _in_range(rng: OsvRange, ecosystem: str, version: str) -> tuple[bool, str | 
     return False, None
 
 
-def record_severity(record: OsvRecord, affected: OsvAffected | None = None) -> tuple[Severity, float | None, str | None]:
-    """Severity from a CVSS v3 vector (computed), else the distribution's own rating (Ubuntu's ``{"type": "Ubuntu",
-    "score": "medium"}``), else the database's own word."""
+def record_severity(record: OsvRecord, affected: OsvAffected | None = None) -> tuple[Severity, float | None, str | None, str]:
+    """(severity, CVSS score, vector, where the severity came from): a CVSS v3 vector (computed), else a CVSS v4 one,
+    else the distribution's own rating (Ubuntu's ``{"type": "Ubuntu", "score": "medium"}``), else the database's own
+    word; ``unknown`` when the record has none of them."""
     entries = [*(affected.severity if affected else []), *record.severity]
-    for entry in entries:
-        if entry.type in ("CVSS_V3", "CVSS_V31", "CVSS_V30"):
-            score = cvss.base_score(entry.score)
-            if score is not None:
-                return cvss.rating(score), score, entry.score
+    for kinds, score_of, label in ((("CVSS_V3", "CVSS_V31", "CVSS_V30"), cvss.base_score, "CVSS v3"),
+                                   (("CVSS_V4",), cvss.base_score_v4, "CVSS v4")):
+        for entry in entries:
+            if entry.type in kinds:
+                score = score_of(entry.score)
+                if score is not None:
+                    return cvss.rating(score), score, entry.score, f"{record.id} ({label})"
     for entry in entries:
         if entry.type == "Ubuntu" and cvss.severity_word(entry.score) != "unknown":
-            return cvss.severity_word(entry.score), None, None
+            return cvss.severity_word(entry.score), None, None, f"{record.id} (Ubuntu priority)"
     for specific in (record.database_specific, affected.ecosystem_specific if affected else None,
                      affected.database_specific if affected else None):
         word = specific.get("severity") if specific else None
         if isinstance(word, str) and cvss.severity_word(word) != "unknown":
-            return cvss.severity_word(word), None, None
-    return "unknown", None, None
+            return cvss.severity_word(word), None, None, f"{record.id} (database severity)"
+    return "unknown", None, None, f"{record.id} (no severity)"
+
+
+def finding_severity(db: OsvDatabase, record: OsvRecord, affected: OsvAffected) -> tuple[Severity, float | None, str | None, str]:
+    """The record's own severity, else that of the CVE it points to (Debian's records carry none: the CVE's record
+    in the same database has the CVSS vector)."""
+    own = record_severity(record, affected)
+    if own[0] != "unknown":
+        return own
+    for vuln_id in [*record.upstream, *record.aliases]:
+        related = db.related.get(vuln_id)
+        if related is not None:
+            theirs = record_severity(related)
+            if theirs[0] != "unknown":
+                return theirs
+    return own
 
 
 def _aliases(record: OsvRecord) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -52,8 +53,10 @@ def normalize_name(ecosystem: str, name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=65536)
 def parse(ecosystem: str, version: str) -> Parsed:
-    """Parse ``version`` with ``ecosystem``'s rules.
+    """Parse ``version`` with ``ecosystem``'s rules (cached: a scan compares the installed version against every
+    range of every record of its package; univers' versions are immutable).
 
     Raises:
         UnparsableVersionError: the ecosystem is unknown or the string is not a version there.
@@ -71,6 +74,7 @@ def parse(ecosystem: str, version: str) -> Parsed:
         raise UnparsableVersionError(f"{version!r} is not a {family} version: {e}") from e
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_semver(version: str) -> Parsed:
     """OSV SEMVER ranges: semantic versions without a leading 'v'."""
     try:

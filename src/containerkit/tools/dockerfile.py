@@ -12,6 +12,7 @@ from containerkit.dockerfile.generate import generate, pick_service
 from containerkit.dockerfile.lint import Finding, lint
 from containerkit.errors import InvalidInputError
 from containerkit.registry.reference import is_insecure
+from containerkit.tools import _policy
 from containerkit.tools.analysis import resolve_source
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
 from containerkit.tools.files import FileWrite, describe, is_ours, propose, write_file, written_paths
@@ -135,6 +136,7 @@ def _override(svc: ServiceAnalysis, port: int | None, app_object: str | None) ->
 class ValidateParams(ToolParams):
     path: str = Field(description="A Dockerfile, or a directory containing one.")
     port: int | None = Field(None, ge=1, le=65535, description="The port the app listens on (defaults to the session's analysis).")
+    policy: str | None = Field(None, description=_policy.PARAM_DESCRIPTION)
 
 
 class ValidateResult(ToolResult):
@@ -160,7 +162,10 @@ async def validate_dockerfile(ctx: ToolContext, params: ValidateParams) -> Valid
     if port is None:
         port = (ctx.state().get("dockerfile") or {}).get("port")
     text = await anyio.Path(dockerfile).read_text(encoding="utf-8", errors="replace")
+    policies = _policy.load(ctx, params.policy)
     findings = await lint(text, dockerfile.parent, port)
+    if policies is not None:
+        findings += _policy.dockerfile_findings(policies, text)
     errors = sum(f.severity == "error" for f in findings)
     return ValidateResult(dockerfile=str(dockerfile), valid=errors == 0, errors=errors,
                           warnings=sum(f.severity == "warning" for f in findings), findings=findings)

@@ -21,6 +21,7 @@ from containerkit.k8s.validate import Finding, validate_path
 from containerkit.k8s.workload import PRIVILEGED_BELOW
 from containerkit.k8s.yamlout import dump
 from containerkit.registry.reference import parse_reference
+from containerkit.tools import _policy
 from containerkit.tools.base import ImageRef, Model, ToolContext, ToolParams, ToolResult
 from containerkit.tools.dockerfile import load_analysis
 from containerkit.tools.files import FileWrite, is_ours, write_file
@@ -250,6 +251,7 @@ class ValidateManifestsParams(ToolParams):
                       "by Container Kit.")
     kubernetes_version: str | None = Field(None, description="Schemas of this version, e.g. 1.30 (default settings.k8s.kubernetes_version).")
     strict: bool = Field(False, description="Warnings fail too (raise MANIFEST_INVALID).")
+    policy: str | None = Field(None, description=_policy.PARAM_DESCRIPTION + " Each object is one input, as conftest gives it.")
 
 
 class ValidateManifestsResult(ToolResult):
@@ -272,7 +274,10 @@ class ValidateManifestsResult(ToolResult):
 )
 async def validate_manifests(ctx: ToolContext, params: ValidateManifestsParams) -> ValidateManifestsResult:
     target = ctx.resolve_path(params.path)
-    report = await anyio.to_thread.run_sync(validate_path, target, params.kubernetes_version or ctx.settings.k8s.kubernetes_version)
+    policies = _policy.load(ctx, params.policy)
+    extra = _policy.manifest_rules(policies) if policies is not None else None
+    report = await anyio.to_thread.run_sync(validate_path, target, params.kubernetes_version or ctx.settings.k8s.kubernetes_version,
+                                            extra)
     errors = sum(f.severity == "error" for f in report.findings)
     warnings = sum(f.severity == "warning" for f in report.findings)
     failing = [f for f in report.findings if f.severity == "error" or (params.strict and f.severity == "warning")]

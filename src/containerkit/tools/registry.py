@@ -186,9 +186,9 @@ def _source_key() -> str:
 
 
 def index_dir() -> Path:
-    base = os.environ.get("CONTAINERKIT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "containerkit")
-    return Path(base)
+    from containerkit._cache import cache_dir
+
+    return cache_dir()
 
 
 class ToolRegistry:

@@ -1,0 +1,1 @@
+"""User policies (Rego) evaluated beside the built-in rules of every gate."""
