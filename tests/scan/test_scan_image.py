@@ -338,3 +338,61 @@ def test_ignore_files_in_trivyignore_syntax_and_ignore_unfixed_cli_and_mcp(harne
         if lenient.returncode == 3 else set()
     assert "GHSA-j8r2-6x86-q33q" in gated_before and "GHSA-j8r2-6x86-q33q" not in gated_after   # the file in the cwd was read
     assert gated_after < gated_before
+
+
+POLICY = """package gate
+import rego.v1
+
+# the team's rule: nothing in requests may stay unfixed
+deny contains msg if {
+\tsome f in input.findings
+\tf.package == "requests"
+\tcount(f.fixed_versions) > 0
+\tmsg := sprintf("%s: upgrade requests past %s", [f.id, f.installed_version])
+}
+
+warn contains msg if {
+\tinput.counts.unknown > 0
+\tmsg := sprintf("%d findings have no severity", [input.counts.unknown])
+}
+"""
+
+
+def test_rego_policies_gate_the_scan_report_cli_and_mcp(harness: Harness, image: str, tmp_path: Path) -> None:
+    folder = tmp_path / "policy"
+    folder.mkdir()
+    (folder / "gate.rego").write_text(POLICY)
+    home = tmp_path / "home"
+    out = _ck(["scan", image, "--scanner", "builtin", "--db", str(OSV_DIR), "--policy", str(folder), "--json"], home)
+    assert out.returncode == 3, out.stderr
+    error = json.loads(out.stdout)["error"]
+    assert error["code"] == "POLICY_VIOLATION" and "policy gate.rego (gate.deny): GHSA-" in error["message"]
+    gate = error["details"]["policy"]
+    assert gate["violations"] == [] and not gate["passed"]  # no --fail-on: the policy alone failed it
+    assert {r["message"].split(":")[0] for r in gate["rules"] if r["severity"] == "error"} == {
+        "GHSA-j8r2-6x86-q33q", "GHSA-9wx4-h78v-vm56", "GHSA-9hjg-9r4m-mvj7"}
+    assert "policy gate.rego (gate.warn): 6 findings have no severity" in error["details"]["report"]["warnings"]
+    # SARIF shows them as results of their own rules, and still validates
+    from containerkit.scan.models import ScanReport
+    from containerkit.scan.sarif import to_sarif
+
+    sarif = to_sarif(ScanReport.model_validate(error["details"]["report"]))
+    jsonschema.validate(sarif, _sarif_schema())
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"gate.deny", "gate.warn"}
+
+    _builtin_only(harness)
+    (folder / "gate.rego").write_text(POLICY.replace('f.package == "requests"', 'f.package == "no-such-package"'))
+
+    async def main() -> Any:
+        from mcp import Client
+
+        from containerkit.mcp.server import build_server
+
+        async with Client(build_server(harness.app)) as client:
+            return await client.call_tool("scan_image", {"image": image, "scanner": "builtin", "db_path": str(OSV_DIR),
+                                                         "policy": str(folder)})
+
+    passed = anyio.run(main)
+    assert not passed.is_error
+    report = passed.structured_content["report"]
+    assert report["policy"]["passed"] and [r["rule"] for r in report["policy"]["rules"]] == ["gate.warn"]

@@ -65,10 +65,12 @@ def register(app: typer.Typer) -> None:
     def lint(
         path: str = typer.Argument(".", help="A Dockerfile or a directory containing one."),
         port: int = typer.Option(None, "--port", help="The port the app listens on (checks EXPOSE)."),
+        policy: str = typer.Option(None, "--policy", help="Directory of Rego policies (conftest's conventions) checked beside the built-in rules."),
         session: str = typer.Option(None, "--session"),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
     ) -> None:
-        """hadolint plus Container Kit's own rules; exits 1 when there are errors."""
-        result = invoke("validate_dockerfile", {"path": path, "port": port, "session_id": session}, as_json=as_json, render=_render_lint)
+        """hadolint plus Container Kit's own rules (and your Rego policies); exits 1 when there are errors."""
+        result = invoke("validate_dockerfile", {"path": path, "port": port, "policy": policy, "session_id": session},
+                        as_json=as_json, render=_render_lint)
         if not result.valid:
             raise typer.Exit(code=1)

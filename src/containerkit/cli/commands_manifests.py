@@ -102,11 +102,13 @@ def validate(
     path: str = typer.Argument(..., help="A YAML file, a directory of manifests, a kustomize output or a generated Helm chart."),
     kubernetes_version: str = typer.Option(None, "--kubernetes-version", help="Schemas of this version (default settings.k8s.kubernetes_version)."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+    policy: str = typer.Option(None, "--policy", help="Directory of Rego policies (conftest's conventions) checked beside the built-in rules."),
     session: str = typer.Option(None, "--session"),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
 ) -> None:
-    """Schema and best-practice checks; exits 1 when there are error findings (and prints them)."""
-    invoke("validate_manifests", {"path": path, "kubernetes_version": kubernetes_version, "strict": strict, "session_id": session},
+    """Schema and best-practice checks (and your Rego policies); exits 1 when there are error findings (and prints them)."""
+    invoke("validate_manifests", {"path": path, "kubernetes_version": kubernetes_version, "strict": strict, "policy": policy,
+                                  "session_id": session},
            as_json=as_json, render=_render_validated, on_error=_print_error_findings)
 
 

@@ -122,6 +122,8 @@ def register(app: typer.Typer) -> None:
                                        "in the current directory, when there is one)."),
         ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed", help="Set aside findings with no fix published."),
         repo: str = typer.Option(None, "--repo", help="Source repository: remediation names manifest lines."),
+        policy: str = typer.Option(None, "--policy", help="Directory of Rego policies (conftest's conventions) checked "
+                                   "beside the built-in rules. The input is the report; a deny fails the gate (exit 3)."),
         session: str = typer.Option(None, "--session", help="Session (trends compare with its previous scans)."),
         as_json: bool = JSON_OPT,
     ) -> None:
@@ -131,7 +133,8 @@ def register(app: typer.Typer) -> None:
         invoke("scan_image", {"image": image, "scanner": scanner, "severity": severity, "fail_on": fail_on,
                               "fail_on_unknown": fail_on_unknown, "sarif_path": sarif, "ignore_file": ignorefile,
                               "ignore_unfixed": ignore_unfixed,
-                              "sbom_path": sbom, "db_path": db_path, "allow_file": allow, "repo_path": repo, "session_id": session},
+                              "sbom_path": sbom, "db_path": db_path, "allow_file": allow, "repo_path": repo, "policy": policy,
+                              "session_id": session},
                as_json=as_json, render=render_scan, progress_title=f"scanning {image}", on_error=_policy_error)
 
     @app.command("scan-secrets")

@@ -130,11 +130,12 @@ def _finding(src: Source, loaded: LoadedObject, rule: str, severity: Severity, p
     return Finding(file=file, line=line, kind=loaded.kind, name=loaded.name, rule=rule, severity=severity, message=message, fix=fix)
 
 
-#: rules beside the built-in ones (the user's Rego policies, given by the tools layer): an object's hits
-ExtraRules = Callable[[dict[str, Any]], list[rules.RuleHit]]
+#: rules beside the built-in ones (the user's Rego policies, given by the tools layer): every object in, each
+#: object's hits out (one run of the policy engine for them all)
+ExtraRules = Callable[[list[dict[str, Any]]], list[list[rules.RuleHit]]]
 
 
-def check_object(src: Source, loaded: LoadedObject, version: str, extra: ExtraRules | None = None) -> list[Finding]:
+def check_object(src: Source, loaded: LoadedObject, version: str, extra: list[rules.RuleHit] | None = None) -> list[Finding]:
     obj = loaded.obj
     missing = [f for f in ("apiVersion", "kind") if not isinstance(obj.get(f), str) or not obj.get(f)]
     if not isinstance(obj.get("metadata"), dict) or not obj["metadata"].get("name"):
@@ -152,7 +153,7 @@ def check_object(src: Source, loaded: LoadedObject, version: str, extra: ExtraRu
     except schema.NoSchemaError as e:
         out.append(_finding(src, loaded, "CK202", "warning", (), str(e),
                             "Check the apiVersion (removed APIs move, e.g. to autoscaling/v2); CRD objects cannot be checked offline."))
-    for hit in [*rules.check(obj), *(extra(obj) if extra else [])]:
+    for hit in [*rules.check(obj), *(extra or [])]:
         out.append(_finding(src, loaded, hit.rule, hit.severity, hit.path, hit.message, hit.fix))
     return out
 
@@ -167,10 +168,11 @@ def validate_path(path: Path, kubernetes_version: str, extra: ExtraRules | None 
     findings: list[Finding] = []
     count = 0
     srcs = sources(path)
-    for src in srcs:
-        for loaded in src.objects:
-            count += 1
-            findings += check_object(src, loaded, version, extra)
+    every = [(src, loaded) for src in srcs for loaded in src.objects]
+    extra_hits = extra([loaded.obj for _, loaded in every]) if extra else [[] for _ in every]
+    for (src, loaded), hits in zip(every, extra_hits, strict=True):
+        count += 1
+        findings += check_object(src, loaded, version, hits)
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (order[f.severity], f.file, f.line or 0, f.rule))
     return Report(schema_version=version, objects=count, findings=findings, sources=[s.label for s in srcs])

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -90,52 +93,54 @@ class PolicySet:
             raise InvalidInputError(f"no .rego policies in {directory}",
                                     hint="Put .rego files there (conftest's layout), or leave --policy out.")
         policies = cls(directory, modules)
-        policies._interpreter()  # compile now: a broken policy is an input error before any other work
+        policies.evaluate_many([])  # compile now: a broken policy is an input error before any other work
         return policies
-
-    def _interpreter(self) -> Any:
-        from regopy import Interpreter  # the engine loads only when there are policies
-
-        rego = Interpreter()
-        for module in self.modules:
-            rego.add_module(module.path, module.text)
-        return rego
 
     def evaluate(self, value: Any) -> list[RuleResult]:
         """Every message the rules give for ``value`` (JSON-compatible)."""
-        from regopy import RegoError
+        return self.evaluate_many([value])[0]
 
-        rego = self._interpreter()
-        rego.set_input_term(json.dumps(value))
-        results: list[RuleResult] = []
-        for module in self.modules:
-            for rule in module.rules:
-                try:
-                    output = rego.query(f"data.{module.package}.{rule}")
-                except RegoError as e:
-                    raise InvalidInputError(f"policy {module.path}: {_first_error(str(e))}",
-                                            hint="Fix the policy; `opa check` or `conftest verify` shows the same error.",
-                                            details={"policy": module.path}) from e
-                for item in _values(str(output)):
-                    results.append(_result(module, rule, item))
-        return results
+    def evaluate_many(self, values: list[Any]) -> list[list[RuleResult]]:
+        """The messages for each of ``values``, in one run of the engine.
+
+        The engine runs in a child process: rego-cpp prints its errors on the process's standard output, which is
+        the CLI's JSON and the MCP server's protocol channel here, and a crash in it must not take the server down.
+
+        Raises:
+            InvalidInputError: a policy does not compile or fails (the engine's message, file and line).
+        """
+        request = {"modules": [{"path": m.path, "text": m.text, "queries": [f"data.{m.package}.{r}" for r in m.rules]}
+                               for m in self.modules], "inputs": values}
+        with tempfile.TemporaryDirectory(prefix="containerkit-rego-") as tmp:
+            out = Path(tmp) / "out.json"
+            try:
+                proc = subprocess.run([sys.executable, "-m", "containerkit.policy.worker", str(out)], input=json.dumps(request),
+                                      capture_output=True, text=True, timeout=300, check=False)
+            except subprocess.TimeoutExpired as e:
+                raise InvalidInputError(f"the policies in {self.directory} took over 300 s", hint="Look for a rule "
+                                        "that iterates without bound.") from e
+            answer = json.loads(out.read_text()) if out.is_file() else None
+        if not isinstance(answer, dict) or "error" in answer:
+            module = (answer or {}).get("module") if isinstance(answer, dict) else None
+            raise InvalidInputError(f"policy {module or self.directory}: {engine_error(proc.stdout + proc.stderr)}",
+                                    hint="Fix the policy: `opa check` shows the same error. The engine (rego-cpp) does "
+                                    "not take `_` inside a call's arguments (`contains(x, list[_])`): write "
+                                    "`some item in list` and `contains(x, item)`.",
+                                    details={"policy": module or str(self.directory)})
+        by_module = {m.path: m for m in self.modules}
+        return [[_result(by_module[path], rule, item) for path, rule, item in per_input] for per_input in answer["results"]]
 
 
-def _values(output: str) -> list[Any]:
-    """The rule's value from regopy's output text: a set (a JSON list), or nothing when undefined."""
-    if output.strip() == "undefined":
-        return []
-    try:
-        data = json.loads(output)
-    except ValueError:
-        return []
-    expressions = data.get("expressions") if isinstance(data, dict) else None
-    value = expressions[0] if isinstance(expressions, list) and expressions else None
-    if isinstance(value, list):
-        return value
-    if isinstance(value, str):
-        return [value]
-    return []
+def engine_error(text: str) -> str:
+    """The engine's message and location from its error dump (``Errors:`` / message / ``-- file:line:col``)."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    if "Errors:" in lines:
+        rest = [line for line in lines[lines.index("Errors:") + 1:] if line.strip()]
+        message = rest[0].strip() if rest else "the policy failed"
+        where = next((line[3:].strip() for line in rest if line.startswith("-- ") and ":" in line), "")
+        return f"{message} ({where})" if where else message
+    useful = [line for line in lines if line.strip() and not line.startswith("Traceback")]
+    return useful[-1][:300] if useful else "the policy engine failed"
 
 
 def _result(module: _Module, rule: str, item: Any) -> RuleResult:
@@ -146,11 +151,3 @@ def _result(module: _Module, rule: str, item: Any) -> RuleResult:
         rule_id = str(item["id"]) if item.get("id") else name
         return RuleResult(rule_id, severity, message, module.path, {k: v for k, v in item.items() if k not in ("msg", "message")})
     return RuleResult(name, severity, str(item), module.path)
-
-
-def _first_error(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith("(errormsg"):
-            return re.sub(r"^\(errormsg \d+:|\)+$", "", line)
-    return lines[0] if lines else "the policy failed"

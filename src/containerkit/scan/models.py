@@ -80,6 +80,7 @@ class Finding(_M):
     locations: list[Location] = Field(default_factory=list)
     found_by: list[str] = Field(default_factory=list, description="Scanners that reported this finding.")
     url: str | None = None
+    published: str | None = Field(None, description="When the advisory was published (ISO 8601), for policies on its age.")
     ignored: str | None = Field(None, description="Why the finding is ignored (an ignore-file entry and its reason, or "
                                 "--ignore-unfixed): it stays in the report and no longer counts for the gate.")
 
@@ -146,6 +147,15 @@ class PolicyViolation(_M):
     fixed_versions: list[str]
 
 
+class RuleFinding(_M):
+    """A message of one of the user's Rego policies about the scan report."""
+
+    rule: str = Field(description="package.rule (main.deny), or the id the policy returned.")
+    severity: Literal["error", "warning"] = Field(description="error: a deny/violation rule (fails the gate); warning: warn.")
+    message: str
+    policy: str = Field(description="The .rego file, relative to the policy directory.")
+
+
 class PolicyResult(_M):
     fail_on: Threshold
     passed: bool
@@ -154,6 +164,8 @@ class PolicyResult(_M):
     violations: list[PolicyViolation] = Field(default_factory=list)
     allowed: list[str] = Field(default_factory=list, description="Finding keys an active allow-list entry excused.")
     expired_entries: list[AllowEntry] = Field(default_factory=list, description="Allow-list entries past their expiry (not applied).")
+    rules: list[RuleFinding] = Field(default_factory=list, description="What the user's Rego policies (policy) say about the "
+                                     "report: a deny or violation fails the gate like a finding above fail_on.")
 
 
 class DbEcosystem(_M):

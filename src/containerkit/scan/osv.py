@@ -72,6 +72,7 @@ class OsvRecord(_Osv):
     upstream: list[str] = Field(default_factory=list)
     withdrawn: str | None = None
     modified: str | None = None
+    published: str | None = None
     severity: list[OsvSeverity] = Field(default_factory=list)
     affected: list[OsvAffected] = Field(default_factory=list)
     database_specific: dict[str, object] | None = None
@@ -304,6 +305,7 @@ def _match_record(db: OsvDatabase, record: OsvRecord, package: Package, name: st
             package=package.name, source_package=source if source != package.name else None, ecosystem=package.ecosystem,
             package_type=package.type, installed_version=package.version, fixed_versions=fixed, severity=severity,
             cvss_score=score, cvss_vector=vector, severity_source=rated_by, locations=package.locations, found_by=["builtin"], url=advisory_url(record.id),
+            published=record.published,
         )
     return None
 

@@ -25,6 +25,17 @@ def to_sarif(report: ScanReport, dockerfile: str | None = None) -> dict[str, Any
             index[finding.id] = len(rules)
             rules.append(_rule(finding))
         results.append(_result(finding, index[finding.id], report.image, dockerfile))
+    for hit in report.policy.rules if report.policy else []:  # the user's Rego policies, as results of their own rules
+        if hit.rule not in index:
+            index[hit.rule] = len(rules)
+            rules.append({"id": hit.rule, "name": hit.rule.replace(".", "_"), "shortDescription": {"text": f"policy {hit.policy}"},
+                          "defaultConfiguration": {"level": hit.severity},
+                          "properties": {"tags": ["policy"]}})
+        results.append({"ruleId": hit.rule, "ruleIndex": index[hit.rule], "level": hit.severity,
+                        "message": {"text": f"{hit.message} (policy {hit.policy}). Image: {report.image}."},
+                        "locations": [{"physicalLocation": {"artifactLocation": {
+                            "uri": quote((dockerfile or report.image).lstrip("/"), safe="/@+~")}, "region": {"startLine": 1}}}],
+                        "partialFingerprints": {"policyRule": f"{hit.rule}/{hit.message}"}})
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",

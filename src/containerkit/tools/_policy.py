@@ -7,13 +7,16 @@ SARIF, the gate and the MCP results show a policy's findings as they show the bu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from containerkit.dockerfile.lint import Finding as LintFinding
 from containerkit.dockerfile.parse import conftest_input
-from containerkit.k8s.rules import RuleHit
 from containerkit.policy.rego import PolicySet, RuleResult
 from containerkit.tools.base import ToolContext
+
+if TYPE_CHECKING:  # the Kubernetes side loads its schemas package: not for `lint`
+    from containerkit.k8s.rules import RuleHit
+    from containerkit.k8s.validate import ExtraRules
 
 PARAM_DESCRIPTION = ("Directory of Rego policies (conftest's conventions: deny/violation/warn rules, Rego v1) checked beside "
                      "the built-in rules; default: the `policy_dir` setting. deny and violation are errors, warn warnings.")
@@ -48,10 +51,13 @@ def dockerfile_findings(policies: PolicySet, text: str) -> list[LintFinding]:
             for r in policies.evaluate(conftest_input(text))]
 
 
-def manifest_rules(policies: PolicySet) -> Any:
-    """The policies as extra manifest rules (k8s.validate's ExtraRules): one object in, its hits out."""
-    def check(obj: dict[str, Any]) -> list[RuleHit]:
-        return [RuleHit(rule=r.rule, severity=r.severity, path=(), message=r.message, fix=_fix(r)) for r in policies.evaluate(obj)]
+def manifest_rules(policies: PolicySet) -> ExtraRules:
+    """The policies as extra manifest rules: every object in (each one input, as conftest gives them), hits out."""
+    from containerkit.k8s.rules import RuleHit
+
+    def check(objects: list[dict[str, Any]]) -> list[list[RuleHit]]:
+        return [[RuleHit(rule=r.rule, severity=r.severity, path=(), message=r.message, fix=_fix(r)) for r in results]
+                for results in policies.evaluate_many(list(objects))]
     return check
 
 

@@ -14,13 +14,14 @@ from pydantic import Field
 from containerkit.analysis.models import RepoAnalysis
 from containerkit.errors import EngineError, NotFoundError, PolicyViolationError, ScanError
 from containerkit.scan import dbupdate, osv, policy
-from containerkit.scan.models import DbEcosystem, DbStatus, ScanReport, SecretScanReport, Threshold
+from containerkit.scan.models import DbEcosystem, DbStatus, RuleFinding, ScanReport, SecretScanReport, Threshold
 from containerkit.scan.report import finding_key, image_repository, trend
 from containerkit.scan.sarif import to_sarif
 from containerkit.scan.secrets.context import scan_context
 from containerkit.scan.secrets.layers import scan_image as scan_layers
 from containerkit.scan.service import ScannerSet, ScanOutcome, check_image_reference, default_db_path, scan
 from containerkit.settings import Settings
+from containerkit.tools import _policy
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
 from containerkit.tools.registry import REGISTRY
 
@@ -42,6 +43,8 @@ class ScanImageParams(ToolParams):
     repo_path: str | None = Field(None, description="Repository the image was built from: remediation points at its manifest lines.")
     sarif_path: str | None = Field(None, description="Also write SARIF 2.1.0 here.")
     sbom_path: str | None = Field(None, description="Also write the CycloneDX JSON SBOM here.")
+    policy: str | None = Field(None, description=_policy.PARAM_DESCRIPTION + " The input is the scan report (findings with "
+                               "severity, fixed_versions, published; counts; image).")
 
 
 class ScanImageResult(ToolResult):
@@ -95,6 +98,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     scanners = ctx.services.get(ScannerSet, _scanners)
     db_path = ctx.resolve_path(params.db_path) if params.db_path else None
     allow = policy.load_allow_list(ctx.resolve_path(params.allow_file)) if params.allow_file else []
+    policies = _policy.load(ctx, params.policy)  # before the slow work: a broken policy is an input error at once
     repo, manifests = _repo(ctx, params.repo_path)
     chosen, warnings = scanners.select(params.scanner or settings.scan.scanner, db_path)
     await ctx.report(0, len(chosen) + 1, f"inventorying {image} with syft")
@@ -121,6 +125,12 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     repo_key = image_repository(image)
     report = outcome.report.model_copy(update={"trend": trend(scans.get(repo_key), outcome.report.findings)})
     gate = policy.evaluate(outcome.all_findings, params.fail_on or settings.scan.fail_on, allow, fail_on_unknown=params.fail_on_unknown)
+    if policies is not None:
+        rules = [RuleFinding(rule=r.rule, severity=r.severity, message=r.message, policy=r.policy)
+                 for r in _policy.report_findings(policies, report.model_copy(update={"policy": gate}).model_dump(mode="json"))]
+        gate = gate.model_copy(update={"rules": rules, "passed": gate.passed and not any(r.severity == "error" for r in rules)})
+        report = report.model_copy(update={"warnings": [*report.warnings, *(
+            f"policy {r.policy} ({r.rule}): {r.message}" for r in rules if r.severity == "warning")]})
     report = report.model_copy(update={"policy": gate})
     if gate.unknown_not_gated:
         report = report.model_copy(update={"warnings": [*report.warnings, (
@@ -137,9 +147,12 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     written = _write_outputs(ctx, params, sarif_text, outcome.syft.cyclonedx_json)
     await ctx.report(len(chosen) + 1, len(chosen) + 1, report.summary)
     if not gate.passed:
+        denied = [r for r in gate.rules if r.severity == "error"]
         raise PolicyViolationError(
-            f"{len(gate.violations)} finding(s) at or above {gate.fail_on} in {image}",
-            hint="Upgrade the packages (see remediation in the report artifact), or allow-list an accepted risk with an expiry date.",
+            "; ".join([*([f"{len(gate.violations)} finding(s) at or above {gate.fail_on} in {image}"] if gate.violations else []),
+                       *(f"policy {r.policy} ({r.rule}): {r.message}" for r in denied[:3])]),
+            hint="Upgrade the packages (see remediation in the report artifact), or allow-list an accepted risk with an expiry date"
+                 + (" (a policy's denial goes away when what it checks changes)." if denied else "."),
             details={"summary": report.summary, "policy": gate.model_dump(mode="json"), "report_artifact": stored.id,
                      "counts": report.counts.model_dump(), "written": list(written),
                      "report": report.model_dump(mode="json")},  # CI reads the report exactly when the gate fails
