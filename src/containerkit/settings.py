@@ -61,6 +61,8 @@ class ScanSettings(_Group):
     scanner: Literal["auto", "trivy", "grype", "builtin"] = "auto"
     db_path: Path | None = Field(None, description="OSV database directory or zip (default <home>/osv).")
     db_max_age_days: int = Field(7, ge=1, description="Scans with an older database carry a warning.")
+    fail_on_db_age_days: int | None = Field(None, ge=0, description="The gate fails when the built-in scanner's database "
+                                            "is older than this (days); a scan's max_db_age wins.")
     fail_on: Literal["none", "low", "medium", "high", "critical"] = "none"
     osv_base_url: str = Field("https://osv-vulnerabilities.storage.googleapis.com",
                               description="Where `db update` downloads <Ecosystem>/all.zip from (an OSV mirror works too).")

@@ -396,3 +396,62 @@ def test_rego_policies_gate_the_scan_report_cli_and_mcp(harness: Harness, image:
     assert not passed.is_error
     report = passed.structured_content["report"]
     assert report["policy"]["passed"] and [r["rule"] for r in report["policy"]["rules"]] == ["gate.warn"]
+
+
+def test_vex_documents_set_findings_aside_cli_and_mcp(harness: Harness, image: str, tmp_path: Path) -> None:
+    from tests.scan.test_vex import CYCLONEDX, OPENVEX
+
+    (tmp_path / "app.openvex.json").write_text(json.dumps(OPENVEX))
+    (tmp_path / "bom.vex.json").write_text(json.dumps(CYCLONEDX))
+    home = tmp_path / "home"
+    # without VEX the three requests findings fail --fail-on medium; with it the one the statements cover is set aside
+    out = _ck(["scan", image, "--scanner", "builtin", "--db", str(OSV_DIR), "--vex", str(tmp_path / "app.openvex.json"),
+               "--json"], home)
+    assert out.returncode == 0, out.stderr
+    found = {f["id"]: f for f in json.loads(out.stdout)["report"]["findings"]}
+    assert found["GHSA-j8r2-6x86-q33q"]["vex"] == "not_affected"
+    assert "vulnerable_code_not_in_execute_path" in found["GHSA-j8r2-6x86-q33q"]["ignored"]
+    assert found["GHSA-jjg7-2v4v-x38h"]["vex"] == "fixed" and found["GHSA-q2q7-5pp4-w6pg"]["vex"] is None
+
+    _builtin_only(harness)
+
+    async def main() -> Any:
+        from mcp import Client
+
+        from containerkit.mcp.server import build_server
+
+        async with Client(build_server(harness.app)) as client:
+            return await client.call_tool("scan_image", {"image": image, "scanner": "builtin", "db_path": str(OSV_DIR),
+                                                         "vex": [str(tmp_path / "bom.vex.json")], "fail_on": "high"})
+
+    result = anyio.run(main)
+    assert result.is_error  # the high findings are not covered: the gate still fails on them
+    data = json.loads(result.content[1].text)  # type: ignore[union-attr]
+    gated = {v["id"] for v in data["details"]["policy"]["violations"]}
+    report = {f["id"]: f for f in data["details"]["report"]["findings"]}
+    assert report["GHSA-j8r2-6x86-q33q"]["ignored"].startswith("VEX bom.vex.json: not_affected")
+    assert "GHSA-j8r2-6x86-q33q" not in gated and "GHSA-q2q7-5pp4-w6pg" in gated
+
+
+def test_a_stale_database_fails_the_gate_when_asked_cli_and_mcp(harness: Harness, image: str, tmp_path: Path) -> None:
+    # the test database was downloaded (by hand) on 2025-06-15: far older than 30 days
+    out = _ck(["scan", image, "--scanner", "builtin", "--db", str(OSV_DIR), "--max-db-age", "30", "--json"], tmp_path / "home")
+    assert out.returncode == 3, out.stderr
+    error = json.loads(out.stdout)["error"]
+    assert error["code"] == "POLICY_VIOLATION" and "db update" in error["hint"]
+    assert error["details"]["policy"]["stale_db"].startswith("the vulnerability database is ")
+    assert error["details"]["policy"]["stale_db"].endswith(" days old (limit 30)")
+    assert error["details"]["policy"]["violations"] == []
+    _builtin_only(harness)
+
+    async def main() -> Any:
+        from mcp import Client
+
+        from containerkit.mcp.server import build_server
+
+        async with Client(build_server(harness.app)) as client:
+            return await client.call_tool("scan_image", {"image": image, "scanner": "builtin", "db_path": str(OSV_DIR),
+                                                         "max_db_age": 100000})
+
+    fresh_enough = anyio.run(main)
+    assert not fresh_enough.is_error and fresh_enough.structured_content["report"]["policy"]["stale_db"] is None

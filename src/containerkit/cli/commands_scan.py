@@ -112,6 +112,8 @@ def register(app: typer.Typer) -> None:
         scanner: str = typer.Option(None, "--scanner", help="auto|trivy|grype|builtin (default from settings: auto)."),
         severity: str = typer.Option(None, "--severity", help="Only show findings at or above: low|medium|high|critical."),
         fail_on: str = typer.Option(None, "--fail-on", help="Exit 3 (POLICY_VIOLATION) when a finding reaches: low|medium|high|critical."),
+        max_db_age: int = typer.Option(None, "--max-db-age", help="Exit 3 when the built-in scanner's database is older "
+                                       "than this many days (or undated)."),
         fail_on_unknown: bool = typer.Option(False, "--fail-on-unknown", help="With --fail-on: findings of unknown severity fail "
                                              "the gate too (else they pass it, counted in a warning)."),
         sarif: str = typer.Option(None, "--sarif", help="Write SARIF 2.1.0 to this file."),
@@ -121,6 +123,8 @@ def register(app: typer.Typer) -> None:
         ignorefile: str = typer.Option(None, "--ignorefile", help="Ignore file in .trivyignore syntax (default: .containerkitignore "
                                        "in the current directory, when there is one)."),
         ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed", help="Set aside findings with no fix published."),
+        vex_files: list[str] = typer.Option(None, "--vex", help="OpenVEX or CycloneDX VEX document (repeatable): not_affected "
+                                            "and fixed statements set their findings aside."),
         repo: str = typer.Option(None, "--repo", help="Source repository: remediation names manifest lines."),
         policy: str = typer.Option(None, "--policy", help="Directory of Rego policies (conftest's conventions) checked "
                                    "beside the built-in rules. The input is the report; a deny fails the gate (exit 3)."),
@@ -132,7 +136,7 @@ def register(app: typer.Typer) -> None:
             ignorefile = ".containerkitignore"
         invoke("scan_image", {"image": image, "scanner": scanner, "severity": severity, "fail_on": fail_on,
                               "fail_on_unknown": fail_on_unknown, "sarif_path": sarif, "ignore_file": ignorefile,
-                              "ignore_unfixed": ignore_unfixed,
+                              "ignore_unfixed": ignore_unfixed, "vex": vex_files or [], "max_db_age": max_db_age,
                               "sbom_path": sbom, "db_path": db_path, "allow_file": allow, "repo_path": repo, "policy": policy,
                               "session_id": session},
                as_json=as_json, render=render_scan, progress_title=f"scanning {image}", on_error=_policy_error)

@@ -81,6 +81,8 @@ class Finding(_M):
     found_by: list[str] = Field(default_factory=list, description="Scanners that reported this finding.")
     url: str | None = None
     published: str | None = Field(None, description="When the advisory was published (ISO 8601), for policies on its age.")
+    vex: Literal["not_affected", "fixed"] | None = Field(None, description="The status a VEX statement gave it (then "
+                                                         "ignored says which document and why).")
     ignored: str | None = Field(None, description="Why the finding is ignored (an ignore-file entry and its reason, or "
                                 "--ignore-unfixed): it stays in the report and no longer counts for the gate.")
 
@@ -164,6 +166,8 @@ class PolicyResult(_M):
     violations: list[PolicyViolation] = Field(default_factory=list)
     allowed: list[str] = Field(default_factory=list, description="Finding keys an active allow-list entry excused.")
     expired_entries: list[AllowEntry] = Field(default_factory=list, description="Allow-list entries past their expiry (not applied).")
+    stale_db: str | None = Field(None, description="Set when max_db_age failed the gate: how old the database is against "
+                                 "the limit.")
     rules: list[RuleFinding] = Field(default_factory=list, description="What the user's Rego policies (policy) say about the "
                                      "report: a deny or violation fails the gate like a finding above fail_on.")
 

@@ -147,7 +147,7 @@ def apply_ignores(findings: list[Finding], entries: list[IgnoreEntry], source: s
     expired = [e for e in entries if e.expires is not None and e.expires < today]
     out: list[Finding] = []
     for f in findings:
-        entry = next((e for e in active if _ignores(e, f)), None)
+        entry = next((e for e in active if matches_purl(e, f)), None)
         if entry is not None:
             why = f"{source}:{entry.line}" + (f" ({entry.reason})" if entry.reason else "")
             f = f.model_copy(update={"ignored": why})
@@ -157,7 +157,8 @@ def apply_ignores(findings: list[Finding], entries: list[IgnoreEntry], source: s
     return out, expired
 
 
-def _ignores(entry: IgnoreEntry, f: Finding) -> bool:
+def matches_purl(entry: IgnoreEntry, f: Finding) -> bool:
+    """The entry names the finding: by advisory id or alias, or by a purl of its package (version optional)."""
     target = entry.target
     if not target.startswith("pkg:"):
         return target.upper() in {f.id.upper(), *(a.upper() for a in f.aliases)}

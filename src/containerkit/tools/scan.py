@@ -13,7 +13,7 @@ from pydantic import Field
 
 from containerkit.analysis.models import RepoAnalysis
 from containerkit.errors import EngineError, NotFoundError, PolicyViolationError, ScanError
-from containerkit.scan import dbupdate, osv, policy
+from containerkit.scan import dbupdate, osv, policy, vex
 from containerkit.scan.models import DbEcosystem, DbStatus, RuleFinding, ScanReport, SecretScanReport, Threshold
 from containerkit.scan.report import finding_key, image_repository, trend
 from containerkit.scan.sarif import to_sarif
@@ -39,6 +39,12 @@ class ScanImageParams(ToolParams):
     ignore_file: str | None = Field(None, description="Ignore file in .trivyignore syntax (id or purl per line, optional "
                                     "exp:YYYY-MM-DD, # reason): its findings stay in the report, marked ignored, outside the gate.")
     ignore_unfixed: bool = Field(False, description="Set aside findings with no fix published (marked ignored, outside the gate).")
+    max_db_age: int | None = Field(None, ge=0, description="The gate fails (POLICY_VIOLATION) when the built-in scanner's "
+                                   "database is older than this many days, or has no download date; default the "
+                                   "scan.fail_on_db_age_days setting.")
+    vex: list[str] = Field(default_factory=list, description="OpenVEX or CycloneDX VEX documents: a finding a not_affected or "
+                           "fixed statement covers stays in the report with vex and ignored (status, justification) and no "
+                           "longer counts for the gate.")
     db_path: str | None = Field(None, description="OSV database directory or zip (default: settings scan.db_path or <home>/osv).")
     repo_path: str | None = Field(None, description="Repository the image was built from: remediation points at its manifest lines.")
     sarif_path: str | None = Field(None, description="Also write SARIF 2.1.0 here.")
@@ -59,13 +65,16 @@ def _scanners(settings: Settings) -> ScannerSet:
     return ScannerSet.from_settings(settings)
 
 
-def _ignoring(ctx: ToolContext, outcome: ScanOutcome, params: ScanImageParams) -> tuple[ScanOutcome, list[policy.IgnoreEntry]]:
-    """The scan with its findings marked ignored by the ignore file / ignore_unfixed, and the file's expired entries."""
+def _ignoring(ctx: ToolContext, outcome: ScanOutcome, params: ScanImageParams,
+              statements: list[vex.Statement]) -> tuple[ScanOutcome, list[policy.IgnoreEntry]]:
+    """The scan with its findings marked ignored by the ignore file / ignore_unfixed and set aside by the VEX
+    statements, and the ignore file's expired entries."""
     path = ctx.resolve_path(params.ignore_file) if params.ignore_file else None
     entries = policy.load_ignore_file(path) if path is not None else []
     source = path.name if path is not None else "ignore_unfixed"
     shown, expired = policy.apply_ignores(outcome.report.findings, entries, source, ignore_unfixed=params.ignore_unfixed)
     every, _ = policy.apply_ignores(outcome.all_findings, entries, source, ignore_unfixed=params.ignore_unfixed)
+    shown, every = vex.apply(shown, statements), vex.apply(every, statements)
     ignored = sum(1 for f in shown if f.ignored)
     report = outcome.report.model_copy(update={"findings": shown, "warnings": [
         *outcome.report.warnings, *([f"{ignored} finding(s) ignored (marked in the report; outside the gate)"] if ignored else [])]})
@@ -99,6 +108,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     db_path = ctx.resolve_path(params.db_path) if params.db_path else None
     allow = policy.load_allow_list(ctx.resolve_path(params.allow_file)) if params.allow_file else []
     policies = _policy.load(ctx, params.policy)  # before the slow work: a broken policy is an input error at once
+    statements = [st for file in params.vex for st in vex.load(ctx.resolve_path(file))]
     repo, manifests = _repo(ctx, params.repo_path)
     chosen, warnings = scanners.select(params.scanner or settings.scan.scanner, db_path)
     await ctx.report(0, len(chosen) + 1, f"inventorying {image} with syft")
@@ -115,8 +125,8 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
             e.details["sbom_written"] = sbom_file
             e.message = f"{e.message} (the SBOM was written to {sbom_file})"
         raise
-    if params.ignore_file or params.ignore_unfixed:
-        outcome, expired = _ignoring(ctx, outcome, params)
+    if params.ignore_file or params.ignore_unfixed or statements:
+        outcome, expired = _ignoring(ctx, outcome, params, statements)
         if expired:
             note = "expired ignore entries no longer apply: " + ", ".join(f"{e.target} (exp:{e.expires})" for e in expired)
             outcome = replace(outcome, report=outcome.report.model_copy(update={"warnings": [*outcome.report.warnings, note]}))
@@ -125,6 +135,11 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     repo_key = image_repository(image)
     report = outcome.report.model_copy(update={"trend": trend(scans.get(repo_key), outcome.report.findings)})
     gate = policy.evaluate(outcome.all_findings, params.fail_on or settings.scan.fail_on, allow, fail_on_unknown=params.fail_on_unknown)
+    limit = params.max_db_age if params.max_db_age is not None else settings.scan.fail_on_db_age_days
+    db = outcome.report.db
+    if limit is not None and db is not None and (db.age_days is None or db.age_days > limit):
+        age = "has no download date" if db.age_days is None else f"is {db.age_days:.0f} days old"
+        gate = gate.model_copy(update={"passed": False, "stale_db": f"the vulnerability database {age} (limit {limit})"})
     if policies is not None:
         rules = [RuleFinding(rule=r.rule, severity=r.severity, message=r.message, policy=r.policy)
                  for r in _policy.report_findings(policies, report.model_copy(update={"policy": gate}).model_dump(mode="json"))]
@@ -150,8 +165,10 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
         denied = [r for r in gate.rules if r.severity == "error"]
         raise PolicyViolationError(
             "; ".join([*([f"{len(gate.violations)} finding(s) at or above {gate.fail_on} in {image}"] if gate.violations else []),
+                       *([gate.stale_db] if gate.stale_db else []),
                        *(f"policy {r.policy} ({r.rule}): {r.message}" for r in denied[:3])]),
-            hint="Upgrade the packages (see remediation in the report artifact), or allow-list an accepted risk with an expiry date"
+            hint=("Run {tool:db_update} for current advisories. " if gate.stale_db else "")
+                 + "Upgrade the packages (see remediation in the report artifact), or allow-list an accepted risk with an expiry date"
                  + (" (a policy's denial goes away when what it checks changes)." if denied else "."),
             details={"summary": report.summary, "policy": gate.model_dump(mode="json"), "report_artifact": stored.id,
                      "counts": report.counts.model_dump(), "written": list(written),
