@@ -137,6 +137,16 @@ def test_sarif_and_cyclonedx_outputs_validate_against_their_schemas(harness: Har
     assert errors == [], errors[:3]
     names = {c["name"] for c in bom["components"]}
     assert {"requests", "urllib3", "libc6"} <= names
+    # the vulnerabilities are in it, each affecting the components (by bom-ref) that have it
+    vulns = {v["id"]: v for v in bom["vulnerabilities"]}
+    assert len(vulns) == len({f.id for f in result.report.findings})
+    requests = vulns["GHSA-j8r2-6x86-q33q"]
+    assert requests["ratings"] == [{"severity": "medium", "score": 6.1, "vector": "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:C/C:H/I:N/A:N",
+                                    "method": "CVSSv31"}]
+    by_ref = {c["bom-ref"]: c for c in bom["components"]}
+    assert [(by_ref[a["ref"]]["name"], a["versions"]) for a in requests["affects"]] == [
+        ("requests", [{"version": "2.25.0", "status": "affected"}])]
+    assert len(vulns["DEBIAN-CVE-2022-0563"]["affects"]) == 8  # util-linux's binary packages
     stored = harness.app.services.store.list_artifacts(result.session_id)
     assert {a.kind for a in stored} == {"scan_report", "sbom", "sarif"}
 
@@ -455,3 +465,35 @@ def test_a_stale_database_fails_the_gate_when_asked_cli_and_mcp(harness: Harness
 
     fresh_enough = anyio.run(main)
     assert not fresh_enough.is_error and fresh_enough.structured_content["report"]["policy"]["stale_db"] is None
+
+
+def test_an_existing_sbom_is_scanned_and_spdx_is_written_cli_and_mcp(harness: Harness, image: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    # SPDX 2.3 from a scan, then that SBOM scanned with no image: the same findings
+    first = _ck(["scan", image, "--scanner", "builtin", "--db", str(OSV_DIR), "--sbom", str(tmp_path / "sbom.spdx.json"),
+                 "--sbom-format", "spdx", "--json"], home)
+    assert first.returncode == 0, first.stderr
+    spdx = json.loads((tmp_path / "sbom.spdx.json").read_text())
+    assert spdx["spdxVersion"] == "SPDX-2.3" and len(spdx["packages"]) >= 130
+    again = _ck(["scan", "--sbom-in", str(tmp_path / "sbom.spdx.json"), "--db", str(OSV_DIR), "--json"], home)
+    assert again.returncode == 0, again.stderr
+    before = {(f["id"], f["package"]) for f in json.loads(first.stdout)["report"]["findings"]}
+    after = json.loads(again.stdout)["report"]
+    assert {(f["id"], f["package"]) for f in after["findings"]} == before and after["image"] == "ck-scan-test"
+    # through MCP: a CycloneDX SBOM; Trivy/Grype would read images, so auto matches it with the built-in scanner
+    cdx = tmp_path / "sbom.cdx.json"
+    assert harness.call("generate_sbom", image=image, format="cyclonedx", output=str(cdx)).written == str(cdx)
+    _builtin_only(harness)
+
+    async def main() -> Any:
+        from mcp import Client
+
+        from containerkit.mcp.server import build_server
+
+        async with Client(build_server(harness.app)) as client:
+            return (await client.call_tool("scan_image", {"sbom_in": str(cdx), "db_path": str(OSV_DIR)}),
+                    await client.call_tool("scan_image", {"db_path": str(OSV_DIR)}))
+
+    scanned, nothing = anyio.run(main)
+    assert not scanned.is_error and scanned.structured_content["report"]["total"] == 24
+    assert nothing.is_error and "nothing to scan" in nothing.content[0].text  # type: ignore[union-attr]

@@ -108,7 +108,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("scan")
     def scan_cmd(
-        image: str = typer.Argument(..., help="Image in the local engine."),
+        image: str = typer.Argument(None, help="Image in the local engine (leave out with --sbom-in)."),
+        sbom_in: str = typer.Option(None, "--sbom-in", help="Scan this SBOM (CycloneDX or SPDX JSON) instead of an image."),
         scanner: str = typer.Option(None, "--scanner", help="auto|trivy|grype|builtin (default from settings: auto)."),
         severity: str = typer.Option(None, "--severity", help="Only show findings at or above: low|medium|high|critical."),
         fail_on: str = typer.Option(None, "--fail-on", help="Exit 3 (POLICY_VIOLATION) when a finding reaches: low|medium|high|critical."),
@@ -117,7 +118,8 @@ def register(app: typer.Typer) -> None:
         fail_on_unknown: bool = typer.Option(False, "--fail-on-unknown", help="With --fail-on: findings of unknown severity fail "
                                              "the gate too (else they pass it, counted in a warning)."),
         sarif: str = typer.Option(None, "--sarif", help="Write SARIF 2.1.0 to this file."),
-        sbom: str = typer.Option(None, "--sbom", help="Write the CycloneDX JSON SBOM to this file."),
+        sbom: str = typer.Option(None, "--sbom", help="Write the SBOM to this file (CycloneDX with the vulnerabilities, or SPDX)."),
+        sbom_format: str = typer.Option("cyclonedx", "--sbom-format", help="cyclonedx (with the vulnerabilities) or spdx (SPDX 2.3)."),
         db_path: str = typer.Option(None, "--db", help="OSV database directory or zip."),
         allow: str = typer.Option(None, "--allow", help="Allow-list YAML (id, package, expires, reason)."),
         ignorefile: str = typer.Option(None, "--ignorefile", help="Ignore file in .trivyignore syntax (default: .containerkitignore "
@@ -134,12 +136,12 @@ def register(app: typer.Typer) -> None:
         """Find known vulnerabilities in an image; merged report with remediation, SARIF/SBOM outputs and a policy gate."""
         if ignorefile is None and Path(".containerkitignore").is_file():
             ignorefile = ".containerkitignore"
-        invoke("scan_image", {"image": image, "scanner": scanner, "severity": severity, "fail_on": fail_on,
+        invoke("scan_image", {"image": image, "sbom_in": sbom_in, "scanner": scanner, "severity": severity, "fail_on": fail_on,
                               "fail_on_unknown": fail_on_unknown, "sarif_path": sarif, "ignore_file": ignorefile,
-                              "ignore_unfixed": ignore_unfixed, "vex": vex_files or [], "max_db_age": max_db_age,
+                              "ignore_unfixed": ignore_unfixed, "vex": vex_files or [], "max_db_age": max_db_age, "sbom_format": sbom_format,
                               "sbom_path": sbom, "db_path": db_path, "allow_file": allow, "repo_path": repo, "policy": policy,
                               "session_id": session},
-               as_json=as_json, render=render_scan, progress_title=f"scanning {image}", on_error=_policy_error)
+               as_json=as_json, render=render_scan, progress_title=f"scanning {image or sbom_in}", on_error=_policy_error)
 
     @app.command("scan-secrets")
     def scan_secrets_cmd(

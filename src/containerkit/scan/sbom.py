@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from containerkit import _proc
-from containerkit.errors import CommandFailedError, ScanError, ToolMissingError
+from containerkit.errors import CommandFailedError, InvalidInputError, ScanError, ToolMissingError
 from containerkit.scan.models import Location, Package, Sbom
 
 _SYFT_ENV = {"SYFT_CHECK_FOR_APP_UPDATE": "false", "SYFT_FILE_METADATA_SELECTION": "none"}
@@ -54,6 +54,54 @@ async def run_syft(image: str, workdir: Path, *, docker_host: str | None = None,
     syft_json = syft_out.read_text(encoding="utf-8")
     return SyftOutput(sbom=parse_syft_json(syft_json, image), syft_json=syft_json, cyclonedx_json=cdx_out.read_text(encoding="utf-8"),
                       version=_descriptor_version(syft_json), duration_s=result.duration_s)
+
+
+async def read_sbom(path: Path, workdir: Path, *, timeout: float = 900.0) -> SyftOutput:
+    """An existing SBOM (CycloneDX or SPDX JSON, or syft's own) as syft would have written it for an image: ``syft
+    convert`` keeps the purls, the distribution and the source packages, so matching is the same as for the image.
+
+    Raises:
+        InvalidInputError: the file is missing or is no SBOM syft can read.
+    """
+    import anyio
+
+    if not await anyio.Path(path).is_file():
+        raise InvalidInputError(f"no SBOM at {path}", hint="Pass a CycloneDX or SPDX JSON file (containerkit sbom IMAGE --output FILE).")
+    syft_out, cdx_out = _outputs(workdir)
+    argv = [syft_binary(), "convert", str(path), "-q", "-o", f"syft-json={syft_out}", "-o", f"cyclonedx-json={cdx_out}"]
+    try:
+        result = await _proc.run(argv, env=dict(_SYFT_ENV), timeout=timeout)
+    except CommandFailedError as e:
+        tail = str(e.details.get("tail", "")).strip()
+        raise InvalidInputError(f"{path} is not an SBOM syft can read: {tail.splitlines()[-1] if tail else e.message}",
+                                hint="Pass CycloneDX JSON, SPDX JSON (2.2, 2.3) or syft JSON.") from e
+    syft_json = syft_out.read_text(encoding="utf-8")
+    try:
+        source = json.loads(syft_json).get("source") or {}
+    except ValueError:
+        source = {}
+    found = source.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
+    name = str(source.get("name") or metadata.get("userInput") or path.name)
+    return SyftOutput(sbom=parse_syft_json(syft_json, name), syft_json=syft_json, cyclonedx_json=cdx_out.read_text(encoding="utf-8"),
+                      version=_descriptor_version(syft_json), duration_s=result.duration_s)
+
+
+async def convert(syft_json: str, fmt: str, workdir: Path, *, timeout: float = 900.0) -> str:
+    """The inventory of a scan (syft-json) in another SBOM format (``spdx``: SPDX 2.3 JSON), by ``syft convert``.
+
+    Raises:
+        ScanError: syft failed — code SCAN_SBOM_FAILED.
+    """
+    source = _sbom_path(workdir, "syft")
+    source.write_text(syft_json, encoding="utf-8")
+    target = _sbom_path(workdir, fmt)
+    try:
+        await _proc.run([syft_binary(), "convert", str(source), "-q", "-o", f"{SBOM_FORMATS[fmt][0]}={target}"],
+                        env=dict(_SYFT_ENV), timeout=timeout)
+    except CommandFailedError as e:
+        raise ScanError(f"syft could not write {fmt}: {e.message}", code="SCAN_SBOM_FAILED") from e
+    return target.read_text(encoding="utf-8")
 
 
 #: SBOM formats syft writes for ``generate_sbom``: (syft output name, media type)

@@ -14,7 +14,7 @@ from containerkit.scan.merge import merge
 from containerkit.scan.models import Finding, ScannerRun, ScanReport, SeverityCounts, severity_at_least
 from containerkit.scan.osv import status as db_status
 from containerkit.scan.report import summary_line, with_counts
-from containerkit.scan.sbom import SyftOutput, run_syft
+from containerkit.scan.sbom import SyftOutput, read_sbom, run_syft
 from containerkit.settings import Settings
 
 # distribution reference grammar (simplified): [host[:port]/]path[:tag][@digest]
@@ -88,7 +88,7 @@ class ScanOutcome:
 
 async def scan(image: str, scanners: list[Scanner], workdir: Path, *, min_severity: str | None = None, repo: Path | None = None,
                manifests: list[str] | None = None, docker_host: str | None = None, timeout: float = 900.0,
-               warnings: list[str] | None = None) -> ScanOutcome:
+               warnings: list[str] | None = None, sbom_in: Path | None = None) -> ScanOutcome:
     """Run syft once (SBOM for the built-in scanner and the CycloneDX output), then every scanner; merge.
 
     Raises:
@@ -97,7 +97,10 @@ async def scan(image: str, scanners: list[Scanner], workdir: Path, *, min_severi
     for scanner in scanners:
         if isinstance(scanner, BuiltinScanner):
             scanner.preflight()
-    syft = await run_syft(image, workdir, docker_host=docker_host, timeout=timeout)
+    syft = (await read_sbom(sbom_in, workdir, timeout=timeout) if sbom_in is not None
+            else await run_syft(image, workdir, docker_host=docker_host, timeout=timeout))
+    if sbom_in is not None and image == sbom_in.name:  # no image named: the one the SBOM describes
+        image = syft.sbom.image
     request = ScanInput(image=image, workdir=workdir, syft=syft, docker_host=docker_host)
     outputs: list[ScannerOutput] = []
     for scanner in scanners:

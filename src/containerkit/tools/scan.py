@@ -12,8 +12,9 @@ import anyio
 from pydantic import Field
 
 from containerkit.analysis.models import RepoAnalysis
-from containerkit.errors import EngineError, NotFoundError, PolicyViolationError, ScanError
+from containerkit.errors import EngineError, InvalidInputError, NotFoundError, PolicyViolationError, ScanError
 from containerkit.scan import dbupdate, osv, policy, vex
+from containerkit.scan.cyclonedx import with_vulnerabilities
 from containerkit.scan.models import DbEcosystem, DbStatus, RuleFinding, ScanReport, SecretScanReport, Threshold
 from containerkit.scan.report import finding_key, image_repository, trend
 from containerkit.scan.sarif import to_sarif
@@ -27,7 +28,10 @@ from containerkit.tools.registry import REGISTRY
 
 
 class ScanImageParams(ToolParams):
-    image: str = Field(description="Image reference in the local engine, e.g. app:1.0 or 127.0.0.1:5001/app:1.0.")
+    image: str | None = Field(None, description="Image reference in the local engine, e.g. app:1.0 or 127.0.0.1:5001/app:1.0 "
+                              "(required unless sbom_in is given).")
+    sbom_in: str | None = Field(None, description="Scan this SBOM (CycloneDX or SPDX JSON, or syft's) instead of an image: "
+                                "the built-in scanner matches its packages; no engine needed.")
     scanner: Literal["auto", "trivy", "grype", "builtin"] | None = Field(
         None, description="auto runs every installed scanner plus the built-in one (when it has a database); default from settings.")
     severity: Literal["unknown", "negligible", "low", "medium", "high", "critical"] | None = Field(
@@ -48,7 +52,9 @@ class ScanImageParams(ToolParams):
     db_path: str | None = Field(None, description="OSV database directory or zip (default: settings scan.db_path or <home>/osv).")
     repo_path: str | None = Field(None, description="Repository the image was built from: remediation points at its manifest lines.")
     sarif_path: str | None = Field(None, description="Also write SARIF 2.1.0 here.")
-    sbom_path: str | None = Field(None, description="Also write the CycloneDX JSON SBOM here.")
+    sbom_path: str | None = Field(None, description="Also write the SBOM here: CycloneDX JSON with the vulnerabilities "
+                                  "(ratings, affected components, VEX analysis), or SPDX 2.3 JSON (sbom_format).")
+    sbom_format: Literal["cyclonedx", "spdx"] = Field("cyclonedx", description="Format of sbom_path.")
     policy: str | None = Field(None, description=_policy.PARAM_DESCRIPTION + " The input is the scan report (findings with "
                                "severity, fixed_versions, published; counts; image).")
 
@@ -101,8 +107,15 @@ async def _require_local_image(ctx: ToolContext, image: str) -> None:
     "manifest lines to change), trend against the previous scan, SARIF and CycloneDX outputs, and a policy gate (fail_on + allow-list).",
 )
 async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResult:
-    image = check_image_reference(params.image)
-    await _require_local_image(ctx, image)
+    sbom_in = ctx.resolve_path(params.sbom_in) if params.sbom_in else None
+    if sbom_in is None:
+        if not params.image:
+            raise InvalidInputError("nothing to scan: give an image, or an SBOM with sbom_in",
+                                    hint="Pass an image of the local engine (app:1.0), or sbom_in with a CycloneDX/SPDX file.")
+        image = check_image_reference(params.image)
+        await _require_local_image(ctx, image)
+    else:
+        image = params.image or sbom_in.name  # the SBOM's own name for the image replaces it once read
     settings = ctx.settings
     scanners = ctx.services.get(ScannerSet, _scanners)
     db_path = ctx.resolve_path(params.db_path) if params.db_path else None
@@ -111,12 +124,16 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     statements = [st for file in params.vex for st in vex.load(ctx.resolve_path(file))]
     repo, manifests = _repo(ctx, params.repo_path)
     chosen, warnings = scanners.select(params.scanner or settings.scan.scanner, db_path)
+    if sbom_in is not None:  # an SBOM is matched by the built-in scanner; Trivy and Grype read images here
+        skipped = [s.name for s in chosen if not s.needs_sbom]
+        chosen = [s for s in chosen if s.needs_sbom] or scanners.select("builtin", db_path)[0]
+        warnings = [*warnings, *([f"{', '.join(skipped)} skipped: an SBOM is matched by the built-in scanner"] if skipped else [])]
     await ctx.report(0, len(chosen) + 1, f"inventorying {image} with syft")
     try:
         outcome = await scan(image, chosen, ctx.workspace / "scan", min_severity=params.severity, repo=repo, manifests=manifests,
-                             docker_host=scanners.docker_host, timeout=scanners.timeout, warnings=warnings)
+                             docker_host=scanners.docker_host, timeout=scanners.timeout, warnings=warnings, sbom_in=sbom_in)
     except ScanError as e:  # matching cannot run (no database): the SBOM asked for is still written
-        if params.sbom_path and e.code == "SCAN_DB_MISSING":
+        if params.sbom_path and e.code == "SCAN_DB_MISSING" and sbom_in is None:
             from containerkit.scan.sbom import sbom_document
 
             text = await sbom_document(image, "cyclonedx", ctx.workspace / "scan", docker_host=scanners.docker_host,
@@ -132,6 +149,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
             outcome = replace(outcome, report=outcome.report.model_copy(update={"warnings": [*outcome.report.warnings, note]}))
     state = ctx.state()
     scans: dict[str, Any] = dict(state.get("scans") or {})
+    image = outcome.report.image  # an SBOM names its image
     repo_key = image_repository(image)
     report = outcome.report.model_copy(update={"trend": trend(scans.get(repo_key), outcome.report.findings)})
     gate = policy.evaluate(outcome.all_findings, params.fail_on or settings.scan.fail_on, allow, fail_on_unknown=params.fail_on_unknown)
@@ -159,7 +177,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     scans[repo_key] = {"artifact_id": stored.id, "image": image, "scanned_at": report.scanned_at,
                        "keys": sorted(finding_key(f) for f in report.findings), "counts": report.counts.model_dump()}
     ctx.put_state("scans", scans)
-    written = _write_outputs(ctx, params, sarif_text, outcome.syft.cyclonedx_json)
+    written = await _write_outputs(ctx, params, sarif_text, outcome, report)
     await ctx.report(len(chosen) + 1, len(chosen) + 1, report.summary)
     if not gate.passed:
         denied = [r for r in gate.rules if r.severity == "error"]
@@ -194,9 +212,18 @@ def _repo(ctx: ToolContext, repo_path: str | None) -> tuple[Path | None, list[st
     return repo, manifests
 
 
-def _write_outputs(ctx: ToolContext, params: ScanImageParams, sarif_text: str, cyclonedx: str) -> list[str]:
-    return [_write_output(ctx, raw, content) for raw, content in ((params.sarif_path, sarif_text), (params.sbom_path, cyclonedx))
-            if raw]
+async def _write_outputs(ctx: ToolContext, params: ScanImageParams, sarif_text: str, outcome: ScanOutcome,
+                         report: ScanReport) -> list[str]:
+    written = [_write_output(ctx, params.sarif_path, sarif_text)] if params.sarif_path else []
+    if params.sbom_path:
+        if params.sbom_format == "spdx":
+            from containerkit.scan.sbom import convert
+
+            text = await convert(outcome.syft.syft_json, "spdx", ctx.workspace / "scan")
+        else:
+            text = with_vulnerabilities(outcome.syft.cyclonedx_json, report)
+        written.append(_write_output(ctx, params.sbom_path, text))
+    return written
 
 
 def _write_output(ctx: ToolContext, raw: str, content: str) -> str:
