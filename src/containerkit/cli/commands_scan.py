@@ -113,6 +113,8 @@ def register(app: typer.Typer) -> None:
         scanner: str = typer.Option(None, "--scanner", help="auto|trivy|grype|builtin (default from settings: auto)."),
         severity: str = typer.Option(None, "--severity", help="Only show findings at or above: low|medium|high|critical."),
         fail_on: str = typer.Option(None, "--fail-on", help="Exit 3 (POLICY_VIOLATION) when a finding reaches: low|medium|high|critical."),
+        fail_on_eol: bool = typer.Option(False, "--fail-on-eol", help="Exit 3 when the base image's distribution or runtime is "
+                                         "past its end of support (always reported as a warning)."),
         max_db_age: int = typer.Option(None, "--max-db-age", help="Exit 3 when the built-in scanner's database is older "
                                        "than this many days (or undated)."),
         fail_on_unknown: bool = typer.Option(False, "--fail-on-unknown", help="With --fail-on: findings of unknown severity fail "
@@ -138,7 +140,8 @@ def register(app: typer.Typer) -> None:
             ignorefile = ".containerkitignore"
         invoke("scan_image", {"image": image, "sbom_in": sbom_in, "scanner": scanner, "severity": severity, "fail_on": fail_on,
                               "fail_on_unknown": fail_on_unknown, "sarif_path": sarif, "ignore_file": ignorefile,
-                              "ignore_unfixed": ignore_unfixed, "vex": vex_files or [], "max_db_age": max_db_age, "sbom_format": sbom_format,
+                              "ignore_unfixed": ignore_unfixed, "vex": vex_files or [], "max_db_age": max_db_age,
+                              "fail_on_eol": fail_on_eol, "sbom_format": sbom_format,
                               "sbom_path": sbom, "db_path": db_path, "allow_file": allow, "repo_path": repo, "policy": policy,
                               "session_id": session},
                as_json=as_json, render=render_scan, progress_title=f"scanning {image or sbom_in}", on_error=_policy_error)

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from containerkit.analysis.models import RepoAnalysis
 from containerkit.errors import EngineError, InvalidInputError, NotFoundError, PolicyViolationError, ScanError
-from containerkit.scan import dbupdate, osv, policy, vex
+from containerkit.scan import dbupdate, eol, osv, policy, vex
 from containerkit.scan.cyclonedx import with_vulnerabilities
 from containerkit.scan.models import DbEcosystem, DbStatus, RuleFinding, ScanReport, SecretScanReport, Threshold
 from containerkit.scan.report import finding_key, image_repository, trend
@@ -46,6 +46,8 @@ class ScanImageParams(ToolParams):
     max_db_age: int | None = Field(None, ge=0, description="The gate fails (POLICY_VIOLATION) when the built-in scanner's "
                                    "database is older than this many days, or has no download date; default the "
                                    "scan.fail_on_db_age_days setting.")
+    fail_on_eol: bool = Field(False, description="The gate fails when the base image's distribution or runtime is past its "
+                              "end of support (always reported: a CK-EOL rule in policy.rules and a warning).")
     vex: list[str] = Field(default_factory=list, description="OpenVEX or CycloneDX VEX documents: a finding a not_affected or "
                            "fixed statement covers stays in the report with vex and ignored (status, justification) and no "
                            "longer counts for the gate.")
@@ -153,6 +155,12 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     repo_key = image_repository(image)
     report = outcome.report.model_copy(update={"trend": trend(scans.get(repo_key), outcome.report.findings)})
     gate = policy.evaluate(outcome.all_findings, params.fail_on or settings.scan.fail_on, allow, fail_on_unknown=params.fail_on_unknown)
+    ended = eol.check(outcome.syft.sbom.distro_id, outcome.syft.sbom.distro_version, eol.image_env(outcome.syft.syft_json))
+    if ended:  # a policy finding of its own: a warning, or a failure of the gate with fail_on_eol
+        notes = [RuleFinding(rule="CK-EOL", severity="error" if params.fail_on_eol else "warning", message=e.message,
+                             policy=f"built-in end-of-life table ({eol.table()['snapshot']})") for e in ended]
+        gate = gate.model_copy(update={"rules": [*gate.rules, *notes], "passed": gate.passed and not params.fail_on_eol})
+        report = report.model_copy(update={"warnings": [*report.warnings, *(e.message for e in ended)]})
     limit = params.max_db_age if params.max_db_age is not None else settings.scan.fail_on_db_age_days
     db = outcome.report.db
     if limit is not None and db is not None and (db.age_days is None or db.age_days > limit):
@@ -161,7 +169,8 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     if policies is not None:
         rules = [RuleFinding(rule=r.rule, severity=r.severity, message=r.message, policy=r.policy)
                  for r in _policy.report_findings(policies, report.model_copy(update={"policy": gate}).model_dump(mode="json"))]
-        gate = gate.model_copy(update={"rules": rules, "passed": gate.passed and not any(r.severity == "error" for r in rules)})
+        gate = gate.model_copy(update={"rules": [*gate.rules, *rules],
+                                       "passed": gate.passed and not any(r.severity == "error" for r in rules)})
         report = report.model_copy(update={"warnings": [*report.warnings, *(
             f"policy {r.policy} ({r.rule}): {r.message}" for r in rules if r.severity == "warning")]})
     report = report.model_copy(update={"policy": gate})
@@ -184,6 +193,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
         raise PolicyViolationError(
             "; ".join([*([f"{len(gate.violations)} finding(s) at or above {gate.fail_on} in {image}"] if gate.violations else []),
                        *([gate.stale_db] if gate.stale_db else []),
+                       *(r.message for r in gate.rules if r.rule == "CK-EOL" and r.severity == "error"),
                        *(f"policy {r.policy} ({r.rule}): {r.message}" for r in denied[:3])]),
             hint=("Run {tool:db_update} for current advisories. " if gate.stale_db else "")
                  + "Upgrade the packages (see remediation in the report artifact), or allow-list an accepted risk with an expiry date"
