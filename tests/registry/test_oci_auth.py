@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from containerkit.errors import ContainerKitError
+from containerkit.imageref import parse_reference
 from containerkit.registry.credentials import CredentialResolver, make_credentials
 from containerkit.registry.oci import OciClient, parse_challenge
-from containerkit.registry.reference import parse_reference
 from containerkit.settings import RegistrySettings
 from tests.conftest import OPEN_REGISTRY
 from tests.registry.helpers import small_image, unique_repo

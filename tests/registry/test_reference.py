@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from containerkit.errors import InvalidInputError
-from containerkit.registry.reference import parse_reference, parse_repository
+from containerkit.imageref import parse_reference, parse_repository
 
 D = "sha256:" + "a" * 64
 
@@ -146,3 +148,67 @@ def test_arbitrary_text_is_parsed_or_rejected_cleanly(text: str) -> None:
 def test_anything_starting_with_a_dash_is_rejected(rest: str) -> None:
     with pytest.raises(InvalidInputError):
         parse_reference("-" + rest)
+
+
+# --- one grammar for every package (issue 17) -----------------------------------------------------------------------
+# distribution's anchored ReferenceRegexp (github.com/distribution/reference, regexp.go), spelled from its spec here
+_COMP = r"[a-z0-9]+(?:(?:[_.]|__|[-]+)[a-z0-9]+)*"
+_DCOMP = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DCOMP}(?:\.{_DCOMP})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_REFERENCE = re.compile(rf"^((?:{_DOMAIN}/)?{_COMP}(?:/{_COMP})*)(?::[\w][\w.-]{{0,127}})?"
+                        r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+
+
+def _grammar_accepts(value: str) -> bool:
+    """What Docker's ParseNormalizedNamed accepts: no bare 64-hex id; the first component is a registry only with a
+    '.' or ':', as ``localhost`` or with an upper-case letter (else the name is Docker Hub's: docker.io/<value>); then
+    the grammar, with a name of at most 255 characters."""
+    if re.fullmatch(r"[a-f0-9]{64}", value):
+        return False
+    first, slash, _ = value.partition("/")
+    hub = not slash or (not any(c in first for c in ".:") and first != "localhost" and first.lower() == first)
+    if not hub and not re.fullmatch(_DOMAIN, first):
+        # one deliberate difference: distribution's Parse then reads "0_0.0/app" as a path with no registry at all,
+        # which nothing can pull; here a first component that looks like a registry must be a valid host[:port]
+        return False
+    match = _REFERENCE.match(f"docker.io/{value}" if hub else value)
+    return bool(match) and len(match.group(1)) - (len("docker.io/") if hub else 0) <= 255
+
+
+def _accepted(value: str) -> bool:
+    try:
+        parse_reference(value, default_tag=False)
+    except InvalidInputError:
+        return False
+    return True
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(st.from_regex(_REFERENCE, fullmatch=True),
+                 st.text(alphabet="abcAB019._-:/@[]", max_size=40)))
+def test_the_parser_accepts_exactly_what_the_distribution_grammar_does(value: str) -> None:
+    assert _accepted(value) == _grammar_accepts(value), value
+
+
+# inputs of the kind the three copies disagreed on (registry/reference.py, sandbox/policy.py, scan/service.py)
+SEAM_CASES = [
+    ("python:3.12-slim", True), ("127.0.0.1:5001/app:1.0", True), ("UPPER/case", True), ("upper/Case", False), ("app:", False),
+    ("-rm", False), ("a/b/c/d:tag@" + D, True), ("[::1]:5000/app", True), ("app@sha256:abc", False),
+    ("sha256:" + "b" * 64, True), ("a" * 64, True), ("repo:tag with space", False), ("[0]/0", False),
+]
+
+
+@pytest.mark.parametrize(("value", "ok"), SEAM_CASES)
+def test_sandbox_scan_and_registry_use_one_check(value: str, ok: bool) -> None:
+    from containerkit import imageref
+    from containerkit.sandbox import policy
+    from containerkit.tools import sandbox, scan
+
+    # one function, wherever a package checks an image it is given (an image id counts: the engine knows it)
+    assert policy.check_image is sandbox.check_image is scan.check_image is imageref.check_image
+    try:
+        imageref.check_image(value)
+    except InvalidInputError:
+        assert not ok
+    else:
+        assert ok

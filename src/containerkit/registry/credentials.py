@@ -20,8 +20,8 @@ from pydantic import SecretStr
 
 from containerkit import _proc
 from containerkit.errors import ContainerKitError, RegistryAuthError
+from containerkit.imageref import DOCKER_HUB
 from containerkit.redaction import redact, register_secret
-from containerkit.registry.reference import DOCKER_HUB
 from containerkit.settings import RegistrySettings
 
 _HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import httpx
 
 from containerkit.errors import NetworkError, NotFoundError, RegistryAuthError, RegistryError
+from containerkit.imageref import DOCKER_HUB, ImageReference, is_insecure
 from containerkit.redaction import register_secret
 from containerkit.registry.credentials import Credentials
-from containerkit.registry.reference import DOCKER_HUB, ImageReference, is_insecure
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from containerkit.engine.models import LayerProgress, TransferOutcome
 from containerkit.engine.service import Engine
 from containerkit.errors import ContainerKitError, InvalidInputError, RegistryAuthError, RegistryError
+from containerkit.imageref import ImageReference, is_insecure
 from containerkit.registry.credentials import CredentialResolver, Credentials
 from containerkit.registry.oci import OciClient
-from containerkit.registry.reference import ImageReference, is_insecure
 
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from dataclasses import dataclass
 
-from containerkit.errors import InvalidInputError, PolicyViolationError
+from containerkit.errors import PolicyViolationError
+from containerkit.imageref import check_image
 from containerkit.settings import SandboxSettings
-
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._:/@-]{0,254}$", re.I)
 
 
 @dataclass(frozen=True)
@@ -20,12 +18,6 @@ class Limits:
     timeout_s: float
     network: str
     output_bytes: int
-
-
-def check_image(image: str) -> str:
-    if image.startswith("-") or not _IMAGE.match(image):
-        raise InvalidInputError(f"invalid image reference {image!r}", hint="Use name[:tag] or name@sha256:…; never a value starting with '-'.")
-    return image
 
 
 def enforce(policy: SandboxSettings, image: str, limits: Limits) -> None:

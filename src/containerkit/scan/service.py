@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from containerkit import _proc
-from containerkit.errors import InvalidInputError, ScanError, ToolMissingError
+from containerkit.errors import ScanError, ToolMissingError
 from containerkit.scan import remediation as remedy
 from containerkit.scan.backends import BuiltinScanner, GrypeScanner, ScanInput, Scanner, ScannerOutput, TrivyScanner, now_iso
 from containerkit.scan.merge import merge
@@ -16,20 +15,6 @@ from containerkit.scan.osv import status as db_status
 from containerkit.scan.report import summary_line, with_counts
 from containerkit.scan.sbom import SyftOutput, read_sbom, run_syft
 from containerkit.settings import Settings
-
-# distribution reference grammar (simplified): [host[:port]/]path[:tag][@digest]
-_REFERENCE = re.compile(
-    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
-)
-
-
-def check_image_reference(image: str) -> str:
-    """Raises: InvalidInputError for a value that is not an image reference (or starts with '-')."""
-    if image.startswith("-") or not (_REFERENCE.match(image) or re.fullmatch(r"sha256:[a-f0-9]{64}|[a-f0-9]{12,64}", image)):
-        raise InvalidInputError(f"{image!r} is not an image reference",
-                                hint="Use NAME[:TAG][@DIGEST], e.g. python:3.12-slim or 127.0.0.1:5001/app:1.0.")
-    return image
 
 
 @dataclass

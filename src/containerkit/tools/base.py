@@ -47,7 +47,7 @@ class InputValueError(ValueError):
 
 def _valid_reference(value: str) -> str:
     from containerkit.errors import InvalidInputError
-    from containerkit.registry.reference import parse_reference
+    from containerkit.imageref import parse_reference
 
     try:
         parse_reference(value, default_tag=False)

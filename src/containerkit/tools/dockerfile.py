@@ -11,7 +11,7 @@ from containerkit.analysis import RepoAnalysis, ServiceAnalysis, analyze
 from containerkit.dockerfile.generate import generate, pick_service
 from containerkit.dockerfile.lint import Finding, lint
 from containerkit.errors import InvalidInputError
-from containerkit.registry.reference import is_insecure
+from containerkit.imageref import is_insecure
 from containerkit.tools import _policy
 from containerkit.tools.analysis import resolve_source
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult

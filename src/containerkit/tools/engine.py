@@ -11,8 +11,8 @@ from containerkit.engine.builder import BuildOptions
 from containerkit.engine.models import BuildStep, CacheInfo, ImageInfo, StrategyChoice
 from containerkit.engine.service import Engine
 from containerkit.errors import InvalidInputError
+from containerkit.imageref import parse_reference
 from containerkit.redaction import redact
-from containerkit.registry.reference import parse_reference
 from containerkit.registry.transfer import reference_lock
 from containerkit.tools.base import ImageRef, ToolContext, ToolParams, ToolResult
 from containerkit.tools.images import policy_of

@@ -8,9 +8,9 @@ from pydantic import Field, SecretStr
 
 from containerkit.engine.service import Engine
 from containerkit.errors import InvalidInputError
+from containerkit.imageref import TAG_RE, parse_reference, parse_repository
 from containerkit.registry.credentials import CredentialResolver, Credentials, make_credentials
 from containerkit.registry.oci import OciClient
-from containerkit.registry.reference import TAG_RE, parse_reference, parse_repository
 from containerkit.registry.transfer import TransferPolicy, TransferReport, pull, push
 from containerkit.settings import Settings
 from containerkit.tools.base import ImageRef, ToolContext, ToolParams, ToolResult

@@ -11,11 +11,11 @@ from pydantic import Field
 
 from containerkit.engine.service import Engine
 from containerkit.errors import JSONValue, KubernetesError
+from containerkit.imageref import parse_reference
 from containerkit.k8s import cluster
 from containerkit.k8s.client import connect
 from containerkit.k8s.kubeconfig import load_target
 from containerkit.registry.credentials import Credentials
-from containerkit.registry.reference import parse_reference
 from containerkit.registry.transfer import push
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
 from containerkit.tools.images import policy_of, resolver_of

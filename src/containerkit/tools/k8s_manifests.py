@@ -14,13 +14,13 @@ from containerkit.dockerfile.generate import pick_service
 from containerkit.dockerfile.render import RenderOptions, render
 from containerkit.dockerfile.render_node import serves_static
 from containerkit.errors import ContainerKitError, InvalidInputError, JSONValue, ManifestInvalidError
+from containerkit.imageref import parse_reference
 from containerkit.k8s import helm, kustomize
 from containerkit.k8s.manifests import build
 from containerkit.k8s.spec import DEFAULT_RESOURCES, RESOURCES, AppSpec, dns1123, secret_name
 from containerkit.k8s.validate import Finding, validate_path
 from containerkit.k8s.workload import PRIVILEGED_BELOW
 from containerkit.k8s.yamlout import dump
-from containerkit.registry.reference import parse_reference
 from containerkit.tools import _policy
 from containerkit.tools.base import ImageRef, Model, ToolContext, ToolParams, ToolResult
 from containerkit.tools.dockerfile import load_analysis

@@ -10,8 +10,9 @@ from pydantic import Field, StringConstraints
 
 from containerkit.engine.service import Engine
 from containerkit.errors import EngineUnavailableError
+from containerkit.imageref import check_image
 from containerkit.sandbox.containers import reap_expired
-from containerkit.sandbox.policy import Limits, check_image, enforce
+from containerkit.sandbox.policy import Limits, enforce
 from containerkit.sandbox.runner import RunSpec, run_blocking
 from containerkit.sandbox.smoke import smoke_blocking
 from containerkit.sandbox.waits import HttpWait, StaysUpWait, TcpWait

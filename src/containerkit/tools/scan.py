@@ -13,6 +13,7 @@ from pydantic import Field
 
 from containerkit.analysis.models import RepoAnalysis
 from containerkit.errors import EngineError, InvalidInputError, NotFoundError, PolicyViolationError, ScanError
+from containerkit.imageref import check_image
 from containerkit.scan import dbupdate, eol, osv, policy, vex
 from containerkit.scan.cyclonedx import with_vulnerabilities
 from containerkit.scan.models import DbEcosystem, DbStatus, RuleFinding, ScanReport, SecretScanReport, Threshold
@@ -20,7 +21,7 @@ from containerkit.scan.report import finding_key, image_repository, trend
 from containerkit.scan.sarif import to_sarif
 from containerkit.scan.secrets.context import scan_context
 from containerkit.scan.secrets.layers import scan_image as scan_layers
-from containerkit.scan.service import ScannerSet, ScanOutcome, check_image_reference, default_db_path, scan
+from containerkit.scan.service import ScannerSet, ScanOutcome, default_db_path, scan
 from containerkit.settings import Settings
 from containerkit.tools import _policy
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
@@ -114,7 +115,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
         if not params.image:
             raise InvalidInputError("nothing to scan: give an image, or an SBOM with sbom_in",
                                     hint="Pass an image of the local engine (app:1.0), or sbom_in with a CycloneDX/SPDX file.")
-        image = check_image_reference(params.image)
+        image = check_image(params.image)
         await _require_local_image(ctx, image)
     else:
         image = params.image or sbom_in.name  # the SBOM's own name for the image replaces it once read
@@ -268,7 +269,7 @@ class SbomResult(ToolResult):
 async def generate_sbom(ctx: ToolContext, params: SbomParams) -> SbomResult:
     from containerkit.scan.sbom import SBOM_FORMATS, sbom_document
 
-    image = check_image_reference(params.image)
+    image = check_image(params.image)
     await _require_local_image(ctx, image)
     scanners = ctx.services.get(ScannerSet, _scanners)
     await ctx.report(0, 1, f"inventorying {image} with syft")
@@ -311,7 +312,7 @@ async def scan_secrets(ctx: ToolContext, params: ScanSecretsParams) -> ScanSecre
         root = ctx.resolve_path(params.target)
         report = await anyio.to_thread.run_sync(scan_context, root)
     else:
-        image = check_image_reference(params.target)
+        image = check_image(params.target)
         client = ctx.services.get(DockerClientKey, _docker_client)
         with tempfile.TemporaryDirectory(prefix="ck-secrets-") as tmp:  # no session needed for a temporary export
             report = await anyio.to_thread.run_sync(scan_layers, client, image, Path(tmp))

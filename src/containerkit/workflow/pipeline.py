@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from containerkit.errors import InvalidInputError
-from containerkit.registry.reference import parse_reference
+from containerkit.imageref import parse_reference
 from containerkit.workflow.spec import WorkflowSpec
 
 STEPS = ("analyze", "dockerfile", "lint", "secrets", "build", "smoke", "scan", "tag", "push", "manifests", "validate", "deploy", "verify")

@@ -1,4 +1,5 @@
-"""Image references by the distribution grammar, normalised like the Docker CLI.
+"""Image references by the distribution grammar, normalised like the Docker CLI: the one parser every package uses
+(registry transfers, the tools' parameters, the sandbox policy, the scan), so they accept and refuse the same inputs.
 
 Grammar (github.com/distribution/reference)::
 
@@ -159,6 +160,22 @@ def parse_reference(value: str, *, default_tag: bool = True) -> ImageReference:
     if tag is None and digest is None and default_tag:
         tag = "latest"
     return ImageReference(registry=registry, repository=path, tag=tag, digest=digest)
+
+
+_IMAGE_ID = re.compile(r"^(?:sha256:[a-f0-9]{64}|[a-f0-9]{12,64})$")
+
+
+def check_image(value: str) -> str:
+    """``value`` when it names an image of the local engine: a reference by the grammar (tag or digest optional,
+    not normalised), or an image id (``sha256:<64 hex>``, or 12 to 64 hex digits as ``docker images`` prints them).
+
+    Raises:
+        InvalidInputError: anything else (the reason in the message), a value starting with '-' included.
+    """
+    if _IMAGE_ID.match(value):
+        return value
+    parse_reference(value, default_tag=False)
+    return value
 
 
 def parse_repository(value: str) -> ImageReference:
