@@ -52,6 +52,15 @@ _FIXTURE_MARKERS = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--require-engine", action="store_true", help="Fail (not skip) tests whose engine/registry is missing.")
+    parser.addoption("--update-goldens", action="store_true",
+                     help="Write the golden files of the generation tests from the current output (review the diff!); "
+                          "without it a missing or different golden fails.")
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    """Only on request (--update-goldens): a golden file never writes itself."""
+    return bool(request.config.getoption("--update-goldens"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -25,15 +24,15 @@ def _service(repo: str, path: str = ".") -> object:
 
 
 @pytest.mark.parametrize(("repo", "path"), ALL_SERVICES)
-def test_generated_dockerfile_matches_its_golden_file(repo: str, path: str) -> None:
+def test_generated_dockerfile_matches_its_golden_file(repo: str, path: str, update_goldens: bool) -> None:
     rendered = render(_service(repo, path))  # type: ignore[arg-type]
     name = repo if path == "." else f"{repo}-{path.replace('/', '-')}"
     golden = GOLDEN / f"{name}.Dockerfile"
-    if os.environ.get("UPDATE_GOLDENS") == "1":  # only on request: a golden file never writes itself
+    if update_goldens:
         golden.write_text(rendered.dockerfile)
         ignore = GOLDEN / f"{name}.dockerignore"
         ignore.write_text(rendered.dockerignore)
-    assert golden.exists(), f"no golden file {golden.name}: review the output, then run with UPDATE_GOLDENS=1"
+    assert golden.exists(), f"no golden file {golden.name}: review the output, then run pytest --update-goldens"
     assert rendered.dockerfile == golden.read_text()
     assert rendered.dockerignore == (GOLDEN / f"{name}.dockerignore").read_text()
 

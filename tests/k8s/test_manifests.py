@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -55,13 +54,13 @@ def _container(objects: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]
 
 
 @pytest.mark.parametrize("repo", GOLDEN_FIXTURES)
-def test_generated_manifests_match_their_golden_files(harness: Harness, tmp_path: Path, repo: str) -> None:
+def test_generated_manifests_match_their_golden_files(harness: Harness, tmp_path: Path, repo: str, update_goldens: bool) -> None:
     result = _generate(harness, repo, tmp_path / "out")
     golden = GOLDEN / repo
-    if os.environ.get("CK_UPDATE_GOLDEN") == "1":  # only on request: a golden file never writes itself
+    if update_goldens:
         shutil.rmtree(golden, ignore_errors=True)
         shutil.copytree(tmp_path / "out", golden)
-    assert golden.exists(), f"no golden files for {repo}: review the output, then run with CK_UPDATE_GOLDEN=1"
+    assert golden.exists(), f"no golden files for {repo}: review the output, then run pytest --update-goldens"
     assert sorted(Path(f).name for f in result.files) == sorted(p.name for p in golden.iterdir())
     for file in result.files:
         assert Path(file).read_text() == (golden / Path(file).name).read_text(), f"{file} differs from its golden file"
