@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from containerkit.dockerfile.lint import lint, own_rules
-from containerkit.dockerfile.parse import parse_dockerfile
+from containerkit.dockerfile_syntax import parse_dockerfile
 from tests.conftest import Harness
 
 GOOD = """FROM python:3.12-slim
@@ -136,3 +136,17 @@ def test_a_generated_pipe_runs_with_pipefail() -> None:
     assert text.count("SHELL") == 1  # once per stage, and not for `||`
     alpine = with_pipefail("FROM alpine:3.20\nRUN apk info | sort\n")
     assert alpine.splitlines()[1] == 'SHELL ["/bin/ash", "-o", "pipefail", "-c"]'
+
+
+def test_one_parser_reads_a_backtick_escaped_dockerfile_for_the_lint_and_the_build() -> None:
+    """dockerfile/parse.py ignored `# escape=`: the lint read `RUN a `` + `b` as two instructions (a `B` one), while the
+    build's step table joined them (issue 17). One parser now serves both."""
+    from containerkit import dockerfile_syntax
+    from containerkit.dockerfile import lint as lint_module
+    from containerkit.engine import builder
+
+    text = "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN powershell -Command `\n    Write-Host hi\nCOPY c d\n"
+    instructions = parse_dockerfile(text)
+    assert [(i.keyword, i.line) for i in instructions] == [("FROM", 2), ("RUN", 3), ("COPY", 5)]
+    assert instructions[1].value == "powershell -Command Write-Host hi"
+    assert lint_module.parse_dockerfile is builder.parse_dockerfile is dockerfile_syntax.parse_dockerfile

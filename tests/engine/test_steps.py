@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from containerkit.dockerfile_syntax import parse_dockerfile as read_instructions
 from containerkit.engine.classify import classify
 from containerkit.engine.models import BuildStep
-from containerkit.engine.steps import find_line, read_instructions
+from containerkit.engine.steps import find_line
 from containerkit.engine.tracker import StepTracker
 
 DOCKERFILE = """# syntax=docker/dockerfile:1

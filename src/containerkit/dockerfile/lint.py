@@ -11,7 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit import _proc
-from containerkit.dockerfile.parse import Instruction, parse_dockerfile, stages
+from containerkit.dockerfile.parse import stages
+from containerkit.dockerfile_syntax import Instruction, parse_dockerfile
 from containerkit.errors import ContainerKitError, ToolMissingError
 
 Severity = Literal["error", "warning", "info", "style"]

@@ -1,85 +1,13 @@
-"""A small Dockerfile parser: instructions with their line numbers, continuation lines, stages, heredocs tolerated."""
+"""Reading a Dockerfile for the lint and the policies: directives, stages, conftest's input. The instructions come from the
+one parser, :mod:`containerkit.dockerfile_syntax`."""
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
+
+from containerkit.dockerfile_syntax import Instruction, parse_dockerfile
 
 _DIRECTIVE = re.compile(r"^#\s*(syntax|escape|check)\s*=", re.I)
-
-
-@dataclass(frozen=True)
-class Instruction:
-    keyword: str
-    """Upper-case instruction name (FROM, RUN, COPY …)."""
-    value: str
-    """Everything after the keyword, continuation lines joined with spaces."""
-    line: int
-    """1-based line where the instruction starts."""
-    end_line: int
-    stage: int
-    """Index of the build stage (0 for the first FROM)."""
-
-    @property
-    def exec_form(self) -> list[str] | None:
-        """The JSON array of CMD/ENTRYPOINT/RUN exec form, or None for shell form."""
-        text = self.value.strip()
-        if not text.startswith("["):
-            return None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            return None
-        return [str(x) for x in data] if isinstance(data, list) else None
-
-    def flags(self) -> dict[str, str]:
-        return dict(re.findall(r"--([a-z-]+)=(\S+)", self.value))
-
-    def args(self) -> list[str]:
-        """Words after the --flags (shell-like split, quotes respected loosely)."""
-        words = re.findall(r'"[^"]*"|\'[^\']*\'|\S+', self.value)
-        return [w.strip("\"'") for w in words if not w.startswith("--")]
-
-
-def parse_dockerfile(text: str) -> list[Instruction]:
-    """Parse Dockerfile text. Comments and blank lines are skipped; heredoc bodies are kept in the value."""
-    out: list[Instruction] = []
-    lines = text.splitlines()
-    i, stage = 0, -1
-    while i < len(lines):
-        raw = lines[i]
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
-            i += 1
-            continue
-        start = i
-        parts = [stripped]
-        heredoc = re.search(r"<<-?\s*[\"']?(\w+)[\"']?", stripped)
-        continued = parts[-1].endswith("\\")
-        if continued:
-            parts[-1] = parts[-1][:-1]
-        while continued and i + 1 < len(lines):
-            i += 1
-            nxt = lines[i].strip()
-            if nxt.startswith("#") or not nxt:
-                continue  # comment and blank lines inside a continuation are skipped, as Docker does
-            continued = nxt.endswith("\\")
-            parts.append(nxt[:-1] if continued else nxt)
-        if heredoc:
-            marker = heredoc.group(1)
-            while i + 1 < len(lines) and lines[i + 1].strip() != marker:
-                i += 1
-                parts.append(lines[i])
-            i += 1 if i + 1 < len(lines) else 0
-        joined = " ".join(p.strip() for p in parts if p.strip())
-        keyword, _, value = joined.partition(" ")
-        keyword = keyword.upper()
-        if keyword == "FROM":
-            stage += 1
-        out.append(Instruction(keyword=keyword, value=value.strip(), line=start + 1, end_line=i + 1, stage=max(stage, 0)))
-        i += 1
-    return out
 
 
 def directives(text: str) -> dict[str, str]:

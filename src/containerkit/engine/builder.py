@@ -10,13 +10,13 @@ from pathlib import Path
 import anyio
 from pydantic import Field
 
+from containerkit.dockerfile_syntax import parse_dockerfile
 from containerkit.engine.api_build import EngineBuildError
 from containerkit.engine.buildx import BuildxBuildError
 from containerkit.engine.classify import classify
 from containerkit.engine.context import prepare_context
 from containerkit.engine.labels import oci_labels
 from containerkit.engine.models import BuildStep, CacheInfo, StrategyChoice, _Model
-from containerkit.engine.steps import read_instructions
 from containerkit.engine.strategy import BuildRequest, BuildStrategy, select_strategy
 from containerkit.engine.tracker import StepTracker
 from containerkit.errors import BuildError
@@ -72,7 +72,7 @@ async def run_build(
     context = prepare_context(options.context_dir, options.dockerfile, max_mb=options.max_context_mb)
     await on_progress(0, None, f"context {context.size_mb} MB in {context.files} files")
     dockerfile_text = context.dockerfile.read_text(encoding="utf-8", errors="replace")
-    tracker = StepTracker(read_instructions(dockerfile_text))
+    tracker = StepTracker(parse_dockerfile(dockerfile_text))
     strategy, choice = await select_strategy(options.strategy, strategies)
     await on_progress(0.1, None, f"building with {choice.name}")
     labels = await oci_labels(options.context_dir, version=options.version or _version_of(options.tags))

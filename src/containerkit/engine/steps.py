@@ -1,64 +1,14 @@
 """Build steps: the Dockerfile's instructions with their line numbers, and log-line parsing.
 
-A deliberately small Dockerfile reader (instruction keyword, text, first line)
-so a build failure can name the line of the failing step; the full parser
-lives in the dockerfile package, which this package must not import.
+The Dockerfile's instructions come from the one parser (:mod:`containerkit.dockerfile_syntax`), so a build failure names
+the line of the failing step as the lint reads the file.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
-_HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
-
-
-@dataclass(frozen=True)
-class Instruction:
-    keyword: str
-    text: str  # keyword + arguments, continuation lines joined
-    line: int  # 1-based line of the keyword
-
-
-def read_instructions(source: str) -> list[Instruction]:
-    """Instructions of a Dockerfile in order, continuation lines joined, comments skipped."""
-    lines = source.splitlines()
-    escape = "\\"
-    i = 0
-    while i < len(lines):  # parser directives sit at the very top
-        match = _DIRECTIVE.match(lines[i].strip())
-        if not match:
-            break
-        if match.group(1).lower() == "escape" and match.group(2) in ("`", "\\"):
-            escape = match.group(2)
-        i += 1
-    out: list[Instruction] = []
-    while i < len(lines):
-        stripped = lines[i].strip()
-        if not stripped or stripped.startswith("#"):
-            i += 1
-            continue
-        start = i
-        parts = [stripped]
-        while parts[-1].endswith(escape) and i + 1 < len(lines):
-            parts[-1] = parts[-1][: -len(escape)].rstrip()
-            i += 1
-            nxt = lines[i].strip()
-            if nxt and not nxt.startswith("#"):
-                parts.append(nxt)
-            elif not nxt:
-                parts.append("")
-        heredoc = _HEREDOC.search(stripped)
-        if heredoc:
-            end = heredoc.group(1)
-            while i + 1 < len(lines) and lines[i + 1].strip() != end:
-                i += 1
-            i += 1
-        text = " ".join(p for p in parts if p)
-        out.append(Instruction(text.split(None, 1)[0].upper(), text, start + 1))
-        i += 1
-    return out
+from containerkit.dockerfile_syntax import Instruction
 
 
 def _norm(text: str) -> str:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from containerkit.dockerfile_syntax import Instruction
 from containerkit.engine.models import BuildStep, CacheInfo
 from containerkit.engine.steps import (
     BUILDKIT_CACHED,
@@ -17,7 +18,6 @@ from containerkit.engine.steps import (
     CLASSIC_CACHE,
     CLASSIC_RUNNING,
     CLASSIC_STEP,
-    Instruction,
     find_line,
     find_stage_from,
 )
