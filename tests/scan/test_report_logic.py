@@ -14,7 +14,7 @@ from containerkit.scan.merge import merge
 from containerkit.scan.models import AllowEntry, Finding
 from containerkit.scan.osv import OsvDatabase
 from containerkit.scan.policy import evaluate, load_allow_list
-from containerkit.scan.remediation import minimum_fix, remediate
+from containerkit.scan.remediation import edited_line, minimum_fix, remediate
 from containerkit.scan.report import image_repository, trend
 from tests.scan.helpers import OSV_DIR, REPORTS, pkg, sbom
 
@@ -244,3 +244,32 @@ def test_packages_the_base_image_brings_are_fixed_by_the_base_image_not_the_apps
     assert "comes with the base image (npm" in advice.action and "newer tag of the base image" in advice.action
     assert advice.manifest is None and "change `" not in advice.action and "add `" not in advice.action
     assert jsonlib.loads((tmp_path / "package.json").read_text())["dependencies"] == {"express": "^4.19.2"}  # untouched, valid
+
+
+@pytest.mark.parametrize(("ecosystem", "line", "requirement", "fix", "edit"), [
+    # a JSON object entry keeps its trailing comma (without it the package.json no longer parses)
+    ("npm", '    "lodash": "^4.17.20",', '"lodash": ">=4.17.21"', "4.17.21", '"lodash": ">=4.17.21",'),
+    ("npm", '    "lodash": "^4.17.20"', '"lodash": ">=4.17.21"', "4.17.21", '"lodash": ">=4.17.21"'),
+    # a TOML array entry (pyproject dependencies) keeps its quotes and comma
+    ("PyPI", '  "requests==2.25.0",', "requests>=2.32.4", "2.32.4", '"requests>=2.32.4",'),
+    # a requirement keeps its extras and its environment marker
+    ("PyPI", "Requests[socks]==2.25.0 ; python_version >= '3.8'", "requests>=2.32.4", "2.32.4",
+     "Requests[socks]>=2.32.4 ; python_version >= '3.8'"),
+    ("PyPI", "requests==2.25.0", "requests>=2.32.4", "2.32.4", "requests>=2.32.4"),
+])
+def test_a_suggested_manifest_edit_keeps_the_line_valid(ecosystem: str, line: str, requirement: str, fix: str, edit: str) -> None:
+    assert edited_line(ecosystem, line, requirement, fix) == edit
+
+
+def test_the_package_json_advice_applied_as_written_still_parses(tmp_path: Path) -> None:
+    import json as jsonlib
+
+    manifest = '{\n  "dependencies": {\n    "lodash": "^4.17.20",\n    "express": "^4.18.0"\n  }\n}\n'
+    (tmp_path / "package.json").write_text(manifest)
+    finding = Finding(id="GHSA-35jh-r3h4-6jhm", package="lodash", ecosystem="npm", package_type="npm",
+                      installed_version="4.17.20", fixed_versions=["4.17.21"], severity="high")
+    [advice] = [r for r in remediate([finding], tmp_path) if r.kind == "language"]
+    assert advice.line == 3 and advice.edit is not None
+    lines = manifest.splitlines()
+    lines[2] = "    " + advice.edit
+    assert jsonlib.loads("\n".join(lines))["dependencies"]["lodash"] == ">=4.17.21"

@@ -123,6 +123,8 @@ class Remediation(_M):
     manifest: str | None = Field(None, description="Manifest or lockfile to edit (language packages).")
     line: int | None = Field(None, description="1-based line in the manifest that pins the package.")
     requirement: str | None = Field(None, description="The minimum requirement to set, e.g. 'requests>=2.31.0'.")
+    edit: str | None = Field(None, description="The manifest line as it should read (its quotes, trailing comma, extras and "
+                             "environment marker kept), when line is known.")
 
 
 class TrendDiff(_M):

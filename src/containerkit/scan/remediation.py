@@ -120,9 +120,10 @@ def _language_remediation(ecosystem: str, package: str, findings: list[Finding],
         return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action, requirement=requirement)
     hit = find_pin(repo, ecosystem, package, manifests) if repo else None
     if hit is not None:
-        action = f"{hit.manifest}:{hit.line}: change `{hit.text.strip()}` to `{requirement}` ({len(ids)} advisory(ies) fixed)."
+        edit = edited_line(ecosystem, hit.text, requirement, fix)
+        action = f"{hit.manifest}:{hit.line}: change `{hit.text.strip()}` to `{edit}` ({len(ids)} advisory(ies) fixed)."
         return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action,
-                           manifest=hit.manifest, line=hit.line, requirement=requirement)
+                           manifest=hit.manifest, line=hit.line, requirement=requirement, edit=edit)
     found = _manifests_in(repo, ecosystem, manifests) if repo else []
     if found:
         action = (f"{found[0]}: {package} {installed} is not pinned there (a transitive dependency): add `{requirement}` "
@@ -131,6 +132,27 @@ def _language_remediation(ecosystem: str, package: str, findings: list[Finding],
                            manifest=found[0], requirement=requirement)
     action = f"upgrade {package} from {installed} to {fix} or later: set `{requirement}` in the dependency manifest or lockfile."
     return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action, requirement=requirement)
+
+
+_PEP508_HEAD = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]]*\])?)[^;]*(;.*)?$")
+
+
+def edited_line(ecosystem: str, line: str, requirement: str, fix: str) -> str:
+    """The manifest line rewritten to ``requirement``, valid where it stands: a quoted entry of a JSON or TOML array
+    keeps its quotes and trailing comma; a Python requirement keeps its extras (``requests[socks]``) and its
+    environment marker (``; python_version >= '3.8'``)."""
+    text = line.strip()
+    comma = "," if text.endswith(",") else ""
+    text = text.removesuffix(",").strip()
+    quote = text[0] if len(text) > 1 and text[:1] in ("'", '"') and text[-1] == text[0] else ""
+    if ecosystem_family(ecosystem) == "PyPI":
+        match = _PEP508_HEAD.match(text[1:-1].strip() if quote else text)
+        if match:
+            marker = (match.group(2) or "").strip()
+            return f"{quote}{match.group(1)}>={fix}" + (f" {marker}" if marker else "") + f"{quote}{comma}"
+    if requirement[:1] in ("'", '"'):
+        quote = ""
+    return f"{quote}{requirement}{quote}{comma}"
 
 
 def _requirement(ecosystem: str, package: str, fix: str) -> str:
