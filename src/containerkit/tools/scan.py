@@ -107,7 +107,9 @@ async def _require_local_image(ctx: ToolContext, image: str) -> None:
     store_result=True, params=ScanImageParams, result=ScanImageResult,
     description="Inventory an image with syft and find known vulnerabilities (Trivy, Grype when installed, and a built-in offline "
     "OSV matcher). Merged, deduplicated findings with severity, CVSS, fixed versions, layer, remediation (base-image/apt upgrades, "
-    "manifest lines to change), trend against the previous scan, SARIF and CycloneDX outputs, and a policy gate (fail_on + allow-list).",
+    "manifest lines to change), trend against the previous scan, SARIF, CycloneDX (with the vulnerabilities) or SPDX outputs, and a "
+    "policy gate (fail_on, allow-list, ignore file, VEX, your Rego policies, end-of-life base images, database age). Also "
+    "scans an SBOM file instead of an image (sbom_in).",
 )
 async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResult:
     sbom_in = ctx.resolve_path(params.sbom_in) if params.sbom_in else None
