@@ -16,8 +16,11 @@ from containerkit.errors import BuildError, RolloutFailedError, SmokeTestError
 from containerkit.tools.base import Services
 from containerkit.tools.files import FileWrite, is_ours, write_file
 from containerkit.tools.registry import REGISTRY
-from containerkit.workflow.routing import RoutingRule, fixer
+from containerkit.workflow.rules import FIXERS, RoutingRule, fixer
 from containerkit.workflow.runner import FailureContext, RouteDecision
+
+#: every fixer, these included: the routing takes them from here, so importing it registers them
+__all__ = ["FIXERS"]
 
 # log text -> Debian packages that fix it
 SYSTEM_PACKAGES: list[tuple[re.Pattern[str], list[str]]] = [

@@ -7,30 +7,20 @@ run event by the runner.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from containerkit import yamlsafe
 from containerkit.errors import ConfigError
 from containerkit.tools.base import Services
+from containerkit.workflow.fixers import FIXERS
+from containerkit.workflow.rules import RoutingRule
 from containerkit.workflow.runner import FailureContext, RouteDecision, Router
 
 RULES_FILE = Path(__file__).with_name("routing_rules.yaml")
-
-
-class RoutingRule(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str
-    tools: list[str] = Field(default_factory=list, description="Tools this rule applies to (empty: any).")
-    codes: list[str] = Field(min_length=1, description="Error codes that trigger it.")
-    fixer: str = Field(description="Name of the fixer to run (see FIXERS), or 'stop'.")
-    max_attempts: int = Field(2, ge=0, le=10)
-    hint: str | None = Field(None, description="Shown when the rule stops the run or gives up.")
 
 
 class RoutingRules(BaseModel):
@@ -56,31 +46,7 @@ def load_rules(path: Path | None = None) -> RoutingRules:
         ) from e
 
 
-Fixer = Callable[[FailureContext, Services, RoutingRule], Awaitable[RouteDecision | None]]
-FIXERS: dict[str, Fixer] = {}
-
-
-def fixer(name: str) -> Callable[[Fixer], Fixer]:
-    def register(fn: Fixer) -> Fixer:
-        FIXERS[name] = fn
-        return fn
-
-    return register
-
-
-@fixer("skip")
-async def _skip(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision:
-    return RouteDecision("skip", rule.hint or f"skipped: {failure.error.code}", detail={"rule": rule.id})
-
-
-@fixer("stop")
-async def _stop(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision:
-    return RouteDecision("give_up", rule.hint or f"{failure.error.code} cannot be fixed automatically", detail={"rule": rule.id})
-
-
 def default_router(services: Services) -> Router:
-    import containerkit.workflow.fixers  # noqa: F401 - registers the fixers named by the rules
-
     rules = load_rules(services.settings.workflow.routing_rules)
     attempts: dict[tuple[str, str, str], int] = {}
 
