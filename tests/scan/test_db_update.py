@@ -71,7 +71,7 @@ def test_update_downloads_each_ecosystem_and_records_the_date(tmp_path: Path, os
     assert {e.ecosystem: e.source for e in status.ecosystems}["PyPI"] == f"{osv_server}/PyPI/all.zip"
     assert not list(tmp_path.rglob("*.part"))
     # indexed once here: each scan reads its packages' records from <db>/index.sqlite
-    assert osvindex.is_fresh(tmp_path / osvindex.INDEX_FILE, tmp_path)
+    assert osvindex.is_fresh(tmp_path / osvindex.INDEX_FILE, osvindex.fingerprint(tmp_path))
     db = osv.OsvDatabase.load(tmp_path, {("PyPI", "requests")})
     assert {r.id for r in db.records[("PyPI", "requests")]} == {"GHSA-j8r2-6x86-q33q", "GHSA-9wx4-h78v-vm56", "GHSA-9hjg-9r4m-mvj7"}
 

@@ -161,17 +161,15 @@ class OsvDatabase:
         index = osvindex.Index(ensure_index(path, cache_dir))
         try:
             db = cls(path=path, skipped=index.skipped, skipped_examples=list(index.skipped_examples))
-            pointed: set[str] = set()
-            for vuln_id, raw in index.for_packages(wanted):
-                record = db._parse(vuln_id, raw)
-                if record is None:
-                    continue
-                db.loaded += 1
-                pointed.update(record.upstream, record.aliases)
-                for key in {(a.package.ecosystem, normalize_name(a.package.ecosystem, a.package.name))
-                            for a in record.affected if a.package is not None}:
-                    if wanted is None or key in wanted:
-                        db.records.setdefault(key, []).append(record)
+            parsed: dict[str, OsvRecord | None] = {}  # each record once, though it may affect several packages
+            for key, vuln_id, raw in index.for_packages(wanted):
+                if vuln_id not in parsed:
+                    parsed[vuln_id] = db._parse(vuln_id, raw)
+                record = parsed[vuln_id]
+                if record is not None:
+                    db.records.setdefault(key, []).append(record)
+            db.loaded = sum(1 for record in parsed.values() if record is not None)
+            pointed = {ref for record in parsed.values() if record is not None for ref in (*record.upstream, *record.aliases)}
             for vuln_id, raw in index.by_id(pointed).items():
                 related = db._parse(vuln_id, raw)
                 if related is not None:
@@ -194,14 +192,15 @@ def ensure_index(path: Path, cache_dir: Path | None = None) -> Path:
     database ``db update`` indexed, else in the cache directory (a user's own --db directory is not written to)."""
     beside = path / osvindex.INDEX_FILE if path.is_dir() else None
     target = beside if beside is not None and beside.is_file() else osvindex.location(path, cache_dir or _cache.cache_dir())
-    if not osvindex.is_fresh(target, path):
-        osvindex.build(path, _iter_documents(path), target, _keys)
+    stamp = osvindex.fingerprint(path)
+    if not osvindex.is_fresh(target, stamp):
+        osvindex.build(_iter_documents(path), target, stamp, _keys)
     return target
 
 
 def build_index(root: Path) -> osvindex.BuildStats:
     """Index a database ``db update`` manages, beside it (``<db>/index.sqlite``)."""
-    return osvindex.build(root, _iter_documents(root), root / osvindex.INDEX_FILE, _keys)
+    return osvindex.build(_iter_documents(root), root / osvindex.INDEX_FILE, osvindex.fingerprint(root), _keys)
 
 
 def _keys(doc: dict[str, object]) -> set[tuple[str, str]]:
