@@ -61,7 +61,7 @@ def image(name: str) -> str:
 
 @contextmanager
 def running(needs: list[str]) -> Iterator[dict[str, str]]:
-    """Start the services an app needs and yield the placeholders of its env; removed on exit. A need with no
+    """Start the services an app needs and yield the addresses its env templates name; removed on exit. A need with no
     service here (mongodb: not in Debian 12) is left out, so the app's run shows what it does without it."""
     started: list[str] = []
     values: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""Reading a Dockerfile for the lint and the policies: directives, stages, conftest's input. The instructions come from the
+"""Reading a Dockerfile for the lint and the policies: its stages, conftest's input. The instructions come from the
 one parser, :mod:`containerkit.dockerfile_syntax`."""
 
 from __future__ import annotations
@@ -6,19 +6,6 @@ from __future__ import annotations
 import re
 
 from containerkit.dockerfile_syntax import Instruction, parse_dockerfile
-
-_DIRECTIVE = re.compile(r"^#\s*(syntax|escape|check)\s*=", re.I)
-
-
-def directives(text: str) -> dict[str, str]:
-    out = {}
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        if _DIRECTIVE.match(line):
-            key, _, value = line[1:].partition("=")
-            out[key.strip().lower()] = value.strip()
-    return out
 
 
 def stages(instructions: list[Instruction]) -> list[tuple[str, str | None]]:

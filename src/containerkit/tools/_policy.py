@@ -60,6 +60,3 @@ def manifest_rules(policies: PolicySet) -> ExtraRules:
                 for results in policies.evaluate_many(list(objects))]
     return check
 
-
-def report_findings(policies: PolicySet, report: dict[str, Any]) -> list[RuleResult]:
-    return policies.evaluate(report)

@@ -171,7 +171,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
         gate = gate.model_copy(update={"passed": False, "stale_db": f"the vulnerability database {age} (limit {limit})"})
     if policies is not None:
         rules = [RuleFinding(rule=r.rule, severity=r.severity, message=r.message, policy=r.policy)
-                 for r in _policy.report_findings(policies, report.model_copy(update={"policy": gate}).model_dump(mode="json"))]
+                 for r in policies.evaluate(report.model_copy(update={"policy": gate}).model_dump(mode="json"))]
         gate = gate.model_copy(update={"rules": [*gate.rules, *rules],
                                        "passed": gate.passed and not any(r.severity == "error" for r in rules)})
         report = report.model_copy(update={"warnings": [*report.warnings, *(
