@@ -11,7 +11,9 @@ import pytest
 from containerkit.errors import ScanError
 from containerkit.scan import cvss, osv
 from containerkit.scan.backends import BuiltinScanner, ScanInput, db_warnings
+from containerkit.scan.models import Sbom
 from containerkit.scan.osv import OsvAffected, OsvDatabase, affected_by
+from containerkit.scan.remediation import remediate
 from containerkit.scan.sbom import SyftOutput
 from tests.scan.helpers import OSV_DIR, pkg, sbom
 
@@ -171,7 +173,7 @@ def test_status_without_metadata_counts_by_ecosystem(tmp_path: Path) -> None:
 def test_os_fix_advice_keeps_the_binary_packages_epoch() -> None:
     """bsdutils 1:2.38.1-5+b1 (source util-linux 2.38.1-5) is fixed by DSA-5650-1 in source 2.38.1-5+deb12u1: the advice
     names the binary version apt installs, 1:2.38.1-5+deb12u1 (it read `bsdutils ()` before)."""
-    from containerkit.scan.remediation import remediate
+
 
     inventory = sbom(pkg("bsdutils", "1:2.38.1-5+b1", "Debian:12", "deb", source="util-linux", source_version="2.38.1-5"))
     db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
@@ -203,3 +205,104 @@ def test_a_distribution_rating_gives_the_severity_when_there_is_no_cvss_vector()
     assert osv.record_severity(parsed)[:2] == ("medium", 5.9)  # the CVSS v3.1 vector wins when there is one
     record["severity"] = [s for s in record["severity"] if s["type"] == "Ubuntu"]
     assert osv.record_severity(osv.OsvRecord.model_validate(record)) == ("medium", None, None, "UBUNTU-CVE-2025-6491 (Ubuntu priority)")
+
+
+def test_alpine_packages_match_osvs_real_alpine_record_by_source_package() -> None:
+    """syft reports Alpine 3.18.4 and musl-utils (origin musl); OSV files the record under Alpine:v3.18 / musl."""
+    from containerkit.scan.sbom import ecosystem_for
+
+    ecosystem, _ = ecosystem_for("apk", None, "musl-utils", "alpine", "3.18.4")
+    assert ecosystem == "Alpine:v3.18"
+    inventory = sbom(pkg("musl", "1.2.4-r2", ecosystem, "apk"), pkg("musl-utils", "1.2.4-r2", ecosystem, "apk", source="musl"))
+    db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
+    findings = osv.match(db, inventory)
+    assert [(f.id, f.package, f.fixed_versions) for f in findings] == [
+        ("ALPINE-CVE-2025-26519", "musl", ["1.2.4-r3"]), ("ALPINE-CVE-2025-26519", "musl-utils", ["1.2.4-r3"])]
+    assert findings[0].aliases == ["CVE-2025-26519"]
+    assert findings[0].severity == "high" and findings[0].severity_source == "ALPINE-CVE-2025-26519 (CVSS v3)"
+    [advice] = remediate(findings)
+    assert "RUN apk upgrade --no-cache musl musl-utils" in advice.action, advice.action
+    # the 3.19 branch's fix is an Alpine version with a _git suffix: apk ordering, not text ordering
+    on_319 = sbom(pkg("musl", "1.2.4_git20230717-r4", "Alpine:v3.19", "apk"))
+    assert [f.fixed_versions for f in osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(on_319)), on_319)] == \
+        [["1.2.4_git20230717-r5"]]
+    fixed = sbom(pkg("musl", "1.2.4-r3", ecosystem, "apk"))
+    assert osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(fixed)), fixed) == []
+
+
+def _alma(name: str, version: str) -> Sbom:
+    from containerkit.scan.sbom import ecosystem_for
+
+    ecosystem, _ = ecosystem_for("rpm", f"pkg:rpm/almalinux/{name}@{version}?arch=x86_64", name, "almalinux", "9.1")
+    return Sbom(image="t:1", distro_id="almalinux", distro_version="9.1", packages=[pkg(name, version, str(ecosystem), "rpm")])
+
+
+def test_almalinux_packages_match_almalinuxs_real_record_with_rpm_ordering_and_its_rating() -> None:
+    """ALSA-2023:0946 lists binary packages with epoch-qualified fixes, its CVEs under `related` and Red Hat's rating
+    only in the summary: an AlmaLinux 9 image with openssl-libs 1:3.0.1-43.el9_0 is affected, rated medium."""
+    inventory = _alma("openssl-libs", "1:3.0.1-43.el9_0")
+    assert inventory.packages[0].ecosystem == "AlmaLinux:9"
+    [finding] = osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory)), inventory)
+    assert finding.id == "ALSA-2023:0946" and finding.fixed_versions == ["1:3.0.1-47.el9_1"]
+    assert finding.severity == "medium" and finding.severity_source == "ALSA-2023:0946 (advisory rating)"
+    assert len(finding.related) == 8 and "CVE-2023-0286" in finding.related and finding.aliases == []
+    [advice] = remediate([finding])
+    assert "RUN dnf upgrade -y openssl-libs && dnf clean all" in advice.action and "(1:3.0.1-47.el9_1)" in advice.action
+    for version in ("1:3.0.1-47.el9_1", "1:3.0.7-16.el9_2"):  # the fix itself, and a later rebase (3.0.7 > 3.0.1)
+        later = _alma("openssl-libs", version)
+        assert osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(later)), later) == []
+
+
+def test_an_rpm_advisory_is_ignored_only_when_every_cve_it_fixes_is(tmp_path: Path) -> None:
+    from containerkit.scan.policy import apply_ignores, load_ignore_file
+
+    inventory = _alma("openssl-libs", "1:3.0.1-43.el9_0")
+    [finding] = osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory)), inventory)
+    one = tmp_path / "one"
+    one.write_text("CVE-2023-0286  # not reachable: no X.400 names here\n")
+    assert apply_ignores([finding], load_ignore_file(one), "one")[0][0].ignored is None
+    every = tmp_path / "every"
+    every.write_text("".join(f"{cve}\n" for cve in finding.related))
+    [ignored], _ = apply_ignores([finding], load_ignore_file(every), "every")
+    assert ignored.ignored is not None and ignored.ignored.startswith("every vulnerability it fixes is ignored (every:1")
+    by_id = tmp_path / "by-id"
+    by_id.write_text("ALSA-2023:0946\n")
+    assert apply_ignores([finding], load_ignore_file(by_id), "by-id")[0][0].ignored == "by-id:1"
+
+
+def test_an_rpm_advisory_is_settled_by_vex_only_when_every_cve_it_fixes_is() -> None:
+    from containerkit.scan import vex
+
+    inventory = _alma("openssl-libs", "1:3.0.1-43.el9_0")
+    [finding] = osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory)), inventory)
+
+    def stmt(cve: str) -> vex.Statement:
+        return vex.Statement(cve, (), "not_affected", "vulnerable_code_not_in_execute_path", (), "vex.json")
+
+    assert vex.apply([finding], [stmt("CVE-2023-0286")])[0].ignored is None
+    settled = vex.apply([finding], [stmt(cve) for cve in finding.related])[0]
+    assert settled.vex == "not_affected" and settled.ignored is not None
+
+
+def test_rocky_linux_packages_get_osvs_rocky_ecosystem() -> None:
+    """No real Rocky Linux record could be captured here (OSV is not reachable); the ecosystem name is OSV's own
+    (ossf/osv-schema ecosystems.json: `Rocky Linux`, with the numeric major release), and its versions compare as RPMs."""
+    from containerkit.scan.sbom import ecosystem_for
+    from containerkit.scan.versions import parse
+
+    assert ecosystem_for("rpm", None, "bash", "rocky", "9.3") == ("Rocky Linux:9", "bash")
+    assert ecosystem_for("rpm", None, "bash", "alma", "8.10") == ("AlmaLinux:8", "bash")  # Trivy's family name
+    assert parse("Rocky Linux:9", "0:4.9.3-2.el9_8.1") > parse("Rocky Linux:9", "4.9.3-1.el9")
+
+
+def test_alpine_versions_order_as_apk_does_including_git_snapshots() -> None:
+    """apk-tools' order: a pre-release suffix before the release, a snapshot or patch suffix after it, the letter
+    after the numbers, more numbers later; univers refused `_git` versions, so Alpine 3.19's musl was never matched."""
+    from containerkit.scan.versions import UnparsableVersionError, parse
+
+    ordered = ["1.2.4_rc1-r0", "1.2.4-r0", "1.2.4-r3", "1.2.4_git20230717-r4", "1.2.4_git20230717-r5", "1.2.4_p1-r0",
+               "1.2.4a-r0", "1.2.4.1-r0", "1.2.5-r1", "1.10.0-r0"]
+    assert sorted(reversed(ordered), key=lambda v: parse("Alpine:v3.19", v)) == ordered
+    assert parse("Alpine:v3.19", "3.1.4-r5") == parse("Alpine:v3.19", "3.1.4~9f3a-r5")  # the ~hash does not order
+    with pytest.raises(UnparsableVersionError):
+        parse("Alpine:v3.19", "not-a-version")

@@ -143,7 +143,7 @@ async def _run_scanner(name: str, argv: list[str], env: dict[str, str] | None, t
     return proc.stdout, proc.duration_s
 
 
-_TRIVY_TYPES = {"debian": "deb", "ubuntu": "deb", "alpine": "apk", "python-pkg": "python", "pip": "python", "pipenv": "python",
+_TRIVY_TYPES = {"debian": "deb", "ubuntu": "deb", "alpine": "apk", "alma": "rpm", "rocky": "rpm", "python-pkg": "python", "pip": "python", "pipenv": "python",
                 "poetry": "python", "node-pkg": "npm", "npm": "npm", "yarn": "npm", "gobinary": "go-module", "gomod": "go-module",
                 "jar": "java-archive", "pom": "java-archive", "gemspec": "gem", "bundler": "gem", "cargo": "rust-crate",
                 "rustbinary": "rust-crate"}

@@ -63,6 +63,9 @@ class Sbom(_M):
 class Finding(_M):
     id: str = Field(description="Advisory id (GHSA-..., CVE-..., DSA-..., DEBIAN-CVE-...).")
     aliases: list[str] = Field(default_factory=list, description="Other ids of the same vulnerability (CVE, PYSEC, GHSA...).")
+    related: list[str] = Field(
+        default_factory=list, description="The vulnerabilities a distribution advisory fixes (an ALSA or RLSA lists its "
+        "CVEs): an ignore file or VEX document that covers every one of them covers the advisory.")
     summary: str | None = None
     package: str = Field(description="Installed package name.")
     source_package: str | None = Field(None, description="OS source package the advisory names, when different.")

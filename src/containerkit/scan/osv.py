@@ -19,7 +19,15 @@ from containerkit import _cache
 from containerkit.errors import ScanError
 from containerkit.scan import cvss, osvindex
 from containerkit.scan.models import DbEcosystem, DbStatus, Finding, Package, Sbom, Severity
-from containerkit.scan.versions import UnparsableVersionError, ecosystem_family, normalize_name, parse, parse_semver
+from containerkit.scan.versions import (
+    RPM_OS,
+    SOURCE_NAMED_OS,
+    UnparsableVersionError,
+    ecosystem_family,
+    normalize_name,
+    parse,
+    parse_semver,
+)
 
 META_FILE = "containerkit-db.json"
 
@@ -70,6 +78,7 @@ class OsvRecord(_Osv):
     details: str | None = None
     aliases: list[str] = Field(default_factory=list)
     upstream: list[str] = Field(default_factory=list)
+    related: list[str] = Field(default_factory=list)
     withdrawn: str | None = None
     modified: str | None = None
     published: str | None = None
@@ -262,13 +271,13 @@ def lookup_keys(sbom: Sbom) -> set[tuple[str, str]]:
 
 def advisory_name(package: Package) -> str:
     """OS advisories name source packages; language advisories the package itself."""
-    if package.ecosystem and ecosystem_family(package.ecosystem) in ("Debian", "Ubuntu", "Alpine"):
+    if package.ecosystem and ecosystem_family(package.ecosystem) in SOURCE_NAMED_OS:
         return package.source_name or package.name
     return package.name
 
 
 def advisory_version(package: Package) -> str:
-    if package.ecosystem and ecosystem_family(package.ecosystem) in ("Debian", "Ubuntu", "Alpine"):
+    if package.ecosystem and ecosystem_family(package.ecosystem) in SOURCE_NAMED_OS:
         return package.source_version or package.version
     return package.version
 
@@ -300,7 +309,7 @@ def _match_record(db: OsvDatabase, record: OsvRecord, package: Package, name: st
         severity, score, vector, rated_by = finding_severity(db, record, affected)
         source = advisory_name(package)
         return Finding(
-            id=record.id, aliases=_aliases(record), summary=record.summary or _first_line(record.details),
+            id=record.id, aliases=_aliases(record), related=_related(record), summary=record.summary or _first_line(record.details),
             package=package.name, source_package=source if source != package.name else None, ecosystem=package.ecosystem,
             package_type=package.type, installed_version=package.version, fixed_versions=fixed, severity=severity,
             cvss_score=score, cvss_vector=vector, severity_source=rated_by, locations=package.locations, found_by=["builtin"], url=advisory_url(record.id),
@@ -368,6 +377,9 @@ def record_severity(record: OsvRecord, affected: OsvAffected | None = None) -> t
     for entry in entries:
         if entry.type == "Ubuntu" and cvss.severity_word(entry.score) != "unknown":
             return cvss.severity_word(entry.score), None, None, f"{record.id} (Ubuntu priority)"
+    rated = _summary_rating(record, affected)
+    if rated is not None:
+        return rated, None, None, f"{record.id} (advisory rating)"
     for specific in (record.database_specific, affected.ecosystem_specific if affected else None,
                      affected.database_specific if affected else None):
         word = specific.get("severity") if specific else None
@@ -389,6 +401,24 @@ def finding_severity(db: OsvDatabase, record: OsvRecord, affected: OsvAffected) 
             if theirs[0] != "unknown":
                 return theirs
     return own
+
+
+def _summary_rating(record: OsvRecord, affected: OsvAffected | None) -> Severity | None:
+    """RPM distributions' advisories (ALSA, RLSA) carry Red Hat's rating only as the first word of their summary:
+    ``"Moderate: openssl security and bug fix update"``."""
+    ecosystems = [a.package.ecosystem for a in ([affected] if affected else record.affected) if a.package]
+    if not record.summary or not any(ecosystem_family(e) in RPM_OS for e in ecosystems):
+        return None
+    word, colon, _ = record.summary.partition(":")
+    rating = cvss.severity_word(word) if colon else "unknown"
+    return rating if rating != "unknown" else None
+
+
+def _related(record: OsvRecord) -> list[str]:
+    """The CVEs a distribution advisory fixes (ALSA/RLSA list them under ``related``: each is its own vulnerability,
+    so they are not aliases of the advisory)."""
+    aliases = set(_aliases(record))
+    return sorted(dict.fromkeys(r for r in record.related if r != record.id and r not in aliases))
 
 
 def _aliases(record: OsvRecord) -> list[str]:

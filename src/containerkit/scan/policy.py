@@ -15,6 +15,7 @@ from containerkit import yamlsafe
 from containerkit.errors import InvalidInputError
 from containerkit.scan.models import AllowEntry, Finding, PolicyResult, PolicyViolation, Threshold, severity_at_least
 from containerkit.scan.report import finding_key
+from containerkit.scan.versions import RPM_OS
 
 
 class AllowFile(BaseModel):
@@ -148,13 +149,26 @@ def apply_ignores(findings: list[Finding], entries: list[IgnoreEntry], source: s
     out: list[Finding] = []
     for f in findings:
         entry = next((e for e in active if matches_purl(e, f)), None)
+        covering = _covering(f, active)
         if entry is not None:
             why = f"{source}:{entry.line}" + (f" ({entry.reason})" if entry.reason else "")
+            f = f.model_copy(update={"ignored": why})
+        elif covering:
+            why = f"every vulnerability it fixes is ignored ({', '.join(f'{source}:{e.line}' for e in covering)})"
             f = f.model_copy(update={"ignored": why})
         elif ignore_unfixed and not f.fixable:
             f = f.model_copy(update={"ignored": "no fix published (ignore_unfixed)"})
         out.append(f)
     return out, expired
+
+
+def _covering(f: Finding, active: list[IgnoreEntry]) -> list[IgnoreEntry]:
+    """The entries that together name every CVE a distribution advisory fixes (an ALSA fixing eight CVEs is ignored
+    when all eight are, not when one is), or none."""
+    by_id = {e.target.upper(): e for e in active if not e.target.startswith("pkg:")}
+    if not f.related or any(r.upper() not in by_id for r in f.related):
+        return []
+    return sorted({by_id[r.upper()] for r in f.related}, key=lambda e: e.line)
 
 
 def matches_purl(entry: IgnoreEntry, f: Finding) -> bool:
@@ -168,6 +182,8 @@ def matches_purl(entry: IgnoreEntry, f: Finding) -> bool:
     family = {"pypi": "PyPI", "npm": "npm", "deb": "Debian", "golang": "Go", "maven": "Maven", "gem": "RubyGems",
               "cargo": "crates.io", "nuget": "NuGet", "apk": "Alpine"}.get(kind.lower())
     wanted_family = f.ecosystem.split(":", 1)[0]
+    if kind.lower() == "rpm" and wanted_family not in RPM_OS:
+        return False
     if family is not None and not (family == wanted_family or (family == "Debian" and wanted_family == "Ubuntu")):
         return False
     names = {f.package.lower(), f.package.lower().rsplit(":", 1)[-1], (f.source_package or "").lower()}

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from containerkit.scan.models import Finding, Remediation
-from containerkit.scan.versions import UnparsableVersionError, ecosystem_family, normalize_name, parse
+from containerkit.scan.versions import OS_FAMILIES, RPM_OS, UnparsableVersionError, ecosystem_family, normalize_name, parse
 
-_OS_FAMILIES = ("Debian", "Ubuntu", "Alpine")
 _MANIFESTS: dict[str, tuple[str, ...]] = {
     "PyPI": ("requirements.txt", "requirements.in", "requirements-prod.txt", "pyproject.toml", "Pipfile", "setup.cfg", "setup.py"),
     "npm": ("package.json",),
@@ -46,10 +45,10 @@ def remediate(findings: Iterable[Finding], repo: Path | None = None, manifests: 
     """One OS remediation per distro and one language remediation per fixable package."""
     findings = [f for f in findings if f.fixable]
     out: list[Remediation] = []
-    os_findings = [f for f in findings if ecosystem_family(f.ecosystem) in _OS_FAMILIES]
+    os_findings = [f for f in findings if ecosystem_family(f.ecosystem) in OS_FAMILIES]
     for ecosystem in sorted({f.ecosystem for f in os_findings}):
         out.append(_os_remediation(ecosystem, [f for f in os_findings if f.ecosystem == ecosystem]))
-    lang = [f for f in findings if ecosystem_family(f.ecosystem) not in _OS_FAMILIES]
+    lang = [f for f in findings if ecosystem_family(f.ecosystem) not in OS_FAMILIES]
     groups: dict[tuple[str, str], list[Finding]] = {}
     for f in lang:
         groups.setdefault((f.ecosystem, f.package), []).append(f)
@@ -93,6 +92,8 @@ def _os_remediation(ecosystem: str, findings: list[Finding]) -> Remediation:
     distro = ecosystem.replace(":", " ")
     if ecosystem_family(ecosystem) == "Alpine":
         command = f"RUN apk upgrade --no-cache {names}"
+    elif ecosystem_family(ecosystem) in RPM_OS:
+        command = f"RUN dnf upgrade -y {names} && dnf clean all"
     else:
         command = f"RUN apt-get update && apt-get install -y --only-upgrade {names} && rm -rf /var/lib/apt/lists/*"
     action = (f"packages {', '.join(packages)} have fixes in {distro}: {listed}. Rebuild with a refreshed base image "

@@ -192,6 +192,11 @@ def _package(artifact: dict[str, Any], distro_id: str | None, distro_version: st
                    source_version=source_version, locations=locations)
 
 
+#: os-release IDs (and Trivy's family names) of RPM distributions -> OSV ecosystem; their advisories name binary
+#: packages, so the lookup uses the installed package's own name
+_RPM_DISTROS = {"almalinux": "AlmaLinux", "alma": "AlmaLinux", "rocky": "Rocky Linux"}
+
+
 def ubuntu_ecosystem(version: str) -> str:
     """OSV's name for an Ubuntu release: LTS releases (April of an even year: 22.04, 24.04) are ``Ubuntu:22.04:LTS``,
     others ``Ubuntu:24.10``. (``Ubuntu:Pro:…`` records are for Ubuntu Pro's ESM packages, which images do not carry.)"""
@@ -208,6 +213,8 @@ def ecosystem_for(ptype: str, purl: str | None, name: str, distro_id: str | None
         return f"Debian:{distro_version.split('.')[0]}", name
     if ptype == "apk" and distro_id == "alpine" and distro_version:
         return "Alpine:v" + ".".join(distro_version.split(".")[:2]), name
+    if ptype == "rpm" and distro_id in _RPM_DISTROS and distro_version:
+        return f"{_RPM_DISTROS[distro_id]}:{distro_version.split('.')[0]}", name
     if not purl or not purl.startswith("pkg:"):
         return None, name
     kind, _, rest = purl[4:].partition("/")

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from univers.versions import (
-    AlpineLinuxVersion,
     DebianVersion,
     GolangVersion,
     MavenVersion,
     NugetVersion,
     PypiVersion,
+    RpmVersion,
     RubygemsVersion,
     SemverVersion,
 )
@@ -23,7 +23,9 @@ Parsed = Any  # a univers Version instance (untyped library)
 _BY_ECOSYSTEM: dict[str, Callable[[str], Parsed]] = {
     "Debian": DebianVersion,
     "Ubuntu": DebianVersion,
-    "Alpine": AlpineLinuxVersion,
+    "Alpine": lambda text: ApkVersion(text),
+    "AlmaLinux": RpmVersion,
+    "Rocky Linux": RpmVersion,
     "PyPI": PypiVersion,
     "npm": SemverVersion,
     "crates.io": SemverVersion,
@@ -32,6 +34,47 @@ _BY_ECOSYSTEM: dict[str, Callable[[str], Parsed]] = {
     "RubyGems": RubygemsVersion,
     "NuGet": NugetVersion,
 }
+
+
+_APK = re.compile(r"^(\d+(?:\.\d+)*)([a-z]?)((?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)\d*)*)(?:~[0-9a-f]+)?(?:-r(\d+))?$")
+#: apk's suffixes: the first four mark a pre-release (before the bare version), the others a later snapshot or patch
+_APK_SUFFIX = {"alpha": -4, "beta": -3, "pre": -2, "rc": -1, "cvs": 1, "svn": 2, "git": 3, "hg": 4, "p": 5}
+
+
+@functools.total_ordering
+class ApkVersion:
+    """An Alpine package version ordered as apk-tools orders it: dotted numbers, an optional letter, suffixes
+    (``_rc1`` before the release, ``_git20230717`` and ``_p2`` after it), an ignored ``~hash``, then ``-rN``. (univers'
+    AlpineLinuxVersion refuses the ``_git`` snapshots Alpine ships, e.g. musl 1.2.4_git20230717-r5 in 3.19.)"""
+
+    def __init__(self, text: str) -> None:
+        m = _APK.match(text)
+        if m is None:
+            raise ValueError(f"{text!r} is not an apk version")
+        numbers, letter, suffixes, revision = m.groups()
+        pairs = [(_APK_SUFFIX[name], int(num or 0)) for name, num in re.findall(r"_([a-z]+)(\d*)", suffixes)]
+        self.text = text
+        self.key = ([int(n) for n in numbers.split(".")], letter, [*pairs, (0, 0)], int(revision or 0))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApkVersion) and self.key == other.key
+
+    def __lt__(self, other: ApkVersion) -> bool:
+        return self.key < other.key
+
+    def __hash__(self) -> int:
+        return hash(repr(self.key))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+#: distributions whose advisories name source packages (a binary package is looked up under its source's name)
+SOURCE_NAMED_OS = ("Debian", "Ubuntu", "Alpine")
+#: RPM distributions: their advisories (ALSA, RLSA) list every binary package, with epoch-qualified versions
+RPM_OS = ("AlmaLinux", "Rocky Linux")
+#: every operating-system ecosystem the scanner maps (the base image's packages, fixed by a base-image update)
+OS_FAMILIES = SOURCE_NAMED_OS + RPM_OS
 
 
 class UnparsableVersionError(ValueError):

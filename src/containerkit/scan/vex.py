@@ -106,8 +106,9 @@ def _cyclonedx(item: Any, source: str) -> Statement | None:
     return Statement(item["id"], aliases, status, why, tuple(r for r in refs if r.startswith(_PACKAGE_PURLS)), source)
 
 
-def applies(statement: Statement, finding: Finding) -> bool:
-    ids = {finding.id.upper(), *(a.upper() for a in finding.aliases)}
+def applies(statement: Statement, finding: Finding, ids: set[str] | None = None) -> bool:
+    """The statement names the finding (by its id or an alias, or by ``ids`` when given) and its package."""
+    ids = ids if ids is not None else {finding.id.upper(), *(a.upper() for a in finding.aliases)}
     if not ids & {statement.vulnerability.upper(), *(a.upper() for a in statement.aliases)}:
         return False
     return not statement.packages or any(matches_purl(IgnoreEntry(target=p, line=0), finding) for p in statement.packages)
@@ -117,7 +118,12 @@ def apply(findings: list[Finding], statements: list[Statement]) -> list[Finding]
     """The findings, those a ``not_affected`` or ``fixed`` statement covers set aside with its status and reason."""
     out = []
     for finding in findings:
-        hit = next((s for s in statements if s.status in ("not_affected", "fixed") and applies(s, finding)), None)
+        settled = [s for s in statements if s.status in ("not_affected", "fixed")]
+        hit = next((s for s in settled if applies(s, finding)), None)
+        if hit is None and finding.related:
+            # a distribution advisory (ALSA, RLSA) is settled when each of the CVEs it fixes is
+            each = [next((s for s in settled if applies(s, finding, {cve.upper()})), None) for cve in finding.related]
+            hit = each[0] if all(each) else None
         if hit is not None and finding.ignored is None:
             finding = finding.model_copy(update={
                 "ignored": f"VEX {hit.source}: {hit.status}" + (f" ({hit.justification})" if hit.justification else ""),
