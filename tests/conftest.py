@@ -10,6 +10,7 @@ silently skip there.
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import io
 import os
 import shutil
@@ -24,6 +25,7 @@ from typing import Any
 
 import anyio
 import httpx
+import hypothesis
 import pytest
 
 from containerkit.app import App, build_app
@@ -35,6 +37,11 @@ from containerkit.tools import ToolResult
 if "CONTAINERKIT_CACHE_DIR" not in os.environ:
     os.environ["CONTAINERKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="containerkit-test-cache-")
     atexit.register(shutil.rmtree, os.environ["CONTAINERKIT_CACHE_DIR"], True)
+
+# hypothesis' default deadline (200 ms per example) is a timing test on a shared 2-core machine: every property test
+# gets one that holds under load (a test that touches files or the engine sets deadline=None itself)
+hypothesis.settings.register_profile("containerkit", deadline=dt.timedelta(seconds=5), print_blob=True)
+hypothesis.settings.load_profile("containerkit")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_REPOS = ROOT / "tests" / "fixtures" / "repos"

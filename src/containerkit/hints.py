@@ -19,6 +19,7 @@ CLI_COMMANDS: dict[str, str] = {
     "analyze_repository": "analyze",
     "build_image": "build",
     "cancel_workflow": "workflow cancel",
+    "containerize": "containerize",
     "db_status": "db status",
     "db_update": "db update",
     "delete_session": "sessions delete",

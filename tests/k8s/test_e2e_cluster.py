@@ -143,7 +143,7 @@ def test_containerize_hello_flask_deploys_and_answers_on_the_real_cluster(cluste
     """`containerkit containerize examples/hello-flask --registry 127.0.0.1:5001 --deploy`, as the tool call."""
     repo = tmp_path / "hello-flask"
     shutil.copytree(ROOT / "examples" / "hello-flask", repo, ignore=shutil.ignore_patterns("Dockerfile", ".dockerignore", "k8s"))
-    result = cluster.harness.call("execute_workflow", path=str(repo), registry=f"{local_registry}/e2e", deploy=True,
+    result = cluster.harness.call("containerize", path=str(repo), registry=f"{local_registry}/e2e", deploy=True,
                                   namespace=cluster.namespace, tag=f"e2e-{uuid.uuid4().hex[:6]}")
     steps = {s.id: s.status for s in result.steps}
     assert steps["push"] == "succeeded" and steps["deploy"] == "succeeded" and steps["verify"] == "succeeded", steps

@@ -180,7 +180,7 @@ def test_prompts_guide_the_pipeline(harness: Harness) -> None:
     names, got = run_client(harness, body)
     assert {"containerize_app", "fix_failed_build"} <= set(names)
     text = got.messages[0].content.text
-    assert "execute_workflow" in text and "127.0.0.1:5001" in text
+    assert "`containerize` with" in text and "127.0.0.1:5001" in text
 
 
 def test_cancellation_marks_the_job_cancelled(harness: Harness) -> None:

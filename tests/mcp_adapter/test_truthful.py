@@ -46,7 +46,8 @@ CAN_DO: dict[str, set[str]] = {
     "deploy_application": {"cluster", "remote"},
     "verify_deployment": {"remote"},
     "prepare_cluster": {"adds", "cluster", "remote"},       # a kind cluster; or an existing one: namespace, pull Secret
-    "execute_workflow": {"workflow", "remote"},
+    "containerize": {"workflow", "remote"},
+    "execute_workflow": {"workflow", "remote"},                # the deprecated name of containerize
     "execute_custom_workflow": {"workflow", "remote"},
     "resume_workflow": {"workflow", "remote"},
     "cancel_workflow": {"store"},

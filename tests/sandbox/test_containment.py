@@ -16,8 +16,8 @@ from typing import Any
 import docker.errors
 import pytest
 
+from containerkit.engine.containers import DEADLINE_LABEL, GRACE_S, LABEL, reap_expired
 from containerkit.errors import ContainerKitError
-from containerkit.sandbox.containers import DEADLINE_LABEL, GRACE_S, LABEL, reap_expired
 from tests.conftest import ROOT, Harness
 from tests.core.test_cli import ck
 

@@ -43,7 +43,7 @@ def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture
 
     harness = Harness(build_app(), ck_home)
     repo = copy_fixture(fixture, tmp_path)
-    result = harness.call("execute_workflow", path=str(repo), registry=f"{local_registry}/e2e", tag="t1")
+    result = harness.call("containerize", path=str(repo), registry=f"{local_registry}/e2e", tag="t1")
     state = steps(result)
     assert {k: state[k] for k in ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate")} == dict.fromkeys(
         ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate"), "succeeded")
@@ -63,13 +63,25 @@ def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture
 
 def test_without_registry_push_is_skipped_with_the_reason(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
     repo = copy_fixture("python-health", tmp_path)
-    result = harness.call("execute_workflow", path=str(repo), until="smoke")
+    result = harness.call("containerize", path=str(repo), until="smoke")
     assert steps(result) == {"analyze": "succeeded", "dockerfile": "succeeded", "lint": "succeeded", "secrets": "succeeded",
                              "build": "succeeded", "smoke": "succeeded"}
 
 
 def test_deploy_without_registry_is_refused_up_front(harness: Harness) -> None:
     with pytest.raises(InvalidInputError, match="--deploy needs --registry"):
+        harness.call("containerize", path=str(FIXTURE_REPOS / "python-flask"), deploy=True)
+
+
+def test_execute_workflow_is_the_deprecated_name_of_containerize(harness: Harness) -> None:
+    """Renamed in issue 17: the old name stays for one release, the same tool, its description saying so."""
+    from containerkit.tools.registry import REGISTRY
+
+    new, old = REGISTRY.get("containerize"), REGISTRY.get("execute_workflow")
+    assert old.fn is new.fn and old.params_model is new.params_model and old.effects == new.effects
+    assert old.description.startswith("Deprecated: the old name of `containerize`, removed in the next release")
+    assert not new.description.startswith("Deprecated")
+    with pytest.raises(InvalidInputError, match="--deploy needs --registry"):  # and it runs the same code
         harness.call("execute_workflow", path=str(FIXTURE_REPOS / "python-flask"), deploy=True)
 
 
@@ -105,7 +117,7 @@ def test_a_workflow_parameter_from_inputs_is_checked_before_the_first_step(tmp_p
 
 def test_wrong_port_is_repaired_by_the_routing_rules(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
     repo = copy_fixture("python-wrong-port", tmp_path)
-    result = harness.call("execute_workflow", path=str(repo), until="smoke")
+    result = harness.call("containerize", path=str(repo), until="smoke")
     assert steps(result)["smoke"] == "succeeded"
     routes = [e for e in result.events if e.kind == "route"]
     assert routes and routes[0].detail["rule"] == "wrong-port" and routes[0].detail["port"] == 7000
@@ -133,7 +145,7 @@ def test_broken_dockerfile_is_fixed_through_mcp_sampling(harness: Harness, docke
 
     async def main() -> Any:
         async with Client(build_server(harness.app), sampling_callback=sampling, mode=mode) as client:
-            return await client.call_tool("execute_workflow", {"path": str(repo), "until": "smoke"}, progress_callback=on_progress)
+            return await client.call_tool("containerize", {"path": str(repo), "until": "smoke"}, progress_callback=on_progress)
 
     result = anyio.run(main)
     assert not result.is_error, result.content[0].text
@@ -154,7 +166,7 @@ def test_containerize_through_mcp_reports_progress_and_pushes(harness: Harness, 
 
     async def main() -> Any:
         async with Client(build_server(harness.app), mode="legacy") as client:
-            return await client.call_tool("execute_workflow", {"path": str(repo), "registry": f"{local_registry}/mcp", "tag": "m1"},
+            return await client.call_tool("containerize", {"path": str(repo), "registry": f"{local_registry}/mcp", "tag": "m1"},
                                           progress_callback=on_progress)
 
     result = anyio.run(main)
@@ -199,8 +211,8 @@ def test_a_fix_for_a_hand_written_dockerfile_is_a_proposal_until_applied(harness
             listed = {t.name: t for t in (await client.list_tools()).tools}
             return listed, await client.call_tool(tool, args)
 
-    listed, result = anyio.run(main, "execute_workflow", {"path": str(repo), "until": "smoke"})
-    assert listed["execute_workflow"].annotations.destructive_hint is True
+    listed, result = anyio.run(main, "containerize", {"path": str(repo), "until": "smoke"})
+    assert listed["containerize"].annotations.destructive_hint is True
     assert result.is_error
     assert (repo / "Dockerfile").read_text() == broken  # the user's file is untouched
     text = result.content[0].text
@@ -228,7 +240,7 @@ def test_apply_fixes_writes_the_fix_and_keeps_the_users_file(harness: Harness, d
 
     async def main() -> Any:
         async with Client(build_server(harness.app), sampling_callback=_sampling_with(good), mode="legacy") as client:
-            return await client.call_tool("execute_workflow", {"path": str(repo), "until": "smoke", "apply_fixes": True})
+            return await client.call_tool("containerize", {"path": str(repo), "until": "smoke", "apply_fixes": True})
 
     result = anyio.run(main)
     assert not result.is_error, result.content[0].text

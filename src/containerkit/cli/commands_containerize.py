@@ -65,4 +65,4 @@ def register(app: typer.Typer) -> None:
                   "allow_production": allow_production,
                   "namespace": namespace, "fail_on": fail_on, "fail_on_secrets": fail_on_secrets, "until": until, "apply_fixes": apply_fixes,
                   "session_id": session}
-        invoke("execute_workflow", params, as_json=as_json, render=_render, live=_live(f"containerize {path}"), on_error=_show_failed_steps)
+        invoke("containerize", params, as_json=as_json, render=_render, live=_live(f"containerize {path}"), on_error=_show_failed_steps)

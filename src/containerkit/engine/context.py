@@ -15,6 +15,7 @@ from typing import IO
 
 from docker.utils.build import exclude_paths, tar
 
+from containerkit import dockerignore
 from containerkit.errors import BuildError, InvalidInputError, JSONValue
 
 #: Name the Dockerfile gets inside the tar when it lives outside the context directory.
@@ -49,15 +50,7 @@ class BuildContext:
 
 def read_dockerignore(root: Path) -> list[str]:
     """Patterns of ``root/.dockerignore`` (comments and blank lines dropped), as Docker reads them."""
-    path = root / ".dockerignore"
-    if not path.is_file():
-        return []
-    out = []
-    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            out.append(line)
-    return out
+    return dockerignore.read(root) or []
 
 
 def prepare_context(root: Path, dockerfile: Path | None, *, max_mb: int) -> BuildContext:

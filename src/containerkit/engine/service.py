@@ -24,6 +24,7 @@ from containerkit.engine.endpoint import (
 from containerkit.engine.images import LayerCallback
 from containerkit.engine.models import ImageInfo, TransferOutcome
 from containerkit.engine.strategy import BuildStrategy
+from containerkit.errors import EngineUnavailableError
 from containerkit.settings import EngineSettings, Settings
 
 
@@ -34,6 +35,7 @@ class Engine:
         self.settings = settings
         self._environ = dict(environ)
         self._client: Any = None
+        self._version: dict[str, Any] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -66,8 +68,27 @@ class Engine:
                 client.close()
                 raise unavailable(endpoint, e) from e
             check_api_version(endpoint, str(version.get("ApiVersion", "0")))
-            self._client = client
+            self._client, self._version = client, version
         return self._client.api
+
+    async def client(self) -> Any:
+        """The docker-py client (containers, images) on the same checked connection as :meth:`api` — the one client
+        of this engine, closed by :meth:`close`.
+
+        Raises:
+            EngineUnavailableError: unreachable or too old.
+        """
+        await self.api()
+        return self._client
+
+    async def ping(self) -> tuple[bool, str]:
+        """Whether the engine answers, and what it is (``Docker Engine - Community 26.1.5 (API 1.45)``) or why not."""
+        try:
+            await self.api()
+        except EngineUnavailableError as e:
+            return False, f"unreachable: {e.message}"
+        name = (self._version.get("Platform") or {}).get("Name", "engine")
+        return True, f"{name} {self._version.get('Version', '?')} (API {self._version.get('ApiVersion', '?')})"
 
     # operations ---------------------------------------------------------------------------
     async def build(self, options: BuildOptions, on_progress: ProgressFn, on_log: LogSink) -> BuildOutcome:

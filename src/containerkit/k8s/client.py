@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import httpx2
 import msgspec
@@ -217,10 +217,12 @@ class KubeApi:
         return cast(Obj, out.to_dict())
 
     async def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: Any,
-                    patch_type: PatchType) -> Obj:
+                    patch_type: Literal["json", "merge", "strategic"]) -> Obj:
+        """PATCH with a JSON patch (a list of operations), a JSON merge patch or a strategic merge patch."""
         res = self.resource(api_version, kind)
+        kind_of_patch = {"json": PatchType.JSON, "merge": PatchType.MERGE, "strategic": PatchType.STRATEGIC}[patch_type]
         async with self._guard(f"patch {kind} {name}"):
-            out = await self._client.patch(cast(Any, res), name, patch, namespace=namespace, patch_type=patch_type,
+            out = await self._client.patch(cast(Any, res), name, patch, namespace=namespace, patch_type=kind_of_patch,
                                            field_manager=self.field_manager)
         return cast(Obj, out.to_dict())
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import anyio
-from lightkube.types import PatchType
 from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit.errors import ImagePullFailedError, NotFoundError, RolloutDetails, RolloutFailedError
@@ -203,6 +202,6 @@ async def rollback(api: KubeApi, name: str, namespace: str) -> RollbackOutcome:
     meta["labels"] = labels
     template["metadata"] = meta
     await api.patch("apps/v1", "Deployment", name, namespace,
-                    [{"op": "replace", "path": "/spec/template", "value": template}], PatchType.JSON)
+                    [{"op": "replace", "path": "/spec/template", "value": template}], "json")
     revision = revision_of(target)
     return RollbackOutcome(True, revision, f"rolled deployment {name} back to revision {revision}")

@@ -28,7 +28,7 @@ def _containerize(args: Mapping[str, str]) -> str:
     push = f"and push it to `{registry}`" if registry else "(no registry given: stop after the scan)"
     return f"""Containerize the application at `{path}` {push} with the Container Kit tools.
 
-The quickest way is one call: `execute_workflow` with `{{"path": "{path}"{', "registry": "' + registry + '"' if registry else ''}}}`.
+The quickest way is one call: `containerize` with `{{"path": "{path}"{', "registry": "' + registry + '"' if registry else ''}}}`.
 It runs analyze → Dockerfile → lint → build → smoke test → scan → tag → push → manifests and reports each step.
 
 To drive the steps yourself, keep passing the same `session_id` (from the first result) so later tools see earlier results:

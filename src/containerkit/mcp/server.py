@@ -37,7 +37,7 @@ log = logging.getLogger("containerkit.mcp")
 Ctx = ServerRequestContext[Any, Any]
 
 INSTRUCTIONS = (
-    "Container Kit takes a repository to a verified deployment. Start with execute_workflow (the containerize "
+    "Container Kit takes a repository to a verified deployment. Start with containerize (the "
     "pipeline) or analyze_repository. Tools that change nothing run without a session unless you pass one; the first "
     "tool that keeps something (generate_dockerfile, build_image, …) returns a session_id: pass it to later calls so they "
     "share state. "

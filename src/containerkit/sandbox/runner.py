@@ -18,12 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
-from docker.errors import DockerException
-from requests.exceptions import ConnectionError as RequestsConnectionError
-from requests.exceptions import ReadTimeout
 
-from containerkit.sandbox import containers
-from containerkit.sandbox.containers import GRACE_S, NOBODY, Watchdog, host_config_kwargs, remove_quietly
+from containerkit.engine import containers
+from containerkit.engine.containers import GRACE_S, NOBODY, Watchdog, host_config_kwargs, remove_quietly
 from containerkit.sandbox.policy import Limits
 
 EndReason = Literal["exited", "timeout", "oom_killed", "output_truncated"]
@@ -128,7 +125,7 @@ def run_blocking(client: Any, spec: RunSpec, cancel: threading.Event) -> RunOutc
                 result = container.wait(timeout=min(0.5, max(0.05, deadline - time.monotonic())))
                 exit_code = int(result.get("StatusCode", -1))
                 break
-            except (ReadTimeout, RequestsConnectionError):
+            except containers.WAIT_TIMEOUT:
                 if time.monotonic() >= deadline:
                     reason = "timeout"
                     container.kill()
@@ -174,7 +171,7 @@ def _read(sock: Any, capture: _Capture) -> None:
                 capture.add("stdout", out)
             if err:
                 capture.add("stderr", err)
-    except (DockerException, OSError, ValueError):
+    except containers.STREAM_ERRORS:
         return
 
 
@@ -182,7 +179,7 @@ def _watch_memory(container: Any, peak: list[int], stop: threading.Event) -> Non
     while not stop.is_set():
         try:
             value = _memory_peak(container.stats(stream=False))
-        except (DockerException, RequestsConnectionError, ValueError):
+        except containers.STREAM_ERRORS:
             return
         if value:
             peak.append(value)

@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docker.errors import DockerException
-
 from containerkit.analysis.models import WRITABLE_LABEL
+from containerkit.engine import containers
+from containerkit.engine.containers import ENGINE_ERRORS, GRACE_S, Watchdog, host_config_kwargs, remove_quietly
 from containerkit.errors import InvalidInputError, SmokeDetails, SmokeTestError
 from containerkit.logcause import cause_of, last_line
-from containerkit.sandbox import containers
-from containerkit.sandbox.containers import GRACE_S, Watchdog, host_config_kwargs, remove_quietly
 from containerkit.sandbox.policy import Limits
 from containerkit.sandbox.waits import HttpWait, StaysUpWait, TcpWait
 
@@ -73,7 +71,7 @@ def _fail(code: str, message: str, hint: str, container: Any, details: SmokeDeta
     """The error with the container's last log lines; ``why``: the message ends with the line that says why."""
     try:
         logs = container.logs(tail=40).decode("utf-8", "replace")
-    except DockerException:
+    except ENGINE_ERRORS:
         logs = ""
     cause = cause_of(logs) or last_line(logs) if why else None
     extra: SmokeDetails = {"cause": cause} if cause else {}
@@ -85,10 +83,7 @@ def smoke_blocking(client: Any, image: str, *, port: int | None, wait: HttpWait 
                    env: dict[str, str], timeout_s: float, user: str | None = None, docker_base_url: str | None = None) -> SmokeOutcome:
     """Run the smoke test in this (worker) thread; the container is always removed."""
     kwargs = host_config_kwargs(limits)
-    try:
-        config = client.images.get(image).attrs.get("Config") or {}
-    except DockerException:
-        config = {}  # a missing image fails in create() with IMAGE_NOT_FOUND
+    config = containers.image_config(client, image)  # a missing image fails in create() with IMAGE_NOT_FOUND
     kwargs["tmpfs"] = {**kwargs["tmpfs"], **writable_tmpfs(config)}
     ports = {f"{port}/tcp": ("127.0.0.1", None)} if port else None
     deadline_at = time.time() + max(timeout_s, getattr(wait, "grace_s", 0.0)) + GRACE_S

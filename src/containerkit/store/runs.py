@@ -125,7 +125,7 @@ class RunStore:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["removed_at"]))
         return NotFoundError(
             f"workflow run {run_id} ({row['name']}, {row['status']}) was {row['reason']} at {when}",
-            hint="A removed run cannot be resumed; start it again ({tool:execute_workflow} or {tool:execute_custom_workflow}).",
+            hint="A removed run cannot be resumed; start it again ({tool:containerize} or {tool:execute_custom_workflow}).",
             details={"run_id": run_id, "session_id": row["session_id"], "removed_reason": row["reason"],
                      "removed_at": row["removed_at"], "status_when_removed": row["status"]})
 

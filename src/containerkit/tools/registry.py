@@ -16,7 +16,7 @@ import os
 import pkgutil
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast
 
@@ -224,15 +224,21 @@ class ToolRegistry:
         tracked: bool = True,
         store_result: bool = False,
         group: str = "general",
+        deprecated_aliases: Iterable[str] = (),
     ) -> Callable[[ToolFn[P, R]], ToolFn[P, R]]:
+        """Register the decorated function as tool ``name``; each of ``deprecated_aliases`` is the same tool under an
+        old name, its description saying so (kept for one release after a rename)."""
         def decorate(fn: ToolFn[P, R]) -> ToolFn[P, R]:
-            self.register(
-                ToolSpec(
-                    name=name, title=title, description=description, params_model=params, result_model=result,
-                    fn=fn, effects=frozenset(("adds_to_store",) if effects is None else effects), idempotent=idempotent,
-                    tracked=tracked, store_result=store_result, group=group,
-                )
+            spec: ToolSpec[P, R] = ToolSpec(
+                name=name, title=title, description=description, params_model=params, result_model=result,
+                fn=fn, effects=frozenset(("adds_to_store",) if effects is None else effects), idempotent=idempotent,
+                tracked=tracked, store_result=store_result, group=group,
             )
+            self.register(spec)
+            for old in deprecated_aliases:
+                self.register(replace(spec, name=old, title=f"{title} (deprecated name of {name})",
+                                      description=f"Deprecated: the old name of `{name}`, removed in the next release; "
+                                      f"call `{name}`. {description}"))
             return fn
 
         return decorate

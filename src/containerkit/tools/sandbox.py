@@ -8,10 +8,9 @@ from typing import Annotated, Any, Literal
 import anyio
 from pydantic import Field, StringConstraints
 
+from containerkit.engine.containers import reap_expired
 from containerkit.engine.service import Engine
-from containerkit.errors import EngineUnavailableError
 from containerkit.imageref import check_image
-from containerkit.sandbox.containers import reap_expired
 from containerkit.sandbox.policy import Limits, enforce
 from containerkit.sandbox.runner import RunSpec, run_blocking
 from containerkit.sandbox.smoke import smoke_blocking
@@ -30,15 +29,11 @@ async def engine_base_url(ctx: ToolContext) -> str:
 
 
 async def docker_client(ctx: ToolContext) -> Any:
-    """A client of the engine; on the first use in this process, our containers left past their deadline by a killed
-    process are removed (see :mod:`containerkit.sandbox.containers`)."""
+    """The engine's client; on the first use in this process, our containers left past their deadline by a killed
+    process are removed (see :mod:`containerkit.engine.containers`)."""
     engine = ctx.services.get(Engine, Engine.from_settings)
     endpoint = engine.docker_endpoint()
-    client = endpoint.client(timeout=120)
-    try:
-        await anyio.to_thread.run_sync(client.ping)
-    except Exception as e:  # docker-py raises several unrelated types for an absent engine
-        raise EngineUnavailableError(f"the container engine does not answer: {e}") from e
+    client = await engine.client()
     if endpoint.base_url not in _reaped:
         _reaped.add(endpoint.base_url)
         await anyio.to_thread.run_sync(reap_expired, client)

@@ -12,6 +12,8 @@ import anyio
 from pydantic import Field
 
 from containerkit.analysis.models import RepoAnalysis
+from containerkit.engine.containers import save_image
+from containerkit.engine.service import Engine
 from containerkit.errors import EngineError, InvalidInputError, NotFoundError, PolicyViolationError, ScanError
 from containerkit.imageref import check_image
 from containerkit.scan import dbupdate, eol, osv, policy, vex
@@ -20,7 +22,7 @@ from containerkit.scan.models import DbEcosystem, DbStatus, RuleFinding, ScanRep
 from containerkit.scan.report import finding_key, image_repository, trend
 from containerkit.scan.sarif import to_sarif
 from containerkit.scan.secrets.context import scan_context
-from containerkit.scan.secrets.layers import scan_image as scan_layers
+from containerkit.scan.secrets.layers import scan_saved_image
 from containerkit.scan.service import ScannerSet, ScanOutcome, default_db_path, scan
 from containerkit.settings import Settings
 from containerkit.tools import _policy
@@ -315,9 +317,12 @@ async def scan_secrets(ctx: ToolContext, params: ScanSecretsParams) -> ScanSecre
         report = await anyio.to_thread.run_sync(scan_context, root)
     else:
         image = check_image(params.target)
-        client = ctx.services.get(DockerClientKey, _docker_client)
+        client = await ctx.services.get(Engine, Engine.from_settings).client()
         with tempfile.TemporaryDirectory(prefix="ck-secrets-") as tmp:  # no session needed for a temporary export
-            report = await anyio.to_thread.run_sync(scan_layers, client, image, Path(tmp))
+            saved = Path(tmp) / "image.tar"
+            with saved.open("wb") as out:
+                await anyio.to_thread.run_sync(save_image, client, image, out)
+            report = await anyio.to_thread.run_sync(scan_saved_image, saved, image)
     gated = [f for f in report.findings if params.fail_on == "any" or (params.fail_on == "shipped" and f.in_build_context is not False)]
     if gated:
         raise PolicyViolationError(
@@ -330,23 +335,6 @@ async def scan_secrets(ctx: ToolContext, params: ScanSecretsParams) -> ScanSecre
 
 def _looks_like_path(target: str) -> bool:
     return target.startswith(("/", ".", "~")) or Path(target).expanduser().is_dir()
-
-
-class DockerClientKey:
-    """Service key for the docker SDK client the secret scanner uses."""
-
-
-def _docker_client(settings: Settings) -> Any:
-    import docker
-
-    from containerkit.errors import EngineUnavailableError
-
-    try:
-        if settings.engine.docker_host:
-            return docker.DockerClient(base_url=settings.engine.docker_host, timeout=120)
-        return docker.from_env(timeout=120)
-    except docker.errors.DockerException as e:
-        raise EngineUnavailableError(f"cannot reach the container engine: {e}") from e
 
 
 # --- database ------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ class ServerStatusResult(ToolResult):
     params=StatusParams, result=ServerStatusResult,
 )
 async def server_status(ctx: ToolContext, params: StatusParams) -> ServerStatusResult:
-    engine = await _engine_status() if params.check_engine else None
+    engine = await _engine_status(ctx) if params.check_engine else None
     return ServerStatusResult(
         version=__version__,
         store_path=str(ctx.store.path),
@@ -147,8 +147,8 @@ async def server_status(ctx: ToolContext, params: StatusParams) -> ServerStatusR
     )
 
 
-async def _engine_status() -> EngineStatus:
-    from containerkit.engine.ping import ping_engine
+async def _engine_status(ctx: ToolContext) -> EngineStatus:
+    from containerkit.engine.service import Engine
 
-    reachable, detail = await ping_engine()
+    reachable, detail = await ctx.services.get(Engine, Engine.from_settings).ping()
     return EngineStatus(reachable=reachable, detail=detail)

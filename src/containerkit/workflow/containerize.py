@@ -1,4 +1,4 @@
-"""`execute_workflow`: the built-in containerize pipeline as one tool call."""
+"""`containerize`: the built-in containerize pipeline as one tool call (``execute_workflow`` is its old name)."""
 
 from __future__ import annotations
 
@@ -48,13 +48,14 @@ def _image_name(path: str) -> str:
 
 
 @REGISTRY.tool(
-    "execute_workflow", effects=("runs_workflow",), title="Containerize a repository", group="workflow", store_result=True,
+    "containerize", effects=("runs_workflow",), title="Containerize a repository", group="workflow", store_result=True,
+    deprecated_aliases=("execute_workflow",),
     description="The containerize pipeline: " + " → ".join(STEPS) + ". Push runs when a registry is given, deploy and verify "
     "with deploy=true; steps that do not apply are skipped with the reason. Failures are routed to fixes (wrong port, "
     "missing system package, …) and retried; the run is durable (resume_workflow).",
     params=ContainerizeParams, result=ContainerizeResult,
 )
-async def execute_workflow(ctx: ToolContext, params: ContainerizeParams) -> ContainerizeResult:
+async def containerize(ctx: ToolContext, params: ContainerizeParams) -> ContainerizeResult:
     name = params.name or _image_name(params.path)
     spec = containerize_spec(path=params.path, service=params.service, registry=params.registry, tag=params.tag, deploy=params.deploy,
                              context=params.context, namespace=params.namespace, fail_on=params.fail_on, until=params.until, name=name,

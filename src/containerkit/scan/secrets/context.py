@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from docker.utils.build import PatternMatcher
-
+from containerkit import dockerignore
 from containerkit.scan.models import SecretFinding, SecretScanReport
 from containerkit.scan.secrets.patterns import ASSIGNMENT, RULES, YAML_SECRET, Rule, looks_binary, scan_text
 
@@ -27,22 +27,10 @@ def rules_for(name: str) -> tuple[Rule, ...]:
     return RULES
 
 
-def read_dockerignore(root: Path) -> list[str] | None:
-    path = root / ".dockerignore"
-    if not path.is_file():
-        return None
-    patterns = []
-    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            patterns.append(line.lstrip("/") if not line.startswith("!") else "!" + line[1:].lstrip("/"))
-    return patterns
-
-
 def scan_context(root: Path) -> SecretScanReport:
     """Every secret under ``root`` (symlinks not followed), each marked with whether the build would send it."""
-    patterns = read_dockerignore(root)
-    matcher = PatternMatcher(patterns) if patterns else None
+    patterns = dockerignore.read(root)
+    excluded = dockerignore.excluder(patterns)
     findings: list[SecretFinding] = []
     scanned = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -56,20 +44,20 @@ def scan_context(root: Path) -> SecretScanReport:
                 continue
             scanned += 1
             rel = path.relative_to(root).as_posix()
-            sent = not (matcher is not None and matcher.matches(rel))
+            sent = not excluded(rel)
             for m in scan_text(data.decode("utf-8", errors="replace"), rules=rules_for(name)):
                 findings.append(SecretFinding(rule=m.rule.id, description=m.rule.description, file=rel, line=m.line, masked=m.masked,
                                               in_build_context=sent))
     return SecretScanReport(target=str(root), kind="context", files_scanned=scanned, findings=findings,
                             dockerignore=patterns is not None, summary=_summary(str(root), findings),
-                            warnings=_dockerignore_warnings(patterns, matcher))
+                            warnings=_dockerignore_warnings(patterns, excluded))
 
 
-def _dockerignore_warnings(patterns: list[str] | None, matcher: PatternMatcher | None) -> list[str]:
+def _dockerignore_warnings(patterns: list[str] | None, excluded: Callable[[str], bool]) -> list[str]:
     if patterns is None:
         return ["no .dockerignore: every file, .env files included, is sent to the build (and `COPY . .` puts it in the image)"
                 " — add one that lists .env and .env.*"]
-    sent = [name for name in ENV_PROBES if matcher is None or not matcher.matches(name)]
+    sent = [name for name in ENV_PROBES if not excluded(name)]
     if sent:
         return [f".dockerignore does not exclude {', '.join(sent)}: environment files would be sent to the build (and "
                 "`COPY . .` puts them in the image) — add `.env` and `.env.*` to it"]

@@ -1,16 +1,15 @@
-"""Secrets in image layers (docker save through the SDK), including files a later layer deletes."""
+"""Secrets in image layers (an image exported by `docker save`), including files a later layer deletes."""
 
 from __future__ import annotations
 
 import json
 import posixpath
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from containerkit.errors import EngineError, NotFoundError
+from containerkit.errors import EngineError
 from containerkit.redaction import redact
 from containerkit.scan.models import SecretFinding, SecretScanReport
 from containerkit.scan.secrets.patterns import ASSIGNMENT, RULES, looks_binary, scan_text
@@ -28,30 +27,8 @@ class _LayerIndex:
     removed: list[tuple[int, str, bool]]  # (layer index, path, opaque dir)
 
 
-def scan_image(client: Any, image: str, workdir: Path) -> SecretScanReport:
-    """Save ``image`` from the engine and scan every layer's files.
-
-    Raises:
-        NotFoundError: the image is not in the local engine.
-        EngineError: the engine failed to export it.
-    """
-    import docker.errors
-
-    try:
-        img = client.images.get(image)
-        workdir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=workdir, suffix=".tar") as tmp:
-            for chunk in img.save(named=False):
-                tmp.write(chunk)
-            tmp.flush()
-            return _scan_saved(Path(tmp.name), image)
-    except docker.errors.ImageNotFound as e:
-        raise NotFoundError(f"image {image} is not in the local engine", hint="Build or pull it first.") from e
-    except docker.errors.DockerException as e:
-        raise EngineError(f"cannot export image {image}: {e}") from e
-
-
-def _scan_saved(path: Path, image: str) -> SecretScanReport:
+def scan_saved_image(path: Path, image: str) -> SecretScanReport:
+    """Scan every layer's files, and the configuration, of ``image`` exported by ``docker save`` to ``path``."""
     findings: list[SecretFinding] = []
     index = _LayerIndex(files={}, removed=[])
     scanned = 0

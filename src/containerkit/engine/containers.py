@@ -1,10 +1,11 @@
-"""The containers we start (sandbox runs and smoke tests): hardened, bounded, labelled with their deadline, never left behind.
+"""The containers we start (sandbox runs and smoke tests; ``containerkit.sandbox`` decides what runs, this module is
+how it reaches the engine): hardened, bounded, labelled with their deadline, never left behind.
 
 Every container carries ``containerkit.sandbox`` (what it is) and ``containerkit.deadline`` (epoch seconds after which it
 must not exist). Three things enforce the deadline, so a killed CLI or server leaves nothing running:
 
 * the caller kills and removes the container at its timeout (the normal path);
-* a detached watchdog process (``python -m containerkit.sandbox.containers ID DEADLINE``, in its own session so a
+* a detached watchdog process (``python -m containerkit.engine.containers ID DEADLINE``, in its own session so a
   ``kill -9`` of the caller does not take it down) removes it at the deadline if it still exists; the caller stops the
   watchdog when it removed the container itself;
 * :func:`reap_expired` — run on the first engine use of every process — removes every container of ours whose deadline
@@ -21,13 +22,32 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout
 
-from containerkit.errors import EngineError, EngineUnavailableError, InvalidInputError
-from containerkit.sandbox.policy import Limits
+from containerkit.errors import EngineError, EngineUnavailableError, InvalidInputError, NotFoundError
+
+#: what a call on a container can raise when the engine fails or goes away (callers outside this package catch these
+#: instead of importing docker-py: the engine's client library stays inside ``containerkit.engine``)
+ENGINE_ERRORS: tuple[type[Exception], ...] = (DockerException, RequestsConnectionError)
+#: the same, and what reading a container's stream or stats can raise besides (a closed socket, a bad frame)
+STREAM_ERRORS: tuple[type[Exception], ...] = (*ENGINE_ERRORS, OSError, ValueError)
+#: a blocking wait on the engine (``container.wait(timeout=…)``) that ran out of time
+WAIT_TIMEOUT: tuple[type[BaseException], ...] = (ReadTimeout, RequestsConnectionError)
+
+
+class Bounds(Protocol):
+    """The resource bounds of a container (``sandbox.policy.Limits`` is one)."""
+
+    @property
+    def memory_mb(self) -> int: ...
+    @property
+    def cpus(self) -> float: ...
+    @property
+    def pids(self) -> int: ...
 
 LABEL = "containerkit.sandbox"
 DEADLINE_LABEL = "containerkit.deadline"
@@ -37,7 +57,7 @@ LOG_CONFIG = {"type": "json-file", "config": {"max-size": LOG_MAX_SIZE, "max-fil
 GRACE_S = 15.0  # past the caller's own timeout, before the watchdog and the reaper step in
 
 
-def host_config_kwargs(limits: Limits, *, read_only: bool = True) -> dict[str, Any]:
+def host_config_kwargs(limits: Bounds, *, read_only: bool = True) -> dict[str, Any]:
     """The hardening and the bounds every container of ours gets."""
     return {
         "read_only": read_only,
@@ -91,6 +111,31 @@ def _explanation(e: APIError) -> str:
     return str(e.explanation or e)
 
 
+def image_config(client: Any, image: str) -> dict[str, Any]:
+    """The image's configuration (``Config`` of its inspect), or {} when the engine has no such image."""
+    try:
+        return dict(client.images.get(image).attrs.get("Config") or {})
+    except ENGINE_ERRORS:
+        return {}
+
+
+def save_image(client: Any, image: str, out: Any) -> None:
+    """Write ``docker save`` of ``image`` (unnamed) to the binary file ``out``.
+
+    Raises:
+        NotFoundError: the image is not in the local engine.
+        EngineError: the engine failed to export it.
+    """
+    try:
+        for chunk in client.images.get(image).save(named=False):
+            out.write(chunk)
+    except ImageNotFound as e:
+        raise NotFoundError(f"image {image} is not in the local engine", hint="Build or pull it first.") from e
+    except ENGINE_ERRORS as e:
+        raise EngineError(f"cannot export image {image}: {e}") from e
+    out.flush()
+
+
 def remove_quietly(container: Any) -> None:
     try:
         container.remove(force=True, v=True)
@@ -130,7 +175,7 @@ class Watchdog:
     """A detached process that removes one container at its deadline unless stopped first."""
 
     def __init__(self, container_id: str, deadline: float, base_url: str | None) -> None:
-        argv = [sys.executable, "-m", "containerkit.sandbox.containers", container_id, str(deadline)]
+        argv = [sys.executable, "-m", "containerkit.engine.containers", container_id, str(deadline)]
         if base_url:
             argv.append(base_url)
         self._proc: subprocess.Popen[bytes] | None
