@@ -1,6 +1,6 @@
 """Analysis speed on a generated 50,000-file repository (target: well under a few seconds).
 
-    .venv/bin/python bench/analyze.py [--files 50000]
+.venv/bin/python bench/analyze.py [--files 50000]
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from containerkit.analysis import analyze
 
 def make_repo(root: Path, files: int) -> None:
     (root / "requirements.txt").write_text("flask>=3\nredis\n")
-    (root / "app.py").write_text('import os\nfrom flask import Flask\napp = Flask(__name__)\n\n@app.get("/health")\n'
-                                 'def h():\n    return "ok"\n\napp.run(port=int(os.environ.get("PORT", "8000")))\n')
+    (root / "app.py").write_text(
+        'import os\nfrom flask import Flask\napp = Flask(__name__)\n\n@app.get("/health")\n'
+        'def h():\n    return "ok"\n\napp.run(port=int(os.environ.get("PORT", "8000")))\n'
+    )
     (root / "node_modules" / "big").mkdir(parents=True)
     for i in range(2000):
         (root / "node_modules" / "big" / f"f{i}.js").write_text("module.exports = 1;\n")
@@ -42,8 +44,10 @@ def main() -> None:
             result = analyze(root)
             took = time.perf_counter() - t0
             s = result.services[0]
-            print(f"run {run}: analyzed {result.files_scanned} files in {took:.2f} s "
-                  f"({s.language}/{s.framework}, port {s.port}, health {s.health_path})")
+            print(
+                f"run {run}: analyzed {result.files_scanned} files in {took:.2f} s "
+                f"({s.language}/{s.framework}, port {s.port}, health {s.health_path})"
+            )
 
 
 if __name__ == "__main__":

@@ -44,11 +44,13 @@ async def main() -> None:
 
         results = []
         for _ in range(2):
-            outcome = await engine.build(BuildOptions(context_dir=root, tags=(tag,)),
-                                         quiet, lambda log: None)
+            outcome = await engine.build(BuildOptions(context_dir=root, tags=(tag,)), quiet, lambda log: None)
             results.append(outcome)
     for label, r in zip(("first build (cold)", "second build (unchanged)"), results, strict=True):
-        print(f"{label:26s} {r.duration_s:6.2f} s   cached steps {r.cache.cached}/{r.cache.steps}   strategy {r.strategy.name}")
+        print(
+            f"{label:26s} {r.duration_s:6.2f} s   cached steps {r.cache.cached}/{r.cache.steps}   strategy "
+            f"{r.strategy.name}"
+        )
     print(f"same image id: {results[0].image_id == results[1].image_id}")
     await engine.remove_image(tag)
     engine.close()

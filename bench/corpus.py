@@ -42,7 +42,9 @@ STEPS = ("language", "framework", "port", "generated", "linted", "built", "answe
 def ck(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, dict[str, Any], str]:
     """Run one CLI command with --json; (exit code, parsed result or {"error": ...}, stderr tail)."""
     try:
-        proc = subprocess.run([*CK, *args, "--json"], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            [*CK, *args, "--json"], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         return 124, {"error": {"code": "BENCH_TIMEOUT", "message": f"{args[0]} took over {timeout:.0f} s"}}, ""
     try:
@@ -103,7 +105,8 @@ def stop_seconds(image: str, port: int | None, app_env: dict[str, str]) -> tuple
         code = docker("inspect", "-f", "{{.State.ExitCode}}", cid).stdout.strip()
         # 137: SIGKILL after the 10 s; anything else: the app ended on SIGTERM (an app may drain on purpose first)
         return seconds, "" if seconds <= 2.0 else f"took {seconds:.1f} s after SIGTERM (exit code {code}: " + (
-            "killed, it ignored SIGTERM)" if code == "137" else "it ended on SIGTERM, after its own shutdown delay)")
+            "killed, it ignored SIGTERM)" if code == "137" else "it ended on SIGTERM, after its own shutdown delay)"
+        )
     finally:
         docker("rm", "-f", cid)
 
@@ -114,8 +117,12 @@ def image_user(image: str) -> str:
 
 def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[str, Any]:
     app_dir = extract.extract(app, MIRRORS, root, fresh=True)  # a clean copy: no Dockerfile of an earlier run
-    env = {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(root), str(home)]),
-           "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "CONTAINERKIT_HOME": str(home),
+        "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(root), str(home)]),
+        "NO_COLOR": "1",
+    }
     out: dict[str, Any] = {"id": app["id"], "category": app["category"], "needs": app["needs"], "misses": {}}
     miss = out["misses"]
     service = app.get("service") or "."
@@ -134,7 +141,11 @@ def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[st
             out["port"] = bool(found.get("serves_http")) and found.get("port") is not None
         else:
             out["port"] = found.get("port") == app.get("container_port", app["port"])
-        for step, got in (("language", found["language"]), ("framework", found.get("framework")), ("port", found.get("port"))):
+        for step, got in (
+            ("language", found["language"]),
+            ("framework", found.get("framework")),
+            ("port", found.get("port")),
+        ):
             if not out[step]:
                 want = app[step] if step != "port" or app["port"] is not None else "a served port"
                 miss[step] = f"found {got!r}, truth {want!r}"
@@ -150,18 +161,25 @@ def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[st
     code, lint, err = ck(["lint", str(service_dir / "Dockerfile")], env, 120)
     out["linted"] = code == 0
     if not out["linted"]:
-        errors = [f"{f.get('code')}: {f.get('message')}" for f in lint.get("findings", []) if f.get("severity") == "error"]
+        errors = [
+            f"{f.get('code')}: {f.get('message')}" for f in lint.get("findings", []) if f.get("severity") == "error"
+        ]
         miss["linted"] = "; ".join(errors)[:200] or reason(lint, err)
     port = (found or {}).get("port")
     image = f"ck-corpus/{app['id']}:bench"
     with tempfile.TemporaryDirectory(dir=home) as tmp:
-        code, manifests, err = ck(["manifests", "generate", str(app_dir), *svc_args, "--image", image, "--out", tmp], env, 120)
+        code, manifests, err = ck(
+            ["manifests", "generate", str(app_dir), *svc_args, "--image", image, "--out", tmp], env, 120
+        )
         if code == 0:
             code, checked, err = ck(["manifests", "validate", tmp], env, 120)
             out["manifests"] = code == 0
             if code:
-                miss["manifests"] = "; ".join(f"{f.get('code')}: {f.get('message')}" for f in checked.get("findings", [])
-                                              if f.get("severity") == "error")[:200] or reason(checked, err)
+                miss["manifests"] = "; ".join(
+                    f"{f.get('code')}: {f.get('message')}"
+                    for f in checked.get("findings", [])
+                    if f.get("severity") == "error"
+                )[:200] or reason(checked, err)
         else:
             out["manifests"] = False
             miss["manifests"] = reason(manifests, err)
@@ -187,8 +205,14 @@ def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[st
         app_env = services.render(app.get("env", {}), addresses)
         out["services"] = sorted(name for name in app["needs"] if name in services.SERVICES)
         for command in app.get("setup", []):
-            done = docker("run", "--rm", *[a for k, v in app_env.items() for a in ("-e", f"{k}={v}")], image, *command,
-                          timeout=300)
+            done = docker(
+                "run",
+                "--rm",
+                *[a for k, v in app_env.items() for a in ("-e", f"{k}={v}")],
+                image,
+                *command,
+                timeout=300,
+            )
             if done.returncode != 0:
                 miss["answering"] = f"setup {' '.join(command)} failed: {(done.stderr or done.stdout).strip()[-200:]}"
                 out["answering"] = False
@@ -196,8 +220,15 @@ def run_app(app: dict[str, Any], root: Path, home: Path, build: bool) -> dict[st
         return smoke_and_stop(app, image, port, app_env, env, out, started)
 
 
-def smoke_and_stop(app: dict[str, Any], image: str, port: int | None, app_env: dict[str, str], env: dict[str, str],
-                   out: dict[str, Any], started: float) -> dict[str, Any]:
+def smoke_and_stop(
+    app: dict[str, Any],
+    image: str,
+    port: int | None,
+    app_env: dict[str, str],
+    env: dict[str, str],
+    out: dict[str, Any],
+    started: float,
+) -> dict[str, Any]:
     miss = out["misses"]
     protocol = app["answer"]["protocol"]
     smoke_args = ["smoke", image, "--timeout", "90", *[a for k, v in app_env.items() for a in ("--env", f"{k}={v}")]]
@@ -246,7 +277,10 @@ def table(results: list[dict[str, Any]]) -> str:
     lines.append(row("**total**", results))
     standalone = [r for r in results if not unmet(r) and "answering" in r]
     lines.append("")
-    lines.append(f"answering, apps whose backing services run here: {sum(1 for r in standalone if r['answering'])}/{len(standalone)}")
+    lines.append(
+        "answering, apps whose backing services run here: "
+        f"{sum(1 for r in standalone if r['answering'])}/{len(standalone)}"
+    )
     return "\n".join(lines)
 
 
@@ -275,7 +309,11 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="print the table of --results and exit")
     args = parser.parse_args()
     apps = json.loads(APPS.read_text())["apps"]
-    apps = [a for a in apps if (not args.only or a["id"] in args.only) and (not args.category or a["category"] in args.category)]
+    apps = [
+        a
+        for a in apps
+        if (not args.only or a["id"] in args.only) and (not args.category or a["category"] in args.category)
+    ]
     done: dict[str, dict[str, Any]] = {}
     if (args.skip_done or args.report) and args.results.is_file():
         for line in args.results.read_text().splitlines():
@@ -284,7 +322,10 @@ def main() -> None:
     if not args.report:
         missing = [a["repo"] for a in apps if not (MIRRORS / a["repo"].replace("/", "+") / "repo").is_dir()]
         if missing:
-            raise SystemExit(f"no snapshot of {', '.join(sorted(set(missing)))} under {MIRRORS}: fetch them first (github:OWNER/NAME)")
+            raise SystemExit(
+                f"no snapshot of {', '.join(sorted(set(missing)))} under {MIRRORS}: fetch them first "
+                "(github:OWNER/NAME)"
+            )
         if not args.skip_done:
             args.results.unlink(missing_ok=True)
         with tempfile.TemporaryDirectory() as home:

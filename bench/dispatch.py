@@ -32,9 +32,13 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 def show(title: str, samples_s: list[float], unit: str, scale: float, target: float | None = None) -> None:
     p = {k: v * scale for k, v in percentiles(samples_s).items()}
-    verdict = "" if target is None else f"  (target p95 <= {target:g} {unit}: {'met' if p['p95'] <= target else 'MISSED'})"
-    print(f"{title:<55} n={len(samples_s):>6}  p50={p['p50']:8.1f} {unit}  p95={p['p95']:8.1f} {unit}  "
-          f"p99={p['p99']:8.1f} {unit}{verdict}")
+    verdict = (
+        "" if target is None else f"  (target p95 <= {target:g} {unit}: {'met' if p['p95'] <= target else 'MISSED'})"
+    )
+    print(
+        f"{title:<55} n={len(samples_s):>6}  p50={p['p50']:8.1f} {unit}  p95={p['p95']:8.1f} {unit}  "
+        f"p99={p['p99']:8.1f} {unit}{verdict}"
+    )
 
 
 def bench_in_process(calls: int, home: Path) -> None:

@@ -33,8 +33,10 @@ from containerkit.scan.merge import merge
 from containerkit.scan.sbom import run_syft, syft_binary
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCKERFILE = ("FROM python:3.12-slim\nRUN pip install --no-cache-dir --break-system-packages requests==2.25.0 urllib3==1.26.4 "
-              "idna==2.10 chardet==3.0.4 certifi==2024.8.30\n")
+DOCKERFILE = (
+    "FROM python:3.12-slim\nRUN pip install --no-cache-dir --break-system-packages requests==2.25.0 urllib3==1.26.4 "
+    "idna==2.10 chardet==3.0.4 certifi==2024.8.30\n"
+)
 
 
 def build_image(tag: str) -> str:
@@ -63,11 +65,19 @@ def synthetic(vuln_id: str, ecosystem: str, name: str, rng: random.Random) -> di
     if ecosystem.startswith("Debian"):
         fixed = f"{major}.{rng.randint(0, 30)}-{rng.randint(1, 9)}+deb12u{rng.randint(1, 5)}"
     record: dict[str, object] = {
-        "schema_version": "1.6.0", "id": vuln_id, "modified": "2026-11-30T00:00:00Z", "published": "2024-01-01T00:00:00Z",
-        "aliases": [f"CVE-2024-{rng.randint(10000, 99999)}"], "summary": f"synthetic advisory for {name}",
+        "schema_version": "1.6.0",
+        "id": vuln_id,
+        "modified": "2026-11-30T00:00:00Z",
+        "published": "2024-01-01T00:00:00Z",
+        "aliases": [f"CVE-2024-{rng.randint(10000, 99999)}"],
+        "summary": f"synthetic advisory for {name}",
         "details": "A flaw in input handling lets a remote attacker cause a denial of service. " * 3,
-        "affected": [{"package": {"ecosystem": ecosystem, "name": name},
-                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}],
+        "affected": [
+            {
+                "package": {"ecosystem": ecosystem, "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}],
+            }
+        ],
         "references": [{"type": "ADVISORY", "url": f"https://example.invalid/{vuln_id}"}],
     }
     if rng.random() < 0.5:
@@ -87,7 +97,9 @@ def make_db(records: int, image_packages: list[tuple[str, str]]) -> Path:
     docs: dict[str, list[tuple[str, bytes]]] = {eco: [] for eco in ECOSYSTEMS}
     for path in real:
         if path.name != "containerkit-db.json":
-            docs["Debian:12" if "Debian" in path.parts or "CVE" in path.parts else "PyPI"].append((path.name, path.read_bytes()))
+            docs["Debian:12" if "Debian" in path.parts or "CVE" in path.parts else "PyPI"].append(
+                (path.name, path.read_bytes())
+            )
     count = sum(len(v) for v in docs.values())
     for eco, name in image_packages:  # twenty for each package the image has
         target = eco if eco in docs else "PyPI"
@@ -102,16 +114,30 @@ def make_db(records: int, image_packages: list[tuple[str, str]]) -> Path:
     part = root.with_name(root.name + ".part")
     for eco, members in docs.items():
         (part / eco.split(":")[0]).mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(part / eco.split(":")[0] / "all.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with zipfile.ZipFile(
+            part / eco.split(":")[0] / "all.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=1
+        ) as archive:
             for member, raw in members:
                 archive.writestr(member, raw)
     # the metadata `db update` writes: what each ecosystem holds and when it was downloaded
     import datetime as dt
 
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    (part / "containerkit-db.json").write_text(json.dumps({"ecosystems": {
-        eco.split(":")[0]: {"ecosystem": eco.split(":")[0], "records": len(members), "updated_at": stamp, "source": "bench"}
-        for eco, members in docs.items()}}))
+    (part / "containerkit-db.json").write_text(
+        json.dumps(
+            {
+                "ecosystems": {
+                    eco.split(":")[0]: {
+                        "ecosystem": eco.split(":")[0],
+                        "records": len(members),
+                        "updated_at": stamp,
+                        "source": "bench",
+                    }
+                    for eco, members in docs.items()
+                }
+            }
+        )
+    )
     part.rename(root)
     return root
 
@@ -132,8 +158,11 @@ def parse_everything(root: Path) -> float:
 
 async def syft_alone(image: str, out: Path) -> float:
     started = time.perf_counter()
-    await _proc.run([syft_binary(), "scan", f"docker:{image}", "-q", "-o", f"syft-json={out}"],
-                    env={"SYFT_CHECK_FOR_APP_UPDATE": "false"}, timeout=900)
+    await _proc.run(
+        [syft_binary(), "scan", f"docker:{image}", "-q", "-o", f"syft-json={out}"],
+        env={"SYFT_CHECK_FOR_APP_UPDATE": "false"},
+        timeout=900,
+    )
     return time.perf_counter() - started
 
 
@@ -165,7 +194,9 @@ async def main_async(image: str, db: Path | None, records: int, runs: int) -> No
     print(f"image {image}: {results[0][2]} packages, {results[0][3]} findings; database {db}: {indexed} records")
     print(f"index build (once, at db update):       {built:.1f} s")
     print(f"syft alone (syft-json):                 median {syft_s:.2f} s  runs {', '.join(f'{x:.2f}' for x in alone)}")
-    print(f"built-in scan (syft json+cdx + OSV):    median {total_s:.2f} s  runs {', '.join(f'{x:.2f}' for x in total)}")
+    print(
+        f"built-in scan (syft json+cdx + OSV):    median {total_s:.2f} s  runs {', '.join(f'{x:.2f}' for x in total)}"
+    )
     print(f"  of which database read + matching:    median {match_s * 1000:.0f} ms (target <= 500 ms)")
     print(f"  without the index (parse every record, as each scan did before): {before:.1f} s")
     print(f"built-in scan / syft alone:             {total_s / syft_s:.2f}x ({total_s - syft_s:+.2f} s)")

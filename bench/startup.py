@@ -38,9 +38,16 @@ async def main():
 anyio.run(main)
 """
 
-INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-              "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                         "clientInfo": {"name": "bench-startup", "version": "1"}}}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "bench-startup", "version": "1"},
+    },
+}
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
@@ -55,7 +62,9 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 def initialize(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Seconds from spawning the server to its initialize response, and the CPU seconds it used until then."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write((json.dumps(INITIALIZE) + "\n").encode())
     proc.stdin.flush()
@@ -74,14 +83,20 @@ def initialize(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--containerkit", default=str(BIN / "containerkit"),
-                        help='the command to measure, e.g. "python -m containerkit" with PYTHONPATH=<another checkout>/src')
+    parser.add_argument(
+        "--containerkit",
+        default=str(BIN / "containerkit"),
+        help='the command to measure, e.g. "python -m containerkit" with PYTHONPATH=<another checkout>/src',
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         # as a user runs them: byte code cached on disk (a PYTHONDONTWRITEBYTECODE=1 shell compiles every module anew)
-        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-               "CONTAINERKIT_HOME": home, "CONTAINERKIT_CONFIG": str(Path(home) / "none.yaml"),
-               "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(ROOT), home])}
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+            "CONTAINERKIT_HOME": home,
+            "CONTAINERKIT_CONFIG": str(Path(home) / "none.yaml"),
+            "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(ROOT), home]),
+        }
         dockerfile = Path(home) / "Dockerfile"
         dockerfile.write_text('FROM python:3.12-slim\nUSER 10001\nCMD ["python", "-V"]\n')
         ck = args.containerkit.split()

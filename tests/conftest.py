@@ -58,10 +58,15 @@ _FIXTURE_MARKERS = {
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--require-engine", action="store_true", help="Fail (not skip) tests whose engine/registry is missing.")
-    parser.addoption("--update-goldens", action="store_true",
-                     help="Write the golden files of the generation tests from the current output (review the diff!); "
-                          "without it a missing or different golden fails.")
+    parser.addoption(
+        "--require-engine", action="store_true", help="Fail (not skip) tests whose engine/registry is missing."
+    )
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="Write the golden files of the generation tests from the current output (review the diff!); "
+        "without it a missing or different golden fails.",
+    )
 
 
 @pytest.fixture

@@ -22,9 +22,21 @@ import tarfile
 from pathlib import Path
 
 APPS = Path(__file__).with_name("apps.json")
-STRIPPED = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile", "Containerfile.*",
-            "docker-compose*.yml", "docker-compose*.yaml", "compose.yml", "compose.yaml", "compose.*.yml",
-            "compose.*.yaml", ".dockerignore")
+STRIPPED = (
+    "Dockerfile",
+    "Dockerfile.*",
+    "*.Dockerfile",
+    "*.dockerfile",
+    "Containerfile",
+    "Containerfile.*",
+    "docker-compose*.yml",
+    "docker-compose*.yaml",
+    "compose.yml",
+    "compose.yaml",
+    "compose.*.yml",
+    "compose.*.yaml",
+    ".dockerignore",
+)
 
 
 def load_apps(path: Path = APPS) -> list[dict[str, object]]:
@@ -51,8 +63,9 @@ def extract(app: dict[str, object], mirrors: Path, out: Path, fresh: bool = Fals
         return target
     shutil.rmtree(target, ignore_errors=True)
     treeish = f"{commit}:{subdir}" if subdir else commit
-    archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "--format=tar", treeish],
-                             capture_output=True, check=False)
+    archive = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "archive", "--format=tar", treeish], capture_output=True, check=False
+    )
     if archive.returncode != 0:
         raise SystemExit(f"{app['id']}: git archive {treeish} failed: {archive.stderr.decode().strip()}")
     target.mkdir(parents=True)

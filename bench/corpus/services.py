@@ -18,7 +18,9 @@ BASE = "debian:bookworm-slim"
 
 # name -> (port, Dockerfile body after FROM, readiness command run inside the container)
 SERVICES: dict[str, tuple[int, str, list[str]]] = {
-    "postgres": (5432, """
+    "postgres": (
+        5432,
+        """
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql && rm -rf /var/lib/apt/lists/*
 USER postgres
 RUN /usr/lib/postgresql/15/bin/initdb -D /var/lib/postgresql/data -U postgres --auth-local=trust --auth-host=md5 && \\
@@ -27,8 +29,12 @@ RUN /usr/lib/postgresql/15/bin/initdb -D /var/lib/postgresql/data -U postgres --
     psql -c "CREATE ROLE app LOGIN PASSWORD 'app'" && psql -c "CREATE DATABASE app OWNER app" && \\
     /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/postgresql/data -w stop
 CMD ["/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/data", "-c", "listen_addresses=*"]
-""", ["pg_isready", "-h", "127.0.0.1"]),
-    "mysql": (3306, """
+""",
+        ["pg_isready", "-h", "127.0.0.1"],
+    ),
+    "mysql": (
+        3306,
+        """
 RUN apt-get update && apt-get install -y --no-install-recommends mariadb-server && rm -rf /var/lib/apt/lists/* && \\
     mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld && \\
     (mysqld --user=mysql --skip-networking & pid=$!; \\
@@ -36,12 +42,18 @@ RUN apt-get update && apt-get install -y --no-install-recommends mariadb-server 
      mysql -e "CREATE DATABASE app; CREATE USER 'app'@'%' IDENTIFIED BY 'app'; GRANT ALL ON app.* TO 'app'@'%'"; \\
      mysqladmin shutdown; wait $pid)
 CMD ["mysqld", "--user=mysql", "--bind-address=0.0.0.0"]
-""", ["mysqladmin", "ping", "--silent"]),
-    "redis": (6379, """
+""",
+        ["mysqladmin", "ping", "--silent"],
+    ),
+    "redis": (
+        6379,
+        """
 RUN apt-get update && apt-get install -y --no-install-recommends redis-server && rm -rf /var/lib/apt/lists/*
 USER redis
 CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", ""]
-""", ["redis-cli", "ping"]),
+""",
+        ["redis-cli", "ping"],
+    ),
 }
 
 

@@ -9,5 +9,6 @@ from pathlib import Path
 def cache_dir() -> Path:
     """``$CONTAINERKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/containerkit``, else ``~/.cache/containerkit``."""
     base = os.environ.get("CONTAINERKIT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "containerkit")
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "containerkit"
+    )
     return Path(base)

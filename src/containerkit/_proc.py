@@ -54,7 +54,9 @@ def _check_argv(argv: Sequence[str]) -> list[str]:
     out = [str(a) for a in argv]
     exe = which(out[0]) if "/" not in out[0] else out[0]
     if exe is None:
-        raise ToolMissingError(f"program {out[0]!r} is not installed", hint=f"Install {out[0]} and make sure it is on PATH.")
+        raise ToolMissingError(
+            f"program {out[0]!r} is not installed", hint=f"Install {out[0]} and make sure it is on PATH."
+        )
     out[0] = exe
     return out
 

@@ -103,7 +103,15 @@ def parse_dockerfile(text: str) -> list[Instruction]:
         keyword = keyword.upper()
         if keyword == "FROM":
             stage += 1
-        out.append(Instruction(keyword=keyword, value=value.strip(), line=start + 1, end_line=i + 1, stage=max(stage, 0),
-                               head=head.partition(" ")[2].strip()))
+        out.append(
+            Instruction(
+                keyword=keyword,
+                value=value.strip(),
+                line=start + 1,
+                end_line=i + 1,
+                stage=max(stage, 0),
+                head=head.partition(" ")[2].strip(),
+            )
+        )
         i += 1
     return out

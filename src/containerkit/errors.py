@@ -139,7 +139,9 @@ class StoreError(ContainerKitError):
 
 class SchemaTooNewError(StoreError):
     default_code = "STORE_SCHEMA_TOO_NEW"
-    default_hint = "The session store was written by a newer Container Kit; upgrade, or point CONTAINERKIT_STORE_PATH elsewhere."
+    default_hint = (
+        "The session store was written by a newer Container Kit; upgrade, or point CONTAINERKIT_STORE_PATH elsewhere."
+    )
 
 
 class ConfigError(ContainerKitError):
@@ -204,8 +206,15 @@ class BuildError(EngineError):
     default_code = "BUILD_FAILED"
     default_hint = "Read the failing step and the log tail in the details."
 
-    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None, retryable: bool | None = None,
-                 details: BuildDetails | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: BuildDetails | None = None,
+    ) -> None:
         super().__init__(message, code=code, hint=hint, retryable=retryable, details=details)
 
     @property
@@ -219,8 +228,15 @@ class SmokeTestError(ContainerKitError):
     default_code = "SMOKE_FAILED"
     default_hint = "Read the container's log lines in the details."
 
-    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None, retryable: bool | None = None,
-                 details: SmokeDetails | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: SmokeDetails | None = None,
+    ) -> None:
         super().__init__(message, code=code, hint=hint, retryable=retryable, details=details)
 
     @property
@@ -261,19 +277,25 @@ class KubernetesError(ContainerKitError):
 
 class ClusterUnreachableError(KubernetesError):
     default_code = "K8S_UNREACHABLE"
-    default_hint = "The API server does not answer: start the cluster or pick a reachable context (--context / KUBECONFIG)."
+    default_hint = (
+        "The API server does not answer: start the cluster or pick a reachable context (--context / KUBECONFIG)."
+    )
     default_retryable = True
 
 
 class KubeconfigError(KubernetesError):
     default_code = "K8S_CONFIG"
-    default_hint = "Check KUBECONFIG (or CONTAINERKIT_K8S__KUBECONFIG) and the context name (`kubectl config get-contexts`)."
+    default_hint = (
+        "Check KUBECONFIG (or CONTAINERKIT_K8S__KUBECONFIG) and the context name (`kubectl config get-contexts`)."
+    )
     exit_code = 2
 
 
 class ForbiddenError(KubernetesError):
     default_code = "K8S_FORBIDDEN"
-    default_hint = "Your Kubernetes user lacks a permission (RBAC): ask for a Role granting the verb on the resource named here."
+    default_hint = (
+        "Your Kubernetes user lacks a permission (RBAC): ask for a Role granting the verb on the resource named here."
+    )
 
 
 class NamespaceMissingError(KubernetesError):
@@ -290,8 +312,15 @@ class RolloutFailedError(KubernetesError):
     default_code = "ROLLOUT_FAILED"
     default_hint = "Read the diagnostics (pod states, events, log tail) in the details, fix the app or manifests, and deploy again."
 
-    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None, retryable: bool | None = None,
-                 details: RolloutDetails | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: RolloutDetails | None = None,
+    ) -> None:
         super().__init__(message, code=code, hint=hint, retryable=retryable, details=details)
 
     @property

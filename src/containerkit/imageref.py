@@ -90,7 +90,9 @@ class ImageReference(BaseModel):
 
     def with_tag(self, tag: str) -> ImageReference:
         if not TAG_RE.match(tag):
-            raise InvalidInputError(f"invalid tag {tag!r}", hint="A tag is up to 128 of [A-Za-z0-9_.-], not starting with . or -.")
+            raise InvalidInputError(
+                f"invalid tag {tag!r}", hint="A tag is up to 128 of [A-Za-z0-9_.-], not starting with . or -."
+            )
         return ImageReference(registry=self.registry, repository=self.repository, tag=tag, digest=None)
 
     def with_digest(self, digest: str) -> ImageReference:
@@ -151,8 +153,13 @@ def parse_reference(value: str, *, default_tag: bool = True) -> ImageReference:
     if not path:
         raise _invalid(value, "missing repository name")
     if not PATH_RE.match(path):
-        reason = "repository name must be lowercase" if PATH_RE.match(path.lower()) else (
-            f"repository {path!r} must be lower-case components of [a-z0-9] joined by '.', '_', '__' or '-', separated by '/'"
+        reason = (
+            "repository name must be lowercase"
+            if PATH_RE.match(path.lower())
+            else (
+                f"repository {path!r} must be lower-case components of [a-z0-9] joined by '.', '_', '__' or '-', "
+                "separated by '/'"
+            )
         )
         raise _invalid(value, reason)
     if registry == DOCKER_HUB and "/" not in path:

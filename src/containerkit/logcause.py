@@ -10,27 +10,38 @@ import re
 
 # The log line that says why, strongest first: a compiler or tool that is missing, then each ecosystem's own error
 # line (pip, npm, yarn, cargo/rustc, Maven, Gradle, Go), then any line that calls itself an error.
-_CAUSES = tuple(re.compile(p, re.M) for p in (
-    # a host the build could not reach (a GitHub dependency, node-gyp's headers from nodejs.org)
-    r"^.*?((?:network request to \S+ failed, reason: )?getaddrinfo (?:ENOTFOUND|EAI_AGAIN) \S+|Could not resolve host: \S+"
-    r"|Temporary failure in name resolution).*$",
-    r"^.*(?:fatal error: .+|Error: pg_config executable not found.*|gyp ERR! stack Error: not found: .+"
-    r"|\b(?:sh|bash): \d*:? ?\S+: (?:command )?not found|error: command '[^']+' failed.*|Cannot find module '[^']+'.*)$",
-    r"^ERROR: (?!Exception:|Failed building wheel|Failed to build)(.+)$",
-    # apt (its error can land after a progress line of stdout: "Reading state information...E: Unable to locate")
-    r"(?:^|\.\.\. ?(?:Done)?)E: (.+)$",
-    r"^npm (?:ERR!|error) (?!code |errno |syscall |path |command |A complete log|signal |\s*$|gyp (?:info|verb))(.+)$",
-    r"^error (?!Command failed)(.+)$",
-    r"^error(?:\[E\d+\])?: (?!could not compile|aborting due to|subprocess-exited-with-error|metadata-generation-failed)(.+)$",
-    r"^\[ERROR\] (?!\s*$|-> \[Help|Re-run Maven|To see the full stack|For more information|$)(.+)$",
-    r"^\* What went wrong:\n(.+)$",
-    r"^(go: .+|\S+\.go:\d+:\d+: .+)$",
-))
+_CAUSES = tuple(
+    re.compile(p, re.M)
+    for p in (
+        # a host the build could not reach (a GitHub dependency, node-gyp's headers from nodejs.org)
+        r"^.*?((?:network request to \S+ failed, reason: )?getaddrinfo (?:ENOTFOUND|EAI_AGAIN) \S+|Could not resolve "
+        r"host: \S+"
+        r"|Temporary failure in name resolution).*$",
+        r"^.*(?:fatal error: .+|Error: pg_config executable not found.*|gyp ERR! stack Error: not found: .+"
+        r"|\b(?:sh|bash): \d*:? ?\S+: (?:command )?not found|error: command '[^']+' failed.*|Cannot find module "
+        r"'[^']+'.*)$",
+        r"^ERROR: (?!Exception:|Failed building wheel|Failed to build)(.+)$",
+        # apt (its error can land after a progress line of stdout: "Reading state information...E: Unable to locate")
+        r"(?:^|\.\.\. ?(?:Done)?)E: (.+)$",
+        r"^npm (?:ERR!|error) (?!code |errno |syscall |path |command |A complete log|signal |\s*$|gyp "
+        r"(?:info|verb))(.+)$",
+        r"^error (?!Command failed)(.+)$",
+        r"^error(?:\[E\d+\])?: (?!could not compile|aborting due "
+        r"to|subprocess-exited-with-error|metadata-generation-failed)(.+)$",
+        r"^\[ERROR\] (?!\s*$|-> \[Help|Re-run Maven|To see the full stack|For more information|$)(.+)$",
+        r"^\* What went wrong:\n(.+)$",
+        r"^(go: .+|\S+\.go:\d+:\d+: .+)$",
+    )
+)
 # an app that crashed at start: the last exception of a traceback (Python, Java's "Caused by"), a panic (Go, Rust)
-_CRASHES = tuple(re.compile(p, re.M) for p in (
-    r"^(panic: .+|thread '[^']+'(?: \(\d+\))? panicked at .+)$",
-    r"^\s*(?:Caused by: |Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Configured)(?:: .+)?)$",
-))
+_CRASHES = tuple(
+    re.compile(p, re.M)
+    for p in (
+        r"^(panic: .+|thread '[^']+'(?: \(\d+\))? panicked at .+)$",
+        r"^\s*(?:Caused by: |Exception in thread \"[^\"]+\" "
+        r")?((?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Configured)(?:: .+)?)$",
+    )
+)
 _ANY_ERROR = re.compile(r"^.*\b(?:error|Error|ERROR)\b[:!] .+$", re.M)
 
 
@@ -44,7 +55,7 @@ def cause_of(log_tail: str) -> str | None:
         crashes = list(pattern.finditer(log_tail))
         if crashes:
             line = _line(crashes[-1]) or ""
-            after = log_tail[crashes[-1].end():].strip().splitlines()
+            after = log_tail[crashes[-1].end() :].strip().splitlines()
             if line.endswith(":") and after:  # Rust prints the panic message on the next line
                 line = f"{line} {after[0].strip()}"[:300]
             return line or None

@@ -44,16 +44,24 @@ class RegistrySettings(_Group):
     username: str | None = None
     password: SecretStr | None = None
     registry: str | None = Field(None, description="Registry the username/password apply to (default: any).")
-    docker_config: Path | None = Field(None, description="Docker config.json for credentials (default ~/.docker/config.json).")
+    docker_config: Path | None = Field(
+        None, description="Docker config.json for credentials (default ~/.docker/config.json)."
+    )
     insecure_registries: list[str] = Field(
-        default_factory=list, description="Registries spoken to over plain HTTP (host:port or host), besides the loopback ones "
-        "(127.0.0.0/8, ::1, localhost), which are insecure by default as the engine treats them.")
+        default_factory=list,
+        description="Registries spoken to over plain HTTP (host:port or host), besides the loopback ones "
+        "(127.0.0.0/8, ::1, localhost), which are insecure by default as the engine treats them.",
+    )
     push_retries: int = Field(3, ge=0)
 
 
 class DockerfileSettings(_Group):
-    base_images: dict[str, str] = Field(default_factory=dict, description="Overrides: e.g. {'python': 'python:{version}-slim'}.")
-    registry_prefix: str | None = Field(None, description="Mirror prefix for base images, e.g. registry.corp/dockerhub.")
+    base_images: dict[str, str] = Field(
+        default_factory=dict, description="Overrides: e.g. {'python': 'python:{version}-slim'}."
+    )
+    registry_prefix: str | None = Field(
+        None, description="Mirror prefix for base images, e.g. registry.corp/dockerhub."
+    )
     user_uid: int = Field(10001, ge=1)
 
 
@@ -61,13 +69,21 @@ class ScanSettings(_Group):
     scanner: Literal["auto", "trivy", "grype", "builtin"] = "auto"
     db_path: Path | None = Field(None, description="OSV database directory or zip (default <home>/osv).")
     db_max_age_days: int = Field(7, ge=1, description="Scans with an older database carry a warning.")
-    fail_on_db_age_days: int | None = Field(None, ge=0, description="The gate fails when the built-in scanner's database "
-                                            "is older than this (days); a scan's max_db_age wins.")
+    fail_on_db_age_days: int | None = Field(
+        None,
+        ge=0,
+        description="The gate fails when the built-in scanner's database "
+        "is older than this (days); a scan's max_db_age wins.",
+    )
     fail_on: Literal["none", "low", "medium", "high", "critical"] = "none"
-    osv_base_url: str = Field("https://osv-vulnerabilities.storage.googleapis.com",
-                              description="Where `db update` downloads <Ecosystem>/all.zip from (an OSV mirror works too).")
-    ecosystems: list[str] = Field(default_factory=lambda: ["Debian", "Alpine", "PyPI", "npm", "Go", "Maven", "RubyGems", "crates.io"],
-                                  description="Ecosystems `db update` downloads when none are named.")
+    osv_base_url: str = Field(
+        "https://osv-vulnerabilities.storage.googleapis.com",
+        description="Where `db update` downloads <Ecosystem>/all.zip from (an OSV mirror works too).",
+    )
+    ecosystems: list[str] = Field(
+        default_factory=lambda: ["Debian", "Alpine", "PyPI", "npm", "Go", "Maven", "RubyGems", "crates.io"],
+        description="Ecosystems `db update` downloads when none are named.",
+    )
     timeout_s: float = Field(900.0, gt=0, description="Deadline for one scanner run or one database download.")
 
 
@@ -78,8 +94,12 @@ class K8sSettings(_Group):
     rollout_timeout_s: float = Field(300.0, gt=0)
     field_manager: str = "containerkit"
     kubernetes_version: str = "1.30"
-    kind_registry_container: str = Field("kind-registry", description="`cluster create`: the local registry container kind pulls from.")
-    kind_registry_port: int = Field(5001, ge=1, le=65535, description="Host port of that registry (images are tagged localhost:<port>/...).")
+    kind_registry_container: str = Field(
+        "kind-registry", description="`cluster create`: the local registry container kind pulls from."
+    )
+    kind_registry_port: int = Field(
+        5001, ge=1, le=65535, description="Host port of that registry (images are tagged localhost:<port>/...)."
+    )
     kind_registry_image: str = Field("registry:2", description="Image the registry container runs.")
 
 
@@ -92,8 +112,11 @@ class SandboxSettings(_Group):
     max_pids: int = Field(1024, ge=8)
     max_timeout_s: float = Field(600.0, gt=0)
     max_output_bytes: int = Field(1_000_000, ge=1024)
-    max_changes_bytes: int = Field(50 * 1024 * 1024, ge=0, description="Most bytes of changed files a writable run returns; "
-                                   "larger changes are listed as dropped.")
+    max_changes_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=0,
+        description="Most bytes of changed files a writable run returns; larger changes are listed as dropped.",
+    )
 
 
 class WorkflowSettings(_Group):
@@ -124,8 +147,10 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     policy_dir: Path | None = Field(
-        None, description="Directory of Rego policies (conftest's conventions) every gate applies: Dockerfile lint, "
-        "manifest validation, the scan's policy gate. A call's own `policy` wins.")
+        None,
+        description="Directory of Rego policies (conftest's conventions) every gate applies: Dockerfile lint, "
+        "manifest validation, the scan's policy gate. A call's own `policy` wins.",
+    )
 
     store: StoreSettings = StoreSettings()
     engine: EngineSettings = EngineSettings()

@@ -143,7 +143,9 @@ def compose_all(text: str, limits: Limits = DEFAULT) -> list[Node | None]:
 def load_all_with_nodes(text: str, limits: Limits = DEFAULT) -> list[tuple[Node | None, Any]]:
     """Every document with its node tree (line numbers), composed once and constructed after it passed the limits."""
     with _loading(text, limits) as loader:
-        return [(node, None if node is None else loader.construct_document(node)) for node in _documents(loader, limits)]
+        return [
+            (node, None if node is None else loader.construct_document(node)) for node in _documents(loader, limits)
+        ]
 
 
 def load_all(text: str, limits: Limits = DEFAULT) -> list[Any]:

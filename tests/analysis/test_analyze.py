@@ -46,14 +46,31 @@ EXPECTED = [
 ]
 
 
-@pytest.mark.parametrize(("repo", "path", "language", "version", "framework", "manager", "port", "reads_port", "health", "start"), EXPECTED)
-def test_fixture_is_analyzed_as_expected(repo: str, path: str, language: str, version: str | None, framework: str | None,
-                                         manager: str | None, port: int | None, reads_port: bool, health: str | None,
-                                         start: str | None) -> None:
+@pytest.mark.parametrize(
+    ("repo", "path", "language", "version", "framework", "manager", "port", "reads_port", "health", "start"), EXPECTED
+)
+def test_fixture_is_analyzed_as_expected(
+    repo: str,
+    path: str,
+    language: str,
+    version: str | None,
+    framework: str | None,
+    manager: str | None,
+    port: int | None,
+    reads_port: bool,
+    health: str | None,
+    start: str | None,
+) -> None:
     result = analyze(FIXTURE_REPOS / repo)
     assert len(result.services) == 1, result.services
     s = result.services[0]
-    assert (s.path, s.language, s.language_version, s.framework, s.package_manager) == (path, language, version, framework, manager)
+    assert (s.path, s.language, s.language_version, s.framework, s.package_manager) == (
+        path,
+        language,
+        version,
+        framework,
+        manager,
+    )
     assert (s.port, s.reads_port_env, s.health_path) == (port, reads_port, health)
     assert (s.start_command[0] if s.start_command else None) == start
     fields = {e.field for e in s.evidence}
@@ -92,14 +109,32 @@ def test_env_vars_are_split_into_config_and_secrets() -> None:
 
 
 def test_json_output_has_exactly_the_documented_fields(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "containerkit", "analyze", str(FIXTURE_REPOS / "python-fastapi"), "--json"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120,
-                         env={**os.environ, "CONTAINERKIT_HOME": str(tmp_path), "CONTAINERKIT_ALLOWED_ROOTS": f'["{ROOT}"]'})
+    out = subprocess.run(
+        [sys.executable, "-m", "containerkit", "analyze", str(FIXTURE_REPOS / "python-fastapi"), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "CONTAINERKIT_HOME": str(tmp_path), "CONTAINERKIT_ALLOWED_ROOTS": f'["{ROOT}"]'},
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert {"path", "services"} <= set(data)
-    assert set(data["services"][0]) >= {"path", "language", "language_version", "framework", "package_manager", "lockfile", "port",
-                                         "start_command", "build_command", "health_path", "env_vars", "backing_services", "evidence"}
+    assert set(data["services"][0]) >= {
+        "path",
+        "language",
+        "language_version",
+        "framework",
+        "package_manager",
+        "lockfile",
+        "port",
+        "start_command",
+        "build_command",
+        "health_path",
+        "env_vars",
+        "backing_services",
+        "evidence",
+    }
 
 
 def test_gitignored_and_vendored_files_are_not_read(tmp_path: Path) -> None:
@@ -120,7 +155,7 @@ def test_hostile_tree_symlink_loop_escape_huge_binary_and_bad_names(tmp_path: Pa
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "requirements.txt").write_text("fastapi\n")
-    (repo / "main.py").write_text('from fastapi import FastAPI\napp = FastAPI()\n')
+    (repo / "main.py").write_text("from fastapi import FastAPI\napp = FastAPI()\n")
     (repo / "loop").symlink_to(repo, target_is_directory=True)
     (repo / "escape").symlink_to("/etc", target_is_directory=True)
     (repo / "huge.py").write_bytes(b"# x\n" * (4 * 1024 * 1024 // 4))

@@ -8,8 +8,22 @@ from collections import Counter
 
 from tests.conftest import ROOT
 
-EXCLUDED_OWNERS = {"docker", "dockersamples", "azure-samples", "googlecloudplatform", "heroku", "render-examples", "koyeb",
-                   "gothinkster", "spring-projects", "laravel", "nestjs", "mdn", "joelparkerhenderson", "usetrmnl"}
+EXCLUDED_OWNERS = {
+    "docker",
+    "dockersamples",
+    "azure-samples",
+    "googlecloudplatform",
+    "heroku",
+    "render-examples",
+    "koyeb",
+    "gothinkster",
+    "spring-projects",
+    "laravel",
+    "nestjs",
+    "mdn",
+    "joelparkerhenderson",
+    "usetrmnl",
+}
 MINIMUM = {"python": 5, "node": 5, "go": 5, "java": 5, "rust": 5, "static": 5, "dotnet": 3, "ruby": 3, "php": 3}
 
 

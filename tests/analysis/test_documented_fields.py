@@ -12,6 +12,12 @@ DOC = Path(__file__).parents[2] / "docs" / "cli" / "analyze.md"
 
 def test_the_documented_service_fields_are_the_models() -> None:
     text = DOC.read_text()
-    listed = text[text.index("each service has exactly these fields:"):text.index("What the generated Dockerfile follows")]
-    names = [n for n in re.findall(r"`([a-z_]+)`", listed) if n not in ("config", "secret", "field", "file", "line", "detail")]
+    listed = text[
+        text.index("each service has exactly these fields:") : text.index("What the generated Dockerfile follows")
+    ]
+    names = [
+        n
+        for n in re.findall(r"`([a-z_]+)`", listed)
+        if n not in ("config", "secret", "field", "file", "line", "detail")
+    ]
     assert names == list(ServiceAnalysis.model_fields)

@@ -38,10 +38,19 @@ GO_MOD = "module example.com/{name}\n\ngo 1.24\n"
 
 def test_go_port_from_a_flag_default_read_through_an_env_helper_moves_off_a_privileged_port(tmp_path: Path) -> None:
     # go-whoami: flag.StringVar(&port, "port", getEnv("WHOAMI_PORT_NUMBER", "80"), ...) as uid 10001 cannot bind 80
-    svc = one(tree(tmp_path, {"go.mod": GO_MOD.format(name="whoami"), "app.go": (
-        'package main\nimport ("flag"; "net/http")\nvar port string\nfunc main() {\n'
-        '\tflag.StringVar(&port, "port", getEnv("WHOAMI_PORT_NUMBER", "80"), "give me a port number")\n'
-        '\tflag.Parse()\n\thttp.ListenAndServe(":"+port, nil)\n}\n')}))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "go.mod": GO_MOD.format(name="whoami"),
+                "app.go": (
+                    'package main\nimport ("flag"; "net/http")\nvar port string\nfunc main() {\n'
+                    '\tflag.StringVar(&port, "port", getEnv("WHOAMI_PORT_NUMBER", "80"), "give me a port number")\n'
+                    '\tflag.Parse()\n\thttp.ListenAndServe(":"+port, nil)\n}\n'
+                ),
+            },
+        )
+    )
     assert svc.port == 8080
     assert svc.start_command == ["/app/server", "-port=8080"]
     assert 'CMD ["/app/server", "-port=8080"]' in dockerfile(svc)
@@ -49,9 +58,19 @@ def test_go_port_from_a_flag_default_read_through_an_env_helper_moves_off_a_priv
 
 def test_go_loopback_flag_default_is_overridden_to_listen_on_all_interfaces(tmp_path: Path) -> None:
     # go-outyet / go-helloserver: flag.String("http", "localhost:8080", ...) is unreachable from outside the container
-    svc = one(tree(tmp_path, {"go.mod": GO_MOD.format(name="outyet"), "main.go": (
-        'package main\nimport ("flag"; "net/http")\nvar httpAddr = flag.String("http", "localhost:8080", "Listen address")\n'
-        'func main() { flag.Parse(); http.ListenAndServe(*httpAddr, nil) }\n')}))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "go.mod": GO_MOD.format(name="outyet"),
+                "main.go": (
+                    'package main\nimport ("flag"; "net/http")\nvar httpAddr = flag.String("http", "localhost:8080", '
+                    '"Listen address")\n'
+                    "func main() { flag.Parse(); http.ListenAndServe(*httpAddr, nil) }\n"
+                ),
+            },
+        )
+    )
     assert svc.port == 8080
     assert svc.start_command == ["/app/server", "-http=:8080"]
 
@@ -59,14 +78,19 @@ def test_go_loopback_flag_default_is_overridden_to_listen_on_all_interfaces(tmp_
 def test_go_main_package_named_like_the_module_wins_and_runtime_dirs_are_copied(tmp_path: Path) -> None:
     # go-podinfo: cmd/podcli and cmd/podinfo are both main packages; ui/ is read at run time; fs.Int("port", 9898, ...)
     main = 'package main\nimport "net/http"\nfunc main() {{ {body} }}\n'
-    svc = one(tree(tmp_path, {
-        "go.mod": GO_MOD.format(name="podinfo"),
-        "cmd/podcli/main.go": main.format(body="println(1)"),
-        "cmd/podinfo/main.go": 'package main\nimport ("net/http"; flag "github.com/spf13/pflag")\n'
-                               'func main() { fs := flag.NewFlagSet("x", 0); fs.Int("port", 9898, "HTTP port"); '
-                               'fs.Int("secure-port", 443, "x"); http.ListenAndServe(":9898", nil) }\n',
-        "ui/vue.html": "<html></html>\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "go.mod": GO_MOD.format(name="podinfo"),
+                "cmd/podcli/main.go": main.format(body="println(1)"),
+                "cmd/podinfo/main.go": 'package main\nimport ("net/http"; flag "github.com/spf13/pflag")\n'
+                'func main() { fs := flag.NewFlagSet("x", 0); fs.Int("port", 9898, "HTTP port"); '
+                'fs.Int("secure-port", 443, "x"); http.ListenAndServe(":9898", nil) }\n',
+                "ui/vue.html": "<html></html>\n",
+            },
+        )
+    )
     assert svc.build_command and svc.build_command[-1] == "./cmd/podinfo"
     assert svc.port == 9898
     assert svc.runtime_files == ["ui"]
@@ -79,12 +103,19 @@ CARGO = '[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n\n[dep
 
 def test_rust_bins_and_a_port_constant(tmp_path: Path) -> None:
     # rust-mini-redis: [[bin]] mini-redis-cli / mini-redis-server, src/lib.rs, pub const DEFAULT_PORT: u16 = 6379
-    svc = one(tree(tmp_path, {
-        "Cargo.toml": CARGO.format(name="mini-redis") + '\n[[bin]]\nname = "mini-redis-cli"\npath = "src/bin/cli.rs"\n\n'
-                      '[[bin]]\nname = "mini-redis-server"\npath = "src/bin/server.rs"\n',
-        "src/lib.rs": "pub const DEFAULT_PORT: u16 = 6379;\n",
-        "src/bin/cli.rs": "fn main() {}\n", "src/bin/server.rs": "fn main() {}\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "Cargo.toml": CARGO.format(name="mini-redis")
+                + '\n[[bin]]\nname = "mini-redis-cli"\npath = "src/bin/cli.rs"\n\n'
+                '[[bin]]\nname = "mini-redis-server"\npath = "src/bin/server.rs"\n',
+                "src/lib.rs": "pub const DEFAULT_PORT: u16 = 6379;\n",
+                "src/bin/cli.rs": "fn main() {}\n",
+                "src/bin/server.rs": "fn main() {}\n",
+            },
+        )
+    )
     assert svc.port == 6379
     assert svc.start_command == ["/app/mini-redis-server"]
     text = dockerfile(svc)
@@ -95,17 +126,28 @@ def test_rust_bins_and_a_port_constant(tmp_path: Path) -> None:
 
 def test_rust_clap_default_port_and_config_files(tmp_path: Path) -> None:
     # rust-miniserve: #[arg(long = "port", default_value = "8080")] port: u16; rust-zero2prod: configuration/base.yaml
-    svc = one(tree(tmp_path, {
-        "Cargo.toml": CARGO.format(name="miniserve").replace('tokio = "1"', 'actix-web = "4"\nclap = "4"'),
-        "src/main.rs": 'fn main() {}\n#[derive(Parser)]\nstruct Args {\n    #[arg(\n        short = \'p\',\n        long = "port",\n'
-                       '        default_value = "8080",\n    )]\n    pub port: u16,\n}\n',
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "Cargo.toml": CARGO.format(name="miniserve").replace('tokio = "1"', 'actix-web = "4"\nclap = "4"'),
+                "src/main.rs": "fn main() {}\n#[derive(Parser)]\nstruct Args {\n    #[arg(\n        short = 'p',\n        long = \"port\",\n"
+                '        default_value = "8080",\n    )]\n    pub port: u16,\n}\n',
+            },
+        )
+    )
     assert svc.port == 8080
-    other = one(tree(tmp_path / "z2p", {
-        "Cargo.toml": CARGO.format(name="zero2prod").replace('tokio = "1"', 'actix-web = "4"'),
-        "src/main.rs": "fn main() {}\n", "src/lib.rs": "",
-        "configuration/base.yaml": "application:\n  port: 8000\ndatabase:\n  host: x\n",
-    }))
+    other = one(
+        tree(
+            tmp_path / "z2p",
+            {
+                "Cargo.toml": CARGO.format(name="zero2prod").replace('tokio = "1"', 'actix-web = "4"'),
+                "src/main.rs": "fn main() {}\n",
+                "src/lib.rs": "",
+                "configuration/base.yaml": "application:\n  port: 8000\ndatabase:\n  host: x\n",
+            },
+        )
+    )
     assert other.port == 8000
     assert other.runtime_files == ["configuration"]
     assert "COPY --from=build /src/configuration /app/configuration" in dockerfile(other)
@@ -113,12 +155,17 @@ def test_rust_clap_default_port_and_config_files(tmp_path: Path) -> None:
 
 def test_python_authors_gunicorn_target_and_pin_win(tmp_path: Path) -> None:
     # py-microblog: boot.sh runs `gunicorn -b :5000 microblog:app`; requirements pin gunicorn==21.2.0
-    svc = one(tree(tmp_path, {
-        "requirements.txt": "flask==3.0.0\ngunicorn==21.2.0\n",
-        "microblog.py": "from app import create_app\napp = create_app()\n",
-        "app/__init__.py": "from flask import Flask\n\ndef create_app():\n    return Flask(__name__)\n",
-        "boot.sh": "#!/bin/bash\nflask db upgrade\nexec gunicorn -b :5000 --access-logfile - microblog:app\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "requirements.txt": "flask==3.0.0\ngunicorn==21.2.0\n",
+                "microblog.py": "from app import create_app\napp = create_app()\n",
+                "app/__init__.py": "from flask import Flask\n\ndef create_app():\n    return Flask(__name__)\n",
+                "boot.sh": "#!/bin/bash\nflask db upgrade\nexec gunicorn -b :5000 --access-logfile - microblog:app\n",
+            },
+        )
+    )
     assert svc.app_object == "microblog:app"
     assert svc.port == 5000
     assert svc.server_declared
@@ -128,23 +175,43 @@ def test_python_authors_gunicorn_target_and_pin_win(tmp_path: Path) -> None:
 
 def test_python_app_factory_in_a_package_is_imported_as_the_package(tmp_path: Path) -> None:
     # py-flaskr: flaskr/__init__.py defines create_app(); "flaskr.__init__:create_app()" does not boot
-    svc = one(tree(tmp_path, {
-        "pyproject.toml": '[project]\nname = "flaskr"\nversion = "1"\ndependencies = ["flask"]\n',
-        "flaskr/__init__.py": "from flask import Flask\n\ndef create_app():\n    return Flask(__name__)\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pyproject.toml": '[project]\nname = "flaskr"\nversion = "1"\ndependencies = ["flask"]\n',
+                "flaskr/__init__.py": "from flask import Flask\n\ndef create_app():\n    return Flask(__name__)\n",
+            },
+        )
+    )
     assert svc.app_object == "flaskr:create_app()"
 
 
-@pytest.mark.parametrize(("source", "port", "main"), [
-    ("package app;\npublic class App {\n  public static void main(String[] a) { Javalin.create().start(7070); }\n}\n", 7070, "app.App"),
-])
-def test_java_javalin_port_in_code_and_main_class_for_a_plain_jar(tmp_path: Path, source: str, port: int, main: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "port", "main"),
+    [
+        (
+            "package app;\npublic class App {\n  public static void main(String[] a) { Javalin.create().start(7070); "
+            "}\n}\n",
+            7070,
+            "app.App",
+        ),
+    ],
+)
+def test_java_javalin_port_in_code_and_main_class_for_a_plain_jar(
+    tmp_path: Path, source: str, port: int, main: str
+) -> None:
     # java-javalin-html-forms: .start(7070), a plain maven jar whose dependencies are not bundled
-    svc = one(tree(tmp_path, {
-        "pom.xml": "<project><artifactId>forms</artifactId><dependencies><dependency><groupId>io.javalin</groupId>"
-                   "<artifactId>javalin</artifactId></dependency></dependencies></project>\n",
-        "src/main/java/app/App.java": source,
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pom.xml": "<project><artifactId>forms</artifactId><dependencies><dependency><groupId>io.javalin</groupId>"
+                "<artifactId>javalin</artifactId></dependency></dependencies></project>\n",
+                "src/main/java/app/App.java": source,
+            },
+        )
+    )
     assert (svc.framework, svc.port, svc.entrypoint) == ("javalin", port, main)
     text = dockerfile(svc)
     assert "dependency:copy-dependencies" in text
@@ -154,32 +221,52 @@ def test_java_javalin_port_in_code_and_main_class_for_a_plain_jar(tmp_path: Path
 
 def test_java_grpc_server_is_not_http(tmp_path: Path) -> None:
     # java-grpc-hostname: int port = 50051; ServerBuilder: TCP checks, never HTTP probes
-    svc = one(tree(tmp_path, {
-        "pom.xml": "<project><artifactId>hostname</artifactId><dependencies><dependency><groupId>io.grpc</groupId>"
-                   "<artifactId>grpc-netty-shaded</artifactId></dependency></dependencies></project>\n",
-        "src/main/java/h/Server.java": "package h;\nclass Server {\n  public static void main(String[] a) {\n"
-                                       "    int port = 50051;\n    Grpc.newServerBuilderForPort(port).build();\n  }\n}\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pom.xml": "<project><artifactId>hostname</artifactId><dependencies><dependency><groupId>io.grpc</groupId>"
+                "<artifactId>grpc-netty-shaded</artifactId></dependency></dependencies></project>\n",
+                "src/main/java/h/Server.java": "package h;\nclass Server {\n  public static void main(String[] a) {\n"
+                "    int port = 50051;\n    Grpc.newServerBuilderForPort(port).build();\n  }\n}\n",
+            },
+        )
+    )
     assert svc.port == 50051
     assert not svc.serves_http
 
 
 def test_ruby_config_ru_is_served_by_rackup_on_9292_even_for_sinatra(tmp_path: Path) -> None:
     # ruby-oidc-sinatra: Gemfile has sinatra, config.ru runs the app class, Makefile: rackup -p 9292
-    svc = one(tree(tmp_path, {"Gemfile": "source 'https://rubygems.org'\ngem 'puma'\ngem 'sinatra'\n",
-                              "config.ru": "require './app'\nrun App.new\n", "app.rb": "class App < Sinatra::Base; end\n"}))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "Gemfile": "source 'https://rubygems.org'\ngem 'puma'\ngem 'sinatra'\n",
+                "config.ru": "require './app'\nrun App.new\n",
+                "app.rb": "class App < Sinatra::Base; end\n",
+            },
+        )
+    )
     assert (svc.framework, svc.port) == ("sinatra", 9292)
 
 
 def test_flask_instance_folder_is_writable_by_the_app_user(tmp_path: Path) -> None:
     # py-flaskr: create_app() runs os.makedirs(app.instance_path) under /app, which is root's and read-only for uid 10001
-    svc = one(tree(tmp_path, {"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"}))
+    svc = one(
+        tree(tmp_path, {"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"})
+    )
     assert "RUN mkdir -p instance && chown 10001:10001 instance" in dockerfile(svc)
 
 
 def test_go_lone_main_without_go_mod_gets_a_module(tmp_path: Path) -> None:
     # the issue's "a lone main.go without go.mod": go build in module mode needs one
-    svc = one(tree(tmp_path, {"main.go": 'package main\nimport "net/http"\nfunc main() { http.ListenAndServe(":8080", nil) }\n'}))
+    svc = one(
+        tree(
+            tmp_path,
+            {"main.go": 'package main\nimport "net/http"\nfunc main() { http.ListenAndServe(":8080", nil) }\n'},
+        )
+    )
     assert (svc.language, svc.manifest, svc.port) == ("go", None, 8080)
     text = dockerfile(svc)
     assert "COPY go.mod" not in text and "go mod init" in text and "go mod tidy" in text
@@ -187,8 +274,15 @@ def test_go_lone_main_without_go_mod_gets_a_module(tmp_path: Path) -> None:
 
 def test_go_cgo_dependency_builds_with_cgo(tmp_path: Path) -> None:
     # github.com/mattn/go-sqlite3 is C: with CGO_ENABLED=0 it builds and then fails at run time
-    svc = one(tree(tmp_path, {"go.mod": GO_MOD.format(name="notes") + "\nrequire github.com/mattn/go-sqlite3 v1.14.22\n",
-                              "main.go": 'package main\nimport (_ "github.com/mattn/go-sqlite3"; "net/http")\n'
-                                         'func main() { http.ListenAndServe(":8080", nil) }\n'}))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "go.mod": GO_MOD.format(name="notes") + "\nrequire github.com/mattn/go-sqlite3 v1.14.22\n",
+                "main.go": 'package main\nimport (_ "github.com/mattn/go-sqlite3"; "net/http")\n'
+                'func main() { http.ListenAndServe(":8080", nil) }\n',
+            },
+        )
+    )
     assert svc.build_env == {"CGO_ENABLED": "1"}
-    assert 'RUN CGO_ENABLED=1 go build' in dockerfile(svc)
+    assert "RUN CGO_ENABLED=1 go build" in dockerfile(svc)

@@ -10,22 +10,33 @@ from pathlib import Path
 from containerkit.dockerfile.render import render
 from tests.analysis.test_real_app_classes import dockerfile, one, tree
 
-WHEEL = "{{file = \"{name}-{version}-{tag}-{tag}-manylinux_2_17_x86_64.manylinux2014_x86_64.whl\", hash = \"sha256:00\"}},"
+WHEEL = '{{file = "{name}-{version}-{tag}-{tag}-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", hash = "sha256:00"}},'
 
 
 def poetry_lock(header: str, lock_version: str, wheels: dict[str, list[str]]) -> str:
-    files = "\n".join(f"{name} = [\n" + "\n".join("    " + WHEEL.format(name=name, version="1.0", tag=t) for t in tags) + "\n]"
-                      for name, tags in wheels.items())
-    return f"{header}[[package]]\nname = \"x\"\n\n[metadata]\nlock-version = \"{lock_version}\"\n\n[metadata.files]\n{files}\n"
+    files = "\n".join(
+        f"{name} = [\n" + "\n".join("    " + WHEEL.format(name=name, version="1.0", tag=t) for t in tags) + "\n]"
+        for name, tags in wheels.items()
+    )
+    return (
+        f'{header}[[package]]\nname = "x"\n\n[metadata]\nlock-version = "{lock_version}"\n\n[metadata.files]\n{files}\n'
+    )
 
 
 def test_requirements_that_include_other_files_copy_them(tmp_path: Path) -> None:
     # py-flasky: requirements.txt is `-r requirements/heroku.txt`, which includes prod.txt, which includes common.txt
-    svc = one(tree(tmp_path, {
-        "requirements.txt": "# for Heroku\n-r requirements/heroku.txt\n",
-        "requirements/heroku.txt": "-r prod.txt\ngunicorn==19.7.1\n", "requirements/prod.txt": "-r common.txt\n",
-        "requirements/common.txt": "Flask==0.12.2\n", "flasky.py": "from flask import Flask\napp = Flask(__name__)\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "requirements.txt": "# for Heroku\n-r requirements/heroku.txt\n",
+                "requirements/heroku.txt": "-r prod.txt\ngunicorn==19.7.1\n",
+                "requirements/prod.txt": "-r common.txt\n",
+                "requirements/common.txt": "Flask==0.12.2\n",
+                "flasky.py": "from flask import Flask\napp = Flask(__name__)\n",
+            },
+        )
+    )
     assert svc.install_files == ["requirements/heroku.txt", "requirements/prod.txt", "requirements/common.txt"]
     assert svc.framework == "flask" and svc.server_declared  # gunicorn is pinned in an included file
     text = dockerfile(svc)
@@ -35,8 +46,15 @@ def test_requirements_that_include_other_files_copy_them(tmp_path: Path) -> None
 
 def test_pinned_c_extension_packages_get_a_compiler(tmp_path: Path) -> None:
     # py-microblog: multidict==6.0.4 has no CPython 3.12 wheel; pip compiled it and found no gcc
-    svc = one(tree(tmp_path, {"requirements.txt": "Flask==3.0.0\nmultidict==6.0.4\n",
-                              "app.py": "from flask import Flask\napp = Flask(__name__)\n"}))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "requirements.txt": "Flask==3.0.0\nmultidict==6.0.4\n",
+                "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            },
+        )
+    )
     assert svc.system_packages == ["gcc", "libc6-dev"]
     text = dockerfile(svc)
     assert text.index("gcc libc6-dev") < text.index("RUN pip install")
@@ -44,12 +62,19 @@ def test_pinned_c_extension_packages_get_a_compiler(tmp_path: Path) -> None:
 
 def test_a_locked_poetry_project_gets_the_python_its_wheels_exist_for_and_its_poetry(tmp_path: Path) -> None:
     # py-fastapi-realworld: python = "^3.9", a Poetry 1.1 lock whose asyncpg 0.26.0 has wheels up to cp310 only
-    svc = one(tree(tmp_path, {
-        "pyproject.toml": '[tool.poetry]\nname = "x"\nversion = "1"\n\n[tool.poetry.dependencies]\npython = "^3.9"\n'
-                          'fastapi = "^0.79"\nasyncpg = "^0.26"\n',
-        "poetry.lock": poetry_lock("", "1.1", {"asyncpg": ["cp38", "cp39", "cp310"], "pydantic": ["cp39", "cp310", "cp311"]}),
-        "app/main.py": "from fastapi import FastAPI\n\ndef get_application() -> FastAPI:\n    return FastAPI()\n\napp = get_application()\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pyproject.toml": '[tool.poetry]\nname = "x"\nversion = "1"\n\n[tool.poetry.dependencies]\npython = "^3.9"\n'
+                'fastapi = "^0.79"\nasyncpg = "^0.26"\n',
+                "poetry.lock": poetry_lock(
+                    "", "1.1", {"asyncpg": ["cp38", "cp39", "cp310"], "pydantic": ["cp39", "cp310", "cp311"]}
+                ),
+                "app/main.py": "from fastapi import FastAPI\n\ndef get_application() -> FastAPI:\n    return FastAPI()\n\napp = get_application()\n",
+            },
+        )
+    )
     assert (svc.language_version, svc.language_version_minimum, svc.language_version_maximum) == ("3.9", True, "3.10")
     assert svc.app_object == "app.main:app"  # a module-level app built by the module's own factory
     text = dockerfile(svc)
@@ -58,25 +83,38 @@ def test_a_locked_poetry_project_gets_the_python_its_wheels_exist_for_and_its_po
 
 
 def test_poetry_of_the_release_that_wrote_the_lock(tmp_path: Path) -> None:
-    svc = one(tree(tmp_path, {
-        "pyproject.toml": '[tool.poetry]\nname = "x"\nversion = "1"\n\n[tool.poetry.dependencies]\npython = "3.12"\nflask = "*"\n',
-        "poetry.lock": poetry_lock("# This file is automatically @generated by Poetry 2.1.3 and should not be changed by hand.\n\n",
-                                   "2.1", {}),
-        "app.py": "from flask import Flask\napp = Flask(__name__)\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pyproject.toml": '[tool.poetry]\nname = "x"\nversion = "1"\n\n[tool.poetry.dependencies]\npython = "3.12"\nflask = "*"\n',
+                "poetry.lock": poetry_lock(
+                    "# This file is automatically @generated by Poetry 2.1.3 and should not be changed by hand.\n\n",
+                    "2.1",
+                    {},
+                ),
+                "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            },
+        )
+    )
     assert svc.package_manager_version == "2.1.3"
     assert "poetry==2.1.3" in dockerfile(svc)
 
 
 def test_a_uv_project_installs_the_exact_versions_of_its_lock_with_uv(tmp_path: Path) -> None:
     # py-uv-fastapi: uv.lock was ignored and the pyproject's ranges were resolved anew with pip
-    svc = one(tree(tmp_path, {
-        "pyproject.toml": '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.12"\n'
-                          'dependencies = ["fastapi", "uvicorn"]\n',
-        "uv.lock": 'version = 1\n[[package]]\nname = "uvicorn"\nversion = "0.30.1"\n'
-                   'wheels = [{ url = "https://x/uvicorn-0.30.1-py3-none-any.whl" }]\n',
-        "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pyproject.toml": '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.12"\n'
+                'dependencies = ["fastapi", "uvicorn"]\n',
+                "uv.lock": 'version = 1\n[[package]]\nname = "uvicorn"\nversion = "0.30.1"\n'
+                'wheels = [{ url = "https://x/uvicorn-0.30.1-py3-none-any.whl" }]\n',
+                "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+            },
+        )
+    )
     assert (svc.package_manager, svc.lockfile) == ("uv", "uv.lock")
     text = dockerfile(svc)
     assert "COPY pyproject.toml uv.lock ./" in text
@@ -86,15 +124,22 @@ def test_a_uv_project_installs_the_exact_versions_of_its_lock_with_uv(tmp_path: 
 def test_rust_sqlx_offline_data_linker_and_production_profile(tmp_path: Path) -> None:
     # rust-zero2prod: sqlx macros need SQLX_OFFLINE with .sqlx/ committed; .cargo/config.toml links with clang + lld;
     # APP_ENVIRONMENT picks configuration/production.yaml (host 0.0.0.0) over local.yaml (127.0.0.1)
-    svc = one(tree(tmp_path, {
-        "Cargo.toml": '[package]\nname = "zero2prod"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nactix-web = "4"\n'
-                      'sqlx = { version = "0.8", features = ["postgres"] }\n',
-        "Cargo.lock": "", "src/main.rs": "fn main() {}\n",
-        "src/configuration.rs": 'let e = std::env::var("APP_ENVIRONMENT").unwrap_or_else(|_| "local".into());\n',
-        ".sqlx/query-1.json": "{}", "configuration/base.yaml": "application:\n  port: 8000\n",
-        "configuration/production.yaml": "application:\n  host: 0.0.0.0\n",
-        ".cargo/config.toml": '[target.x86_64-unknown-linux-gnu]\nrustflags = ["-C", "linker=clang", "-C", "link-arg=-fuse-ld=lld"]\n',
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "Cargo.toml": '[package]\nname = "zero2prod"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nactix-web = "4"\n'
+                'sqlx = { version = "0.8", features = ["postgres"] }\n',
+                "Cargo.lock": "",
+                "src/main.rs": "fn main() {}\n",
+                "src/configuration.rs": 'let e = std::env::var("APP_ENVIRONMENT").unwrap_or_else(|_| "local".into());\n',
+                ".sqlx/query-1.json": "{}",
+                "configuration/base.yaml": "application:\n  port: 8000\n",
+                "configuration/production.yaml": "application:\n  host: 0.0.0.0\n",
+                ".cargo/config.toml": '[target.x86_64-unknown-linux-gnu]\nrustflags = ["-C", "linker=clang", "-C", "link-arg=-fuse-ld=lld"]\n',
+            },
+        )
+    )
     assert svc.build_env == {"SQLX_OFFLINE": "true"} and svc.runtime_env == {"APP_ENVIRONMENT": "production"}
     assert svc.system_packages == ["clang", "lld"]
     build, runtime = dockerfile(svc).split("\nFROM ", 2)[1:]
@@ -104,7 +149,9 @@ def test_rust_sqlx_offline_data_linker_and_production_profile(tmp_path: Path) ->
 
 def test_php_files_without_composer_are_served_as_they_are(tmp_path: Path) -> None:
     # php-simple-website: a lone index.php; php-kanboard: vendor/ committed, data/ written at run time
-    svc = one(tree(tmp_path, {"index.php": "<?php echo 'hi';\n", "includes/functions.php": "<?php\n", "data/.keep": ""}))
+    svc = one(
+        tree(tmp_path, {"index.php": "<?php echo 'hi';\n", "includes/functions.php": "<?php\n", "data/.keep": ""})
+    )
     assert (svc.language, svc.manifest, svc.port) == ("php", None, 8080)
     text = dockerfile(svc)
     assert "composer" not in text.lower().replace("no composer.json", "")
@@ -114,11 +161,17 @@ def test_php_files_without_composer_are_served_as_they_are(tmp_path: Path) -> No
 
 def test_a_committed_built_site_with_only_build_tooling_is_static(tmp_path: Path) -> None:
     # static-startbootstrap-resume: package.json builds dist/ (pug, sass), dist/index.html is committed, no server
-    svc = one(tree(tmp_path, {
-        "package.json": '{"name": "resume", "scripts": {"build": "node scripts/build.js", "start": "npm run build && '
-                        'node scripts/start.js"}, "dependencies": {"bootstrap": "5"}, "devDependencies": {"pug": "3"}}',
-        "dist/index.html": "<html></html>\n", "src/pug/index.pug": "html\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "package.json": '{"name": "resume", "scripts": {"build": "node scripts/build.js", "start": "npm run build && '
+                'node scripts/start.js"}, "dependencies": {"bootstrap": "5"}, "devDependencies": {"pug": "3"}}',
+                "dist/index.html": "<html></html>\n",
+                "src/pug/index.pug": "html\n",
+            },
+        )
+    )
     assert (svc.language, svc.build_output, svc.port) == ("static", "dist", 8080)
     assert "COPY dist/ /usr/share/nginx/html/" in dockerfile(svc)
 
@@ -129,19 +182,31 @@ CSPROJ = '<Project Sdk="{sdk}">\n  <PropertyGroup>\n    <TargetFramework>net{tfm
 def test_dotnet_port_is_the_containers_not_the_development_profiles(tmp_path: Path) -> None:
     # dotnet-todoapi: Properties/launchSettings.json says https://localhost:47743 for `dotnet run`; the published app in
     # the .NET 8 image listens on ASPNETCORE_HTTP_PORTS (8080)
-    svc = one(tree(tmp_path, {
-        "Todo.Api.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Web", tfm="8.0", extra=""),
-        "Program.cs": "var app = WebApplication.CreateBuilder(args).Build();\napp.Run();\n",
-        "Properties/launchSettings.json": '{"profiles": {"https": {"applicationUrl": "https://localhost:47743"}}}',
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "Todo.Api.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Web", tfm="8.0", extra=""),
+                "Program.cs": "var app = WebApplication.CreateBuilder(args).Build();\napp.Run();\n",
+                "Properties/launchSettings.json": '{"profiles": {"https": {"applicationUrl": "https://localhost:47743"}}}',
+            },
+        )
+    )
     assert svc.port == 8080
     assert "ENV ASPNETCORE_HTTP_PORTS=8080" in dockerfile(svc)
 
 
 def test_dotnet_before_8_is_told_its_port_with_aspnetcore_urls(tmp_path: Path) -> None:
     # dotnet-diwebapp (net6.0): its image listens on 80 and knows no ASPNETCORE_HTTP_PORTS; uid 10001 cannot bind 80
-    svc = one(tree(tmp_path, {"DIwebApp.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Web", tfm="6.0", extra=""),
-                              "Program.cs": "var app = WebApplication.Create(args);\napp.Run();\n"}))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "DIwebApp.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Web", tfm="6.0", extra=""),
+                "Program.cs": "var app = WebApplication.Create(args);\napp.Run();\n",
+            },
+        )
+    )
     text = dockerfile(svc)
     assert "ENV ASPNETCORE_URLS=http://+:8080" in text and "ENV ASPNETCORE_HTTP_PORTS" not in text
 
@@ -149,41 +214,70 @@ def test_dotnet_before_8_is_told_its_port_with_aspnetcore_urls(tmp_path: Path) -
 def test_dotnet_libraries_and_the_aspire_apphost_are_not_services(tmp_path: Path) -> None:
     from containerkit.analysis import analyze
 
-    root = tree(tmp_path, {
-        "Todo.Api/Todo.Api.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Web", tfm="9.0", extra=""),
-        "Todo.Shared/Todo.Shared.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk", tfm="9.0", extra=""),
-        "TodoApp.AppHost/TodoApp.AppHost.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk", tfm="9.0",
-                                                                extra="\n    <OutputType>Exe</OutputType>\n    <IsAspireHost>true</IsAspireHost>"),
-        "Todo.Web/Client/Todo.Web.Client.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.BlazorWebAssembly", tfm="9.0", extra=""),
-        "Worker/Worker.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Worker", tfm="9.0", extra=""),
-    })
+    root = tree(
+        tmp_path,
+        {
+            "Todo.Api/Todo.Api.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Web", tfm="9.0", extra=""),
+            "Todo.Shared/Todo.Shared.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk", tfm="9.0", extra=""),
+            "TodoApp.AppHost/TodoApp.AppHost.csproj": CSPROJ.format(
+                sdk="Microsoft.NET.Sdk",
+                tfm="9.0",
+                extra="\n    <OutputType>Exe</OutputType>\n    <IsAspireHost>true</IsAspireHost>",
+            ),
+            "Todo.Web/Client/Todo.Web.Client.csproj": CSPROJ.format(
+                sdk="Microsoft.NET.Sdk.BlazorWebAssembly", tfm="9.0", extra=""
+            ),
+            "Worker/Worker.csproj": CSPROJ.format(sdk="Microsoft.NET.Sdk.Worker", tfm="9.0", extra=""),
+        },
+    )
     assert [s.path for s in analyze(root).services] == ["Todo.Api", "Worker"]
 
 
 def test_kotlin_sources_count_only_when_the_build_compiles_kotlin(tmp_path: Path) -> None:
     # java-javalin-html-forms: src/main/kotlin/App.kt beside src/main/java/app/App.java; the pom compiles Java only
-    svc = one(tree(tmp_path, {
-        "pom.xml": "<project><artifactId>forms</artifactId><dependencies><dependency><groupId>io.javalin</groupId>"
-                   "<artifactId>javalin</artifactId></dependency></dependencies></project>\n",
-        "src/main/java/app/FormsApp.java": "package app;\npublic class FormsApp {\n  public static void main(String[] a) {}\n}\n",
-        "src/main/kotlin/FormsApp.kt": "fun main() {}\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pom.xml": "<project><artifactId>forms</artifactId><dependencies><dependency><groupId>io.javalin</groupId>"
+                "<artifactId>javalin</artifactId></dependency></dependencies></project>\n",
+                "src/main/java/app/FormsApp.java": "package app;\npublic class FormsApp {\n  public static void main(String[] a) {}\n}\n",
+                "src/main/kotlin/FormsApp.kt": "fun main() {}\n",
+            },
+        )
+    )
     assert svc.entrypoint == "app.FormsApp"
 
 
 def test_maven_prefetch_resolves_dependencies_not_every_plugin(tmp_path: Path) -> None:
     # java-petclinic-rest: go-offline resolved refactor-first-maven-plugin (reporting only) and failed the build
-    svc = one(tree(tmp_path, {"pom.xml": "<project><artifactId>petclinic</artifactId></project>\n",
-                              "src/main/java/a/App.java": "package a;\npublic class App {\n  public static void main(String[] x) {}\n}\n"}))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pom.xml": "<project><artifactId>petclinic</artifactId></project>\n",
+                "src/main/java/a/App.java": "package a;\npublic class App {\n  public static void main(String[] x) {}\n}\n",
+            },
+        )
+    )
     text = dockerfile(svc)
     assert "RUN mvn -B -q dependency:resolve" in text and "go-offline" not in text
 
 
 def test_a_gradle_wrapper_is_run_with_sh_on_a_jdk_image(tmp_path: Path) -> None:
     # the issue's "gradlew without the exec bit": the project's wrapper pins its Gradle; sh needs no exec bit
-    svc = one(tree(tmp_path, {"build.gradle": "plugins { id 'application' }\n", "settings.gradle": "rootProject.name = 'x'\n",
-                              "gradlew": "#!/bin/sh\n", "gradle/wrapper/gradle-wrapper.properties": "distributionUrl=x\n",
-                              "src/main/java/a/App.java": "package a;\npublic class App {\n  public static void main(String[] x) {}\n}\n"}))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "build.gradle": "plugins { id 'application' }\n",
+                "settings.gradle": "rootProject.name = 'x'\n",
+                "gradlew": "#!/bin/sh\n",
+                "gradle/wrapper/gradle-wrapper.properties": "distributionUrl=x\n",
+                "src/main/java/a/App.java": "package a;\npublic class App {\n  public static void main(String[] x) {}\n}\n",
+            },
+        )
+    )
     text = dockerfile(svc)
     assert "FROM eclipse-temurin:21-jdk AS build" in text
     assert "COPY gradle ./gradle" in text and "RUN sh ./gradlew --no-daemon -q build -x test" in text
@@ -191,13 +285,18 @@ def test_a_gradle_wrapper_is_run_with_sh_on_a_jdk_image(tmp_path: Path) -> None:
 
 def test_a_literal_loopback_bind_is_a_warning_and_rusts_src_bin_is_read(tmp_path: Path) -> None:
     # rust-mini-redis: src/bin/server.rs binds format!("127.0.0.1:{port}"); src/bin was skipped like a build output dir
-    svc = one(tree(tmp_path, {
-        "Cargo.toml": '[package]\nname = "mini-redis"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\ntokio = "1"\n\n'
-                      '[[bin]]\nname = "mini-redis-server"\npath = "src/bin/server.rs"\n',
-        "src/lib.rs": "pub const DEFAULT_PORT: u16 = 6379;\n",
-        "src/bin/server.rs": 'async fn main() {\n    let listener = TcpListener::bind(&format!("127.0.0.1:{port}")).await?;\n}\n',
-        "tests/client.rs": 'let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();\n',
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "Cargo.toml": '[package]\nname = "mini-redis"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\ntokio = "1"\n\n'
+                '[[bin]]\nname = "mini-redis-server"\npath = "src/bin/server.rs"\n',
+                "src/lib.rs": "pub const DEFAULT_PORT: u16 = 6379;\n",
+                "src/bin/server.rs": 'async fn main() {\n    let listener = TcpListener::bind(&format!("127.0.0.1:{port}")).await?;\n}\n',
+                "tests/client.rs": 'let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();\n',
+            },
+        )
+    )
     assert len(svc.warnings) == 1 and svc.warnings[0].startswith("src/bin/server.rs:2 binds 127.0.0.1")
     assert "0.0.0.0" in svc.warnings[0]
 
@@ -205,25 +304,44 @@ def test_a_literal_loopback_bind_is_a_warning_and_rusts_src_bin_is_read(tmp_path
 def test_ruby_port_from_puma_config_and_rack_port(tmp_path: Path) -> None:
     # the issue's Ruby classes: config/puma.rb and RACK_PORT name the port; Sinatra run as `ruby app.rb` binds
     # localhost in its default development environment
-    rails = one(tree(tmp_path / "rails", {"Gemfile": "source 'https://rubygems.org'\ngem 'rails'\ngem 'puma'\n",
-                                          "config/puma.rb": 'port ENV.fetch("PORT") { 3001 }\nthreads 5, 5\n',
-                                          "config.ru": "run Rails.application\n"}))
+    rails = one(
+        tree(
+            tmp_path / "rails",
+            {
+                "Gemfile": "source 'https://rubygems.org'\ngem 'rails'\ngem 'puma'\n",
+                "config/puma.rb": 'port ENV.fetch("PORT") { 3001 }\nthreads 5, 5\n',
+                "config.ru": "run Rails.application\n",
+            },
+        )
+    )
     assert rails.port == 3001 and rails.start_command and rails.start_command[-1] == "3001"
-    sinatra = one(tree(tmp_path / "sinatra", {"Gemfile": "source 'https://rubygems.org'\ngem 'sinatra'\n",
-                                              "app.rb": "require 'sinatra'\nset :bind, '0.0.0.0'\nget('/') { 'hi' }\n",
-                                              "server.rb": "port = ENV.fetch('RACK_PORT', 9393)\n"}))
+    sinatra = one(
+        tree(
+            tmp_path / "sinatra",
+            {
+                "Gemfile": "source 'https://rubygems.org'\ngem 'sinatra'\n",
+                "app.rb": "require 'sinatra'\nset :bind, '0.0.0.0'\nget('/') { 'hi' }\n",
+                "server.rb": "port = ENV.fetch('RACK_PORT', 9393)\n",
+            },
+        )
+    )
     assert (sinatra.framework, sinatra.port) == ("sinatra", 9393)
     assert "RACK_ENV=production APP_ENV=production" in dockerfile(sinatra)
 
 
 def test_directories_the_app_makes_at_run_time_are_its_own_and_writable(tmp_path: Path) -> None:
     # py-microblog: os.mkdir('logs') at start: "Read-only file system: 'logs'"; bakerydemo's uwsgi has no wheels at all
-    svc = one(tree(tmp_path, {
-        "requirements.txt": "flask==3.0.0\nuwsgi>=2.0.17\n",
-        "microblog.py": "from app import create_app\napp = create_app()\n",
-        "app/__init__.py": "import os\nfrom flask import Flask\n\ndef create_app():\n    if not os.path.exists('logs'):\n"
-                           "        os.mkdir('logs')\n    return Flask(__name__)\n",
-    }))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "requirements.txt": "flask==3.0.0\nuwsgi>=2.0.17\n",
+                "microblog.py": "from app import create_app\napp = create_app()\n",
+                "app/__init__.py": "import os\nfrom flask import Flask\n\ndef create_app():\n    if not os.path.exists('logs'):\n"
+                "        os.mkdir('logs')\n    return Flask(__name__)\n",
+            },
+        )
+    )
     assert svc.writes == ["instance", "logs"] and svc.system_packages == ["gcc", "libc6-dev"]
     assert svc.writable_paths() == ("/tmp", "/app/instance", "/app/logs")
     text = dockerfile(svc)
@@ -233,12 +351,28 @@ def test_directories_the_app_makes_at_run_time_are_its_own_and_writable(tmp_path
 
 def test_python_port_from_another_variables_default(tmp_path: Path) -> None:
     # the issue's `os.environ.get("X", 9090)`: the default of a port variable that is not PORT
-    svc = one(tree(tmp_path, {"requirements.txt": "flask\n", "app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\n"
-                              "if __name__ == '__main__':\n    app.run(host='0.0.0.0', port=int(os.environ.get('APP_PORT', 9090)))\n"}))
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "requirements.txt": "flask\n",
+                "app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\n"
+                "if __name__ == '__main__':\n    app.run(host='0.0.0.0', port=int(os.environ.get('APP_PORT', 9090)))\n",
+            },
+        )
+    )
     assert svc.port == 9090 and not svc.reads_port_env
     assert "0.0.0.0:9090" in dockerfile(svc) and "ENV PORT" not in dockerfile(svc)
     # py-flasky's MAIL_PORT 587 and bakerydemo's ELASTICSEARCH_PORT 9200 are other services' ports, not the app's
-    other = one(tree(tmp_path / "flasky", {"requirements.txt": "flask\n", "flasky.py": "from flask import Flask\napp = Flask(__name__)\n",
-                                           "config.py": "import os\nMAIL_PORT = int(os.environ.get('MAIL_PORT', '587'))\n"
-                                                        "ES = int(os.getenv('ELASTICSEARCH_PORT', '9200'))\n"}))
+    other = one(
+        tree(
+            tmp_path / "flasky",
+            {
+                "requirements.txt": "flask\n",
+                "flasky.py": "from flask import Flask\napp = Flask(__name__)\n",
+                "config.py": "import os\nMAIL_PORT = int(os.environ.get('MAIL_PORT', '587'))\n"
+                "ES = int(os.getenv('ELASTICSEARCH_PORT', '9200'))\n",
+            },
+        )
+    )
     assert other.port == 5000

@@ -1,4 +1,5 @@
 """The suite runs on a fresh clone in CI: every fixture file must be in git, none hidden by .gitignore."""
+
 from __future__ import annotations
 
 import shutil
@@ -14,9 +15,23 @@ def test_no_fixture_or_test_file_is_ignored_by_git() -> None:
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
     ignored = subprocess.run(
-        ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "tests", "bench", "docs",
-         "examples"],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+        [
+            "git",
+            "ls-files",
+            "--others",
+            "--ignored",
+            "--exclude-standard",
+            "--directory",
+            "tests",
+            "bench",
+            "docs",
+            "examples",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     ignored = [p for p in ignored if not _cache(p) and _input(p)]
     assert ignored == [], f"files the suite reads but a fresh clone lacks (.gitignore hides them): {ignored}"
 

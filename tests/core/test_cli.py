@@ -14,10 +14,19 @@ import pytest
 from tests.conftest import ROOT
 
 
-def ck(args: list[str], home: Path, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def ck(
+    args: list[str], home: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_CONFIG": str(home / "none.yaml"), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "containerkit", *args], capture_output=True, text=True, env=full,
-                          cwd=ROOT, input=stdin, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "containerkit", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=ROOT,
+        input=stdin,
+        timeout=120,
+    )
 
 
 def test_status_json_is_the_result_model(tmp_path: Path) -> None:
@@ -69,7 +78,11 @@ def test_config_show_masks_secrets(tmp_path: Path) -> None:
 def test_config_file_is_read_and_env_wins(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("store:\n  ttl_hours: 2\n  max_sessions: 7\n")
-    out = ck(["config", "show", "--json"], tmp_path, env={"CONTAINERKIT_CONFIG": str(cfg), "CONTAINERKIT_STORE__MAX_SESSIONS": "9"})
+    out = ck(
+        ["config", "show", "--json"],
+        tmp_path,
+        env={"CONTAINERKIT_CONFIG": str(cfg), "CONTAINERKIT_STORE__MAX_SESSIONS": "9"},
+    )
     data = json.loads(out.stdout)
     assert data["store"]["ttl_hours"] == 2 and data["store"]["max_sessions"] == 9
 
@@ -79,11 +92,18 @@ def test_help_and_version_work(tmp_path: Path, args: list[str]) -> None:
     assert ck(args, tmp_path).returncode == 0
 
 
-@pytest.mark.parametrize(("args", "code", "status"), [
-    (["sessions", "show", "nope", "--json"], "NOT_FOUND", 1),
-    (["push", "127.0.0.1:5001/x/y:1", "--password-stdin", "--password-file", "/nope", "--json"], "INVALID_INPUT", 2),
-    (["dockerfile", "/definitely/not/here", "--json"], "PATH_NOT_ALLOWED", 2),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "status"),
+    [
+        (["sessions", "show", "nope", "--json"], "NOT_FOUND", 1),
+        (
+            ["push", "127.0.0.1:5001/x/y:1", "--password-stdin", "--password-file", "/nope", "--json"],
+            "INVALID_INPUT",
+            2,
+        ),
+        (["dockerfile", "/definitely/not/here", "--json"], "PATH_NOT_ALLOWED", 2),
+    ],
+)
 def test_json_errors_are_a_document_on_stdout(tmp_path: Path, args: list[str], code: str, status: int) -> None:
     out = ck(args, tmp_path)
     assert out.returncode == status, out.stderr
@@ -105,7 +125,11 @@ def test_data_is_printed_as_plain_text_never_as_markup_or_emoji(tmp_path: Path) 
     (service / "requirements.txt").write_text("flask\n")
     (service / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
     (repo / "x]").symlink_to(service, target_is_directory=True)
-    out = ck(["analyze", str(repo)], tmp_path, env={"COLUMNS": "300", "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])})
+    out = ck(
+        ["analyze", str(repo)],
+        tmp_path,
+        env={"COLUMNS": "300", "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])},
+    )
     assert out.returncode == 0, out.stderr
     assert "[red]svc:x:" in out.stdout and "❌" not in out.stdout
 
@@ -132,25 +156,44 @@ def test_importing_the_cli_imports_no_protocol_engine_cluster_or_schema_library(
     assert out.stdout.strip() == "[]", out.stdout
 
 
-@pytest.mark.parametrize(("args", "absent"), [
-    (["--version"], (*HEAVY, "typer", "pydantic")),
-    (["analyze", "{repo}", "--json"], HEAVY),
-    (["lint", "{repo}/Dockerfile", "--json"], HEAVY),
-    (["sessions", "list", "--json"], HEAVY),
-])
-def test_a_command_imports_what_it_needs_and_nothing_more(tmp_path: Path, args: list[str], absent: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("args", "absent"),
+    [
+        (["--version"], (*HEAVY, "typer", "pydantic")),
+        (["analyze", "{repo}", "--json"], HEAVY),
+        (["lint", "{repo}/Dockerfile", "--json"], HEAVY),
+        (["sessions", "list", "--json"], HEAVY),
+    ],
+)
+def test_a_command_imports_what_it_needs_and_nothing_more(
+    tmp_path: Path, args: list[str], absent: tuple[str, ...]
+) -> None:
     """Run the entry point in-process and look at sys.modules afterwards (the command's own output is discarded).
     The tool index is built first, as any earlier command on the machine would have done (ADR 0098)."""
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "tests" / "fixtures" / "repos" / "python-flask", repo)
     (repo / "Dockerfile").write_text('FROM python:3.12-slim\nUSER 10001\nCMD ["python", "app.py"]\n')
-    env = {**os.environ, "CONTAINERKIT_HOME": str(tmp_path), "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml"),
-           "CONTAINERKIT_CACHE_DIR": str(tmp_path / "cache"), "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])}
-    subprocess.run([sys.executable, "-c", "from containerkit.tools import REGISTRY; REGISTRY.infos()"], check=True, env=env, cwd=ROOT)
-    code = ("import sys, contextlib, io\nsys.argv = ['containerkit', *sys.argv[1:]]\nfrom containerkit.cli import run\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        run()\n    except SystemExit as e:\n"
-            "        code = e.code\n    else:\n        code = 0\n"
-            f"print(code, sorted({{m.split('.')[0] for m in sys.modules}} & set({absent!r})))")
+    env = {
+        **os.environ,
+        "CONTAINERKIT_HOME": str(tmp_path),
+        "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml"),
+        "CONTAINERKIT_CACHE_DIR": str(tmp_path / "cache"),
+        "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)]),
+    }
+    subprocess.run(
+        [sys.executable, "-c", "from containerkit.tools import REGISTRY; REGISTRY.infos()"],
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
+    code = (
+        "import sys, contextlib, io\nsys.argv = ['containerkit', *sys.argv[1:]]\nfrom containerkit.cli import run\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        run()\n    except SystemExit as e:\n"
+        "        code = e.code\n    else:\n        code = 0\n"
+        f"print(code, sorted({{m.split('.')[0] for m in sys.modules}} & set({absent!r})))"
+    )
     argv = [a.format(repo=repo) for a in args]
-    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
     assert out.stdout.strip().splitlines()[-1] in ("0 []", "None []"), out.stdout + out.stderr

@@ -20,8 +20,10 @@ def test_every_imported_distribution_is_a_declared_dependency() -> None:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
     third = {m for m in imported if m not in sys.stdlib_module_names and m != "containerkit"}
-    declared = {re.split(r"[<>=\[ ;]", d)[0].lower().replace("_", "-")
-                for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    declared = {
+        re.split(r"[<>=\[ ;]", d)[0].lower().replace("_", "-")
+        for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
     by_module = importlib.metadata.packages_distributions()
     undeclared = sorted(m for m in third if not {d.lower().replace("_", "-") for d in by_module.get(m, [])} & declared)
     assert not undeclared, f"imported but not declared in pyproject's dependencies: {undeclared}"

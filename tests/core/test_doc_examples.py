@@ -28,8 +28,13 @@ _COMMENT = re.compile(r"\s{2,}#.*$")
 _USAGE = ("Usage:", "No such option", "Missing argument", "Invalid value for", "Got unexpected extra argument")
 #: examples this machine can run to success (the rest need a cluster, network or images the docs assume)
 MUST_SUCCEED = (
-    "containerkit analyze ", "containerkit dockerfile tests/", "containerkit manifests tests/", "containerkit status",
-    "containerkit sessions list", "containerkit containerize examples/hello-flask", "containerkit db status",
+    "containerkit analyze ",
+    "containerkit dockerfile tests/",
+    "containerkit manifests tests/",
+    "containerkit status",
+    "containerkit sessions list",
+    "containerkit containerize examples/hello-flask",
+    "containerkit db status",
     "containerkit scan-secrets ./ctx",
 )
 #: examples whose exit status is the sandboxed program's own (documented: OOM 137, timeout 124, the command's code)
@@ -68,12 +73,23 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(command: str, scratch: Path) -> subprocess.CompletedProcess[str]:
     """Run the line as a user types it (pipes, VAR=value prefixes) with this checkout's `containerkit` first on PATH."""
-    env = {**os.environ, "CONTAINERKIT_HOME": str(scratch / "home"), "CONTAINERKIT_CONFIG": str(scratch / "none.yaml"),
-           "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(scratch), str(ROOT)]),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "CONTAINERKIT_HOME": str(scratch / "home"),
+        "CONTAINERKIT_CONFIG": str(scratch / "none.yaml"),
+        "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(scratch), str(ROOT)]),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     line = command.replace("/tmp/", f"{scratch}/tmp/")
-    return subprocess.run(["bash", "-c", line], capture_output=True, text=True, env=env, cwd=scratch, timeout=400,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["bash", "-c", line],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=scratch,
+        timeout=400,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.e2e
@@ -88,7 +104,9 @@ def test_every_documented_command_runs(scratch: Path, docker_client: Any, local_
             problems.append(f"{doc}: `{command}` is not a valid command line:\n{out.stderr[-800:]}")
         elif command.startswith(MUST_SUCCEED) and out.returncode != 0:
             problems.append(f"{doc}: `{command}` failed (exit {out.returncode}):\n{text[-1500:]}")
-        elif command.startswith(OWN_EXIT) and re.match(r"(exited|oom_killed|timeout): exit code", out.stdout + out.stderr):
+        elif command.startswith(OWN_EXIT) and re.match(
+            r"(exited|oom_killed|timeout): exit code", out.stdout + out.stderr
+        ):
             continue
         elif out.returncode != 0 and not re.search(r"error \[[A-Z_0-9]+\]", out.stderr):
             problems.append(f"{doc}: `{command}` exited {out.returncode} without a typed error:\n{text[-800:]}")

@@ -30,8 +30,11 @@ def _commands(app: typer.Typer, prefix: str = "") -> list[str]:
 
 def test_every_mcp_tool_is_documented(ck_home: object) -> None:
     text = _all_docs("tools")
-    missing = [name for name in build_app().registry.names()
-               if f"`{name}`" not in text and not re.search(rf"^#+ `?{name}`?\b", text, re.M)]
+    missing = [
+        name
+        for name in build_app().registry.names()
+        if f"`{name}`" not in text and not re.search(rf"^#+ `?{name}`?\b", text, re.M)
+    ]
     assert missing == [], f"tools without a section in docs/tools/: {missing}"
 
 
@@ -67,8 +70,16 @@ def test_documented_annotations_are_the_derived_ones(ck_home: object) -> None:
             if name not in specs:
                 continue
             s = specs[name]
-            expected = [n for n, on in (("read-only", s.read_only), ("destructive", s.destructive), ("idempotent", s.idempotent),
-                                        ("open-world", s.open_world)) if on]
+            expected = [
+                n
+                for n, on in (
+                    ("read-only", s.read_only),
+                    ("destructive", s.destructive),
+                    ("idempotent", s.idempotent),
+                    ("open-world", s.open_world),
+                )
+                if on
+            ]
             if [w.strip() for w in cell.split(",") if w.strip() not in ("", "—")] != expected:
                 wrong.append(f"{doc.name}: {name} says {cell.strip()!r}, is {', '.join(expected) or '—'}")
     app.services.store.close()
@@ -85,11 +96,16 @@ def test_the_tools_list_sizes_in_the_mcp_doc_are_current() -> None:
     spec.loader.exec_module(bench)
     doc = (ROOT / "docs" / "mcp.md").read_text()
     table = doc.split("<!-- listing-sizes -->")[1].split("<!-- /listing-sizes -->")[0]
-    documented = {cells[0]: (int(cells[1]), float(cells[2].removesuffix(" KB")) * 1000)
-                  for line in table.strip().splitlines()[2:] for cells in [[c.strip() for c in line.strip("|").split("|")]]}
+    documented = {
+        cells[0]: (int(cells[1]), float(cells[2].removesuffix(" KB")) * 1000)
+        for line in table.strip().splitlines()[2:]
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
     measured = {name: (count, size) for name, count, size in bench.sizes()}
     assert documented.keys() == measured.keys()
     for name, (count, size) in measured.items():
         assert documented[name][0] == count, f"{name}: the doc says {documented[name][0]} tools, there are {count}"
-        assert abs(documented[name][1] - size) <= 0.05 * size, \
-            f"{name}: the doc says {documented[name][1]:.0f} bytes, tools/list is {size}: run bench/mcp_listing.py --markdown"
+        assert abs(documented[name][1] - size) <= 0.05 * size, (
+            f"{name}: the doc says {documented[name][1]:.0f} bytes, tools/list is {size}: run bench/mcp_listing.py "
+            "--markdown"
+        )

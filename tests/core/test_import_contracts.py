@@ -16,8 +16,9 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=root, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_every_contract_is_kept() -> None:
@@ -27,8 +28,9 @@ def test_every_contract_is_kept() -> None:
 
 
 def test_a_third_party_client_outside_its_owner_breaks_its_contract(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "src" / "containerkit", tmp_path / "src" / "containerkit",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "src" / "containerkit", tmp_path / "src" / "containerkit", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     probes = {"tools/scan.py": "import docker", "k8s/rollout.py": "import lightkube", "cli/main.py": "import httpx"}
     for rel, line in probes.items():
@@ -40,6 +42,9 @@ def test_a_third_party_client_outside_its_owner_breaks_its_contract(tmp_path: Pa
     assert "docker-py (and its requests transport) only in containerkit.engine BROKEN" in out
     assert "lightkube and its HTTP client only in containerkit.k8s.client (and the kubeconfig reader) BROKEN" in out
     assert "httpx only where a package owns an HTTP client" in out and "Contracts: 2 kept, 3 broken." in out
-    for module, package in (("containerkit.tools.scan", "docker"), ("containerkit.k8s.rollout", "lightkube"),
-                            ("containerkit.cli.main", "httpx")):
+    for module, package in (
+        ("containerkit.tools.scan", "docker"),
+        ("containerkit.k8s.rollout", "lightkube"),
+        ("containerkit.cli.main", "httpx"),
+    ):
         assert f"{module} -> {package}" in out

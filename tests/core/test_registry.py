@@ -103,7 +103,9 @@ def test_cancellation_marks_the_job_cancelled(harness: Harness) -> None:
 
 
 def test_secret_params_are_redacted_in_the_job_row(harness: Harness) -> None:
-    result = anyio.run(lambda: make_registry().call(harness.app.services, "echo", {"text": "x", "password": "pw-canary-1"}))
+    result = anyio.run(
+        lambda: make_registry().call(harness.app.services, "echo", {"text": "x", "password": "pw-canary-1"})
+    )
     job = harness.app.services.store.get_job(result.job_id)
     assert job.params["password"] == "***"
 

@@ -15,17 +15,21 @@ from tests.conftest import ROOT
 
 def _run(code: str, cache: Path) -> str:
     env = {**os.environ, "CONTAINERKIT_CACHE_DIR": str(cache)}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env).stdout
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env
+    ).stdout
 
 
-LIST = ("import sys, json\nfrom containerkit.tools import REGISTRY\ninfos = REGISTRY.infos()\n"
-        "print(json.dumps({'tools': [[i.name, i.module, i.read_only, i.input_schema, i.output_schema] for i in infos],"
-        " 'loaded': sorted(m for m in sys.modules if m.startswith('containerkit.tools.') and m not in"
-        " ('containerkit.tools.base', 'containerkit.tools.registry'))}))")
+LIST = (
+    "import sys, json\nfrom containerkit.tools import REGISTRY\ninfos = REGISTRY.infos()\n"
+    "print(json.dumps({'tools': [[i.name, i.module, i.read_only, i.input_schema, i.output_schema] for i in infos],"
+    " 'loaded': sorted(m for m in sys.modules if m.startswith('containerkit.tools.') and m not in"
+    " ('containerkit.tools.base', 'containerkit.tools.registry'))}))"
+)
 
 
 def test_a_cached_index_lists_every_tool_as_the_modules_describe_them_without_importing_one(tmp_path: Path) -> None:
-    first = json.loads(_run(LIST, tmp_path))   # builds the index: every tool module imported
+    first = json.loads(_run(LIST, tmp_path))  # builds the index: every tool module imported
     second = json.loads(_run(LIST, tmp_path))  # reads it
     assert first["loaded"] and second["loaded"] == []
     assert second["tools"] == first["tools"]
@@ -34,16 +38,22 @@ def test_a_cached_index_lists_every_tool_as_the_modules_describe_them_without_im
     for name, module, read_only, input_schema, output_schema in second["tools"]:
         spec = specs[name]
         assert (read_only, input_schema, output_schema) == (
-            spec.read_only, published_schema(spec.params_model.model_json_schema()),
-            published_schema(spec.result_model.model_json_schema(), output=True))
+            spec.read_only,
+            published_schema(spec.params_model.model_json_schema()),
+            published_schema(spec.result_model.model_json_schema(), output=True),
+        )
         assert module == spec.fn.__module__
 
 
 def test_calling_a_tool_imports_its_module_only(tmp_path: Path) -> None:
     _run(LIST, tmp_path)
-    code = ("import sys\nfrom containerkit.tools import REGISTRY\nREGISTRY.get('list_sessions')\n"
-            "print(sorted(m for m in sys.modules if m.startswith('containerkit.tools.')))")
-    assert _run(code, tmp_path).strip() == str(["containerkit.tools.base", "containerkit.tools.registry", "containerkit.tools.sessions"])
+    code = (
+        "import sys\nfrom containerkit.tools import REGISTRY\nREGISTRY.get('list_sessions')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('containerkit.tools.')))"
+    )
+    assert _run(code, tmp_path).strip() == str(
+        ["containerkit.tools.base", "containerkit.tools.registry", "containerkit.tools.sessions"]
+    )
 
 
 def test_a_corrupt_or_stale_index_is_rebuilt(tmp_path: Path) -> None:
@@ -54,8 +64,7 @@ def test_a_corrupt_or_stale_index_is_rebuilt(tmp_path: Path) -> None:
     entries = json.loads(index.read_text())
     entries[0]["module"] = "containerkit.tools.nowhere"  # an index that names a module that does not exist
     index.write_text(json.dumps(entries))
-    code = ("from containerkit.tools import REGISTRY\n"
-            f"print(REGISTRY.get({entries[0]['name']!r}).name)")
+    code = f"from containerkit.tools import REGISTRY\nprint(REGISTRY.get({entries[0]['name']!r}).name)"
     try:
         out = _run(code, tmp_path)
     except subprocess.CalledProcessError as e:

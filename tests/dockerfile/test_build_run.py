@@ -15,8 +15,20 @@ from containerkit.analysis import analyze
 from containerkit.dockerfile.render import render
 from tests.conftest import FIXTURE_REPOS
 
-RUNNABLE = ["python-flask", "python-fastapi", "python-port-env", "python-health", "node-express", "static-site", "go-stdlib",
-            "php-plain", "static-dist", "node-yarn", "python-uv", "go-lone"]
+RUNNABLE = [
+    "python-flask",
+    "python-fastapi",
+    "python-port-env",
+    "python-health",
+    "node-express",
+    "static-site",
+    "go-stdlib",
+    "php-plain",
+    "static-dist",
+    "node-yarn",
+    "python-uv",
+    "go-lone",
+]
 
 
 def wait_http(url: str, deadline_s: float = 60) -> httpx.Response:
@@ -33,8 +45,9 @@ def wait_http(url: str, deadline_s: float = 60) -> httpx.Response:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("repo", RUNNABLE)
-def test_generated_image_builds_runs_and_answers_on_the_detected_port(repo: str, docker_client: Any, local_registry: str,
-                                                                       tmp_path: Path) -> None:
+def test_generated_image_builds_runs_and_answers_on_the_detected_port(
+    repo: str, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     context = tmp_path / repo
     shutil.copytree(FIXTURE_REPOS / repo, context)
     svc = analyze(context).services[0]
@@ -43,11 +56,15 @@ def test_generated_image_builds_runs_and_answers_on_the_detected_port(repo: str,
     (context / ".dockerignore").write_text(rendered.dockerignore)
     tag = f"ck-test-{repo}:{uuid.uuid4().hex[:8]}"
     docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True)
-    container = docker_client.containers.run(tag, detach=True, ports={f"{svc.port}/tcp": ("127.0.0.1", None)},
-                                             read_only=True, tmpfs={p: f"rw,size=64m,mode=1777,uid={rendered.user_uid}"
-                                                                       for p in svc.writable_paths()},
-                                             cap_drop=["ALL"],
-                                             security_opt=["no-new-privileges"])
+    container = docker_client.containers.run(
+        tag,
+        detach=True,
+        ports={f"{svc.port}/tcp": ("127.0.0.1", None)},
+        read_only=True,
+        tmpfs={p: f"rw,size=64m,mode=1777,uid={rendered.user_uid}" for p in svc.writable_paths()},
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+    )
     try:
         container.reload()
         host_port = container.ports[f"{svc.port}/tcp"][0]["HostPort"]
@@ -59,7 +76,10 @@ def test_generated_image_builds_runs_and_answers_on_the_detected_port(repo: str,
         container.stop(timeout=10)
         stopped_after = time.monotonic() - started
         container.reload()
-        assert stopped_after < 2.0 and container.attrs["State"]["ExitCode"] != 137, (stopped_after, container.attrs["State"])
+        assert stopped_after < 2.0 and container.attrs["State"]["ExitCode"] != 137, (
+            stopped_after,
+            container.attrs["State"],
+        )
     finally:
         logs = container.logs(tail=30).decode(errors="replace")
         container.remove(force=True)

@@ -56,11 +56,13 @@ def test_best_practices_in_the_python_dockerfile() -> None:
     assert text.index("COPY requirements.txt") < text.index("RUN pip install") < text.index("COPY . .")
     assert "USER 10001" in text and "ENV PORT=8081" in text and "EXPOSE 8081" in text
     assert 'CMD ["gunicorn", "--bind", "0.0.0.0:8081"' in text and "flask run" not in text
-    assert "http://127.0.0.1:8081/healthz" in text and "CMD [\"curl" not in text
+    assert "http://127.0.0.1:8081/healthz" in text and 'CMD ["curl' not in text
 
 
 def test_base_image_map_and_mirror_prefix_are_honoured() -> None:
-    options = RenderOptions(user_uid=20000, images=ImagePicker({"python": "python:{version}-slim-bookworm"}, "registry.corp/hub"))
+    options = RenderOptions(
+        user_uid=20000, images=ImagePicker({"python": "python:{version}-slim-bookworm"}, "registry.corp/hub")
+    )
     rendered = render(_service("python-fastapi"), options)  # type: ignore[arg-type]
     assert "FROM registry.corp/hub/python:3.12-slim-bookworm" in rendered.dockerfile
     assert rendered.user_uid == 20000 and "USER 20000" in rendered.dockerfile
@@ -90,7 +92,11 @@ def test_dockerfile_is_stored_as_a_session_artifact(harness: Harness, tmp_path: 
 def test_port_and_app_object_overrides(harness: Harness, tmp_path: Path) -> None:
     shutil.copytree(FIXTURE_REPOS / "python-flask", tmp_path / "app")
     result = harness.call("generate_dockerfile", path=str(tmp_path / "app"), port=9090, app_object="app:application")
-    assert "EXPOSE 9090" in result.dockerfile and '"0.0.0.0:9090", ' in result.dockerfile and '"app:application"]' in result.dockerfile
+    assert (
+        "EXPOSE 9090" in result.dockerfile
+        and '"0.0.0.0:9090", ' in result.dockerfile
+        and '"app:application"]' in result.dockerfile
+    )
 
 
 def test_monorepo_needs_a_service_choice(harness: Harness) -> None:
@@ -102,14 +108,17 @@ def test_monorepo_needs_a_service_choice(harness: Harness) -> None:
     assert '"uvicorn", "api:api"' in result.dockerfile
 
 
-def test_pin_resolves_digests_from_a_reachable_registry(harness: Harness, local_registry: str, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pin_resolves_digests_from_a_reachable_registry(
+    harness: Harness, local_registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shutil.copytree(FIXTURE_REPOS / "python-flask", tmp_path / "app")
     monkeypatch.setenv("CONTAINERKIT_DOCKERFILE__REGISTRY_PREFIX", f"{local_registry}/library")
     from containerkit.app import build_app
 
     app = build_app()
-    result = anyio.run(lambda: app.registry.call(app.services, "generate_dockerfile", {"path": str(tmp_path / "app"), "pin": True}))
+    result = anyio.run(
+        lambda: app.registry.call(app.services, "generate_dockerfile", {"path": str(tmp_path / "app"), "pin": True})
+    )
     assert f"FROM {local_registry}/library/python:3.12-slim@sha256:" in result.dockerfile  # type: ignore[attr-defined]
     assert result.warnings == []  # type: ignore[attr-defined]
 
@@ -159,7 +168,13 @@ def test_no_cli_command_writes_through_a_symlink_to_an_outside_file(tmp_path: Pa
     env = {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path / "repos")])}
     cases = {
         "Dockerfile": ["containerize", "{repo}", "--until", "dockerfile", "--json"],
-        ".dockerignore": ["dockerfile", "{repo}", "--write", "--force", "--json"],  # without --force it is the user's: kept
+        ".dockerignore": [
+            "dockerfile",
+            "{repo}",
+            "--write",
+            "--force",
+            "--json",
+        ],  # without --force it is the user's: kept
         "k8s/deployment.yaml": ["manifests", "generate", "{repo}", "--image", "127.0.0.1:5001/app:1", "--json"],
     }
     for i, (name, args) in enumerate(cases.items()):

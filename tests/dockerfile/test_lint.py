@@ -41,7 +41,11 @@ def test_good_dockerfile_passes_own_rules(tmp_path: Path) -> None:
         (GOOD.replace("WORKDIR /app", "ENV API_TOKEN=abc123"), "CK103", 2),
         (GOOD.replace("WORKDIR /app", 'ARG DB_PASSWORD="hunter2"'), "CK103", 2),
         (GOOD.replace("EXPOSE 8000", "EXPOSE 5000"), "CK104", 7),
-        ("FROM python:3.12-slim\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\nUSER 1\nCMD [\"x\"]\n", "CK105", 2),
+        (
+            'FROM python:3.12-slim\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\nUSER 1\nCMD ["x"]\n',
+            "CK105",
+            2,
+        ),
         (GOOD.replace('CMD ["python", "app.py"]', "CMD python app.py"), "CK107", 8),
         (GOOD.replace("EXPOSE 8000", "HEALTHCHECK CMD curl -f http://localhost:8000/"), "CK108", 7),
     ],
@@ -62,7 +66,9 @@ def test_secret_from_build_arg_reference_is_not_flagged(tmp_path: Path) -> None:
 
 
 def test_curl_is_fine_when_installed(tmp_path: Path) -> None:
-    text = GOOD.replace("WORKDIR /app", "RUN apt-get update && apt-get install -y curl").replace("EXPOSE 8000", "HEALTHCHECK CMD curl -f http://x/")
+    text = GOOD.replace("WORKDIR /app", "RUN apt-get update && apt-get install -y curl").replace(
+        "EXPOSE 8000", "HEALTHCHECK CMD curl -f http://x/"
+    )
     assert "CK108" not in rules(text, tmp_path)
 
 
@@ -76,7 +82,12 @@ def test_hadolint_findings_come_with_rule_line_and_fix() -> None:
 def test_parser_handles_continuations_comments_and_stages() -> None:
     text = "# syntax=docker/dockerfile:1\nFROM node:20 AS build\nRUN a && \\\n    # note\n    b\nFROM nginx:stable\nCOPY --from=build /a /b\n"
     ins = parse_dockerfile(text)
-    assert [(i.keyword, i.line, i.stage) for i in ins] == [("FROM", 2, 0), ("RUN", 3, 0), ("FROM", 6, 1), ("COPY", 7, 1)]
+    assert [(i.keyword, i.line, i.stage) for i in ins] == [
+        ("FROM", 2, 0),
+        ("RUN", 3, 0),
+        ("FROM", 6, 1),
+        ("COPY", 7, 1),
+    ]
     assert ins[1].value == "a && b"
 
 
@@ -108,20 +119,36 @@ def test_remote_code_into_a_shell_and_remote_add_fail_lint(tmp_path: Path) -> No
     (tmp_path / ".dockerignore").write_text(".git\n")
     out = ck(["lint", str(tmp_path), "--json"], tmp_path, {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])})
     assert out.returncode == 1, out.stdout + out.stderr
-    found = {(f["rule"], f["line"], f["severity"]) for f in json.loads(out.stdout)["findings"] if f["source"] == "containerkit"}
+    found = {
+        (f["rule"], f["line"], f["severity"])
+        for f in json.loads(out.stdout)["findings"]
+        if f["source"] == "containerkit"
+    }
     assert {("CK109", 2, "error"), ("CK109", 3, "error"), ("CK110", 4, "error"), ("CK110", 5, "warning")} <= found
     assert not any(rule == "CK110" and line == 6 for rule, line, _ in found)  # a checksum pins it
 
 
-@pytest.mark.parametrize("line", ['RUN sh -c "$(curl -fsSL https://x.example/i.sh)"', "RUN bash <(wget -qO- https://x.example/i)",
-                                  "RUN curl -fsSL https://deb.example/setup_20.x | sudo -E bash -",
-                                  "RUN curl -sSL https://install.example.org | python3 -"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        'RUN sh -c "$(curl -fsSL https://x.example/i.sh)"',
+        "RUN bash <(wget -qO- https://x.example/i)",
+        "RUN curl -fsSL https://deb.example/setup_20.x | sudo -E bash -",
+        "RUN curl -sSL https://install.example.org | python3 -",
+    ],
+)
 def test_every_way_of_running_a_download_is_caught(line: str) -> None:
     assert "CK109" in rules(f"FROM debian:bookworm-slim\n{line}\nUSER 10001\n")
 
 
-@pytest.mark.parametrize("line", ["RUN curl -fsSLo /tmp/t.tgz https://x.example/t.tgz && sha256sum -c /tmp/t.sha256",
-                                  "RUN curl -fsSL https://x.example/t.tgz | tar -xz -C /opt", "RUN ls | wc -l"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "RUN curl -fsSLo /tmp/t.tgz https://x.example/t.tgz && sha256sum -c /tmp/t.sha256",
+        "RUN curl -fsSL https://x.example/t.tgz | tar -xz -C /opt",
+        "RUN ls | wc -l",
+    ],
+)
 def test_downloads_that_are_not_run_are_not_flagged(line: str) -> None:
     assert "CK109" not in rules(f"FROM debian:bookworm-slim\n{line}\nUSER 10001\n")
 
@@ -129,8 +156,10 @@ def test_downloads_that_are_not_run_are_not_flagged(line: str) -> None:
 def test_a_generated_pipe_runs_with_pipefail() -> None:
     from containerkit.dockerfile.render import with_pipefail
 
-    text = with_pipefail("FROM node:20-alpine AS build\nRUN npm ci || true\nFROM debian:bookworm-slim\nRUN apt-get update && \\\n"
-                         "    dpkg -l | grep -c ii\nRUN echo one | cat\n")
+    text = with_pipefail(
+        "FROM node:20-alpine AS build\nRUN npm ci || true\nFROM debian:bookworm-slim\nRUN apt-get update && \\\n"
+        "    dpkg -l | grep -c ii\nRUN echo one | cat\n"
+    )
     lines = text.splitlines()
     assert lines[3] == 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]' and lines[2] == "FROM debian:bookworm-slim"
     assert text.count("SHELL") == 1  # once per stage, and not for `||`

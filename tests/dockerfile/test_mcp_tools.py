@@ -29,9 +29,15 @@ def test_the_three_tools_over_mcp_land_in_the_session(harness: Harness, tmp_path
             sid = generated.structured_content["session_id"]
             validated = await client.call_tool("validate_dockerfile", {"path": str(repo), "session_id": sid})
             assert not validated.is_error, validated.content
-            broken = await client.call_tool("validate_dockerfile", {"path": str(tmp_path / "nowhere"), "session_id": sid})
-            return {"analyzed": analyzed.structured_content, "generated": generated.structured_content,
-                    "validated": validated.structured_content, "broken": broken}
+            broken = await client.call_tool(
+                "validate_dockerfile", {"path": str(tmp_path / "nowhere"), "session_id": sid}
+            )
+            return {
+                "analyzed": analyzed.structured_content,
+                "generated": generated.structured_content,
+                "validated": validated.structured_content,
+                "broken": broken,
+            }
 
     got = anyio.run(main)
     analysis = got["analyzed"]["analysis"]
@@ -41,7 +47,11 @@ def test_the_three_tools_over_mcp_land_in_the_session(harness: Harness, tmp_path
     assert got["generated"]["written"] == [str(repo / "Dockerfile"), str(repo / ".dockerignore")]
     assert got["validated"]["valid"] is True and got["validated"]["errors"] == 0
     # an error reaches the client as a tool error with its code, not a traceback
-    assert got["broken"].is_error and "PATH_NOT_ALLOWED" in str(got["broken"].content) and "Traceback" not in str(got["broken"].content)
+    assert (
+        got["broken"].is_error
+        and "PATH_NOT_ALLOWED" in str(got["broken"].content)
+        and "Traceback" not in str(got["broken"].content)
+    )
     store = harness.app.services.store
     state, _ = store.get_state(sid)
     assert state["analysis"]["services"][0]["port"] == analysis["services"][0]["port"]
@@ -50,18 +60,23 @@ def test_the_three_tools_over_mcp_land_in_the_session(harness: Harness, tmp_path
     assert artifacts["dockerfile"].name == "./Dockerfile"
     assert store.get_artifact(artifacts["dockerfile"].id)[1] == (repo / "Dockerfile").read_bytes()
     jobs = sorted((j.tool, j.status) for j in store.list_jobs(sid))
-    assert jobs == [("generate_dockerfile", "succeeded"), ("validate_dockerfile", "failed"),
-                    ("validate_dockerfile", "succeeded")]
+    assert jobs == [
+        ("generate_dockerfile", "succeeded"),
+        ("validate_dockerfile", "failed"),
+        ("validate_dockerfile", "succeeded"),
+    ]
 
 
 @pytest.mark.parametrize("mode", [pytest.param("legacy", id="2025-11-25"), pytest.param("2026-07-28", id="2026-07-28")])
 @pytest.mark.parametrize("answer", ["accept", "decline", None])
-def test_replacing_a_dockerfile_the_user_wrote_is_asked_first(harness: Harness, tmp_path: Path, mode: str, answer: str | None) -> None:
+def test_replacing_a_dockerfile_the_user_wrote_is_asked_first(
+    harness: Harness, tmp_path: Path, mode: str, answer: str | None
+) -> None:
     """The user's Dockerfile is replaced only when they agree through elicitation; otherwise the generated one is a
     proposal, and the warning names force=true (also when the client cannot ask)."""
     repo = tmp_path / "node-express"
     shutil.copytree(FIXTURE_REPOS / "node-express", repo)
-    mine = "FROM node:22-slim\nWORKDIR /app\nCOPY . .\nUSER 10001\nCMD [\"node\", \"index.js\"]\n"
+    mine = 'FROM node:22-slim\nWORKDIR /app\nCOPY . .\nUSER 10001\nCMD ["node", "index.js"]\n'
     (repo / "Dockerfile").write_text(mine)
     questions: list[str] = []
 

@@ -18,9 +18,15 @@ from tests.conftest import FIXTURE_REPOS, Harness
 
 SERVICES = [s for repo in sorted(FIXTURE_REPOS.iterdir()) for s in analyze(repo).services]
 #: versions apps name, old and new, exact and as lower bounds
-VERSIONS = {"python": ["2.7", "3.6", "3.8", "3.10", "3.12", "3.14", "3.15"], "node": ["10", "14", "16", "18", "19", "20", "22", "24", "27"],
-            "go": ["1.13", "1.18", "1.20", "1.21", "1.22", "1.24", "1.26", "1.30"], "java": ["8", "11", "17", "21", "25"],
-            "ruby": ["2.7", "3.1", "3.3", "3.4"], "php": ["7.4", "8.1", "8.3", "8.5"], "rust": ["1.60", "1.70", "1.79", "1.85", "1.98"]}
+VERSIONS = {
+    "python": ["2.7", "3.6", "3.8", "3.10", "3.12", "3.14", "3.15"],
+    "node": ["10", "14", "16", "18", "19", "20", "22", "24", "27"],
+    "go": ["1.13", "1.18", "1.20", "1.21", "1.22", "1.24", "1.26", "1.30"],
+    "java": ["8", "11", "17", "21", "25"],
+    "ruby": ["2.7", "3.1", "3.3", "3.4"],
+    "php": ["7.4", "8.1", "8.3", "8.5"],
+    "rust": ["1.60", "1.70", "1.79", "1.85", "1.98"],
+}
 IMAGE_REF = re.compile(r"^(?:FROM(?:\s+--\S+)*\s+(\S+)|COPY\s+--from=(\S+:\S+)\s)", re.M)
 
 
@@ -32,14 +38,25 @@ def variants() -> list[ServiceAnalysis]:
     out = list(SERVICES)
     java = next(s for s in SERVICES if s.language == "java")
     # the project's Gradle wrapper builds on eclipse-temurin:{v}-jdk; the Gradle image serves projects without one
-    extra = [java.model_copy(update={"package_manager": "gradle", "build_command": [tool, "build"]}) for tool in ("./gradlew", "gradle")]
+    extra = [
+        java.model_copy(update={"package_manager": "gradle", "build_command": [tool, "build"]})
+        for tool in ("./gradlew", "gradle")
+    ]
     for svc in [*SERVICES, *extra]:
         for version in VERSIONS.get(svc.language, []):
             for minimum in (False, True):
                 out.append(svc.model_copy(update={"language_version": version, "language_version_minimum": minimum}))
                 if svc.language == "python":  # the newest CPython a lock's compiled packages have wheels for
-                    out += [svc.model_copy(update={"language_version": version, "language_version_minimum": minimum,
-                                                   "language_version_maximum": ceiling}) for ceiling in ("3.10", "3.11", "3.12")]
+                    out += [
+                        svc.model_copy(
+                            update={
+                                "language_version": version,
+                                "language_version_minimum": minimum,
+                                "language_version_maximum": ceiling,
+                            }
+                        )
+                        for ceiling in ("3.10", "3.11", "3.12")
+                    ]
     return out
 
 
@@ -92,16 +109,22 @@ def test_an_exact_pin_of_an_unmaintained_runtime_is_kept_with_a_warning() -> Non
 
 
 def test_bounds_and_pins_are_read_from_the_apps_files(tmp_path: Path) -> None:
-    cases = {"go.mod": ("module x\n\ngo 1.18\n", "go", True),
-             "package.json": ('{"name": "x", "engines": {"node": ">=10"}, "dependencies": {"express": "4"}}', "node", True),
-             ".nvmrc": ("16\n", "node", False)}
+    cases = {
+        "go.mod": ("module x\n\ngo 1.18\n", "go", True),
+        "package.json": ('{"name": "x", "engines": {"node": ">=10"}, "dependencies": {"express": "4"}}', "node", True),
+        ".nvmrc": ("16\n", "node", False),
+    }
     for name, (text, language, minimum) in cases.items():
         repo = tmp_path / name.strip(".")
         repo.mkdir()
         if name == ".nvmrc":
-            (repo / "package.json").write_text('{"name": "x", "engines": {"node": ">=10"}, "dependencies": {"express": "4"}}')
+            (repo / "package.json").write_text(
+                '{"name": "x", "engines": {"node": ">=10"}, "dependencies": {"express": "4"}}'
+            )
         if language == "go":
-            (repo / "main.go").write_text('package main\n\nimport "net/http"\n\nfunc main() { http.ListenAndServe(":8080", nil) }\n')
+            (repo / "main.go").write_text(
+                'package main\n\nimport "net/http"\n\nfunc main() { http.ListenAndServe(":8080", nil) }\n'
+            )
         (repo / name).write_text(text)
         (svc,) = analyze(repo).services
         assert (svc.language, svc.language_version_minimum) == (language, minimum), name

@@ -31,7 +31,9 @@ IGNORE = "*.log\n!keep.log\nsecret/\n# comment\n"
 
 def _build(harness: Harness, path: Path, rec: Recorder | None = None, **params: Any) -> BuildImageResult:
     async def main() -> Any:
-        return await harness.app.registry.call(harness.app.services, "build_image", {"path": str(path), **params}, progress=rec)
+        return await harness.app.registry.call(
+            harness.app.services, "build_image", {"path": str(path), **params}, progress=rec
+        )
 
     return anyio.run(main)  # type: ignore[no-any-return]
 
@@ -56,7 +58,9 @@ def test_build_reports_image_steps_progress_labels_and_stores_the_log(
         assert result.labels == {k: v for k, v in labels.items() if k.startswith("org.opencontainers.")}
         messages = rec.messages()
         assert any(m.startswith("step 2/") and "RUN echo built" in m for m in messages)
-        assert any(m.startswith("step 2 RUN echo built") and m.endswith("s") for m in messages), "step durations are reported"
+        assert any(m.startswith("step 2 RUN echo built") and m.endswith("s") for m in messages), (
+            "step durations are reported"
+        )
         info, content = harness.app.services.store.get_artifact(result.log_artifact_id)
         assert info.kind == "build_log" and "RUN echo built" in content.decode()
     finally:
@@ -102,8 +106,9 @@ def test_a_git_checkout_labels_revision_and_remote_and_rebuilds_fully_cached(
 def test_build_args_target_and_an_outside_dockerfile(harness: Harness, tmp_path: Path, docker_client: Any) -> None:
     dockerfile = tmp_path / "elsewhere" / "Build.Dockerfile"
     dockerfile.parent.mkdir()
-    dockerfile.write_text(f"FROM {BASE} AS first\nARG GREETING\nRUN test \"$GREETING\" = hello\n"
-                          f"FROM first AS second\nRUN false\n")
+    dockerfile.write_text(
+        f'FROM {BASE} AS first\nARG GREETING\nRUN test "$GREETING" = hello\nFROM first AS second\nRUN false\n'
+    )
     path = app_dir(tmp_path / "ctx", "FROM scratch\n")
     result = _build(harness, path, dockerfile=str(dockerfile), build_args={"GREETING": "hello"}, target="first")
     try:
@@ -146,7 +151,10 @@ def _buildx_present() -> bool:
     import shutil
     import subprocess
 
-    return bool(shutil.which("docker")) and subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0
+    return (
+        bool(shutil.which("docker"))
+        and subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0
+    )
 
 
 def _engine(tmp_path: Path, **env: str) -> Engine:
@@ -185,16 +193,32 @@ def test_docker_context_is_honoured_when_docker_host_is_unset(tmp_path: Path) ->
     config = tmp_path / "dockercfg"
     meta = config / "contexts" / "meta" / hashlib.sha256(b"ck-remote").hexdigest()
     meta.mkdir(parents=True)
-    (meta / "meta.json").write_text(json.dumps({"Name": "ck-remote", "Metadata": {},
-                                                "Endpoints": {"docker": {"Host": "tcp://10.9.8.7:2376", "SkipTLSVerify": False}}}))
+    (meta / "meta.json").write_text(
+        json.dumps(
+            {
+                "Name": "ck-remote",
+                "Metadata": {},
+                "Endpoints": {"docker": {"Host": "tcp://10.9.8.7:2376", "SkipTLSVerify": False}},
+            }
+        )
+    )
     (config / "config.json").write_text(json.dumps({"currentContext": "ck-remote"}))
     environ = {k: v for k, v in current_environ().items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
     endpoint = Engine(load_settings().engine, {**environ, "DOCKER_CONFIG": str(config)}).docker_endpoint()
     assert endpoint.base_url == "tcp://10.9.8.7:2376" and "docker context ck-remote" in endpoint.source
-    named = Engine(load_settings().engine, {**environ, "DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "default"}).docker_endpoint()
+    named = Engine(
+        load_settings().engine, {**environ, "DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "default"}
+    ).docker_endpoint()
     assert named.source == "default socket"
-    with_host = Engine(load_settings().engine, {**environ, "DOCKER_CONFIG": str(config), "DOCKER_HOST": "tcp://1.2.3.4:2375"})
-    assert with_host.docker_endpoint().base_url == "tcp://1.2.3.4:2375" and with_host.docker_endpoint().source == "DOCKER_HOST"
+    with_host = Engine(
+        load_settings().engine, {**environ, "DOCKER_CONFIG": str(config), "DOCKER_HOST": "tcp://1.2.3.4:2375"}
+    )
+    assert (
+        with_host.docker_endpoint().base_url == "tcp://1.2.3.4:2375"
+        and with_host.docker_endpoint().source == "DOCKER_HOST"
+    )
     with pytest.raises(ContainerKitError) as info:
-        Engine(load_settings().engine, {**environ, "DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "nope"}).docker_endpoint()
+        Engine(
+            load_settings().engine, {**environ, "DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "nope"}
+        ).docker_endpoint()
     assert info.value.code == "ENGINE_UNAVAILABLE" and "nope" in info.value.message

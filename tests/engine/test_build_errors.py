@@ -87,8 +87,10 @@ def test_base_image_on_an_unreachable_registry_is_network(harness: Harness, tmp_
 
 @pytest.mark.usefixtures("docker_client")
 def test_pip_install_from_an_unreachable_index_is_network(harness: Harness, tmp_path: Path) -> None:
-    dockerfile = ("FROM python:3.12-slim\nRUN pip install --break-system-packages --index-url http://127.0.0.1:9/simple "
-                  "--retries 1 --timeout 2 flask\n")
+    dockerfile = (
+        "FROM python:3.12-slim\nRUN pip install --break-system-packages --index-url http://127.0.0.1:9/simple "
+        "--retries 1 --timeout 2 flask\n"
+    )
     err = _fail(harness, app_dir(tmp_path, dockerfile))
     assert err.code == "NETWORK" and err.details["line"] == 2
 
@@ -123,9 +125,14 @@ def test_cancelling_mid_build_stops_it_records_cancelled_and_cleans_up(
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
+
             async def build() -> None:
-                await harness.app.registry.call(harness.app.services, "build_image",
-                                                {"path": str(path), "tags": [tag], "session_id": sid}, progress=rec)
+                await harness.app.registry.call(
+                    harness.app.services,
+                    "build_image",
+                    {"path": str(path), "tags": [tag], "session_id": sid},
+                    progress=rec,
+                )
 
             tg.start_soon(build)
             with anyio.fail_after(60):

@@ -41,18 +41,27 @@ def test_build_json_prints_the_result_and_failures_exit_1(harness: Harness, tmp_
 
 # As at a terminal: Ctrl-C raises KeyboardInterrupt even when the test runner was started with SIGINT ignored (a shell does
 # that to background jobs, and CI may run us so) - the child restores Python's handler before the CLI starts.
-_AS_AT_A_TERMINAL = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-                     "sys.argv = ['containerkit', *sys.argv[1:]]; runpy.run_module('containerkit', run_name='__main__')")
+_AS_AT_A_TERMINAL = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv = ['containerkit', *sys.argv[1:]]; runpy.run_module('containerkit', run_name='__main__')"
+)
 
 
 @pytest.mark.parametrize(("sig", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
-def test_ctrl_c_and_sigterm_stop_the_build_and_remove_its_container(sig: signal.Signals, exit_code: int, ck_home: Path,
-                                                                     tmp_path: Path, docker_client: Any) -> None:
+def test_ctrl_c_and_sigterm_stop_the_build_and_remove_its_container(
+    sig: signal.Signals, exit_code: int, ck_home: Path, tmp_path: Path, docker_client: Any
+) -> None:
     marker = f"sleep 5{time.time_ns() % 100000}.5"
     path = app_dir(tmp_path / "app", f"FROM {BASE}\nRUN {marker}\n")
     env = {**os.environ, "CONTAINERKIT_HOME": str(ck_home), "CONTAINERKIT_ALLOWED_ROOTS": f'["{tmp_path}"]'}
-    proc = subprocess.Popen([sys.executable, "-c", _AS_AT_A_TERMINAL, "build", str(path)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _AS_AT_A_TERMINAL, "build", str(path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
     def running() -> list[Any]:
         return containers_running(docker_client, marker)

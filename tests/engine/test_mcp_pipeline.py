@@ -13,7 +13,9 @@ from tests.conftest import Harness
 from tests.engine.helpers import BASE, app_dir, remove_images, unique
 
 
-def test_build_tag_push_over_mcp_with_progress(harness: Harness, tmp_path: Path, docker_client: Any, local_registry: str) -> None:
+def test_build_tag_push_over_mcp_with_progress(
+    harness: Harness, tmp_path: Path, docker_client: Any, local_registry: str
+) -> None:
     path = app_dir(tmp_path / "app", f"FROM {BASE}\nRUN echo {unique()} > /x\nCOPY . /app\n", {"main.py": "print(1)\n"})
     local = f"{unique()}:1"
     remote = f"{local_registry}/{unique('mcp')}/app:1"
@@ -22,15 +24,20 @@ def test_build_tag_push_over_mcp_with_progress(harness: Harness, tmp_path: Path,
     def recorder(name: str) -> Any:
         async def on_progress(value: float, total: float | None, message: str | None) -> None:
             progress[name].append((value, total, message))
+
         return on_progress
 
     async def body(client: Client) -> Any:
-        built = await client.call_tool("build_image", {"path": str(path), "tags": [local]}, progress_callback=recorder("build"))
+        built = await client.call_tool(
+            "build_image", {"path": str(path), "tags": [local]}, progress_callback=recorder("build")
+        )
         assert not built.is_error, built.content
         sid = built.structured_content["session_id"]
         tagged = await client.call_tool("tag_image", {"source": local, "target": remote, "session_id": sid})
         assert not tagged.is_error, tagged.content
-        pushed = await client.call_tool("push_image", {"reference": remote, "session_id": sid}, progress_callback=recorder("push"))
+        pushed = await client.call_tool(
+            "push_image", {"reference": remote, "session_id": sid}, progress_callback=recorder("push")
+        )
         assert not pushed.is_error, pushed.content
         return built.structured_content, pushed.structured_content
 
@@ -43,7 +50,9 @@ def test_build_tag_push_over_mcp_with_progress(harness: Harness, tmp_path: Path,
         assert built["image_id"].startswith("sha256:") and built["strategy"]["name"]
         assert pushed["transfer"]["verified"] is True and pushed["session_id"] == built["session_id"]
         build_values = [v for v, _, _ in progress["build"]]
-        assert build_values == sorted(build_values) and len(set(build_values)) == len(build_values), "progress strictly increases"
+        assert build_values == sorted(build_values) and len(set(build_values)) == len(build_values), (
+            "progress strictly increases"
+        )
         assert any(m and m.startswith("step 2/") for _, _, m in progress["build"])
         assert any(m and "push layer" in m for _, _, m in progress["push"])
         push_values = [v for v, _, _ in progress["push"]]

@@ -26,7 +26,14 @@ COPY . /app
 
 def test_instructions_carry_their_first_line_and_joined_continuations() -> None:
     ins = read_instructions(DOCKERFILE)
-    assert [(i.keyword, i.line) for i in ins] == [("FROM", 3), ("RUN", 5), ("COPY", 8), ("RUN", 9), ("FROM", 10), ("COPY", 11)]
+    assert [(i.keyword, i.line) for i in ins] == [
+        ("FROM", 3),
+        ("RUN", 5),
+        ("COPY", 8),
+        ("RUN", 9),
+        ("FROM", 10),
+        ("COPY", 11),
+    ]
     assert ins[1].text == "RUN apt-get update && apt-get install -y curl"
 
 
@@ -49,9 +56,16 @@ def test_find_line_uses_step_number_then_text() -> None:
 
 def test_classic_log_gives_steps_cache_hits_and_containers() -> None:
     t = StepTracker(read_instructions(DOCKERFILE), clock=iter(range(100)).__next__)
-    for line in ["Step 1/6 : FROM python:3.12-slim AS base", " ---> 8ec9570114fc",
-                 "Step 2/6 : RUN apt-get update &&     apt-get install -y curl", " ---> Using cache", " ---> abc",
-                 "Step 3/6 : COPY requirements.txt .", " ---> Running in 0123456789ab", "oops"]:
+    for line in [
+        "Step 1/6 : FROM python:3.12-slim AS base",
+        " ---> 8ec9570114fc",
+        "Step 2/6 : RUN apt-get update &&     apt-get install -y curl",
+        " ---> Using cache",
+        " ---> abc",
+        "Step 3/6 : COPY requirements.txt .",
+        " ---> Running in 0123456789ab",
+        "oops",
+    ]:
         t.feed(line)
     t.finish()
     assert [(s.number, s.line, s.cached) for s in t.steps] == [(1, 3, False), (2, 5, True), (3, 8, False)]
@@ -77,7 +91,11 @@ ERROR: failed to solve: process "/bin/sh -c pip install -r requirements.txt" did
     for line in lines:
         t.feed(line)
     steps = t.steps
-    assert [(s.stage, s.line, s.cached) for s in steps] == [("base", 3, False), ("base", 5, True), ("stage-1", 9, False)]
+    assert [(s.stage, s.line, s.cached) for s in steps] == [
+        ("base", 3, False),
+        ("base", 5, True),
+        ("stage-1", 9, False),
+    ]
     assert steps[0].duration_s == 0.1
     failing = t.failing_step()
     assert failing is not None and failing.instruction.startswith("RUN pip install")
@@ -94,14 +112,33 @@ def _run(text: str) -> BuildStep:
     ("message", "tail", "step", "code"),
     [
         ("dockerfile parse error line 2: unknown instruction: FOOBAR", "", None, "DOCKERFILE_SYNTAX"),
-        ("manifest for 127.0.0.1:5001/x:1 not found: manifest unknown", "", "FROM 127.0.0.1:5001/x:1", "BASE_IMAGE_NOT_FOUND"),
+        (
+            "manifest for 127.0.0.1:5001/x:1 not found: manifest unknown",
+            "",
+            "FROM 127.0.0.1:5001/x:1",
+            "BASE_IMAGE_NOT_FOUND",
+        ),
         ("COPY failed: file not found in build context", "", "COPY app.py /app/", "COPY_SOURCE_MISSING"),
         ('Head "http://127.0.0.1:5002/v2/p/manifests/1": no basic auth credentials', "", "FROM x", "REGISTRY_AUTH"),
-        ("The command '/bin/sh -c npm ci' returned a non-zero code: 1", "npm ERR! 404", "RUN npm ci", "DEPENDENCY_INSTALL_FAILED"),
+        (
+            "The command '/bin/sh -c npm ci' returned a non-zero code: 1",
+            "npm ERR! 404",
+            "RUN npm ci",
+            "DEPENDENCY_INSTALL_FAILED",
+        ),
         ("The command '/bin/sh -c false' returned a non-zero code: 1", "", "RUN false", "COMMAND_FAILED"),
-        ("The command '/bin/sh -c pip install x' returned a non-zero code: 1",
-         "Failed to establish a new connection: [Errno 111] Connection refused", "RUN pip install x", "NETWORK"),
-        ("The command returned a non-zero code: 1", "dd: error writing '/dev/full': No space left on device", "RUN dd", "DISK_FULL"),
+        (
+            "The command '/bin/sh -c pip install x' returned a non-zero code: 1",
+            "Failed to establish a new connection: [Errno 111] Connection refused",
+            "RUN pip install x",
+            "NETWORK",
+        ),
+        (
+            "The command returned a non-zero code: 1",
+            "dd: error writing '/dev/full': No space left on device",
+            "RUN dd",
+            "DISK_FULL",
+        ),
         ("failed to solve: context canceled", "", "RUN sleep 9", "CANCELLED"),
     ],
 )

@@ -29,16 +29,19 @@ class FakeCluster:
     kubeconfig: Path
 
 
-
 def write_kubeconfig(path: Path, server: str, token: str) -> Path:
     dead = f"http://127.0.0.1:{free_port()}"
     doc = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "fake",
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "fake",
         "clusters": [{"name": "fake", "cluster": {"server": server}}, {"name": "dead", "cluster": {"server": dead}}],
         "users": [{"name": "ck-test", "user": {"token": token}}, {"name": "stale", "user": {"token": "not-the-token"}}],
-        "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "ck-test"}},
-                     {"name": "stale-token", "context": {"cluster": "fake", "user": "stale"}},
-                     {"name": "unreachable", "context": {"cluster": "dead", "user": "ck-test"}}],
+        "contexts": [
+            {"name": "fake", "context": {"cluster": "fake", "user": "ck-test"}},
+            {"name": "stale-token", "context": {"cluster": "fake", "user": "stale"}},
+            {"name": "unreachable", "context": {"cluster": "dead", "user": "ck-test"}},
+        ],
     }
     path.write_text(yaml.safe_dump(doc))
     return path

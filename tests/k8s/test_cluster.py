@@ -100,7 +100,9 @@ def _env_without_kind(tmp_path: Path) -> dict[str, str]:
     return {"PATH": os.pathsep.join(dirs)}
 
 
-def test_without_kind_the_tool_says_how_to_install_it(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_kind_the_tool_says_how_to_install_it(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", _env_without_kind(tmp_path)["PATH"])
     with pytest.raises(ContainerKitError) as info:
         harness.call("prepare_cluster", name="dev")
@@ -112,12 +114,24 @@ def test_without_kind_the_tool_says_how_to_install_it(harness: Harness, tmp_path
 
 
 def test_cluster_create_cli_without_kind_exits_1_with_the_hint(tmp_path: Path) -> None:
-    env = {**os.environ, **_env_without_kind(tmp_path), "CONTAINERKIT_HOME": str(tmp_path / "home"),
-           "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml")}
-    out = subprocess.run([sys.executable, "-m", "containerkit", "cluster", "create", "--name", "dev"], capture_output=True, text=True,
-                         env=env, cwd=ROOT, timeout=120)
+    env = {
+        **os.environ,
+        **_env_without_kind(tmp_path),
+        "CONTAINERKIT_HOME": str(tmp_path / "home"),
+        "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "containerkit", "cluster", "create", "--name", "dev"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert out.returncode == 1, out.stderr
-    assert "[TOOL_MISSING] kind is not installed" in out.stderr and "hint:" in out.stderr and "Traceback" not in out.stderr
+    assert (
+        "[TOOL_MISSING] kind is not installed" in out.stderr and "hint:" in out.stderr and "Traceback" not in out.stderr
+    )
 
 
 def test_bad_cluster_name_is_refused_before_anything_runs(harness: Harness) -> None:
@@ -135,7 +149,6 @@ def test_kind_config_sets_the_containerd_registry_config_path() -> None:
 # --- the wiring, with a stand-in kind -------------------------------------------------------------------------------
 
 
-
 def _registry_image(docker_client: Any) -> str:
     """A registry image built here: Debian's docker-registry binary on the Debian stand-in base."""
     binary = shutil.which("docker-registry")
@@ -143,8 +156,11 @@ def _registry_image(docker_client: Any) -> str:
         pytest.fail("docker-registry is not installed (scripts/testenv installs it)")
     files: dict[str, str | bytes] = {
         "Dockerfile": "FROM debian:bookworm-slim\nCOPY docker-registry /usr/bin/docker-registry\nRUN chmod 0755 /usr/bin/docker-registry\n"
-                      "COPY config.yml /etc/registry.yml\nEXPOSE 5000\nCMD [\"/usr/bin/docker-registry\", \"serve\", \"/etc/registry.yml\"]\n",
-        "config.yml": REGISTRY_CONFIG, "docker-registry": Path(binary).read_bytes()}
+        'COPY config.yml /etc/registry.yml\nEXPOSE 5000\nCMD ["/usr/bin/docker-registry", "serve", '
+        '"/etc/registry.yml"]\n',
+        "config.yml": REGISTRY_CONFIG,
+        "docker-registry": Path(binary).read_bytes(),
+    }
     tag = "ck-test-kind-registry:1"
     docker_client.images.build(fileobj=build_context(files), custom_context=True, tag=tag, rm=True)
     return tag
@@ -187,11 +203,18 @@ def fake_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_k8s: Any, do
     kind.chmod(kind.stat().st_mode | stat.S_IXUSR)
     template = tmp_path / "kind-kubeconfig.yaml"
     # what `kind export kubeconfig` writes, pointing at the fake API server (a real kind cluster needs a node image that can't run here)
-    template.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "CONTEXT",
-        "clusters": [{"name": "CONTEXT", "cluster": {"server": fake_k8s.api.url}}],
-        "users": [{"name": "CONTEXT", "user": {"token": CANARY_TOKEN}}],
-        "contexts": [{"name": "CONTEXT", "context": {"cluster": "CONTEXT", "user": "CONTEXT"}}]}))
+    template.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "CONTEXT",
+                "clusters": [{"name": "CONTEXT", "cluster": {"server": fake_k8s.api.url}}],
+                "users": [{"name": "CONTEXT", "user": {"token": CANARY_TOKEN}}],
+                "contexts": [{"name": "CONTEXT", "context": {"cluster": "CONTEXT", "user": "CONTEXT"}}],
+            }
+        )
+    )
     fake_k8s.api.add("v1", "Namespace", {"metadata": {"name": "kube-public"}})
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_KIND_STATE", str(tmp_path / "kind-state.json"))
@@ -202,13 +225,16 @@ def fake_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_k8s: Any, do
     yield fake
 
 
-def test_cluster_is_created_wired_to_the_registry_and_reused(harness_factory: Any, fake_kind: FakeKind, fake_k8s: Any,
-                                                             docker_client: Any, tmp_path: Path) -> None:
+def test_cluster_is_created_wired_to_the_registry_and_reused(
+    harness_factory: Any, fake_kind: FakeKind, fake_k8s: Any, docker_client: Any, tmp_path: Path
+) -> None:
     suffix = uuid.uuid4().hex[:6]
     name, registry_container, port = f"ck{suffix}", f"ck-test-kind-registry-{suffix}", free_port()
-    harness = harness_factory(CONTAINERKIT_K8S__KIND_REGISTRY_CONTAINER=registry_container,
-                              CONTAINERKIT_K8S__KIND_REGISTRY_IMAGE=_registry_image(docker_client),
-                              CONTAINERKIT_K8S__KIND_REGISTRY_PORT=str(port))
+    harness = harness_factory(
+        CONTAINERKIT_K8S__KIND_REGISTRY_CONTAINER=registry_container,
+        CONTAINERKIT_K8S__KIND_REGISTRY_IMAGE=_registry_image(docker_client),
+        CONTAINERKIT_K8S__KIND_REGISTRY_PORT=str(port),
+    )
     app_image = f"ck-kind-app-{suffix}:v1"
     docker_client.images.get("debian:bookworm-slim").tag(app_image)
     node = f"{name}-control-plane"
@@ -218,9 +244,14 @@ def test_cluster_is_created_wired_to_the_registry_and_reused(harness_factory: An
         assert result.registry == f"localhost:{port}" and result.image == f"localhost:{port}/ck-kind-app-{suffix}:v1"
         # kind got the documented config on stdin
         create = next(c for c in fake_kind.calls() if c["argv"][:2] == ["create", "cluster"])
-        assert 'config_path = "/etc/containerd/certs.d"' in create["stdin"] and create["argv"][create["argv"].index("--name") + 1] == name
+        assert (
+            'config_path = "/etc/containerd/certs.d"' in create["stdin"]
+            and create["argv"][create["argv"].index("--name") + 1] == name
+        )
         # every node's containerd resolves localhost:<port> to the registry container
-        hosts = docker_client.containers.get(node).exec_run(["cat", f"/etc/containerd/certs.d/localhost:{port}/hosts.toml"])
+        hosts = docker_client.containers.get(node).exec_run(
+            ["cat", f"/etc/containerd/certs.d/localhost:{port}/hosts.toml"]
+        )
         assert hosts.exit_code == 0 and hosts.output.decode() == f'[host."http://{registry_container}:5000"]\n'
         # the registry joined the kind network, and from a node it serves the pushed image
         registry = docker_client.containers.get(registry_container)
@@ -228,14 +259,27 @@ def test_cluster_is_created_wired_to_the_registry_and_reused(harness_factory: An
         tags = httpx.get(f"http://127.0.0.1:{port}/v2/ck-kind-app-{suffix}/tags/list", timeout=10).json()
         assert tags["tags"] == ["v1"]
         from_node = docker_client.containers.run(
-            "python:3.12-slim", ["python3", "-c", f"import urllib.request;print(urllib.request.urlopen('http://{registry_container}:5000/v2/"
-                                                 f"ck-kind-app-{suffix}/tags/list').read().decode())"], network="kind", remove=True)
+            "python:3.12-slim",
+            [
+                "python3",
+                "-c",
+                f"import urllib.request;print(urllib.request.urlopen('http://{registry_container}:5000/v2/"
+                f"ck-kind-app-{suffix}/tags/list').read().decode())",
+            ],
+            network="kind",
+            remove=True,
+        )
         assert '"v1"' in from_node.decode()
         # the local-registry-hosting ConfigMap went to the API server by server-side apply
         applied = fake_k8s.api.get("ConfigMap", "local-registry-hosting", "kube-public")
         assert applied is not None and f'host: "localhost:{port}"' in applied["data"]["localRegistryHosting.v1"]
-        assert any(r.method == "PATCH" and r.path.endswith("/local-registry-hosting") and r.query.get("fieldManager") == "containerkit"
-                   and r.content_type.startswith("application/apply-patch") for r in fake_k8s.api.requests)
+        assert any(
+            r.method == "PATCH"
+            and r.path.endswith("/local-registry-hosting")
+            and r.query.get("fieldManager") == "containerkit"
+            and r.content_type.startswith("application/apply-patch")
+            for r in fake_k8s.api.requests
+        )
         assert CANARY_TOKEN not in result.model_dump_json()
         # a second run reuses the cluster and the registry
         again = harness.call("prepare_cluster", name=name)

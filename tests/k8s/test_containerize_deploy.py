@@ -15,13 +15,18 @@ from tests.k8s.conftest import FakeCluster
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
-def test_containerize_deploys_and_verifies_the_rollout(k8s: Harness, fake_k8s: FakeCluster, docker_client: Any, local_registry: str,
-                                                      tmp_path: Path) -> None:
+def test_containerize_deploys_and_verifies_the_rollout(
+    k8s: Harness, fake_k8s: FakeCluster, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     repo = tmp_path / "python-health"
     shutil.copytree(FIXTURE_REPOS / "python-health", repo)
-    result = k8s.call("containerize", path=str(repo), registry=f"{local_registry}/e2e", tag="d1", deploy=True, context="fake")
+    result = k8s.call(
+        "containerize", path=str(repo), registry=f"{local_registry}/e2e", tag="d1", deploy=True, context="fake"
+    )
     state = {s.id: s.status for s in result.steps}
-    assert state["push"] == state["manifests"] == state["validate"] == state["deploy"] == state["verify"] == "succeeded", state
+    assert (
+        state["push"] == state["manifests"] == state["validate"] == state["deploy"] == state["verify"] == "succeeded"
+    ), state
     deployment = fake_k8s.api.get("Deployment", "python-health", "default")
     assert deployment is not None
     container = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -34,13 +39,16 @@ def test_containerize_deploys_and_verifies_the_rollout(k8s: Harness, fake_k8s: F
     assert "## Deploy" in result.report_markdown
 
 
-def test_containerize_reports_a_crashing_rollout_with_the_diagnosis(k8s: Harness, fake_k8s: FakeCluster, docker_client: Any,
-                                                                   local_registry: str, tmp_path: Path) -> None:
+def test_containerize_reports_a_crashing_rollout_with_the_diagnosis(
+    k8s: Harness, fake_k8s: FakeCluster, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     repo = tmp_path / "python-health"
     shutil.copytree(FIXTURE_REPOS / "python-health", repo)
     fake_k8s.api.images[f"{local_registry}/e2e/python-health:crash"] = "crashloop"
     with pytest.raises(ContainerKitError) as info:
-        k8s.call("containerize", path=str(repo), registry=f"{local_registry}/e2e", tag="crash", deploy=True, context="fake")
+        k8s.call(
+            "containerize", path=str(repo), registry=f"{local_registry}/e2e", tag="crash", deploy=True, context="fake"
+        )
     assert info.value.code == "ROLLOUT_FAILED"
     steps = {s["id"]: s["status"] for s in info.value.details["steps"]}  # type: ignore[index, union-attr]
     assert steps["deploy"] == "failed" and steps["verify"] == "skipped"

@@ -33,7 +33,8 @@ def fails(harness: Harness, **params: Any) -> ContainerKitError:
 
 
 def test_deploy_applies_in_safe_order_with_server_side_apply_and_waits_for_ready(
-        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     result = k8s.call("deploy_application", path=str(manifests(tmp_path / "m")))
     sent = applies(fake_k8s.api.requests)
     assert [r.body["kind"] for r in sent] == SAFE_ORDER
@@ -42,7 +43,12 @@ def test_deploy_applies_in_safe_order_with_server_side_apply_and_waits_for_ready
     assert all(r.path.startswith("/api/v1/namespaces/default/") or "/namespaces/default/" in r.path for r in sent)
     assert [o.kind for o in result.applied] == SAFE_ORDER and {o.action for o in result.applied} == {"created"}
     [rollout] = result.rollouts
-    assert (rollout.ready_replicas, rollout.updated_replicas, rollout.available_replicas, rollout.revision) == (2, 2, 2, 1)
+    assert (rollout.ready_replicas, rollout.updated_replicas, rollout.available_replicas, rollout.revision) == (
+        2,
+        2,
+        2,
+        1,
+    )
     assert rollout.complete and result.server_version == "v1.30.0-fake" and result.context == "fake"
     reads = [r for r in fake_k8s.api.requests if r.method == "GET" and r.path.endswith("/deployments/web")]
     assert len(reads) >= 3, "the rollout is polled until the controller reports it ready"
@@ -60,7 +66,9 @@ def test_dry_run_sends_dry_run_all_and_changes_nothing(k8s: Harness, fake_k8s: F
     assert fake_k8s.api.of_kind("Pod") == []
 
 
-def test_diff_shows_the_changed_image_against_the_live_object(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_diff_shows_the_changed_image_against_the_live_object(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     k8s.call("deploy_application", path=str(manifests(tmp_path / "v1")))
     result = k8s.call("deploy_application", path=str(manifests(tmp_path / "v2", CRASH_IMAGE)), dry_run=True, diff=True)
     assert f"-        image: {GOOD_IMAGE}" in result.diff and f"+        image: {CRASH_IMAGE}" in result.diff
@@ -73,7 +81,8 @@ def test_diff_shows_the_changed_image_against_the_live_object(k8s: Harness, fake
 
 
 def test_crashloop_fails_with_diagnostics_and_rolls_back_to_the_previous_revision(
-        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     k8s.call("deploy_application", path=str(manifests(tmp_path / "v1")))
     fake_k8s.api.images[CRASH_IMAGE] = "crashloop"
     fake_k8s.api.steps_to_ready = 3  # the rollback takes a few polls, while the crashing pods are still there
@@ -90,7 +99,9 @@ def test_crashloop_fails_with_diagnostics_and_rolls_back_to_the_previous_revisio
     assert log_reads and log_reads[0].query["previous"] == "true" and log_reads[0].query["tailLines"] == "20"
     assert err.details["rolled_back"] is True and err.details["rollback_revision"] == 1
 
-    [undo] = [r for r in fake_k8s.api.requests if r.method == "PATCH" and r.content_type == "application/json-patch+json"]
+    [undo] = [
+        r for r in fake_k8s.api.requests if r.method == "PATCH" and r.content_type == "application/json-patch+json"
+    ]
     assert undo.path == "/apis/apps/v1/namespaces/default/deployments/web"
     [op] = undo.body
     assert op["op"] == "replace" and op["path"] == "/spec/template"
@@ -98,7 +109,9 @@ def test_crashloop_fails_with_diagnostics_and_rolls_back_to_the_previous_revisio
     assert "pod-template-hash" not in op["value"]["metadata"]["labels"]
     live = fake_k8s.api.get("Deployment", "web", "default")
     assert live is not None and live["spec"]["template"]["spec"]["containers"][0]["image"] == GOOD_IMAGE
-    assert live["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3", "rolling back makes a new revision"
+    assert live["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3", (
+        "rolling back makes a new revision"
+    )
     decision = explained(k8s, err)
     assert decision.detail == {"reasons": ["CrashLoopBackOff"]} and "last log lines" in decision.reason
 
@@ -114,12 +127,21 @@ def explained(harness: Harness, err: ContainerKitError) -> Any:
 
     rule = load_rules().match("deploy_application", err.code)
     assert rule is not None and rule.fixer == "explain_rollout"
-    failure = FailureContext(run_id="r", session_id="s", step=StepSpec(id="deploy", tool="deploy_application"), params={},
-                             error=err, attempt=1, context={})
+    failure = FailureContext(
+        run_id="r",
+        session_id="s",
+        step=StepSpec(id="deploy", tool="deploy_application"),
+        params={},
+        error=err,
+        attempt=1,
+        context={},
+    )
     return anyio.run(explain_rollout, failure, harness.app.services, rule)
 
 
-def test_no_rollback_leaves_the_failed_rollout_and_sends_no_patch(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_no_rollback_leaves_the_failed_rollout_and_sends_no_patch(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     k8s.call("deploy_application", path=str(manifests(tmp_path / "v1")))
     fake_k8s.api.images[CRASH_IMAGE] = "crashloop"
     err = fails(k8s, path=str(manifests(tmp_path / "v2", CRASH_IMAGE)), no_rollback=True)
@@ -129,7 +151,9 @@ def test_no_rollback_leaves_the_failed_rollout_and_sends_no_patch(k8s: Harness, 
     assert live is not None and live["spec"]["template"]["spec"]["containers"][0]["image"] == CRASH_IMAGE
 
 
-def test_a_failing_first_revision_has_nothing_to_roll_back_to(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_a_failing_first_revision_has_nothing_to_roll_back_to(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     fake_k8s.api.behaviour = "oomkilled"
     err = fails(k8s, path=str(manifests(tmp_path / "m")))
     assert err.code == "ROLLOUT_FAILED" and err.details["rolled_back"] is False
@@ -137,7 +161,9 @@ def test_a_failing_first_revision_has_nothing_to_roll_back_to(k8s: Harness, fake
     assert set(err.details["diagnostics"]["reasons"]) == {"CrashLoopBackOff", "OOMKilled"}  # type: ignore[arg-type,index,call-overload]
 
 
-def test_image_pull_failure_is_its_own_code_with_the_push_or_load_hint(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_image_pull_failure_is_its_own_code_with_the_push_or_load_hint(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     fake_k8s.api.behaviour = "imagepull"
     err = fails(k8s, path=str(manifests(tmp_path / "m")))
     assert err.code == "IMAGE_PULL_FAILED"
@@ -148,7 +174,9 @@ def test_image_pull_failure_is_its_own_code_with_the_push_or_load_hint(k8s: Harn
     assert "push the image" in explained(k8s, err).reason
 
 
-def test_unschedulable_pods_fail_the_rollout_with_the_scheduler_message(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_unschedulable_pods_fail_the_rollout_with_the_scheduler_message(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     fake_k8s.api.behaviour = "unschedulable"
     err = fails(k8s, path=str(manifests(tmp_path / "m")))
     diag: Any = err.details["diagnostics"]
@@ -171,19 +199,25 @@ def test_rbac_forbidden_names_the_verb_and_resource(k8s: Harness, fake_k8s: Fake
     assert "patch" in err.message and "deployments.apps" in err.message and "deployments.apps" in err.hint
 
 
-def test_missing_namespace_is_reported_and_created_when_asked(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_missing_namespace_is_reported_and_created_when_asked(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     err = fails(k8s, path=str(manifests(tmp_path / "m")), namespace="shop")
     assert err.code == "K8S_NAMESPACE_MISSING" and err.details["namespace"] == "shop"
     assert fake_k8s.api.writes() == []
 
-    result = k8s.call("deploy_application", path=str(manifests(tmp_path / "m")), namespace="shop", create_namespace=True)
+    result = k8s.call(
+        "deploy_application", path=str(manifests(tmp_path / "m")), namespace="shop", create_namespace=True
+    )
     first = fake_k8s.api.writes()[0]
     assert first.path == "/api/v1/namespaces/shop" and first.body["kind"] == "Namespace"
     assert result.applied[0].kind == "Namespace" and result.applied[0].action == "created"
     assert fake_k8s.api.get("Deployment", "web", "shop") is not None
 
 
-def test_namespace_missing_from_the_api_server_maps_to_its_code(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_namespace_missing_from_the_api_server_maps_to_its_code(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     fake_k8s.api.forbidden.add(("get", "namespaces"))  # the pre-check cannot look: the API server's 404 says it
     err = fails(k8s, path=str(manifests(tmp_path / "m")), namespace="shop")
     assert err.code == "K8S_NAMESPACE_MISSING" and err.details["namespace"] == "shop"
@@ -191,8 +225,11 @@ def test_namespace_missing_from_the_api_server_maps_to_its_code(k8s: Harness, fa
 
 def test_invalid_object_is_refused_by_the_server(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
     path = manifests(tmp_path / "m")
-    (path / "web.yaml").write_text((path / "web.yaml").read_text().replace("    metadata:\n      labels: {app: web}",
-                                                                            "    metadata:\n      labels: {app: other}"))
+    (path / "web.yaml").write_text(
+        (path / "web.yaml")
+        .read_text()
+        .replace("    metadata:\n      labels: {app: web}", "    metadata:\n      labels: {app: other}")
+    )
     err = fails(k8s, path=str(path))
     assert err.code == "MANIFEST_INVALID" and "selector" in err.message
 
@@ -232,14 +269,20 @@ def test_the_kubeconfig_token_never_leaks(k8s: Harness, fake_k8s: FakeCluster, t
     fake_k8s.api.images[GOOD_IMAGE] = "healthy"
     k8s.call("deploy_application", path=str(path))
     fake_k8s.api.images.clear()
-    fake_k8s.api.log_suffix = f"\nKUBE_TOKEN={CANARY_TOKEN}\nconnecting with {CANARY_TOKEN}"  # the app prints its environment
+    fake_k8s.api.log_suffix = (
+        f"\nKUBE_TOKEN={CANARY_TOKEN}\nconnecting with {CANARY_TOKEN}"  # the app prints its environment
+    )
     err = fails(k8s, path=str(manifests(tmp_path / "v2", CRASH_IMAGE)))
     assert err.code == "ROLLOUT_FAILED" and "***" in json.dumps(err.details)
     outputs = [json.dumps(err.to_dict()), str(err)]
     runner.set_app(k8s.app)
     try:
-        for args in (["deploy", str(path), "--json"], ["deploy", str(manifests(tmp_path / "v3", CRASH_IMAGE))],
-                     ["deploy", str(path), "--context", "prod"], ["verify", "web", "--json"]):
+        for args in (
+            ["deploy", str(path), "--json"],
+            ["deploy", str(manifests(tmp_path / "v3", CRASH_IMAGE))],
+            ["deploy", str(path), "--context", "prod"],
+            ["verify", "web", "--json"],
+        ):
             res = CliRunner().invoke(cli, args)
             outputs.append(res.output)
     finally:
@@ -251,7 +294,9 @@ def test_the_kubeconfig_token_never_leaks(k8s: Harness, fake_k8s: FakeCluster, t
         assert CANARY_TOKEN.encode() not in file.read_bytes(), file
 
 
-def test_cli_deploy_json_is_the_result_and_failures_print_diagnostics(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_cli_deploy_json_is_the_result_and_failures_print_diagnostics(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     runner.set_app(k8s.app)
     try:
         res = CliRunner().invoke(cli, ["deploy", str(manifests(tmp_path / "m")), "--json"])
@@ -259,11 +304,19 @@ def test_cli_deploy_json_is_the_result_and_failures_print_diagnostics(k8s: Harne
         data = json.loads(res.stdout)
         assert data["rollouts"][0]["ready_replicas"] == 2 and [o["kind"] for o in data["applied"]] == SAFE_ORDER
         res = CliRunner().invoke(cli, ["deploy", str(manifests(tmp_path / "v2", CRASH_IMAGE)), "--dry-run", "--diff"])
-        assert res.exit_code == 0 and f"+        image: {CRASH_IMAGE}" in res.output and "Dry run against fake" in res.output
+        assert (
+            res.exit_code == 0
+            and f"+        image: {CRASH_IMAGE}" in res.output
+            and "Dry run against fake" in res.output
+        )
         fake_k8s.api.images[CRASH_IMAGE] = "crashloop"
         res = CliRunner().invoke(cli, ["deploy", str(manifests(tmp_path / "v2", CRASH_IMAGE)), "--timeout", "5"])
         assert res.exit_code == 1 and "[ROLLOUT_FAILED]" in res.output
-        assert "CrashLoopBackOff" in res.output and "ModuleNotFoundError" in res.output and "rolled deployment web back" in res.output
+        assert (
+            "CrashLoopBackOff" in res.output
+            and "ModuleNotFoundError" in res.output
+            and "rolled deployment web back" in res.output
+        )
         res = CliRunner().invoke(cli, ["deploy", str(manifests(tmp_path / "m")), "--context", "nope"])
         assert res.exit_code == 2 and "[K8S_CONFIG]" in res.output
     finally:
@@ -286,9 +339,12 @@ spec:
 
 
 def test_crds_and_namespaces_come_first_and_custom_objects_use_their_scope(
-        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     path = manifests(tmp_path / "m")
-    (path / "a-widget.yaml").write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n")
+    (path / "a-widget.yaml").write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n"
+    )
     (path / "b-ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
     (path / "c-crd.yaml").write_text(CRD)
     result = k8s.call("deploy_application", path=str(path), namespace="shop")
@@ -304,8 +360,12 @@ def test_unusable_tls_files_are_a_config_error(k8s: Harness, fake_k8s: FakeClust
     import yaml
 
     doc = yaml.safe_load(fake_k8s.kubeconfig.read_text())
-    doc["clusters"].append({"name": "tls", "cluster": {"server": "https://127.0.0.1:6443",
-                                                       "certificate-authority": str(tmp_path / "missing-ca.crt")}})
+    doc["clusters"].append(
+        {
+            "name": "tls",
+            "cluster": {"server": "https://127.0.0.1:6443", "certificate-authority": str(tmp_path / "missing-ca.crt")},
+        }
+    )
     doc["contexts"].append({"name": "tls", "context": {"cluster": "tls", "user": "ck-test"}})
     fake_k8s.kubeconfig.write_text(yaml.safe_dump(doc))
     err = fails(k8s, path=str(manifests(tmp_path / "m")), context="tls")
@@ -327,7 +387,8 @@ def test_secret_values_never_appear_in_a_diff(k8s: Harness, fake_k8s: FakeCluste
 
 
 def test_dry_run_of_a_set_creating_its_namespace_does_not_fail_on_the_missing_namespace(
-        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     path = manifests(tmp_path / "m")
     (path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
     result = k8s.call("deploy_application", path=str(path), namespace="shop", dry_run=True, diff=True)
@@ -340,19 +401,28 @@ def test_dry_run_of_a_set_creating_its_namespace_does_not_fail_on_the_missing_na
 
 
 def test_fields_another_manager_changed_are_a_conflict_unless_force_conflicts(
-        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     import httpx
 
     path = manifests(tmp_path / "m")
     k8s.call("deploy_application", path=str(path))
     url = f"{fake_k8s.api.url}/apis/apps/v1/namespaces/default/deployments/web"
     auth = {"Authorization": f"Bearer {CANARY_TOKEN}"}
-    scaled = httpx.patch(url, params={"fieldManager": "kubectl-scale"}, json={"spec": {"replicas": 5}},
-                         headers={**auth, "Content-Type": "application/merge-patch+json"})
+    scaled = httpx.patch(
+        url,
+        params={"fieldManager": "kubectl-scale"},
+        json={"spec": {"replicas": 5}},
+        headers={**auth, "Content-Type": "application/merge-patch+json"},
+    )
     assert scaled.status_code == 200
     deployment = next(r.body for r in applies(fake_k8s.api.requests) if r.body["kind"] == "Deployment")
-    unforced = httpx.patch(url, params={"fieldManager": "containerkit"}, content=json.dumps(deployment),
-                           headers={**auth, "Content-Type": "application/apply-patch+yaml"})
+    unforced = httpx.patch(
+        url,
+        params={"fieldManager": "containerkit"},
+        content=json.dumps(deployment),
+        headers={**auth, "Content-Type": "application/apply-patch+yaml"},
+    )
     assert unforced.status_code == 409 and 'conflict with "kubectl-scale"' in unforced.json()["message"]
 
     conflict = fails(k8s, path=str(path))
@@ -361,7 +431,9 @@ def test_fields_another_manager_changed_are_a_conflict_unless_force_conflicts(
     assert fake_k8s.api.get("Deployment", "web", "default")["spec"]["replicas"] == 5  # type: ignore[index]
 
     result = k8s.call("deploy_application", path=str(path), force_conflicts=True)
-    assert result.rollouts[0].replicas == 2 and {o.action for o in result.applied if o.kind == "Deployment"} == {"configured"}
+    assert result.rollouts[0].replicas == 2 and {o.action for o in result.applied if o.kind == "Deployment"} == {
+        "configured"
+    }
     live = fake_k8s.api.get("Deployment", "web", "default")
     assert live is not None and live["spec"]["replicas"] == 2
     owners = {m["manager"]: m["fieldsV1"] for m in live["metadata"]["managedFields"]}

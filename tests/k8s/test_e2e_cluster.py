@@ -126,8 +126,9 @@ def http_app(dest: Path, image: str = IMAGE, name: str = "ck-e2e") -> Path:
 
 def test_deploy_and_verify_on_a_real_cluster(cluster: Cluster, tmp_path: Path) -> None:
     out = http_app(tmp_path / "m")
-    deployed = cluster.harness.call("deploy_application", path=str(out), namespace=cluster.namespace, create_namespace=True,
-                                    timeout_s=180)
+    deployed = cluster.harness.call(
+        "deploy_application", path=str(out), namespace=cluster.namespace, create_namespace=True, timeout_s=180
+    )
     assert deployed.rollouts[0].complete and deployed.rollouts[0].ready_replicas == 1
     assert deployed.server_version == cluster.version
     verified = cluster.harness.call("verify_deployment", name="ck-e2e", namespace=cluster.namespace)
@@ -138,13 +139,22 @@ def test_deploy_and_verify_on_a_real_cluster(cluster: Cluster, tmp_path: Path) -
     assert again.rollouts[0].revision == deployed.rollouts[0].revision
 
 
-def test_containerize_hello_flask_deploys_and_answers_on_the_real_cluster(cluster: Cluster, docker_client: Any,
-                                                                         local_registry: str, tmp_path: Path) -> None:
+def test_containerize_hello_flask_deploys_and_answers_on_the_real_cluster(
+    cluster: Cluster, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     """`containerkit containerize examples/hello-flask --registry 127.0.0.1:5001 --deploy`, as the tool call."""
     repo = tmp_path / "hello-flask"
-    shutil.copytree(ROOT / "examples" / "hello-flask", repo, ignore=shutil.ignore_patterns("Dockerfile", ".dockerignore", "k8s"))
-    result = cluster.harness.call("containerize", path=str(repo), registry=f"{local_registry}/e2e", deploy=True,
-                                  namespace=cluster.namespace, tag=f"e2e-{uuid.uuid4().hex[:6]}")
+    shutil.copytree(
+        ROOT / "examples" / "hello-flask", repo, ignore=shutil.ignore_patterns("Dockerfile", ".dockerignore", "k8s")
+    )
+    result = cluster.harness.call(
+        "containerize",
+        path=str(repo),
+        registry=f"{local_registry}/e2e",
+        deploy=True,
+        namespace=cluster.namespace,
+        tag=f"e2e-{uuid.uuid4().hex[:6]}",
+    )
     steps = {s.id: s.status for s in result.steps}
     assert steps["push"] == "succeeded" and steps["deploy"] == "succeeded" and steps["verify"] == "succeeded", steps
     verified = cluster.harness.call("verify_deployment", name="hello-flask", namespace=cluster.namespace)
@@ -168,14 +178,19 @@ HTTP_SERVER = 'command: ["python", "-m", "http.server", "8080"]'
 
 
 def test_a_crashing_revision_fails_with_its_logs_and_events_and_the_previous_one_serves_again(
-        cluster: Cluster, tmp_path: Path) -> None:
+    cluster: Cluster, tmp_path: Path
+) -> None:
     ns = cluster.namespace
-    cluster.harness.call("deploy_application", path=str(http_app(tmp_path / "v1")), namespace=ns, create_namespace=True, timeout_s=180)
+    cluster.harness.call(
+        "deploy_application", path=str(http_app(tmp_path / "v1")), namespace=ns, create_namespace=True, timeout_s=180
+    )
     crashing = edited(http_app(tmp_path / "v2"), HTTP_SERVER, 'command: ["python", "-c", "import flask"]')
     err = fails(cluster.harness, path=str(crashing), namespace=ns, timeout_s=180)
     assert err.code == "ROLLOUT_FAILED", err.message
     diag: Any = err.details["diagnostics"]
-    assert "CrashLoopBackOff" in diag["reasons"] or any(c["last_exit_code"] == 1 for p in diag["pods"] for c in p["containers"])
+    assert "CrashLoopBackOff" in diag["reasons"] or any(
+        c["last_exit_code"] == 1 for p in diag["pods"] for c in p["containers"]
+    )
     tails = " ".join(c["log_tail"] or "" for p in diag["pods"] for c in p["containers"])
     assert "No module named 'flask'" in tails
     assert err.details["rolled_back"] is True and err.details["rollback_revision"] == 1
@@ -184,17 +199,28 @@ def test_a_crashing_revision_fails_with_its_logs_and_events_and_the_previous_one
     assert verified.rollout.complete and verified.probe is not None and verified.probe.status_code == 200
 
 
-def test_an_image_that_cannot_be_pulled_is_image_pull_failed(cluster: Cluster, local_registry: str, tmp_path: Path) -> None:
+def test_an_image_that_cannot_be_pulled_is_image_pull_failed(
+    cluster: Cluster, local_registry: str, tmp_path: Path
+) -> None:
     missing = f"{local_registry}/e2e/no-such-image:{uuid.uuid4().hex[:6]}"
-    err = fails(cluster.harness, path=str(http_app(tmp_path / "m", image=missing)), namespace=cluster.namespace,
-                create_namespace=True, timeout_s=180)
+    err = fails(
+        cluster.harness,
+        path=str(http_app(tmp_path / "m", image=missing)),
+        namespace=cluster.namespace,
+        create_namespace=True,
+        timeout_s=180,
+    )
     assert err.code == "IMAGE_PULL_FAILED", err.message
     diag: Any = err.details["diagnostics"]
     assert set(diag["reasons"]) & {"ErrImagePull", "ImagePullBackOff"} and missing in err.hint
 
 
-def test_pods_larger_than_the_node_are_unschedulable_with_the_schedulers_message(cluster: Cluster, tmp_path: Path) -> None:
-    huge = edited(http_app(tmp_path / "m"), "requests: {cpu: 10m, memory: 16Mi}", "requests: {cpu: 10m, memory: 4000Gi}")
+def test_pods_larger_than_the_node_are_unschedulable_with_the_schedulers_message(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    huge = edited(
+        http_app(tmp_path / "m"), "requests: {cpu: 10m, memory: 16Mi}", "requests: {cpu: 10m, memory: 4000Gi}"
+    )
     edited(huge, "limits: {memory: 128Mi}", "limits: {memory: 4000Gi}")
     err = fails(cluster.harness, path=str(huge), namespace=cluster.namespace, create_namespace=True, timeout_s=60)
     diag: Any = err.details["diagnostics"]
@@ -215,17 +241,23 @@ def restricted_kubeconfig() -> Path:
     return path
 
 
-def deploy_fails_as(config: Path, cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContainerKitError:
+def deploy_fails_as(
+    config: Path, cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> ContainerKitError:
     """The error of deploying the test app into namespace ck-restricted with the kubeconfig ``config``."""
     monkeypatch.setenv("CONTAINERKIT_K8S__KUBECONFIG", str(config))
     app = build_app(load_settings())
     try:
-        return fails(Harness(app=app, home=cluster.harness.home), path=str(http_app(tmp_path / "m")), namespace="ck-restricted")
+        return fails(
+            Harness(app=app, home=cluster.harness.home), path=str(http_app(tmp_path / "m")), namespace="ck-restricted"
+        )
     finally:
         app.services.store.close()
 
 
-def test_the_restricted_identity_is_forbidden_to_apply(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_restricted_identity_is_forbidden_to_apply(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     err = deploy_fails_as(restricted_kubeconfig(), cluster, tmp_path, monkeypatch)
     assert err.code == "K8S_FORBIDDEN", err.message
     assert err.details["verb"] == "patch" and "system:serviceaccount:ck-restricted:ck-restricted" in err.message
@@ -244,13 +276,19 @@ def test_a_rejected_token_is_unauthorized(cluster: Cluster, tmp_path: Path, monk
 
 def test_a_field_the_schema_does_not_have_is_manifest_invalid_naming_it(cluster: Cluster, tmp_path: Path) -> None:
     """The real API server answers a server-side apply with an undeclared field with HTTP 500 (not 422)."""
-    bad = edited(http_app(tmp_path / "m"), "automountServiceAccountToken: false", "automountServiceAccountToken: false\n      bogusField: 1")
+    bad = edited(
+        http_app(tmp_path / "m"),
+        "automountServiceAccountToken: false",
+        "automountServiceAccountToken: false\n      bogusField: 1",
+    )
     err = fails(cluster.harness, path=str(bad), namespace="default", dry_run=True)
     assert err.code == "MANIFEST_INVALID" and err.details["field"] == ".spec.template.spec.bogusField"
     assert ".spec.template.spec.bogusField" in err.hint and not err.retryable
 
 
-def test_the_generated_manifests_of_every_fixture_app_pass_the_real_api_servers_schema(cluster: Cluster, tmp_path: Path) -> None:
+def test_the_generated_manifests_of_every_fixture_app_pass_the_real_api_servers_schema(
+    cluster: Cluster, tmp_path: Path
+) -> None:
     """Server-side apply (dry run) checks every field against the API's schema: the NetworkPolicy, PDB and HPA too."""
     from containerkit.analysis import analyze
     from tests.conftest import FIXTURE_REPOS
@@ -261,9 +299,17 @@ def test_the_generated_manifests_of_every_fixture_app_pass_the_real_api_servers_
     for repo in sorted(FIXTURE_REPOS.iterdir()):
         for service in analyze(repo).services:
             out = tmp_path / repo.name / (service.path.replace("/", "_") or "root")
-            cluster.harness.call("generate_manifests", path=str(repo), service=service.path, image="127.0.0.1:5001/e2e/app:1.0.0",
-                                 out_dir=str(out), namespace=cluster.namespace)
-            result = cluster.harness.call("deploy_application", path=str(out), namespace=cluster.namespace, dry_run=True)
+            cluster.harness.call(
+                "generate_manifests",
+                path=str(repo),
+                service=service.path,
+                image="127.0.0.1:5001/e2e/app:1.0.0",
+                out_dir=str(out),
+                namespace=cluster.namespace,
+            )
+            result = cluster.harness.call(
+                "deploy_application", path=str(out), namespace=cluster.namespace, dry_run=True
+            )
             assert not [o for o in result.applied if o.note], result.applied  # each one checked by the server
             kinds |= {o.kind for o in result.applied}
             checked += 1
@@ -287,8 +333,9 @@ def keyed(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]
 
 
 @pytest.mark.parametrize("repo", ["python-django", "node-express", "go-gin"])
-def test_helm_lints_the_generated_chart_and_renders_it_as_we_do(request: pytest.FixtureRequest, harness: Harness, tmp_path: Path,
-                                                                repo: str) -> None:
+def test_helm_lints_the_generated_chart_and_renders_it_as_we_do(
+    request: pytest.FixtureRequest, harness: Harness, tmp_path: Path, repo: str
+) -> None:
     import subprocess
 
     import yaml
@@ -298,75 +345,133 @@ def test_helm_lints_the_generated_chart_and_renders_it_as_we_do(request: pytest.
 
     helm_bin = client_binary(request, "helm")
     chart = tmp_path / "chart"
-    harness.call("generate_manifests", path=str(FIXTURE_REPOS / repo), image="127.0.0.1:5001/e2e/app:1.0.0", out_dir=str(chart),
-                 format="helm", ingress_host="app.example.com")
+    harness.call(
+        "generate_manifests",
+        path=str(FIXTURE_REPOS / repo),
+        image="127.0.0.1:5001/e2e/app:1.0.0",
+        out_dir=str(chart),
+        format="helm",
+        ingress_host="app.example.com",
+    )
     lint = subprocess.run([helm_bin, "lint", "--strict", str(chart)], capture_output=True, text=True, timeout=120)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    for namespace, values in (("default", []), ("shop", ["--set", "replicaCount=4", "--set", "image.tag=2.0",
-                                                         "--set", "ingress.enabled=false"])):
-        rendered = subprocess.run([helm_bin, "template", "release", str(chart), "--namespace", namespace, *values],
-                                  capture_output=True, text=True, timeout=120, check=True)
+    for namespace, values in (
+        ("default", []),
+        ("shop", ["--set", "replicaCount=4", "--set", "image.tag=2.0", "--set", "ingress.enabled=false"]),
+    ):
+        rendered = subprocess.run(
+            [helm_bin, "template", "release", str(chart), "--namespace", namespace, *values],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         theirs = keyed([d for d in yaml.safe_load_all(rendered.stdout) if d])
-        overrides: dict[str, Any] = {} if not values else {"replicaCount": 4, "image": {"tag": "2.0"}, "ingress": {"enabled": False}}
+        overrides: dict[str, Any] = (
+            {} if not values else {"replicaCount": 4, "image": {"tag": "2.0"}, "ingress": {"enabled": False}}
+        )
         ours = keyed([o for _, o in helm.render_chart(chart, namespace=namespace, overrides=overrides)])
         assert theirs == ours
 
 
-def test_helm_installs_the_generated_chart_and_kubectl_agrees_with_our_rollout(request: pytest.FixtureRequest, cluster: Cluster,
-                                                                              docker_client: Any, local_registry: str,
-                                                                              tmp_path: Path) -> None:
+def test_helm_installs_the_generated_chart_and_kubectl_agrees_with_our_rollout(
+    request: pytest.FixtureRequest, cluster: Cluster, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     import subprocess
 
     helm_bin, kubectl_bin = client_binary(request, "helm"), client_binary(request, "kubectl")
     repo = tmp_path / "hello-flask"
-    shutil.copytree(ROOT / "examples" / "hello-flask", repo, ignore=shutil.ignore_patterns("Dockerfile", ".dockerignore", "k8s"))
+    shutil.copytree(
+        ROOT / "examples" / "hello-flask", repo, ignore=shutil.ignore_patterns("Dockerfile", ".dockerignore", "k8s")
+    )
     image = f"{local_registry}/e2e/hello-flask:helm-{uuid.uuid4().hex[:6]}"
     cluster.harness.call("generate_dockerfile", path=str(repo), write=True)
     cluster.harness.call("build_image", path=str(repo), tags=[image])
     cluster.harness.call("push_image", reference=image)
     chart = tmp_path / "chart"
-    cluster.harness.call("generate_manifests", path=str(repo), image=image, out_dir=str(chart), format="helm", replicas=1)
+    cluster.harness.call(
+        "generate_manifests", path=str(repo), image=image, out_dir=str(chart), format="helm", replicas=1
+    )
     env = {**os.environ, "KUBECONFIG": str(kubeconfig())}
-    installed = subprocess.run([helm_bin, "install", "hello", str(chart), "--namespace", cluster.namespace, "--create-namespace",
-                                "--wait", "--timeout", "180s"], capture_output=True, text=True, timeout=240, env=env)
+    installed = subprocess.run(
+        [
+            helm_bin,
+            "install",
+            "hello",
+            str(chart),
+            "--namespace",
+            cluster.namespace,
+            "--create-namespace",
+            "--wait",
+            "--timeout",
+            "180s",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    status = subprocess.run([kubectl_bin, "rollout", "status", "deployment/hello-flask", "-n", cluster.namespace, "--timeout", "60s"],
-                            capture_output=True, text=True, timeout=90, env=env)
+    status = subprocess.run(
+        [kubectl_bin, "rollout", "status", "deployment/hello-flask", "-n", cluster.namespace, "--timeout", "60s"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+    )
     assert status.returncode == 0 and "successfully rolled out" in status.stdout, status.stdout + status.stderr
     verified = cluster.harness.call("verify_deployment", name="hello-flask", namespace=cluster.namespace)
     assert verified.rollout.complete and verified.probe is not None and verified.probe.status_code == 200
 
 
-def test_a_field_another_manager_set_is_a_conflict_until_forced(request: pytest.FixtureRequest, cluster: Cluster,
-                                                                  tmp_path: Path) -> None:
+def test_a_field_another_manager_set_is_a_conflict_until_forced(
+    request: pytest.FixtureRequest, cluster: Cluster, tmp_path: Path
+) -> None:
     import subprocess
 
     kubectl_bin = client_binary(request, "kubectl")
     ns, out = cluster.namespace, http_app(tmp_path / "m")
     cluster.harness.call("deploy_application", path=str(out), namespace=ns, create_namespace=True, timeout_s=180)
     env = {**os.environ, "KUBECONFIG": str(kubeconfig())}
-    subprocess.run([kubectl_bin, "scale", "deployment/ck-e2e", "-n", ns, "--replicas", "2"], check=True, capture_output=True, env=env,
-                   timeout=60)
+    subprocess.run(
+        [kubectl_bin, "scale", "deployment/ck-e2e", "-n", ns, "--replicas", "2"],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     err = fails(cluster.harness, path=str(out), namespace=ns, timeout_s=180)
     assert err.code == "CONFLICT", err.message
     assert err.details["managers"] and any(c["field"] == ".spec.replicas" for c in err.details["conflicts"])
-    forced = cluster.harness.call("deploy_application", path=str(out), namespace=ns, timeout_s=180, force_conflicts=True)
-    assert forced.rollouts[0].replicas == 1 and {o.action for o in forced.applied if o.kind == "Deployment"} == {"configured"}
+    forced = cluster.harness.call(
+        "deploy_application", path=str(out), namespace=ns, timeout_s=180, force_conflicts=True
+    )
+    assert forced.rollouts[0].replicas == 1 and {o.action for o in forced.applied if o.kind == "Deployment"} == {
+        "configured"
+    }
 
 
-def test_diff_against_the_live_objects_agrees_with_kubectl_diff(request: pytest.FixtureRequest, cluster: Cluster,
-                                                                  tmp_path: Path) -> None:
+def test_diff_against_the_live_objects_agrees_with_kubectl_diff(
+    request: pytest.FixtureRequest, cluster: Cluster, tmp_path: Path
+) -> None:
     import subprocess
 
     kubectl_bin = client_binary(request, "kubectl")
     ns = cluster.namespace
-    cluster.harness.call("deploy_application", path=str(http_app(tmp_path / "v1")), namespace=ns, create_namespace=True, timeout_s=180)
+    cluster.harness.call(
+        "deploy_application", path=str(http_app(tmp_path / "v1")), namespace=ns, create_namespace=True, timeout_s=180
+    )
     v2 = edited(http_app(tmp_path / "v2"), '"8080"]', '"8080", "--bind", "0.0.0.0"]')
     ours = cluster.harness.call("deploy_application", path=str(v2), namespace=ns, dry_run=True, diff=True)
     assert "--bind" in ours.diff and {o.action for o in ours.applied if o.kind == "Deployment"} == {"configured"}
     assert {o.action for o in ours.applied if o.kind == "Service"} == {"unchanged"}
-    theirs = subprocess.run([kubectl_bin, "diff", "--server-side", "--field-manager", "containerkit", "-n", ns, "-f", str(v2)],
-                            capture_output=True, text=True, env={**os.environ, "KUBECONFIG": str(kubeconfig())}, timeout=60)
+    theirs = subprocess.run(
+        [kubectl_bin, "diff", "--server-side", "--field-manager", "containerkit", "-n", ns, "-f", str(v2)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": str(kubeconfig())},
+        timeout=60,
+    )
     assert theirs.returncode == 1 and "--bind" in theirs.stdout  # 1: differences found
     changed = {line.split("/")[-1].split()[0] for line in theirs.stdout.splitlines() if line.startswith("diff -u")}
     assert any("Deployment" in c or "ck-e2e" in c for c in changed) or "kind: Deployment" in theirs.stdout
@@ -374,8 +479,9 @@ def test_diff_against_the_live_objects_agrees_with_kubectl_diff(request: pytest.
     assert live.rollout.revision == 1  # a dry run changed nothing
 
 
-def test_prepare_cluster_readies_an_existing_cluster(cluster: Cluster, docker_client: Any, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prepare_cluster_readies_an_existing_cluster(
+    cluster: Cluster, docker_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Namespace, a pull Secret for the auth registry (127.0.0.1:5002) that lets a pod pull, the architecture check,
     and a warning when an Ingress would have no controller."""
     auth_registry = "127.0.0.1:5002"
@@ -392,16 +498,26 @@ def test_prepare_cluster_readies_an_existing_cluster(cluster: Cluster, docker_cl
         docker_client.images.get(IMAGE).tag(image)
         harness.call("push_image", reference=image)
         context = cluster.target.context
-        prepared = harness.call("prepare_cluster", context=context, namespace=cluster.namespace, registry=auth_registry,
-                                image=image, ingress=True)
+        prepared = harness.call(
+            "prepare_cluster",
+            context=context,
+            namespace=cluster.namespace,
+            registry=auth_registry,
+            image=image,
+            ingress=True,
+        )
         assert prepared.created is False and prepared.nodes and prepared.namespace == cluster.namespace
         assert f"created namespace {cluster.namespace}" in prepared.actions
         assert any(a.startswith("pull Secret containerkit-pull for 127.0.0.1:5002") for a in prepared.actions)
         assert any("no IngressClass" in w for w in prepared.warnings)
         again = harness.call("prepare_cluster", context=context, namespace=cluster.namespace, registry=auth_registry)
         assert f"namespace {cluster.namespace} exists" in again.actions  # idempotent
-        deployed = harness.call("deploy_application", path=str(http_app(tmp_path / "m", image=image)), namespace=cluster.namespace,
-                                timeout_s=180)
+        deployed = harness.call(
+            "deploy_application",
+            path=str(http_app(tmp_path / "m", image=image)),
+            namespace=cluster.namespace,
+            timeout_s=180,
+        )
         assert deployed.rollouts[0].complete, "the pod pulled from the auth registry through the pull Secret"
         canary = (state / "auth-password").read_text().strip()
         assert canary not in prepared.model_dump_json() and canary not in deployed.model_dump_json()
@@ -409,8 +525,9 @@ def test_prepare_cluster_readies_an_existing_cluster(cluster: Cluster, docker_cl
         app.services.store.close()
 
 
-def test_prepare_cluster_refuses_an_image_built_for_another_architecture(cluster: Cluster, docker_client: Any,
-                                                                          tmp_path: Path) -> None:
+def test_prepare_cluster_refuses_an_image_built_for_another_architecture(
+    cluster: Cluster, docker_client: Any, tmp_path: Path
+) -> None:
     (tmp_path / "f").write_text("x\n")
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY f /f\n")
     tag = f"ck-e2e-arch:{uuid.uuid4().hex[:6]}"
@@ -418,7 +535,9 @@ def test_prepare_cluster_refuses_an_image_built_for_another_architecture(cluster
         pass  # the build runs while its stream is read
     try:
         with pytest.raises(ContainerKitError) as info:
-            cluster.harness.call("prepare_cluster", context=cluster.target.context, namespace=cluster.namespace, image=tag)
+            cluster.harness.call(
+                "prepare_cluster", context=cluster.target.context, namespace=cluster.namespace, image=tag
+            )
     finally:
         docker_client.images.remove(tag, force=True)
     err = info.value

@@ -36,7 +36,13 @@ def _objects(out_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def _generate(harness: Harness, repo: str, out: Path, **params: Any) -> GenerateManifestsResult:
-    result = harness.call("generate_manifests", path=str(FIXTURE_REPOS / repo), image=params.pop("image", IMAGE), out_dir=str(out), **params)
+    result = harness.call(
+        "generate_manifests",
+        path=str(FIXTURE_REPOS / repo),
+        image=params.pop("image", IMAGE),
+        out_dir=str(out),
+        **params,
+    )
     assert isinstance(result, GenerateManifestsResult)
     return result
 
@@ -54,7 +60,9 @@ def _container(objects: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]
 
 
 @pytest.mark.parametrize("repo", GOLDEN_FIXTURES)
-def test_generated_manifests_match_their_golden_files(harness: Harness, tmp_path: Path, repo: str, update_goldens: bool) -> None:
+def test_generated_manifests_match_their_golden_files(
+    harness: Harness, tmp_path: Path, repo: str, update_goldens: bool
+) -> None:
     result = _generate(harness, repo, tmp_path / "out")
     golden = GOLDEN / repo
     if update_goldens:
@@ -67,7 +75,9 @@ def test_generated_manifests_match_their_golden_files(harness: Harness, tmp_path
 
 
 @pytest.mark.parametrize(("repo", "path"), ALL_SERVICES)
-def test_manifests_for_every_fixture_service_pass_validation(harness: Harness, tmp_path: Path, repo: str, path: str) -> None:
+def test_manifests_for_every_fixture_service_pass_validation(
+    harness: Harness, tmp_path: Path, repo: str, path: str
+) -> None:
     result = _generate(harness, repo, tmp_path / "out", service=path, ingress_host="app.example.com")
     report = harness.call("validate_manifests", path=result.out_dir, session_id=result.session_id)
     assert report.valid and report.errors == 0 and report.objects == len(result.objects)
@@ -82,15 +92,25 @@ def _empty_values(result: GenerateManifestsResult) -> list[str]:
         for obj in yaml.safe_load_all(Path(file).read_text()):
             if obj and obj.get("kind") == "ConfigMap":
                 found += [f"{file}: data.{k}" for k, v in (obj.get("data") or {}).items() if v == ""]
-            for container in ((obj or {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])):
+            for container in (obj or {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
                 found += [f"{file}: env {e['name']}" for e in container.get("env", []) if e.get("value") == ""]
     return found
 
 
 def test_output_reparses_to_the_built_objects_and_is_deterministic() -> None:
-    spec = AppSpec(name="demo", namespace="shop", image="127.0.0.1:5001/demo:1.0", version="1.0", user_uid=10001, port=8080,
-                   health_path="/healthz", reads_port_env=True, config_env=("MODE", "yes"), secret_env=("API_TOKEN",),
-                   ingress_host="demo.example.com")
+    spec = AppSpec(
+        name="demo",
+        namespace="shop",
+        image="127.0.0.1:5001/demo:1.0",
+        version="1.0",
+        user_uid=10001,
+        port=8080,
+        health_path="/healthz",
+        reads_port_env=True,
+        config_env=("MODE", "yes"),
+        secret_env=("API_TOKEN",),
+        ingress_host="demo.example.com",
+    )
     texts = [dump(m.obj, m.comments, "header") for m in build(spec)]
     assert texts == [dump(m.obj, m.comments, "header") for m in build(spec)]
     for manifest, text in zip(build(spec), texts, strict=True):
@@ -100,8 +120,36 @@ def test_output_reparses_to_the_built_objects_and_is_deterministic() -> None:
     assert len(comments) >= 20
 
 
-@pytest.mark.parametrize("value", ["yes", "no", "null", "~", "1.0", "1e3", "0o17", "a: b", "#x", "", " lead", "trail ", "x #y", "@at",
-                                   "multi\nline", "tab\there", "quote\"s", "ünï", "*ref", "&anchor", "!tag", "- dash", "{x}", "[y]", "a:"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yes",
+        "no",
+        "null",
+        "~",
+        "1.0",
+        "1e3",
+        "0o17",
+        "a: b",
+        "#x",
+        "",
+        " lead",
+        "trail ",
+        "x #y",
+        "@at",
+        "multi\nline",
+        "tab\there",
+        'quote"s',
+        "ünï",
+        "*ref",
+        "&anchor",
+        "!tag",
+        "- dash",
+        "{x}",
+        "[y]",
+        "a:",
+    ],
+)
 def test_scalars_that_yaml_would_misread_are_quoted(value: str) -> None:
     assert yaml.safe_load(f"k: {scalar(value)}") == {"k": value}
 
@@ -118,8 +166,15 @@ def test_dns1123_sanitizes_name_overrides() -> None:
 def test_web_app_with_health_route_gets_http_probes_and_hardened_pod(harness: Harness, tmp_path: Path) -> None:
     result = _generate(harness, "python-health", tmp_path / "out", ingress_host="health.example.com")
     objects = _objects(tmp_path / "out")
-    assert {k for k, _ in objects} == {"ServiceAccount", "Deployment", "Service", "Ingress", "HorizontalPodAutoscaler",
-                                       "PodDisruptionBudget", "NetworkPolicy"}
+    assert {k for k, _ in objects} == {
+        "ServiceAccount",
+        "Deployment",
+        "Service",
+        "Ingress",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    }
     assert result.probes == "http" and result.app_name == "python-health" and result.namespace == "default"
     dep = _deployment(objects)
     pod = dep["spec"]["template"]["spec"]
@@ -129,19 +184,40 @@ def test_web_app_with_health_route_gets_http_probes_and_hardened_pod(harness: Ha
     assert c["ports"] == [{"name": "http", "containerPort": 5000, "protocol": "TCP"}]
     assert dep["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     assert set(c["resources"]) == {"requests", "limits"}
-    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
-                                      "seccompProfile": {"type": "RuntimeDefault"}}
-    assert c["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-                                    "capabilities": {"drop": ["ALL"]}}
-    assert pod["automountServiceAccountToken"] is False and objects[("ServiceAccount", "python-health")]["automountServiceAccountToken"] is False
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert c["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert (
+        pod["automountServiceAccountToken"] is False
+        and objects[("ServiceAccount", "python-health")]["automountServiceAccountToken"] is False
+    )
     # /tmp, and the Flask instance folder the app writes (the root filesystem is read-only)
-    assert c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}, {"name": "app-instance", "mountPath": "/app/instance"}]
+    assert c["volumeMounts"] == [
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "app-instance", "mountPath": "/app/instance"},
+    ]
     assert pod["volumes"][0]["emptyDir"]
-    assert dep["metadata"]["labels"] == {"app.kubernetes.io/name": "python-health", "app.kubernetes.io/instance": "python-health",
-                                         "app.kubernetes.io/version": "1.4.2", "app.kubernetes.io/managed-by": "containerkit"}
+    assert dep["metadata"]["labels"] == {
+        "app.kubernetes.io/name": "python-health",
+        "app.kubernetes.io/instance": "python-health",
+        "app.kubernetes.io/version": "1.4.2",
+        "app.kubernetes.io/managed-by": "containerkit",
+    }
     assert "app.kubernetes.io/version" not in dep["spec"]["selector"]["matchLabels"]
     svc = objects[("Service", "python-health")]["spec"]
-    assert svc["type"] == "ClusterIP" and svc["ports"] == [{"name": "http", "port": 5000, "targetPort": "http", "protocol": "TCP"}]
+    assert svc["type"] == "ClusterIP" and svc["ports"] == [
+        {"name": "http", "port": 5000, "targetPort": "http", "protocol": "TCP"}
+    ]
     ing = objects[("Ingress", "python-health")]
     assert ing["apiVersion"] == "networking.k8s.io/v1" and ing["spec"]["rules"][0]["host"] == "health.example.com"
     hpa = objects[("HorizontalPodAutoscaler", "python-health")]
@@ -149,7 +225,9 @@ def test_web_app_with_health_route_gets_http_probes_and_hardened_pod(harness: Ha
     assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
     assert objects[("PodDisruptionBudget", "python-health")]["spec"]["minAvailable"] == 1
     netpol = objects[("NetworkPolicy", "python-health")]["spec"]
-    assert netpol["policyTypes"] == ["Ingress"] and netpol["ingress"] == [{"ports": [{"protocol": "TCP", "port": 5000}]}]
+    assert netpol["policyTypes"] == ["Ingress"] and netpol["ingress"] == [
+        {"ports": [{"protocol": "TCP", "port": 5000}]}
+    ]
 
 
 def test_port_env_config_map_and_secret_references(harness: Harness, tmp_path: Path) -> None:
@@ -161,17 +239,32 @@ def test_port_env_config_map_and_secret_references(harness: Harness, tmp_path: P
     assert "#   REDIS_URL: <value>" in (tmp_path / "mono" / "configmap.yaml").read_text()
     c = _container(objects)
     assert c["envFrom"] == [{"configMapRef": {"name": "backend-config"}}]
-    assert c["env"] == [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "backend-secrets", "key": "DB_PASSWORD", "optional": False}}}]
+    assert c["env"] == [
+        {
+            "name": "DB_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "backend-secrets", "key": "DB_PASSWORD", "optional": False}},
+        }
+    ]
     assert "Secret" not in {k for k, _ in objects}
-    assert result.secret_name == "backend-secrets" and result.secret_keys == ["DB_PASSWORD"] and result.config_keys == ["REDIS_URL"]
+    assert (
+        result.secret_name == "backend-secrets"
+        and result.secret_keys == ["DB_PASSWORD"]
+        and result.config_keys == ["REDIS_URL"]
+    )
     assert any("backend-secrets" in w for w in result.warnings)
 
 
 def test_worker_has_no_service_and_no_network_probes(harness: Harness, tmp_path: Path) -> None:
     result = _generate(harness, "python-worker", tmp_path / "out", ingress_host="w.example.com")
     objects = _objects(tmp_path / "out")
-    assert {k for k, _ in objects} == {"ServiceAccount", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget",
-                                       "NetworkPolicy"}
+    assert {k for k, _ in objects} == {
+        "ServiceAccount",
+        "ConfigMap",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    }
     c = _container(objects)
     assert not {"startupProbe", "readinessProbe", "livenessProbe", "ports"} & set(c)
     assert objects[("NetworkPolicy", "python-worker")]["spec"]["ingress"] == []
@@ -182,7 +275,9 @@ def test_http_app_without_health_route_gets_tcp_probes_and_a_warning(harness: Ha
     result = _generate(harness, "python-flask", tmp_path / "out")
     assert _container(_objects(tmp_path / "out"))["readinessProbe"]["tcpSocket"] == {"port": "http"}
     assert result.probes == "tcp" and any("no health route" in w for w in result.warnings)
-    overridden = _generate(harness, "python-flask", tmp_path / "out2", health_path="/ping", port=5001, name="Flask_App", replicas=1)
+    overridden = _generate(
+        harness, "python-flask", tmp_path / "out2", health_path="/ping", port=5001, name="Flask_App", replicas=1
+    )
     objects = _objects(tmp_path / "out2")
     c = _container(objects)
     assert c["readinessProbe"]["httpGet"]["path"] == "/ping" and c["ports"][0]["containerPort"] == 5001
@@ -210,13 +305,22 @@ def test_security_context_matches_the_dockerfile_uid(harness: Harness, tmp_path:
         pod = _deployment(_objects(copy / "k8s"))["spec"]["template"]["spec"]["securityContext"]
         assert pod["runAsUser"] == pod["runAsGroup"] == pod["fsGroup"] == uid
     explicit = _generate(harness, "python-health", tmp_path / "explicit", user_uid=12345)
-    assert _deployment(_objects(tmp_path / "explicit"))["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 12345 == explicit.user_uid
+    assert (
+        _deployment(_objects(tmp_path / "explicit"))["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
+        == 12345
+        == explicit.user_uid
+    )
 
 
 def test_port_repaired_in_the_dockerfile_step_carries_into_the_manifests(harness: Harness, tmp_path: Path) -> None:
     dockerfile = harness.call("generate_dockerfile", path=str(FIXTURE_REPOS / "python-wrong-port"), port=7000)
-    result = harness.call("generate_manifests", path=str(FIXTURE_REPOS / "python-wrong-port"), image=IMAGE, out_dir=str(tmp_path / "out"),
-                          session_id=dockerfile.session_id)
+    result = harness.call(
+        "generate_manifests",
+        path=str(FIXTURE_REPOS / "python-wrong-port"),
+        image=IMAGE,
+        out_dir=str(tmp_path / "out"),
+        session_id=dockerfile.session_id,
+    )
     assert result.port == 7000 and _container(_objects(tmp_path / "out"))["ports"][0]["containerPort"] == 7000
     fresh = _generate(harness, "python-wrong-port", tmp_path / "fresh")
     assert fresh.port == 5000
@@ -225,7 +329,12 @@ def test_port_repaired_in_the_dockerfile_step_carries_into_the_manifests(harness
 def test_session_state_and_artifacts_record_the_manifests(harness: Harness, tmp_path: Path) -> None:
     result = _generate(harness, "go-gin", tmp_path / "out", namespace="shop")
     state, _ = harness.app.services.store.get_state(result.session_id)
-    assert state["manifests"] == {"app_name": "gin-api", "namespace": "shop", "out_dir": str(tmp_path / "out"), "format": "plain"}
+    assert state["manifests"] == {
+        "app_name": "gin-api",
+        "namespace": "shop",
+        "out_dir": str(tmp_path / "out"),
+        "format": "plain",
+    }
     artifacts = harness.app.services.store.list_artifacts(result.session_id, kind="manifest")
     assert len(artifacts) == len(result.files) == len(result.objects)
     assert all(o["metadata"]["namespace"] == "shop" for o in _objects(tmp_path / "out").values())
@@ -243,7 +352,9 @@ def _keyed(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any
     return {(o["kind"], o["metadata"]["name"]): o for o in objects}
 
 
-def test_kustomize_base_equals_plain_and_overlays_set_replicas_resources_and_tag(harness: Harness, tmp_path: Path) -> None:
+def test_kustomize_base_equals_plain_and_overlays_set_replicas_resources_and_tag(
+    harness: Harness, tmp_path: Path
+) -> None:
     plain = _plain(harness, tmp_path)
     out = tmp_path / "kustomize"
     result = _generate(harness, "python-django", out, format="kustomize")
@@ -263,45 +374,85 @@ def test_kustomize_base_equals_plain_and_overlays_set_replicas_resources_and_tag
     text = (out / "overlays" / "prod" / "kustomization.yaml").read_text()
     assert yaml.safe_load(text)["images"] == [{"name": "registry.example.com/team/app", "newTag": "1.4.2"}]
     report = harness.call("validate_manifests", path=str(out))
-    assert report.sources == ["base (kustomize)", "overlays/dev (kustomize)", "overlays/prod (kustomize)"] and report.errors == 0
+    assert (
+        report.sources == ["base (kustomize)", "overlays/dev (kustomize)", "overlays/prod (kustomize)"]
+        and report.errors == 0
+    )
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with built-in kustomize) is not installed: the cross-check "
-                    "against the real kustomize is skipped; the renderer tests above still run")
+@pytest.mark.skipif(
+    shutil.which("kubectl") is None,
+    reason="kubectl (with built-in kustomize) is not installed: the cross-check "
+    "against the real kustomize is skipped; the renderer tests above still run",
+)
 def test_overlays_render_the_same_with_the_real_kustomize(harness: Harness, tmp_path: Path) -> None:
     out = tmp_path / "kustomize"
     _generate(harness, "monorepo", out, service="backend", format="kustomize", ingress_host="b.example.com")
     for env in ("dev", "prod"):
-        rendered = subprocess.run(["kubectl", "kustomize", str(out / "overlays" / env)], capture_output=True, text=True, check=True, timeout=60)
-        assert _keyed([d for d in yaml.safe_load_all(rendered.stdout) if d]) == _keyed(kustomize.render(out / "overlays" / env))
+        rendered = subprocess.run(
+            ["kubectl", "kustomize", str(out / "overlays" / env)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        assert _keyed([d for d in yaml.safe_load_all(rendered.stdout) if d]) == _keyed(
+            kustomize.render(out / "overlays" / env)
+        )
 
 
 def test_helm_chart_renders_to_the_plain_objects_with_default_values(harness: Harness, tmp_path: Path) -> None:
     plain = _plain(harness, tmp_path, ingress_host="django.example.com")
     out = tmp_path / "chart"
     result = _generate(harness, "python-django", out, format="helm", ingress_host="django.example.com")
-    assert {Path(f).relative_to(out).as_posix() for f in result.files} >= {"Chart.yaml", "values.yaml", "templates/deployment.yaml"}
+    assert {Path(f).relative_to(out).as_posix() for f in result.files} >= {
+        "Chart.yaml",
+        "values.yaml",
+        "templates/deployment.yaml",
+    }
     assert _keyed([o for _, o in helm.render_chart(out)]) == plain
     values = yaml.safe_load((out / "values.yaml").read_text())
-    assert values["image"] == {"repository": "registry.example.com/team/app", "tag": "1.4.2"} and values["replicaCount"] == 2
+    assert (
+        values["image"] == {"repository": "registry.example.com/team/app", "tag": "1.4.2"}
+        and values["replicaCount"] == 2
+    )
     assert set(values) == {"image", "replicaCount", "resources", "autoscaling", "ingress"}
-    changed = _keyed([o for _, o in helm.render_chart(out, namespace="prod", overrides={
-        "replicaCount": 4, "image": {"tag": "2.0"}, "ingress": {"enabled": False},
-        "resources": {"limits": {"cpu": "2", "memory": "2Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}}})])
+    changed = _keyed(
+        [
+            o
+            for _, o in helm.render_chart(
+                out,
+                namespace="prod",
+                overrides={
+                    "replicaCount": 4,
+                    "image": {"tag": "2.0"},
+                    "ingress": {"enabled": False},
+                    "resources": {"limits": {"cpu": "2", "memory": "2Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}},
+                },
+            )
+        ]
+    )
     dep = changed[("Deployment", "python-django")]
     container = dep["spec"]["template"]["spec"]["containers"][0]
     assert dep["spec"]["replicas"] == 4 and container["image"] == "registry.example.com/team/app:2.0"
     assert container["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"} and dep["metadata"]["namespace"] == "prod"
-    assert ("Ingress", "python-django") not in changed and changed[("HorizontalPodAutoscaler", "python-django")]["spec"]["minReplicas"] == 4
+    assert ("Ingress", "python-django") not in changed and changed[("HorizontalPodAutoscaler", "python-django")][
+        "spec"
+    ]["minReplicas"] == 4
     report = harness.call("validate_manifests", path=str(out))
     assert report.sources == ["chart (helm chart)"] and report.errors == 0
 
 
 def test_template_evaluator_refuses_what_it_does_not_understand() -> None:
-    assert gotemplate.render("a: {{ .Values.x | quote }}\n{{- if .Values.y }}\nb: 1\n{{- else }}\nb: 2\n{{- end }}\n",
-                             {"x": "v", "y": False}) == 'a: "v"\nb: 2\n'
+    assert (
+        gotemplate.render(
+            "a: {{ .Values.x | quote }}\n{{- if .Values.y }}\nb: 1\n{{- else }}\nb: 2\n{{- end }}\n",
+            {"x": "v", "y": False},
+        )
+        == 'a: "v"\nb: 2\n'
+    )
     with pytest.raises(gotemplate.TemplateError):
-        gotemplate.render("{{ include \"x\" . }}", {})
+        gotemplate.render('{{ include "x" . }}', {})
     with pytest.raises(gotemplate.TemplateError):
         gotemplate.render("{{ if .Values.x }}never closed", {})
 
@@ -318,7 +469,9 @@ def test_bad_input_is_a_clear_typed_error(harness: Harness, tmp_path: Path) -> N
         with pytest.raises(InvalidInputError):
             _generate(harness, "go-gin", tmp_path / "a", image=image)
     with pytest.raises(PathNotAllowedError):
-        harness.call("generate_manifests", path=str(FIXTURE_REPOS / "go-gin"), image=IMAGE, out_dir="/etc/containerkit-k8s")
+        harness.call(
+            "generate_manifests", path=str(FIXTURE_REPOS / "go-gin"), image=IMAGE, out_dir="/etc/containerkit-k8s"
+        )
     with pytest.raises(InvalidInputError, match="namespace"):
         _generate(harness, "go-gin", tmp_path / "a", namespace="Bad_NS")
     with pytest.raises(InvalidInputError, match="ingress host"):
@@ -388,27 +541,66 @@ def cli_app(harness: Harness) -> Any:
 
 def test_cli_manifests_path_json_prints_the_result_model(cli_app: Harness, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["manifests", str(FIXTURE_REPOS / "node-express"), "--image", IMAGE, "--out", str(out),
-                                   "--namespace", "web", "--ingress", "node.example.com", "--replicas", "3", "--json"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "manifests",
+            str(FIXTURE_REPOS / "node-express"),
+            "--image",
+            IMAGE,
+            "--out",
+            str(out),
+            "--namespace",
+            "web",
+            "--ingress",
+            "node.example.com",
+            "--replicas",
+            "3",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     result = GenerateManifestsResult.model_validate(json.loads(res.stdout))
     assert result.out_dir == str(out) and result.namespace == "web" and result.format == "plain"
-    assert sorted(result.files) == sorted(str(p) for p in out.glob("*.yaml")) and ("Ingress", "node-express") in _objects(out)
+    assert sorted(result.files) == sorted(str(p) for p in out.glob("*.yaml")) and (
+        "Ingress",
+        "node-express",
+    ) in _objects(out)
     assert _deployment(_objects(out))["spec"]["replicas"] == 3
-    res = CliRunner().invoke(cli, ["manifests", "generate", str(FIXTURE_REPOS / "node-express"), "--image", IMAGE, "--out",
-                                   str(tmp_path / "helm"), "--format", "helm", "--json"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "manifests",
+            "generate",
+            str(FIXTURE_REPOS / "node-express"),
+            "--image",
+            IMAGE,
+            "--out",
+            str(tmp_path / "helm"),
+            "--format",
+            "helm",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["format"] == "helm" and (tmp_path / "helm" / "Chart.yaml").is_file()
 
 
 def test_cli_manifests_validate_exit_codes(cli_app: Harness, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert CliRunner().invoke(cli, ["manifests", str(FIXTURE_REPOS / "go-gin"), "--image", IMAGE, "--out", str(out)]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(cli, ["manifests", str(FIXTURE_REPOS / "go-gin"), "--image", IMAGE, "--out", str(out)])
+        .exit_code
+        == 0
+    )
     ok = CliRunner().invoke(cli, ["manifests", "validate", str(out)])
     assert ok.exit_code == 0, ok.output
     assert "0 error(s)" in ok.stdout
     text = (out / "deployment.yaml").read_text().replace("replicas: 2", 'replicas: "two"')
-    (out / "deployment.yaml").write_text(text.replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: true\n            privileged: true"))
+    (out / "deployment.yaml").write_text(
+        text.replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: true\n            privileged: true")
+    )
     bad = CliRunner().invoke(cli, ["manifests", "validate", str(out)])
     assert bad.exit_code == 1
     error_lines = [line for line in bad.stderr.splitlines() if line.startswith("error [MANIFEST_INVALID]")]
@@ -420,7 +612,9 @@ def test_cli_manifests_validate_exit_codes(cli_app: Harness, tmp_path: Path) -> 
 
 @pytest.mark.parametrize(("port", "lowered"), [(80, True), (443, True), (1023, True), (1024, False), (8080, False)])
 def test_a_privileged_port_is_made_bindable_for_the_non_root_user(tmp_path: Path, port: int, lowered: bool) -> None:
-    spec = AppSpec(name="web", namespace="default", image="127.0.0.1:5001/web:1.0", version="1.0", user_uid=10001, port=port)
+    spec = AppSpec(
+        name="web", namespace="default", image="127.0.0.1:5001/web:1.0", version="1.0", user_uid=10001, port=port
+    )
     (deploy,) = [m for m in build(spec) if m.kind == "Deployment"]
     pod = deploy.obj["spec"]["template"]["spec"]
     sysctls = pod["securityContext"].get("sysctls")

@@ -28,23 +28,35 @@ def test_generate_validate_deploy_verify_over_mcp(k8s: Harness, fake_k8s: FakeCl
         progress.append((value, total, message))
 
     async def body(client: Client) -> dict[str, Any]:
-        generated = await client.call_tool("generate_manifests", {"path": str(repo), "image": GOOD_IMAGE, "out_dir": str(out),
-                                                                  "namespace": "shop"})
+        generated = await client.call_tool(
+            "generate_manifests", {"path": str(repo), "image": GOOD_IMAGE, "out_dir": str(out), "namespace": "shop"}
+        )
         assert not generated.is_error, generated.content
         gen = generated.structured_content
         sid = gen["session_id"]
         validated = await client.call_tool("validate_manifests", {"path": gen["out_dir"], "session_id": sid})
         assert not validated.is_error, validated.content
         assert validated.structured_content["valid"] is True
-        missing = await client.call_tool("deploy_application", {"path": gen["out_dir"], "namespace": "shop", "session_id": sid})
+        missing = await client.call_tool(
+            "deploy_application", {"path": gen["out_dir"], "namespace": "shop", "session_id": sid}
+        )
         assert missing.is_error and "K8S_NAMESPACE_MISSING" in str(missing.content)
-        deployed = await client.call_tool("deploy_application", {"path": gen["out_dir"], "namespace": "shop", "create_namespace": True,
-                                                                 "session_id": sid}, progress_callback=on_progress)
+        deployed = await client.call_tool(
+            "deploy_application",
+            {"path": gen["out_dir"], "namespace": "shop", "create_namespace": True, "session_id": sid},
+            progress_callback=on_progress,
+        )
         assert not deployed.is_error, deployed.content
-        verified = await client.call_tool("verify_deployment", {"name": gen["app_name"], "namespace": "shop", "session_id": sid})
+        verified = await client.call_tool(
+            "verify_deployment", {"name": gen["app_name"], "namespace": "shop", "session_id": sid}
+        )
         assert not verified.is_error, verified.content
-        return {"gen": gen, "deployed": deployed.structured_content, "verified": verified.structured_content,
-                "text": str(missing.content) + str(deployed.content) + str(verified.content)}
+        return {
+            "gen": gen,
+            "deployed": deployed.structured_content,
+            "verified": verified.structured_content,
+            "text": str(missing.content) + str(deployed.content) + str(verified.content),
+        }
 
     async def main() -> dict[str, Any]:
         async with Client(build_server(k8s.app)) as client:
@@ -65,7 +77,8 @@ def test_generate_validate_deploy_verify_over_mcp(k8s: Harness, fake_k8s: FakeCl
 
 @pytest.mark.parametrize("mode", [pytest.param("legacy", id="2025-11-25"), pytest.param("2026-07-28", id="2026-07-28")])
 def test_a_namespace_that_looks_like_production_is_deployed_only_when_the_user_agrees(
-        k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path, mode: str) -> None:
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path, mode: str
+) -> None:
     """Elicitation where the client has it; a POLICY_VIOLATION naming allow_production where it has not."""
     out = manifests(tmp_path / "web")
     asked: list[str] = []
@@ -74,13 +87,16 @@ def test_a_namespace_that_looks_like_production_is_deployed_only_when_the_user_a
         async def elicit(ctx: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
             asked.append(params.message)
             return types.ElicitResult(action=action, content={"confirm": True} if action == "accept" else None)  # type: ignore[arg-type]
+
         return elicit
 
     async def deploy(elicitation: Any, **extra: Any) -> Any:
         kw = {"elicitation_callback": elicitation} if elicitation else {}
         async with Client(build_server(k8s.app), mode=mode, **kw) as client:
-            return await client.call_tool("deploy_application", {"path": str(out), "namespace": "shop-prod", "create_namespace": True,
-                                                                 "wait": False, **extra})
+            return await client.call_tool(
+                "deploy_application",
+                {"path": str(out), "namespace": "shop-prod", "create_namespace": True, "wait": False, **extra},
+            )
 
     refused = anyio.run(deploy, None)
     assert refused.is_error and refused.content[0].text.startswith("POLICY_VIOLATION")

@@ -19,8 +19,15 @@ from containerkit.k8s.yamlout import dump
 from containerkit.tools.k8s_manifests import ValidateManifestsResult, findings_from
 from tests.conftest import Harness
 
-SPEC = AppSpec(name="shop", namespace="default", image="registry.example.com/shop:1.0", version="1.0", user_uid=10001, port=8080,
-               health_path="/healthz")
+SPEC = AppSpec(
+    name="shop",
+    namespace="default",
+    image="registry.example.com/shop:1.0",
+    version="1.0",
+    user_uid=10001,
+    port=8080,
+    health_path="/healthz",
+)
 
 
 def _deployment() -> dict[str, Any]:
@@ -58,6 +65,7 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
         for key in parents:
             node = node[int(key)] if key.isdigit() else node[key]
         node[last] = value
+
     return mutate
 
 
@@ -68,6 +76,7 @@ def _delete(path: str) -> Callable[[dict[str, Any]], None]:
         for key in parents:
             node = node[int(key)] if key.isdigit() else node[key]
         del node[last]
+
     return mutate
 
 
@@ -92,8 +101,13 @@ WARNING_CASES = {
     "no-probes": (lambda o: [_c(o).pop(p) for p in ("startupProbe", "readinessProbe", "livenessProbe")], "CK210"),
     "no-limits": (_delete(f"{C}.resources.limits"), "CK211"),
     "no-resources": (_delete(f"{C}.resources"), "CK211"),
-    "may-run-as-root": (lambda o: [_pod(o)["securityContext"].pop(k) for k in ("runAsNonRoot", "runAsUser")]
-                        and _c(o)["securityContext"].pop("runAsNonRoot"), "CK215"),
+    "may-run-as-root": (
+        lambda o: (
+            [_pod(o)["securityContext"].pop(k) for k in ("runAsNonRoot", "runAsUser")]
+            and _c(o)["securityContext"].pop("runAsNonRoot")
+        ),
+        "CK215",
+    ),
     "privilege-escalation": (_delete(f"{C}.securityContext.allowPrivilegeEscalation"), "CK216"),
     "old-api": (_set("apiVersion", "extensions/v1beta1"), "CK202"),
 }
@@ -102,7 +116,12 @@ WARNING_CASES = {
 def test_generated_objects_are_valid_with_no_findings(harness: Harness, tmp_path: Path) -> None:
     result = harness.call("validate_manifests", path=str(_write(tmp_path, *(m.obj for m in build(SPEC)))))
     assert isinstance(result, ValidateManifestsResult)
-    assert result.valid and result.objects == len(build(SPEC)) and result.findings == [] and result.kubernetes_version == "1.30"
+    assert (
+        result.valid
+        and result.objects == len(build(SPEC))
+        and result.findings == []
+        and result.kubernetes_version == "1.30"
+    )
 
 
 @pytest.mark.parametrize("case", sorted(ERROR_CASES))
@@ -137,7 +156,11 @@ def test_schema_findings_name_the_field_and_its_line(harness: Harness, tmp_path:
     findings = _failing(harness, path)
     text = (path / "app.yaml").read_text().splitlines()
     replicas = next(f for f in findings if "spec.replicas" in f.message)
-    assert replicas.line is not None and text[replicas.line - 1].strip() == "replicas: two" and "integer" in replicas.message
+    assert (
+        replicas.line is not None
+        and text[replicas.line - 1].strip() == "replicas: two"
+        and "integer" in replicas.message
+    )
     unknown = next(f for f in findings if "unknown field" in f.message)
     assert "bogusField" in unknown.message
     assert [f.rule for f in findings] == ["CK201", "CK201"]
@@ -158,9 +181,15 @@ def test_kubernetes_version_is_chosen_and_unknown_ones_are_refused(harness: Harn
     with pytest.raises(InvalidInputError, match=r"1\.99") as err:
         harness.call("validate_manifests", path=str(path), kubernetes_version="1.99")
     assert "1.30" in err.value.hint and err.value.details["supported"] == supported_versions()
-    hpa_v1 = {"apiVersion": "autoscaling/v2beta2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "x"},
-              "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "x"}, "maxReplicas": 2}}
-    old = harness.call("validate_manifests", path=str(_write(tmp_path, hpa_v1, name="hpa.yaml")), kubernetes_version="1.25")
+    hpa_v1 = {
+        "apiVersion": "autoscaling/v2beta2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "x"},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "x"}, "maxReplicas": 2},
+    }
+    old = harness.call(
+        "validate_manifests", path=str(_write(tmp_path, hpa_v1, name="hpa.yaml")), kubernetes_version="1.25"
+    )
     new = harness.call("validate_manifests", path=str(tmp_path / "manifests" / "hpa.yaml"), kubernetes_version="1.30")
     assert [f.rule for f in old.findings] == [] and [f.rule for f in new.findings] == ["CK202"]
 

@@ -25,7 +25,9 @@ def proxied(fake: FakeCluster) -> list[str]:
     return [r.path for r in fake.api.requests if "/proxy" in r.path]
 
 
-def test_verify_healthy_probes_the_readiness_path_through_the_api_proxy(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_verify_healthy_probes_the_readiness_path_through_the_api_proxy(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     deployed(k8s, tmp_path)
     fake_k8s.api.proxy_answers["/healthz"] = (200, '{"status": "healthy", "version": "1.0"}')
     result = k8s.call("verify_deployment", name="web")
@@ -52,7 +54,9 @@ def test_verify_fails_when_the_app_answers_an_error(k8s: Harness, fake_k8s: Fake
     assert isinstance(probe, dict) and probe["status_code"] == 500 and probe["body_excerpt"] == "database unreachable"
 
 
-def test_verify_a_crashlooping_deployment_reports_diagnostics(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_verify_a_crashlooping_deployment_reports_diagnostics(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     fake_k8s.api.behaviour = "crashloop"
     with pytest.raises(ContainerKitError):
         k8s.call("deploy_application", path=str(manifests(tmp_path / "m")), no_rollback=True)
@@ -64,7 +68,9 @@ def test_verify_a_crashlooping_deployment_reports_diagnostics(k8s: Harness, fake
     assert proxied(fake_k8s) == [], "no probe of an unhealthy deployment"
 
 
-def test_verify_without_a_service_skips_the_probe_with_a_reason(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None:
+def test_verify_without_a_service_skips_the_probe_with_a_reason(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
     path = manifests(tmp_path / "m")
     text = (path / "web.yaml").read_text()
     (path / "web.yaml").write_text("---".join(doc for doc in text.split("---") if "kind: Service\n" not in doc))
@@ -88,7 +94,9 @@ def test_cli_verify(k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path) -> None
         data = json.loads(res.stdout)
         assert data["probe"]["status_code"] == 200 and data["rollout"]["ready_replicas"] == 2
         res = CliRunner().invoke(cli, ["verify", "web", "--path", "/"])
-        assert res.exit_code == 0 and "probe /api/v1/namespaces/default/services/web:http/proxy/: HTTP 200" in res.output
+        assert (
+            res.exit_code == 0 and "probe /api/v1/namespaces/default/services/web:http/proxy/: HTTP 200" in res.output
+        )
         res = CliRunner().invoke(cli, ["verify", "ghost"])
         assert res.exit_code == 1 and "[NOT_FOUND]" in res.output
     finally:

@@ -53,13 +53,17 @@ def make_test_app(app: App) -> App:
             raise ToolMissingError("the client does not support sampling")
         return AskResult(answer=await ctx.sampler.complete(p.question, system="be brief"))
 
-    @reg.tool("chatty", title="Chatty", description="logs a warning and reports progress", params=AskParams, result=AskResult)
+    @reg.tool(
+        "chatty", title="Chatty", description="logs a warning and reports progress", params=AskParams, result=AskResult
+    )
     async def chatty(ctx: ToolContext, p: AskParams) -> AskResult:
         logging.getLogger("containerkit.tests").warning("about to answer %s", p.question)
         await ctx.report(1, 1, f"answered {p.question}")
         return AskResult(answer=p.question)
 
-    @reg.tool("where", title="Where", description="resolves a path inside allowed roots", params=PathParams, result=PathResult)
+    @reg.tool(
+        "where", title="Where", description="resolves a path inside allowed roots", params=PathParams, result=PathResult
+    )
     async def where(ctx: ToolContext, p: PathParams) -> PathResult:
         return PathResult(resolved=str(ctx.resolve_path(p.path)))
 

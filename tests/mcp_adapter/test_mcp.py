@@ -28,8 +28,11 @@ from tests.mcp_adapter.helpers import make_test_app
 
 #: every protocol version the SDK speaks: the initialize handshake (its client always offers the newest, 2025-11-25;
 #: "legacy@V" makes it offer V), and 2026-07-28 (no handshake, no mid-call requests: input-required rounds)
-PROTOCOLS = [*(pytest.param(f"legacy@{v}", id=v) for v in ("2024-11-05", "2025-03-26", "2025-06-18")),
-             pytest.param("legacy", id="2025-11-25"), pytest.param("2026-07-28", id="2026-07-28")]
+PROTOCOLS = [
+    *(pytest.param(f"legacy@{v}", id=v) for v in ("2024-11-05", "2025-03-26", "2025-06-18")),
+    pytest.param("legacy", id="2025-11-25"),
+    pytest.param("2026-07-28", id="2026-07-28"),
+]
 
 
 @contextlib.asynccontextmanager
@@ -71,7 +74,9 @@ def test_structured_output_is_the_result_model(harness: Harness) -> None:
     sid = harness.app.services.store.create_session().id
 
     async def body(client: Client) -> Any:
-        return await client.call_tool("get_session", {"session_id": sid}), await client.call_tool("server_status", {"check_engine": False})
+        return await client.call_tool("get_session", {"session_id": sid}), await client.call_tool(
+            "server_status", {"check_engine": False}
+        )
 
     got, status = run_client(harness, body)
     assert not got.is_error and GetSessionResult.model_validate(got.structured_content).session.id == sid
@@ -80,8 +85,10 @@ def test_structured_output_is_the_result_model(harness: Harness) -> None:
 
 def test_errors_reach_the_client_as_tool_errors_with_code_and_hint(harness: Harness) -> None:
     async def body(client: Client) -> Any:
-        return [await client.call_tool("get_session", {"session_id": "nope"}),
-                await client.call_tool("add_session_label", {"session_id": "x", "label": "bad label"})]
+        return [
+            await client.call_tool("get_session", {"session_id": "nope"}),
+            await client.call_tool("add_session_label", {"session_id": "x", "label": "bad label"}),
+        ]
 
     missing, invalid = run_client(harness, body)
     for result, code in ((missing, "NOT_FOUND"), (invalid, "INVALID_INPUT")):
@@ -108,7 +115,9 @@ def test_progress_notifications_reach_the_client(harness: Harness, mode: str) ->
 
 async def _sampling(ctx: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
     question = params.messages[0].content.text  # type: ignore[union-attr]
-    return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text=f"answer to {question}"), model="t")
+    return types.CreateMessageResult(
+        role="assistant", content=types.TextContent(type="text", text=f"answer to {question}"), model="t"
+    )
 
 
 @pytest.mark.parametrize("mode", PROTOCOLS)
@@ -210,7 +219,9 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def test_stdio_transport_with_the_sdk_client(ck_home: Path) -> None:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "containerkit", "serve"], env=_env(ck_home), cwd=str(ROOT))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "containerkit", "serve"], env=_env(ck_home), cwd=str(ROOT)
+    )
 
     async def main() -> Any:
         async with Client(params) as client:
@@ -223,12 +234,15 @@ def test_stdio_transport_with_the_sdk_client(ck_home: Path) -> None:
     assert status.structured_content["version"]
 
 
-
 def test_stdio_with_a_bad_setting_answers_the_handshake_and_each_call_names_the_setting(ck_home: Path) -> None:
     """Settings are read at the first request that needs them (initialize stays at the SDK's own cost): a bad value
     reaches the client as CONFIG_ERROR with its hint, and listing tools still works."""
-    params = StdioServerParameters(command=sys.executable, args=["-m", "containerkit", "serve"], cwd=str(ROOT),
-                                   env=_env(ck_home, CONTAINERKIT_STORE__TTL_HOURS="soon"))
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "containerkit", "serve"],
+        cwd=str(ROOT),
+        env=_env(ck_home, CONTAINERKIT_STORE__TTL_HOURS="soon"),
+    )
 
     async def main() -> Any:
         async with Client(params) as client:
@@ -244,8 +258,14 @@ def test_stdio_with_a_bad_setting_answers_the_handshake_and_each_call_names_the_
 
 def _start_http(home: Path, *args: str, host: str = "127.0.0.1", **env: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", host, "--port", str(port), *args],
-                            env=_env(home, **env), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", host, "--port", str(port), *args],
+        env=_env(home, **env),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     url_host = f"[{host}]" if ":" in host else host
     while time.monotonic() < deadline:
@@ -274,15 +294,21 @@ def test_http_transport_requires_the_bearer_token(http_server: tuple[int, str]) 
 
     port, token = http_server
     url = f"http://127.0.0.1:{port}/mcp"
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
     headers = {"accept": "application/json, text/event-stream"}
     assert httpx.post(url, json=init, headers=headers).status_code == 401
     assert httpx.post(url, json=init, headers={**headers, "authorization": "Bearer wrong"}).status_code == 401
 
     async def main() -> Any:
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http, \
-                Client(streamable_http_client(url, http_client=http)) as client:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
             return await client.call_tool("server_status", {"check_engine": False})
 
     result = anyio.run(main)
@@ -290,8 +316,14 @@ def test_http_transport_requires_the_bearer_token(http_server: tuple[int, str]) 
 
 
 def test_non_loopback_bind_without_a_token_refuses_to_start(ck_home: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", "0.0.0.0", "--port", str(free_port())],
-                         env=_env(ck_home), cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=_env(ck_home),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "CONFIG_ERROR" in out.stderr and "token" in out.stderr
 
 
@@ -320,12 +352,22 @@ def _inspector(request: pytest.FixtureRequest) -> str:
 def test_inspector_lists_tools_and_calls_one_over_stdio(request: pytest.FixtureRequest, ck_home: Path) -> None:
     exe = _inspector(request)
     server = [str(Path(sys.executable).parent / "containerkit"), "serve"]
-    listed = subprocess.run([exe, "--cli", *server, "--method", "tools/list"], env=_env(ck_home), capture_output=True, text=True,
-                            timeout=120)
+    listed = subprocess.run(
+        [exe, "--cli", *server, "--method", "tools/list"],
+        env=_env(ck_home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert listed.returncode == 0, listed.stderr
     assert "server_status" in {t["name"] for t in json.loads(listed.stdout)["tools"]}
-    called = subprocess.run([exe, "--cli", *server, "--method", "tools/call", "--tool-name", "list_sessions"],
-                            env=_env(ck_home), capture_output=True, text=True, timeout=120)
+    called = subprocess.run(
+        [exe, "--cli", *server, "--method", "tools/call", "--tool-name", "list_sessions"],
+        env=_env(ck_home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert called.returncode == 0, called.stderr
     assert json.loads(called.stdout)["structuredContent"]["sessions"] == []
 
@@ -335,12 +377,32 @@ def test_inspector_over_http(request: pytest.FixtureRequest, ck_home: Path) -> N
     proc, port = _start_http(ck_home)
     try:
         url = f"http://127.0.0.1:{port}/mcp"
-        listed = subprocess.run([exe, "--cli", url, "--transport", "http", "--method", "tools/list"], capture_output=True, text=True,
-                                timeout=120)
+        listed = subprocess.run(
+            [exe, "--cli", url, "--transport", "http", "--method", "tools/list"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert listed.returncode == 0, listed.stderr
         assert "get_session" in {t["name"] for t in json.loads(listed.stdout)["tools"]}
-        called = subprocess.run([exe, "--cli", url, "--transport", "http", "--method", "tools/call", "--tool-name", "server_status",
-                                 "--tool-arg", "check_engine=false"], capture_output=True, text=True, timeout=120)
+        called = subprocess.run(
+            [
+                exe,
+                "--cli",
+                url,
+                "--transport",
+                "http",
+                "--method",
+                "tools/call",
+                "--tool-name",
+                "server_status",
+                "--tool-arg",
+                "check_engine=false",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert called.returncode == 0, called.stderr
         assert json.loads(called.stdout)["structuredContent"]["version"]
     finally:
@@ -360,8 +422,9 @@ def _protocol_error(harness: Harness, call: Any, **client_kw: Any) -> MCPError:
 
 
 @pytest.mark.parametrize(("mode", "not_found"), [("legacy", -32002), ("auto", -32602)])
-def test_resource_and_prompt_errors_are_json_rpc_errors_with_code_and_hint(harness: Harness, mode: str, not_found: int,
-                                                                           capfd: pytest.CaptureFixture[str]) -> None:
+def test_resource_and_prompt_errors_are_json_rpc_errors_with_code_and_hint(
+    harness: Harness, mode: str, not_found: int, capfd: pytest.CaptureFixture[str]
+) -> None:
     cases = [
         (lambda c: c.read_resource("artifact://nope"), not_found, "NOT_FOUND"),
         (lambda c: c.read_resource("session://nope"), not_found, "NOT_FOUND"),
@@ -388,19 +451,26 @@ def test_binary_artifacts_are_served_as_base64_blobs(harness: Harness) -> None:
     text_art = store.add_artifact(sid, "report", "r.json", '{"a": "é"}', media_type="application/json")
 
     async def body(client: Client) -> Any:
-        return await client.read_resource(f"artifact://{art.id}"), await client.read_resource(f"artifact://{text_art.id}")
+        return await client.read_resource(f"artifact://{art.id}"), await client.read_resource(
+            f"artifact://{text_art.id}"
+        )
 
     blob, text = run_client(harness, body)
     assert blob.contents[0].mime_type == "application/gzip" and base64.b64decode(blob.contents[0].blob) == payload
     assert text.contents[0].text == '{"a": "é"}'
 
 
-@pytest.mark.parametrize(("tool", "args", "field"), [
-    ("server_status", {"check_engine": "yes"}, "check_engine"),
-    ("list_workflow_runs", {"limit": "10"}, "limit"),
-    ("smoke_test_image", {"image": "x", "port": "8080"}, "port"),
-])
-def test_arguments_are_validated_strictly_against_the_schema(harness: Harness, tool: str, args: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("tool", "args", "field"),
+    [
+        ("server_status", {"check_engine": "yes"}, "check_engine"),
+        ("list_workflow_runs", {"limit": "10"}, "limit"),
+        ("smoke_test_image", {"image": "x", "port": "8080"}, "port"),
+    ],
+)
+def test_arguments_are_validated_strictly_against_the_schema(
+    harness: Harness, tool: str, args: dict[str, Any], field: str
+) -> None:
     async def body(client: Client) -> Any:
         return await client.call_tool(tool, args)
 
@@ -408,8 +478,12 @@ def test_arguments_are_validated_strictly_against_the_schema(harness: Harness, t
     assert result.is_error and result.content[0].text.startswith("INVALID_INPUT") and field in result.content[0].text
 
 
-_INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+_INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
 _ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
@@ -433,7 +507,9 @@ def test_the_bearer_scheme_is_case_insensitive(http_server: tuple[int, str]) -> 
     port, token = http_server
     url = f"http://127.0.0.1:{port}/mcp"
     for scheme in ("bearer", "BEARER", "Bearer"):
-        assert httpx.post(url, json=_INIT, headers={**_ACCEPT, "authorization": f"{scheme} {token}"}).status_code == 200, scheme
+        assert (
+            httpx.post(url, json=_INIT, headers={**_ACCEPT, "authorization": f"{scheme} {token}"}).status_code == 200
+        ), scheme
     assert httpx.post(url, json=_INIT, headers={**_ACCEPT, "authorization": f"Basic {token}"}).status_code == 401
 
 
@@ -467,8 +543,12 @@ def test_sigterm_drains_in_flight_calls_and_exits_0(ck_home: Path, docker_client
         deadline = time.monotonic() + 60
         running: list[Any] = []
         while time.monotonic() < deadline and not running:
-            running = [j for s in app.services.store.list_sessions() for j in app.services.store.list_jobs(s.id)
-                       if j.tool == "run_sandboxed" and j.status == "running"]
+            running = [
+                j
+                for s in app.services.store.list_sessions()
+                for j in app.services.store.list_jobs(s.id)
+                if j.tool == "run_sandboxed" and j.status == "running"
+            ]
             time.sleep(0.2)
         assert running, "the call never started"
         proc.send_signal(_signal.SIGTERM)
@@ -503,19 +583,33 @@ def test_toolsets_and_read_only_limit_what_is_listed_and_callable(harness: Harne
     assert names == {n for n, s in specs.items() if s.group in ("sessions", "general")}
     assert "toolset analysis" in refusal
 
-    names, refusal = anyio.run(listed_and_refused, Exposure.parse(None, read_only=True), "delete_session", {"session_id": "x"})
+    names, refusal = anyio.run(
+        listed_and_refused, Exposure.parse(None, read_only=True), "delete_session", {"session_id": "x"}
+    )
     assert names == {n for n, s in specs.items() if s.read_only} and "analyze_repository" in names
     assert "read-only" in refusal
 
-    names, _ = anyio.run(listed_and_refused, Exposure.parse("analysis,sessions", read_only=True), "generate_dockerfile",
-                         {"path": "."})
-    assert names == {n for n, s in specs.items() if s.read_only and s.group in ("analysis", "dockerfile", "sessions", "general")}
+    names, _ = anyio.run(
+        listed_and_refused, Exposure.parse("analysis,sessions", read_only=True), "generate_dockerfile", {"path": "."}
+    )
+    assert names == {
+        n for n, s in specs.items() if s.read_only and s.group in ("analysis", "dockerfile", "sessions", "general")
+    }
 
 
 def test_an_unknown_toolset_is_refused_at_start(ck_home: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "containerkit", "serve", "--toolsets", "analysis,bogus"], env=_env(ck_home),
-                         cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    assert out.returncode == 2 and "unknown toolset(s) bogus" in out.stderr and "Toolsets: analysis, build" in out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "containerkit", "serve", "--toolsets", "analysis,bogus"],
+        env=_env(ck_home),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert (
+        out.returncode == 2 and "unknown toolset(s) bogus" in out.stderr and "Toolsets: analysis, build" in out.stderr
+    )
 
 
 def test_published_schemas_carry_no_derived_titles_and_results_no_descriptions(harness: Harness) -> None:
@@ -559,7 +653,9 @@ def test_log_notifications_follow_the_clients_level_and_are_redacted(harness: Ha
             received.append((params.level, str(params.data)))
 
         opt_in = {"log_level": level} if not mode.startswith("legacy") and level else {}
-        async with open_client(build_server(make_test_app(harness.app)), mode, logging_callback=on_log, **opt_in) as client:
+        async with open_client(
+            build_server(make_test_app(harness.app)), mode, logging_callback=on_log, **opt_in
+        ) as client:
             if mode.startswith("legacy") and level:
                 await client.set_logging_level(level)  # type: ignore[arg-type]
             result = await client.call_tool("chatty", {"question": f"token {canary}"}, progress_callback=_ignore)
@@ -591,12 +687,14 @@ def test_completions_offer_stored_session_and_artifact_ids(harness: Harness, mod
         session_ref = types.ResourceTemplateReference(uri="session://{id}")
         artifact_ref = types.ResourceTemplateReference(uri="artifact://{id}")
         prompt_ref = types.PromptReference(name="fix_failed_build")
-        return (await client.complete(session_ref, {"name": "id", "value": first[:6]}),
-                await client.complete(session_ref, {"name": "id", "value": ""}),
-                await client.complete(artifact_ref, {"name": "id", "value": "Docker"}),
-                await client.complete(artifact_ref, {"name": "id", "value": log.id[:5]}),
-                await client.complete(prompt_ref, {"name": "session_id", "value": second[:6]}),
-                await client.complete(prompt_ref, {"name": "other", "value": ""}))
+        return (
+            await client.complete(session_ref, {"name": "id", "value": first[:6]}),
+            await client.complete(session_ref, {"name": "id", "value": ""}),
+            await client.complete(artifact_ref, {"name": "id", "value": "Docker"}),
+            await client.complete(artifact_ref, {"name": "id", "value": log.id[:5]}),
+            await client.complete(prompt_ref, {"name": "session_id", "value": second[:6]}),
+            await client.complete(prompt_ref, {"name": "other", "value": ""}),
+        )
 
     by_prefix, every, by_name, by_id, prompt, nothing = run_client(harness, body, mode=mode)
     assert by_prefix.completion.values == [first]

@@ -24,30 +24,30 @@ SRC = ROOT / "src" / "containerkit"
 # cluster = changes Kubernetes objects; store = changes or deletes stored data; workflow = runs steps that may do any of it;
 # remote = reaches a registry, another host or a cluster; runs = runs containers (removed again); adds = only adds.
 CAN_DO: dict[str, set[str]] = {
-    "analyze_repository": {"remote"},                       # git clone of a URL
-    "generate_dockerfile": {"files", "remote"},             # writes Dockerfile/.dockerignore; pin=true asks the registry
+    "analyze_repository": {"remote"},  # git clone of a URL
+    "generate_dockerfile": {"files", "remote"},  # writes Dockerfile/.dockerignore; pin=true asks the registry
     "validate_dockerfile": set(),
-    "build_image": {"tags", "remote"},                      # tags the result; pulls base images
+    "build_image": {"tags", "remote"},  # tags the result; pulls base images
     "tag_image": {"tags"},
     "inspect_image": set(),
     "push_image": {"push", "remote"},
     "pull_image": {"tags", "remote"},
     "registry_tags": {"remote"},
     "retag_image": {"push", "remote"},
-    "run_sandboxed": {"runs", "remote"},                    # runs a command; network=bridge reaches out
-    "smoke_test_image": {"runs"},                           # runs the image (its container is removed again)
-    "scan_image": {"files"},                                # --sarif / --sbom
+    "run_sandboxed": {"runs", "remote"},  # runs a command; network=bridge reaches out
+    "smoke_test_image": {"runs"},  # runs the image (its container is removed again)
+    "scan_image": {"files"},  # --sarif / --sbom
     "scan_secrets": set(),
-    "generate_sbom": {"files"},                             # output=FILE
+    "generate_sbom": {"files"},  # output=FILE
     "db_update": {"store", "remote"},
     "db_status": set(),
     "generate_manifests": {"files"},
     "validate_manifests": set(),
     "deploy_application": {"cluster", "remote"},
     "verify_deployment": {"remote"},
-    "prepare_cluster": {"adds", "cluster", "remote"},       # a kind cluster; or an existing one: namespace, pull Secret
+    "prepare_cluster": {"adds", "cluster", "remote"},  # a kind cluster; or an existing one: namespace, pull Secret
     "containerize": {"workflow", "remote"},
-    "execute_workflow": {"workflow", "remote"},                # the deprecated name of containerize
+    "execute_workflow": {"workflow", "remote"},  # the deprecated name of containerize
     "execute_custom_workflow": {"workflow", "remote"},
     "resume_workflow": {"workflow", "remote"},
     "cancel_workflow": {"store"},
@@ -102,10 +102,14 @@ def _hint_texts() -> list[tuple[str, str]]:
             values: list[ast.expr] = []
             if isinstance(node, ast.keyword) and node.arg == "hint":
                 values.append(node.value)
-            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and "HINT" in t.id.upper() for t in node.targets):
+            elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and "HINT" in t.id.upper() for t in node.targets
+            ):
                 values.append(node.value)  # HINT constants and default_hint attributes
             for value in values:
-                text = "".join(n.value for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+                text = "".join(
+                    n.value for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                )
                 found.append((f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}", text))
     rules = yaml.safe_load((SRC / "workflow" / "routing_rules.yaml").read_text())["rules"]
     found += [(f"routing_rules.yaml:{r['id']}", r["hint"]) for r in rules if r.get("hint")]
@@ -130,22 +134,31 @@ def test_hints_name_tools_by_marker_and_every_named_tool_exists(harness: Harness
     problems = []
     for where, text in texts:
         if re.search(r"`containerkit [a-z]", text):
-            problems.append(f"{where}: names a CLI command; use {{tool:NAME}} so each surface names its own: {text[:80]}")
+            problems.append(
+                f"{where}: names a CLI command; use {{tool:NAME}} so each surface names its own: {text[:80]}"
+            )
         problems += [f"{where}: names unknown tool {t}" for t in named_tools(text) if t not in names]
     assert not problems, "\n".join(problems)
 
 
 def test_every_tool_maps_to_an_existing_cli_command(harness: Harness) -> None:
     assert set(CLI_COMMANDS) == set(harness.app.registry.names())
-    missing = [f"{tool}: containerkit {cmd}" for tool, cmd in CLI_COMMANDS.items() if not _cli_command_exists(cmd.split())]
+    missing = [
+        f"{tool}: containerkit {cmd}" for tool, cmd in CLI_COMMANDS.items() if not _cli_command_exists(cmd.split())
+    ]
     assert not missing, missing
 
 
 def test_a_hint_renders_per_surface() -> None:
     hint = "Run {tool:db_update} again, or validate with {tool:validate_manifests DIR} and pass {param:apply_fixes}."
-    assert render_hint(hint, "cli") == ("Run `containerkit db update` again, or validate with `containerkit manifests validate DIR` "
-                                        "and pass `--apply-fixes`.")
-    assert render_hint(hint, "mcp") == "Run the `db_update` tool again, or validate with the `validate_manifests` tool and pass `apply_fixes`."
+    assert render_hint(hint, "cli") == (
+        "Run `containerkit db update` again, or validate with `containerkit manifests validate DIR` "
+        "and pass `--apply-fixes`."
+    )
+    assert (
+        render_hint(hint, "mcp")
+        == "Run the `db_update` tool again, or validate with the `validate_manifests` tool and pass `apply_fixes`."
+    )
 
 
 def test_an_mcp_error_names_the_tool_and_the_cli_error_the_command(harness: Harness, tmp_path: Path) -> None:

@@ -50,27 +50,42 @@ class BearerFront:
             expected = "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
             if headers.get("authorization") != expected:
                 return await _respond(send, 401, b'{"details":"bad credentials"}', {})
-            return await _respond(send, 200, json.dumps({"token": TOKEN}).encode(), {"content-type": "application/json"})
+            return await _respond(
+                send, 200, json.dumps({"token": TOKEN}).encode(), {"content-type": "application/json"}
+            )
         if headers.get("authorization") != f"Bearer {TOKEN}":
             challenge = 'Bearer realm="http://front/token",service="front",scope="repository:x:pull"'
             return await _respond(send, 401, b"{}", {"www-authenticate": challenge})
         forward = {k: v for k, v in headers.items() if k in ("accept", "content-type")}
         async with httpx.AsyncClient() as client:
-            url = f"http://{self.upstream}{scope['path']}" + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
+            url = f"http://{self.upstream}{scope['path']}" + (
+                f"?{scope['query_string'].decode()}" if scope["query_string"] else ""
+            )
             up = await client.request(scope["method"], url, headers=forward, content=body)
         keep = {k: v for k, v in up.headers.items() if k.lower() in ("content-type", "docker-content-digest", "link")}
         await _respond(send, up.status_code, up.content, keep)
 
 
 async def _respond(send: Any, status: int, body: bytes, headers: dict[str, str]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 def test_challenge_parsing() -> None:
-    scheme, params = parse_challenge('Bearer realm="https://auth.io/token",service="registry.io",scope="repository:a/b:pull,push"')
-    assert scheme == "bearer" and params == {"realm": "https://auth.io/token", "service": "registry.io", "scope": "repository:a/b:pull,push"}
+    scheme, params = parse_challenge(
+        'Bearer realm="https://auth.io/token",service="registry.io",scope="repository:a/b:pull,push"'
+    )
+    assert scheme == "bearer" and params == {
+        "realm": "https://auth.io/token",
+        "service": "registry.io",
+        "scope": "repository:a/b:pull,push",
+    }
 
 
 def test_bearer_token_flow_lists_tags_and_retags(docker_client: Any, local_registry: str, harness: Any) -> None:
@@ -97,8 +112,12 @@ def test_bearer_flow_with_wrong_credentials_is_registry_auth() -> None:
     front = BearerFront(OPEN_REGISTRY, "alice", "right")
 
     async def main() -> None:
-        async with OciClient("front", make_credentials("alice", "wrong-pw", "explicit"), insecure=["front"],
-                             transport=httpx.ASGITransport(app=front)) as oci:
+        async with OciClient(
+            "front",
+            make_credentials("alice", "wrong-pw", "explicit"),
+            insecure=["front"],
+            transport=httpx.ASGITransport(app=front),
+        ) as oci:
             await oci.list_tags("any/repo")
 
     with pytest.raises(ContainerKitError) as info:
@@ -127,7 +146,9 @@ def test_docker_config_auths_are_decoded(tmp_path: Path) -> None:
     auth = base64.b64encode(b"bob:pa55-word").decode()
     (tmp_path / "config.json").write_text(json.dumps({"auths": {"https://reg.example.com": {"auth": auth}}}))
     creds = _resolve(RegistrySettings(), {"DOCKER_CONFIG": str(tmp_path)}, "reg.example.com")
-    assert creds.username == "bob" and creds.password.get_secret_value() == "pa55-word" and "docker config" in creds.source
+    assert (
+        creds.username == "bob" and creds.password.get_secret_value() == "pa55-word" and "docker config" in creds.source
+    )
     assert _resolve(RegistrySettings(), {"DOCKER_CONFIG": str(tmp_path)}, "other.io") is None
 
 
@@ -147,8 +168,10 @@ def test_credential_helper_is_asked_with_the_server_on_stdin(tmp_path: Path, mon
     bindir = tmp_path / "bin"
     bindir.mkdir()
     helper = bindir / "docker-credential-cktest"
-    helper.write_text('#!/bin/sh\nread server\nprintf \'{"ServerURL":"%s","Username":"helperuser","Secret":"helper-pw-%s"}\' '
-                      '"$server" "$server"\n')
+    helper.write_text(
+        '#!/bin/sh\nread server\nprintf \'{"ServerURL":"%s","Username":"helperuser","Secret":"helper-pw-%s"}\' '
+        '"$server" "$server"\n'
+    )
     helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
     (tmp_path / "config.json").write_text(json.dumps({"credHelpers": {"reg.io": "cktest"}, "credsStore": "cktest"}))
     monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")

@@ -22,7 +22,9 @@ def _err(harness: Harness, tool: str, **params: Any) -> ContainerKitError:
     return info.value
 
 
-def test_push_to_the_open_registry_then_pull_back_by_digest(harness: Harness, docker_client: Any, local_registry: str) -> None:
+def test_push_to_the_open_registry_then_pull_back_by_digest(
+    harness: Harness, docker_client: Any, local_registry: str
+) -> None:
     ref = f"{local_registry}/{unique_repo()}:1"
     image_id = small_image(docker_client, ref)
     pushed = harness.call("push_image", reference=ref).transfer
@@ -51,7 +53,9 @@ def test_push_reports_per_layer_progress(harness: Harness, docker_client: Any, l
     assert events[-1].startswith("pushed ")
 
 
-def test_push_with_the_right_credentials_works(harness: Harness, docker_client: Any, auth_registry: AuthRegistry) -> None:
+def test_push_with_the_right_credentials_works(
+    harness: Harness, docker_client: Any, auth_registry: AuthRegistry
+) -> None:
     ref = f"{auth_registry.address}/{unique_repo()}:1"
     small_image(docker_client, ref)
     result = harness.call("push_image", reference=ref, username=auth_registry.username, password=auth_registry.password)
@@ -68,7 +72,9 @@ def test_push_with_wrong_credentials_is_registry_auth_without_retry(
     async def sleep(s: float) -> None:
         sleeps.append(s)
 
-    harness.app.services.provide(TransferPolicy, TransferPolicy(retries=3, insecure=(auth_registry.address,), sleep=sleep))
+    harness.app.services.provide(
+        TransferPolicy, TransferPolicy(retries=3, insecure=(auth_registry.address,), sleep=sleep)
+    )
     err = _err(harness, "push_image", reference=ref, username=auth_registry.username, password="wrong-password")
     assert err.code == "REGISTRY_AUTH" and not err.retryable
     assert err.details["attempts"] == 1 and sleeps == []
@@ -151,15 +157,19 @@ def test_a_canary_password_never_reaches_outputs_logs_errors_or_the_store(
     outputs: list[str] = []
     try:
         cli_runner = CliRunner()
-        for args in (["push", ref, "-u", auth_registry.username, "--password-stdin"],
-                     ["push", ref, "-u", auth_registry.username, "--password-stdin", "--json"],
-                     ["registry", "tags", ref.rsplit(":", 1)[0], "-u", auth_registry.username, "--password-stdin"],
-                     ["pull", ref, "-u", auth_registry.username, "--password-stdin", "--json"]):
+        for args in (
+            ["push", ref, "-u", auth_registry.username, "--password-stdin"],
+            ["push", ref, "-u", auth_registry.username, "--password-stdin", "--json"],
+            ["registry", "tags", ref.rsplit(":", 1)[0], "-u", auth_registry.username, "--password-stdin"],
+            ["pull", ref, "-u", auth_registry.username, "--password-stdin", "--json"],
+        ):
             res = cli_runner.invoke(cli, args, input=canary + "\n")
             assert res.exit_code == 1, res.output
             outputs.append(res.output + (res.stderr if res.stderr_bytes is not None else ""))
         (tmp_path / "pw").write_text(canary)
-        res = cli_runner.invoke(cli, ["push", ref, "-u", auth_registry.username, "--password-file", str(tmp_path / "pw")])
+        res = cli_runner.invoke(
+            cli, ["push", ref, "-u", auth_registry.username, "--password-file", str(tmp_path / "pw")]
+        )
         outputs.append(res.output)
         err = _err(harness, "push_image", reference=ref, username=auth_registry.username, password=canary)
         outputs += [str(err), repr(err.to_dict())]
@@ -181,8 +191,9 @@ def test_a_canary_password_never_reaches_outputs_logs_errors_or_the_store(
             assert canary.encode() not in path.read_bytes(), path
 
 
-def test_a_loopback_registry_is_plain_http_without_being_configured(docker_client: Any, local_registry: str,
-                                                                   tmp_path: Path) -> None:
+def test_a_loopback_registry_is_plain_http_without_being_configured(
+    docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     """The engine treats 127.0.0.0/8 as insecure by default, so the push succeeds; our check must speak HTTP to it too
     (it spoke HTTPS, reported "unreachable, check DNS" and the push was retried three times)."""
     import json
@@ -193,18 +204,28 @@ def test_a_loopback_registry_is_plain_http_without_being_configured(docker_clien
     port = local_registry.rsplit(":", 1)[1]
     ref = f"localhost:{port}/{unique_repo()}:1"  # loopback, and in no configured list
     image_id = small_image(docker_client, ref)
-    env = {**os.environ, "CONTAINERKIT_HOME": str(tmp_path), "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml"),
-           "CONTAINERKIT_REGISTRY__INSECURE_REGISTRIES": "[]"}
-    proc = subprocess.run([sys.executable, "-m", "containerkit", "push", ref, "--json"], env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        **os.environ,
+        "CONTAINERKIT_HOME": str(tmp_path),
+        "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml"),
+        "CONTAINERKIT_REGISTRY__INSECURE_REGISTRIES": "[]",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "containerkit", "push", ref, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     transfer = json.loads(proc.stdout)["transfer"]
     assert transfer["verified"] and transfer["attempts"] == 1 and transfer["image"] == image_id
     docker_client.images.remove(ref, force=True)
 
 
-def test_a_push_that_cannot_be_checked_says_so_and_is_not_repeated(harness: Harness, docker_client: Any,
-                                                                   local_registry: str) -> None:
+def test_a_push_that_cannot_be_checked_says_so_and_is_not_repeated(
+    harness: Harness, docker_client: Any, local_registry: str
+) -> None:
     """The engine pushed; reading the registry back fails: the answer is an unverified push with the reason, not a
     retryable network error that makes the pipeline push again."""
     import httpx
@@ -221,8 +242,9 @@ def test_a_push_that_cannot_be_checked_says_so_and_is_not_repeated(harness: Harn
     docker_client.images.remove(ref, force=True)
 
 
-def test_pushing_an_image_id_tags_it_and_checks_the_registry_serves_that_image(harness: Harness, docker_client: Any,
-                                                                              local_registry: str) -> None:
+def test_pushing_an_image_id_tags_it_and_checks_the_registry_serves_that_image(
+    harness: Harness, docker_client: Any, local_registry: str
+) -> None:
     ref = f"{local_registry}/{unique_repo()}:1"
     mine = small_image(docker_client, f"{ref}-mine")
     small_image(docker_client, ref)  # the tag names another image now (another run tagged it)

@@ -60,7 +60,9 @@ INVALID = [
 
 
 @pytest.mark.parametrize(("value", "registry", "repository", "tag", "digest"), VALID)
-def test_known_valid_references_normalise(value: str, registry: str, repository: str, tag: str | None, digest: str | None) -> None:
+def test_known_valid_references_normalise(
+    value: str, registry: str, repository: str, tag: str | None, digest: str | None
+) -> None:
     ref = parse_reference(value)
     assert (ref.registry, ref.repository, ref.tag, ref.digest) == (registry, repository, tag, digest)
     assert parse_reference(ref.canonical) == ref
@@ -93,8 +95,11 @@ component = st.from_regex(r"[a-z0-9]{1,8}((\.|_|__|-{1,3})[a-z0-9]{1,8}){0,2}", 
 domain = st.one_of(
     st.just("localhost"),
     st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9]{1,10}){1,3}", fullmatch=True),
-    st.builds(lambda h, p: f"{h}:{p}", st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9]{1,6}){0,2}", fullmatch=True),
-              st.integers(1, 65535)),
+    st.builds(
+        lambda h, p: f"{h}:{p}",
+        st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9]{1,6}){0,2}", fullmatch=True),
+        st.integers(1, 65535),
+    ),
 )
 tag = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)
 digest = st.from_regex(r"sha256:[0-9a-f]{64}", fullmatch=True)
@@ -114,7 +119,9 @@ def references(draw: st.DrawFn) -> tuple[str, str | None, str, str | None, str |
 
 @settings(max_examples=300, deadline=None)
 @given(references())
-def test_generated_grammar_references_parse_and_round_trip(case: tuple[str, str | None, str, str | None, str | None]) -> None:
+def test_generated_grammar_references_parse_and_round_trip(
+    case: tuple[str, str | None, str, str | None, str | None],
+) -> None:
     text, reg, path, t, d = case
     if len(text.split("@")[0].rsplit(":", 1)[0]) > 255:
         return
@@ -155,8 +162,10 @@ def test_anything_starting_with_a_dash_is_rejected(rest: str) -> None:
 _COMP = r"[a-z0-9]+(?:(?:[_.]|__|[-]+)[a-z0-9]+)*"
 _DCOMP = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"(?:{_DCOMP}(?:\.{_DCOMP})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
-_REFERENCE = re.compile(rf"^((?:{_DOMAIN}/)?{_COMP}(?:/{_COMP})*)(?::[\w][\w.-]{{0,127}})?"
-                        r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+_REFERENCE = re.compile(
+    rf"^((?:{_DOMAIN}/)?{_COMP}(?:/{_COMP})*)(?::[\w][\w.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
 
 
 def _grammar_accepts(value: str) -> bool:
@@ -184,17 +193,26 @@ def _accepted(value: str) -> bool:
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.one_of(st.from_regex(_REFERENCE, fullmatch=True),
-                 st.text(alphabet="abcAB019._-:/@[]", max_size=40)))
+@given(st.one_of(st.from_regex(_REFERENCE, fullmatch=True), st.text(alphabet="abcAB019._-:/@[]", max_size=40)))
 def test_the_parser_accepts_exactly_what_the_distribution_grammar_does(value: str) -> None:
     assert _accepted(value) == _grammar_accepts(value), value
 
 
 # inputs of the kind the three copies disagreed on (registry/reference.py, sandbox/policy.py, scan/service.py)
 SEAM_CASES = [
-    ("python:3.12-slim", True), ("127.0.0.1:5001/app:1.0", True), ("UPPER/case", True), ("upper/Case", False), ("app:", False),
-    ("-rm", False), ("a/b/c/d:tag@" + D, True), ("[::1]:5000/app", True), ("app@sha256:abc", False),
-    ("sha256:" + "b" * 64, True), ("a" * 64, True), ("repo:tag with space", False), ("[0]/0", False),
+    ("python:3.12-slim", True),
+    ("127.0.0.1:5001/app:1.0", True),
+    ("UPPER/case", True),
+    ("upper/Case", False),
+    ("app:", False),
+    ("-rm", False),
+    ("a/b/c/d:tag@" + D, True),
+    ("[::1]:5000/app", True),
+    ("app@sha256:abc", False),
+    ("sha256:" + "b" * 64, True),
+    ("a" * 64, True),
+    ("repo:tag with space", False),
+    ("[0]/0", False),
 ]
 
 

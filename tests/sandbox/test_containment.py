@@ -27,7 +27,9 @@ OTHER = "debian:bookworm-slim"  # test_sandbox.py checks for leftovers of its ow
 def _sandbox_containers(docker_client: Any, marker: str) -> list[Any]:
     """Our sandbox containers whose command holds ``marker`` (tests run in parallel: look only at this test's)."""
     found = docker_client.containers.list(all=True, filters={"label": f"{LABEL}=run"})
-    return [c for c in found if marker in " ".join(c.attrs.get("Args") or []) + " ".join(c.attrs["Config"].get("Cmd") or [])]
+    return [
+        c for c in found if marker in " ".join(c.attrs.get("Args") or []) + " ".join(c.attrs["Config"].get("Cmd") or [])
+    ]
 
 
 def _wait_for(predicate: Any, timeout: float) -> Any:
@@ -45,9 +47,27 @@ def test_an_output_flood_keeps_the_engine_log_file_bounded(docker_client: Any, t
     """``yes HELLO`` wrote 778 MB of engine log in 25 s; the output we return was capped but the log file was not."""
     marker = "flood-marker-1"
     # a deadline well past the measurement: on a loaded machine the container appeared 15 s late and was gone at reload
-    proc = subprocess.Popen([sys.executable, "-m", "containerkit", "sandbox", "run", "--image", OTHER, "--timeout", "45", "--",
-                             "sh", "-c", f"yes HELLO # {marker}"], env={**os.environ, "CONTAINERKIT_HOME": str(tmp_path)},
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "containerkit",
+            "sandbox",
+            "run",
+            "--image",
+            OTHER,
+            "--timeout",
+            "45",
+            "--",
+            "sh",
+            "-c",
+            f"yes HELLO # {marker}",
+        ],
+        env={**os.environ, "CONTAINERKIT_HOME": str(tmp_path)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         running = _wait_for(lambda: _sandbox_containers(docker_client, marker), 30)
         assert running, "the sandbox container never appeared"
@@ -70,10 +90,27 @@ def test_a_writable_run_returns_at_most_the_configured_bytes(tmp_path: Path) -> 
     work = tmp_path / "work"
     work.mkdir()
     (work / "keep.txt").write_text("one\n")
-    out = ck(["sandbox", "run", "--image", OTHER, "--workspace", str(work), "--writable", "--json", "--",
-              "sh", "-c", "truncate -s 2G big1.bin && truncate -s 2G big2.bin && echo two >> keep.txt && echo x > small.txt"],
-             tmp_path, env={"CONTAINERKIT_SANDBOX__MAX_CHANGES_BYTES": str(1024 * 1024),
-                            "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])})
+    out = ck(
+        [
+            "sandbox",
+            "run",
+            "--image",
+            OTHER,
+            "--workspace",
+            str(work),
+            "--writable",
+            "--json",
+            "--",
+            "sh",
+            "-c",
+            "truncate -s 2G big1.bin && truncate -s 2G big2.bin && echo two >> keep.txt && echo x > small.txt",
+        ],
+        tmp_path,
+        env={
+            "CONTAINERKIT_SANDBOX__MAX_CHANGES_BYTES": str(1024 * 1024),
+            "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)]),
+        },
+    )
     assert out.returncode == 0, out.stderr
     changes = json.loads(out.stdout)["changes"]
     assert sorted(changes["added"]) == ["big1.bin", "big2.bin", "small.txt"] and changes["modified"] == ["keep.txt"]
@@ -85,9 +122,28 @@ def test_a_writable_run_returns_at_most_the_configured_bytes(tmp_path: Path) -> 
 def test_a_killed_cli_leaves_no_container_past_its_deadline(docker_client: Any, tmp_path: Path) -> None:
     """``--timeout 30 -- sleep 300`` was still up after the CLI was killed; the watchdog removes it at its deadline."""
     marker = "kill9-marker-2"
-    proc = subprocess.Popen([sys.executable, "-m", "containerkit", "sandbox", "run", "--image", OTHER, "--timeout", "3", "--",
-                             "sh", "-c", f"sleep 300 # {marker}"], env={**os.environ, "CONTAINERKIT_HOME": str(tmp_path)},
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "containerkit",
+            "sandbox",
+            "run",
+            "--image",
+            OTHER,
+            "--timeout",
+            "3",
+            "--",
+            "sh",
+            "-c",
+            f"sleep 300 # {marker}",
+        ],
+        env={**os.environ, "CONTAINERKIT_HOME": str(tmp_path)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     running = _wait_for(lambda: _sandbox_containers(docker_client, marker), 30)
     assert running, "the sandbox container never appeared"
     deadline = float(running[0].labels[DEADLINE_LABEL])
@@ -100,11 +156,23 @@ def test_a_killed_cli_leaves_no_container_past_its_deadline(docker_client: Any, 
     assert gone, "the container outlived its deadline"
     # the next start of the CLI finds the killed call's job and says what happened to it (it stayed "running")
     env = {**os.environ, "CONTAINERKIT_HOME": str(tmp_path)}
-    listed = subprocess.run([sys.executable, "-m", "containerkit", "sessions", "list", "--json"], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [sys.executable, "-m", "containerkit", "sessions", "list", "--json"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     session_id = json.loads(listed.stdout)["sessions"][0]["id"]
-    shown = subprocess.run([sys.executable, "-m", "containerkit", "sessions", "show", session_id, "--json"], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "containerkit", "sessions", "show", session_id, "--json"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     (job,) = [j for j in json.loads(shown.stdout)["jobs"] if j["tool"] == "run_sandboxed"]
     assert job["tool"] == "run_sandboxed" and job["status"] == "failed" and job["error_code"] == "INTERRUPTED", job
     assert f"pid {proc.pid}" in job["error_message"]
@@ -112,8 +180,12 @@ def test_a_killed_cli_leaves_no_container_past_its_deadline(docker_client: Any, 
 
 @pytest.mark.docker
 def test_the_reaper_removes_only_our_expired_containers(docker_client: Any) -> None:
-    expired = docker_client.containers.create(OTHER, ["sleep", "300"], labels={LABEL: "run", DEADLINE_LABEL: str(int(time.time()) - 5)})
-    current = docker_client.containers.create(OTHER, ["sleep", "300"], labels={LABEL: "run", DEADLINE_LABEL: str(int(time.time()) + 600)})
+    expired = docker_client.containers.create(
+        OTHER, ["sleep", "300"], labels={LABEL: "run", DEADLINE_LABEL: str(int(time.time()) - 5)}
+    )
+    current = docker_client.containers.create(
+        OTHER, ["sleep", "300"], labels={LABEL: "run", DEADLINE_LABEL: str(int(time.time()) + 600)}
+    )
     foreign = docker_client.containers.create(OTHER, ["sleep", "300"], labels={DEADLINE_LABEL: "1"})
     try:
         removed = reap_expired(docker_client)
@@ -141,7 +213,9 @@ def test_environment_names_are_checked_and_values_kept_verbatim(harness: Harness
     with pytest.raises(ContainerKitError) as info:
         harness.call("run_sandboxed", command=["true"], image=OTHER, env={"": "value"})
     assert info.value.code == "INVALID_INPUT" and "env" in info.value.message
-    out = ck(["sandbox", "run", "--image", OTHER, "-e", "A=01", "-e", "B=yes", "--", "sh", "-c", "echo $A $B"], tmp_path)
+    out = ck(
+        ["sandbox", "run", "--image", OTHER, "-e", "A=01", "-e", "B=yes", "--", "sh", "-c", "echo $A $B"], tmp_path
+    )
     assert out.returncode == 0 and out.stdout.splitlines()[0] == "01 yes", out.stdout + out.stderr
 
 

@@ -50,8 +50,11 @@ def test_runs_as_non_root_without_capabilities(harness: Harness, docker_client: 
 
 
 def test_fork_bomb_is_stopped_by_the_pid_limit(harness: Harness, docker_client: Any) -> None:
-    bomb = ("import os, sys, time\nn = 0\ntry:\n    while n < 2000:\n        if os.fork() == 0:\n            time.sleep(20); os._exit(0)\n"
-            "        n += 1\nexcept OSError as e:\n    print('stopped after', n); sys.exit(7)\nprint('never stopped', n)")
+    bomb = (
+        "import os, sys, time\nn = 0\ntry:\n    while n < 2000:\n        if os.fork() == 0:\n            "
+        "time.sleep(20); os._exit(0)\n"
+        "        n += 1\nexcept OSError as e:\n    print('stopped after', n); sys.exit(7)\nprint('never stopped', n)"
+    )
     result = run(harness, ["python3", "-c", bomb], pids=32, timeout_s=60)
     assert result.exit_code == 7 and "stopped after" in result.stdout
     assert int(result.stdout.split()[-1]) < 32
@@ -81,13 +84,23 @@ def test_read_only_workspace_cannot_be_modified(harness: Harness, docker_client:
     assert (tmp_path / "notes.txt").read_text() == "original\n"
 
 
-def test_writable_copy_returns_the_changes_and_leaves_the_original(harness: Harness, docker_client: Any, tmp_path: Path) -> None:
+def test_writable_copy_returns_the_changes_and_leaves_the_original(
+    harness: Harness, docker_client: Any, tmp_path: Path
+) -> None:
     (tmp_path / "notes.txt").write_text("line one\n")
     (tmp_path / "gone.txt").write_text("bye\n")
-    result = run(harness, ["sh", "-c", "echo line two >> notes.txt && rm gone.txt && echo new > added.txt"], workspace=str(tmp_path),
-                 writable=True)
+    result = run(
+        harness,
+        ["sh", "-c", "echo line two >> notes.txt && rm gone.txt && echo new > added.txt"],
+        workspace=str(tmp_path),
+        writable=True,
+    )
     assert result.exit_code == 0
-    assert (result.changes.added, result.changes.removed, result.changes.modified) == (["added.txt"], ["gone.txt"], ["notes.txt"])
+    assert (result.changes.added, result.changes.removed, result.changes.modified) == (
+        ["added.txt"],
+        ["gone.txt"],
+        ["notes.txt"],
+    )
     assert "+line two" in result.changes.diff
     assert (tmp_path / "notes.txt").read_text() == "line one\n" and (tmp_path / "gone.txt").exists()
     info, archive = harness.app.services.store.get_artifact(result.changes.archive_artifact_id)
@@ -118,13 +131,16 @@ def test_cancellation_removes_the_container(harness: Harness, docker_client: Any
         ({"CONTAINERKIT_SANDBOX__ALLOWED_IMAGES": '["debian:*"]'}, {}, "is not allowed by the sandbox policy"),
     ],
 )
-def test_policy_caps_every_request(override: dict[str, str], request_kw: dict[str, Any], message: str,
-                                   monkeypatch: pytest.MonkeyPatch, ck_home: Path) -> None:
+def test_policy_caps_every_request(
+    override: dict[str, str], request_kw: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch, ck_home: Path
+) -> None:
     for key, value in override.items():
         monkeypatch.setenv(key, value)
     from containerkit.app import build_app
 
     app = build_app()
     with pytest.raises(PolicyViolationError, match=message) as info:
-        anyio.run(lambda: app.registry.call(app.services, "run_sandboxed", {"command": ["true"], "image": PY, **request_kw}))
+        anyio.run(
+            lambda: app.registry.call(app.services, "run_sandboxed", {"command": ["true"], "image": PY, **request_kw})
+        )
     assert info.value.code == "POLICY_VIOLATION"

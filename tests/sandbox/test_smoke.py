@@ -30,9 +30,11 @@ HTTPServer((os.environ.get('HOST', '0.0.0.0'), int(os.environ.get('PORT', '8000'
 
 def _build(docker_client: Any, tag: str) -> None:
     # /var/run/app exists in the image: the engine makes a tmpfs over it root's unless told the owner
-    files = {"Dockerfile": "FROM python:3.12-slim\nCOPY server.py /server.py\nRUN mkdir /var/run/app\nUSER 10001\n"
-                           'LABEL org.containerkit.writable="/tmp /var/run/app"\nCMD [\"python3\", \"-u\", \"/server.py\"]\n',
-             "server.py": SERVER}
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY server.py /server.py\nRUN mkdir /var/run/app\nUSER 10001\n"
+        'LABEL org.containerkit.writable="/tmp /var/run/app"\nCMD ["python3", "-u", "/server.py"]\n',
+        "server.py": SERVER,
+    }
     docker_client.images.build(fileobj=build_context(files), custom_context=True, tag=tag, rm=True)
 
 
@@ -52,7 +54,12 @@ def test_web_app_passes(harness: Harness, server_image: str, docker_client: Any)
     result = harness.call("smoke_test_image", image=server_image, port=8000, path="/health", timeout_s=60)
     assert result.passed and result.status_code == 200 and 8000 in result.listening_ports
     # other test files run smoke tests in parallel: look only at containers of this module's image
-    assert docker_client.containers.list(all=True, filters={"label": "containerkit.sandbox=smoke", "ancestor": server_image}) == []
+    assert (
+        docker_client.containers.list(
+            all=True, filters={"label": "containerkit.sandbox=smoke", "ancestor": server_image}
+        )
+        == []
+    )
 
 
 @pytest.mark.docker
@@ -69,17 +76,24 @@ def test_crash_fails_with_exit_code_and_logs(harness: Harness, server_image: str
     assert info.value.code == "SMOKE_EXITED" and info.value.details["exit_code"] == 4
     assert "missing DATABASE_URL" in str(info.value.details["log_tail"])
     # the one line that says why ends the message
-    assert info.value.details["cause"] == "missing DATABASE_URL" and info.value.message.endswith(": missing DATABASE_URL")
+    assert info.value.details["cause"] == "missing DATABASE_URL" and info.value.message.endswith(
+        ": missing DATABASE_URL"
+    )
 
 
-def test_paths_the_image_labels_writable_are_writable_under_the_read_only_root(harness: Harness, server_image: str) -> None:
+def test_paths_the_image_labels_writable_are_writable_under_the_read_only_root(
+    harness: Harness, server_image: str
+) -> None:
     # php:*-apache writes /var/run/apache2; generated images list such paths in org.containerkit.writable
-    result = harness.call("smoke_test_image", image=server_image, port=8000, path="/health", env={"PID_DIR": "/var/run/app"},
-                          timeout_s=60)
+    result = harness.call(
+        "smoke_test_image", image=server_image, port=8000, path="/health", env={"PID_DIR": "/var/run/app"}, timeout_s=60
+    )
     assert result.passed
 
 
-def test_app_bound_to_the_loopback_address_only_is_told_to_bind_all_interfaces(harness: Harness, server_image: str) -> None:
+def test_app_bound_to_the_loopback_address_only_is_told_to_bind_all_interfaces(
+    harness: Harness, server_image: str
+) -> None:
     # rust-mini-redis binds 127.0.0.1:6379: it listens on the expected port, and nothing outside can reach it
     with pytest.raises(ContainerKitError) as info:
         harness.call("smoke_test_image", image=server_image, port=8000, env={"HOST": "127.0.0.1"}, timeout_s=60)

@@ -13,15 +13,31 @@ DATA = ROOT / "tests" / "data" / "scan"
 OSV_DIR = DATA / "osv"
 REPORTS = DATA / "reports"
 TEST_IMAGE = "ck-scan-test:latest"
-PIP_LINE = ("pip install --no-cache-dir --break-system-packages requests==2.25.0 urllib3==1.26.4 idna==2.10 chardet==3.0.4 "
-            "certifi==2024.8.30")
+PIP_LINE = (
+    "pip install --no-cache-dir --break-system-packages requests==2.25.0 urllib3==1.26.4 idna==2.10 chardet==3.0.4 "
+    "certifi==2024.8.30"
+)
 DOCKERFILE = f"FROM python:3.12-slim\nRUN {PIP_LINE}\n"
 
 
-def pkg(name: str, version: str, ecosystem: str, ptype: str, source: str | None = None, source_version: str | None = None,
-        path: str = "/x") -> Package:
-    return Package(name=name, version=version, type=ptype, ecosystem=ecosystem, source_name=source, source_version=source_version,
-                   locations=[Location(path=path, layer="sha256:aa")])
+def pkg(
+    name: str,
+    version: str,
+    ecosystem: str,
+    ptype: str,
+    source: str | None = None,
+    source_version: str | None = None,
+    path: str = "/x",
+) -> Package:
+    return Package(
+        name=name,
+        version=version,
+        type=ptype,
+        ecosystem=ecosystem,
+        source_name=source,
+        source_version=source_version,
+        locations=[Location(path=path, layer="sha256:aa")],
+    )
 
 
 def sbom(*packages: Package) -> Sbom:
@@ -40,8 +56,6 @@ class FakeScanner:
     async def scan(self, request: ScanInput) -> ScannerOutput:
         self.calls.append(request.image)
         return ScannerOutput(name=self.name, findings=self.findings, duration_s=0.01, version="captured")
-
-
 
 
 def ensure_image(client: Any, tag: str, dockerfile: str, extra: dict[str, str] | None = None) -> str:

@@ -51,8 +51,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def osv_server() -> Iterator[str]:
-    _Handler.files = {"/PyPI/all.zip": _zip_of(OSV_DIR / "PyPI"), "/Debian/all.zip": _zip_of(OSV_DIR / "Debian"),
-                      "/Broken/all.zip": b"<html>not a zip</html>"}
+    _Handler.files = {
+        "/PyPI/all.zip": _zip_of(OSV_DIR / "PyPI"),
+        "/Debian/all.zip": _zip_of(OSV_DIR / "Debian"),
+        "/Broken/all.zip": b"<html>not a zip</html>",
+    }
     _Handler.requests = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -73,7 +76,11 @@ def test_update_downloads_each_ecosystem_and_records_the_date(tmp_path: Path, os
     # indexed once here: each scan reads its packages' records from <db>/index.sqlite
     assert osvindex.is_fresh(tmp_path / osvindex.INDEX_FILE, osvindex.fingerprint(tmp_path))
     db = osv.OsvDatabase.load(tmp_path, {("PyPI", "requests")})
-    assert {r.id for r in db.records[("PyPI", "requests")]} == {"GHSA-j8r2-6x86-q33q", "GHSA-9wx4-h78v-vm56", "GHSA-9hjg-9r4m-mvj7"}
+    assert {r.id for r in db.records[("PyPI", "requests")]} == {
+        "GHSA-j8r2-6x86-q33q",
+        "GHSA-9wx4-h78v-vm56",
+        "GHSA-9hjg-9r4m-mvj7",
+    }
 
 
 def test_a_bad_download_never_replaces_a_good_database(tmp_path: Path, osv_server: str) -> None:
@@ -92,7 +99,6 @@ def test_unknown_ecosystem_is_named(tmp_path: Path, osv_server: str) -> None:
     assert err.value.code == "SCAN_DB_UNKNOWN_ECOSYSTEM" and "NoSuchEco" in err.value.message
 
 
-
 def test_unreachable_server_is_a_network_error_with_a_hint(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(NetworkError) as err:
@@ -102,8 +108,9 @@ def test_unreachable_server_is_a_network_error_with_a_hint(tmp_path: Path) -> No
     assert not (tmp_path / "PyPI" / "all.zip").exists()
 
 
-def test_db_tools_update_and_status_through_the_registry(harness: Harness, tmp_path: Path, osv_server: str,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_db_tools_update_and_status_through_the_registry(
+    harness: Harness, tmp_path: Path, osv_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from containerkit.app import build_app
     from containerkit.settings import load_settings
 

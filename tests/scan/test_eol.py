@@ -21,11 +21,13 @@ def test_the_table_judges_distributions_and_runtimes_on_a_date() -> None:
     assert [e.what for e in eol.check("debian", "10", {}, TODAY)] == ["debian 10"]
     assert eol.check("debian", "12", {}, TODAY) == [] and eol.check("debian", "11", {}, dt.date(2026, 8, 31)) == []
     assert [e.what for e in eol.check("debian", "11", {}, dt.date(2026, 9, 1))] == ["debian 11"]
-    assert [e.what for e in eol.check("alpine", "3.19.4", {}, TODAY)] == ["alpine 3.19"]   # a point release is its line
-    found = eol.check("debian", "12", {"PYTHON_VERSION": "3.8.20", "NODE_VERSION": "18.20.8", "GOLANG_VERSION": "1.25.4"}, TODAY)
-    assert [e.what for e in found] == ["python 3.8", "node 18"]                                # Go 1.25: not in the table
+    assert [e.what for e in eol.check("alpine", "3.19.4", {}, TODAY)] == ["alpine 3.19"]  # a point release is its line
+    found = eol.check(
+        "debian", "12", {"PYTHON_VERSION": "3.8.20", "NODE_VERSION": "18.20.8", "GOLANG_VERSION": "1.25.4"}, TODAY
+    )
+    assert [e.what for e in found] == ["python 3.8", "node 18"]  # Go 1.25: not in the table
     assert found[0].ended == dt.date(2024, 10, 7) and "python 3.8.20" in found[0].message
-    assert eol.check("plan9", "4", {"PYTHON_VERSION": "3.13.1"}, TODAY) == []               # unknown: not judged
+    assert eol.check("plan9", "4", {"PYTHON_VERSION": "3.13.1"}, TODAY) == []  # unknown: not judged
 
 
 def test_every_date_in_the_table_parses_and_names_its_snapshot() -> None:
@@ -42,8 +44,9 @@ def old_python(docker_client: Any) -> str:
     return ensure_image(docker_client, "ck-scan-eol:latest", "FROM debian:bookworm-slim\nENV PYTHON_VERSION=3.8.20\n")
 
 
-def test_an_end_of_life_runtime_is_a_policy_finding_and_fails_the_gate_when_asked(harness: Harness, old_python: str,
-                                                                                  tmp_path: Any) -> None:
+def test_an_end_of_life_runtime_is_a_policy_finding_and_fails_the_gate_when_asked(
+    harness: Harness, old_python: str, tmp_path: Any
+) -> None:
     out = _ck(["scan", old_python, "--scanner", "builtin", "--db", str(OSV_DIR), "--json"], tmp_path / "home")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)["report"]
@@ -58,8 +61,9 @@ def test_an_end_of_life_runtime_is_a_policy_finding_and_fails_the_gate_when_aske
         from containerkit.mcp.server import build_server
 
         async with Client(build_server(harness.app)) as client:
-            return await client.call_tool("scan_image", {"image": old_python, "scanner": "builtin", "db_path": str(OSV_DIR),
-                                                         "fail_on_eol": True})
+            return await client.call_tool(
+                "scan_image", {"image": old_python, "scanner": "builtin", "db_path": str(OSV_DIR), "fail_on_eol": True}
+            )
 
     failed = anyio.run(main)
     assert failed.is_error

@@ -41,7 +41,9 @@ def test_a_debian_finding_takes_its_severity_from_the_cve_record_and_says_so(tmp
 def test_a_cvss_v4_only_record_gets_a_severity(tmp_path: Path) -> None:
     """A record whose only vector is CVSS v4.0 was `unknown`; FIRST's calculator gives this vector 8.7 (high)."""
     record = json.loads((OSV_DIR / "PyPI" / "GHSA-jjg7-2v4v-x38h.json").read_text())
-    record["severity"] = [{"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N"}]
+    record["severity"] = [
+        {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N"}
+    ]
     record.pop("database_specific", None)
     (tmp_path / "r.json").write_text(json.dumps(record))
     inventory = sbom(pkg("idna", "2.10", "PyPI", "python"))
@@ -57,7 +59,9 @@ def test_db_update_indexes_beside_the_database_and_a_users_directory_is_indexed_
     assert stats.records == len(list((OSV_DIR / "PyPI").glob("*.json")))
     assert (managed / osvindex.INDEX_FILE).is_file()
     inventory = sbom(pkg("idna", "2.10", "PyPI", "python"))
-    assert [f.id for f in osv.match(OsvDatabase.load(managed, osv.lookup_keys(inventory)), inventory)] == ["GHSA-jjg7-2v4v-x38h"]
+    assert [f.id for f in osv.match(OsvDatabase.load(managed, osv.lookup_keys(inventory)), inventory)] == [
+        "GHSA-jjg7-2v4v-x38h"
+    ]
 
     users = tmp_path / "theirs"
     shutil.copytree(OSV_DIR / "PyPI", users)

@@ -18,15 +18,18 @@ from containerkit.scan.sbom import SyftOutput
 from tests.scan.helpers import OSV_DIR, pkg, sbom
 
 
-@pytest.mark.parametrize(("vector", "score"), [
-    ("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:C/C:H/I:N/A:N", 6.1),   # CVE-2023-32681 (requests)
-    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", 7.5),   # CVE-2021-33503
-    ("CVSS:3.1/AV:N/AC:H/PR:H/UI:N/S:U/C:H/I:N/A:N", 4.4),   # CVE-2024-37891
-    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8),
-    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", 10.0),
-    ("CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:U/C:N/I:L/A:N", 3.3),
-    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N", 0.0),
-])
+@pytest.mark.parametrize(
+    ("vector", "score"),
+    [
+        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:C/C:H/I:N/A:N", 6.1),  # CVE-2023-32681 (requests)
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", 7.5),  # CVE-2021-33503
+        ("CVSS:3.1/AV:N/AC:H/PR:H/UI:N/S:U/C:H/I:N/A:N", 4.4),  # CVE-2024-37891
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", 10.0),
+        ("CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:U/C:N/I:L/A:N", 3.3),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N", 0.0),
+    ],
+)
 def test_cvss_v3_base_score_matches_the_specification(vector: str, score: float) -> None:
     assert cvss.base_score(vector) == score
 
@@ -37,14 +40,21 @@ def test_cvss_rejects_v2_and_broken_vectors() -> None:
     assert cvss.rating(7.0) == "high" and cvss.rating(9.0) == "critical" and cvss.rating(3.9) == "low"
 
 
-def _affected(events: list[dict[str, str]], ecosystem: str = "PyPI", rtype: str = "ECOSYSTEM", versions: list[str] | None = None) -> OsvAffected:
-    return OsvAffected.model_validate({"package": {"ecosystem": ecosystem, "name": "p"}, "versions": versions or [],
-                                       "ranges": [{"type": rtype, "events": events}]})
+def _affected(
+    events: list[dict[str, str]], ecosystem: str = "PyPI", rtype: str = "ECOSYSTEM", versions: list[str] | None = None
+) -> OsvAffected:
+    return OsvAffected.model_validate(
+        {
+            "package": {"ecosystem": ecosystem, "name": "p"},
+            "versions": versions or [],
+            "ranges": [{"type": rtype, "events": events}],
+        }
+    )
 
 
 def test_ranges_follow_osv_semantics_with_pypi_ordering() -> None:
     two_lines = _affected([{"introduced": "0"}, {"fixed": "1.26.17"}, {"introduced": "2.0.0"}, {"fixed": "2.0.6"}])
-    assert affected_by(two_lines, "PyPI", "1.26.4") == (True, ["1.26.17"])       # 1.26.4 < 1.26.17 numerically, not as text
+    assert affected_by(two_lines, "PyPI", "1.26.4") == (True, ["1.26.17"])  # 1.26.4 < 1.26.17 numerically, not as text
     assert affected_by(two_lines, "PyPI", "1.26.17") == (False, [])
     assert affected_by(two_lines, "PyPI", "2.0.5") == (True, ["2.0.6"])
     assert affected_by(two_lines, "PyPI", "2.1.0") == (False, [])
@@ -53,7 +63,11 @@ def test_ranges_follow_osv_semantics_with_pypi_ordering() -> None:
 
 def test_last_affected_is_inclusive_and_versions_lists_match_exactly() -> None:
     last = _affected([{"introduced": "1.0.0"}, {"last_affected": "1.4.2"}], ecosystem="npm", rtype="SEMVER")
-    assert affected_by(last, "npm", "1.4.2")[0] and not affected_by(last, "npm", "1.4.3")[0] and not affected_by(last, "npm", "0.9.0")[0]
+    assert (
+        affected_by(last, "npm", "1.4.2")[0]
+        and not affected_by(last, "npm", "1.4.3")[0]
+        and not affected_by(last, "npm", "0.9.0")[0]
+    )
     listed = _affected([], versions=["2.0.1"])
     assert affected_by(listed, "PyPI", "2.0.1") == (True, []) and not affected_by(listed, "PyPI", "2.0.2")[0]
 
@@ -61,10 +75,10 @@ def test_last_affected_is_inclusive_and_versions_lists_match_exactly() -> None:
 def test_debian_versions_compare_with_dpkg_rules() -> None:
     dsa = _affected([{"introduced": "0"}, {"fixed": "2.36-9+deb12u3"}], ecosystem="Debian:12")
     assert affected_by(dsa, "Debian:12", "2.36-9+deb12u1")[0]
-    assert not affected_by(dsa, "Debian:12", "2.36-9+deb12u14")[0]               # u14 > u3 (text order would say otherwise)
+    assert not affected_by(dsa, "Debian:12", "2.36-9+deb12u14")[0]  # u14 > u3 (text order would say otherwise)
     tilde = _affected([{"introduced": "0"}, {"fixed": "3.0.14-1~deb12u2"}], ecosystem="Debian:12")
     assert affected_by(tilde, "Debian:12", "3.0.14-1~deb12u1")[0]
-    assert not affected_by(tilde, "Debian:12", "3.0.14-1")[0]                     # '~' sorts before the empty string
+    assert not affected_by(tilde, "Debian:12", "3.0.14-1")[0]  # '~' sorts before the empty string
 
 
 def test_go_semver_and_maven_rules() -> None:
@@ -83,8 +97,12 @@ def test_binary_debian_packages_match_advisories_of_their_source_package() -> No
     )
     db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
     found = {(f.id, f.package): f for f in osv.match(db, inventory)}
-    assert set(found) == {("DSA-5514-1", "libc6"), ("DSA-5650-1", "bsdutils"), ("DEBIAN-CVE-2022-0563", "bsdutils"),
-                          ("DSA-5764-1", "libssl3")}
+    assert set(found) == {
+        ("DSA-5514-1", "libc6"),
+        ("DSA-5650-1", "bsdutils"),
+        ("DEBIAN-CVE-2022-0563", "bsdutils"),
+        ("DSA-5764-1", "libssl3"),
+    }
     assert found[("DSA-5514-1", "libc6")].fixed_versions == ["2.36-9+deb12u3"]
     assert found[("DSA-5514-1", "libc6")].source_package == "glibc"
     # bsdutils' binary version has an epoch (1:) the source version lacks: the source version is what is compared
@@ -94,21 +112,38 @@ def test_binary_debian_packages_match_advisories_of_their_source_package() -> No
 
 
 def test_pypi_matching_normalizes_names_and_reads_severity_from_the_vector() -> None:
-    inventory = sbom(pkg("Requests", "2.25.0", "PyPI", "python"), pkg("urllib3", "1.26.4", "PyPI", "python"),
-                     pkg("certifi", "2024.8.30", "PyPI", "python"))
+    inventory = sbom(
+        pkg("Requests", "2.25.0", "PyPI", "python"),
+        pkg("urllib3", "1.26.4", "PyPI", "python"),
+        pkg("certifi", "2024.8.30", "PyPI", "python"),
+    )
     db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
     found = {f.id: f for f in osv.match(db, inventory)}
-    assert set(found) == {"GHSA-j8r2-6x86-q33q", "GHSA-9wx4-h78v-vm56", "GHSA-9hjg-9r4m-mvj7", "GHSA-q2q7-5pp4-w6pg",
-                          "GHSA-v845-jxx5-vc9f", "GHSA-g4mx-q9vg-27p4", "GHSA-34jh-p97f-mpxf"}
+    assert set(found) == {
+        "GHSA-j8r2-6x86-q33q",
+        "GHSA-9wx4-h78v-vm56",
+        "GHSA-9hjg-9r4m-mvj7",
+        "GHSA-q2q7-5pp4-w6pg",
+        "GHSA-v845-jxx5-vc9f",
+        "GHSA-g4mx-q9vg-27p4",
+        "GHSA-34jh-p97f-mpxf",
+    }
     j8r2 = found["GHSA-j8r2-6x86-q33q"]
     assert (j8r2.severity, j8r2.cvss_score, j8r2.aliases) == ("medium", 6.1, ["CVE-2023-32681", "PYSEC-2023-74"])
     assert found["GHSA-q2q7-5pp4-w6pg"].severity == "high"
 
 
 def test_database_severity_word_is_used_without_a_vector(tmp_path: Path) -> None:
-    record = {"id": "GHSA-xxxx-yyyy-zzzz", "database_specific": {"severity": "CRITICAL"},
-              "affected": [{"package": {"ecosystem": "npm", "name": "lodash"}, "ranges": [
-                  {"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}]}
+    record = {
+        "id": "GHSA-xxxx-yyyy-zzzz",
+        "database_specific": {"severity": "CRITICAL"},
+        "affected": [
+            {
+                "package": {"ecosystem": "npm", "name": "lodash"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}],
+            }
+        ],
+    }
     (tmp_path / "r.json").write_text(json.dumps(record))
     inventory = sbom(pkg("lodash", "4.17.20", "npm", "npm"))
     [finding] = osv.match(OsvDatabase.load(tmp_path, osv.lookup_keys(inventory)), inventory)
@@ -132,8 +167,14 @@ def test_malformed_records_are_skipped_counted_and_reported_and_the_rest_match(t
 
     shutil.copytree(OSV_DIR, tmp_path / "db")
     (tmp_path / "db" / "Debian" / "bad.json").write_text("{not json")
-    (tmp_path / "db" / "Debian" / "broken.json").write_text(json.dumps(
-        {"id": "DSA-0000-1", "affected": [{"package": {"ecosystem": "Debian:12", "name": "glibc"}, "ranges": "not a list"}]}))
+    (tmp_path / "db" / "Debian" / "broken.json").write_text(
+        json.dumps(
+            {
+                "id": "DSA-0000-1",
+                "affected": [{"package": {"ecosystem": "Debian:12", "name": "glibc"}, "ranges": "not a list"}],
+            }
+        )
+    )
     inventory = sbom(pkg("libc6", "2.36-9+deb12u1", "Debian:12", "deb", source="glibc"))
     db = OsvDatabase.load(tmp_path / "db", osv.lookup_keys(inventory))
     assert db.skipped == 2 and any("bad.json" in e for e in db.skipped_examples)
@@ -143,7 +184,13 @@ def test_malformed_records_are_skipped_counted_and_reported_and_the_rest_match(t
 
 
 def _syft() -> SyftOutput:
-    return SyftOutput(sbom=sbom(pkg("requests", "2.25.0", "PyPI", "python")), syft_json="{}", cyclonedx_json="{}", version="t", duration_s=0)
+    return SyftOutput(
+        sbom=sbom(pkg("requests", "2.25.0", "PyPI", "python")),
+        syft_json="{}",
+        cyclonedx_json="{}",
+        version="t",
+        duration_s=0,
+    )
 
 
 def test_missing_database_is_an_error_not_zero_findings(tmp_path: Path) -> None:
@@ -174,8 +221,9 @@ def test_os_fix_advice_keeps_the_binary_packages_epoch() -> None:
     """bsdutils 1:2.38.1-5+b1 (source util-linux 2.38.1-5) is fixed by DSA-5650-1 in source 2.38.1-5+deb12u1: the advice
     names the binary version apt installs, 1:2.38.1-5+deb12u1 (it read `bsdutils ()` before)."""
 
-
-    inventory = sbom(pkg("bsdutils", "1:2.38.1-5+b1", "Debian:12", "deb", source="util-linux", source_version="2.38.1-5"))
+    inventory = sbom(
+        pkg("bsdutils", "1:2.38.1-5+b1", "Debian:12", "deb", source="util-linux", source_version="2.38.1-5")
+    )
     db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
     [advice] = remediate(osv.match(db, inventory))
     assert "bsdutils (1:2.38.1-5+deb12u1)" in advice.action, advice.action
@@ -185,8 +233,12 @@ def test_ubuntu_lts_packages_use_osvs_lts_ecosystem_and_match_the_real_record() 
     """syft reports Ubuntu 22.04; OSV names the release Ubuntu:22.04:LTS (Ubuntu images got no OS findings at all)."""
     from containerkit.scan.sbom import ecosystem_for, ubuntu_ecosystem
 
-    assert [ubuntu_ecosystem(v) for v in ("22.04", "24.04", "24.10", "23.04")] == \
-        ["Ubuntu:22.04:LTS", "Ubuntu:24.04:LTS", "Ubuntu:24.10", "Ubuntu:23.04"]
+    assert [ubuntu_ecosystem(v) for v in ("22.04", "24.04", "24.10", "23.04")] == [
+        "Ubuntu:22.04:LTS",
+        "Ubuntu:24.04:LTS",
+        "Ubuntu:24.10",
+        "Ubuntu:23.04",
+    ]
     ecosystem, _ = ecosystem_for("deb", None, "php8.1-cli", "ubuntu", "22.04")
     assert ecosystem == "Ubuntu:22.04:LTS"
     inventory = sbom(pkg("php8.1-cli", "8.1.2-1ubuntu2.21", ecosystem, "deb", source="php8.1"))
@@ -204,7 +256,12 @@ def test_a_distribution_rating_gives_the_severity_when_there_is_no_cvss_vector()
     parsed = osv.OsvRecord.model_validate(record)
     assert osv.record_severity(parsed)[:2] == ("medium", 5.9)  # the CVSS v3.1 vector wins when there is one
     record["severity"] = [s for s in record["severity"] if s["type"] == "Ubuntu"]
-    assert osv.record_severity(osv.OsvRecord.model_validate(record)) == ("medium", None, None, "UBUNTU-CVE-2025-6491 (Ubuntu priority)")
+    assert osv.record_severity(osv.OsvRecord.model_validate(record)) == (
+        "medium",
+        None,
+        None,
+        "UBUNTU-CVE-2025-6491 (Ubuntu priority)",
+    )
 
 
 def test_alpine_packages_match_osvs_real_alpine_record_by_source_package() -> None:
@@ -213,19 +270,24 @@ def test_alpine_packages_match_osvs_real_alpine_record_by_source_package() -> No
 
     ecosystem, _ = ecosystem_for("apk", None, "musl-utils", "alpine", "3.18.4")
     assert ecosystem == "Alpine:v3.18"
-    inventory = sbom(pkg("musl", "1.2.4-r2", ecosystem, "apk"), pkg("musl-utils", "1.2.4-r2", ecosystem, "apk", source="musl"))
+    inventory = sbom(
+        pkg("musl", "1.2.4-r2", ecosystem, "apk"), pkg("musl-utils", "1.2.4-r2", ecosystem, "apk", source="musl")
+    )
     db = OsvDatabase.load(OSV_DIR, osv.lookup_keys(inventory))
     findings = osv.match(db, inventory)
     assert [(f.id, f.package, f.fixed_versions) for f in findings] == [
-        ("ALPINE-CVE-2025-26519", "musl", ["1.2.4-r3"]), ("ALPINE-CVE-2025-26519", "musl-utils", ["1.2.4-r3"])]
+        ("ALPINE-CVE-2025-26519", "musl", ["1.2.4-r3"]),
+        ("ALPINE-CVE-2025-26519", "musl-utils", ["1.2.4-r3"]),
+    ]
     assert findings[0].aliases == ["CVE-2025-26519"]
     assert findings[0].severity == "high" and findings[0].severity_source == "ALPINE-CVE-2025-26519 (CVSS v3)"
     [advice] = remediate(findings)
     assert "RUN apk upgrade --no-cache musl musl-utils" in advice.action, advice.action
     # the 3.19 branch's fix is an Alpine version with a _git suffix: apk ordering, not text ordering
     on_319 = sbom(pkg("musl", "1.2.4_git20230717-r4", "Alpine:v3.19", "apk"))
-    assert [f.fixed_versions for f in osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(on_319)), on_319)] == \
-        [["1.2.4_git20230717-r5"]]
+    assert [f.fixed_versions for f in osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(on_319)), on_319)] == [
+        ["1.2.4_git20230717-r5"]
+    ]
     fixed = sbom(pkg("musl", "1.2.4-r3", ecosystem, "apk"))
     assert osv.match(OsvDatabase.load(OSV_DIR, osv.lookup_keys(fixed)), fixed) == []
 
@@ -234,7 +296,9 @@ def _alma(name: str, version: str) -> Sbom:
     from containerkit.scan.sbom import ecosystem_for
 
     ecosystem, _ = ecosystem_for("rpm", f"pkg:rpm/almalinux/{name}@{version}?arch=x86_64", name, "almalinux", "9.1")
-    return Sbom(image="t:1", distro_id="almalinux", distro_version="9.1", packages=[pkg(name, version, str(ecosystem), "rpm")])
+    return Sbom(
+        image="t:1", distro_id="almalinux", distro_version="9.1", packages=[pkg(name, version, str(ecosystem), "rpm")]
+    )
 
 
 def test_almalinux_packages_match_almalinuxs_real_record_with_rpm_ordering_and_its_rating() -> None:
@@ -264,7 +328,9 @@ def test_an_rpm_advisory_is_ignored_only_when_every_cve_it_fixes_is(tmp_path: Pa
     every = tmp_path / "every"
     every.write_text("".join(f"{cve}\n" for cve in finding.related))
     [ignored], _ = apply_ignores([finding], load_ignore_file(every), "every")
-    assert ignored.ignored is not None and ignored.ignored.startswith("every vulnerability it fixes is ignored (every:1")
+    assert ignored.ignored is not None and ignored.ignored.startswith(
+        "every vulnerability it fixes is ignored (every:1"
+    )
     by_id = tmp_path / "by-id"
     by_id.write_text("ALSA-2023:0946\n")
     assert apply_ignores([finding], load_ignore_file(by_id), "by-id")[0][0].ignored == "by-id:1"
@@ -300,8 +366,18 @@ def test_alpine_versions_order_as_apk_does_including_git_snapshots() -> None:
     after the numbers, more numbers later; univers refused `_git` versions, so Alpine 3.19's musl was never matched."""
     from containerkit.scan.versions import UnparsableVersionError, parse
 
-    ordered = ["1.2.4_rc1-r0", "1.2.4-r0", "1.2.4-r3", "1.2.4_git20230717-r4", "1.2.4_git20230717-r5", "1.2.4_p1-r0",
-               "1.2.4a-r0", "1.2.4.1-r0", "1.2.5-r1", "1.10.0-r0"]
+    ordered = [
+        "1.2.4_rc1-r0",
+        "1.2.4-r0",
+        "1.2.4-r3",
+        "1.2.4_git20230717-r4",
+        "1.2.4_git20230717-r5",
+        "1.2.4_p1-r0",
+        "1.2.4a-r0",
+        "1.2.4.1-r0",
+        "1.2.5-r1",
+        "1.10.0-r0",
+    ]
     assert sorted(reversed(ordered), key=lambda v: parse("Alpine:v3.19", v)) == ordered
     assert parse("Alpine:v3.19", "3.1.4-r5") == parse("Alpine:v3.19", "3.1.4~9f3a-r5")  # the ~hash does not order
     with pytest.raises(UnparsableVersionError):

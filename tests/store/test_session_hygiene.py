@@ -20,7 +20,7 @@ def _sessions(harness: Harness) -> set[str]:
 
 def test_read_only_calls_without_a_session_create_none(harness: Harness, tmp_path: Path) -> None:
     dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text("FROM debian:bookworm-slim\nUSER 10001\nCMD [\"true\"]\n")
+    dockerfile.write_text('FROM debian:bookworm-slim\nUSER 10001\nCMD ["true"]\n')
 
     async def body(client: Client) -> Any:
         out = []
@@ -45,8 +45,9 @@ def test_a_read_only_call_given_a_session_still_records_in_it(harness: Harness) 
     assert result.session_id == sid and "analysis" in harness.app.services.store.get_state(sid)[0]
 
 
-def test_eviction_spares_resumable_runs_and_removes_empty_sessions_first(ck_home: Path, tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_eviction_spares_resumable_runs_and_removes_empty_sessions_first(
+    ck_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CONTAINERKIT_STORE__MAX_SESSIONS", "3")
     app = build_app(load_settings())
     harness = Harness(app=app, home=ck_home)
@@ -56,7 +57,9 @@ def test_eviction_spares_resumable_runs_and_removes_empty_sessions_first(ck_home
         async def body(client: Client) -> Any:
             failed = await client.call_tool("execute_custom_workflow", {"spec": spec})
             stateful = await client.call_tool("generate_dockerfile", {"path": str(FIXTURE_REPOS / "python-flask")})
-            empties = [await client.call_tool("tag_image", {"source": "no-such-image:1", "target": "x:1"}) for _ in range(5)]
+            empties = [
+                await client.call_tool("tag_image", {"source": "no-such-image:1", "target": "x:1"}) for _ in range(5)
+            ]
             return failed, stateful, empties
 
         failed, stateful, empties = run_client(harness, body)

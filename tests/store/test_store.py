@@ -240,7 +240,9 @@ def test_job_params_and_errors_never_store_secrets(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     sid = store.create_session().id
     _, job = store.begin_job(sid, "push_image", {"password": canary, "ref": "x", "nested": {"token": "tok-123456"}})
-    store.end_job(job, "failed", RegistryAuthError(f"login failed with {canary}", details={"cmd": f"--password {canary}"}))
+    store.end_job(
+        job, "failed", RegistryAuthError(f"login failed with {canary}", details={"cmd": f"--password {canary}"})
+    )
     store.add_artifact(sid, "build_log", "log", f"echo {canary}")
     store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("s.db*"))

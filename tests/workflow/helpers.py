@@ -88,7 +88,9 @@ def make_test_registry() -> ToolRegistry:
             raise BuildError(f"call {calls} failed", code=p.code, retryable=True)
         return FlakyResult(calls=calls)
 
-    @reg.tool("gate", title="Gate", description="waits until the other gates started", params=GateParams, result=GateResult)
+    @reg.tool(
+        "gate", title="Gate", description="waits until the other gates started", params=GateParams, result=GateResult
+    )
     async def gate(ctx: ToolContext, p: GateParams) -> GateResult:
         GATES.setdefault(p.name, anyio.Event()).set()
         for other in p.others:

@@ -33,9 +33,14 @@ def steps(result: Any) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("fixture", ["python-fastapi", "node-express"])
-def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture: str, ck_home: Path, docker_client: Any,
-                                                                         local_registry: str, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(
+    fixture: str,
+    ck_home: Path,
+    docker_client: Any,
+    local_registry: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # the built-in scanner runs against the small OSV database kept in the test data (real advisory records)
     monkeypatch.setenv("CONTAINERKIT_SCAN__DB_PATH", str(ROOT / "tests" / "data" / "scan" / "osv"))
     monkeypatch.setenv("CONTAINERKIT_SCAN__DB_MAX_AGE_DAYS", "100000")
@@ -45,8 +50,11 @@ def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture
     repo = copy_fixture(fixture, tmp_path)
     result = harness.call("containerize", path=str(repo), registry=f"{local_registry}/e2e", tag="t1")
     state = steps(result)
-    assert {k: state[k] for k in ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate")} == dict.fromkeys(
-        ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate"), "succeeded")
+    assert {
+        k: state[k] for k in ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate")
+    } == dict.fromkeys(
+        ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate"), "succeeded"
+    )
     assert state["scan"] == "succeeded"
     assert "total" in result.report["scan"] and result.report["scan"]["summary"]
     assert state["deploy"] == "skipped" and state["verify"] == "skipped"
@@ -61,11 +69,19 @@ def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(fixture
     assert "## Detected" in result.report_markdown
 
 
-def test_without_registry_push_is_skipped_with_the_reason(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
+def test_without_registry_push_is_skipped_with_the_reason(
+    harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     repo = copy_fixture("python-health", tmp_path)
     result = harness.call("containerize", path=str(repo), until="smoke")
-    assert steps(result) == {"analyze": "succeeded", "dockerfile": "succeeded", "lint": "succeeded", "secrets": "succeeded",
-                             "build": "succeeded", "smoke": "succeeded"}
+    assert steps(result) == {
+        "analyze": "succeeded",
+        "dockerfile": "succeeded",
+        "lint": "succeeded",
+        "secrets": "succeeded",
+        "build": "succeeded",
+        "smoke": "succeeded",
+    }
 
 
 def test_deploy_without_registry_is_refused_up_front(harness: Harness) -> None:
@@ -103,9 +119,11 @@ def test_a_workflow_parameter_from_inputs_is_checked_before_the_first_step(tmp_p
     from tests.core.test_cli import ck
 
     flow = tmp_path / "flow.yaml"
-    flow.write_text("name: retag\ninputs: {target: ok/app:1}\nsteps:\n  - id: look\n    tool: analyze_repository\n"
-                    f"    params: {{path: {tmp_path}}}\n  - id: tag\n    tool: tag_image\n    depends_on: [look]\n"
-                    "    params: {source: app:1, target: '${{ inputs.target }}'}\n")
+    flow.write_text(
+        "name: retag\ninputs: {target: ok/app:1}\nsteps:\n  - id: look\n    tool: analyze_repository\n"
+        f"    params: {{path: {tmp_path}}}\n  - id: tag\n    tool: tag_image\n    depends_on: [look]\n"
+        "    params: {source: app:1, target: '${{ inputs.target }}'}\n"
+    )
     env = {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])}
     out = ck(["workflow", "run", str(flow), "-i", "target=-rf/app:1", "--json"], tmp_path, env)
     assert out.returncode != 0
@@ -115,7 +133,9 @@ def test_a_workflow_parameter_from_inputs_is_checked_before_the_first_step(tmp_p
     assert listed["runs"] == []  # refused before a run was even created
 
 
-def test_wrong_port_is_repaired_by_the_routing_rules(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path) -> None:
+def test_wrong_port_is_repaired_by_the_routing_rules(
+    harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     repo = copy_fixture("python-wrong-port", tmp_path)
     result = harness.call("containerize", path=str(repo), until="smoke")
     assert steps(result)["smoke"] == "succeeded"
@@ -125,18 +145,23 @@ def test_wrong_port_is_repaired_by_the_routing_rules(harness: Harness, docker_cl
 
 
 @pytest.mark.parametrize("mode", [pytest.param("legacy", id="2025-11-25"), pytest.param("2026-07-28", id="2026-07-28")])
-def test_broken_dockerfile_is_fixed_through_mcp_sampling(harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path,
-                                                         mode: str) -> None:
+def test_broken_dockerfile_is_fixed_through_mcp_sampling(
+    harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path, mode: str
+) -> None:
     """On 2026-07-28 the question goes out in an input-required round: the workflow stops, the client answers, and the
     repeated call runs the workflow again with the answer (asked once)."""
     repo = copy_fixture("python-health", tmp_path)
     good = render(analyze(repo).services[0]).dockerfile
-    (repo / "Dockerfile").write_text(good.replace("COPY requirements.txt ./", "COPY requirements-missing.txt ./requirements.txt"))
+    (repo / "Dockerfile").write_text(
+        good.replace("COPY requirements.txt ./", "COPY requirements-missing.txt ./requirements.txt")
+    )
     asked: list[str] = []
 
     async def sampling(ctx: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
         asked.append(params.messages[0].content.text)  # type: ignore[union-attr]
-        return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text=good), model="test-model")
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text=good), model="test-model"
+        )
 
     progress: list[str] = []
 
@@ -145,7 +170,9 @@ def test_broken_dockerfile_is_fixed_through_mcp_sampling(harness: Harness, docke
 
     async def main() -> Any:
         async with Client(build_server(harness.app), sampling_callback=sampling, mode=mode) as client:
-            return await client.call_tool("containerize", {"path": str(repo), "until": "smoke"}, progress_callback=on_progress)
+            return await client.call_tool(
+                "containerize", {"path": str(repo), "until": "smoke"}, progress_callback=on_progress
+            )
 
     result = anyio.run(main)
     assert not result.is_error, result.content[0].text
@@ -156,8 +183,9 @@ def test_broken_dockerfile_is_fixed_through_mcp_sampling(harness: Harness, docke
     assert any(m.startswith("step build:") for m in progress) and any(m.startswith("[build]") for m in progress)
 
 
-def test_containerize_through_mcp_reports_progress_and_pushes(harness: Harness, docker_client: Any, local_registry: str,
-                                                             tmp_path: Path) -> None:
+def test_containerize_through_mcp_reports_progress_and_pushes(
+    harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     repo = copy_fixture("node-express", tmp_path)
     progress: list[tuple[float, str]] = []
 
@@ -166,15 +194,19 @@ def test_containerize_through_mcp_reports_progress_and_pushes(harness: Harness, 
 
     async def main() -> Any:
         async with Client(build_server(harness.app), mode="legacy") as client:
-            return await client.call_tool("containerize", {"path": str(repo), "registry": f"{local_registry}/mcp", "tag": "m1"},
-                                          progress_callback=on_progress)
+            return await client.call_tool(
+                "containerize",
+                {"path": str(repo), "registry": f"{local_registry}/mcp", "tag": "m1"},
+                progress_callback=on_progress,
+            )
 
     result = anyio.run(main)
     assert not result.is_error, result.content[0].text
     data = result.structured_content
     state = {s["id"]: s["status"] for s in data["steps"]}
     assert {k: state[k] for k in ("build", "smoke", "push", "manifests", "validate")} == dict.fromkeys(
-        ("build", "smoke", "push", "manifests", "validate"), "succeeded")
+        ("build", "smoke", "push", "manifests", "validate"), "succeeded"
+    )
     messages = [m for _, m in progress]
     for step in ("analyze", "build", "smoke", "push", "manifests", "validate"):
         assert f"step {step}: succeeded" in messages, messages
@@ -189,20 +221,25 @@ def _hand_written(repo: Path) -> tuple[str, str]:
     """A hand-written (no Container Kit header) Dockerfile with a broken COPY, and the good generated one."""
     good = render(analyze(repo).services[0]).dockerfile
     body = "\n".join(line for line in good.splitlines() if "Generated by Container Kit" not in line) + "\n"
-    broken = "# my own Dockerfile\n" + body.replace("COPY requirements.txt ./", "COPY requirements-missing.txt ./requirements.txt")
+    broken = "# my own Dockerfile\n" + body.replace(
+        "COPY requirements.txt ./", "COPY requirements-missing.txt ./requirements.txt"
+    )
     (repo / "Dockerfile").write_text(broken)
     return broken, good
 
 
 def _sampling_with(answer: str) -> Any:
     async def sampling(ctx: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
-        return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text=answer), model="test-model")
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text=answer), model="test-model"
+        )
 
     return sampling
 
 
-def test_a_fix_for_a_hand_written_dockerfile_is_a_proposal_until_applied(harness: Harness, docker_client: Any, local_registry: str,
-                                                                        tmp_path: Path) -> None:
+def test_a_fix_for_a_hand_written_dockerfile_is_a_proposal_until_applied(
+    harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     repo = copy_fixture("python-health", tmp_path)
     broken, good = _hand_written(repo)
 
@@ -233,8 +270,9 @@ def test_a_fix_for_a_hand_written_dockerfile_is_a_proposal_until_applied(harness
     assert applied and applied[0]["detail"]["previous_artifact"] == previous[0].id
 
 
-def test_apply_fixes_writes_the_fix_and_keeps_the_users_file(harness: Harness, docker_client: Any, local_registry: str,
-                                                            tmp_path: Path) -> None:
+def test_apply_fixes_writes_the_fix_and_keeps_the_users_file(
+    harness: Harness, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     repo = copy_fixture("python-health", tmp_path)
     broken, good = _hand_written(repo)
 
@@ -245,13 +283,18 @@ def test_apply_fixes_writes_the_fix_and_keeps_the_users_file(harness: Harness, d
     result = anyio.run(main)
     assert not result.is_error, result.content[0].text
     assert (repo / "Dockerfile").read_text().strip() == good.strip()
-    routes = [e for e in result.structured_content["events"] if e["kind"] == "route" and e["detail"].get("sampling") == "accepted"]
+    routes = [
+        e
+        for e in result.structured_content["events"]
+        if e["kind"] == "route" and e["detail"].get("sampling") == "accepted"
+    ]
     previous_id = routes[0]["detail"]["previous_artifact"]
     assert harness.app.services.store.get_artifact(previous_id)[1].decode() == broken
 
 
-def test_parallel_runs_of_same_named_services_each_push_their_own_image(ck_home: Path, docker_client: Any, local_registry: str,
-                                                                        tmp_path: Path) -> None:
+def test_parallel_runs_of_same_named_services_each_push_their_own_image(
+    ck_home: Path, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
     """The probe's six parallel `containerize` runs of different repositories whose services share a name, to one
     registry and tag: each run must push its own image (three of six pushed another run's image, verified=True)."""
     import os
@@ -266,19 +309,47 @@ def test_parallel_runs_of_same_named_services_each_push_their_own_image(ck_home:
         repo = tmp_path / f"r{i}" / "web"
         shutil.copytree(FIXTURE_REPOS / "static-site", repo)
         (repo / "index.html").write_text(f"<html><body>run {i}</body></html>\n")
-        procs.append(subprocess.Popen([sys.executable, "-m", "containerkit", "containerize", str(repo), "--registry", registry,
-                                       "--tag", "same", "--until", "push", "--json"], env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "containerkit",
+                    "containerize",
+                    str(repo),
+                    "--registry",
+                    registry,
+                    "--tag",
+                    "same",
+                    "--until",
+                    "push",
+                    "--json",
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-2000:]
         run = json.loads(out)
         results.append((run["outputs"]["build"]["image_id"], run["outputs"]["push"]["transfer"]))
-    accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"}
+    accept = {
+        "Accept": "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
+    }
     # what the registry holds under the digest each run reports is that run's image, not another run's
-    mixed = [httpx.get(f"http://{registry}/web/manifests/{transfer['digest']}".replace(local_registry, f"{local_registry}/v2", 1),
-                       headers=accept, timeout=10).json()["config"]["digest"] != built for built, transfer in results]
+    mixed = [
+        httpx.get(
+            f"http://{registry}/web/manifests/{transfer['digest']}".replace(local_registry, f"{local_registry}/v2", 1),
+            headers=accept,
+            timeout=10,
+        ).json()["config"]["digest"]
+        != built
+        for built, transfer in results
+    ]
     assert not any(mixed), f"{sum(mixed)} of 6 runs pushed another run's image"
     for built, transfer in results:
         assert transfer["image"] == built and transfer["verified"], transfer
@@ -298,7 +369,9 @@ def test_the_pipeline_scans_the_build_context_for_secrets_before_building(tmp_pa
     run = json.loads(out.stdout)
     (finding,) = run["outputs"]["secrets"]["report"]["findings"]
     assert finding["file"] == ".env" and finding["rule"] == "secret-assignment" and finding["in_build_context"] is False
-    assert run["report"]["secrets"]["warnings"] == [] and ".env" in (generated / ".dockerignore").read_text().splitlines()
+    assert (
+        run["report"]["secrets"]["warnings"] == [] and ".env" in (generated / ".dockerignore").read_text().splitlines()
+    )
     assert "Zq8rT2vLp9XwK3" not in out.stdout + out.stderr
 
     hand_written = copy_fixture("static-site", tmp_path / "b")

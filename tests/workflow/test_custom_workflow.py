@@ -42,7 +42,6 @@ def ck(ck_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     app.services.store.close()
 
 
-
 def _repo(tmp_path: Path) -> Path:
     repo = tmp_path / "python-health"
     shutil.copytree(FIXTURE_REPOS / "python-health", repo)
@@ -53,10 +52,19 @@ def _steps(data: dict[str, Any]) -> dict[str, tuple[str, int]]:
     return {s["id"]: (s["status"], s["attempts"]) for s in data["steps"]}
 
 
-def test_unreachable_registry_is_retried_then_routed_and_the_run_recovers(ck: Any, docker_client: Any, local_registry: str,
-                                                                          tmp_path: Path) -> None:
-    code, out, text = ck("workflow", "run", str(SPEC), "--input", f"path={_repo(tmp_path)}",
-                         "--input", f"registry=127.0.0.1:{free_port()}/demo", "--json")
+def test_unreachable_registry_is_retried_then_routed_and_the_run_recovers(
+    ck: Any, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
+    code, out, text = ck(
+        "workflow",
+        "run",
+        str(SPEC),
+        "--input",
+        f"path={_repo(tmp_path)}",
+        "--input",
+        f"registry=127.0.0.1:{free_port()}/demo",
+        "--json",
+    )
     assert code == 0, text
     data = json.loads(out)
     steps = _steps(data)
@@ -70,10 +78,21 @@ def test_unreachable_registry_is_retried_then_routed_and_the_run_recovers(ck: An
     assert any(e["kind"] == "route" and e["detail"].get("to") == "report" for e in data["events"])
 
 
-def test_with_the_local_registry_it_pushes_and_the_route_is_not_taken(ck: Any, docker_client: Any, local_registry: str,
-                                                                      tmp_path: Path) -> None:
-    code, out, text = ck("workflow", "run", str(SPEC), "--input", f"path={_repo(tmp_path)}", "--input", f"registry={local_registry}/wf",
-                         "--input", "tag=t2", "--json")
+def test_with_the_local_registry_it_pushes_and_the_route_is_not_taken(
+    ck: Any, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
+    code, out, text = ck(
+        "workflow",
+        "run",
+        str(SPEC),
+        "--input",
+        f"path={_repo(tmp_path)}",
+        "--input",
+        f"registry={local_registry}/wf",
+        "--input",
+        "tag=t2",
+        "--json",
+    )
     assert code == 0, text
     data = json.loads(out)
     steps = _steps(data)
@@ -87,7 +106,9 @@ def test_with_the_local_registry_it_pushes_and_the_route_is_not_taken(ck: Any, d
     assert code == 0 and run_id in out
 
 
-def test_without_a_registry_tag_and_push_are_skipped_by_their_condition(ck: Any, docker_client: Any, tmp_path: Path) -> None:
+def test_without_a_registry_tag_and_push_are_skipped_by_their_condition(
+    ck: Any, docker_client: Any, tmp_path: Path
+) -> None:
     code, out, text = ck("workflow", "run", str(SPEC), "--input", f"path={_repo(tmp_path)}", "--json")
     assert code == 0, text
     data = json.loads(out)

@@ -34,10 +34,21 @@ def steps(record: RunRecord) -> dict[str, str]:
 
 
 def test_outputs_flow_to_later_steps_with_their_types(harness: Harness) -> None:
-    record = run(harness, spec([
-        {"id": "one", "tool": "add", "params": {"a": 2, "b": 3}},
-        {"id": "two", "tool": "add", "depends_on": ["one"], "params": {"a": "${{ steps.one.outputs.total }}", "b": "${{ inputs.b }}"}},
-    ], inputs={"b": 10}))
+    record = run(
+        harness,
+        spec(
+            [
+                {"id": "one", "tool": "add", "params": {"a": 2, "b": 3}},
+                {
+                    "id": "two",
+                    "tool": "add",
+                    "depends_on": ["one"],
+                    "params": {"a": "${{ steps.one.outputs.total }}", "b": "${{ inputs.b }}"},
+                },
+            ],
+            inputs={"b": 10},
+        ),
+    )
     assert record.status == "succeeded"
     two = next(s for s in record.steps if s.step_id == "two")
     assert two.outputs is not None and two.outputs["total"] == 15 and two.outputs["parts"] == [5, 10]
@@ -46,30 +57,59 @@ def test_outputs_flow_to_later_steps_with_their_types(harness: Harness) -> None:
 def test_independent_steps_run_in_parallel(harness: Harness) -> None:
     GATES.clear()
     # each gate waits for the other to have started: a sequential runner would deadlock into the timeout
-    record = run(harness, spec([
-        {"id": "left", "tool": "gate", "params": {"name": "l", "others": ["r"]}, "timeout_s": 10},
-        {"id": "right", "tool": "gate", "params": {"name": "r", "others": ["l"]}, "timeout_s": 10},
-        {"id": "join", "tool": "add", "depends_on": ["left", "right"], "params": {"a": 1}},
-    ]))
+    record = run(
+        harness,
+        spec(
+            [
+                {"id": "left", "tool": "gate", "params": {"name": "l", "others": ["r"]}, "timeout_s": 10},
+                {"id": "right", "tool": "gate", "params": {"name": "r", "others": ["l"]}, "timeout_s": 10},
+                {"id": "join", "tool": "add", "depends_on": ["left", "right"], "params": {"a": 1}},
+            ]
+        ),
+    )
     assert steps(record) == {"left": "succeeded", "right": "succeeded", "join": "succeeded"}
 
 
 def test_parallelism_limit_is_respected(harness: Harness) -> None:
     GATES.clear()
-    record = run(harness, spec([
-        {"id": "left", "tool": "gate", "params": {"name": "l", "others": ["r"]}, "timeout_s": 1},
-        {"id": "right", "tool": "gate", "params": {"name": "r", "others": ["l"]}, "timeout_s": 1},
-    ], max_parallel=1))
+    record = run(
+        harness,
+        spec(
+            [
+                {"id": "left", "tool": "gate", "params": {"name": "l", "others": ["r"]}, "timeout_s": 1},
+                {"id": "right", "tool": "gate", "params": {"name": "r", "others": ["l"]}, "timeout_s": 1},
+            ],
+            max_parallel=1,
+        ),
+    )
     assert "TIMEOUT" in {s.error_code for s in record.steps}
 
 
 def test_false_condition_skips_the_step_and_its_dependents(harness: Harness) -> None:
-    record = run(harness, spec([
-        {"id": "one", "tool": "add", "params": {"a": 1}},
-        {"id": "big", "tool": "add", "depends_on": ["one"], "when": "steps.one.outputs.total > 5", "params": {"a": 1}},
-        {"id": "small", "tool": "add", "depends_on": ["one"], "when": "steps.one.outputs.total <= 5 and inputs.go", "params": {"a": 1}},
-        {"id": "after", "tool": "add", "depends_on": ["big"], "params": {"a": 1}},
-    ], inputs={"go": True}))
+    record = run(
+        harness,
+        spec(
+            [
+                {"id": "one", "tool": "add", "params": {"a": 1}},
+                {
+                    "id": "big",
+                    "tool": "add",
+                    "depends_on": ["one"],
+                    "when": "steps.one.outputs.total > 5",
+                    "params": {"a": 1},
+                },
+                {
+                    "id": "small",
+                    "tool": "add",
+                    "depends_on": ["one"],
+                    "when": "steps.one.outputs.total <= 5 and inputs.go",
+                    "params": {"a": 1},
+                },
+                {"id": "after", "tool": "add", "depends_on": ["big"], "params": {"a": 1}},
+            ],
+            inputs={"go": True},
+        ),
+    )
     assert steps(record) == {"one": "succeeded", "big": "skipped", "small": "succeeded", "after": "skipped"}
     assert record.status == "succeeded"
 
@@ -79,12 +119,15 @@ def test_a_chain_of_skipped_steps_ends_the_run_when_nothing_else_runs(harness: H
     registry = make_test_registry()
     session = harness.app.services.store.create_session()
     runner = WorkflowRunner(registry, harness.app.services)
-    data = spec([
-        {"id": "one", "tool": "add", "params": {"a": 1}},
-        {"id": "deploy", "tool": "add", "depends_on": ["one"], "when": "inputs.deploy", "params": {"a": 1}},
-        {"id": "verify", "tool": "add", "depends_on": ["deploy"], "when": "inputs.deploy", "params": {"a": 1}},
-        {"id": "report", "tool": "add", "depends_on": ["verify"], "params": {"a": 1}},
-    ], inputs={"deploy": False})
+    data = spec(
+        [
+            {"id": "one", "tool": "add", "params": {"a": 1}},
+            {"id": "deploy", "tool": "add", "depends_on": ["one"], "when": "inputs.deploy", "params": {"a": 1}},
+            {"id": "verify", "tool": "add", "depends_on": ["deploy"], "when": "inputs.deploy", "params": {"a": 1}},
+            {"id": "report", "tool": "add", "depends_on": ["verify"], "params": {"a": 1}},
+        ],
+        inputs={"deploy": False},
+    )
 
     async def main() -> RunRecord:
         with anyio.fail_after(20):
@@ -97,9 +140,20 @@ def test_a_chain_of_skipped_steps_ends_the_run_when_nothing_else_runs(harness: H
 
 def test_retries_with_backoff_until_success(harness: Harness, tmp_path: Path) -> None:
     counter = tmp_path / "n"
-    record = run(harness, spec([
-        {"id": "f", "tool": "flaky", "params": {"counter": str(counter), "fail_times": 2}, "retries": 2, "retry_backoff_s": 0.01},
-    ]))
+    record = run(
+        harness,
+        spec(
+            [
+                {
+                    "id": "f",
+                    "tool": "flaky",
+                    "params": {"counter": str(counter), "fail_times": 2},
+                    "retries": 2,
+                    "retry_backoff_s": 0.01,
+                },
+            ]
+        ),
+    )
     assert record.status == "succeeded" and record.steps[0].attempts == 3
     events = harness.app.services.store.runs.events(record.id)
     assert [e.detail["delay_s"] for e in events if e.kind == "retry"] == [0.01, 0.02]
@@ -107,31 +161,73 @@ def test_retries_with_backoff_until_success(harness: Harness, tmp_path: Path) ->
 
 def test_permanent_errors_are_not_retried(harness: Harness, tmp_path: Path) -> None:
     counter = tmp_path / "n"
-    record = run(harness, spec([
-        {"id": "f", "tool": "flaky", "params": {"counter": str(counter), "fail_times": 5, "code": "INVALID_INPUT"}, "retries": 3},
-    ]))
+    record = run(
+        harness,
+        spec(
+            [
+                {
+                    "id": "f",
+                    "tool": "flaky",
+                    "params": {"counter": str(counter), "fail_times": 5, "code": "INVALID_INPUT"},
+                    "retries": 3,
+                },
+            ]
+        ),
+    )
     assert record.status == "failed" and counter.read_text() == "1"
 
 
 def test_failure_route_runs_the_handler_and_recovers_the_run(harness: Harness, tmp_path: Path) -> None:
-    record = run(harness, spec([
-        {"id": "f", "tool": "flaky", "params": {"counter": str(tmp_path / "n"), "fail_times": 9}, "on_failure": ["handle"]},
-        {"id": "handle", "tool": "add", "route_only": True, "params": {"a": 1}},
-        {"id": "unused", "tool": "add", "route_only": True, "params": {"a": 1}},
-        {"id": "other", "tool": "add", "params": {"a": 1}, "on_failure": ["unused"]},
-        {"id": "after", "tool": "add", "depends_on": ["f"], "params": {"a": 1}},
-    ]))
-    assert steps(record) == {"f": "failed", "handle": "succeeded", "unused": "skipped", "other": "succeeded", "after": "skipped"}
+    record = run(
+        harness,
+        spec(
+            [
+                {
+                    "id": "f",
+                    "tool": "flaky",
+                    "params": {"counter": str(tmp_path / "n"), "fail_times": 9},
+                    "on_failure": ["handle"],
+                },
+                {"id": "handle", "tool": "add", "route_only": True, "params": {"a": 1}},
+                {"id": "unused", "tool": "add", "route_only": True, "params": {"a": 1}},
+                {"id": "other", "tool": "add", "params": {"a": 1}, "on_failure": ["unused"]},
+                {"id": "after", "tool": "add", "depends_on": ["f"], "params": {"a": 1}},
+            ]
+        ),
+    )
+    assert steps(record) == {
+        "f": "failed",
+        "handle": "succeeded",
+        "unused": "skipped",
+        "other": "succeeded",
+        "after": "skipped",
+    }
     assert record.status == "succeeded"
     routes = [e for e in harness.app.services.store.runs.events(record.id) if e.kind == "route"]
     assert routes[0].detail == {"from": "f", "to": "handle", "code": "NETWORK"}
 
 
 def test_continue_on_error_lets_dependents_run(harness: Harness, tmp_path: Path) -> None:
-    record = run(harness, spec([
-        {"id": "f", "tool": "flaky", "params": {"counter": str(tmp_path / "n"), "fail_times": 9}, "continue_on_error": True},
-        {"id": "after", "tool": "add", "depends_on": ["f"], "when": "steps.f.status == 'failed'", "params": {"a": 1}},
-    ]))
+    record = run(
+        harness,
+        spec(
+            [
+                {
+                    "id": "f",
+                    "tool": "flaky",
+                    "params": {"counter": str(tmp_path / "n"), "fail_times": 9},
+                    "continue_on_error": True,
+                },
+                {
+                    "id": "after",
+                    "tool": "add",
+                    "depends_on": ["f"],
+                    "when": "steps.f.status == 'failed'",
+                    "params": {"a": 1},
+                },
+            ]
+        ),
+    )
     assert steps(record) == {"f": "failed", "after": "succeeded"} and record.status == "succeeded"
 
 
@@ -148,8 +244,11 @@ def test_router_fixes_a_failure_and_the_step_is_retried_with_new_params(harness:
         seen.append(failure.error.code)
         return RouteDecision("retry", "use a fresh counter", params={"fail_times": 0})
 
-    record = run(harness, spec([{"id": "f", "tool": "flaky", "params": {"counter": str(tmp_path / "n"), "fail_times": 1}}]),
-                 router=router)
+    record = run(
+        harness,
+        spec([{"id": "f", "tool": "flaky", "params": {"counter": str(tmp_path / "n"), "fail_times": 1}}]),
+        router=router,
+    )
     assert record.status == "succeeded" and seen == ["NETWORK"]
     route = next(e for e in harness.app.services.store.runs.events(record.id) if e.kind == "route")
     assert route.detail["action"] == "retry" and route.detail["params"] == {"fail_times": 0}
@@ -159,10 +258,12 @@ def test_cancellation_by_the_caller_marks_running_and_pending_steps_cancelled(ha
     registry = make_test_registry()
     session = harness.app.services.store.create_session()
     runner = WorkflowRunner(registry, harness.app.services)
-    data = spec([
-        {"id": "s", "tool": "sleep", "params": {"seconds": 30}},
-        {"id": "t", "tool": "add", "depends_on": ["s"], "params": {"a": 1}},
-    ])
+    data = spec(
+        [
+            {"id": "s", "tool": "sleep", "params": {"seconds": 30}},
+            {"id": "t", "tool": "add", "depends_on": ["s"], "params": {"a": 1}},
+        ]
+    )
 
     async def main() -> None:
         with anyio.move_on_after(0.5):
@@ -178,20 +279,26 @@ def test_cancel_request_from_another_caller_stops_the_run(harness: Harness) -> N
     store = harness.app.services.store
     session = store.create_session()
     runner = WorkflowRunner(registry, harness.app.services)
-    data = spec([
-        {"id": "s", "tool": "sleep", "params": {"seconds": 30}},
-        {"id": "t", "tool": "add", "depends_on": ["s"], "params": {"a": 1}},
-    ])
+    data = spec(
+        [
+            {"id": "s", "tool": "sleep", "params": {"seconds": 30}},
+            {"id": "t", "tool": "add", "depends_on": ["s"], "params": {"a": 1}},
+        ]
+    )
     result: list[RunRecord] = []
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
+
             async def go() -> None:
                 result.append(await runner.start(load_spec(data), {}, session.id))
 
             tg.start_soon(go)
             with anyio.fail_after(10):
-                while not store.runs.list_runs(session.id) or store.runs.list_runs(session.id)[0].steps[0].status != "running":
+                while (
+                    not store.runs.list_runs(session.id)
+                    or store.runs.list_runs(session.id)[0].steps[0].status != "running"
+                ):
                     await anyio.sleep(0.02)
             await harness.acall("cancel_workflow", run_id=store.runs.list_runs(session.id)[0].id)
 
@@ -207,16 +314,26 @@ def test_resume_after_failure_keeps_completed_steps(harness: Harness, tmp_path: 
     registry = make_test_registry()
     session = harness.app.services.store.create_session()
     runner = WorkflowRunner(registry, harness.app.services)
-    data = spec([
-        {"id": "first", "tool": "add", "params": {"a": 1, "log": str(log)}},
-        {"id": "f", "tool": "flaky", "depends_on": ["first"], "params": {"counter": str(counter), "fail_times": 1}},
-        {"id": "last", "tool": "add", "depends_on": ["f"], "params": {"a": "${{ steps.first.outputs.total }}", "log": str(log)}},
-    ])
+    data = spec(
+        [
+            {"id": "first", "tool": "add", "params": {"a": 1, "log": str(log)}},
+            {"id": "f", "tool": "flaky", "depends_on": ["first"], "params": {"counter": str(counter), "fail_times": 1}},
+            {
+                "id": "last",
+                "tool": "add",
+                "depends_on": ["f"],
+                "params": {"a": "${{ steps.first.outputs.total }}", "log": str(log)},
+            },
+        ]
+    )
     failed = anyio.run(lambda: runner.start(load_spec(data), {}, session.id))
     assert failed.status == "failed" and steps(failed) == {"first": "succeeded", "f": "failed", "last": "skipped"}
     resumed = anyio.run(lambda: runner.resume(failed.id))
     assert resumed.status == "succeeded"
-    assert log.read_text().splitlines() == ["add 1 0", "add 1 0"]  # first ran once; last ran once, reading first's output
+    assert log.read_text().splitlines() == [
+        "add 1 0",
+        "add 1 0",
+    ]  # first ran once; last ran once, reading first's output
     assert any(e.kind == "resume" for e in harness.app.services.store.runs.events(failed.id))
 
 
@@ -239,13 +356,22 @@ def test_kill_9_mid_run_then_resume_continues_without_redoing_completed_steps(ha
     import json
 
     log, marker = tmp_path / "calls.log", tmp_path / "started"
-    data = spec([
-        {"id": "first", "tool": "add", "params": {"a": 1, "log": str(log)}},
-        {"id": "slow", "tool": "sleep", "depends_on": ["first"], "params": {"seconds": 60, "log": str(log), "marker": str(marker)}},
-        {"id": "last", "tool": "add", "depends_on": ["slow"], "params": {"a": 2, "log": str(log)}},
-    ])
+    data = spec(
+        [
+            {"id": "first", "tool": "add", "params": {"a": 1, "log": str(log)}},
+            {
+                "id": "slow",
+                "tool": "sleep",
+                "depends_on": ["first"],
+                "params": {"seconds": 60, "log": str(log), "marker": str(marker)},
+            },
+            {"id": "last", "tool": "add", "depends_on": ["slow"], "params": {"a": 2, "log": str(log)}},
+        ]
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, json.dumps(data)], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASH_SCRIPT, json.dumps(data)], stdout=subprocess.PIPE, text=True, env=env
+    )
     assert proc.stdout is not None
     session_id = proc.stdout.readline().strip()
     deadline = time.monotonic() + 60
@@ -286,7 +412,9 @@ def test_resume_refuses_a_run_still_executing_in_a_live_process(harness: Harness
     session = store.create_session()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        run_id = store.runs.create(session.id, "x", spec([{"id": "a", "tool": "add", "params": {"a": 1}}]), {}, ["a"], sleeper.pid)
+        run_id = store.runs.create(
+            session.id, "x", spec([{"id": "a", "tool": "add", "params": {"a": 1}}]), {}, ["a"], sleeper.pid
+        )
         with pytest.raises(ConflictError):
             anyio.run(lambda: WorkflowRunner(make_test_registry(), harness.app.services).resume(run_id))
     finally:
@@ -302,12 +430,22 @@ def test_resume_refuses_a_run_still_executing_in_a_live_process(harness: Harness
         ([{"id": "a", "tool": "add", "params": {"b": 1}}], "missing required parameter 'a'"),
         ([{"id": "a", "tool": "add", "params": {"a": 1, "zz": 1}}], "unknown parameter 'zz'"),
         ([{"id": "a", "tool": "add", "params": {"a": "${{ steps.ghost.outputs.total }}"}}], "unknown step 'ghost'"),
-        ([{"id": "a", "tool": "add", "params": {"a": 1}, "depends_on": ["b"]},
-          {"id": "b", "tool": "add", "params": {"a": 1}, "depends_on": ["a"]}], "dependency cycle"),
+        (
+            [
+                {"id": "a", "tool": "add", "params": {"a": 1}, "depends_on": ["b"]},
+                {"id": "b", "tool": "add", "params": {"a": 1}, "depends_on": ["a"]},
+            ],
+            "dependency cycle",
+        ),
         ([{"id": "a", "tool": "add", "params": {"a": 1}, "route_only": True}], "unreachable"),
         ([{"id": "a", "tool": "add", "params": {"a": 1}, "when": "false"}], "unreachable"),
-        ([{"id": "a", "tool": "add", "params": {"a": 1}}, {"id": "b", "tool": "add", "params": {"a": "${{ steps.a.outputs.total }}"}}],
-         "does not depend on it"),
+        (
+            [
+                {"id": "a", "tool": "add", "params": {"a": 1}},
+                {"id": "b", "tool": "add", "params": {"a": "${{ steps.a.outputs.total }}"}},
+            ],
+            "does not depend on it",
+        ),
         ([{"id": "a", "tool": "add", "params": {"a": "${{ inputs.missing }}"}}], "input 'missing'"),
         ([{"id": "a", "tool": "add", "params": {"a": "${{ __import__('os') }}"}}], "not allowed"),
         ([{"id": "a", "tool": "add", "params": {"a": 1}, "depends_on": ["zzz"]}], "unknown step 'zzz'"),
@@ -332,11 +470,14 @@ def test_bad_yaml_names_the_line() -> None:
         load_spec("name: x\n\tsteps: []\n")
 
 
-@pytest.mark.parametrize(("template", "expected"), [
-    ("${{ inputs.registry }}/app:${{ inputs.tag }}", "127.0.0.1:5001/demo/app:7"),
-    ("${{ inputs.tag }}", 7),
-    ("app-${{ inputs.tag }}-${{ inputs.tag }}", "app-7-7"),
-])
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("${{ inputs.registry }}/app:${{ inputs.tag }}", "127.0.0.1:5001/demo/app:7"),
+        ("${{ inputs.tag }}", 7),
+        ("app-${{ inputs.tag }}-${{ inputs.tag }}", "app-7-7"),
+    ],
+)
 def test_templates_render_each_reference_in_a_string(template: str, expected: Any) -> None:
     from containerkit.workflow import expr
 
@@ -350,7 +491,10 @@ def test_resume_of_a_run_removed_with_its_session_says_it_was_removed_and_why(tm
     from tests.core.test_cli import ck
 
     flow = tmp_path / "flow.yaml"
-    flow.write_text(f"name: doomed\nsteps:\n  - id: look\n    tool: analyze_repository\n    params: {{path: {tmp_path / 'missing'}}}\n")
+    flow.write_text(
+        f"name: doomed\nsteps:\n  - id: look\n    tool: analyze_repository\n    params: {{path: "
+        f"{tmp_path / 'missing'}}}\n"
+    )
     env = {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])}
     failed = ck(["workflow", "run", str(flow), "--json"], tmp_path, env)
     assert failed.returncode != 0
@@ -359,5 +503,8 @@ def test_resume_of_a_run_removed_with_its_session_says_it_was_removed_and_why(tm
     assert ck(["sessions", "delete", session_id], tmp_path, env).returncode == 0
     resumed = ck(["workflow", "resume", run_id, "--json"], tmp_path, env)
     error = json.loads(resumed.stdout)["error"]
-    assert error["code"] == "NOT_FOUND" and f"workflow run {run_id} (doomed, failed) was removed with its session" in error["message"]
+    assert (
+        error["code"] == "NOT_FOUND"
+        and f"workflow run {run_id} (doomed, failed) was removed with its session" in error["message"]
+    )
     assert "(deleted)" in error["message"] and error["details"]["removed_reason"].endswith("(deleted)")

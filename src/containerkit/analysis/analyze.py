@@ -13,13 +13,43 @@ from containerkit.errors import InvalidInputError
 
 Detector = Callable[[Tree, ServiceDir], ServiceAnalysis | None]
 MANIFESTS: dict[str, Detector] = {
-    "requirements.txt": python.detect, "pyproject.toml": python.detect, "setup.py": python.detect, "Pipfile": python.detect,
-    "package.json": node.detect, "go.mod": go.detect, "pom.xml": jvm.detect, "build.gradle": jvm.detect,
-    "build.gradle.kts": jvm.detect, "Gemfile": scripting.detect_ruby, "composer.json": scripting.detect_php, "Cargo.toml": rust.detect,
+    "requirements.txt": python.detect,
+    "pyproject.toml": python.detect,
+    "setup.py": python.detect,
+    "Pipfile": python.detect,
+    "package.json": node.detect,
+    "go.mod": go.detect,
+    "pom.xml": jvm.detect,
+    "build.gradle": jvm.detect,
+    "build.gradle.kts": jvm.detect,
+    "Gemfile": scripting.detect_ruby,
+    "composer.json": scripting.detect_php,
+    "Cargo.toml": rust.detect,
 }
 PRIORITY = ["python", "go", "java", "dotnet", "ruby", "php", "rust", "node"]
-NOT_SERVICES = {"docs", "doc", "test", "tests", "examples", "example", "samples", "sample", "fixtures", "benchmarks", "bench",
-                "scripts", "tools", "e2e", ".github", "ci", "hack", "testdata", "fuzz", "benches", "extra"}
+NOT_SERVICES = {
+    "docs",
+    "doc",
+    "test",
+    "tests",
+    "examples",
+    "example",
+    "samples",
+    "sample",
+    "fixtures",
+    "benchmarks",
+    "bench",
+    "scripts",
+    "tools",
+    "e2e",
+    ".github",
+    "ci",
+    "hack",
+    "testdata",
+    "fuzz",
+    "benches",
+    "extra",
+}
 MAX_DEPTH = 4
 
 
@@ -43,9 +73,13 @@ def analyze(root: Path) -> RepoAnalysis:
             hint="Point at the directory that holds the application's manifest.",
             details={"files_scanned": len(tree.files)},
         )
-    return RepoAnalysis(path=str(root), services=sorted(services, key=lambda s: (s.path != ".", s.path)),
-                        files_scanned=len(tree.files), skipped=tree.skipped[:50],
-                        duration_ms=round((time.perf_counter() - started) * 1000, 1))
+    return RepoAnalysis(
+        path=str(root),
+        services=sorted(services, key=lambda s: (s.path != ".", s.path)),
+        files_scanned=len(tree.files),
+        skipped=tree.skipped[:50],
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
 
 
 def _service_dirs(tree: Tree) -> list[ServiceDir]:
@@ -54,7 +88,9 @@ def _service_dirs(tree: Tree) -> list[ServiceDir]:
         directory, _, name = rel.rpartition("/")
         if directory.count("/") >= MAX_DEPTH:
             continue
-        if name in MANIFESTS or (name.endswith((".csproj", ".fsproj")) and not name.lower().endswith(("tests.csproj", "test.csproj"))):
+        if name in MANIFESTS or (
+            name.endswith((".csproj", ".fsproj")) and not name.lower().endswith(("tests.csproj", "test.csproj"))
+        ):
             candidates.add(directory)
     real = [d for d in candidates if not (set(d.split("/")) & NOT_SERVICES)] or sorted(candidates)
     real = [d for d in real if not _aggregator(tree, d)]
@@ -71,7 +107,11 @@ def _service_dirs(tree: Tree) -> list[ServiceDir]:
 def _aggregator(tree: Tree, directory: str) -> bool:
     svc = ServiceDir(directory, [])
     return (
-        (svc.has(tree, "package.json") and node.is_aggregator(tree, svc) and not _other_manifest(tree, svc, "package.json"))
+        (
+            svc.has(tree, "package.json")
+            and node.is_aggregator(tree, svc)
+            and not _other_manifest(tree, svc, "package.json")
+        )
         or (svc.has(tree, "pom.xml") and jvm.is_aggregator(tree, svc))
         or (svc.has(tree, "Cargo.toml") and rust.is_aggregator(tree, svc))
     )
@@ -94,7 +134,11 @@ def _detect_dir(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
 
     def rank(r: ServiceAnalysis) -> tuple[int, int, int]:
         spa = r.language == "node" and r.framework in node.SPA
-        return (r.framework is None or spa, not r.serves_http, PRIORITY.index(r.language) if r.language in PRIORITY else 99)
+        return (
+            r.framework is None or spa,
+            not r.serves_http,
+            PRIORITY.index(r.language) if r.language in PRIORITY else 99,
+        )
 
     return sorted(results, key=rank)[0]
 
@@ -103,9 +147,13 @@ def _static_fallback(tree: Tree) -> list[ServiceAnalysis]:
     """No manifest anywhere: a Go main package (the shallowest main.go), PHP files served as they are (the shallowest
     index.php), else a static site."""
     for page, detect in (("main.go", go.detect), ("index.php", scripting.detect_php), ("index.html", static.detect)):
-        dirs = sorted((f.rpartition("/")[0] for f in tree.files if f.rpartition("/")[2] == page), key=lambda d: (d.count("/"), d))
+        dirs = sorted(
+            (f.rpartition("/")[0] for f in tree.files if f.rpartition("/")[2] == page), key=lambda d: (d.count("/"), d)
+        )
         if dirs:
             directory = dirs[0]
-            found = detect(tree, ServiceDir(directory, [f for f in tree.files if directory == "" or f.startswith(directory + "/")]))
+            found = detect(
+                tree, ServiceDir(directory, [f for f in tree.files if directory == "" or f.startswith(directory + "/")])
+            )
             return [found] if found else []
     return []

@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from containerkit.analysis.models import Evidence
 from containerkit.analysis.walk import Tree
 
-SECRET_NAME = re.compile(r"(PASS|SECRET|TOKEN|API_?KEY|PRIVATE|CREDENTIAL|AUTH|_KEY$|^KEY$|DATABASE_URL|_DSN$|CONNECTION_STRING)")
-HEALTH_ROUTE = re.compile(r"""["'](/(?:health|healthz|healthcheck|health-check|ready|readyz|readiness|livez|liveness|ping|status))/?["']""")
+SECRET_NAME = re.compile(
+    r"(PASS|SECRET|TOKEN|API_?KEY|PRIVATE|CREDENTIAL|AUTH|_KEY$|^KEY$|DATABASE_URL|_DSN$|CONNECTION_STRING)"
+)
+HEALTH_ROUTE = re.compile(
+    r"""["'](/(?:health|healthz|healthcheck|health-check|ready|readyz|readiness|livez|liveness|ping|status))/?["']"""
+)
 
 
 @dataclass
@@ -58,7 +62,7 @@ def rel_in(service_dir: str, rel: str) -> str:
     """Path of ``rel`` relative to the service directory."""
     if service_dir in ("", "."):
         return rel
-    return rel[len(service_dir) + 1:]
+    return rel[len(service_dir) + 1 :]
 
 
 def major_minor(spec: str | None, parts: int = 2) -> str | None:
@@ -74,17 +78,24 @@ def major_minor(spec: str | None, parts: int = 2) -> str | None:
 
 
 #: a listening address written into the code as the loopback address: unreachable from outside the container
-LOOPBACK_BIND = re.compile(r"""(?:TcpListener::bind|\.bind|ListenAndServe(?:TLS)?|net\.Listen)\(\s*&?\s*(?:format!\(\s*)?"""
-                           r"""(?:"tcp",\s*)?["'](127\.0\.0\.1|localhost)[:"']"""
-                           r"""|\.listen\(\s*[\w.]+\s*,\s*["'](127\.0\.0\.1|localhost)["']""")
+LOOPBACK_BIND = re.compile(
+    r"""(?:TcpListener::bind|\.bind|ListenAndServe(?:TLS)?|net\.Listen)\(\s*&?\s*(?:format!\(\s*)?"""
+    r"""(?:"tcp",\s*)?["'](127\.0\.0\.1|localhost)[:"']"""
+    r"""|\.listen\(\s*[\w.]+\s*,\s*["'](127\.0\.0\.1|localhost)["']"""
+)
 
 
-TEST_FILE = re.compile(r"(^|/)(tests?|spec|examples?|benches|testdata|__tests__)/|(_test\.go|\.(test|spec)\.[cm]?[jt]s)$")
+TEST_FILE = re.compile(
+    r"(^|/)(tests?|spec|examples?|benches|testdata|__tests__)/|(_test\.go|\.(test|spec)\.[cm]?[jt]s)$"
+)
 
 
 def loopback_warnings(tree: Tree, sources: list[str]) -> list[str]:
     """One warning per source line (tests aside) that binds the loopback address literally."""
     sources = [f for f in sources if not TEST_FILE.search(f)]
-    return [f"{f.file}:{f.line} binds {'127.0.0.1' if '127.0.0.1' in f.value else 'localhost'} ({f.text[:80]}): nothing "
-            "outside the container can reach it; make it bind 0.0.0.0 (all interfaces) or read the address from a setting"
-            for f in search(tree, sources, LOOPBACK_BIND, 0) if not f.text.lstrip().startswith(("//", "#"))]
+    return [
+        f"{f.file}:{f.line} binds {'127.0.0.1' if '127.0.0.1' in f.value else 'localhost'} ({f.text[:80]}): nothing "
+        "outside the container can reach it; make it bind 0.0.0.0 (all interfaces) or read the address from a setting"
+        for f in search(tree, sources, LOOPBACK_BIND, 0)
+        if not f.text.lstrip().startswith(("//", "#"))
+    ]

@@ -34,6 +34,10 @@ async def clone(url: str, dest: Path, branch: str | None = None, timeout: float 
     try:
         await _proc.run(argv, timeout=timeout, env={"GIT_TERMINAL_PROMPT": "0"})
     except CommandFailedError as e:
-        raise NetworkError(f"git clone of {url} failed", hint="Check the URL, the branch and your access to the repository.",
-                           details={"tail": e.details.get("tail", "")}, retryable=False) from e
+        raise NetworkError(
+            f"git clone of {url} failed",
+            hint="Check the URL, the branch and your access to the repository.",
+            details={"tail": e.details.get("tail", "")},
+            retryable=False,
+        ) from e
     return dest

@@ -15,12 +15,46 @@ from pathlib import Path
 import pathspec
 from pathspec.pattern import Pattern
 
-SKIP_DIRS = frozenset({
-    ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", ".env", "__pycache__", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", ".tox", ".nox", "target", "dist", "build", "bin", "obj", "out", ".next", ".nuxt", ".svelte-kit",
-    "vendor", "bower_components", ".gradle", ".idea", ".vscode", "coverage", ".terraform", ".cache", "site-packages",
-    ".angular", ".parcel-cache", "tmp", ".bundle",
-})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        ".venv",
+        "venv",
+        "env",
+        ".env",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        "target",
+        "dist",
+        "build",
+        "bin",
+        "obj",
+        "out",
+        ".next",
+        ".nuxt",
+        ".svelte-kit",
+        "vendor",
+        "bower_components",
+        ".gradle",
+        ".idea",
+        ".vscode",
+        "coverage",
+        ".terraform",
+        ".cache",
+        "site-packages",
+        ".angular",
+        ".parcel-cache",
+        "tmp",
+        ".bundle",
+    }
+)
 MAX_READ = 512 * 1024
 MAX_FILES = 200_000
 # a directory to walk: (absolute dir, relative dir, active ignore specs as (base rel dir, spec))
@@ -162,7 +196,7 @@ def _first_visit(path: str, seen_dirs: set[tuple[int, int]]) -> bool:
 
 def _ignored(rel: str, is_dir: bool, specs: list[tuple[str, pathspec.PathSpec[Pattern]]]) -> bool:
     for base, spec in specs:
-        sub = rel[len(base) + 1:] if base else rel
+        sub = rel[len(base) + 1 :] if base else rel
         if spec.match_file(sub + "/" if is_dir else sub):
             return True
     return False

@@ -20,9 +20,16 @@ def render_analysis(out: Console, result: Any) -> None:
         table.add_column(col)
     for s in analysis.services:
         port = f"{s.port}{' ($PORT)' if s.reads_port_env else ''}" if s.port else "-"
-        table.add_row(s.path, s.language, s.language_version or "-", s.framework or "-",
-                      f"{s.package_manager or '-'}{' (' + s.lockfile + ')' if s.lockfile else ''}", port, s.health_path or "-",
-                      " ".join(s.start_command or []) or "-")
+        table.add_row(
+            s.path,
+            s.language,
+            s.language_version or "-",
+            s.framework or "-",
+            f"{s.package_manager or '-'}{' (' + s.lockfile + ')' if s.lockfile else ''}",
+            port,
+            s.health_path or "-",
+            " ".join(s.start_command or []) or "-",
+        )
     out.print(table)
     for s in analysis.services:
         extras = []
@@ -42,10 +49,17 @@ def register(app: typer.Typer) -> None:
         path: str = typer.Argument(..., help="Repository path or git URL."),
         branch: str = typer.Option(None, "--branch", help="Branch or tag to clone (git URLs)."),
         session: str = typer.Option(None, "--session", help="Session to record the analysis in."),
-        as_json: bool = typer.Option(False, "--json", help='Print {"path": …, "services": [ … ]} (the RepoAnalysis document).'),
+        as_json: bool = typer.Option(
+            False, "--json", help='Print {"path": …, "services": [ … ]} (the RepoAnalysis document).'
+        ),
     ) -> None:
         """Detect services, languages, frameworks, ports and how to run them."""
-        result = invoke("analyze_repository", {"path": path, "branch": branch, "session_id": session}, as_json=False,
-                        render=None if as_json else render_analysis, quiet=as_json)
+        result = invoke(
+            "analyze_repository",
+            {"path": path, "branch": branch, "session_id": session},
+            as_json=False,
+            render=None if as_json else render_analysis,
+            quiet=as_json,
+        )
         if as_json:
             print_json(result.analysis.model_dump(mode="json"))

@@ -12,13 +12,24 @@ from containerkit.cli.runner import invoke
 
 
 def _render(out: Console, r: Any) -> None:
-    out.print(Text.assemble(("created" if r.created else "reused", "green"), " kind cluster ", (r.cluster, "bold"),
-                            f" ({len(r.nodes)} node(s)); context ", (r.context, "bold")))
+    out.print(
+        Text.assemble(
+            ("created" if r.created else "reused", "green"),
+            " kind cluster ",
+            (r.cluster, "bold"),
+            f" ({len(r.nodes)} node(s)); context ",
+            (r.context, "bold"),
+        )
+    )
     for action in r.actions:
         out.print(f"  - {action}")
     out.print(f"registry: {r.registry} (container {r.registry_container})   kubeconfig: {r.kubeconfig}")
     if r.image:
-        out.print(Text.assemble("the cluster pulls: ", (r.image, "bold"), f"  →  containerkit manifests PATH --image {r.image}"))
+        out.print(
+            Text.assemble(
+                "the cluster pulls: ", (r.image, "bold"), f"  →  containerkit manifests PATH --image {r.image}"
+            )
+        )
 
 
 def _render_prepared(out: Console, r: Any) -> None:
@@ -36,27 +47,53 @@ def register(app: typer.Typer) -> None:
     @group.command("create")
     def create(
         name: str = typer.Option("containerkit", "--name", help="kind cluster name (reused when it exists)."),
-        registry_port: int = typer.Option(None, "--registry-port", help="Host port of the local registry container (default 5001)."),
+        registry_port: int = typer.Option(
+            None, "--registry-port", help="Host port of the local registry container (default 5001)."
+        ),
         image: str = typer.Option(None, "--image", help="Local image to make pullable by the cluster."),
-        load: bool = typer.Option(False, "--load", help="Load the image into the nodes instead of pushing it to the registry."),
+        load: bool = typer.Option(
+            False, "--load", help="Load the image into the nodes instead of pushing it to the registry."
+        ),
         node_image: str = typer.Option(None, "--node-image", help="kindest/node image."),
         timeout: float = typer.Option(600, "--timeout", help="Seconds to wait for the cluster."),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
     ) -> None:
         """Create (or reuse) a kind cluster with a local registry, and push or load an image into it."""
-        invoke("prepare_cluster", {"name": name, "registry_port": registry_port, "image": image, "image_mode": "load" if load else "push",
-                                   "node_image": node_image, "timeout_s": timeout},
-               as_json=as_json, render=_render, progress_title=f"cluster {name}")
+        invoke(
+            "prepare_cluster",
+            {
+                "name": name,
+                "registry_port": registry_port,
+                "image": image,
+                "image_mode": "load" if load else "push",
+                "node_image": node_image,
+                "timeout_s": timeout,
+            },
+            as_json=as_json,
+            render=_render,
+            progress_title=f"cluster {name}",
+        )
 
     @group.command("prepare")
     def prepare(
         context: str = typer.Option(..., "--context", help="The existing cluster's kubeconfig context."),
-        namespace: str = typer.Option(None, "--namespace", "-n", help="Namespace to create when missing (default settings.k8s.namespace)."),
-        registry: str = typer.Option(None, "--registry", help="Registry the pods pull from (a pull Secret when it needs credentials)."),
+        namespace: str = typer.Option(
+            None, "--namespace", "-n", help="Namespace to create when missing (default settings.k8s.namespace)."
+        ),
+        registry: str = typer.Option(
+            None, "--registry", help="Registry the pods pull from (a pull Secret when it needs credentials)."
+        ),
         image: str = typer.Option(None, "--image", help="Local image to check against the nodes' architecture."),
-        ingress: bool = typer.Option(False, "--ingress", help="An Ingress will be deployed: check for an ingress controller."),
+        ingress: bool = typer.Option(
+            False, "--ingress", help="An Ingress will be deployed: check for an ingress controller."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
     ) -> None:
         """Prepare an existing cluster: namespace, registry pull access, architecture and ingress checks."""
-        invoke("prepare_cluster", {"context": context, "namespace": namespace, "registry": registry, "image": image, "ingress": ingress},
-               as_json=as_json, render=_render_prepared, progress_title=f"prepare {context}")
+        invoke(
+            "prepare_cluster",
+            {"context": context, "namespace": namespace, "registry": registry, "image": image, "ingress": ingress},
+            as_json=as_json,
+            render=_render_prepared,
+            progress_title=f"prepare {context}",
+        )

@@ -18,8 +18,13 @@ def _render(out: Console, result: Any) -> None:
         out.print(Text(f"skipped {step.id}: {step.reason}", "dim"))
     report = result.report
     for svc in report.get("detected", []):
-        out.print(Text.assemble("detected ", (str(svc['path']), "bold"),
-                                f": {svc['language']} {svc.get('framework') or ''} on port {svc.get('port') or '-'}"))
+        out.print(
+            Text.assemble(
+                "detected ",
+                (str(svc["path"]), "bold"),
+                f": {svc['language']} {svc.get('framework') or ''} on port {svc.get('port') or '-'}",
+            )
+        )
     for path in report.get("files_written", []):
         out.print(f"wrote {path}")
     image = report.get("image") or {}
@@ -49,20 +54,41 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Option(None, "--name", help="Image name (default: the repository's name)."),
         deploy: bool = typer.Option(False, "--deploy", help="Deploy to Kubernetes and verify the rollout."),
         context: str = typer.Option(None, "--context", help="kubeconfig context."),
-        allow_production: bool = typer.Option(False, "--allow-production",
-                                              help="Deploy even to a context or namespace that looks like production."),
+        allow_production: bool = typer.Option(
+            False, "--allow-production", help="Deploy even to a context or namespace that looks like production."
+        ),
         namespace: str = typer.Option("default", "--namespace", "-n"),
         fail_on: str = typer.Option("none", "--fail-on", help="Scan policy gate: none|low|medium|high|critical."),
-        fail_on_secrets: str = typer.Option("none", "--fail-on-secrets",
-                                            help="Secret gate on the build context: none (warn)|shipped|any."),
+        fail_on_secrets: str = typer.Option(
+            "none", "--fail-on-secrets", help="Secret gate on the build context: none (warn)|shipped|any."
+        ),
         until: str = typer.Option(None, "--until", help="Stop after this step."),
         apply_fixes: bool = typer.Option(False, "--apply-fixes", help=APPLY_FIXES_HELP),
         session: str = typer.Option(None, "--session"),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
     ) -> None:
         """Analyze → Dockerfile → lint → secrets → build → smoke test → scan → tag → push → manifests → deploy."""
-        params = {"path": path, "service": service, "registry": registry, "tag": tag, "name": name, "deploy": deploy, "context": context,
-                  "allow_production": allow_production,
-                  "namespace": namespace, "fail_on": fail_on, "fail_on_secrets": fail_on_secrets, "until": until, "apply_fixes": apply_fixes,
-                  "session_id": session}
-        invoke("containerize", params, as_json=as_json, render=_render, live=_live(f"containerize {path}"), on_error=_show_failed_steps)
+        params = {
+            "path": path,
+            "service": service,
+            "registry": registry,
+            "tag": tag,
+            "name": name,
+            "deploy": deploy,
+            "context": context,
+            "allow_production": allow_production,
+            "namespace": namespace,
+            "fail_on": fail_on,
+            "fail_on_secrets": fail_on_secrets,
+            "until": until,
+            "apply_fixes": apply_fixes,
+            "session_id": session,
+        }
+        invoke(
+            "containerize",
+            params,
+            as_json=as_json,
+            render=_render,
+            live=_live(f"containerize {path}"),
+            on_error=_show_failed_steps,
+        )

@@ -20,8 +20,13 @@ NAMESPACE_OPT = typer.Option(None, "--namespace", "-n", help="Target namespace (
 
 def _render_rollout(out: Console, r: Any) -> None:
     rev = f" revision {r.revision}" if r.revision is not None else ""
-    out.print(Text.assemble((r.name, "bold"), f"{rev}: {r.ready_replicas}/{r.replicas} ready, {r.updated_replicas} updated, "
-              f"{r.available_replicas} available"))
+    out.print(
+        Text.assemble(
+            (r.name, "bold"),
+            f"{rev}: {r.ready_replicas}/{r.replicas} ready, {r.updated_replicas} updated, "
+            f"{r.available_replicas} available",
+        )
+    )
 
 
 def _render_deploy(out: Console, r: Any) -> None:
@@ -58,12 +63,17 @@ def _print_diagnostics(e: ContainerKitError) -> None:
     for pod in diag.get("pods") or []:
         if not isinstance(pod, dict):
             continue
-        err_console.print(f"pod {pod.get('name')}: {pod.get('phase')}" + (f" — {pod['unschedulable']}" if pod.get("unschedulable") else ""),
-                          highlight=False)
+        err_console.print(
+            f"pod {pod.get('name')}: {pod.get('phase')}"
+            + (f" — {pod['unschedulable']}" if pod.get("unschedulable") else ""),
+            highlight=False,
+        )
         for c in pod.get("containers") or []:
             if isinstance(c, dict) and not c.get("ready"):
-                err_console.print(f"  {c.get('name')}: {c.get('reason') or c.get('state')}, {c.get('restart_count')} restarts",
-                                  highlight=False)
+                err_console.print(
+                    f"  {c.get('name')}: {c.get('reason') or c.get('state')}, {c.get('restart_count')} restarts",
+                    highlight=False,
+                )
                 if c.get("log_tail"):
                     err_console.print("    " + str(c["log_tail"]).replace("\n", "\n    "))
     for ev in diag.get("events") or []:
@@ -83,21 +93,45 @@ def register(app: typer.Typer) -> None:
         diff: bool = typer.Option(False, "--diff", help="Show a unified diff of what changes."),
         timeout: float = typer.Option(None, "--timeout", help="Rollout deadline in seconds."),
         no_rollback: bool = typer.Option(False, "--no-rollback", help="Leave a failed rollout in place."),
-        create_namespace: bool = typer.Option(False, "--create-namespace", help="Create the namespace when it is missing."),
-        force_conflicts: bool = typer.Option(False, "--force-conflicts", help="Take over fields another field manager set "
-                                             "(kubectl scale, an operator); without it they are a CONFLICT."),
-        allow_production: bool = typer.Option(False, "--allow-production", help="Deploy to a context or namespace whose name "
-                                              "looks like production (else you are asked on a terminal, refused otherwise)."),
+        create_namespace: bool = typer.Option(
+            False, "--create-namespace", help="Create the namespace when it is missing."
+        ),
+        force_conflicts: bool = typer.Option(
+            False,
+            "--force-conflicts",
+            help="Take over fields another field manager set "
+            "(kubectl scale, an operator); without it they are a CONFLICT.",
+        ),
+        allow_production: bool = typer.Option(
+            False,
+            "--allow-production",
+            help="Deploy to a context or namespace whose name "
+            "looks like production (else you are asked on a terminal, refused otherwise).",
+        ),
         session: str = typer.Option(None, "--session", help="Session to record the deploy in."),
         as_json: bool = JSON_OPT,
     ) -> None:
         """Apply manifests (server-side apply), wait for the rollout, roll back on failure."""
-        invoke("deploy_application", {"path": str(path), "context": context, "namespace": namespace, "dry_run": dry_run,
-                                      "diff": diff, "timeout_s": timeout, "no_rollback": no_rollback,
-                                      "create_namespace": create_namespace, "allow_production": allow_production,
-                                      "force_conflicts": force_conflicts,
-                                      "session_id": session},
-               as_json=as_json, render=_render_deploy, progress_title="deploy", on_error=_print_diagnostics)
+        invoke(
+            "deploy_application",
+            {
+                "path": str(path),
+                "context": context,
+                "namespace": namespace,
+                "dry_run": dry_run,
+                "diff": diff,
+                "timeout_s": timeout,
+                "no_rollback": no_rollback,
+                "create_namespace": create_namespace,
+                "allow_production": allow_production,
+                "force_conflicts": force_conflicts,
+                "session_id": session,
+            },
+            as_json=as_json,
+            render=_render_deploy,
+            progress_title="deploy",
+            on_error=_print_diagnostics,
+        )
 
     @app.command("verify")
     def verify_cmd(
@@ -110,6 +144,18 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPT,
     ) -> None:
         """Check a Deployment's health and probe its Service through the API server proxy."""
-        invoke("verify_deployment", {"name": name, "namespace": namespace, "context": context, "path": path, "port": port,
-                                     "session_id": session},
-               as_json=as_json, render=_render_verify, progress_title="verify", on_error=_print_diagnostics)
+        invoke(
+            "verify_deployment",
+            {
+                "name": name,
+                "namespace": namespace,
+                "context": context,
+                "path": path,
+                "port": port,
+                "session_id": session,
+            },
+            as_json=as_json,
+            render=_render_verify,
+            progress_title="verify",
+            on_error=_print_diagnostics,
+        )

@@ -30,9 +30,16 @@ def render_findings(out: Console, findings: list[Any], title: str) -> None:
 def _render_generated(out: Console, r: Any) -> None:
     if r.existing_dockerfile and not r.written:
         render_findings(out, r.findings, "existing Dockerfile: suggested improvements")
-        out.print(Text.assemble(("Suggested Dockerfile", "bold"), " (not written; pass --force --write to replace the existing one):"))
+        out.print(
+            Text.assemble(
+                ("Suggested Dockerfile", "bold"), " (not written; pass --force --write to replace the existing one):"
+            )
+        )
     out.print(Syntax(r.dockerfile, "docker", background_color="default"))
-    out.print(f"base image: {r.base_image}   user uid: {r.user_uid}   port: {r.port or '-'}   healthcheck: {'yes' if r.healthcheck else 'no'}")
+    out.print(
+        f"base image: {r.base_image}   user uid: {r.user_uid}   port: {r.port or '-'}   healthcheck: "
+        f"{'yes' if r.healthcheck else 'no'}"
+    )
     for path in r.written:
         out.print(Text.assemble(("wrote", "green"), f" {path}"))
     for w in r.warnings:
@@ -57,20 +64,40 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
     ) -> None:
         """Generate a best-practice Dockerfile (or validate the existing one)."""
-        invoke("generate_dockerfile", {"path": path, "service": service, "write": write, "force": force, "pin": pin,
-                                       "buildkit": buildkit, "port": port, "session_id": session},
-               as_json=as_json, render=_render_generated)
+        invoke(
+            "generate_dockerfile",
+            {
+                "path": path,
+                "service": service,
+                "write": write,
+                "force": force,
+                "pin": pin,
+                "buildkit": buildkit,
+                "port": port,
+                "session_id": session,
+            },
+            as_json=as_json,
+            render=_render_generated,
+        )
 
     @app.command("lint")
     def lint(
         path: str = typer.Argument(".", help="A Dockerfile or a directory containing one."),
         port: int = typer.Option(None, "--port", help="The port the app listens on (checks EXPOSE)."),
-        policy: str = typer.Option(None, "--policy", help="Directory of Rego policies (conftest's conventions) checked beside the built-in rules."),
+        policy: str = typer.Option(
+            None,
+            "--policy",
+            help="Directory of Rego policies (conftest's conventions) checked beside the built-in rules.",
+        ),
         session: str = typer.Option(None, "--session"),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
     ) -> None:
         """hadolint plus Container Kit's own rules (and your Rego policies); exits 1 when there are errors."""
-        result = invoke("validate_dockerfile", {"path": path, "port": port, "policy": policy, "session_id": session},
-                        as_json=as_json, render=_render_lint)
+        result = invoke(
+            "validate_dockerfile",
+            {"path": path, "port": port, "policy": policy, "session_id": session},
+            as_json=as_json,
+            render=_render_lint,
+        )
         if not result.valid:
             raise typer.Exit(code=1)

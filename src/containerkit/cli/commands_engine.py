@@ -27,8 +27,12 @@ def _password(username: str | None, password_stdin: bool, password_file: Path | 
         fail(InvalidInputError("use --password-stdin or --password-file, not both"))
     if not (password_stdin or password_file):
         if username:
-            fail(InvalidInputError("--username needs --password-stdin or --password-file",
-                                   hint="e.g. `cat token | containerkit push REF --username me --password-stdin`."))
+            fail(
+                InvalidInputError(
+                    "--username needs --password-stdin or --password-file",
+                    hint="e.g. `cat token | containerkit push REF --username me --password-stdin`.",
+                )
+            )
         return {}
     if not username:
         fail(InvalidInputError("a password needs --username"))
@@ -48,11 +52,17 @@ def _render_build(out: Console, r: Any) -> None:
     for col in ("step", "instruction", "line", "cached", "seconds"):
         table.add_column(col)
     for s in r.steps:
-        table.add_row(str(s.number), s.instruction[:80], str(s.line or "-"), "yes" if s.cached else "", f"{s.duration_s:.1f}")
+        table.add_row(
+            str(s.number), s.instruction[:80], str(s.line or "-"), "yes" if s.cached else "", f"{s.duration_s:.1f}"
+        )
     out.print(table)
-    out.print(f"tags: {', '.join(r.tags) or '-'}   size: {r.size_bytes / 1024 / 1024:.1f} MB   layers: {r.layers}   "
-              f"cache: {r.cache.cached}/{r.cache.steps} steps   took {r.duration_s:.1f}s")
-    out.print(f"context: {r.context_size_bytes / 1024:.1f} KB in {r.context_files} files   strategy: {r.strategy.reason}")
+    out.print(
+        f"tags: {', '.join(r.tags) or '-'}   size: {r.size_bytes / 1024 / 1024:.1f} MB   layers: {r.layers}   "
+        f"cache: {r.cache.cached}/{r.cache.steps} steps   took {r.duration_s:.1f}s"
+    )
+    out.print(
+        f"context: {r.context_size_bytes / 1024:.1f} KB in {r.context_files} files   strategy: {r.strategy.reason}"
+    )
     out.print(f"log: artifact {r.log_artifact_id} (session {r.session_id})")
 
 
@@ -60,7 +70,10 @@ def _render_image(out: Console, r: Any) -> None:
     i = r.image
     out.print(Text.assemble((r.reference, "bold"), f" {i.id}"))
     out.print(f"tags: {', '.join(i.repo_tags) or '-'}   digests: {', '.join(i.repo_digests) or '-'}")
-    out.print(f"size: {i.size_bytes / 1024 / 1024:.1f} MB   layers: {i.layers}   {i.os}/{i.architecture}   created {i.created}")
+    out.print(
+        f"size: {i.size_bytes / 1024 / 1024:.1f} MB   layers: {i.layers}   {i.os}/{i.architecture}   created "
+        f"{i.created}"
+    )
     for key, value in sorted(i.labels.items()):
         out.print(f"  {key}={value}")
 
@@ -73,8 +86,10 @@ def _render_transfer(out: Console, r: Any) -> None:
         out.print(f"image: {t.image}")
     if t.verification and not t.verified:
         out.print(f"not verified: {t.verification}")
-    out.print(f"layers: {t.layers} ({t.layers_existing} already present)   attempts: {t.attempts}   "
-              f"credentials: {t.credentials}   {t.duration_s:.1f}s")
+    out.print(
+        f"layers: {t.layers} ({t.layers_existing} already present)   attempts: {t.attempts}   "
+        f"credentials: {t.credentials}   {t.duration_s:.1f}s"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -102,10 +117,24 @@ def register(app: typer.Typer) -> None:
             if not sep or not key:
                 fail(InvalidInputError(f"--build-arg {item!r} is not KEY=VALUE"))
             args[key] = value
-        invoke("build_image", {"path": str(path), "tags": tag, "dockerfile": dockerfile, "build_args": args, "target": target,
-                               "platform": platform, "no_cache": no_cache, "strategy": strategy, "timeout_s": timeout,
-                               "session_id": session},
-               as_json=as_json, render=_render_build, progress_title="build")
+        invoke(
+            "build_image",
+            {
+                "path": str(path),
+                "tags": tag,
+                "dockerfile": dockerfile,
+                "build_args": args,
+                "target": target,
+                "platform": platform,
+                "no_cache": no_cache,
+                "strategy": strategy,
+                "timeout_s": timeout,
+                "session_id": session,
+            },
+            as_json=as_json,
+            render=_render_build,
+            progress_title="build",
+        )
 
     @app.command("tag")
     def tag_cmd(source: str, target: str, as_json: bool = JSON_OPT) -> None:
@@ -118,35 +147,77 @@ def register(app: typer.Typer) -> None:
         invoke("inspect_image", {"reference": reference}, as_json=as_json, render=_render_image)
 
     @app.command("push")
-    def push_cmd(reference: str,
-                 image: str = typer.Option(None, "--image", help="Push this local image id (sha256:...) under REFERENCE "
-                                           "(tagged first, under a lock per reference)."),
-                 username: str = USER_OPT, password_stdin: bool = PW_STDIN_OPT,
-                 password_file: Path = PW_FILE_OPT, as_json: bool = JSON_OPT) -> None:
+    def push_cmd(
+        reference: str,
+        image: str = typer.Option(
+            None,
+            "--image",
+            help="Push this local image id (sha256:...) under REFERENCE (tagged first, under a lock per reference).",
+        ),
+        username: str = USER_OPT,
+        password_stdin: bool = PW_STDIN_OPT,
+        password_file: Path = PW_FILE_OPT,
+        as_json: bool = JSON_OPT,
+    ) -> None:
         """Push REFERENCE (registry/repository:tag) and verify the registry serves that manifest of that image."""
         creds = _password(username, password_stdin, password_file)
-        invoke("push_image", {"reference": reference, **({"image": image} if image else {}), **creds}, as_json=as_json,
-               render=_render_transfer, progress_title="push")
+        invoke(
+            "push_image",
+            {"reference": reference, **({"image": image} if image else {}), **creds},
+            as_json=as_json,
+            render=_render_transfer,
+            progress_title="push",
+        )
 
     @app.command("pull")
-    def pull_cmd(reference: str, username: str = USER_OPT, password_stdin: bool = PW_STDIN_OPT,
-                 password_file: Path = PW_FILE_OPT, as_json: bool = JSON_OPT) -> None:
+    def pull_cmd(
+        reference: str,
+        username: str = USER_OPT,
+        password_stdin: bool = PW_STDIN_OPT,
+        password_file: Path = PW_FILE_OPT,
+        as_json: bool = JSON_OPT,
+    ) -> None:
         """Pull REFERENCE (tag or @sha256 digest)."""
         creds = _password(username, password_stdin, password_file)
-        invoke("pull_image", {"reference": reference, **creds}, as_json=as_json, render=_render_transfer, progress_title="pull")
+        invoke(
+            "pull_image",
+            {"reference": reference, **creds},
+            as_json=as_json,
+            render=_render_transfer,
+            progress_title="pull",
+        )
 
     @registry.command("tags")
-    def registry_tags(repository: str, username: str = USER_OPT, password_stdin: bool = PW_STDIN_OPT,
-                      password_file: Path = PW_FILE_OPT, as_json: bool = JSON_OPT) -> None:
+    def registry_tags(
+        repository: str,
+        username: str = USER_OPT,
+        password_stdin: bool = PW_STDIN_OPT,
+        password_file: Path = PW_FILE_OPT,
+        as_json: bool = JSON_OPT,
+    ) -> None:
         """List the tags of REPOSITORY in its registry."""
         creds = _password(username, password_stdin, password_file)
-        invoke("registry_tags", {"repository": repository, **creds}, as_json=as_json,
-               render=lambda out, r: out.print("\n".join(r.tags) if r.tags else f"no tags in {r.repository}"))
+        invoke(
+            "registry_tags",
+            {"repository": repository, **creds},
+            as_json=as_json,
+            render=lambda out, r: out.print("\n".join(r.tags) if r.tags else f"no tags in {r.repository}"),
+        )
 
     @registry.command("retag")
-    def registry_retag(source: str, new_tag: str, username: str = USER_OPT, password_stdin: bool = PW_STDIN_OPT,
-                       password_file: Path = PW_FILE_OPT, as_json: bool = JSON_OPT) -> None:
+    def registry_retag(
+        source: str,
+        new_tag: str,
+        username: str = USER_OPT,
+        password_stdin: bool = PW_STDIN_OPT,
+        password_file: Path = PW_FILE_OPT,
+        as_json: bool = JSON_OPT,
+    ) -> None:
         """Add NEW_TAG to the remote image SOURCE without pulling it."""
         creds = _password(username, password_stdin, password_file)
-        invoke("retag_image", {"source": source, "new_tag": new_tag, **creds}, as_json=as_json,
-               render=lambda out, r: out.print(f"{r.target} -> {r.digest}"))
+        invoke(
+            "retag_image",
+            {"source": source, "new_tag": new_tag, **creds},
+            as_json=as_json,
+            render=lambda out, r: out.print(f"{r.target} -> {r.digest}"),
+        )

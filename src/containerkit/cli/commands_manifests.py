@@ -25,8 +25,11 @@ class _GenerateByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-manifests_app = typer.Typer(cls=_GenerateByDefault, no_args_is_help=True,
-                            help="Generate Kubernetes manifests (`manifests PATH --image REF`) or validate them (`manifests validate DIR`).")
+manifests_app = typer.Typer(
+    cls=_GenerateByDefault,
+    no_args_is_help=True,
+    help="Generate Kubernetes manifests (`manifests PATH --image REF`) or validate them (`manifests validate DIR`).",
+)
 
 
 def render_findings(out: Console, findings: list[Any], title: str) -> None:
@@ -57,8 +60,10 @@ def _render_generated(out: Console, r: Any) -> None:
     for obj in r.objects:
         table.add_row(obj.kind, obj.name)
     out.print(table)
-    out.print(f"image: {r.image}   runAsUser: {r.user_uid}   port: {r.port or '-'}   probes: {r.probes}"
-              + (f" ({r.health_path})" if r.probes == "http" else ""))
+    out.print(
+        f"image: {r.image}   runAsUser: {r.user_uid}   port: {r.port or '-'}   probes: {r.probes}"
+        + (f" ({r.health_path})" if r.probes == "http" else "")
+    )
     for path in r.files:
         out.print(Text.assemble(("wrote", "green"), f" {path}"))
     for w in r.warnings:
@@ -68,8 +73,12 @@ def _render_generated(out: Console, r: Any) -> None:
 
 
 def _render_validated(out: Console, r: Any) -> None:
-    render_findings(out, r.findings, f"{r.path}: {r.objects} object(s), Kubernetes {r.kubernetes_version}, "
-                                     f"{r.errors} error(s), {r.warnings} warning(s)")
+    render_findings(
+        out,
+        r.findings,
+        f"{r.path}: {r.objects} object(s), Kubernetes {r.kubernetes_version}, "
+        f"{r.errors} error(s), {r.warnings} warning(s)",
+    )
 
 
 @manifests_app.command("generate")
@@ -86,30 +95,67 @@ def generate(
     port: int = typer.Option(None, "--port", help="Override the detected port."),
     health_path: str = typer.Option(None, "--health-path", help="Override the health route, e.g. /healthz."),
     name: str = typer.Option(None, "--name", help="Override the app name."),
-    force: bool = typer.Option(False, "--force", help="Write beside YAML Container Kit did not write (your colliding files are kept as artifacts)."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Write beside YAML Container Kit did not write (your colliding files are kept as artifacts).",
+    ),
     session: str = typer.Option(None, "--session"),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
 ) -> None:
     """Generate commented Kubernetes manifests for a service (also: `containerkit manifests PATH --image REF`)."""
-    invoke("generate_manifests", {"path": path, "image": image, "service": service, "out_dir": out, "namespace": namespace,
-                                  "format": fmt, "ingress_host": ingress, "replicas": replicas, "user_uid": user_uid, "port": port,
-                                  "health_path": health_path, "name": name, "force": force, "session_id": session},
-           as_json=as_json, render=_render_generated)
+    invoke(
+        "generate_manifests",
+        {
+            "path": path,
+            "image": image,
+            "service": service,
+            "out_dir": out,
+            "namespace": namespace,
+            "format": fmt,
+            "ingress_host": ingress,
+            "replicas": replicas,
+            "user_uid": user_uid,
+            "port": port,
+            "health_path": health_path,
+            "name": name,
+            "force": force,
+            "session_id": session,
+        },
+        as_json=as_json,
+        render=_render_generated,
+    )
 
 
 @manifests_app.command("validate")
 def validate(
-    path: str = typer.Argument(..., help="A YAML file, a directory of manifests, a kustomize output or a generated Helm chart."),
-    kubernetes_version: str = typer.Option(None, "--kubernetes-version", help="Schemas of this version (default settings.k8s.kubernetes_version)."),
+    path: str = typer.Argument(
+        ..., help="A YAML file, a directory of manifests, a kustomize output or a generated Helm chart."
+    ),
+    kubernetes_version: str = typer.Option(
+        None, "--kubernetes-version", help="Schemas of this version (default settings.k8s.kubernetes_version)."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
-    policy: str = typer.Option(None, "--policy", help="Directory of Rego policies (conftest's conventions) checked beside the built-in rules."),
+    policy: str = typer.Option(
+        None, "--policy", help="Directory of Rego policies (conftest's conventions) checked beside the built-in rules."
+    ),
     session: str = typer.Option(None, "--session"),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
 ) -> None:
     """Schema and best-practice checks (and your Rego policies); exits 1 when there are error findings (and prints them)."""
-    invoke("validate_manifests", {"path": path, "kubernetes_version": kubernetes_version, "strict": strict, "policy": policy,
-                                  "session_id": session},
-           as_json=as_json, render=_render_validated, on_error=_print_error_findings)
+    invoke(
+        "validate_manifests",
+        {
+            "path": path,
+            "kubernetes_version": kubernetes_version,
+            "strict": strict,
+            "policy": policy,
+            "session_id": session,
+        },
+        as_json=as_json,
+        render=_render_validated,
+        on_error=_print_error_findings,
+    )
 
 
 def register(app: typer.Typer) -> None:

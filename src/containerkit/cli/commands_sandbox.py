@@ -19,7 +19,13 @@ def _render_run(out: Console, r: Any) -> None:
     if r.stderr:
         sys.stderr.write(r.stderr if r.stderr.endswith("\n") else r.stderr + "\n")
     mem = f", peak memory {r.peak_memory_bytes / 1024 / 1024:.0f} MiB" if r.peak_memory_bytes else ""
-    out.print(Text(f"{r.reason}: exit code {r.exit_code}, {r.duration_s:.2f}s{mem}; output {r.stdout_bytes + r.stderr_bytes} bytes", "dim"))
+    out.print(
+        Text(
+            f"{r.reason}: exit code {r.exit_code}, {r.duration_s:.2f}s{mem}; output {r.stdout_bytes + r.stderr_bytes} "
+            "bytes",
+            "dim",
+        )
+    )
     if r.changes:
         out.print(f"changes: +{len(r.changes.added)} -{len(r.changes.removed)} ~{len(r.changes.modified)}")
         if r.changes.diff:
@@ -36,7 +42,11 @@ def _env(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            fail(InvalidInputError(f"environment variable {pair!r} is not KEY=VALUE with a non-empty KEY", hint="Example: -e PORT=8080"))
+            fail(
+                InvalidInputError(
+                    f"environment variable {pair!r} is not KEY=VALUE with a non-empty KEY", hint="Example: -e PORT=8080"
+                )
+            )
         env[key] = value
     return env
 
@@ -63,9 +73,23 @@ def register(app: typer.Typer) -> None:
         text = memory.strip().lower()
         factor = 1024 if text.endswith("g") else 1
         memory_mb = int(float(text.rstrip("mg")) * factor) if text.rstrip("mg").replace(".", "").isdigit() else 0
-        result = invoke("run_sandboxed", {"command": command, "image": image, "workspace": workspace, "writable": writable,
-                                          "network": network, "memory_mb": memory_mb, "cpus": cpus, "pids": pids, "timeout_s": timeout,
-                                          "env": _env(env)}, as_json=as_json, render=_render_run)
+        result = invoke(
+            "run_sandboxed",
+            {
+                "command": command,
+                "image": image,
+                "workspace": workspace,
+                "writable": writable,
+                "network": network,
+                "memory_mb": memory_mb,
+                "cpus": cpus,
+                "pids": pids,
+                "timeout_s": timeout,
+                "env": _env(env),
+            },
+            as_json=as_json,
+            render=_render_run,
+        )
         raise typer.Exit(code=result.exit_code if result.exit_code is not None else 124)
 
     @app.command("smoke")
@@ -80,5 +104,18 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
     ) -> None:
         """Start the image, wait until it answers (or stays up), then remove it."""
-        invoke("smoke_test_image", {"image": image, "port": port, "path": path, "protocol": protocol, "env": _env(env), "timeout_s": timeout,
-                                    "grace_s": grace}, as_json=as_json, render=_render_smoke, progress_title=f"smoke {image}")
+        invoke(
+            "smoke_test_image",
+            {
+                "image": image,
+                "port": port,
+                "path": path,
+                "protocol": protocol,
+                "env": _env(env),
+                "timeout_s": timeout,
+                "grace_s": grace,
+            },
+            as_json=as_json,
+            render=_render_smoke,
+            progress_title=f"smoke {image}",
+        )

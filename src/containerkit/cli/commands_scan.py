@@ -14,7 +14,14 @@ from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
 
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
-_COLORS = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "negligible": "dim", "unknown": "dim"}
+_COLORS = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "negligible": "dim",
+    "unknown": "dim",
+}
 
 
 def render_scan(out: Console, result: Any) -> None:
@@ -26,21 +33,36 @@ def render_scan(out: Console, result: Any) -> None:
         for col in ("severity", "id", "package", "installed", "fixed in", "cvss", "found by"):
             table.add_column(col)
         for f in r.findings:
-            table.add_row(Text(f.severity, _COLORS[f.severity]), f.id, f.package, f.installed_version,
-                          ", ".join(f.fixed_versions) or "-", f"{f.cvss_score:.1f}" if f.cvss_score is not None else "-",
-                          ", ".join(f.found_by))
+            table.add_row(
+                Text(f.severity, _COLORS[f.severity]),
+                f.id,
+                f.package,
+                f.installed_version,
+                ", ".join(f.fixed_versions) or "-",
+                f"{f.cvss_score:.1f}" if f.cvss_score is not None else "-",
+                ", ".join(f.found_by),
+            )
         out.print(table)
     for fix in r.remediation:
         out.print(Text.assemble(("fix", "green"), f" {fix.action}"), soft_wrap=True)
     if r.agreement:
         a = r.agreement
-        out.print(f"agreement: {a.found_by_all} found by all of {', '.join(a.scanners)}, {a.found_by_one} by one "
-                  f"({', '.join(f'{k}: {v}' for k, v in a.only.items())})")
+        out.print(
+            f"agreement: {a.found_by_all} found by all of {', '.join(a.scanners)}, {a.found_by_one} by one "
+            f"({', '.join(f'{k}: {v}' for k, v in a.only.items())})"
+        )
     if r.trend:
-        out.print(f"since {r.trend.previous_at}: {len(r.trend.new)} new, {len(r.trend.fixed)} fixed, {r.trend.unchanged} unchanged")
+        out.print(
+            f"since {r.trend.previous_at}: {len(r.trend.new)} new, {len(r.trend.fixed)} fixed, {r.trend.unchanged} "
+            "unchanged"
+        )
     if r.policy and r.policy.expired_entries:
-        out.print(Text.assemble(("expired allow-list entries (not applied):", "yellow"),
-                                f" {', '.join(e.id for e in r.policy.expired_entries)}"))
+        out.print(
+            Text.assemble(
+                ("expired allow-list entries (not applied):", "yellow"),
+                f" {', '.join(e.id for e in r.policy.expired_entries)}",
+            )
+        )
     for warning in r.warnings:
         out.print(Text.assemble(("warning:", "yellow"), f" {warning}"), soft_wrap=True)
     out.print(Text(r.summary, "bold"), soft_wrap=True)
@@ -56,12 +78,16 @@ def _policy_error(error: ContainerKitError) -> None:
         violations = policy.get("violations")
         for v in violations if isinstance(violations, list) else []:
             if isinstance(v, dict):
-                err_console.print(f"  {v.get('severity')}  {v.get('id')}  {v.get('package')} {v.get('installed_version')}")
+                err_console.print(
+                    f"  {v.get('severity')}  {v.get('id')}  {v.get('package')} {v.get('installed_version')}"
+                )
         expired = policy.get("expired_entries")
         for entry in expired if isinstance(expired, list) else []:
             if isinstance(entry, dict):
-                err_console.print(f"  expired allow-list entry (not applied): {entry.get('id')} (expired {entry.get('expires')})",
-                                  highlight=False)
+                err_console.print(
+                    f"  expired allow-list entry (not applied): {entry.get('id')} (expired {entry.get('expires')})",
+                    highlight=False,
+                )
     summary = error.details.get("summary")
     if isinstance(summary, str):
         err_console.print(summary, soft_wrap=True)
@@ -98,8 +124,13 @@ def render_db(out: Console, status: Any) -> None:
         out.print(table)
     if status.age_days is not None:
         stale = status.age_days > status.max_age_days
-        out.print(Text.assemble(f"age: {status.age_days:.1f} days (",
-                                (f"{'older than' if stale else 'within'} {status.max_age_days} days", "red" if stale else "green"), ")"))
+        out.print(
+            Text.assemble(
+                f"age: {status.age_days:.1f} days (",
+                (f"{'older than' if stale else 'within'} {status.max_age_days} days", "red" if stale else "green"),
+                ")",
+            )
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -109,54 +140,119 @@ def register(app: typer.Typer) -> None:
     @app.command("scan")
     def scan_cmd(
         image: str = typer.Argument(None, help="Image in the local engine (leave out with --sbom-in)."),
-        sbom_in: str = typer.Option(None, "--sbom-in", help="Scan this SBOM (CycloneDX or SPDX JSON) instead of an image."),
+        sbom_in: str = typer.Option(
+            None, "--sbom-in", help="Scan this SBOM (CycloneDX or SPDX JSON) instead of an image."
+        ),
         scanner: str = typer.Option(None, "--scanner", help="auto|trivy|grype|builtin (default from settings: auto)."),
-        severity: str = typer.Option(None, "--severity", help="Only show findings at or above: low|medium|high|critical."),
-        fail_on: str = typer.Option(None, "--fail-on", help="Exit 3 (POLICY_VIOLATION) when a finding reaches: low|medium|high|critical."),
-        fail_on_eol: bool = typer.Option(False, "--fail-on-eol", help="Exit 3 when the base image's distribution or runtime is "
-                                         "past its end of support (always reported as a warning)."),
-        max_db_age: int = typer.Option(None, "--max-db-age", help="Exit 3 when the built-in scanner's database is older "
-                                       "than this many days (or undated)."),
-        fail_on_unknown: bool = typer.Option(False, "--fail-on-unknown", help="With --fail-on: findings of unknown severity fail "
-                                             "the gate too (else they pass it, counted in a warning)."),
+        severity: str = typer.Option(
+            None, "--severity", help="Only show findings at or above: low|medium|high|critical."
+        ),
+        fail_on: str = typer.Option(
+            None, "--fail-on", help="Exit 3 (POLICY_VIOLATION) when a finding reaches: low|medium|high|critical."
+        ),
+        fail_on_eol: bool = typer.Option(
+            False,
+            "--fail-on-eol",
+            help="Exit 3 when the base image's distribution or runtime is "
+            "past its end of support (always reported as a warning).",
+        ),
+        max_db_age: int = typer.Option(
+            None,
+            "--max-db-age",
+            help="Exit 3 when the built-in scanner's database is older than this many days (or undated).",
+        ),
+        fail_on_unknown: bool = typer.Option(
+            False,
+            "--fail-on-unknown",
+            help="With --fail-on: findings of unknown severity fail "
+            "the gate too (else they pass it, counted in a warning).",
+        ),
         sarif: str = typer.Option(None, "--sarif", help="Write SARIF 2.1.0 to this file."),
-        sbom: str = typer.Option(None, "--sbom", help="Write the SBOM to this file (CycloneDX with the vulnerabilities, or SPDX)."),
-        sbom_format: str = typer.Option("cyclonedx", "--sbom-format", help="cyclonedx (with the vulnerabilities) or spdx (SPDX 2.3)."),
+        sbom: str = typer.Option(
+            None, "--sbom", help="Write the SBOM to this file (CycloneDX with the vulnerabilities, or SPDX)."
+        ),
+        sbom_format: str = typer.Option(
+            "cyclonedx", "--sbom-format", help="cyclonedx (with the vulnerabilities) or spdx (SPDX 2.3)."
+        ),
         db_path: str = typer.Option(None, "--db", help="OSV database directory or zip."),
         allow: str = typer.Option(None, "--allow", help="Allow-list YAML (id, package, expires, reason)."),
-        ignorefile: str = typer.Option(None, "--ignorefile", help="Ignore file in .trivyignore syntax (default: .containerkitignore "
-                                       "in the current directory, when there is one)."),
-        ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed", help="Set aside findings with no fix published."),
-        vex_files: list[str] = typer.Option(None, "--vex", help="OpenVEX or CycloneDX VEX document (repeatable): not_affected "
-                                            "and fixed statements set their findings aside."),
+        ignorefile: str = typer.Option(
+            None,
+            "--ignorefile",
+            help="Ignore file in .trivyignore syntax (default: .containerkitignore "
+            "in the current directory, when there is one).",
+        ),
+        ignore_unfixed: bool = typer.Option(
+            False, "--ignore-unfixed", help="Set aside findings with no fix published."
+        ),
+        vex_files: list[str] = typer.Option(
+            None,
+            "--vex",
+            help="OpenVEX or CycloneDX VEX document (repeatable): not_affected "
+            "and fixed statements set their findings aside.",
+        ),
         repo: str = typer.Option(None, "--repo", help="Source repository: remediation names manifest lines."),
-        policy: str = typer.Option(None, "--policy", help="Directory of Rego policies (conftest's conventions) checked "
-                                   "beside the built-in rules. The input is the report; a deny fails the gate (exit 3)."),
+        policy: str = typer.Option(
+            None,
+            "--policy",
+            help="Directory of Rego policies (conftest's conventions) checked "
+            "beside the built-in rules. The input is the report; a deny fails the gate (exit 3).",
+        ),
         session: str = typer.Option(None, "--session", help="Session (trends compare with its previous scans)."),
         as_json: bool = JSON_OPT,
     ) -> None:
         """Find known vulnerabilities in an image; merged report with remediation, SARIF/SBOM outputs and a policy gate."""
         if ignorefile is None and Path(".containerkitignore").is_file():
             ignorefile = ".containerkitignore"
-        invoke("scan_image", {"image": image, "sbom_in": sbom_in, "scanner": scanner, "severity": severity, "fail_on": fail_on,
-                              "fail_on_unknown": fail_on_unknown, "sarif_path": sarif, "ignore_file": ignorefile,
-                              "ignore_unfixed": ignore_unfixed, "vex": vex_files or [], "max_db_age": max_db_age,
-                              "fail_on_eol": fail_on_eol, "sbom_format": sbom_format,
-                              "sbom_path": sbom, "db_path": db_path, "allow_file": allow, "repo_path": repo, "policy": policy,
-                              "session_id": session},
-               as_json=as_json, render=render_scan, progress_title=f"scanning {image or sbom_in}", on_error=_policy_error)
+        invoke(
+            "scan_image",
+            {
+                "image": image,
+                "sbom_in": sbom_in,
+                "scanner": scanner,
+                "severity": severity,
+                "fail_on": fail_on,
+                "fail_on_unknown": fail_on_unknown,
+                "sarif_path": sarif,
+                "ignore_file": ignorefile,
+                "ignore_unfixed": ignore_unfixed,
+                "vex": vex_files or [],
+                "max_db_age": max_db_age,
+                "fail_on_eol": fail_on_eol,
+                "sbom_format": sbom_format,
+                "sbom_path": sbom,
+                "db_path": db_path,
+                "allow_file": allow,
+                "repo_path": repo,
+                "policy": policy,
+                "session_id": session,
+            },
+            as_json=as_json,
+            render=render_scan,
+            progress_title=f"scanning {image or sbom_in}",
+            on_error=_policy_error,
+        )
 
     @app.command("scan-secrets")
     def scan_secrets_cmd(
         target: str = typer.Argument(..., help="Build-context directory or image reference."),
-        fail_on: str = typer.Option("none", "--fail-on", help="Exit 3 (POLICY_VIOLATION) on any finding (any), or on those "
-                                    "that reach the image (shipped: not the files .dockerignore excludes)."),
+        fail_on: str = typer.Option(
+            "none",
+            "--fail-on",
+            help="Exit 3 (POLICY_VIOLATION) on any finding (any), or on those "
+            "that reach the image (shipped: not the files .dockerignore excludes).",
+        ),
         session: str = typer.Option(None, "--session", help="Session to record the result in."),
         as_json: bool = JSON_OPT,
     ) -> None:
         """Find secrets in a build context (.dockerignore-aware), image layers and image configuration (masked)."""
-        invoke("scan_secrets", {"target": target, "fail_on": fail_on, "session_id": session}, as_json=as_json, render=render_secrets,
-               progress_title=f"looking for secrets in {target}")
+        invoke(
+            "scan_secrets",
+            {"target": target, "fail_on": fail_on, "session_id": session},
+            as_json=as_json,
+            render=render_secrets,
+            progress_title=f"looking for secrets in {target}",
+        )
 
     @app.command("sbom")
     def sbom_cmd(
@@ -167,22 +263,37 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPT,
     ) -> None:
         """Write the image's software bill of materials (syft; no vulnerability database needed)."""
-        invoke("generate_sbom", {"image": image, "output": output, "format": fmt, "session_id": session}, as_json=as_json,
-               render=lambda out, r: out.print(f"{r.format} SBOM of {r.image}: {r.components} components"
-                                               + (f", written to {r.written}" if r.written else f" (artifact {r.artifact_id})")),
-               progress_title=f"SBOM of {image}")
+        invoke(
+            "generate_sbom",
+            {"image": image, "output": output, "format": fmt, "session_id": session},
+            as_json=as_json,
+            render=lambda out, r: out.print(
+                f"{r.format} SBOM of {r.image}: {r.components} components"
+                + (f", written to {r.written}" if r.written else f" (artifact {r.artifact_id})")
+            ),
+            progress_title=f"SBOM of {image}",
+        )
 
     @db.command("update")
     def db_update_cmd(
-        ecosystem: list[str] = typer.Option(None, "--ecosystem", help="Ecosystem to download (repeatable): PyPI, npm, Debian, ..."),
+        ecosystem: list[str] = typer.Option(
+            None, "--ecosystem", help="Ecosystem to download (repeatable): PyPI, npm, Debian, ..."
+        ),
         db_path: str = typer.Option(None, "--db", help="Database directory."),
         as_json: bool = JSON_OPT,
     ) -> None:
         """Download OSV databases (needs network)."""
-        invoke("db_update", {"ecosystems": ecosystem or [], "db_path": db_path}, as_json=as_json,
-               render=lambda out, r: render_db(out, r.status), progress_title="downloading OSV databases")
+        invoke(
+            "db_update",
+            {"ecosystems": ecosystem or [], "db_path": db_path},
+            as_json=as_json,
+            render=lambda out, r: render_db(out, r.status),
+            progress_title="downloading OSV databases",
+        )
 
     @db.command("status")
-    def db_status_cmd(db_path: str = typer.Option(None, "--db", help="Database directory or zip."), as_json: bool = JSON_OPT) -> None:
+    def db_status_cmd(
+        db_path: str = typer.Option(None, "--db", help="Database directory or zip."), as_json: bool = JSON_OPT
+    ) -> None:
         """Show the local database: ecosystems, record counts, dates, age."""
         invoke("db_status", {"db_path": db_path}, as_json=as_json, render=lambda out, r: render_db(out, r.status))

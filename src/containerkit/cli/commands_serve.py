@@ -21,8 +21,12 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="HTTP bind address (non-loopback requires a token)."),
         port: int = typer.Option(8765, "--port", help="HTTP port."),
         token_file: Path = typer.Option(None, "--token-file", help="File holding the bearer token for HTTP."),
-        toolsets: str = typer.Option(None, "--toolsets", help="Serve only these toolsets, comma-separated: analysis, build, "
-                                     "scan, k8s, workflow, sessions (default: all)."),
+        toolsets: str = typer.Option(
+            None,
+            "--toolsets",
+            help="Serve only these toolsets, comma-separated: analysis, build, "
+            "scan, k8s, workflow, sessions (default: all).",
+        ),
         read_only: bool = typer.Option(False, "--read-only", help="List and run only the tools that change nothing."),
     ) -> None:
         """Run the MCP server (for Claude Desktop, VS Code and other MCP clients)."""
@@ -44,8 +48,12 @@ def register(app: typer.Typer) -> None:
                 ck = get_app()
                 token = resolve_token(ck, token_file)
                 check_bind(host, token)
-                print(f"containerkit MCP server on http://{host}:{port}/mcp" + (" (bearer token required)" if token else ""),
-                      file=sys.stderr, flush=True)
+                print(
+                    f"containerkit MCP server on http://{host}:{port}/mcp"
+                    + (" (bearer token required)" if token else ""),
+                    file=sys.stderr,
+                    flush=True,
+                )
                 # uvicorn turns SIGTERM/SIGINT into a graceful shutdown and raises the signal again afterwards: that
                 # second delivery must not interrupt the shutdown (it was a 67-line traceback and exit 1)
                 for sig in (signal.SIGTERM, signal.SIGINT):

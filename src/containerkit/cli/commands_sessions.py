@@ -31,13 +31,24 @@ def _render_sessions(out: Console, result: Any) -> None:
 
 def _render_session(out: Console, result: Any) -> None:
     s = result.session
-    out.print(Text.assemble(("session", "bold"), f" {s.id}  labels: {', '.join(s.labels) or '-'}  expires: {_ts(s.expires_at)}"))
+    out.print(
+        Text.assemble(
+            ("session", "bold"), f" {s.id}  labels: {', '.join(s.labels) or '-'}  expires: {_ts(s.expires_at)}"
+        )
+    )
     out.print(f"workspace: {s.workspace_dir}   state keys: {', '.join(s.state_keys) or '-'}   version: {s.version}")
     jobs = Table(title="Jobs")
     for col in ("job", "tool", "status", "started", "ms", "error"):
         jobs.add_column(col)
     for j in result.jobs:
-        jobs.add_row(j.id, j.tool, j.status, _ts(j.started_at), f"{j.duration_ms:.1f}" if j.duration_ms else "-", j.error_code or "")
+        jobs.add_row(
+            j.id,
+            j.tool,
+            j.status,
+            _ts(j.started_at),
+            f"{j.duration_ms:.1f}" if j.duration_ms else "-",
+            j.error_code or "",
+        )
     out.print(jobs)
     if result.artifacts:
         arts = Table(title="Artifacts")
@@ -50,19 +61,32 @@ def _render_session(out: Console, result: Any) -> None:
 
 def _render_job(out: Console, result: Any) -> None:
     j = result.job
-    out.print(Text.assemble((j.id, "bold"), f" {j.tool} ", (j.status, "green" if j.status == "succeeded" else "red"),
-                            f" {f'{j.duration_ms:.1f} ms' if j.duration_ms else ''} session {j.session_id}"))
+    out.print(
+        Text.assemble(
+            (j.id, "bold"),
+            f" {j.tool} ",
+            (j.status, "green" if j.status == "succeeded" else "red"),
+            f" {f'{j.duration_ms:.1f} ms' if j.duration_ms else ''} session {j.session_id}",
+        )
+    )
     if j.error_code:
         out.print(f"error: [{j.error_code}] {j.error_message}")
 
 
 def _render_status(out: Console, result: Any) -> None:
     out.print(f"containerkit {result.version}  tools: {result.tools}")
-    out.print(f"store: {result.store_path} (schema v{result.schema_version})  sessions: {result.counts.sessions}  "
-              f"jobs: {result.counts.jobs} ({result.counts.running_jobs} running)  artifacts: {result.counts.artifacts}")
+    out.print(
+        f"store: {result.store_path} (schema v{result.schema_version})  sessions: {result.counts.sessions}  "
+        f"jobs: {result.counts.jobs} ({result.counts.running_jobs} running)  artifacts: {result.counts.artifacts}"
+    )
     if result.engine is not None:
-        out.print(Text.assemble("engine: ", ("reachable", "green") if result.engine.reachable else ("unreachable", "red"),
-                                f" {result.engine.detail}"))
+        out.print(
+            Text.assemble(
+                "engine: ",
+                ("reachable", "green") if result.engine.reachable else ("unreachable", "red"),
+                f" {result.engine.detail}",
+            )
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -74,7 +98,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(config, name="config")
 
     @sessions.command("list")
-    def sessions_list(label: str = typer.Option(None, help="Only sessions with this label."), as_json: bool = JSON_OPT) -> None:
+    def sessions_list(
+        label: str = typer.Option(None, help="Only sessions with this label."), as_json: bool = JSON_OPT
+    ) -> None:
         """List live sessions."""
         invoke("list_sessions", {"label": label}, as_json=as_json, render=_render_sessions)
 
@@ -86,8 +112,12 @@ def register(app: typer.Typer) -> None:
     @sessions.command("delete")
     def sessions_delete(session_id: str, as_json: bool = JSON_OPT) -> None:
         """Delete a session and its workspace."""
-        invoke("delete_session", {"session_id": session_id}, as_json=as_json,
-               render=lambda out, r: out.print(f"deleted session {r.deleted}"))
+        invoke(
+            "delete_session",
+            {"session_id": session_id},
+            as_json=as_json,
+            render=lambda out, r: out.print(f"deleted session {r.deleted}"),
+        )
 
     @sessions.command("label")
     def sessions_label(
@@ -97,8 +127,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPT,
     ) -> None:
         """Add (or with --remove, remove) a label."""
-        invoke("remove_session_label" if remove else "add_session_label", {"session_id": session_id, "label": label},
-               as_json=as_json, render=lambda out, r: out.print(f"{r.session.id}: {', '.join(r.session.labels) or '(no labels)'}"))
+        invoke(
+            "remove_session_label" if remove else "add_session_label",
+            {"session_id": session_id, "label": label},
+            as_json=as_json,
+            render=lambda out, r: out.print(f"{r.session.id}: {', '.join(r.session.labels) or '(no labels)'}"),
+        )
 
     @jobs.command("show")
     def jobs_show(job_id: str, as_json: bool = JSON_OPT) -> None:

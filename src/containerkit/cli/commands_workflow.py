@@ -17,8 +17,10 @@ from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError, InvalidInputError
 
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
-APPLY_FIXES_HELP = ("Write failure fixes over files you wrote (your previous content is kept as an artifact); without it such a "
-                    "fix is stored as a proposal with a diff and the run stops there.")
+APPLY_FIXES_HELP = (
+    "Write failure fixes over files you wrote (your previous content is kept as an artifact); without it such a "
+    "fix is stored as a proposal with a diff and the run stops there."
+)
 _STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim", "cancelled": "magenta"}
 
 
@@ -44,8 +46,14 @@ def render_steps(out: Console, steps: list[Any], title: str) -> None:
         row: dict[str, Any] = step if isinstance(step, dict) else step.model_dump()
         state = row["status"]
         duration = row.get("duration_s")
-        table.add_row(row["id"], row["tool"], Text(state, _STYLE.get(state, 'white')), str(row["attempts"]),
-                      f"{duration:.1f}s" if duration else "", row.get("error_code") or row.get("reason") or "")
+        table.add_row(
+            row["id"],
+            row["tool"],
+            Text(state, _STYLE.get(state, "white")),
+            str(row["attempts"]),
+            f"{duration:.1f}s" if duration else "",
+            row.get("error_code") or row.get("reason") or "",
+        )
     out.print(table)
 
 
@@ -86,9 +94,20 @@ def register(app: typer.Typer) -> None:
             from containerkit.cli.runner import fail
 
             fail(e)
-        invoke("execute_custom_workflow", {"spec_path": spec, "inputs": parsed, "max_parallel": max_parallel,
-                                          "apply_fixes": apply_fixes, "session_id": session},
-               as_json=as_json, render=_render_run, live=_live(f"workflow {spec}"), on_error=_show_failed_steps)
+        invoke(
+            "execute_custom_workflow",
+            {
+                "spec_path": spec,
+                "inputs": parsed,
+                "max_parallel": max_parallel,
+                "apply_fixes": apply_fixes,
+                "session_id": session,
+            },
+            as_json=as_json,
+            render=_render_run,
+            live=_live(f"workflow {spec}"),
+            on_error=_show_failed_steps,
+        )
 
     @wf.command("validate")
     def validate(spec: str = typer.Argument(..., help="Workflow YAML file."), as_json: bool = JSON_OPT) -> None:
@@ -114,18 +133,32 @@ def register(app: typer.Typer) -> None:
     @wf.command("cancel")
     def cancel(run_id: str, as_json: bool = JSON_OPT) -> None:
         """Stop a running workflow (running steps cancelled, the rest marked cancelled)."""
-        invoke("cancel_workflow", {"run_id": run_id}, as_json=as_json, render=lambda out, r: out.print(f"run {r.run_id}: {r.status}"))
+        invoke(
+            "cancel_workflow",
+            {"run_id": run_id},
+            as_json=as_json,
+            render=lambda out, r: out.print(f"run {r.run_id}: {r.status}"),
+        )
 
     @wf.command("resume")
     def resume(
         run_id: str,
-        apply_fixes: bool = typer.Option(False, "--apply-fixes", help="First write the fixes the run proposed (your files are "
-                                         "kept as artifacts), then resume."),
+        apply_fixes: bool = typer.Option(
+            False,
+            "--apply-fixes",
+            help="First write the fixes the run proposed (your files are kept as artifacts), then resume.",
+        ),
         as_json: bool = JSON_OPT,
     ) -> None:
         """Continue a failed, cancelled or crashed run from its first unfinished step."""
-        invoke("resume_workflow", {"run_id": run_id, "apply_fixes": apply_fixes}, as_json=as_json, render=_render_run,
-               live=_live(f"resume {run_id}"), on_error=_show_failed_steps)
+        invoke(
+            "resume_workflow",
+            {"run_id": run_id, "apply_fixes": apply_fixes},
+            as_json=as_json,
+            render=_render_run,
+            live=_live(f"resume {run_id}"),
+            on_error=_show_failed_steps,
+        )
 
 
 def _render_validation(out: Console, result: Any) -> None:
@@ -142,6 +175,12 @@ def _render_runs(out: Console, result: Any) -> None:
     for col in ("run", "name", "status", "steps", "session", "updated"):
         table.add_column(col)
     for r in result.runs:
-        table.add_row(r.run_id, r.name, Text(r.status, _STYLE.get(r.status, 'white')), f"{r.steps_done}/{r.steps_total}",
-                      r.session_id, dt.datetime.fromtimestamp(r.updated_at).strftime("%Y-%m-%d %H:%M:%S"))
+        table.add_row(
+            r.run_id,
+            r.name,
+            Text(r.status, _STYLE.get(r.status, "white")),
+            f"{r.steps_done}/{r.steps_total}",
+            r.session_id,
+            dt.datetime.fromtimestamp(r.updated_at).strftime("%Y-%m-%d %H:%M:%S"),
+        )
     out.print(table if result.runs else "no workflow runs")

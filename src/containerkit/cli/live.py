@@ -29,7 +29,9 @@ class WorkflowLiveView:
         self._live.__enter__()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._live.update(self._table())
         self._live.__exit__(exc_type, exc, tb)
 
@@ -62,5 +64,5 @@ class WorkflowLiveView:
             end = row["end"]
             elapsed = (float(end) if end is not None else now) - start  # type: ignore[arg-type]
             shown = f"{elapsed:.1f}s" if state != "skipped" else ""
-            table.add_row(step_id, Text(state, _STYLE.get(state, 'white')), shown, str(row["detail"]))
+            table.add_row(step_id, Text(state, _STYLE.get(state, "white")), shown, str(row["detail"]))
         return table

@@ -17,13 +17,32 @@ from containerkit import __version__
 
 #: the top-level commands and groups each module registers (tests/core/test_cli.py keeps it equal to register())
 COMMANDS: dict[str, str] = {
-    "analyze": "commands_analyze", "cluster": "commands_cluster", "containerize": "commands_containerize",
-    "deploy": "commands_deploy", "verify": "commands_deploy", "dockerfile": "commands_dockerfile", "lint": "commands_dockerfile",
-    "build": "commands_engine", "inspect": "commands_engine", "pull": "commands_engine", "push": "commands_engine",
-    "tag": "commands_engine", "registry": "commands_engine", "manifests": "commands_manifests", "smoke": "commands_sandbox",
-    "sandbox": "commands_sandbox", "scan": "commands_scan", "scan-secrets": "commands_scan", "db": "commands_scan",
-    "serve": "commands_serve", "sbom": "commands_scan", "status": "commands_sessions", "config": "commands_sessions", "jobs": "commands_sessions",
-    "sessions": "commands_sessions", "workflow": "commands_workflow",
+    "analyze": "commands_analyze",
+    "cluster": "commands_cluster",
+    "containerize": "commands_containerize",
+    "deploy": "commands_deploy",
+    "verify": "commands_deploy",
+    "dockerfile": "commands_dockerfile",
+    "lint": "commands_dockerfile",
+    "build": "commands_engine",
+    "inspect": "commands_engine",
+    "pull": "commands_engine",
+    "push": "commands_engine",
+    "tag": "commands_engine",
+    "registry": "commands_engine",
+    "manifests": "commands_manifests",
+    "smoke": "commands_sandbox",
+    "sandbox": "commands_sandbox",
+    "scan": "commands_scan",
+    "scan-secrets": "commands_scan",
+    "db": "commands_scan",
+    "serve": "commands_serve",
+    "sbom": "commands_scan",
+    "status": "commands_sessions",
+    "config": "commands_sessions",
+    "jobs": "commands_sessions",
+    "sessions": "commands_sessions",
+    "workflow": "commands_workflow",
 }
 
 
@@ -34,7 +53,9 @@ def _version(value: bool) -> None:
 
 
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Container Kit."""
 

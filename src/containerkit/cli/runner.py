@@ -61,6 +61,8 @@ def __getattr__(name: str) -> Any:  # ``console`` and ``err_console`` for the co
     if name in ("console", "err_console"):
         return out_console(stderr=name == "err_console")
     raise AttributeError(name)
+
+
 _app: App | None = None
 
 EXIT_INTERRUPTED = 130
@@ -122,7 +124,9 @@ class RichProgress:
         self._task = bar.add_task(title, total=None)
 
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        self._bar.update(self._task, completed=progress, total=total, description=message or self._bar.tasks[0].description)
+        self._bar.update(
+            self._task, completed=progress, total=total, description=message or self._bar.tasks[0].description
+        )
 
 
 #: the running command was given ``--json`` (set around every command by :func:`track_json_option`)
@@ -171,9 +175,13 @@ def fail(error: BaseException) -> NoReturn:
     err = wrap_unexpected(error)
     if json_requested():
         print_json(error_document(err))
-    out_console(stderr=True).print(Text.assemble(("error", "bold red"), f" [{err.code}] {redact(err.message)}"), soft_wrap=True)
+    out_console(stderr=True).print(
+        Text.assemble(("error", "bold red"), f" [{err.code}] {redact(err.message)}"), soft_wrap=True
+    )
     if err.hint:
-        out_console(stderr=True).print(Text.assemble(("hint:", "yellow"), f" {render_hint(redact(err.hint), 'cli')}"), soft_wrap=True)
+        out_console(stderr=True).print(
+            Text.assemble(("hint:", "yellow"), f" {render_hint(redact(err.hint), 'cli')}"), soft_wrap=True
+        )
     tail = err.details.get("tail") or err.details.get("log_tail")
     if isinstance(tail, str) and tail.strip():
         out_console(stderr=True).print(redact(tail.strip()[-1500:]), soft_wrap=True)
@@ -213,10 +221,17 @@ def invoke(
         if show_bar:
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), TimeElapsedColumn(),
-                          console=out_console(stderr=True), transient=True) as bar:
-                return await app.registry.call(app.services, tool, params, progress=RichProgress(bar, progress_title or tool),
-                                              decider=decider)
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}", markup=False),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=out_console(stderr=True),
+                transient=True,
+            ) as bar:
+                return await app.registry.call(
+                    app.services, tool, params, progress=RichProgress(bar, progress_title or tool), decider=decider
+                )
         return await app.registry.call(app.services, tool, params, decider=decider)
 
     try:

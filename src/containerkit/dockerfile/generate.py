@@ -35,7 +35,9 @@ def pick_service(analysis: RepoAnalysis, service: str | None) -> ServiceAnalysis
         for s in analysis.services:
             if s.path == wanted:
                 return s
-        raise InvalidInputError(f"no service at {service!r}", hint=f"Services: {', '.join(s.path for s in analysis.services)}.")
+        raise InvalidInputError(
+            f"no service at {service!r}", hint=f"Services: {', '.join(s.path for s in analysis.services)}."
+        )
     if len(analysis.services) > 1:
         raise InvalidInputError(
             f"the repository has {len(analysis.services)} services; say which one",
@@ -57,8 +59,12 @@ async def generate(
     extra_system_packages: tuple[str, ...] = (),
 ) -> Generated:
     service_dir = root if svc.path == "." else root / svc.path
-    options = RenderOptions(user_uid=user_uid, buildkit=buildkit, extra_system_packages=extra_system_packages,
-                            images=ImagePicker(base_images, registry_prefix))
+    options = RenderOptions(
+        user_uid=user_uid,
+        buildkit=buildkit,
+        extra_system_packages=extra_system_packages,
+        images=ImagePicker(base_images, registry_prefix),
+    )
     rendered = render(svc, options)
     text, warnings = rendered.dockerfile, list[str]()
     if pin:
@@ -66,6 +72,15 @@ async def generate(
     warnings += [*rendered.image_notes, *svc.warnings]
     existing_path = service_dir / "Dockerfile"
     existing = existing_path.read_text(encoding="utf-8", errors="replace") if existing_path.is_file() else None
-    findings = await lint(existing if existing is not None else text, service_dir if existing is not None else None, svc.port)
-    return Generated(service=svc, service_dir=service_dir, rendered=rendered, dockerfile=text, warnings=warnings,
-                     existing=existing, findings=findings)
+    findings = await lint(
+        existing if existing is not None else text, service_dir if existing is not None else None, svc.port
+    )
+    return Generated(
+        service=svc,
+        service_dir=service_dir,
+        rendered=rendered,
+        dockerfile=text,
+        warnings=warnings,
+        existing=existing,
+        findings=findings,
+    )

@@ -8,8 +8,16 @@ from containerkit.dockerfile import tags
 
 #: the version used when the app names none: a maintained release of the tag snapshot (a test keeps them maintained);
 #: Node.js takes the newest LTS line, not the newest release
-DEFAULT_VERSIONS = {"python": "3.12", "node": "22", "go": "1.26", "java": "21", "dotnet": "8.0", "ruby": "3.3", "php": "8.4",
-                    "rust": "1.98"}
+DEFAULT_VERSIONS = {
+    "python": "3.12",
+    "node": "22",
+    "go": "1.26",
+    "java": "21",
+    "dotnet": "8.0",
+    "ruby": "3.3",
+    "php": "8.4",
+    "rust": "1.98",
+}
 # key -> image template; {version} is the language version. Keys are overridable in settings.dockerfile.base_images.
 DEFAULT_IMAGES = {
     "python": "python:{version}-slim",
@@ -37,8 +45,14 @@ class ImagePicker:
     was never published (``golang:1.18-bookworm``) becomes the newest maintained release, with a note. Templates
     overridden in settings, and images of registries the snapshot does not cover, are used as given."""
 
-    def __init__(self, overrides: Mapping[str, str] | None = None, registry_prefix: str | None = None, *,
-                 minimum: bool = False, maximum: str | None = None) -> None:
+    def __init__(
+        self,
+        overrides: Mapping[str, str] | None = None,
+        registry_prefix: str | None = None,
+        *,
+        minimum: bool = False,
+        maximum: str | None = None,
+    ) -> None:
         """``minimum``: the version is a lower bound (the newest maintained release at or above it is used);
         ``maximum``: no release newer than this one (the app's locked binary packages have no wheels for newer)."""
         self.minimum = minimum
@@ -60,8 +74,10 @@ class ImagePicker:
         given = version
         version = version or DEFAULT_VERSIONS.get(language, "latest")
         if self.maximum and "{version}" in template and tags.version_key(version) > tags.version_key(self.maximum):
-            self.notes.append(f"{language} {self.maximum} is the newest release the app's locked binary packages have "
-                              f"wheels for; using it rather than {version}")
+            self.notes.append(
+                f"{language} {self.maximum} is the newest release the app's locked binary packages have "
+                f"wheels for; using it rather than {version}"
+            )
             version = given = self.maximum
         image = template.format(version=version)
         if key not in self.overridden and "{version}" in template and given:
@@ -77,19 +93,27 @@ class ImagePicker:
             return image
         maintained = tags.versions_for(template)
         same_depth = [v for v in maintained if v.count(".") == version.count(".")] or maintained
-        newer = [v for v in same_depth if tags.version_key(v) >= tags.version_key(version)
-                 and (not self.maximum or tags.version_key(v) <= tags.version_key(self.maximum))]
+        newer = [
+            v
+            for v in same_depth
+            if tags.version_key(v) >= tags.version_key(version)
+            and (not self.maximum or tags.version_key(v) <= tags.version_key(self.maximum))
+        ]
         if self.minimum and newer:
             newest = template.format(version=newer[-1])
             if newest != image:
-                self.notes.append(f"{repository} {version} is the oldest release the app supports; using {newest}, the newest "
-                                  "maintained release")
+                self.notes.append(
+                    f"{repository} {version} is the oldest release the app supports; using {newest}, the newest "
+                    "maintained release"
+                )
             return newest
         if tag in snap.current[repository]:
             return image
         if tag in snap.published[repository]:
-            note = (f"{image}: {repository} {version} is no longer maintained upstream (not among the tags published on "
-                    f"{snap.date}); the app asks for it, so it is used — plan an upgrade")
+            note = (
+                f"{image}: {repository} {version} is no longer maintained upstream (not among the tags published on "
+                f"{snap.date}); the app asks for it, so it is used — plan an upgrade"
+            )
             if note not in self.notes:
                 self.notes.append(note)
             return image

@@ -42,7 +42,16 @@ def conftest_input(text: str) -> list[dict[str, object]]:
             value = [rest.strip()]
         else:
             value = [w.strip("\"'") for w in words if not w.startswith("--")]
-        out.append({"Cmd": ins.keyword.lower(), "Flags": flags, "JSON": exec_form is not None,
-                    "Original": f"{ins.keyword} {ins.value}".strip(), "Stage": ins.stage, "SubCmd": "", "Value": value,
-                    "Line": ins.line})
+        out.append(
+            {
+                "Cmd": ins.keyword.lower(),
+                "Flags": flags,
+                "JSON": exec_form is not None,
+                "Original": f"{ins.keyword} {ins.value}".strip(),
+                "Stage": ins.stage,
+                "SubCmd": "",
+                "Value": value,
+                "Line": ins.line,
+            }
+        )
     return out

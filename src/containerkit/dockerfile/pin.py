@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # httpx is imported when a digest is resolved: rendering a Dockerfile needs only split()
     import httpx
 
-ACCEPT = ", ".join([
-    "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json",
-])
+ACCEPT = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
 
 
 def split(image: str) -> tuple[str, str, str]:
@@ -71,7 +75,9 @@ async def pin_from_lines(text: str, insecure: Callable[[str], bool]) -> tuple[st
         try:
             digest = await resolve_digest(image, insecure)
         except (httpx.HTTPError, ValueError) as e:
-            warnings.append(f"{image}: not pinned, the registry is unreachable or refused ({type(e).__name__}: {str(e)[:120]})")
+            warnings.append(
+                f"{image}: not pinned, the registry is unreachable or refused ({type(e).__name__}: {str(e)[:120]})"
+            )
             continue
         lines[index] = f"{match.group(1)}{image}@{digest}{match.group(3)}"
     return "\n".join(lines) + "\n", warnings

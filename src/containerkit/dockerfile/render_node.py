@@ -116,8 +116,11 @@ def node(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> R
     staged = bool(build or compilers or installer.berry)
     notes: list[str] = []
     if staged:
-        doc.add(f"FROM {image} AS build", "WORKDIR /app",
-                why="Build stage: dependencies (and compilers for native modules), then the build; pruned to production")
+        doc.add(
+            f"FROM {image} AS build",
+            "WORKDIR /app",
+            why="Build stage: dependencies (and compilers for native modules), then the build; pruned to production",
+        )
         apt(doc, compilers, NODE_GYP)
         everything = bool(build) or installer.berry
         _install(doc, svc, installer, production=not everything)
@@ -126,7 +129,9 @@ def node(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> R
         if prune:
             steps.append(prune)
         elif everything:
-            notes.append("Yarn Berry before 4 cannot drop development dependencies without a plugin: the image keeps them")
+            notes.append(
+                "Yarn Berry before 4 cannot drop development dependencies without a plugin: the image keeps them"
+            )
         if steps:
             doc.add(f"RUN {' && '.join(steps)}")
         doc.gap()
@@ -137,12 +142,17 @@ def node(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> R
     apt(doc, packages, why_init)
     standalone = svc.framework == "nextjs" and (svc.build_output or "").endswith("standalone")
     if staged and standalone:
-        doc.add(f"COPY --from=build /app/{svc.build_output} ./", "COPY --from=build /app/.next/static ./.next/static",
-                *(f"COPY --from=build /app/{f} ./{f}" for f in svc.runtime_files),
-                why="Next.js standalone output: the server, its traced dependencies and the static assets")
+        doc.add(
+            f"COPY --from=build /app/{svc.build_output} ./",
+            "COPY --from=build /app/.next/static ./.next/static",
+            *(f"COPY --from=build /app/{f} ./{f}" for f in svc.runtime_files),
+            why="Next.js standalone output: the server, its traced dependencies and the static assets",
+        )
     elif staged:
-        doc.add("COPY --from=build /app /app",
-                why="The app as built: its sources, the build output and the production dependencies only")
+        doc.add(
+            "COPY --from=build /app /app",
+            why="The app as built: its sources, the build output and the production dependencies only",
+        )
     else:
         _install(doc, svc, installer, production=True)
     doc.gap()
@@ -156,8 +166,10 @@ def node(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> R
     expose(doc, svc, svc.port)
     health = False
     if svc.port and svc.serves_http:
-        probe = (f"require('http').get('{url(svc.port, svc.health_path)}', r => process.exit(r.statusCode < 500 ? 0 : 1))"
-                 ".on('error', () => process.exit(1))")
+        probe = (
+            f"require('http').get('{url(svc.port, svc.health_path)}', r => process.exit(r.statusCode < 500 ? 0 : 1))"
+            ".on('error', () => process.exit(1))"
+        )
         healthcheck(doc, ["node", "-e", probe], "No curl in slim images: probe with the Node runtime")
         health = True
     cmd = list(svc.start_command or ["node", svc.entrypoint or "index.js"])
@@ -173,11 +185,17 @@ def node(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> R
 def _install(doc: Doc, svc: ServiceAnalysis, installer: _Installer, production: bool) -> None:
     what = "Production dependencies" if production else "All dependencies"
     if svc.install_needs_source:
-        doc.add("COPY . .", installer.install(production),
-                why=f"{what}: the package's own install scripts (postinstall) read its source, so it is copied first")
+        doc.add(
+            "COPY . .",
+            installer.install(production),
+            why=f"{what}: the package's own install scripts (postinstall) read its source, so it is copied first",
+        )
         return
-    doc.add(*installer.copy_lines(), installer.install(production),
-            why=f"{what} first: this layer is rebuilt only when the manifest or lockfile changes")
+    doc.add(
+        *installer.copy_lines(),
+        installer.install(production),
+        why=f"{what} first: this layer is rebuilt only when the manifest or lockfile changes",
+    )
     doc.add("COPY . .", why="The source, owned by root and read-only for the app user" if production else "The source")
 
 
@@ -199,15 +217,19 @@ NGINX_CONF = (
 def _nginx_runtime(doc: Doc, opts: RenderOptions, port: int, copy_from: str) -> tuple[str, bool]:
     image = opts.images.pick("static", None, "static")
     doc.add(f"FROM {image}")
-    doc.add("# hadolint ignore=SC2016  # $uri is nginx's variable, not the shell's",
-            "RUN sed -i -e 's#^pid .*#pid /tmp/nginx.pid;#' -e '/^user /d' -e '/_temp_path/d' /etc/nginx/nginx.conf && \\",
-            f"    printf '{NGINX_CONF.format(port=port)}' > /etc/nginx/conf.d/default.conf",
-            why=f"Serve on {port} as a non-root user: pid and temp files in /tmp (works with a read-only root filesystem)")
+    doc.add(
+        "# hadolint ignore=SC2016  # $uri is nginx's variable, not the shell's",
+        "RUN sed -i -e 's#^pid .*#pid /tmp/nginx.pid;#' -e '/^user /d' -e '/_temp_path/d' /etc/nginx/nginx.conf && \\",
+        f"    printf '{NGINX_CONF.format(port=port)}' > /etc/nginx/conf.d/default.conf",
+        why=f"Serve on {port} as a non-root user: pid and temp files in /tmp (works with a read-only root filesystem)",
+    )
     doc.add(copy_from)
     doc.add(f"USER {opts.user_uid}")
     doc.add(f"EXPOSE {port}")
-    doc.add(f"HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 CMD {json_argv(['nginx', '-t', '-q'])}",
-            why="nginx images have no HTTP client; check the configuration is valid (the /healthz route serves HTTP probes)")
+    doc.add(
+        f"HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 CMD {json_argv(['nginx', '-t', '-q'])}",
+        why="nginx images have no HTTP client; check the configuration is valid (the /healthz route serves HTTP probes)",
+    )
     doc.add(f"CMD {json_argv(['nginx', '-g', 'daemon off;'])}")
     return image, True
 

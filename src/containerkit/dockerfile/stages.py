@@ -58,7 +58,12 @@ def with_pipefail(text: str) -> str:
             run.append(line)
             if not line.endswith("\\"):
                 joined = " ".join(run)
-                if _SINGLE_PIPE.search(joined) and not guarded and stage_from is not None and "set -o pipefail" not in joined:
+                if (
+                    _SINGLE_PIPE.search(joined)
+                    and not guarded
+                    and stage_from is not None
+                    and "set -o pipefail" not in joined
+                ):
                     shell = "/bin/ash" if "alpine" in out[stage_from] else "/bin/bash"
                     out.insert(stage_from + 1, f'SHELL ["{shell}", "-o", "pipefail", "-c"]')
                     guarded = True
@@ -75,24 +80,32 @@ def own_writes(doc: Doc, svc: ServiceAnalysis, uid: int) -> None:
     """The directories the app creates and writes at run time, made the app user's (the rest of its tree is root's)."""
     if svc.writes:
         dirs = " ".join(svc.writes)
-        doc.add(f"RUN mkdir -p {dirs} && chown {uid}:{uid} {dirs}",
-                why="The directories the app writes at run time (Flask's instance folder, its logs): the app user's")
+        doc.add(
+            f"RUN mkdir -p {dirs} && chown {uid}:{uid} {dirs}",
+            why="The directories the app writes at run time (Flask's instance folder, its logs): the app user's",
+        )
 
 
 def add_user(doc: Doc, uid: int, shell_has_useradd: bool = True) -> None:
     if shell_has_useradd:
-        doc.add(f"RUN groupadd --system --gid {uid} app && \\",
-                f"    useradd --system --uid {uid} --gid {uid} --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app",
-                why=f"A fixed numeric non-root user; Kubernetes manifests use runAsUser: {uid}")
+        doc.add(
+            f"RUN groupadd --system --gid {uid} app && \\",
+            f"    useradd --system --uid {uid} --gid {uid} --no-create-home --home-dir /nonexistent --shell "
+            "/usr/sbin/nologin app",
+            why=f"A fixed numeric non-root user; Kubernetes manifests use runAsUser: {uid}",
+        )
 
 
 def apt(doc: Doc, packages: list[str], why: str) -> None:
     if not packages:
         return
-    doc.add(APT_IGNORE,
-            "RUN apt-get update && \\",
-            f"    apt-get install -y --no-install-recommends {' '.join(sorted(set(packages)))} && \\",
-            "    rm -rf /var/lib/apt/lists/*", why=why)
+    doc.add(
+        APT_IGNORE,
+        "RUN apt-get update && \\",
+        f"    apt-get install -y --no-install-recommends {' '.join(sorted(set(packages)))} && \\",
+        "    rm -rf /var/lib/apt/lists/*",
+        why=why,
+    )
 
 
 #: PID 1 for servers that install no SIGTERM handler (Node.js, a plain Python script, Rust binaries): the kernel drops
@@ -101,7 +114,11 @@ TINI = "/usr/bin/tini"
 
 
 def init_packages(who: str) -> tuple[list[str], str]:
-    return ["tini"], f"tini as PID 1 hands SIGTERM to {who} (which as PID 1 would ignore it, at least while it starts) and reaps zombies"
+    return (
+        ["tini"],
+        f"tini as PID 1 hands SIGTERM to {who} (which as PID 1 would ignore it, at least while it starts) and reaps "
+        "zombies",
+    )
 
 
 def entrypoint_init(doc: Doc) -> None:

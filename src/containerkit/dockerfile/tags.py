@@ -27,11 +27,16 @@ class Snapshot:
 
 @functools.cache
 def snapshot() -> Snapshot:
-    raw: dict[str, Any] = json.loads(resources.files("containerkit.dockerfile").joinpath("data/official-tags.json").read_text())
+    raw: dict[str, Any] = json.loads(
+        resources.files("containerkit.dockerfile").joinpath("data/official-tags.json").read_text()
+    )
     images = raw["images"]
-    return Snapshot(commit=raw["commit"], date=raw["date"],
-                    current={k: frozenset(v["current"]) for k, v in images.items()},
-                    published={k: frozenset(v["published"]) for k, v in images.items()})
+    return Snapshot(
+        commit=raw["commit"],
+        date=raw["date"],
+        current={k: frozenset(v["current"]) for k, v in images.items()},
+        published={k: frozenset(v["published"]) for k, v in images.items()},
+    )
 
 
 _HUB = ("registry-1.docker.io", "docker.io", "index.docker.io")

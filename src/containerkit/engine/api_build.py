@@ -46,7 +46,8 @@ class ApiBuildStrategy:
         self._endpoint, self._client = endpoint, client
         name = version.get("Platform", {}).get("Name") or version.get("Components", [{}])[0].get("Name", "engine")
         return endpoint.base_url, (
-            f"{name} {version.get('Version', '?')} reachable at {endpoint.base_url} ({endpoint.source}), API {api_version}"
+            f"{name} {version.get('Version', '?')} reachable at {endpoint.base_url} ({endpoint.source}), API "
+            f"{api_version}"
         )
 
     async def build(self, request: BuildRequest, tracker: StepTracker, on_step: StepCallback) -> str:
@@ -61,8 +62,11 @@ class ApiBuildStrategy:
         error: str | None = None
         succeeded = False
         try:
+
             def start() -> Any:
-                return api._post(api._url("/build"), data=context_tar, params=params, headers=headers, stream=True, timeout=None)
+                return api._post(
+                    api._url("/build"), data=context_tar, params=params, headers=headers, stream=True, timeout=None
+                )
 
             pending = _Lines()
             async with json_stream(api, start) as chunks:
@@ -84,7 +88,9 @@ class ApiBuildStrategy:
             if error is not None:
                 raise EngineBuildError(error)
             if image_id is None:
-                raise BuildError("the engine finished the build without reporting an image id", details={"log_tail": tracker.tail()})
+                raise BuildError(
+                    "the engine finished the build without reporting an image id", details={"log_tail": tracker.tail()}
+                )
             succeeded = True
             return image_id if image_id.startswith("sha256:") else await self._full_id(image_id)
         except APIError as e:
@@ -168,4 +174,3 @@ class _Lines:
     def flush(self) -> list[str]:
         rest, self.partial = self.partial.rstrip(), ""
         return [rest] if rest.strip() else []
-

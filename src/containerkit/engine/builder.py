@@ -76,15 +76,25 @@ async def run_build(
     strategy, choice = await select_strategy(options.strategy, strategies)
     await on_progress(0.1, None, f"building with {choice.name}")
     labels = await oci_labels(options.context_dir, version=options.version or _version_of(options.tags))
-    request = BuildRequest(context=context, tags=options.tags, build_args=dict(options.build_args), labels=labels,
-                           target=options.target, platform=options.platform, no_cache=options.no_cache)
+    request = BuildRequest(
+        context=context,
+        tags=options.tags,
+        build_args=dict(options.build_args),
+        labels=labels,
+        target=options.target,
+        platform=options.platform,
+        no_cache=options.no_cache,
+    )
 
     async def on_step(step: BuildStep) -> None:
         steps = tracker.steps
         if len(steps) > 1:
             done = steps[-2]
-            await on_progress(len(steps) - 1 + 0.2, step.total,
-                              f"step {done.number} {_short(done)}: {done.duration_s:.1f}s" + (" (cached)" if done.cached else ""))
+            await on_progress(
+                len(steps) - 1 + 0.2,
+                step.total,
+                f"step {done.number} {_short(done)}: {done.duration_s:.1f}s" + (" (cached)" if done.cached else ""),
+            )
         await on_progress(len(steps) - 1 + 0.5, step.total, f"step {step.number}/{step.total or '?'}: {_short(step)}")
 
     try:
@@ -92,31 +102,49 @@ async def run_build(
             image_id = await strategy.build(request, tracker, on_step)
     except TimeoutError as e:
         tracker.finish()
-        raise _with_context(BuildError(
-            f"build did not finish within {options.timeout_s:g}s", code="TIMEOUT", retryable=True,
-            hint="Raise the deadline (CONTAINERKIT_ENGINE__BUILD_TIMEOUT_S / timeout_s) or speed up the slow step.",
-            details={"log_tail": tracker.tail()},
-        ), tracker, context.dockerfile) from e
+        raise _with_context(
+            BuildError(
+                f"build did not finish within {options.timeout_s:g}s",
+                code="TIMEOUT",
+                retryable=True,
+                hint="Raise the deadline (CONTAINERKIT_ENGINE__BUILD_TIMEOUT_S / timeout_s) or speed up the slow step.",
+                details={"log_tail": tracker.tail()},
+            ),
+            tracker,
+            context.dockerfile,
+        ) from e
     except (EngineBuildError, BuildxBuildError) as e:
         tracker.finish()
-        raise classify(str(e), tracker.tail(), tracker.failing_step(), tracker.failing_line(),
-                       dockerfile=str(context.dockerfile)) from e
+        raise classify(
+            str(e), tracker.tail(), tracker.failing_step(), tracker.failing_line(), dockerfile=str(context.dockerfile)
+        ) from e
     finally:
         tracker.finish()
         on_log("\n".join(tracker.lines) + "\n")
     done = len(tracker.steps)
     await on_progress(max(done, 1), max(done, 1), f"built {image_id[:19]}")
     return BuildOutcome(
-        image_id=image_id, tags=list(options.tags), strategy=choice, context_size_bytes=context.size_bytes,
-        context_files=context.files, dockerignore_patterns=len(context.patterns), steps=tracker.steps,
-        cache=tracker.cache(), duration_s=round(time.monotonic() - started, 3), labels=labels,
+        image_id=image_id,
+        tags=list(options.tags),
+        strategy=choice,
+        context_size_bytes=context.size_bytes,
+        context_files=context.files,
+        dockerignore_patterns=len(context.patterns),
+        steps=tracker.steps,
+        cache=tracker.cache(),
+        duration_s=round(time.monotonic() - started, 3),
+        labels=labels,
     )
 
 
 def _with_context(err: BuildError, tracker: StepTracker, dockerfile: Path) -> BuildError:
     step = tracker.failing_step()
-    err.details.update(dockerfile=str(dockerfile), line=tracker.failing_line(),
-                       step=step.instruction if step else None, step_number=step.number if step else None)
+    err.details.update(
+        dockerfile=str(dockerfile),
+        line=tracker.failing_line(),
+        step=step.instruction if step else None,
+        step_number=step.number if step else None,
+    )
     return err
 
 

@@ -29,8 +29,10 @@ class BuildxStrategy:
 
     async def check(self) -> tuple[str, str]:
         if _proc.which("docker") is None:
-            raise ToolMissingError("the docker CLI is not installed (BuildKit is driven through `docker buildx`)",
-                                   hint="Install the Docker CLI with the buildx plugin, or use --strategy docker.")
+            raise ToolMissingError(
+                "the docker CLI is not installed (BuildKit is driven through `docker buildx`)",
+                hint="Install the Docker CLI with the buildx plugin, or use --strategy docker.",
+            )
         try:
             result = await _proc.run(["docker", "buildx", "version"], timeout=15, env=self._env, check=False)
         except ToolMissingError:
@@ -72,7 +74,17 @@ class BuildxStrategy:
 
 def _argv(request: BuildRequest, iidfile: Path) -> list[str]:
     ctx = request.context
-    argv = ["docker", "buildx", "build", "--progress=plain", "--load", "--iidfile", str(iidfile), "-f", str(ctx.dockerfile)]
+    argv = [
+        "docker",
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--load",
+        "--iidfile",
+        str(iidfile),
+        "-f",
+        str(ctx.dockerfile),
+    ]
     for tag in request.tags:
         argv += ["-t", tag]
     for key, value in request.build_args.items():

@@ -49,6 +49,7 @@ class Bounds(Protocol):
     @property
     def pids(self) -> int: ...
 
+
 LABEL = "containerkit.sandbox"
 DEADLINE_LABEL = "containerkit.deadline"
 NOBODY = "65534:65534"
@@ -82,12 +83,17 @@ def create(client: Any, image: str, command: list[str] | None, **kwargs: Any) ->
     try:
         return client.containers.create(image, command, detach=True, **kwargs)
     except ImageNotFound as e:
-        raise EngineError(f"image {image} is not available locally", code="IMAGE_NOT_FOUND",
-                          hint="Build or pull it first ({tool:pull_image IMAGE}).") from e
+        raise EngineError(
+            f"image {image} is not available locally",
+            code="IMAGE_NOT_FOUND",
+            hint="Build or pull it first ({tool:pull_image IMAGE}).",
+        ) from e
     except APIError as e:
         if e.status_code == 400:
-            raise InvalidInputError(f"the engine refused the container for {image}: {_explanation(e)}",
-                                    hint="Check the environment variables and the command.") from e
+            raise InvalidInputError(
+                f"the engine refused the container for {image}: {_explanation(e)}",
+                hint="Check the environment variables and the command.",
+            ) from e
         raise EngineUnavailableError(f"cannot create a container for {image}: {_explanation(e)}") from e
     except (DockerException, RequestsConnectionError) as e:
         raise EngineUnavailableError(f"cannot create a container for {image}: {e}") from e
@@ -100,8 +106,10 @@ def start(container: Any, image: str, command: list[str] | None) -> None:
     except APIError as e:
         what = f"the command {' '.join(command)!r}" if command else "the image's command"
         if e.status_code in (400, 500) and ("exec" in _explanation(e) or "executable" in _explanation(e)):
-            raise InvalidInputError(f"{what} cannot be started in {image}: {_explanation(e)}",
-                                    hint="Use a program that exists in the image (an absolute path, or a name on its PATH).") from e
+            raise InvalidInputError(
+                f"{what} cannot be started in {image}: {_explanation(e)}",
+                hint="Use a program that exists in the image (an absolute path, or a name on its PATH).",
+            ) from e
         raise EngineUnavailableError(f"cannot start the container for {image}: {_explanation(e)}") from e
     except (DockerException, RequestsConnectionError) as e:
         raise EngineUnavailableError(f"cannot start the container for {image}: {e}") from e
@@ -180,8 +188,14 @@ class Watchdog:
             argv.append(base_url)
         self._proc: subprocess.Popen[bytes] | None
         try:
-            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True, close_fds=True)
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
         except OSError:
             self._proc = None  # the reaper is the backstop
 

@@ -93,7 +93,12 @@ def prepare_context(root: Path, dockerfile: Path | None, *, max_mb: int) -> Buil
             hint="Exclude build outputs, dependencies and data from the context in .dockerignore "
             "(largest entries are in the details), or raise CONTAINERKIT_ENGINE__MAX_CONTEXT_MB.",
             retryable=False,
-            details={"size_bytes": size, "limit_mb": max_mb, "largest": list(biggest), "dockerignore_patterns": len(patterns)},
+            details={
+                "size_bytes": size,
+                "limit_mb": max_mb,
+                "largest": list(biggest),
+                "dockerignore_patterns": len(patterns),
+            },
         )
     return BuildContext(root, df, in_context, outside, tuple(patterns), files, size)
 

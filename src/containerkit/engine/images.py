@@ -18,11 +18,18 @@ from containerkit.redaction import redact
 
 LayerCallback = Callable[[LayerProgress], Awaitable[None]]
 
-_AUTH = re.compile(r"unauthorized|authentication required|no basic auth credentials|denied|401|403 Forbidden|insufficient_scope", re.I)
+_AUTH = re.compile(
+    r"unauthorized|authentication required|no basic auth credentials|denied|401|403 Forbidden|insufficient_scope", re.I
+)
 _MISSING = re.compile(r"manifest unknown|not found|does not exist|no such image", re.I)
-_NETWORK = re.compile(r"dial tcp|connection refused|no such host|i/o timeout|network is unreachable|connection reset|"
-                      r"TLS handshake timeout|EOF$|broken pipe|server misbehaving", re.I)
-_SERVER = re.compile(r"\b5\d\d\b|internal server error|bad gateway|service unavailable|too many requests|toomanyrequests", re.I)
+_NETWORK = re.compile(
+    r"dial tcp|connection refused|no such host|i/o timeout|network is unreachable|connection reset|"
+    r"TLS handshake timeout|EOF$|broken pipe|server misbehaving",
+    re.I,
+)
+_SERVER = re.compile(
+    r"\b5\d\d\b|internal server error|bad gateway|service unavailable|too many requests|toomanyrequests", re.I
+)
 _DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 
 
@@ -46,8 +53,11 @@ async def inspect(api: Any, ref: str) -> ImageInfo:
     try:
         data: dict[str, Any] = await anyio.to_thread.run_sync(api.inspect_image, ref)
     except ImageNotFound as e:
-        raise NotFoundError(f"image {ref} is not present on the engine",
-                            hint="Build it, or pull it first ({tool:pull_image}).", details={"reference": ref}) from e
+        raise NotFoundError(
+            f"image {ref} is not present on the engine",
+            hint="Build it, or pull it first ({tool:pull_image}).",
+            details={"reference": ref},
+        ) from e
     except APIError as e:
         if e.status_code == 404:
             raise NotFoundError(f"image {ref} is not present on the engine", hint="Build or pull it first.") from e
@@ -72,10 +82,15 @@ def classify_transfer(action: str, reference: str, message: str) -> ContainerKit
     if _AUTH.search(text):
         return RegistryAuthError(f"{action} {reference}: registry authentication failed: {text}", details=details)
     if re.search(r"does not exist locally|No such image", text, re.I):
-        return NotFoundError(f"{action} {reference}: no such local image", hint="Build or tag the image first.", details=details)
+        return NotFoundError(
+            f"{action} {reference}: no such local image", hint="Build or tag the image first.", details=details
+        )
     if _MISSING.search(text):
-        return NotFoundError(f"{action} {reference}: not found in the registry: {text}",
-                             hint="Check the repository, tag or digest ({tool:registry_tags REPO}).", details=details)
+        return NotFoundError(
+            f"{action} {reference}: not found in the registry: {text}",
+            hint="Check the repository, tag or digest ({tool:registry_tags REPO}).",
+            details=details,
+        )
     if _NETWORK.search(text):
         return NetworkError(f"{action} {reference}: network failure: {text}", details=details)
     if _SERVER.search(text):
@@ -106,15 +121,23 @@ async def transfer(
                 if layer and re.fullmatch(r"[0-9a-f]{12}", str(layer)):
                     layers[str(layer)] = status
                     detail = chunk.get("progressDetail") or {}
-                    await on_layer(LayerProgress(layer=str(layer), status=status,
-                                                 current=detail.get("current"), total=detail.get("total")))
+                    await on_layer(
+                        LayerProgress(
+                            layer=str(layer), status=status, current=detail.get("current"), total=detail.get("total")
+                        )
+                    )
     except APIError as e:
         raise classify_transfer(action, reference, str(e.explanation or e)) from e
     except (DockerException, RequestException, OSError) as e:
         raise NetworkError(f"{action} {reference}: engine connection failed: {redact(str(e))[:300]}") from e
     existing = sum(1 for s in layers.values() if s in ("Layer already exists", "Already exists"))
-    return TransferOutcome(reference=reference, digest=digest, layers=len(layers), layers_existing=existing,
-                           duration_s=round(time.monotonic() - started, 3))
+    return TransferOutcome(
+        reference=reference,
+        digest=digest,
+        layers=len(layers),
+        layers_existing=existing,
+        duration_s=round(time.monotonic() - started, 3),
+    )
 
 
 def _digest_of(chunk: dict[str, Any]) -> str | None:

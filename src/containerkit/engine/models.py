@@ -28,7 +28,9 @@ class StrategyChoice(_Model):
     name: str = Field(description="buildkit, docker or podman.")
     reason: str = Field(description="Why this strategy was chosen (and what was checked).")
     endpoint: str = Field(description="Engine address, or the buildx plugin for BuildKit.")
-    skipped: list[str] = Field(default_factory=list, description="Strategies considered first and why they were not used.")
+    skipped: list[str] = Field(
+        default_factory=list, description="Strategies considered first and why they were not used."
+    )
 
 
 class ImageInfo(_Model):

@@ -106,7 +106,9 @@ class Engine:
         api = await self.api()
         await anyio.to_thread.run_sync(lambda: api.remove_image(ref, force=True))
 
-    async def push(self, repository: str, tag: str, auth: dict[str, str] | None, on_layer: LayerCallback) -> TransferOutcome:
+    async def push(
+        self, repository: str, tag: str, auth: dict[str, str] | None, on_layer: LayerCallback
+    ) -> TransferOutcome:
         """One push attempt (retries are the caller's policy).
 
         Raises:
@@ -116,21 +118,33 @@ class Engine:
         headers = _auth_headers(api, auth)
 
         def start() -> Any:
-            return api._post_json(api._url("/images/{0}/push", repository), None, params={"tag": tag},
-                                  headers=headers, stream=True, timeout=None)
+            return api._post_json(
+                api._url("/images/{0}/push", repository),
+                None,
+                params={"tag": tag},
+                headers=headers,
+                stream=True,
+                timeout=None,
+            )
 
         return await images.transfer(api, "push", f"{repository}:{tag}", start, on_layer)
 
-    async def pull(self, repository: str, tag_or_digest: str, auth: dict[str, str] | None,
-                   on_layer: LayerCallback) -> TransferOutcome:
+    async def pull(
+        self, repository: str, tag_or_digest: str, auth: dict[str, str] | None, on_layer: LayerCallback
+    ) -> TransferOutcome:
         """One pull attempt. ``tag_or_digest`` is a tag or ``sha256:...``."""
         api = await self.api()
         headers = _auth_headers(api, auth)
         sep = "@" if tag_or_digest.startswith("sha256:") else ":"
 
         def start() -> Any:
-            return api._post(api._url("/images/create"), params={"fromImage": repository, "tag": tag_or_digest},
-                             headers=headers, stream=True, timeout=None)
+            return api._post(
+                api._url("/images/create"),
+                params={"fromImage": repository, "tag": tag_or_digest},
+                headers=headers,
+                stream=True,
+                timeout=None,
+            )
 
         return await images.transfer(api, "pull", f"{repository}{sep}{tag_or_digest}", start, on_layer)
 

@@ -18,12 +18,20 @@ def _norm(text: str) -> str:
 def find_line(instructions: list[Instruction], shown: str, step_number: int | None = None) -> int | None:
     """The Dockerfile line of a step the engine printed as ``shown`` (its number helps for duplicates)."""
     target = _norm(shown)
-    if step_number is not None and 0 < step_number <= len(instructions) and _norm(instructions[step_number - 1].text) == target:
+    if (
+        step_number is not None
+        and 0 < step_number <= len(instructions)
+        and _norm(instructions[step_number - 1].text) == target
+    ):
         return instructions[step_number - 1].line
     exact = [ins for ins in instructions if _norm(ins.text) == target]
     if exact:
         return exact[0].line
-    prefix = [ins for ins in instructions if _norm(ins.text).startswith(target[:60]) or target.startswith(_norm(ins.text)[:60])]
+    prefix = [
+        ins
+        for ins in instructions
+        if _norm(ins.text).startswith(target[:60]) or target.startswith(_norm(ins.text)[:60])
+    ]
     if prefix:
         return prefix[0].line
     if step_number is not None and 0 < step_number <= len(instructions):

@@ -59,9 +59,13 @@ async def select_strategy(preference: str, strategies: Sequence[BuildStrategy]) 
     by_name = {s.name: s for s in strategies}
     if preference != "auto":
         if preference not in by_name:
-            raise InvalidInputError(f"unknown build strategy {preference!r}", hint="Use auto, buildkit, docker or podman.")
+            raise InvalidInputError(
+                f"unknown build strategy {preference!r}", hint="Use auto, buildkit, docker or podman."
+            )
         endpoint, detail = await by_name[preference].check()
-        return by_name[preference], StrategyChoice(name=preference, reason=f"requested explicitly; {detail}", endpoint=endpoint)
+        return by_name[preference], StrategyChoice(
+            name=preference, reason=f"requested explicitly; {detail}", endpoint=endpoint
+        )
     skipped: list[str] = []
     for strategy in strategies:
         try:

@@ -43,7 +43,9 @@ class _Holder:
                 response.close()
 
 
-def _put(send: MemoryObjectSendStream[Chunk | BaseException], item: Chunk | BaseException, token: EventLoopToken) -> None:
+def _put(
+    send: MemoryObjectSendStream[Chunk | BaseException], item: Chunk | BaseException, token: EventLoopToken
+) -> None:
     with suppress(Exception):
         anyio.from_thread.run_sync(send.send_nowait, item, token=token)
 

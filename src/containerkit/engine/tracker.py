@@ -126,6 +126,11 @@ class StepTracker:
 
 def _public(step: _Open) -> BuildStep:
     return BuildStep(
-        number=step.number, total=step.total, stage=step.stage, instruction=step.instruction, line=step.line,
-        cached=step.cached, duration_s=round(step.duration or 0.0, 3),
+        number=step.number,
+        total=step.total,
+        stage=step.stage,
+        instruction=step.instruction,
+        line=step.line,
+        cached=step.cached,
+        duration_s=round(step.duration or 0.0, 3),
     )

@@ -23,12 +23,33 @@ from containerkit.k8s.client import KubeApi, Obj
 from containerkit.k8s.load import LoadedObject
 
 KIND_ORDER = [
-    "CustomResourceDefinition", "Namespace", "ResourceQuota", "LimitRange", "PriorityClass", "StorageClass",
-    "ServiceAccount", "Secret", "ConfigMap", "PersistentVolume", "PersistentVolumeClaim",
-    "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+    "CustomResourceDefinition",
+    "Namespace",
+    "ResourceQuota",
+    "LimitRange",
+    "PriorityClass",
+    "StorageClass",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
     "Service",
-    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod",
-    "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress", "NetworkPolicy",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "Ingress",
+    "NetworkPolicy",
 ]
 _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
 #: fields the server owns; left out of diffs and of the unchanged/configured comparison
@@ -45,7 +66,9 @@ class AppliedObject(BaseModel):
     kind: str
     name: str
     namespace: str | None
-    action: Action = Field(description="created | configured | unchanged (what happened, or would happen in a dry run).")
+    action: Action = Field(
+        description="created | configured | unchanged (what happened, or would happen in a dry run)."
+    )
     note: str = ""
 
 
@@ -75,8 +98,10 @@ def plan(objects: list[LoadedObject], namespace: str) -> list[Planned]:
         obj = copy.deepcopy(loaded.obj)
         meta = obj.get("metadata")
         if not obj.get("apiVersion") or not obj.get("kind") or not isinstance(meta, dict) or not meta.get("name"):
-            raise InvalidInputError(f"{loaded.where}: the object needs apiVersion, kind and metadata.name",
-                                    hint="Validate the manifests first ({tool:validate_manifests DIR}).")
+            raise InvalidInputError(
+                f"{loaded.where}: the object needs apiVersion, kind and metadata.name",
+                hint="Validate the manifests first ({tool:validate_manifests DIR}).",
+            )
         ns: str | None = None
         if obj["kind"] == "CustomResourceDefinition" or not _namespaced(obj):
             meta.pop("namespace", None)
@@ -90,7 +115,9 @@ def plan(objects: list[LoadedObject], namespace: str) -> list[Planned]:
 def _namespaced(obj: Obj) -> bool:
     try:
         return KubeApi.is_namespaced(str(obj["apiVersion"]), str(obj["kind"]))
-    except KubernetesError:  # a custom kind not registered yet: decided after its CRD is applied (namespaced by default)
+    except (
+        KubernetesError
+    ):  # a custom kind not registered yet: decided after its CRD is applied (namespaced by default)
         return True
 
 
@@ -135,7 +162,9 @@ def object_diff(key: str, live: Obj | None, new: Obj) -> str:
     if new.get("kind") == "Secret":
         _mask_secret(old, cur)
     before, after = _yaml(old), _yaml(cur)
-    return "".join(difflib.unified_diff(before, after, fromfile=f"live/{key}" if live else "/dev/null", tofile=f"applied/{key}"))
+    return "".join(
+        difflib.unified_diff(before, after, fromfile=f"live/{key}" if live else "/dev/null", tofile=f"applied/{key}")
+    )
 
 
 @dataclass
@@ -144,7 +173,9 @@ class ApplyOutcome:
     diff: str
 
 
-async def ensure_namespaces(api: KubeApi, planned: list[Planned], *, create: bool, dry_run: bool) -> tuple[list[AppliedObject], set[str]]:
+async def ensure_namespaces(
+    api: KubeApi, planned: list[Planned], *, create: bool, dry_run: bool
+) -> tuple[list[AppliedObject], set[str]]:
     """Check the target namespaces exist (those the manifests create aside); create them when asked.
 
     Returns the Namespaces created and the names that exist only in this dry run.
@@ -166,18 +197,35 @@ async def ensure_namespaces(api: KubeApi, planned: list[Planned], *, create: boo
             dry_only.update({name} if dry_run else set())
             continue
         if not create:
-            raise NamespaceMissingError(f"namespace {name!r} does not exist",
-                                        details={"namespace": name, "objects": [p.key for p in planned if p.namespace == name]})
+            raise NamespaceMissingError(
+                f"namespace {name!r} does not exist",
+                details={"namespace": name, "objects": [p.key for p in planned if p.namespace == name]},
+            )
         await api.create_namespace(name, dry_run=dry_run)
-        created.append(AppliedObject(api_version="v1", kind="Namespace", name=name, namespace=None, action="created",
-                                     note="created because create_namespace was set"))
+        created.append(
+            AppliedObject(
+                api_version="v1",
+                kind="Namespace",
+                name=name,
+                namespace=None,
+                action="created",
+                note="created because create_namespace was set",
+            )
+        )
         if dry_run:
             dry_only.add(name)
     return created, dry_only
 
 
-async def apply_all(api: KubeApi, planned: list[Planned], *, dry_run: bool, want_diff: bool,
-                    dry_only_namespaces: set[str], force_conflicts: bool = False) -> ApplyOutcome:
+async def apply_all(
+    api: KubeApi,
+    planned: list[Planned],
+    *,
+    dry_run: bool,
+    want_diff: bool,
+    dry_only_namespaces: set[str],
+    force_conflicts: bool = False,
+) -> ApplyOutcome:
     """Apply each object in order; tell created / configured / unchanged from the live object before and the result."""
     applied: list[AppliedObject] = []
     diffs: list[str] = []
@@ -185,8 +233,16 @@ async def apply_all(api: KubeApi, planned: list[Planned], *, dry_run: bool, want
         obj = p.obj
         api_version, kind, name = str(obj["apiVersion"]), str(obj["kind"]), str(obj["metadata"]["name"])
         if p.namespace in dry_only_namespaces:
-            applied.append(AppliedObject(api_version=api_version, kind=kind, name=name, namespace=p.namespace, action="created",
-                                         note=f"namespace {p.namespace} does not exist yet: not checked by the server"))
+            applied.append(
+                AppliedObject(
+                    api_version=api_version,
+                    kind=kind,
+                    name=name,
+                    namespace=p.namespace,
+                    action="created",
+                    note=f"namespace {p.namespace} does not exist yet: not checked by the server",
+                )
+            )
             if want_diff:
                 diffs.append(object_diff(p.key, None, obj))
             continue
@@ -196,7 +252,9 @@ async def apply_all(api: KubeApi, planned: list[Planned], *, dry_run: bool, want
             action: Action = "created"
         else:
             action = "unchanged" if normalize(live) == normalize(result) else "configured"
-        applied.append(AppliedObject(api_version=api_version, kind=kind, name=name, namespace=p.namespace, action=action))
+        applied.append(
+            AppliedObject(api_version=api_version, kind=kind, name=name, namespace=p.namespace, action=action)
+        )
         if want_diff:
             diffs.append(object_diff(p.key, live, result))
     return ApplyOutcome(applied=applied, diff="".join(d for d in diffs if d))

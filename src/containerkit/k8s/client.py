@@ -43,8 +43,10 @@ from containerkit.k8s.kubeconfig import KubeTarget
 from containerkit.redaction import redact
 
 Obj = dict[str, Any]
-_FORBIDDEN = re.compile(r'cannot (?P<verb>[\w-]+) resource "(?P<resource>[^"]+)"(?: in API group "(?P<group>[^"]*)")?'
-                        r'(?: in the namespace "(?P<namespace>[^"]*)")?')
+_FORBIDDEN = re.compile(
+    r'cannot (?P<verb>[\w-]+) resource "(?P<resource>[^"]+)"(?: in API group "(?P<group>[^"]*)")?'
+    r'(?: in the namespace "(?P<namespace>[^"]*)")?'
+)
 
 
 @dataclass(frozen=True)
@@ -72,34 +74,49 @@ def api_error(e: ApiError, what: str) -> KubernetesError | NotFoundError | Confl
     message = redact(message)
     base: dict[str, Any] = {"status": code, "api_message": message, "operation": what}
     if code == 401:
-        return KubernetesError(f"the API server rejected the credentials (401 Unauthorized) for {what}", code="K8S_UNAUTHORIZED",
-                               hint="The kubeconfig's token or certificate is invalid or expired: log in again "
-                                    "(e.g. refresh the cloud CLI credentials) or pick another --context.", details=base)
+        return KubernetesError(
+            f"the API server rejected the credentials (401 Unauthorized) for {what}",
+            code="K8S_UNAUTHORIZED",
+            hint="The kubeconfig's token or certificate is invalid or expired: log in again "
+            "(e.g. refresh the cloud CLI credentials) or pick another --context.",
+            details=base,
+        )
     if code == 403:
         m = _FORBIDDEN.search(message)
         verb, resource = (m.group("verb"), m.group("resource")) if m else ("?", "?")
         group = (m.group("group") or "") if m else ""
         full = f"{resource}.{group}" if group else resource
-        return ForbiddenError(f"forbidden: your user cannot {verb} {full} ({message})",
-                              hint=f"Ask for a Role/ClusterRole granting '{verb}' on '{full}' (RBAC), or use a context that has it.",
-                              details={**base, "verb": verb, "resource": resource, "group": group,
-                                       "namespace": (m.group("namespace") or "") if m else ""})
+        return ForbiddenError(
+            f"forbidden: your user cannot {verb} {full} ({message})",
+            hint=f"Ask for a Role/ClusterRole granting '{verb}' on '{full}' (RBAC), or use a context that has it.",
+            details={
+                **base,
+                "verb": verb,
+                "resource": resource,
+                "group": group,
+                "namespace": (m.group("namespace") or "") if m else "",
+            },
+        )
     if code == 404 and details.get("kind") == "namespaces":
         ns = str(details.get("name", ""))
         return NamespaceMissingError(f"namespace {ns!r} does not exist", details={**base, "namespace": ns})
     if code == 404:
         return NotFoundError(f"{what}: {message}", hint="Check the name and namespace (and the context).", details=base)
     if code == 409:
-        conflicts = [{"field": str(c.get("field", "")), "message": str(c.get("message", ""))}
-                     for c in details.get("causes") or [] if isinstance(c, dict) and c.get("reason") == "FieldManagerConflict"]
+        conflicts = [
+            {"field": str(c.get("field", "")), "message": str(c.get("message", ""))}
+            for c in details.get("causes") or []
+            if isinstance(c, dict) and c.get("reason") == "FieldManagerConflict"
+        ]
         if conflicts:
             managers = sorted({m.group(1) for c in conflicts for m in [_MANAGER.search(c["message"])] if m})
             return ConflictError(
                 f"{what}: fields another field manager set ({', '.join(managers) or 'unknown'}) would change: "
                 f"{', '.join(c['field'] for c in conflicts)}",
                 hint="Take them over with {param:force_conflicts} (as `kubectl apply --server-side --force-conflicts`), or "
-                     "leave those fields out of the manifests (e.g. replicas under an autoscaler).",
-                details={**base, "conflicts": cast(JSONValue, conflicts), "managers": cast(JSONValue, managers)})
+                "leave those fields out of the manifests (e.g. replicas under an autoscaler).",
+                details={**base, "conflicts": cast(JSONValue, conflicts), "managers": cast(JSONValue, managers)},
+            )
         return ConflictError(f"{what}: {message}", details=base)
     if code == 500 and "failed to create typed patch object" in message:
         # a server-side apply with a field the schema does not have: the real API server answers 500 (not 422) and
@@ -108,13 +125,21 @@ def api_error(e: ApiError, what: str) -> KubernetesError | NotFoundError | Confl
         field = unknown.group("path") if unknown else ""
         return ManifestInvalidError(
             f"the API server refused {what}: {message}",
-            hint=(f"Remove or correct {field}: the object's schema has no such field (check its spelling and indentation)"
-                  if field else "Fix the object so it matches its API schema."),
-            details={**base, "causes": [message], "field": field})
+            hint=(
+                f"Remove or correct {field}: the object's schema has no such field (check its spelling and indentation)"
+                if field
+                else "Fix the object so it matches its API schema."
+            ),
+            details={**base, "causes": [message], "field": field},
+        )
     if code == 422:
-        causes: list[JSONValue] = [str(c.get("message", "")) for c in details.get("causes") or [] if isinstance(c, dict)]
+        causes: list[JSONValue] = [
+            str(c.get("message", "")) for c in details.get("causes") or [] if isinstance(c, dict)
+        ]
         return ManifestInvalidError(f"the API server refused {what}: {message}", details={**base, "causes": causes})
-    return KubernetesError(f"{what} failed with HTTP {code}: {message}", retryable=code >= 500 or code == 429, details=base)
+    return KubernetesError(
+        f"{what} failed with HTTP {code}: {message}", retryable=code >= 500 or code == 429, details=base
+    )
 
 
 def transport_error(e: Exception, server: str, what: str) -> KubernetesError:
@@ -125,8 +150,10 @@ def transport_error(e: Exception, server: str, what: str) -> KubernetesError:
         reason = "refused the connection or could not be resolved"
     else:
         reason = "failed at the network level"
-    return ClusterUnreachableError(f"the API server {server} {reason} ({kind}: {redact(str(e)) or 'no detail'}) during {what}",
-                                   details={"server": server, "operation": what, "error": kind})
+    return ClusterUnreachableError(
+        f"the API server {server} {reason} ({kind}: {redact(str(e)) or 'no detail'}) during {what}",
+        details={"server": server, "operation": what, "error": kind},
+    )
 
 
 def _raise_for_status(resp: httpx2.Response) -> None:
@@ -152,15 +179,21 @@ class KubeApi:
         except ApiError as e:
             raise api_error(e, what) from e
         except httpx2.HTTPStatusError as e:
-            raise KubernetesError(f"{what} failed with HTTP {e.response.status_code}: {redact(e.response.text[:300])}",
-                                  details={"status": e.response.status_code, "operation": what}) from e
+            raise KubernetesError(
+                f"{what} failed with HTTP {e.response.status_code}: {redact(e.response.text[:300])}",
+                details={"status": e.response.status_code, "operation": what},
+            ) from e
         except (httpx2.TransportError, OSError) as e:
             raise transport_error(e, self.target.server, what) from e
         except httpx2.HTTPError as e:
-            raise KubernetesError(f"{what} failed: {type(e).__name__}: {redact(str(e))}", details={"operation": what}) from e
+            raise KubernetesError(
+                f"{what} failed: {type(e).__name__}: {redact(str(e))}", details={"operation": what}
+            ) from e
         except (msgspec.MsgspecError, ValueError) as e:  # an answer that is not a Kubernetes object
-            raise KubernetesError(f"{what}: the API server sent an unexpected response ({type(e).__name__}: {redact(str(e))})",
-                                  details={"operation": what}) from e
+            raise KubernetesError(
+                f"{what}: the API server sent an unexpected response ({type(e).__name__}: {redact(str(e))})",
+                details={"operation": what},
+            ) from e
 
     # kinds ---------------------------------------------------------------------------------------------------------
     @staticmethod
@@ -173,8 +206,11 @@ class KubeApi:
         try:
             return cast(type[lkres.Resource], resource_registry.load(api_version, kind))
         except (LoadResourceError, ImportError, ValueError) as e:
-            raise KubernetesError(f"unknown kind {api_version}/{kind}", code="K8S_UNKNOWN_KIND",
-                                  hint="Apply its CustomResourceDefinition with the manifests, or fix apiVersion/kind.") from e
+            raise KubernetesError(
+                f"unknown kind {api_version}/{kind}",
+                code="K8S_UNKNOWN_KIND",
+                hint="Apply its CustomResourceDefinition with the manifests, or fix apiVersion/kind.",
+            ) from e
 
     @classmethod
     def is_namespaced(cls, api_version: str, kind: str) -> bool:
@@ -186,8 +222,10 @@ class KubeApi:
         try:
             create_resources_from_crd(cast(CustomResourceDefinition, CustomResourceDefinition.from_dict(crd)))
         except (ValueError, TypeError, KeyError, AttributeError) as e:
-            raise KubernetesError(f"cannot read CustomResourceDefinition {crd.get('metadata', {}).get('name')!r}: {e}",
-                                  code="K8S_UNKNOWN_KIND") from e
+            raise KubernetesError(
+                f"cannot read CustomResourceDefinition {crd.get('metadata', {}).get('name')!r}: {e}",
+                code="K8S_UNKNOWN_KIND",
+            ) from e
 
     # calls ------------------------------------------------------------------------------------------------------------
     async def server_version(self) -> str:
@@ -212,32 +250,66 @@ class KubeApi:
         api_version, kind, name = str(obj.get("apiVersion")), str(obj.get("kind")), str(obj["metadata"]["name"])
         res = self.resource(api_version, kind)
         async with self._guard(f"apply {kind} {name}"):
-            out = await self._client.patch(cast(Any, res), name, obj, namespace=namespace, patch_type=PatchType.APPLY,
-                                           field_manager=self.field_manager, force=force, dry_run=dry_run)
+            out = await self._client.patch(
+                cast(Any, res),
+                name,
+                obj,
+                namespace=namespace,
+                patch_type=PatchType.APPLY,
+                field_manager=self.field_manager,
+                force=force,
+                dry_run=dry_run,
+            )
         return cast(Obj, out.to_dict())
 
-    async def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: Any,
-                    patch_type: Literal["json", "merge", "strategic"]) -> Obj:
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: Any,
+        patch_type: Literal["json", "merge", "strategic"],
+    ) -> Obj:
         """PATCH with a JSON patch (a list of operations), a JSON merge patch or a strategic merge patch."""
         res = self.resource(api_version, kind)
         kind_of_patch = {"json": PatchType.JSON, "merge": PatchType.MERGE, "strategic": PatchType.STRATEGIC}[patch_type]
         async with self._guard(f"patch {kind} {name}"):
-            out = await self._client.patch(cast(Any, res), name, patch, namespace=namespace, patch_type=kind_of_patch,
-                                           field_manager=self.field_manager)
+            out = await self._client.patch(
+                cast(Any, res),
+                name,
+                patch,
+                namespace=namespace,
+                patch_type=kind_of_patch,
+                field_manager=self.field_manager,
+            )
         return cast(Obj, out.to_dict())
 
-    async def list(self, api_version: str, kind: str, namespace: str | None, *, labels: Mapping[str, str] | None = None,
-                   fields: Mapping[str, str] | None = None) -> list[Obj]:
+    async def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> list[Obj]:
         res = self.resource(api_version, kind)
         out: list[Obj] = []
         async with self._guard(f"list {kind}"):
-            async for item in self._client.list(cast(Any, res), namespace=namespace, labels=cast(Any, dict(labels or {})),
-                                                fields=cast(Any, dict(fields or {}))):
+            async for item in self._client.list(
+                cast(Any, res),
+                namespace=namespace,
+                labels=cast(Any, dict(labels or {})),
+                fields=cast(Any, dict(fields or {})),
+            ):
                 out.append(cast(Obj, item.to_dict()))
         return out
 
     async def create_namespace(self, name: str, *, dry_run: bool) -> Obj:
-        return await self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, None, dry_run=dry_run)
+        return await self.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, None, dry_run=dry_run
+        )
 
     async def pod_log(self, pod: str, namespace: str, container: str, *, tail_lines: int, previous: bool) -> str:
         params = {"container": container, "tailLines": str(tail_lines), **({"previous": "true"} if previous else {})}
@@ -258,7 +330,9 @@ class KubeApi:
 
 
 @asynccontextmanager
-async def connect(target: KubeTarget, *, field_manager: str, namespace: str, timeout_s: float = 10.0) -> AsyncIterator[KubeApi]:
+async def connect(
+    target: KubeTarget, *, field_manager: str, namespace: str, timeout_s: float = 10.0
+) -> AsyncIterator[KubeApi]:
     """Open lightkube's client and the raw HTTP client for ``target`` and close both afterwards.
 
     Raises:
@@ -266,11 +340,15 @@ async def connect(target: KubeTarget, *, field_manager: str, namespace: str, tim
     """
     timeout = httpx2.Timeout(timeout_s)
     try:
-        client = AsyncClient(target.config, namespace=namespace, timeout=timeout, field_manager=field_manager, lazy=False)
+        client = AsyncClient(
+            target.config, namespace=namespace, timeout=timeout, field_manager=field_manager, lazy=False
+        )
         http = make_http_client(target.config, ConnectionParams(timeout=timeout))
     except (OSError, ValueError, TypeError, AssertionError, LightkubeConfigError) as e:
-        raise KubeconfigError(f"cannot use context {target.context!r} of {target.path}: {type(e).__name__}: {redact(str(e))}",
-                              details={"kubeconfig": str(target.path), "context": target.context}) from e
+        raise KubeconfigError(
+            f"cannot use context {target.context!r} of {target.path}: {type(e).__name__}: {redact(str(e))}",
+            details={"kubeconfig": str(target.path), "context": target.context},
+        ) from e
     try:
         yield KubeApi(target, client, http, field_manager)
     finally:

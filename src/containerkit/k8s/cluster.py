@@ -23,8 +23,10 @@ from containerkit import _proc
 from containerkit.errors import CommandFailedError, InvalidInputError, KubernetesError, ToolMissingError
 
 KIND_INSTALL_HINT = (
-    "Install kind (it needs a Docker engine): `go install sigs.k8s.io/kind@v0.24.0`, or download the release binary for your "
-    "platform from https://kind.sigs.k8s.io/docs/user/quick-start/#installation to /usr/local/bin/kind and `chmod +x` it; "
+    "Install kind (it needs a Docker engine): `go install sigs.k8s.io/kind@v0.24.0`, or download the release binary "
+    "for your "
+    "platform from https://kind.sigs.k8s.io/docs/user/quick-start/#installation to /usr/local/bin/kind and `chmod +x` "
+    "it; "
     "then run {tool:prepare_cluster} again."
 )
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")
@@ -61,11 +63,17 @@ class ClusterState:
 def check_names(name: str, registry: RegistrySpec) -> None:
     """Raises InvalidInputError for a cluster or container name kind/docker would refuse (or that starts with '-')."""
     if not NAME_RE.match(name):
-        raise InvalidInputError(f"cluster name {name!r} is not valid", hint="Use lowercase letters, digits and '-' (at most 50).")
+        raise InvalidInputError(
+            f"cluster name {name!r} is not valid", hint="Use lowercase letters, digits and '-' (at most 50)."
+        )
     if not CONTAINER_RE.match(registry.container):
-        raise InvalidInputError(f"registry container name {registry.container!r} is not valid", hint="Use letters, digits, '_', '.', '-'.")
+        raise InvalidInputError(
+            f"registry container name {registry.container!r} is not valid", hint="Use letters, digits, '_', '.', '-'."
+        )
     if registry.image.startswith("-") or not registry.image.strip():
-        raise InvalidInputError(f"registry image {registry.image!r} is not valid", hint="Use an image reference such as registry:2.")
+        raise InvalidInputError(
+            f"registry image {registry.image!r} is not valid", hint="Use an image reference such as registry:2."
+        )
 
 
 def kind_program() -> str:
@@ -94,9 +102,12 @@ def hosts_toml(registry: RegistrySpec) -> str:
 
 def registry_hosting_configmap(registry: RegistrySpec) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
         "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
-        "data": {"localRegistryHosting.v1": f'host: "{registry.cluster_address}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'},
+        "data": {
+            "localRegistryHosting.v1": f'host: "{registry.cluster_address}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'
+        },
     }
 
 
@@ -104,25 +115,36 @@ async def _kind(*args: str, stdin: bytes | None = None, timeout: float = 120) ->
     try:
         return await _proc.run([kind_program(), *args], stdin=stdin, timeout=timeout)
     except CommandFailedError as e:
-        raise KubernetesError(f"kind {' '.join(args[:2])} failed: {e.details.get('tail', '')}".strip(),
-                              code="KIND_FAILED", hint="Read kind's output in the message; `kind delete cluster --name NAME` resets a broken cluster.",
-                              details=e.details) from e
+        raise KubernetesError(
+            f"kind {' '.join(args[:2])} failed: {e.details.get('tail', '')}".strip(),
+            code="KIND_FAILED",
+            hint="Read kind's output in the message; `kind delete cluster --name NAME` resets a broken cluster.",
+            details=e.details,
+        ) from e
 
 
 async def _docker(*args: str, stdin: bytes | None = None, check: bool = True, timeout: float = 120) -> _proc.ProcResult:
     try:
         return await _proc.run(["docker", *args], stdin=stdin, check=check, timeout=timeout)
     except ToolMissingError as e:
-        raise ToolMissingError("the docker CLI is not installed (kind and the registry container need it)",
-                               hint="Install Docker (on Debian: apt-get install docker.io) and start the engine.") from e
+        raise ToolMissingError(
+            "the docker CLI is not installed (kind and the registry container need it)",
+            hint="Install Docker (on Debian: apt-get install docker.io) and start the engine.",
+        ) from e
     except CommandFailedError as e:
-        raise KubernetesError(f"docker {args[0]} failed: {e.details.get('tail', '')}".strip(), code="ENGINE_ERROR",
-                              hint="Check the engine (`docker info`) and the message.", details=e.details) from e
+        raise KubernetesError(
+            f"docker {args[0]} failed: {e.details.get('tail', '')}".strip(),
+            code="ENGINE_ERROR",
+            hint="Check the engine (`docker info`) and the message.",
+            details=e.details,
+        ) from e
 
 
 async def clusters() -> list[str]:
     out = await _kind("get", "clusters")
-    return [line.strip() for line in out.stdout.splitlines() if line.strip() and not line.startswith("No kind clusters")]
+    return [
+        line.strip() for line in out.stdout.splitlines() if line.strip() and not line.startswith("No kind clusters")
+    ]
 
 
 async def ensure_registry(registry: RegistrySpec) -> bool:
@@ -133,18 +155,34 @@ async def ensure_registry(registry: RegistrySpec) -> bool:
     if state.returncode == 0:
         await _docker("start", registry.container)
         return True
-    await _docker("run", "-d", "--restart=always", "-p", f"127.0.0.1:{registry.port}:5000", "--network", "bridge",
-                  "--name", registry.container, registry.image, timeout=600)
+    await _docker(
+        "run",
+        "-d",
+        "--restart=always",
+        "-p",
+        f"127.0.0.1:{registry.port}:5000",
+        "--network",
+        "bridge",
+        "--name",
+        registry.container,
+        registry.image,
+        timeout=600,
+    )
     return True
 
 
-async def ensure_cluster(name: str, registry: RegistrySpec, *, node_image: str | None = None, timeout_s: float = 600) -> ClusterState:
+async def ensure_cluster(
+    name: str, registry: RegistrySpec, *, node_image: str | None = None, timeout_s: float = 600
+) -> ClusterState:
     """Create (or reuse) the cluster and wire every node and the registry as the kind docs describe."""
     check_names(name, registry)
     kind_program()
     actions: list[str] = []
     registry_created = await ensure_registry(registry)
-    actions.append(f"registry container {registry.container} {'started' if registry_created else 'already running'} on 127.0.0.1:{registry.port}")
+    actions.append(
+        f"registry container {registry.container} {'started' if registry_created else 'already running'} on "
+        f"127.0.0.1:{registry.port}"
+    )
     existing = await clusters()
     created = name not in existing
     if created:
@@ -161,15 +199,23 @@ async def ensure_cluster(name: str, registry: RegistrySpec, *, node_image: str |
     directory = f"/etc/containerd/certs.d/{registry.cluster_address}"
     for node in nodes:
         await _docker("exec", node, "mkdir", "-p", directory)
-        await _docker("exec", "-i", node, "cp", "/dev/stdin", f"{directory}/hosts.toml", stdin=hosts_toml(registry).encode())
+        await _docker(
+            "exec", "-i", node, "cp", "/dev/stdin", f"{directory}/hosts.toml", stdin=hosts_toml(registry).encode()
+        )
     actions.append(f"wrote {directory}/hosts.toml on {len(nodes)} node(s)")
     networks = await _docker("inspect", "-f", "{{json .NetworkSettings.Networks.kind}}", registry.container)
     joined = networks.stdout.strip() in ("", "null")
     if joined:
         await _docker("network", "connect", "kind", registry.container)
         actions.append(f"connected {registry.container} to the kind network")
-    return ClusterState(name=name, created=created, nodes=nodes, registry_created=registry_created, registry_joined_network=joined,
-                        actions=actions)
+    return ClusterState(
+        name=name,
+        created=created,
+        nodes=nodes,
+        registry_created=registry_created,
+        registry_joined_network=joined,
+        actions=actions,
+    )
 
 
 async def export_kubeconfig(name: str, path: Path) -> None:

@@ -39,7 +39,9 @@ class DeployOutcome:
     duration_s: float = 0.0
 
 
-async def deploy(api: KubeApi, request: DeployRequest, policy: RolloutPolicy, progress: ProgressFn | None = None) -> DeployOutcome:
+async def deploy(
+    api: KubeApi, request: DeployRequest, policy: RolloutPolicy, progress: ProgressFn | None = None
+) -> DeployOutcome:
     """Apply ``request.objects`` and wait for the rollouts.
 
     Raises:
@@ -49,8 +51,14 @@ async def deploy(api: KubeApi, request: DeployRequest, policy: RolloutPolicy, pr
     started = time.monotonic()
     planned = plan(request.objects, request.namespace)
     created, dry_only = await ensure_namespaces(api, planned, create=request.create_namespace, dry_run=request.dry_run)
-    outcome = await apply_all(api, planned, dry_run=request.dry_run, want_diff=request.diff or request.dry_run,
-                              dry_only_namespaces=dry_only, force_conflicts=request.force_conflicts)
+    outcome = await apply_all(
+        api,
+        planned,
+        dry_run=request.dry_run,
+        want_diff=request.diff or request.dry_run,
+        dry_only_namespaces=dry_only,
+        force_conflicts=request.force_conflicts,
+    )
     result = DeployOutcome(applied=[*created, *outcome.applied], diff=outcome.diff if request.diff else "")
     if request.dry_run or not request.wait:
         result.duration_s = time.monotonic() - started
@@ -59,8 +67,9 @@ async def deploy(api: KubeApi, request: DeployRequest, policy: RolloutPolicy, pr
     for name, namespace in deployments_of(planned):
         remaining = max(0.0, deadline - time.monotonic())
         try:
-            result.rollouts.append(await wait_for_rollout(api, name, namespace, timeout_s=remaining, policy=policy,
-                                                          progress=progress))
+            result.rollouts.append(
+                await wait_for_rollout(api, name, namespace, timeout_s=remaining, policy=policy, progress=progress)
+            )
         except RolloutFailedError as e:
             await _roll_back(api, name, namespace, e, enabled=request.rollback, policy=policy)
             raise
@@ -72,8 +81,9 @@ async def deploy(api: KubeApi, request: DeployRequest, policy: RolloutPolicy, pr
 ROLLBACK_WAIT_S = 120.0
 
 
-async def _roll_back(api: KubeApi, name: str, namespace: str, error: RolloutFailedError, *, enabled: bool,
-                     policy: RolloutPolicy) -> None:
+async def _roll_back(
+    api: KubeApi, name: str, namespace: str, error: RolloutFailedError, *, enabled: bool, policy: RolloutPolicy
+) -> None:
     """Roll back, then wait until the previous revision serves again (its pods ready, the failed ones gone), so the
     error can say the app is back, or that it is not."""
     if not enabled:

@@ -14,8 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from containerkit.k8s.client import KubeApi, Obj
 
 #: waiting reasons meaning the kubelet already retried and backs off (the rollout will not fix itself)
-BACKOFF_REASONS = frozenset({"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
-                             "CreateContainerConfigError", "CreateContainerError"})
+BACKOFF_REASONS = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
 IMAGE_PULL_REASONS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"})
 MAX_PODS = 10
 MAX_EVENTS = 25
@@ -56,7 +64,9 @@ class EventInfo(_Frozen):
 
 
 class Diagnostics(_Frozen):
-    reasons: list[str] = Field(description="Actionable reasons found, sorted (CrashLoopBackOff, ImagePullBackOff, ...).")
+    reasons: list[str] = Field(
+        description="Actionable reasons found, sorted (CrashLoopBackOff, ImagePullBackOff, ...)."
+    )
     summary: str
     pods: list[PodDiagnosis]
     events: list[EventInfo]
@@ -77,7 +87,11 @@ def pod_reasons(pod: Obj) -> set[str]:
     out: set[str] = set()
     status = pod.get("status") or {}
     for cond in status.get("conditions") or []:
-        if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
+        if (
+            cond.get("type") == "PodScheduled"
+            and cond.get("status") == "False"
+            and cond.get("reason") == "Unschedulable"
+        ):
             out.add("Unschedulable")
     for cs in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
         _, reason, _, _ = _state(cs)
@@ -97,22 +111,43 @@ async def _container(api: KubeApi, pod: Obj, cs: Obj, tail_lines: int) -> Contai
     failing = not cs.get("ready") and (restarts > 0 or state == "terminated" or reason == "CrashLoopBackOff")
     if failing:
         meta = pod["metadata"]
-        log = await api.pod_log(meta["name"], meta["namespace"], str(cs.get("name")), tail_lines=tail_lines, previous=restarts > 0)
+        log = await api.pod_log(
+            meta["name"], meta["namespace"], str(cs.get("name")), tail_lines=tail_lines, previous=restarts > 0
+        )
     return ContainerDiagnosis(
-        name=str(cs.get("name")), image=str(cs.get("image", "")), ready=bool(cs.get("ready")), restart_count=restarts,
-        state=state, reason=reason, message=message, exit_code=exit_code, last_termination_reason=last.get("reason"),
-        last_exit_code=last.get("exitCode"), log_tail=log.strip("\n"),
+        name=str(cs.get("name")),
+        image=str(cs.get("image", "")),
+        ready=bool(cs.get("ready")),
+        restart_count=restarts,
+        state=state,
+        reason=reason,
+        message=message,
+        exit_code=exit_code,
+        last_termination_reason=last.get("reason"),
+        last_exit_code=last.get("exitCode"),
+        log_tail=log.strip("\n"),
     )
 
 
 async def diagnose_pod(api: KubeApi, pod: Obj, tail_lines: int) -> PodDiagnosis:
     status = pod.get("status") or {}
-    unschedulable = next((str(c.get("message", "")) for c in status.get("conditions") or []
-                          if c.get("type") == "PodScheduled" and c.get("status") == "False"), None)
+    unschedulable = next(
+        (
+            str(c.get("message", ""))
+            for c in status.get("conditions") or []
+            if c.get("type") == "PodScheduled" and c.get("status") == "False"
+        ),
+        None,
+    )
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
     containers = [await _container(api, pod, cs, tail_lines) for cs in status.get("containerStatuses") or []]
-    return PodDiagnosis(name=pod["metadata"]["name"], phase=str(status.get("phase", "Unknown")), ready=ready,
-                        unschedulable=unschedulable, containers=containers)
+    return PodDiagnosis(
+        name=pod["metadata"]["name"],
+        phase=str(status.get("phase", "Unknown")),
+        ready=ready,
+        unschedulable=unschedulable,
+        containers=containers,
+    )
 
 
 def _event_time(e: Obj) -> str:
@@ -121,11 +156,20 @@ def _event_time(e: Obj) -> str:
 
 async def recent_events(api: KubeApi, namespace: str, names: set[str]) -> list[EventInfo]:
     """Events of the namespace about the given objects, oldest first, the last :data:`MAX_EVENTS`."""
-    events = [e for e in await api.list("v1", "Event", namespace) if (e.get("involvedObject") or {}).get("name") in names]
+    events = [
+        e for e in await api.list("v1", "Event", namespace) if (e.get("involvedObject") or {}).get("name") in names
+    ]
     events.sort(key=_event_time)
-    return [EventInfo(type=str(e.get("type", "")), reason=str(e.get("reason", "")),
-                      object=f"{e['involvedObject'].get('kind', '')}/{e['involvedObject'].get('name', '')}",
-                      message=str(e.get("message", "")), count=int(e.get("count") or 1)) for e in events[-MAX_EVENTS:]]
+    return [
+        EventInfo(
+            type=str(e.get("type", "")),
+            reason=str(e.get("reason", "")),
+            object=f"{e['involvedObject'].get('kind', '')}/{e['involvedObject'].get('name', '')}",
+            message=str(e.get("message", "")),
+            count=int(e.get("count") or 1),
+        )
+        for e in events[-MAX_EVENTS:]
+    ]
 
 
 def selector_labels(deployment: Obj) -> dict[str, str]:
@@ -133,8 +177,14 @@ def selector_labels(deployment: Obj) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()}
 
 
-async def diagnose(api: KubeApi, deployment: Obj, *, tail_lines: int = 30, extra_names: set[str] | None = None,
-                   pods: list[Obj] | None = None) -> Diagnostics:
+async def diagnose(
+    api: KubeApi,
+    deployment: Obj,
+    *,
+    tail_lines: int = 30,
+    extra_names: set[str] | None = None,
+    pods: list[Obj] | None = None,
+) -> Diagnostics:
     """Collect pod states, events and log tails for a Deployment's pods (failing pods first): ``pods`` when given
     (the current revision's), else every pod its selector matches."""
     meta = deployment["metadata"]
@@ -149,7 +199,9 @@ async def diagnose(api: KubeApi, deployment: Obj, *, tail_lines: int = 30, extra
         reasons |= pod_reasons(pod)
     names = {meta["name"], *(p["metadata"]["name"] for p in pods), *(extra_names or set())}
     events = await recent_events(api, namespace, names)
-    return Diagnostics(reasons=sorted(reasons), summary=summarize(diagnosed, reasons, events), pods=diagnosed, events=events)
+    return Diagnostics(
+        reasons=sorted(reasons), summary=summarize(diagnosed, reasons, events), pods=diagnosed, events=events
+    )
 
 
 def summarize(pods: list[PodDiagnosis], reasons: set[str], events: list[EventInfo]) -> str:
@@ -163,7 +215,9 @@ def summarize(pods: list[PodDiagnosis], reasons: set[str], events: list[EventInf
         for c in pod.containers:
             if not c.ready:
                 what = c.reason or c.state
-                extra = f", last exit {c.last_exit_code} ({c.last_termination_reason})" if c.last_termination_reason else ""
+                extra = (
+                    f", last exit {c.last_exit_code} ({c.last_termination_reason})" if c.last_termination_reason else ""
+                )
                 parts.append(f"{pod.name}/{c.name}: {what}, {c.restart_count} restarts{extra}")
     ready = sum(1 for p in pods if p.ready)
     head = f"{ready}/{len(pods)} pods ready" + (f"; {', '.join(sorted(reasons))}" if reasons else "")

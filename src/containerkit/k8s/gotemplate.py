@@ -33,7 +33,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     pos, trim_next = 0, False
     for m in _ACTION.finditer(text):
-        chunk = text[pos:m.start()]
+        chunk = text[pos : m.start()]
         if trim_next:
             chunk = chunk.lstrip()
         if m.group(1):
@@ -94,7 +94,9 @@ def _arg(word: str, data: dict[str, Any]) -> Any:
 
 
 def to_yaml(value: Any) -> str:
-    return yaml.safe_dump(value, sort_keys=True, default_flow_style=False).rstrip("\n") if value not in (None, "") else ""
+    return (
+        yaml.safe_dump(value, sort_keys=True, default_flow_style=False).rstrip("\n") if value not in (None, "") else ""
+    )
 
 
 def _call(fn: str, args: list[Any]) -> Any:
@@ -152,15 +154,24 @@ def _eval(nodes: list[Any], data: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def render(text: str, values: dict[str, Any], *, release: str = "release", namespace: str = "default",
-           chart: dict[str, Any] | None = None) -> str:
+def render(
+    text: str,
+    values: dict[str, Any],
+    *,
+    release: str = "release",
+    namespace: str = "default",
+    chart: dict[str, Any] | None = None,
+) -> str:
     """Render one template with Helm's top-level objects (Values, Release, Chart).
 
     Raises:
         TemplateError: a construct outside the subset, or unbalanced if/end.
     """
     meta = chart or {}
-    data = {"Values": values, "Release": {"Name": release, "Namespace": namespace},
-            "Chart": {"Name": meta.get("name"), "AppVersion": meta.get("appVersion"), "Version": meta.get("version")}}
+    data = {
+        "Values": values,
+        "Release": {"Name": release, "Namespace": namespace},
+        "Chart": {"Name": meta.get("name"), "AppVersion": meta.get("appVersion"), "Version": meta.get("version")},
+    }
     nodes, _, _ = _parse(_tokens(text))
     return _eval(nodes, data)

@@ -73,15 +73,18 @@ def register_kubeconfig_secrets(doc: Mapping[str, Any]) -> None:
 
 def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise KubeconfigError(f"no kubeconfig at {path}",
-                              hint="Point KUBECONFIG (or CONTAINERKIT_K8S__KUBECONFIG) at your cluster's kubeconfig, "
-                                   "or create a local cluster with {tool:prepare_cluster}.",
-                              details={"kubeconfig": str(path)})
+        raise KubeconfigError(
+            f"no kubeconfig at {path}",
+            hint="Point KUBECONFIG (or CONTAINERKIT_K8S__KUBECONFIG) at your cluster's kubeconfig, "
+            "or create a local cluster with {tool:prepare_cluster}.",
+            details={"kubeconfig": str(path)},
+        )
     try:
         doc = yamlsafe.load(yamlsafe.read(path))
     except (OSError, yaml.YAMLError) as e:
-        raise KubeconfigError(f"cannot read the kubeconfig {path}: {type(e).__name__}",
-                              details={"kubeconfig": str(path)}) from e
+        raise KubeconfigError(
+            f"cannot read the kubeconfig {path}: {type(e).__name__}", details={"kubeconfig": str(path)}
+        ) from e
     if not isinstance(doc, dict):
         raise KubeconfigError(f"the kubeconfig {path} is not a YAML mapping", details={"kubeconfig": str(path)})
     register_kubeconfig_secrets(doc)
@@ -102,18 +105,28 @@ def load_target(settings: K8sSettings, context: str | None, environ: Mapping[str
     available = ", ".join(names) or "none"
     details: dict[str, Any] = {"kubeconfig": str(path), "contexts": list(names)}
     if not wanted:
-        raise KubeconfigError(f"{path} sets no current-context; contexts available: {available}",
-                              hint="Pass --context NAME (or set CONTAINERKIT_K8S__CONTEXT).", details=details)
+        raise KubeconfigError(
+            f"{path} sets no current-context; contexts available: {available}",
+            hint="Pass --context NAME (or set CONTAINERKIT_K8S__CONTEXT).",
+            details=details,
+        )
     if wanted not in names:
-        raise KubeconfigError(f"context {wanted!r} is not in {path}; contexts available: {available}",
-                              hint="Pick one of the listed contexts with --context (see `kubectl config get-contexts`).",
-                              details={**details, "context": str(wanted)})
+        raise KubeconfigError(
+            f"context {wanted!r} is not in {path}; contexts available: {available}",
+            hint="Pick one of the listed contexts with --context (see `kubectl config get-contexts`).",
+            details={**details, "context": str(wanted)},
+        )
     try:
         single = KubeConfig.from_dict(doc, fname=path).get(str(wanted))
     except (LightkubeConfigError, KeyError, TypeError, ValueError) as e:
-        raise KubeconfigError(f"the kubeconfig {path} is invalid for context {wanted!r}: {type(e).__name__}: {e}",
-                              details={**details, "context": str(wanted)}) from e
+        raise KubeconfigError(
+            f"the kubeconfig {path} is invalid for context {wanted!r}: {type(e).__name__}: {e}",
+            details={**details, "context": str(wanted)},
+        ) from e
     if single is None or single.user is None:
-        raise KubeconfigError(f"context {wanted!r} in {path} names no user", details={**details, "context": str(wanted)},
-                              hint="Add a user (token, client certificate or exec plugin) to the context.")
+        raise KubeconfigError(
+            f"context {wanted!r} in {path} names no user",
+            details={**details, "context": str(wanted)},
+            hint="Add a user (token, client certificate or exec plugin) to the context.",
+        )
     return KubeTarget(config=single, path=path, context=str(wanted), server=single.cluster.server, contexts=names)

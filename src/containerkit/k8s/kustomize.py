@@ -45,8 +45,10 @@ def scale(quantity: str, factor: float) -> str:
 
 
 def _resources(base: dict[str, Any], requests: float, limits: float) -> dict[str, Any]:
-    return {"requests": {k: scale(v, requests) for k, v in base["requests"].items()},
-            "limits": {k: scale(v, limits) for k, v in base["limits"].items()}}
+    return {
+        "requests": {k: scale(v, requests) for k, v in base["requests"].items()},
+        "limits": {k: scale(v, limits) for k, v in base["limits"].items()},
+    }
 
 
 def _images(spec: AppSpec) -> list[dict[str, str]]:
@@ -61,33 +63,76 @@ def _images(spec: AppSpec) -> list[dict[str, str]]:
 
 def _overlay(spec: AppSpec, env: str, replicas: int, requests: float, limits: float, header: str) -> dict[str, str]:
     has_pdb = spec.replicas > 1
-    deployment_patch = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": spec.name},
-                        "spec": {"template": {"spec": {"containers": [
-                            {"name": CONTAINER, "resources": _resources(spec.resources.as_dict(), requests, limits)}]}}}}
-    hpa_patch = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": spec.name},
-                 "spec": {"minReplicas": replicas, "maxReplicas": max(replicas * 3, 2) if env == "prod" else max(replicas * 2, 2)}}
-    files = {f"overlays/{env}/deployment-patch.yaml": dump(deployment_patch, {("spec",): f"{env}: resources for this environment"}, header),
-             f"overlays/{env}/hpa-patch.yaml": dump(hpa_patch, {("spec",): f"{env}: the autoscaler's range follows the replica count"}, header)}
+    deployment_patch = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": spec.name},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": CONTAINER, "resources": _resources(spec.resources.as_dict(), requests, limits)}
+                    ]
+                }
+            }
+        },
+    }
+    hpa_patch = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": spec.name},
+        "spec": {
+            "minReplicas": replicas,
+            "maxReplicas": max(replicas * 3, 2) if env == "prod" else max(replicas * 2, 2),
+        },
+    }
+    files = {
+        f"overlays/{env}/deployment-patch.yaml": dump(
+            deployment_patch, {("spec",): f"{env}: resources for this environment"}, header
+        ),
+        f"overlays/{env}/hpa-patch.yaml": dump(
+            hpa_patch, {("spec",): f"{env}: the autoscaler's range follows the replica count"}, header
+        ),
+    }
     patches = [{"path": "deployment-patch.yaml"}, {"path": "hpa-patch.yaml"}]
     if env == "dev" and has_pdb and replicas < 2:
         files[f"overlays/{env}/pdb-delete.yaml"] = dump(
-            {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": spec.name}, "$patch": "delete"},
-            {("$patch",): "One replica: a budget of minAvailable 1 would block every node drain"}, header)
+            {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": {"name": spec.name},
+                "$patch": "delete",
+            },
+            {("$patch",): "One replica: a budget of minAvailable 1 would block every node drain"},
+            header,
+        )
         patches.append({"path": "pdb-delete.yaml"})
-    kustomization = {**API, "resources": ["../../base"], "images": _images(spec),
-                     "replicas": [{"name": spec.name, "count": replicas}], "patches": patches}
-    files[f"overlays/{env}/{KUSTOMIZATION}"] = dump(kustomization, {
-        ("images",): "Change the tag per environment here (kustomize edit set image ...)",
-        ("replicas",): f"{env} replica count (the HorizontalPodAutoscaler patch keeps its minimum equal)",
-    }, header)
+    kustomization = {
+        **API,
+        "resources": ["../../base"],
+        "images": _images(spec),
+        "replicas": [{"name": spec.name, "count": replicas}],
+        "patches": patches,
+    }
+    files[f"overlays/{env}/{KUSTOMIZATION}"] = dump(
+        kustomization,
+        {
+            ("images",): "Change the tag per environment here (kustomize edit set image ...)",
+            ("replicas",): f"{env} replica count (the HorizontalPodAutoscaler patch keeps its minimum equal)",
+        },
+        header,
+    )
     return files
 
 
 def layout(spec: AppSpec, manifests: list[Manifest], header: str) -> dict[str, str]:
     """Relative path -> text: base/ (the plain objects + kustomization.yaml), overlays/dev and overlays/prod."""
     files = {f"base/{m.filename}": dump(m.obj, m.comments, header) for m in manifests}
-    files[f"base/{KUSTOMIZATION}"] = dump({**API, "resources": [m.filename for m in manifests]},
-                                          {("resources",): "The plain objects, as generated; environments are overlays"}, header)
+    files[f"base/{KUSTOMIZATION}"] = dump(
+        {**API, "resources": [m.filename for m in manifests]},
+        {("resources",): "The plain objects, as generated; environments are overlays"},
+        header,
+    )
     files.update(_overlay(spec, "dev", 1, 0.5, 1, header))
     files.update(_overlay(spec, "prod", max(3, spec.replicas), 2, 2, header))
     return files
@@ -115,13 +160,17 @@ def render(directory: Path, _depth: int = 0) -> list[dict[str, Any]]:
     """
     if _depth > 10:
         raise InvalidInputError(f"{directory}: kustomization resources nest too deeply (a cycle?)")
-    file = next(directory / k for k in (KUSTOMIZATION, "kustomization.yml", "Kustomization") if (directory / k).is_file())
+    file = next(
+        directory / k for k in (KUSTOMIZATION, "kustomization.yml", "Kustomization") if (directory / k).is_file()
+    )
     docs = _read_yaml(file)
     spec = docs[0] if docs and isinstance(docs[0], dict) else {}
     unsupported = sorted(set(spec) - SUPPORTED)
     if unsupported:
-        raise InvalidInputError(f"{file} uses {', '.join(unsupported)}, which Container Kit's renderer does not support",
-                                hint=f"Render it with `kubectl kustomize {directory} > rendered.yaml` and validate that file.")
+        raise InvalidInputError(
+            f"{file} uses {', '.join(unsupported)}, which Container Kit's renderer does not support",
+            hint=f"Render it with `kubectl kustomize {directory} > rendered.yaml` and validate that file.",
+        )
     objects: list[dict[str, Any]] = []
     for resource in spec.get("resources") or []:
         target = (directory / str(resource)).resolve()
@@ -135,7 +184,9 @@ def render(directory: Path, _depth: int = 0) -> list[dict[str, Any]]:
         objects = _apply_patch(objects, directory, patch, file)
     for item in spec.get("replicas") or []:
         for obj in objects:
-            if obj.get("kind") in ("Deployment", "StatefulSet", "ReplicaSet") and obj.get("metadata", {}).get("name") == item.get("name"):
+            if obj.get("kind") in ("Deployment", "StatefulSet", "ReplicaSet") and obj.get("metadata", {}).get(
+                "name"
+            ) == item.get("name"):
                 obj.setdefault("spec", {})["replicas"] = item.get("count")
     for obj in objects:
         _set_images(obj, spec.get("images") or [])
@@ -146,8 +197,10 @@ def render(directory: Path, _depth: int = 0) -> list[dict[str, Any]]:
 
 def _apply_patch(objects: list[dict[str, Any]], directory: Path, patch: Any, file: Path) -> list[dict[str, Any]]:
     if not isinstance(patch, dict) or not (set(patch) <= {"path", "patch"}):
-        raise InvalidInputError(f"{file}: only strategic-merge patches by path or inline are supported, got {patch!r}",
-                                hint=f"Render it with `kubectl kustomize {directory}` and validate the output.")
+        raise InvalidInputError(
+            f"{file}: only strategic-merge patches by path or inline are supported, got {patch!r}",
+            hint=f"Render it with `kubectl kustomize {directory}` and validate the output.",
+        )
     docs = _read_yaml(directory / patch["path"]) if "path" in patch else yamlsafe.load_all(str(patch["patch"]))
     for doc in docs:
         if not isinstance(doc, dict):
@@ -170,7 +223,11 @@ def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
         current = target.get(key)
         if isinstance(value, dict) and isinstance(current, dict):
             merge(current, value)
-        elif isinstance(value, list) and isinstance(current, list) and all(isinstance(v, dict) and "name" in v for v in value + current):
+        elif (
+            isinstance(value, list)
+            and isinstance(current, list)
+            and all(isinstance(v, dict) and "name" in v for v in value + current)
+        ):
             by_name = {item["name"]: item for item in current}
             for item in value:
                 if item["name"] in by_name:
@@ -197,4 +254,8 @@ def _set_images(obj: dict[str, Any], images: list[dict[str, Any]]) -> None:
                     container["image"] = f"{new}@{rule['digest']}"
                 else:
                     new_tag = rule.get("newTag", tag)
-                    container["image"] = new + (f":{new_tag}" if new_tag else "") + (f"@{digest}" if digest and "newTag" not in rule else "")
+                    container["image"] = (
+                        new
+                        + (f":{new_tag}" if new_tag else "")
+                        + (f"@{digest}" if digest and "newTag" not in rule else "")
+                    )

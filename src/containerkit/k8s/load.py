@@ -62,14 +62,22 @@ def manifest_files(path: Path) -> list[Path]:
     if not path.is_dir():
         raise InvalidInputError(f"no manifests at {path}", hint="Pass a YAML file or a directory of YAML files.")
     if (path / "Chart.yaml").is_file():
-        raise InvalidInputError(f"{path} is a Helm chart, not rendered manifests",
-                                hint="Render it first (`helm template NAME DIR > out.yaml`) or generate with --format plain.")
+        raise InvalidInputError(
+            f"{path} is a Helm chart, not rendered manifests",
+            hint="Render it first (`helm template NAME DIR > out.yaml`) or generate with --format plain.",
+        )
     if any((path / k).is_file() for k in ("kustomization.yaml", "kustomization.yml", "Kustomization")):
-        raise InvalidInputError(f"{path} is a Kustomize directory, not rendered manifests",
-                                hint="Render it first (`kubectl kustomize DIR > out.yaml`) or generate with --format plain.")
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES and p.name not in NON_MANIFESTS)
+        raise InvalidInputError(
+            f"{path} is a Kustomize directory, not rendered manifests",
+            hint="Render it first (`kubectl kustomize DIR > out.yaml`) or generate with --format plain.",
+        )
+    files = sorted(
+        p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES and p.name not in NON_MANIFESTS
+    )
     if not files:
-        raise InvalidInputError(f"no .yaml/.yml files in {path}", hint="Generate manifests with {tool:generate_manifests PATH --image REF}.")
+        raise InvalidInputError(
+            f"no .yaml/.yml files in {path}", hint="Generate manifests with {tool:generate_manifests PATH --image REF}."
+        )
     return files
 
 
@@ -86,14 +94,18 @@ def load_manifests(path: Path) -> list[LoadedObject]:
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             at = f" line {mark.line + 1}" if mark is not None else ""
-            raise InvalidInputError(f"{file}:{at.strip()} is not valid YAML: {getattr(e, 'problem', e)}",
-                                    hint="Fix the YAML syntax at the line named.") from e
+            raise InvalidInputError(
+                f"{file}:{at.strip()} is not valid YAML: {getattr(e, 'problem', e)}",
+                hint="Fix the YAML syntax at the line named.",
+            ) from e
         for index, (node, doc) in enumerate(documents):
             if doc is None:
                 continue
             line = node.start_mark.line + 1 if node is not None else 1
             if not isinstance(doc, dict):
-                raise InvalidInputError(f"{file}:{line}: document {index + 1} is a {type(doc).__name__}, not a Kubernetes object",
-                                        hint="Each YAML document must be a mapping with apiVersion, kind and metadata.")
+                raise InvalidInputError(
+                    f"{file}:{line}: document {index + 1} is a {type(doc).__name__}, not a Kubernetes object",
+                    hint="Each YAML document must be a mapping with apiVersion, kind and metadata.",
+                )
             out.append(LoadedObject(file=file, index=index, line=line, obj=doc))
     return out

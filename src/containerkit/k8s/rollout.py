@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit.errors import ImagePullFailedError, NotFoundError, RolloutDetails, RolloutFailedError
 from containerkit.k8s.client import KubeApi, Obj
-from containerkit.k8s.diagnose import BACKOFF_REASONS, IMAGE_PULL_REASONS, Diagnostics, diagnose, pod_reasons, selector_labels
+from containerkit.k8s.diagnose import (
+    BACKOFF_REASONS,
+    IMAGE_PULL_REASONS,
+    Diagnostics,
+    diagnose,
+    pod_reasons,
+    selector_labels,
+)
 
 REVISION = "deployment.kubernetes.io/revision"
 Sleep = Callable[[float], Awaitable[None]]
@@ -81,17 +88,29 @@ def status_of(dep: Obj) -> RolloutStatus:
         message, complete = f"{min(available, ready)} of {want} updated replicas available", False
     else:
         message, complete = f"{want} of {want} replicas ready", True
-    return RolloutStatus(name=str(meta.get("name")), namespace=str(meta.get("namespace")), revision=revision_of(dep),
-                         replicas=want, updated_replicas=updated, ready_replicas=ready, available_replicas=available,
-                         generation=generation, observed_generation=observed, complete=complete, message=message)
+    return RolloutStatus(
+        name=str(meta.get("name")),
+        namespace=str(meta.get("namespace")),
+        revision=revision_of(dep),
+        replicas=want,
+        updated_replicas=updated,
+        ready_replicas=ready,
+        available_replicas=available,
+        generation=generation,
+        observed_generation=observed,
+        complete=complete,
+        message=message,
+    )
 
 
 async def get_deployment(api: KubeApi, name: str, namespace: str) -> Obj:
     dep = await api.get("apps/v1", "Deployment", name, namespace)
     if dep is None:
-        raise NotFoundError(f"deployment {name!r} not found in namespace {namespace!r}",
-                            hint="Check the name and --namespace (`kubectl get deployments -n NAMESPACE`).",
-                            details={"name": name, "namespace": namespace})
+        raise NotFoundError(
+            f"deployment {name!r} not found in namespace {namespace!r}",
+            hint="Check the name and --namespace (`kubectl get deployments -n NAMESPACE`).",
+            details={"name": name, "namespace": namespace},
+        )
     return dep
 
 
@@ -100,29 +119,47 @@ async def owned_replicasets(api: KubeApi, dep: Obj) -> list[Obj]:
     out = []
     for rs in await api.list("apps/v1", "ReplicaSet", dep["metadata"]["namespace"], labels=selector_labels(dep)):
         owners = (rs.get("metadata") or {}).get("ownerReferences") or []
-        if any(o.get("kind") == "Deployment" and (o.get("uid") == uid if uid else o.get("name") == dep["metadata"]["name"])
-               for o in owners):
+        if any(
+            o.get("kind") == "Deployment" and (o.get("uid") == uid if uid else o.get("name") == dep["metadata"]["name"])
+            for o in owners
+        ):
             out.append(rs)
     return sorted(out, key=lambda r: revision_of(r) or 0)
 
 
 def failure(message: str, diagnostics: Diagnostics, status: RolloutStatus, **extra: Any) -> RolloutFailedError:
     """ImagePullFailedError for pull failures, RolloutFailedError otherwise; diagnostics under details["diagnostics"]."""
-    details: RolloutDetails = {"diagnostics": diagnostics.model_dump(mode="json"), "rollout": status.model_dump(mode="json"),
-                               "rolled_back": False, "rollback_revision": None}
+    details: RolloutDetails = {
+        "diagnostics": diagnostics.model_dump(mode="json"),
+        "rollout": status.model_dump(mode="json"),
+        "rolled_back": False,
+        "rollback_revision": None,
+    }
     details.update(cast(RolloutDetails, extra))
     full = f"{message}: {diagnostics.summary}"
     if set(diagnostics.reasons) & IMAGE_PULL_REASONS:
-        images: list[str] = sorted({c.image for p in diagnostics.pods for c in p.containers if c.reason in IMAGE_PULL_REASONS})
-        return ImagePullFailedError(full, details={**details, "images": images},
-                                    hint=f"The cluster cannot pull {', '.join(images) or 'the image'}: push it to a registry "
-                                         "the cluster reaches ({tool:push_image REF}) or load it into the cluster "
-                                         "(`kind load docker-image REF`), and check the name and tag.")
+        images: list[str] = sorted(
+            {c.image for p in diagnostics.pods for c in p.containers if c.reason in IMAGE_PULL_REASONS}
+        )
+        return ImagePullFailedError(
+            full,
+            details={**details, "images": images},
+            hint=f"The cluster cannot pull {', '.join(images) or 'the image'}: push it to a registry "
+            "the cluster reaches ({tool:push_image REF}) or load it into the cluster "
+            "(`kind load docker-image REF`), and check the name and tag.",
+        )
     return RolloutFailedError(full, details=details)
 
 
-async def wait_for_rollout(api: KubeApi, name: str, namespace: str, *, timeout_s: float, policy: RolloutPolicy,
-                           progress: ProgressFn | None = None) -> RolloutStatus:
+async def wait_for_rollout(
+    api: KubeApi,
+    name: str,
+    namespace: str,
+    *,
+    timeout_s: float,
+    policy: RolloutPolicy,
+    progress: ProgressFn | None = None,
+) -> RolloutStatus:
     """Poll the Deployment until its rollout completes.
 
     Raises:
@@ -147,11 +184,18 @@ async def wait_for_rollout(api: KubeApi, name: str, namespace: str, *, timeout_s
             pods = await current_pods(api, dep)
             backing_off = set().union(*(pod_reasons(p) for p in pods)) & BACKOFF_REASONS if pods else set()
             if backing_off:
-                raise failure(f"deployment {name} is failing ({', '.join(sorted(backing_off))})",
-                              await _diagnose(api, dep, policy), status)
+                raise failure(
+                    f"deployment {name} is failing ({', '.join(sorted(backing_off))})",
+                    await _diagnose(api, dep, policy),
+                    status,
+                )
         if time.monotonic() >= deadline:
-            raise failure(f"deployment {name} was not ready after {timeout_s:.3g}s ({status.message})",
-                          await _diagnose(api, dep, policy), status, timed_out=True)
+            raise failure(
+                f"deployment {name} was not ready after {timeout_s:.3g}s ({status.message})",
+                await _diagnose(api, dep, policy),
+                status,
+                timed_out=True,
+            )
         await policy.sleep(min(policy.poll_interval_s, max(0.0, deadline - time.monotonic())))
 
 
@@ -173,7 +217,9 @@ async def current_pods(api: KubeApi, dep: Obj, replicasets: list[Obj] | None = N
 async def _diagnose(api: KubeApi, dep: Obj, policy: RolloutPolicy) -> Diagnostics:
     owned = await owned_replicasets(api, dep)
     rs_names = {str(rs["metadata"]["name"]) for rs in owned}
-    return await diagnose(api, dep, tail_lines=policy.log_tail_lines, extra_names=rs_names, pods=await current_pods(api, dep, owned))
+    return await diagnose(
+        api, dep, tail_lines=policy.log_tail_lines, extra_names=rs_names, pods=await current_pods(api, dep, owned)
+    )
 
 
 @dataclass(frozen=True)
@@ -193,15 +239,22 @@ async def rollback(api: KubeApi, name: str, namespace: str) -> RollbackOutcome:
     current = revision_of(dep) or 0
     previous = [rs for rs in await owned_replicasets(api, dep) if (revision_of(rs) or 0) < current]
     if not previous:
-        return RollbackOutcome(False, None, f"no previous revision of deployment {name} to roll back to (revision {current} "
-                                            "is the first)")
+        return RollbackOutcome(
+            False, None, f"no previous revision of deployment {name} to roll back to (revision {current} is the first)"
+        )
     target = previous[-1]
     template = dict(target["spec"]["template"])
     meta = dict(template.get("metadata") or {})
     labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != "pod-template-hash"}
     meta["labels"] = labels
     template["metadata"] = meta
-    await api.patch("apps/v1", "Deployment", name, namespace,
-                    [{"op": "replace", "path": "/spec/template", "value": template}], "json")
+    await api.patch(
+        "apps/v1",
+        "Deployment",
+        name,
+        namespace,
+        [{"op": "replace", "path": "/spec/template", "value": template}],
+        "json",
+    )
     revision = revision_of(target)
     return RollbackOutcome(True, revision, f"rolled deployment {name} back to revision {revision}")

@@ -49,9 +49,11 @@ def resolve_version(version: str) -> str:
             if kv.major_minor(full) == minor:
                 return str(full)
     supported = supported_versions()
-    raise InvalidInputError(f"no Kubernetes schemas for version {version!r}",
-                            hint=f"Supported versions: {', '.join(supported)}.",
-                            details={"kubernetes_version": version, "supported": list(supported)})
+    raise InvalidInputError(
+        f"no Kubernetes schemas for version {version!r}",
+        hint=f"Supported versions: {', '.join(supported)}.",
+        details={"kubernetes_version": version, "supported": list(supported)},
+    )
 
 
 def _schema_file(kind: str, api_version: str) -> str:

@@ -1,6 +1,5 @@
 """The input of manifest generation (:class:`AppSpec`), the output unit (:class:`Manifest`) and naming/labels."""
 
-
 from __future__ import annotations
 
 import re
@@ -38,8 +37,10 @@ class Resources:
     memory_limit: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"requests": {"cpu": self.cpu_request, "memory": self.memory_request},
-                "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit}}
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
 
 
 #: Starting points by runtime; JVMs size their heap from the limit (MaxRAMPercentage=75 in the Dockerfile).

@@ -93,7 +93,9 @@ def _plain(path: Path, root: Path) -> Source:
 
 
 def _rendered(label: str, file: Path, objects: list[dict[str, Any]]) -> Source:
-    return Source(label=label, objects=[LoadedObject(file=file, index=i, line=1, obj=o) for i, o in enumerate(objects)], lines={})
+    return Source(
+        label=label, objects=[LoadedObject(file=file, index=i, line=1, obj=o) for i, o in enumerate(objects)], lines={}
+    )
 
 
 def sources(path: Path) -> list[Source]:
@@ -104,21 +106,42 @@ def sources(path: Path) -> list[Source]:
     """
     if helm.is_chart(path):
         rendered = helm.render_chart(path)
-        return [Source(label=f"{path.name} (helm chart)",
-                       objects=[LoadedObject(file=path / "templates" / t, index=i, line=1, obj=o) for i, (t, o) in enumerate(rendered)],
-                       lines={})]
+        return [
+            Source(
+                label=f"{path.name} (helm chart)",
+                objects=[
+                    LoadedObject(file=path / "templates" / t, index=i, line=1, obj=o)
+                    for i, (t, o) in enumerate(rendered)
+                ],
+                lines={},
+            )
+        ]
     if kustomize.is_kustomization(path):
         return [_rendered(f"{path.name} (kustomize)", path / kustomize.KUSTOMIZATION, kustomize.render(path))]
     if path.is_dir() and kustomize.is_kustomization(path / "base"):
         out = [_rendered("base (kustomize)", path / "base" / kustomize.KUSTOMIZATION, kustomize.render(path / "base"))]
         overlays = path / "overlays"
-        for overlay in sorted(p for p in overlays.iterdir() if kustomize.is_kustomization(p)) if overlays.is_dir() else []:
-            out.append(_rendered(f"overlays/{overlay.name} (kustomize)", overlay / kustomize.KUSTOMIZATION, kustomize.render(overlay)))
+        for overlay in (
+            sorted(p for p in overlays.iterdir() if kustomize.is_kustomization(p)) if overlays.is_dir() else []
+        ):
+            out.append(
+                _rendered(
+                    f"overlays/{overlay.name} (kustomize)", overlay / kustomize.KUSTOMIZATION, kustomize.render(overlay)
+                )
+            )
         return out
     return [_plain(path, path)]
 
 
-def _finding(src: Source, loaded: LoadedObject, rule: str, severity: Severity, path: tuple[str | int, ...], message: str, fix: str) -> Finding:
+def _finding(
+    src: Source,
+    loaded: LoadedObject,
+    rule: str,
+    severity: Severity,
+    path: tuple[str | int, ...],
+    message: str,
+    fix: str,
+) -> Finding:
     line = loaded.line
     if src.lines:
         for cut in range(len(path), -1, -1):
@@ -127,7 +150,9 @@ def _finding(src: Source, loaded: LoadedObject, rule: str, severity: Severity, p
                 line = found
                 break
     file = str(loaded.file) if not src.label.endswith(")") else f"{loaded.file} [{src.label}]"
-    return Finding(file=file, line=line, kind=loaded.kind, name=loaded.name, rule=rule, severity=severity, message=message, fix=fix)
+    return Finding(
+        file=file, line=line, kind=loaded.kind, name=loaded.name, rule=rule, severity=severity, message=message, fix=fix
+    )
 
 
 #: rules beside the built-in ones (the user's Rego policies, given by the tools layer): every object in, each
@@ -135,24 +160,54 @@ def _finding(src: Source, loaded: LoadedObject, rule: str, severity: Severity, p
 ExtraRules = Callable[[list[dict[str, Any]]], list[list[rules.RuleHit]]]
 
 
-def check_object(src: Source, loaded: LoadedObject, version: str, extra: list[rules.RuleHit] | None = None) -> list[Finding]:
+def check_object(
+    src: Source, loaded: LoadedObject, version: str, extra: list[rules.RuleHit] | None = None
+) -> list[Finding]:
     obj = loaded.obj
     missing = [f for f in ("apiVersion", "kind") if not isinstance(obj.get(f), str) or not obj.get(f)]
     if not isinstance(obj.get("metadata"), dict) or not obj["metadata"].get("name"):
         missing.append("metadata.name")
     if missing:
-        return [_finding(src, loaded, "CK200", "error", (), f"document has no {', '.join(missing)}",
-                         "Every object needs apiVersion, kind and metadata.name (e.g. apiVersion: apps/v1, kind: Deployment).")]
+        return [
+            _finding(
+                src,
+                loaded,
+                "CK200",
+                "error",
+                (),
+                f"document has no {', '.join(missing)}",
+                "Every object needs apiVersion, kind and metadata.name (e.g. apiVersion: apps/v1, kind: Deployment).",
+            )
+        ]
     out: list[Finding] = []
     try:
         for err in schema.check(obj, version):
             where = ".".join(str(p) for p in err.path) or "(object)"
-            out.append(_finding(src, loaded, "CK201", "error", err.path, f"{where}: {err.message}",
-                                f"Fix {where} to match the {loaded.kind} schema of Kubernetes {version.rsplit('.', 1)[0]} "
-                                "(`kubectl explain` shows the fields)."))
+            out.append(
+                _finding(
+                    src,
+                    loaded,
+                    "CK201",
+                    "error",
+                    err.path,
+                    f"{where}: {err.message}",
+                    f"Fix {where} to match the {loaded.kind} schema of Kubernetes {version.rsplit('.', 1)[0]} "
+                    "(`kubectl explain` shows the fields).",
+                )
+            )
     except schema.NoSchemaError as e:
-        out.append(_finding(src, loaded, "CK202", "warning", (), str(e),
-                            "Check the apiVersion (removed APIs move, e.g. to autoscaling/v2); CRD objects cannot be checked offline."))
+        out.append(
+            _finding(
+                src,
+                loaded,
+                "CK202",
+                "warning",
+                (),
+                str(e),
+                "Check the apiVersion (removed APIs move, e.g. to autoscaling/v2); CRD objects cannot be checked "
+                "offline.",
+            )
+        )
     for hit in [*rules.check(obj), *(extra or [])]:
         out.append(_finding(src, loaded, hit.rule, hit.severity, hit.path, hit.message, hit.fix))
     return out

@@ -86,7 +86,9 @@ def probe_target(dep: Obj, svc: Obj, path: str | None, port: int | None) -> Prob
             return ProbeTarget(svc["metadata"]["name"], str(port), path or ready_path or "/")
     elif ready_port is not None:
         number = names.get(ready_port) if isinstance(ready_port, str) else ready_port
-        chosen = next((p for p in ports if p.get("targetPort") == ready_port or _target_number(p, names) == number), None)
+        chosen = next(
+            (p for p in ports if p.get("targetPort") == ready_port or _target_number(p, names) == number), None
+        )
     chosen = chosen or (ports[0] if ports else None)
     port_ref = str(chosen.get("name") or chosen.get("port")) if chosen else str(port or 80)
     return ProbeTarget(svc["metadata"]["name"], port_ref, path or ready_path or "/")
@@ -102,9 +104,15 @@ def _target_number(service_port: Obj, names: dict[str, int]) -> int | None:
 async def probe(api: KubeApi, namespace: str, target: ProbeTarget) -> ProbeResult:
     path = target.path if target.path.startswith("/") else "/" + target.path
     answer = await api.proxy_get(namespace, target.service, target.port, path)
-    return ProbeResult(service=target.service, port=target.port, path=path,
-                       proxy_path=f"/api/v1/namespaces/{namespace}/services/{target.service}:{target.port}/proxy{path}",
-                       status_code=answer.status_code, ok=200 <= answer.status_code < 400, body_excerpt=answer.body[:BODY_EXCERPT])
+    return ProbeResult(
+        service=target.service,
+        port=target.port,
+        path=path,
+        proxy_path=f"/api/v1/namespaces/{namespace}/services/{target.service}:{target.port}/proxy{path}",
+        status_code=answer.status_code,
+        ok=200 <= answer.status_code < 400,
+        body_excerpt=answer.body[:BODY_EXCERPT],
+    )
 
 
 @dataclass(frozen=True)
@@ -114,8 +122,16 @@ class Verification:
     probe_skipped: str
 
 
-async def verify(api: KubeApi, name: str, namespace: str, *, path: str | None, port: int | None, probe_http: bool,
-                 policy: RolloutPolicy) -> Verification:
+async def verify(
+    api: KubeApi,
+    name: str,
+    namespace: str,
+    *,
+    path: str | None,
+    port: int | None,
+    probe_http: bool,
+    policy: RolloutPolicy,
+) -> Verification:
     """Check the Deployment is fully rolled out and its pods are healthy, then probe the Service.
 
     Raises:
@@ -126,7 +142,9 @@ async def verify(api: KubeApi, name: str, namespace: str, *, path: str | None, p
     dep = await get_deployment(api, name, namespace)
     status = status_of(dep)
     # the current revision's pods: those of an earlier one that are still going away are no health problem
-    diagnostics: Diagnostics = await diagnose(api, dep, tail_lines=policy.log_tail_lines, pods=await current_pods(api, dep))
+    diagnostics: Diagnostics = await diagnose(
+        api, dep, tail_lines=policy.log_tail_lines, pods=await current_pods(api, dep)
+    )
     if not status.complete or diagnostics.reasons:
         raise failure(f"deployment {name} is not healthy ({status.message})", diagnostics, status)
     if not probe_http:
@@ -136,9 +154,14 @@ async def verify(api: KubeApi, name: str, namespace: str, *, path: str | None, p
         return Verification(status, None, f"no Service selects the pods of {name}")
     result = await probe(api, namespace, probe_target(dep, svc, path, port))
     if not result.ok:
-        raise RolloutFailedError(f"the service {result.service} answered HTTP {result.status_code} on {result.path}",
-                                 hint="The pods are ready but the app answers with an error: read the body excerpt and "
-                                      "the logs (`kubectl logs deploy/NAME`).",
-                                 details={"diagnostics": diagnostics.model_dump(mode="json"), "probe": result.model_dump(mode="json"),
-                                          "rollout": status.model_dump(mode="json")})
+        raise RolloutFailedError(
+            f"the service {result.service} answered HTTP {result.status_code} on {result.path}",
+            hint="The pods are ready but the app answers with an error: read the body excerpt and "
+            "the logs (`kubectl logs deploy/NAME`).",
+            details={
+                "diagnostics": diagnostics.model_dump(mode="json"),
+                "probe": result.model_dump(mode="json"),
+                "rollout": status.model_dump(mode="json"),
+            },
+        )
     return Verification(status, result, "")

@@ -20,7 +20,11 @@ def _probes(spec: AppSpec) -> tuple[dict[str, Any], dict[Path, str]]:
         how = f"HTTP GET {spec.health_path}"
     else:
         action = {"tcpSocket": {"port": spec.port_name}}
-        how = "a TCP connect" if not spec.serves_http else "a TCP connect (no health route detected; pass health_path for HTTP probes)"
+        how = (
+            "a TCP connect"
+            if not spec.serves_http
+            else "a TCP connect (no health route detected; pass health_path for HTTP probes)"
+        )
     startup_failures = 60 if spec.slow_start else 30
     probes = {
         "startupProbe": {**action, "periodSeconds": 2, "failureThreshold": startup_failures},
@@ -29,7 +33,7 @@ def _probes(spec: AppSpec) -> tuple[dict[str, Any], dict[Path, str]]:
     }
     comments = {
         (*_C, "startupProbe"): f"Probes use {how}. The startup probe allows {2 * startup_failures}s to start;\n"
-                               "liveness and readiness checks begin only after it passes",
+        "liveness and readiness checks begin only after it passes",
         (*_C, "readinessProbe"): "Not ready: taken out of the Service endpoints, not restarted",
         (*_C, "livenessProbe"): "Failing for 60s: the container is restarted",
     }
@@ -44,10 +48,14 @@ def _env(spec: AppSpec) -> tuple[list[dict[str, Any]], dict[Path, str]]:
         env.append({"name": "PORT", "value": str(spec.port)})
     for key in spec.secret_env:
         if not comments.get((*_C, "env", len(env))) and key == spec.secret_env[0]:
-            comments[(*_C, "env", len(env))] = (f"Secret-like variables come from the Secret {secret_name(spec)}, which you create\n"
-                                                f"(kubectl create secret generic {secret_name(spec)} --from-literal=KEY=...);\n"
-                                                "no value is ever written here. Pods wait until it exists (optional: false)")
-        env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name(spec), "key": key, "optional": False}}})
+            comments[(*_C, "env", len(env))] = (
+                f"Secret-like variables come from the Secret {secret_name(spec)}, which you create\n"
+                f"(kubectl create secret generic {secret_name(spec)} --from-literal=KEY=...);\n"
+                "no value is ever written here. Pods wait until it exists (optional: false)"
+            )
+        env.append(
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name(spec), "key": key, "optional": False}}}
+        )
     return env, comments
 
 
@@ -57,8 +65,13 @@ PRIVILEGED_BELOW = 1024
 
 def pod_security_context(spec: AppSpec) -> dict[str, Any]:
     uid = spec.user_uid
-    context: dict[str, Any] = {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid,
-                               "seccompProfile": {"type": "RuntimeDefault"}}
+    context: dict[str, Any] = {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
     if spec.port is not None and spec.port < PRIVILEGED_BELOW:
         # NET_BIND_SERVICE would not help: a non-root process gets no effective capabilities (no ambient set) —
         # the namespaced, safe sysctl lets it bind the port (Docker sets the same for every container)
@@ -67,15 +80,22 @@ def pod_security_context(spec: AppSpec) -> dict[str, Any]:
 
 
 def container_security_context() -> dict[str, Any]:
-    return {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]}}
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
 
 
 def _container(spec: AppSpec) -> tuple[dict[str, Any], dict[Path, str]]:
     comments: dict[Path, str] = {
         (*_C, "imagePullPolicy"): "Pull only when the node lacks this tag: use a new tag per build, never a moving one",
-        (*_C, "resources"): "Requests reserve capacity (and drive the autoscaler); limits cap CPU and memory (OOMKilled beyond).\n"
-                            "Starting points for this runtime: adjust from observed usage",
+        (
+            *_C,
+            "resources",
+        ): "Requests reserve capacity (and drive the autoscaler); limits cap CPU and memory (OOMKilled beyond).\n"
+        "Starting points for this runtime: adjust from observed usage",
         (*_C, "securityContext"): "No privilege escalation, no Linux capabilities, read-only image filesystem",
         (*_C, "volumeMounts"): "Writable scratch space on emptyDir: the root filesystem is read-only",
     }
@@ -110,23 +130,41 @@ def deployment(spec: AppSpec) -> Manifest:
         "containers": [container],
         "volumes": [{"name": volume_name(p), "emptyDir": {"sizeLimit": "256Mi"}} for p in spec.writable_paths],
     }
-    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(spec),
-           "spec": {"replicas": spec.replicas, "revisionHistoryLimit": 5, "selector": {"matchLabels": selector(spec)},
-                    "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-                    "template": {"metadata": {"labels": labels(spec)}, "spec": pod}}}
+    obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta(spec),
+        "spec": {
+            "replicas": spec.replicas,
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": selector(spec)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {"metadata": {"labels": labels(spec)}, "spec": pod},
+        },
+    }
     pod_path = ("spec", "template", "spec")
-    comments.update({
-        ("spec", "revisionHistoryLimit"): "Old ReplicaSets kept as rollback targets",
-        ("spec", "selector"): "Name and instance only: the version label changes every release, a selector cannot",
-        ("spec", "strategy", "rollingUpdate"): "One extra pod during a rollout and none taken away before its replacement is ready",
-        (*pod_path, "automountServiceAccountToken"): "No Kubernetes API token in the pod (the ServiceAccount says the same)",
-        (*pod_path, "securityContext"): f"The image's non-root user: the Dockerfile creates UID {spec.user_uid}",
-        (*pod_path, "securityContext", "seccompProfile"): "The runtime's default syscall filter",
-        (*pod_path, "terminationGracePeriodSeconds"): "Time between SIGTERM and SIGKILL for in-flight requests",
-        (*pod_path, "volumes"): "Scratch space for the paths the runtime writes: " + ", ".join(spec.writable_paths),
-    })
+    comments.update(
+        {
+            ("spec", "revisionHistoryLimit"): "Old ReplicaSets kept as rollback targets",
+            ("spec", "selector"): "Name and instance only: the version label changes every release, a selector cannot",
+            (
+                "spec",
+                "strategy",
+                "rollingUpdate",
+            ): "One extra pod during a rollout and none taken away before its replacement is ready",
+            (
+                *pod_path,
+                "automountServiceAccountToken",
+            ): "No Kubernetes API token in the pod (the ServiceAccount says the same)",
+            (*pod_path, "securityContext"): f"The image's non-root user: the Dockerfile creates UID {spec.user_uid}",
+            (*pod_path, "securityContext", "seccompProfile"): "The runtime's default syscall filter",
+            (*pod_path, "terminationGracePeriodSeconds"): "Time between SIGTERM and SIGKILL for in-flight requests",
+            (*pod_path, "volumes"): "Scratch space for the paths the runtime writes: " + ", ".join(spec.writable_paths),
+        }
+    )
     if "sysctls" in pod["securityContext"]:
         comments[(*pod_path, "securityContext", "sysctls")] = (
             f"The app binds port {spec.port}, a privileged port, as a non-root user: this namespaced (safe) sysctl\n"
-            "lets it; NET_BIND_SERVICE would not, a non-root process has no effective capabilities")
+            "lets it; NET_BIND_SERVICE would not, a non-root process has no effective capabilities"
+        )
     return Manifest("Deployment", spec.name, obj, comments)

@@ -60,7 +60,9 @@ def _is_empty_collection(value: object) -> bool:
     return isinstance(value, Mapping | list | tuple) and not value
 
 
-def _emit_map(lines: list[str], obj: Mapping[str, object], indent: int, path: Path, comments: Comments, first_prefix: str = "") -> None:
+def _emit_map(
+    lines: list[str], obj: Mapping[str, object], indent: int, path: Path, comments: Comments, first_prefix: str = ""
+) -> None:
     pad = " " * indent
     for i, (key, value) in enumerate(obj.items()):
         sub = (*path, key)

@@ -28,7 +28,7 @@ def _containerize(args: Mapping[str, str]) -> str:
     push = f"and push it to `{registry}`" if registry else "(no registry given: stop after the scan)"
     return f"""Containerize the application at `{path}` {push} with the Container Kit tools.
 
-The quickest way is one call: `containerize` with `{{"path": "{path}"{', "registry": "' + registry + '"' if registry else ''}}}`.
+The quickest way is one call: `containerize` with `{{"path": "{path}"{', "registry": "' + registry + '"' if registry else ""}}}`.
 It runs analyze → Dockerfile → lint → build → smoke test → scan → tag → push → manifests and reports each step.
 
 To drive the steps yourself, keep passing the same `session_id` (from the first result) so later tools see earlier results:
@@ -64,7 +64,10 @@ PROMPTS: tuple[PromptSpec, ...] = (
         name="containerize_app",
         title="Containerize an application",
         description="Guide through analyze → Dockerfile → build → smoke test → scan → push → manifests with Container Kit tools.",
-        arguments=(PromptArg("path", "Repository path or git URL."), PromptArg("registry", "Registry to push to (optional).", False)),
+        arguments=(
+            PromptArg("path", "Repository path or git URL."),
+            PromptArg("registry", "Registry to push to (optional).", False),
+        ),
         render=_containerize,
     ),
     PromptSpec(

@@ -26,7 +26,14 @@ from mcp.shared.exceptions import MCPError
 
 from containerkit import __version__
 from containerkit.app import App
-from containerkit.errors import CancelledError_, ContainerKitError, InvalidInputError, NotFoundError, SessionExpiredError, wrap_unexpected
+from containerkit.errors import (
+    CancelledError_,
+    ContainerKitError,
+    InvalidInputError,
+    NotFoundError,
+    SessionExpiredError,
+    wrap_unexpected,
+)
 from containerkit.hints import render_data
 from containerkit.mcp.prompts import PROMPTS
 from containerkit.redaction import redact, redact_data
@@ -39,7 +46,8 @@ Ctx = ServerRequestContext[Any, Any]
 INSTRUCTIONS = (
     "Container Kit takes a repository to a verified deployment. Start with containerize (the "
     "pipeline) or analyze_repository. Tools that change nothing run without a session unless you pass one; the first "
-    "tool that keeps something (generate_dockerfile, build_image, …) returns a session_id: pass it to later calls so they "
+    "tool that keeps something (generate_dockerfile, build_image, …) returns a session_id: pass it to later calls so "
+    "they "
     "share state. "
     "Errors carry a code and a hint saying what to do next."
 )
@@ -73,7 +81,10 @@ def error_result(error: ContainerKitError) -> types.CallToolResult:
     data = error_data(error)
     text = f"{error.code}: {redact(error.message)}\nhint: {data['hint']}"
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text), types.TextContent(type="text", text=json.dumps(data, default=str))],
+        content=[
+            types.TextContent(type="text", text=text),
+            types.TextContent(type="text", text=json.dumps(data, default=str)),
+        ],
         is_error=True,
     )
 
@@ -91,21 +102,43 @@ def _completions(app: App, wanted: str, typed: str) -> list[str]:
         return [s.id for s in sorted(sessions, key=lambda s: -s.last_access) if s.id.startswith(typed)]
     artifacts = sorted((a for s in sessions for a in store.list_artifacts(s.id)), key=lambda a: -a.created_at)
     lowered = typed.lower()
-    return [a.id for a in artifacts
-            if a.id.startswith(typed) or a.name.lower().startswith(lowered) or a.kind.lower().startswith(lowered)]
+    return [
+        a.id
+        for a in artifacts
+        if a.id.startswith(typed) or a.name.lower().startswith(lowered) or a.kind.lower().startswith(lowered)
+    ]
 
 
 #: MCP's log levels (RFC 5424), least severe first
-LOG_LEVELS: tuple[types.LoggingLevel, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+LOG_LEVELS: tuple[types.LoggingLevel, ...] = (
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+)
 #: what a handshake-era client gets before it sends logging/setLevel
 DEFAULT_LOG_LEVEL: types.LoggingLevel = "warning"
 _CALL_LOG: contextvars.ContextVar[list[tuple[types.LoggingLevel, str, str]] | None] = contextvars.ContextVar(
-    "containerkit_mcp_call_log", default=None)
+    "containerkit_mcp_call_log", default=None
+)
 
 
 def mcp_level(levelno: int) -> types.LoggingLevel:
-    return ("critical" if levelno >= logging.CRITICAL else "error" if levelno >= logging.ERROR
-            else "warning" if levelno >= logging.WARNING else "info" if levelno >= logging.INFO else "debug")
+    return (
+        "critical"
+        if levelno >= logging.CRITICAL
+        else "error"
+        if levelno >= logging.ERROR
+        else "warning"
+        if levelno >= logging.WARNING
+        else "info"
+        if levelno >= logging.INFO
+        else "debug"
+    )
 
 
 class _CallLogCapture(logging.Handler):
@@ -261,7 +294,9 @@ class InputRounds:
 
 class _AskTheClient(InputNeeded):
     def __init__(self, key: str, request: types.CreateMessageRequest | types.ElicitRequest) -> None:
-        super().__init__(key, "a completion from the client's model" if key.startswith("sample-") else "the user's decision")
+        super().__init__(
+            key, "a completion from the client's model" if key.startswith("sample-") else "the user's decision"
+        )
         self.request = request
 
 
@@ -270,9 +305,18 @@ CONFIRM = "confirm"
 
 
 def confirmation_schema(param: str) -> dict[str, Any]:
-    return {"type": "object", "required": [CONFIRM], "properties": {CONFIRM: {
-        "type": "boolean", "title": "Go ahead", "default": False,
-        "description": f"Yes does what the parameter {param}=true would (pass it to skip this question)."}}}
+    return {
+        "type": "object",
+        "required": [CONFIRM],
+        "properties": {
+            CONFIRM: {
+                "type": "boolean",
+                "title": "Go ahead",
+                "default": False,
+                "description": f"Yes does what the parameter {param}=true would (pass it to skip this question).",
+            }
+        },
+    }
 
 
 class RoundAsker:
@@ -295,16 +339,29 @@ class RoundAsker:
         key = self._key("sample")
         if key in self._rounds.answers:
             return self._rounds.answers[key]
-        raise _AskTheClient(key, types.CreateMessageRequest(params=types.CreateMessageRequestParams(
-            messages=[types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))],
-            max_tokens=max_tokens, system_prompt=system)))
+        raise _AskTheClient(
+            key,
+            types.CreateMessageRequest(
+                params=types.CreateMessageRequestParams(
+                    messages=[types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))],
+                    max_tokens=max_tokens,
+                    system_prompt=system,
+                )
+            ),
+        )
 
     async def confirm(self, param: str, question: str) -> bool:
         key = self._key("decide")
         if key in self._rounds.answers:
             return self._rounds.answers[key] == "yes"
-        raise _AskTheClient(key, types.ElicitRequest(params=types.ElicitRequestFormParams(
-            message=redact(question), requested_schema=confirmation_schema(param))))
+        raise _AskTheClient(
+            key,
+            types.ElicitRequest(
+                params=types.ElicitRequestFormParams(
+                    message=redact(question), requested_schema=confirmation_schema(param)
+                )
+            ),
+        )
 
 
 class ClientDecider:
@@ -343,8 +400,16 @@ async def _client_roots(ctx: Ctx) -> list[Path]:
 #: protocol versions from this one on retired -32002 (resource not found): they answer -32602 (invalid params)
 _RETIRED_32002_FROM = "2026-07-28"
 RESOURCE_NOT_FOUND = -32002
-_TEXT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "application/sarif+json", "application/xml",
-               "application/vnd.cyclonedx+json", "application/toml", "application/javascript")
+_TEXT_TYPES = (
+    "application/json",
+    "application/yaml",
+    "application/x-yaml",
+    "application/sarif+json",
+    "application/xml",
+    "application/vnd.cyclonedx+json",
+    "application/toml",
+    "application/javascript",
+)
 
 
 def resource_not_found_code(ctx: Ctx) -> int:
@@ -429,7 +494,9 @@ class Exposure:
         names = None if not toolsets else frozenset(t.strip() for t in toolsets.split(",") if t.strip())
         unknown = sorted((names or frozenset()) - set(TOOLSETS))
         if unknown:
-            raise InvalidInputError(f"unknown toolset(s) {', '.join(unknown)}", hint=f"Toolsets: {', '.join(TOOLSETS)}.")
+            raise InvalidInputError(
+                f"unknown toolset(s) {', '.join(unknown)}", hint=f"Toolsets: {', '.join(TOOLSETS)}."
+            )
         return cls(names, read_only)
 
     def groups(self) -> frozenset[str] | None:
@@ -460,23 +527,33 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
 
     async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         if not listing:
-            listing.append(types.ListToolsResult(tools=[tool_definition(info) for info in registry.infos()
-                                                        if exposed.refusal(info) is None]))
+            listing.append(
+                types.ListToolsResult(
+                    tools=[tool_definition(info) for info in registry.infos() if exposed.refusal(info) is None]
+                )
+            )
         return listing[0]
 
-    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
+    async def call_tool(
+        ctx: Ctx, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         try:
             info = registry.index().get(params.name)
             refusal = exposed.refusal(info) if info is not None else None
             if refusal is not None:
-                raise NotFoundError(f"tool {params.name!r} is not available here: {refusal}",
-                                    hint="Use the tools this server lists, or restart it without that restriction.")
+                raise NotFoundError(
+                    f"tool {params.name!r} is not available here: {refusal}",
+                    hint="Use the tools this server lists, or restart it without that restriction.",
+                )
             spec = registry.get(params.name)
         except NotFoundError as e:  # the specification's answer to an unknown tool: a protocol error, invalid params
             raise protocol_error(types.INVALID_PARAMS, e) from None
         rounds = InputRounds(params) if _rounds_era(ctx) else None
-        client_log = ClientLog(ctx, "debug" if rounds is not None else levels.get(_connection(ctx), DEFAULT_LOG_LEVEL),
-                               f"containerkit.{params.name}")
+        client_log = ClientLog(
+            ctx,
+            "debug" if rounds is not None else levels.get(_connection(ctx), DEFAULT_LOG_LEVEL),
+            f"containerkit.{params.name}",
+        )
         token = _CALL_LOG.set(client_log.buffer)
         try:
             return await _call_tool(ctx, params, spec, rounds, client_log)
@@ -484,15 +561,22 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
             _CALL_LOG.reset(token)
             await client_log.flush()
 
-    async def _call_tool(ctx: Ctx, params: types.CallToolRequestParams, spec: ToolSpec[Any, Any], rounds: InputRounds | None,
-                         client_log: ClientLog) -> types.CallToolResult | types.InputRequiredResult:
+    async def _call_tool(
+        ctx: Ctx,
+        params: types.CallToolRequestParams,
+        spec: ToolSpec[Any, Any],
+        rounds: InputRounds | None,
+        client_log: ClientLog,
+    ) -> types.CallToolResult | types.InputRequiredResult:
         try:
             sampler: Sampler | None
             decider: Decider | None
             if rounds is not None:
                 if _client_declares(ctx, "roots") and rounds.roots is None:  # first round: the client's roots
                     return rounds.ask({InputRounds.ROOTS: types.ListRootsRequest()})
-                asker = RoundAsker(rounds, sampling=_client_declares(ctx, "sampling"), elicitation=_client_declares(ctx, "elicitation"))
+                asker = RoundAsker(
+                    rounds, sampling=_client_declares(ctx, "sampling"), elicitation=_client_declares(ctx, "elicitation")
+                )
                 sampler = asker if asker.sampling else None
                 decider = asker if asker.elicitation else None
                 roots = rounds.root_paths()
@@ -506,15 +590,24 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
                     scope.cancel()
                 try:
                     result: ToolResult = await registry.call(
-                        current().services, spec.name, params.arguments or {}, progress=SessionProgress(ctx, client_log),
-                        sampler=sampler, decider=decider,
-                        client_roots=roots, strict=True,
+                        current().services,
+                        spec.name,
+                        params.arguments or {},
+                        progress=SessionProgress(ctx, client_log),
+                        sampler=sampler,
+                        decider=decider,
+                        client_roots=roots,
+                        strict=True,
                     )
                 finally:
                     running.scopes.discard(scope)
             if scope.cancelled_caught:
-                return error_result(CancelledError_(f"{spec.name} was cancelled: the server is shutting down",
-                                                    hint="Call it again when the server is back."))
+                return error_result(
+                    CancelledError_(
+                        f"{spec.name} was cancelled: the server is shutting down",
+                        hint="Call it again when the server is back.",
+                    )
+                )
         except _AskTheClient as ask:
             assert rounds is not None  # raised only by a RoundAsker, which exists only with rounds
             return rounds.ask({ask.key: ask.request})
@@ -532,16 +625,25 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
         """Completions for what names a stored thing: session://{id}, artifact://{id} and a prompt's session_id."""
         ref, typed = params.ref, params.argument.value
         uri = ref.uri if isinstance(ref, types.ResourceTemplateReference) else ""
-        wanted = ("session" if uri.startswith("session://") or (isinstance(ref, types.PromptReference) and params.argument.name == "session_id")
-                  else "artifact" if uri.startswith("artifact://") else None)
+        wanted = (
+            "session"
+            if uri.startswith("session://")
+            or (isinstance(ref, types.PromptReference) and params.argument.name == "session_id")
+            else "artifact"
+            if uri.startswith("artifact://")
+            else None
+        )
         values: list[str] = []
         if wanted is not None:
             try:
                 values = await anyio.to_thread.run_sync(_completions, current(), wanted, typed)
             except ContainerKitError as e:
                 raise protocol_error(_code_for(e), e) from None
-        return types.CompleteResult(completion=types.Completion(values=values[:COMPLETIONS], total=len(values),
-                                                                has_more=len(values) > COMPLETIONS))
+        return types.CompleteResult(
+            completion=types.Completion(
+                values=values[:COMPLETIONS], total=len(values), has_more=len(values) > COMPLETIONS
+            )
+        )
 
     async def set_logging_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
         levels[_connection(ctx)] = params.level
@@ -552,26 +654,44 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
             sessions = current().services.store.list_sessions()
         except ContainerKitError as e:
             raise protocol_error(_code_for(e), e) from None
-        return types.ListResourcesResult(resources=[
-            types.Resource(name=f"session {s.id}", uri=f"session://{s.id}", mime_type="application/json",
-                           description=f"labels: {', '.join(s.labels) or '-'}; state: {', '.join(s.state_keys) or '-'}")
-            for s in sessions
-        ])
+        return types.ListResourcesResult(
+            resources=[
+                types.Resource(
+                    name=f"session {s.id}",
+                    uri=f"session://{s.id}",
+                    mime_type="application/json",
+                    description=f"labels: {', '.join(s.labels) or '-'}; state: {', '.join(s.state_keys) or '-'}",
+                )
+                for s in sessions
+            ]
+        )
 
-    async def list_templates(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListResourceTemplatesResult:
-        return types.ListResourceTemplatesResult(resource_templates=[
-            types.ResourceTemplate(name="session", uri_template="session://{id}", mime_type="application/json",
-                                   description="A session: state document, labels, recent jobs, errors, artifacts."),
-            types.ResourceTemplate(name="artifact", uri_template="artifact://{id}",
-                                   description="An artifact's content (Dockerfile, manifests, build log, scan report)."),
-        ])
+    async def list_templates(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        return types.ListResourceTemplatesResult(
+            resource_templates=[
+                types.ResourceTemplate(
+                    name="session",
+                    uri_template="session://{id}",
+                    mime_type="application/json",
+                    description="A session: state document, labels, recent jobs, errors, artifacts.",
+                ),
+                types.ResourceTemplate(
+                    name="artifact",
+                    uri_template="artifact://{id}",
+                    description="An artifact's content (Dockerfile, manifests, build log, scan report).",
+                ),
+            ]
+        )
 
     async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
         try:
             return _read_resource(str(params.uri))
         except ContainerKitError as e:
-            raise protocol_error(resource_not_found_code(ctx) if isinstance(e, NotFoundError | SessionExpiredError)
-                                 else _code_for(e), e) from None
+            raise protocol_error(
+                resource_not_found_code(ctx) if isinstance(e, NotFoundError | SessionExpiredError) else _code_for(e), e
+            ) from None
         except Exception as e:
             log.exception("resources/read %s failed", params.uri)
             raise protocol_error(types.INTERNAL_ERROR, wrap_unexpected(e)) from None
@@ -581,27 +701,48 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
         store = current().services.store
         if scheme == "session" and ident:
             detail = store.get_session(ident)
-            doc = {"session": detail.model_dump(mode="json"),
-                   "jobs": [j.model_dump(mode="json") for j in store.list_jobs(ident, limit=50)],
-                   "errors": [e.model_dump(mode="json") for e in store.list_errors(ident, limit=20)],
-                   "artifacts": [a.model_dump(mode="json") for a in store.list_artifacts(ident)]}
+            doc = {
+                "session": detail.model_dump(mode="json"),
+                "jobs": [j.model_dump(mode="json") for j in store.list_jobs(ident, limit=50)],
+                "errors": [e.model_dump(mode="json") for e in store.list_errors(ident, limit=20)],
+                "artifacts": [a.model_dump(mode="json") for a in store.list_artifacts(ident)],
+            }
             text = json.dumps(doc, default=str)
-            return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)])
+            return types.ReadResourceResult(
+                contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)]
+            )
         if scheme == "artifact" and ident:
             info, content = store.get_artifact(ident)
             if is_text(info.media_type, content):
-                return types.ReadResourceResult(contents=[types.TextResourceContents(
-                    uri=uri, mime_type=info.media_type, text=content.decode("utf-8"))])
-            return types.ReadResourceResult(contents=[types.BlobResourceContents(
-                uri=uri, mime_type=info.media_type, blob=base64.b64encode(content).decode("ascii"))])
+                return types.ReadResourceResult(
+                    contents=[
+                        types.TextResourceContents(uri=uri, mime_type=info.media_type, text=content.decode("utf-8"))
+                    ]
+                )
+            return types.ReadResourceResult(
+                contents=[
+                    types.BlobResourceContents(
+                        uri=uri, mime_type=info.media_type, blob=base64.b64encode(content).decode("ascii")
+                    )
+                ]
+            )
         raise NotFoundError(f"unknown resource {uri!r}", hint="Use session://{id} or artifact://{id}.")
 
     async def list_prompts(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
-        return types.ListPromptsResult(prompts=[
-            types.Prompt(name=p.name, title=p.title, description=p.description,
-                         arguments=[types.PromptArgument(name=a.name, description=a.description, required=a.required) for a in p.arguments])
-            for p in PROMPTS
-        ])
+        return types.ListPromptsResult(
+            prompts=[
+                types.Prompt(
+                    name=p.name,
+                    title=p.title,
+                    description=p.description,
+                    arguments=[
+                        types.PromptArgument(name=a.name, description=a.description, required=a.required)
+                        for a in p.arguments
+                    ],
+                )
+                for p in PROMPTS
+            ]
+        )
 
     async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
         try:
@@ -615,13 +756,19 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
     def _get_prompt(params: types.GetPromptRequestParams) -> types.GetPromptResult:
         prompt = next((p for p in PROMPTS if p.name == params.name), None)
         if prompt is None:
-            raise InvalidInputError(f"unknown prompt {params.name!r}", hint=f"Prompts: {', '.join(p.name for p in PROMPTS)}.")
+            raise InvalidInputError(
+                f"unknown prompt {params.name!r}", hint=f"Prompts: {', '.join(p.name for p in PROMPTS)}."
+            )
         args = dict(params.arguments or {})
         missing = [a.name for a in prompt.arguments if a.required and not args.get(a.name)]
         if missing:
             raise InvalidInputError(f"prompt {prompt.name} needs argument(s) {', '.join(missing)}")
-        return types.GetPromptResult(description=prompt.description, messages=[
-            types.PromptMessage(role="user", content=types.TextContent(type="text", text=prompt.render(args)))])
+        return types.GetPromptResult(
+            description=prompt.description,
+            messages=[
+                types.PromptMessage(role="user", content=types.TextContent(type="text", text=prompt.render(args)))
+            ],
+        )
 
     with warnings.catch_warnings():  # logging/setLevel is deprecated from 2026-07-28 on; earlier clients use it
         warnings.simplefilter("ignore")

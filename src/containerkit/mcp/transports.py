@@ -68,14 +68,19 @@ def resolve_token(app: App, token_file: Path | None) -> str | None:
         try:
             token = Path(path).read_text(encoding="utf-8").strip()
         except OSError as e:
-            raise ConfigError(f"cannot read the token file {path}: {e.strerror}", hint="Check the path and its permissions.") from e
+            raise ConfigError(
+                f"cannot read the token file {path}: {e.strerror}", hint="Check the path and its permissions."
+            ) from e
         if not token:
             raise ConfigError(f"the token file {path} is empty")
     elif app.settings.mcp.auth_token is not None:
         token = app.settings.mcp.auth_token.get_secret_value()
     if token is not None:
         if len(token) < 16:
-            raise ConfigError("the MCP bearer token is shorter than 16 characters", hint="Use a long random token: `openssl rand -hex 32`.")
+            raise ConfigError(
+                "the MCP bearer token is shorter than 16 characters",
+                hint="Use a long random token: `openssl rand -hex 32`.",
+            )
         register_secret(token)
     return token
 
@@ -96,9 +101,19 @@ class BearerAuth:
         if scope["type"] == "http":
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
             if not self.authorized(given):
-                await send({"type": "http.response.start", "status": 401,
-                            "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="containerkit"')]})
-                await send({"type": "http.response.body", "body": b'{"error": "unauthorized: missing or wrong bearer token"}'})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b'Bearer realm="containerkit"'),
+                        ],
+                    }
+                )
+                await send(
+                    {"type": "http.response.body", "body": b'{"error": "unauthorized: missing or wrong bearer token"}'}
+                )
                 return
         await self.inner(scope, receive, send)
 
@@ -114,15 +129,20 @@ def rebinding_protection(host: str) -> TransportSecuritySettings | None:
         names |= {f"[{ip}]", f"[{host.strip('[]')}]"} if ip.version == 6 else {str(ip), host}
     except ValueError:
         names.add(host)
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
-                                     allowed_hosts=sorted(f"{n}:*" for n in names) + sorted(names),
-                                     allowed_origins=sorted(f"http://{n}:*" for n in names) + sorted(f"http://{n}" for n in names))
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=sorted(f"{n}:*" for n in names) + sorted(names),
+        allowed_origins=sorted(f"http://{n}:*" for n in names) + sorted(f"http://{n}" for n in names),
+    )
 
 
-def http_app(app: App, host: str, token: str | None, inflight: InFlight | None = None,
-             exposure: Exposure | None = None) -> ASGIApp:
+def http_app(
+    app: App, host: str, token: str | None, inflight: InFlight | None = None, exposure: Exposure | None = None
+) -> ASGIApp:
     server = build_server(app, inflight, exposure)
-    starlette = server.streamable_http_app(host=host, stateless_http=False, transport_security=rebinding_protection(host))
+    starlette = server.streamable_http_app(
+        host=host, stateless_http=False, transport_security=rebinding_protection(host)
+    )
     return BearerAuth(starlette, token) if token else starlette
 
 
@@ -151,8 +171,14 @@ async def serve_http(app: App, host: str, port: int, token: str | None, exposure
             inflight.cancel_all()  # running calls stop and answer CANCELLED, as the CLI's Ctrl-C does
             await super().shutdown(sockets)
 
-    config = uvicorn.Config(http_app(app, host, token, inflight, exposure), host=host, port=port, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=DRAIN_S)
+    config = uvicorn.Config(
+        http_app(app, host, token, inflight, exposure),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=DRAIN_S,
+    )
     server = _Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_sweeper, app)

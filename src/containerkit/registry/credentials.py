@@ -121,8 +121,13 @@ class CredentialResolver:
     async def _from_helper(self, helper: str, registry: str) -> Credentials | None:
         server = "https://index.docker.io/v1/" if registry == DOCKER_HUB else registry
         try:
-            result = await _proc.run([f"docker-credential-{helper}", "get"], stdin=server.encode(), timeout=30, check=False,
-                                     redact_output=False)
+            result = await _proc.run(
+                [f"docker-credential-{helper}", "get"],
+                stdin=server.encode(),
+                timeout=30,
+                check=False,
+                redact_output=False,
+            )
         except ContainerKitError as e:
             raise RegistryAuthError(
                 f"credential helper docker-credential-{helper} (from {self._config_path}) cannot run: {e.message}",

@@ -76,8 +76,14 @@ class OciClient:
     # public API ----------------------------------------------------------------------------
     async def manifest_digest(self, ref: ImageReference) -> str | None:
         """The digest of a tag (or digest) via HEAD; None when the tag does not exist."""
-        response = await self._request("HEAD", ref.repository, f"/manifests/{ref.tag_or_digest}", "pull",
-                                       headers={"Accept": ACCEPT}, allow_404=True)
+        response = await self._request(
+            "HEAD",
+            ref.repository,
+            f"/manifests/{ref.tag_or_digest}",
+            "pull",
+            headers={"Accept": ACCEPT},
+            allow_404=True,
+        )
         if response.status_code == 404:
             return None
         digest = response.headers.get("Docker-Content-Digest")
@@ -85,18 +91,27 @@ class OciClient:
 
     async def get_manifest(self, ref: ImageReference) -> Manifest:
         """Raises: NotFoundError when the tag/digest does not exist."""
-        response = await self._request("GET", ref.repository, f"/manifests/{ref.tag_or_digest}", "pull",
-                                       headers={"Accept": ACCEPT}, allow_404=True)
+        response = await self._request(
+            "GET", ref.repository, f"/manifests/{ref.tag_or_digest}", "pull", headers={"Accept": ACCEPT}, allow_404=True
+        )
         if response.status_code == 404:
-            raise NotFoundError(f"{ref.canonical} does not exist in {self.registry}",
-                                hint="List the tags with {tool:registry_tags REPO}.")
+            raise NotFoundError(
+                f"{ref.canonical} does not exist in {self.registry}",
+                hint="List the tags with {tool:registry_tags REPO}.",
+            )
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         return Manifest(response.content, media_type, response.headers.get("Docker-Content-Digest", ""))
 
     async def put_manifest(self, repository: str, tag: str, manifest: Manifest) -> str:
         """PUT a manifest under a tag; returns the digest the registry reports."""
-        response = await self._request("PUT", repository, f"/manifests/{tag}", "pull,push",
-                                       headers={"Content-Type": manifest.media_type}, content=manifest.body)
+        response = await self._request(
+            "PUT",
+            repository,
+            f"/manifests/{tag}",
+            "pull,push",
+            headers={"Content-Type": manifest.media_type},
+            content=manifest.body,
+        )
         return str(response.headers.get("Docker-Content-Digest", manifest.digest))
 
     async def list_tags(self, repository: str, *, page_size: int = 1000) -> list[str]:
@@ -121,8 +136,17 @@ class OciClient:
         return await self.put_manifest(source.repository, new_tag, manifest)
 
     # transport and auth ------------------------------------------------------------------------
-    async def _request(self, method: str, repository: str, path: str, actions: str, *, allow_404: bool = False,
-                       headers: dict[str, str] | None = None, content: bytes | None = None) -> httpx.Response:
+    async def _request(
+        self,
+        method: str,
+        repository: str,
+        path: str,
+        actions: str,
+        *,
+        allow_404: bool = False,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
         url = f"{self.base_url}/v2/{repository}{path}"
         scope = f"repository:{repository}:{actions}"
         hdrs = dict(headers or {})
@@ -141,8 +165,9 @@ class OciClient:
         try:
             return await self._client.request(method, url, headers=headers, content=content)
         except httpx.TransportError as e:
-            raise NetworkError(f"registry {self.registry} is unreachable: {type(e).__name__}: {e}",
-                               details={"registry": self.registry}) from e
+            raise NetworkError(
+                f"registry {self.registry} is unreachable: {type(e).__name__}: {e}", details={"registry": self.registry}
+            ) from e
 
     def _auth_header(self, scope: str) -> str | None:
         if scope in self._tokens:
@@ -168,14 +193,20 @@ class OciClient:
         query = {"scope": params.get("scope") or scope}
         if params.get("service"):
             query["service"] = params["service"]
-        auth = httpx.BasicAuth(*self.credentials.basic()) if self.credentials and not self.credentials.identity_token else None
+        auth = (
+            httpx.BasicAuth(*self.credentials.basic())
+            if self.credentials and not self.credentials.identity_token
+            else None
+        )
         self.requests += 1
         try:
             response = await self._client.get(params["realm"], params=query, auth=auth)
         except httpx.TransportError as e:
             raise NetworkError(f"token service {params['realm']} is unreachable: {e}") from e
         if response.status_code in (401, 403):
-            raise self._auth_error("refused the credentials at the token service", logged_in=self.credentials is not None)
+            raise self._auth_error(
+                "refused the credentials at the token service", logged_in=self.credentials is not None
+            )
         if response.status_code >= 400:
             raise RegistryError(f"token service {params['realm']} answered {response.status_code}")
         data = response.json()
@@ -186,8 +217,11 @@ class OciClient:
         return str(token)
 
     def _auth_error(self, what: str, *, logged_in: bool) -> RegistryAuthError:
-        hint = (f"Check the username and password for {self.registry}." if logged_in else
-                f"Log in: `docker login {self.registry}`, or pass --username with --password-stdin.")
+        hint = (
+            f"Check the username and password for {self.registry}."
+            if logged_in
+            else f"Log in: `docker login {self.registry}`, or pass --username with --password-stdin."
+        )
         return RegistryAuthError(f"registry {self.registry} {what}", hint=hint, details={"registry": self.registry})
 
     def _check(self, response: httpx.Response, method: str, repository: str, allow_404: bool) -> httpx.Response:
@@ -195,9 +229,14 @@ class OciClient:
         if status < 300 or (status == 404 and allow_404):
             return response
         if status in (401, 403):
-            raise self._auth_error(f"denied {method} on {repository} (HTTP {status})", logged_in=self.credentials is not None)
+            raise self._auth_error(
+                f"denied {method} on {repository} (HTTP {status})", logged_in=self.credentials is not None
+            )
         if status == 404:
             raise NotFoundError(f"{repository} not found in {self.registry}")
         body = response.text[:300] if method != "HEAD" else ""
-        raise RegistryError(f"registry {self.registry} answered {status} to {method} {repository}: {body}",
-                            retryable=status >= 500 or status == 429, details={"status": status})
+        raise RegistryError(
+            f"registry {self.registry} answered {status} to {method} {repository}: {body}",
+            retryable=status >= 500 or status == 429,
+            details={"status": status},
+        )

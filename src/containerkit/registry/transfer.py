@@ -32,14 +32,22 @@ class TransferReport(BaseModel):
 
     reference: str = Field(description="Normalised reference (registry/repository:tag or @digest).")
     digest: str | None = Field(description="Manifest digest reported by the engine.")
-    registry_digest: str | None = Field(None, description="Docker-Content-Digest the registry serves for the tag (push).")
+    registry_digest: str | None = Field(
+        None, description="Docker-Content-Digest the registry serves for the tag (push)."
+    )
     image: str | None = Field(None, description="Local image id that was pushed (push).")
-    verified: bool = Field(False, description="The registry serves the pushed manifest digest, and its config is the pushed image.")
-    verification: str | None = Field(None, description="What the check after a push found, or why it could not be made.")
+    verified: bool = Field(
+        False, description="The registry serves the pushed manifest digest, and its config is the pushed image."
+    )
+    verification: str | None = Field(
+        None, description="What the check after a push found, or why it could not be made."
+    )
     attempts: int = Field(description="Engine attempts made (1 = no retry).")
     layers: int
     layers_existing: int = Field(description="Layers the destination already had.")
-    credentials: str = Field(description="Where credentials came from: explicit, settings, docker config, helper, or none.")
+    credentials: str = Field(
+        description="Where credentials came from: explicit, settings, docker config, helper, or none."
+    )
     duration_s: float
 
 
@@ -69,12 +77,18 @@ class _LayerView:
         self.changes += 1
         finished = {"Pushed", "Layer already exists", "Pull complete", "Already exists"}
         done = sum(1 for s in self.status.values() if s in finished or s.startswith("Mounted from"))
-        await self.progress(self.changes, None,
-                            f"{self.action} layer {event.layer}: {event.status} ({done}/{len(self.status)} layers done)")
+        await self.progress(
+            self.changes,
+            None,
+            f"{self.action} layer {event.layer}: {event.status} ({done}/{len(self.status)} layers done)",
+        )
 
 
 async def _with_retries(
-    action: str, ref: ImageReference, creds: Credentials | None, policy: TransferPolicy,
+    action: str,
+    ref: ImageReference,
+    creds: Credentials | None,
+    policy: TransferPolicy,
     attempt_fn: Callable[[], Awaitable[TransferOutcome]],
 ) -> tuple[TransferOutcome, int]:
     attempt = 0
@@ -84,9 +98,12 @@ async def _with_retries(
             return await attempt_fn(), attempt
         except RegistryAuthError as e:
             e.details["attempts"] = attempt
-            e.hint = (f"The credentials from {creds.source} were refused by {ref.registry}; check the username and password."
-                      if creds else f"{ref.registry} needs credentials: `docker login {ref.registry}`, or pass --username "
-                      "with --password-stdin (or CONTAINERKIT_REGISTRY__USERNAME/__PASSWORD).")
+            e.hint = (
+                f"The credentials from {creds.source} were refused by {ref.registry}; check the username and password."
+                if creds
+                else f"{ref.registry} needs credentials: `docker login {ref.registry}`, or pass --username "
+                "with --password-stdin (or CONTAINERKIT_REGISTRY__USERNAME/__PASSWORD)."
+            )
             raise
         except ContainerKitError as e:
             if not e.retryable or attempt > policy.retries:
@@ -95,8 +112,16 @@ async def _with_retries(
             await policy.sleep(policy.backoff_s * 2 ** (attempt - 1))
 
 
-async def push(engine: Engine, resolver: CredentialResolver, ref: ImageReference, explicit: Credentials | None,
-               policy: TransferPolicy, progress: ProgressFn, *, image: str | None = None) -> TransferReport:
+async def push(
+    engine: Engine,
+    resolver: CredentialResolver,
+    ref: ImageReference,
+    explicit: Credentials | None,
+    policy: TransferPolicy,
+    progress: ProgressFn,
+    *,
+    image: str | None = None,
+) -> TransferReport:
     """Push a local tag and check the registry serves what was pushed: the same manifest digest, and a manifest whose
     config is the image the tag named when the push began (``image``: the image the caller means, tagged again first).
 
@@ -111,8 +136,10 @@ async def push(engine: Engine, resolver: CredentialResolver, ref: ImageReference
         NotFoundError: no such local image.
     """
     if not ref.tag:
-        raise InvalidInputError(f"push needs a tag, got {ref.canonical}",
-                                hint="Push registry/repository:tag (tag the image first with {tool:tag_image}).")
+        raise InvalidInputError(
+            f"push needs a tag, got {ref.canonical}",
+            hint="Push registry/repository:tag (tag the image first with {tool:tag_image}).",
+        )
     started = time.monotonic()
     creds = await resolver.resolve(ref.registry, explicit)
     auth = creds.auth_config(ref.registry) if creds else None
@@ -124,8 +151,9 @@ async def push(engine: Engine, resolver: CredentialResolver, ref: ImageReference
             expected = image
         else:
             expected = (await engine.inspect(f"{repository}:{tag}")).id
-        outcome, attempts = await _with_retries("push", ref, creds, policy,
-                                                lambda: engine.push(ref.name, ref.tag or "latest", auth, view))
+        outcome, attempts = await _with_retries(
+            "push", ref, creds, policy, lambda: engine.push(ref.name, ref.tag or "latest", auth, view)
+        )
         served, images, unverified = None, [], None
         try:
             async with OciClient(ref.registry, creds, insecure=policy.insecure, transport=policy.transport) as oci:
@@ -133,26 +161,46 @@ async def push(engine: Engine, resolver: CredentialResolver, ref: ImageReference
                 if served:
                     images = await _image_ids(oci, ref.with_digest(served), served)
         except ContainerKitError as e:  # the push itself succeeded: say the check could not be made, never push again
-            unverified = (f"pushed, but the registry could not be read back to verify it: {e.message}"
-                          + ("" if is_insecure(ref.registry, policy.insecure) else
-                             f" (if {ref.registry} speaks plain HTTP, add it to registry.insecure_registries)"))
+            unverified = f"pushed, but the registry could not be read back to verify it: {e.message}" + (
+                ""
+                if is_insecure(ref.registry, policy.insecure)
+                else f" (if {ref.registry} speaks plain HTTP, add it to registry.insecure_registries)"
+            )
     if outcome.digest and served and served != outcome.digest:
-        raise RegistryError(f"{ref.canonical}: the registry serves {served}, but the engine pushed {outcome.digest}",
-                            code="DIGEST_MISMATCH", retryable=False,
-                            hint="Another push replaced the tag concurrently; push again and pin by digest.")
+        raise RegistryError(
+            f"{ref.canonical}: the registry serves {served}, but the engine pushed {outcome.digest}",
+            code="DIGEST_MISMATCH",
+            retryable=False,
+            hint="Another push replaced the tag concurrently; push again and pin by digest.",
+        )
     if served and expected not in images:
-        raise RegistryError(f"{ref.canonical}: the registry serves image {', '.join(images) or 'unknown'}, not the pushed "
-                            f"image {expected}", code="IMAGE_MISMATCH", retryable=False,
-                            details={"expected_image": expected, "served_images": images},
-                            hint="Something outside this run moved the tag during the push; push again and deploy by digest.")
+        raise RegistryError(
+            f"{ref.canonical}: the registry serves image {', '.join(images) or 'unknown'}, not the pushed "
+            f"image {expected}",
+            code="IMAGE_MISMATCH",
+            retryable=False,
+            details={"expected_image": expected, "served_images": images},
+            hint="Something outside this run moved the tag during the push; push again and deploy by digest.",
+        )
     await progress(view.changes + 1, view.changes + 1, f"pushed {ref.canonical} {outcome.digest or ''}")
-    return TransferReport(reference=ref.canonical, digest=outcome.digest, registry_digest=served, image=expected,
-                          verified=bool(served and served == outcome.digest and expected in images),
-                          verification=unverified or ("the registry serves the pushed manifest of this image" if served
-                                                      else "the registry does not list the tag after the push"),
-                          attempts=attempts, layers=outcome.layers,
-                          layers_existing=outcome.layers_existing, credentials=creds.source if creds else "none",
-                          duration_s=round(time.monotonic() - started, 3))
+    return TransferReport(
+        reference=ref.canonical,
+        digest=outcome.digest,
+        registry_digest=served,
+        image=expected,
+        verified=bool(served and served == outcome.digest and expected in images),
+        verification=unverified
+        or (
+            "the registry serves the pushed manifest of this image"
+            if served
+            else "the registry does not list the tag after the push"
+        ),
+        attempts=attempts,
+        layers=outcome.layers,
+        layers_existing=outcome.layers_existing,
+        credentials=creds.source if creds else "none",
+        duration_s=round(time.monotonic() - started, 3),
+    )
 
 
 async def _image_ids(oci: OciClient, ref: ImageReference, digest: str) -> list[str]:
@@ -192,8 +240,14 @@ async def reference_lock(lock_dir: Path | None, reference: str) -> AsyncIterator
         os.close(fd)  # closing the descriptor releases the lock
 
 
-async def pull(engine: Engine, resolver: CredentialResolver, ref: ImageReference, explicit: Credentials | None,
-               policy: TransferPolicy, progress: ProgressFn) -> TransferReport:
+async def pull(
+    engine: Engine,
+    resolver: CredentialResolver,
+    ref: ImageReference,
+    explicit: Credentials | None,
+    policy: TransferPolicy,
+    progress: ProgressFn,
+) -> TransferReport:
     """Pull a tag or digest.
 
     Raises:
@@ -203,10 +257,19 @@ async def pull(engine: Engine, resolver: CredentialResolver, ref: ImageReference
     creds = await resolver.resolve(ref.registry, explicit)
     auth = creds.auth_config(ref.registry) if creds else None
     view = _LayerView("pull", progress)
-    outcome, attempts = await _with_retries("pull", ref, creds, policy,
-                                            lambda: engine.pull(ref.name, ref.tag_or_digest, auth, view))
+    outcome, attempts = await _with_retries(
+        "pull", ref, creds, policy, lambda: engine.pull(ref.name, ref.tag_or_digest, auth, view)
+    )
     digest = outcome.digest or ref.digest
     await progress(view.changes + 1, view.changes + 1, f"pulled {ref.canonical}")
-    return TransferReport(reference=ref.canonical, digest=digest, registry_digest=None, verified=bool(ref.digest and digest == ref.digest),
-                          attempts=attempts, layers=outcome.layers, layers_existing=outcome.layers_existing,
-                          credentials=creds.source if creds else "none", duration_s=round(time.monotonic() - started, 3))
+    return TransferReport(
+        reference=ref.canonical,
+        digest=digest,
+        registry_digest=None,
+        verified=bool(ref.digest and digest == ref.digest),
+        attempts=attempts,
+        layers=outcome.layers,
+        layers_existing=outcome.layers_existing,
+        credentials=creds.source if creds else "none",
+        duration_s=round(time.monotonic() - started, 3),
+    )

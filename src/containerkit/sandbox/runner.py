@@ -95,10 +95,18 @@ def run_blocking(client: Any, spec: RunSpec, cancel: threading.Event) -> RunOutc
     deadline_at = time.time() + spec.limits.timeout_s + GRACE_S
     try:
         container = containers.create(
-            client, spec.image, spec.command, user=spec.user, network_mode=spec.limits.network, environment=spec.env or None,
-            working_dir="/workspace" if volumes else None, volumes=volumes or None,
+            client,
+            spec.image,
+            spec.command,
+            user=spec.user,
+            network_mode=spec.limits.network,
+            environment=spec.env or None,
+            working_dir="/workspace" if volumes else None,
+            volumes=volumes or None,
             labels=containers.labels("run", deadline_at, **{f"{containers.LABEL}.run": run_id}),
-            stdin_open=False, tty=False, **host_config_kwargs(spec.limits),
+            stdin_open=False,
+            tty=False,
+            **host_config_kwargs(spec.limits),
         )
     except BaseException:
         if copy_dir is not None:
@@ -141,10 +149,17 @@ def run_blocking(client: Any, spec: RunSpec, cancel: threading.Event) -> RunOutc
         if copy_dir is not None and spec.workspace is not None:
             changes, archive = diff_trees(spec.workspace, copy_dir, spec.max_changes_bytes)
         return RunOutcome(
-            exit_code=None if reason == "timeout" else exit_code, stdout=capture.parts["stdout"].decode("utf-8", "replace"),
-            stderr=capture.parts["stderr"].decode("utf-8", "replace"), stdout_bytes=capture.totals["stdout"],
-            stderr_bytes=capture.totals["stderr"], duration_s=round(time.monotonic() - started, 3),
-            peak_memory_bytes=max(peak) if peak else None, reason=reason, container=container.id[:12], changes=changes, archive=archive,
+            exit_code=None if reason == "timeout" else exit_code,
+            stdout=capture.parts["stdout"].decode("utf-8", "replace"),
+            stderr=capture.parts["stderr"].decode("utf-8", "replace"),
+            stdout_bytes=capture.totals["stdout"],
+            stderr_bytes=capture.totals["stderr"],
+            duration_s=round(time.monotonic() - started, 3),
+            peak_memory_bytes=max(peak) if peak else None,
+            reason=reason,
+            container=container.id[:12],
+            changes=changes,
+            archive=archive,
         )
     finally:
         cancel.set()
@@ -192,6 +207,7 @@ def diff_trees(before: Path, after: Path, max_bytes: int) -> tuple[dict[str, Any
     At most ``max_bytes`` of changed files come back (sizes are read from the file system before any content): the rest
     is listed in ``dropped`` with its size, never read (two sparse 2 GB files used to become 4 GB in the archive).
     """
+
     def files(root: Path) -> dict[str, Path]:
         return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
 
@@ -222,14 +238,26 @@ def diff_trees(before: Path, after: Path, max_bytes: int) -> tuple[dict[str, Any
         if b"\x00" in a[:4096] or b"\x00" in b[:4096]:
             binary.append(rel)
             continue
-        diffs.extend(difflib.unified_diff(a.decode("utf-8", "replace").splitlines(True), b.decode("utf-8", "replace").splitlines(True),
-                                          f"a/{rel}", f"b/{rel}"))
+        diffs.extend(
+            difflib.unified_diff(
+                a.decode("utf-8", "replace").splitlines(True),
+                b.decode("utf-8", "replace").splitlines(True),
+                f"a/{rel}",
+                f"b/{rel}",
+            )
+        )
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for rel in kept:
             tar.add(new[rel], arcname=rel)
-    return {"added": added, "removed": removed, "modified": modified, "binary": binary, "dropped": dropped,
-            "diff": "".join(diffs)[:200_000]}, buffer.getvalue()
+    return {
+        "added": added,
+        "removed": removed,
+        "modified": modified,
+        "binary": binary,
+        "dropped": dropped,
+        "diff": "".join(diffs)[:200_000],
+    }, buffer.getvalue()
 
 
 def _size(path: Path) -> int:

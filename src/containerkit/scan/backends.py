@@ -71,8 +71,14 @@ class BuiltinScanner:
         sbom = request.syft.sbom
         db = await anyio.to_thread.run_sync(osv.OsvDatabase.load, self.db_path, osv.lookup_keys(sbom))
         findings = osv.match(db, sbom)
-        return ScannerOutput(name=self.name, findings=findings, duration_s=time.monotonic() - started,
-                             version="osv", warnings=[*db_warnings(db_status), *db.warnings()], db=db_status)
+        return ScannerOutput(
+            name=self.name,
+            findings=findings,
+            duration_s=time.monotonic() - started,
+            version="osv",
+            warnings=[*db_warnings(db_status), *db.warnings()],
+            db=db_status,
+        )
 
     def preflight(self) -> DbStatus:
         """Check the database exists before any slow work.
@@ -83,7 +89,8 @@ class BuiltinScanner:
         db_status = osv.status(self.db_path, self.max_age_days)
         if not db_status.exists:
             raise ScanError(
-                f"no vulnerability database at {self.db_path}: the built-in scanner cannot tell whether the image is vulnerable",
+                f"no vulnerability database at {self.db_path}: the built-in scanner cannot tell whether the image is "
+                "vulnerable",
                 code="SCAN_DB_MISSING",
                 hint="Run {tool:db_update} (needs network) or pass --db PATH with an OSV directory or zip.",
                 details={"db_path": str(self.db_path)},
@@ -93,11 +100,15 @@ class BuiltinScanner:
 
 def db_warnings(status: DbStatus) -> list[str]:
     if status.age_days is None:
-        return [f"the vulnerability database at {status.path} has no download date; results may be stale "
-                "(run {tool:db_update})"]
+        return [
+            f"the vulnerability database at {status.path} has no download date; results may be stale "
+            "(run {tool:db_update})"
+        ]
     if status.age_days > status.max_age_days:
-        return [f"the vulnerability database is {status.age_days:.0f} days old (limit {status.max_age_days}); "
-                "run {tool:db_update} for current advisories"]
+        return [
+            f"the vulnerability database is {status.age_days:.0f} days old (limit {status.max_age_days}); "
+            "run {tool:db_update} for current advisories"
+        ]
     return []
 
 
@@ -133,20 +144,43 @@ class GrypeScanner:
         return ScannerOutput(name=self.name, findings=parse_grype(result[0]), duration_s=result[1])
 
 
-async def _run_scanner(name: str, argv: list[str], env: dict[str, str] | None, timeout: float,
-                       ok_codes: tuple[int, ...]) -> tuple[str, float]:
+async def _run_scanner(
+    name: str, argv: list[str], env: dict[str, str] | None, timeout: float, ok_codes: tuple[int, ...]
+) -> tuple[str, float]:
     try:
         proc = await _proc.run(argv, env=env, timeout=timeout, ok_codes=ok_codes)
     except CommandFailedError as e:
-        raise ScanError(f"{name} failed: {str(e.details.get('tail', ''))[-300:]}", code="SCAN_FAILED",
-                        hint=f"Run {name} by hand to see why, or use --scanner builtin.", details=e.details) from e
+        raise ScanError(
+            f"{name} failed: {str(e.details.get('tail', ''))[-300:]}",
+            code="SCAN_FAILED",
+            hint=f"Run {name} by hand to see why, or use --scanner builtin.",
+            details=e.details,
+        ) from e
     return proc.stdout, proc.duration_s
 
 
-_TRIVY_TYPES = {"debian": "deb", "ubuntu": "deb", "alpine": "apk", "alma": "rpm", "rocky": "rpm", "python-pkg": "python", "pip": "python", "pipenv": "python",
-                "poetry": "python", "node-pkg": "npm", "npm": "npm", "yarn": "npm", "gobinary": "go-module", "gomod": "go-module",
-                "jar": "java-archive", "pom": "java-archive", "gemspec": "gem", "bundler": "gem", "cargo": "rust-crate",
-                "rustbinary": "rust-crate"}
+_TRIVY_TYPES = {
+    "debian": "deb",
+    "ubuntu": "deb",
+    "alpine": "apk",
+    "alma": "rpm",
+    "rocky": "rpm",
+    "python-pkg": "python",
+    "pip": "python",
+    "pipenv": "python",
+    "poetry": "python",
+    "node-pkg": "npm",
+    "npm": "npm",
+    "yarn": "npm",
+    "gobinary": "go-module",
+    "gomod": "go-module",
+    "jar": "java-archive",
+    "pom": "java-archive",
+    "gemspec": "gem",
+    "bundler": "gem",
+    "cargo": "rust-crate",
+    "rustbinary": "rust-crate",
+}
 
 
 def parse_trivy(text: str) -> list[Finding]:
@@ -168,14 +202,27 @@ def parse_trivy(text: str) -> list[Finding]:
             fixed = [f.strip() for f in str(v.get("FixedVersion") or "").split(",") if f.strip()]
             layer = (v.get("Layer") or {}).get("DiffID")
             path = v.get("PkgPath")
-            findings.append(Finding(
-                id=v["VulnerabilityID"], aliases=sorted(set(v.get("VendorIDs") or [])), summary=v.get("Title"),
-                package=v["PkgName"], source_package=v.get("SrcName") if v.get("SrcName") not in (None, v["PkgName"]) else None,
-                ecosystem=ecosystem or ptype, package_type=ptype, installed_version=v["InstalledVersion"], fixed_versions=fixed,
-                severity=cvss.severity_word(v.get("Severity")), cvss_score=score, cvss_vector=vector,
-                locations=[Location(path="/" + path.lstrip("/") if path else "", layer=layer)] if (path or layer) else [],
-                found_by=["trivy"], url=v.get("PrimaryURL"),
-            ))
+            findings.append(
+                Finding(
+                    id=v["VulnerabilityID"],
+                    aliases=sorted(set(v.get("VendorIDs") or [])),
+                    summary=v.get("Title"),
+                    package=v["PkgName"],
+                    source_package=v.get("SrcName") if v.get("SrcName") not in (None, v["PkgName"]) else None,
+                    ecosystem=ecosystem or ptype,
+                    package_type=ptype,
+                    installed_version=v["InstalledVersion"],
+                    fixed_versions=fixed,
+                    severity=cvss.severity_word(v.get("Severity")),
+                    cvss_score=score,
+                    cvss_vector=vector,
+                    locations=[Location(path="/" + path.lstrip("/") if path else "", layer=layer)]
+                    if (path or layer)
+                    else [],
+                    found_by=["trivy"],
+                    url=v.get("PrimaryURL"),
+                )
+            )
     return findings
 
 
@@ -200,21 +247,36 @@ def parse_grype(text: str) -> list[Finding]:
     findings: list[Finding] = []
     for m in doc.get("matches") or []:
         vuln, art = m["vulnerability"], m["artifact"]
-        ecosystem, _ = ecosystem_for(art.get("type", ""), art.get("purl"), art["name"], distro.get("name"), distro.get("version"))
+        ecosystem, _ = ecosystem_for(
+            art.get("type", ""), art.get("purl"), art["name"], distro.get("name"), distro.get("version")
+        )
         upstreams = [u.get("name") for u in art.get("upstreams") or [] if u.get("name")]
         score, vector = _grype_cvss(vuln)
         fix = vuln.get("fix") or {}
         severity: Severity = cvss.severity_word(vuln.get("severity"))
-        findings.append(Finding(
-            id=vuln["id"], aliases=sorted({r["id"] for r in m.get("relatedVulnerabilities") or [] if r.get("id") != vuln["id"]}),
-            summary=(vuln.get("description") or "").strip().splitlines()[0][:200] or None if vuln.get("description") else None,
-            package=art["name"], source_package=upstreams[0] if upstreams else None, ecosystem=ecosystem or art.get("type", ""),
-            package_type=art.get("type", ""), installed_version=art["version"],
-            fixed_versions=list(fix.get("versions") or []) if fix.get("state") == "fixed" else [],
-            severity=severity, cvss_score=score, cvss_vector=vector,
-            locations=[Location(path=loc.get("path", ""), layer=loc.get("layerID")) for loc in art.get("locations") or []],
-            found_by=["grype"], url=vuln.get("dataSource"),
-        ))
+        findings.append(
+            Finding(
+                id=vuln["id"],
+                aliases=sorted({r["id"] for r in m.get("relatedVulnerabilities") or [] if r.get("id") != vuln["id"]}),
+                summary=(vuln.get("description") or "").strip().splitlines()[0][:200] or None
+                if vuln.get("description")
+                else None,
+                package=art["name"],
+                source_package=upstreams[0] if upstreams else None,
+                ecosystem=ecosystem or art.get("type", ""),
+                package_type=art.get("type", ""),
+                installed_version=art["version"],
+                fixed_versions=list(fix.get("versions") or []) if fix.get("state") == "fixed" else [],
+                severity=severity,
+                cvss_score=score,
+                cvss_vector=vector,
+                locations=[
+                    Location(path=loc.get("path", ""), layer=loc.get("layerID")) for loc in art.get("locations") or []
+                ],
+                found_by=["grype"],
+                url=vuln.get("dataSource"),
+            )
+        )
     return findings
 
 
@@ -222,7 +284,9 @@ def _grype_cvss(vuln: dict[str, Any]) -> tuple[float | None, str | None]:
     for entry in vuln.get("cvss") or []:
         if str(entry.get("version", "")).startswith("3"):
             score = (entry.get("metrics") or {}).get("baseScore")
-            return (float(score) if score is not None else cvss.base_score(entry.get("vector", ""))), entry.get("vector")
+            return (float(score) if score is not None else cvss.base_score(entry.get("vector", ""))), entry.get(
+                "vector"
+            )
     return None, None
 
 

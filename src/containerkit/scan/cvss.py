@@ -87,8 +87,15 @@ def rating(score: float | None) -> Severity:
 
 
 _WORDS: dict[str, Severity] = {
-    "critical": "critical", "high": "high", "important": "high", "moderate": "medium", "medium": "medium",
-    "low": "low", "negligible": "negligible", "unimportant": "negligible", "minor": "low",
+    "critical": "critical",
+    "high": "high",
+    "important": "high",
+    "moderate": "medium",
+    "medium": "medium",
+    "low": "low",
+    "negligible": "negligible",
+    "unimportant": "negligible",
+    "minor": "low",
 }
 
 

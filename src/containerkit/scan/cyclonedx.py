@@ -9,11 +9,26 @@ from typing import Any
 
 from containerkit.scan.models import Finding, ScanReport
 
-_SEVERITY = {"critical": "critical", "high": "high", "medium": "medium", "low": "low", "negligible": "info", "unknown": "unknown"}
+_SEVERITY = {
+    "critical": "critical",
+    "high": "high",
+    "medium": "medium",
+    "low": "low",
+    "negligible": "info",
+    "unknown": "unknown",
+}
 #: CycloneDX's own justifications; others (OpenVEX's) go into the detail
-_JUSTIFICATIONS = {"code_not_present", "code_not_reachable", "requires_configuration", "requires_dependency",
-                   "requires_environment", "protected_by_compiler", "protected_at_runtime", "protected_at_perimeter",
-                   "protected_by_mitigating_control"}
+_JUSTIFICATIONS = {
+    "code_not_present",
+    "code_not_reachable",
+    "requires_configuration",
+    "requires_dependency",
+    "requires_environment",
+    "protected_by_compiler",
+    "protected_at_runtime",
+    "protected_at_perimeter",
+    "protected_by_mitigating_control",
+}
 
 
 def with_vulnerabilities(cyclonedx_json: str, report: ScanReport) -> str:
@@ -30,7 +45,9 @@ def with_vulnerabilities(cyclonedx_json: str, report: ScanReport) -> str:
             entry = by_id[finding.id] = _vulnerability(finding)
         ref = refs.get((finding.package, finding.installed_version))
         if ref and all(a["ref"] != ref for a in entry["affects"]):
-            entry["affects"].append({"ref": ref, "versions": [{"version": finding.installed_version, "status": "affected"}]})
+            entry["affects"].append(
+                {"ref": ref, "versions": [{"version": finding.installed_version, "status": "affected"}]}
+            )
     vulnerabilities = [v if v["affects"] else {k: x for k, x in v.items() if k != "affects"} for v in by_id.values()]
     bom["vulnerabilities"] = vulnerabilities
     return json.dumps(bom, indent=2)
@@ -42,13 +59,20 @@ def _vulnerability(f: Finding) -> dict[str, Any]:
         rating["score"] = f.cvss_score
     if f.cvss_vector:
         rating["vector"] = f.cvss_vector
-        rating["method"] = ("CVSSv4" if f.cvss_vector.startswith("CVSS:4") else "CVSSv31" if f.cvss_vector.startswith("CVSS:3.1")
-                            else "CVSSv3")
+        rating["method"] = (
+            "CVSSv4"
+            if f.cvss_vector.startswith("CVSS:4")
+            else "CVSSv31"
+            if f.cvss_vector.startswith("CVSS:3.1")
+            else "CVSSv3"
+        )
     out: dict[str, Any] = {
         "bom-ref": f"vuln:{f.id}",
         "id": f.id,
-        "source": {"name": "OSV" if "builtin" in f.found_by else (f.found_by[0] if f.found_by else "scanner"),
-                   **({"url": f.url} if f.url else {})},
+        "source": {
+            "name": "OSV" if "builtin" in f.found_by else (f.found_by[0] if f.found_by else "scanner"),
+            **({"url": f.url} if f.url else {}),
+        },
         "references": [{"id": alias, "source": {"name": "alias"}} for alias in f.aliases],
         "ratings": [rating],
         "affects": [],

@@ -17,8 +17,14 @@ from containerkit.scan.models import DbEcosystem
 _CHUNK = 1 << 20
 
 
-async def update(root: Path, ecosystems: list[str], base_url: str, *, timeout: float = 900.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> list[DbEcosystem]:
+async def update(
+    root: Path,
+    ecosystems: list[str],
+    base_url: str,
+    *,
+    timeout: float = 900.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[DbEcosystem]:
     """Download ``<base_url>/<Ecosystem>/all.zip`` for each ecosystem into ``root/<Ecosystem>/all.zip``.
 
     Each archive is written to a temporary file, checked to be a zip of OSV JSON, then moved into
@@ -31,10 +37,14 @@ async def update(root: Path, ecosystems: list[str], base_url: str, *, timeout: f
     """
     for eco in ecosystems:
         if not eco or "/" in eco or eco.startswith(".") or "\\" in eco:
-            raise InvalidInputError(f"invalid ecosystem name {eco!r}", hint="Use OSV names like PyPI, npm, Debian, Go, Maven.")
+            raise InvalidInputError(
+                f"invalid ecosystem name {eco!r}", hint="Use OSV names like PyPI, npm, Debian, Go, Maven."
+            )
     _mkdir(root)
     done: list[DbEcosystem] = []
-    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=15.0), transport=transport, follow_redirects=True) as client:
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=15.0), transport=transport, follow_redirects=True
+    ) as client:
         for eco in ecosystems:
             done.append(await _download(client, root, eco, base_url.rstrip("/")))
             meta = osv.read_meta(root)
@@ -57,23 +67,33 @@ async def _download(client: httpx.AsyncClient, root: Path, eco: str, base_url: s
             try:
                 async with client.stream("GET", url) as response:
                     if response.status_code == 404:
-                        raise ScanError(f"OSV has no ecosystem {eco!r} at {url}", code="SCAN_DB_UNKNOWN_ECOSYSTEM",
-                                        hint="Check the ecosystem name (case matters: PyPI, npm, Debian, crates.io).")
+                        raise ScanError(
+                            f"OSV has no ecosystem {eco!r} at {url}",
+                            code="SCAN_DB_UNKNOWN_ECOSYSTEM",
+                            hint="Check the ecosystem name (case matters: PyPI, npm, Debian, crates.io).",
+                        )
                     if response.status_code >= 400:
-                        raise ScanError(f"downloading {url} failed: HTTP {response.status_code}", code="SCAN_DB_DOWNLOAD",
-                                        retryable=response.status_code >= 500)
+                        raise ScanError(
+                            f"downloading {url} failed: HTTP {response.status_code}",
+                            code="SCAN_DB_DOWNLOAD",
+                            retryable=response.status_code >= 500,
+                        )
                     async for chunk in response.aiter_bytes(_CHUNK):
                         out.write(chunk)
             except httpx.TransportError as e:
-                raise NetworkError(f"cannot download the {eco} vulnerability database from {url}: {type(e).__name__}: {e}",
-                                   hint="This machine cannot reach the OSV bucket: connect to the network, set "
-                                        "CONTAINERKIT_SCAN__OSV_BASE_URL to a reachable mirror, or pass --db with a local copy.",
-                                   details={"url": url, "ecosystem": eco}) from e
+                raise NetworkError(
+                    f"cannot download the {eco} vulnerability database from {url}: {type(e).__name__}: {e}",
+                    hint="This machine cannot reach the OSV bucket: connect to the network, set "
+                    "CONTAINERKIT_SCAN__OSV_BASE_URL to a reachable mirror, or pass --db with a local copy.",
+                    details={"url": url, "ecosystem": eco},
+                ) from e
         records = _count_records(tmp, url)
         _install(tmp, target_dir / "all.zip")
     finally:
         _discard(tmp)
-    return DbEcosystem(ecosystem=eco, records=records, updated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), source=url)
+    return DbEcosystem(
+        ecosystem=eco, records=records, updated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), source=url
+    )
 
 
 def _mkdir(path: Path) -> None:
@@ -96,5 +116,8 @@ def _count_records(path: Path, url: str) -> int:
                 raise ScanError(f"{url}: corrupt member {bad}", code="SCAN_DB_DOWNLOAD", retryable=True)
             return sum(1 for n in archive.namelist() if n.endswith(".json"))
     except zipfile.BadZipFile as e:
-        raise ScanError(f"{url} did not return a zip archive", code="SCAN_DB_DOWNLOAD",
-                        hint="Check CONTAINERKIT_SCAN__OSV_BASE_URL points at an OSV bucket or mirror.") from e
+        raise ScanError(
+            f"{url} did not return a zip archive",
+            code="SCAN_DB_DOWNLOAD",
+            hint="Check CONTAINERKIT_SCAN__OSV_BASE_URL points at an OSV bucket or mirror.",
+        ) from e

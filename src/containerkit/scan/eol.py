@@ -27,7 +27,9 @@ def table() -> dict[str, Any]:
     return data
 
 
-def check(distro_id: str | None, distro_version: str | None, env: dict[str, str], today: dt.date | None = None) -> list[EndOfLife]:
+def check(
+    distro_id: str | None, distro_version: str | None, env: dict[str, str], today: dt.date | None = None
+) -> list[EndOfLife]:
     """What in the image is past its end of support on ``today``."""
     today = today or dt.date.today()
     data = table()
@@ -36,8 +38,14 @@ def check(distro_id: str | None, distro_version: str | None, env: dict[str, str]
     release = _release(releases, distro_version or "")
     if release is not None and dt.date.fromisoformat(releases[release]) < today:
         ended = dt.date.fromisoformat(releases[release])
-        out.append(EndOfLife(f"{distro_id} {release}", ended, f"the base image's distribution, {distro_id} {release}, "
-                             f"reached its end of support on {ended} (table of {data['snapshot']}): move to a supported release"))
+        out.append(
+            EndOfLife(
+                f"{distro_id} {release}",
+                ended,
+                f"the base image's distribution, {distro_id} {release}, "
+                f"reached its end of support on {ended} (table of {data['snapshot']}): move to a supported release",
+            )
+        )
     for runtime, spec in data["runtimes"].items():
         version = env.get(spec["env"])
         if not version:
@@ -46,8 +54,14 @@ def check(distro_id: str | None, distro_version: str | None, env: dict[str, str]
         ended_text = spec["releases"].get(key)
         if ended_text and dt.date.fromisoformat(ended_text) < today:
             ended = dt.date.fromisoformat(ended_text)
-            out.append(EndOfLife(f"{runtime} {key}", ended, f"the base image's runtime, {runtime} {version}, reached its end of "
-                                 f"support on {ended} (table of {data['snapshot']}): move to a supported {runtime} release"))
+            out.append(
+                EndOfLife(
+                    f"{runtime} {key}",
+                    ended,
+                    f"the base image's runtime, {runtime} {version}, reached its end of "
+                    f"support on {ended} (table of {data['snapshot']}): move to a supported {runtime} release",
+                )
+            )
     return out
 
 

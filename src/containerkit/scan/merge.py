@@ -86,15 +86,18 @@ def _combine(cluster: list[Finding]) -> Finding:
     for f in cluster:
         for loc in f.locations:
             locations.setdefault((loc.path, loc.layer), loc)
-    return primary.model_copy(update={
-        "aliases": aliases,
-        "severity": severity,
-        "severity_source": rated.severity_source or (f"{rated.found_by[0]}" if rated.found_by and rated.severity != "unknown" else None),
-        "cvss_score": scored.cvss_score if scored else None,
-        "cvss_vector": scored.cvss_vector if scored else None,
-        "fixed_versions": fixed,
-        "locations": list(locations.values()),
-        "found_by": sorted({s for f in cluster for s in f.found_by}),
-        "summary": next((f.summary for f in cluster if f.summary), None),
-        "source_package": next((f.source_package for f in cluster if f.source_package), None),
-    })
+    return primary.model_copy(
+        update={
+            "aliases": aliases,
+            "severity": severity,
+            "severity_source": rated.severity_source
+            or (f"{rated.found_by[0]}" if rated.found_by and rated.severity != "unknown" else None),
+            "cvss_score": scored.cvss_score if scored else None,
+            "cvss_vector": scored.cvss_vector if scored else None,
+            "fixed_versions": fixed,
+            "locations": list(locations.values()),
+            "found_by": sorted({s for f in cluster for s in f.found_by}),
+            "summary": next((f.summary for f in cluster if f.summary), None),
+            "source_package": next((f.source_package for f in cluster if f.source_package), None),
+        }
+    )

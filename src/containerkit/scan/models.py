@@ -38,11 +38,17 @@ class Location(_M):
 class Package(_M):
     name: str = Field(description="Package name as installed (binary package name for OS packages).")
     version: str = Field(description="Installed version.")
-    type: str = Field(description="syft package type: deb, apk, python, npm, go-module, java-archive, gem, rust-crate, ...")
-    ecosystem: str | None = Field(None, description="OSV ecosystem (Debian:12, Alpine:v3.19, PyPI, npm, Go, Maven, RubyGems, crates.io).")
+    type: str = Field(
+        description="syft package type: deb, apk, python, npm, go-module, java-archive, gem, rust-crate, ..."
+    )
+    ecosystem: str | None = Field(
+        None, description="OSV ecosystem (Debian:12, Alpine:v3.19, PyPI, npm, Go, Maven, RubyGems, crates.io)."
+    )
     purl: str | None = None
     source_name: str | None = Field(None, description="OS source package (advisories name source packages).")
-    source_version: str | None = Field(None, description="Source package version when it differs from the binary version.")
+    source_version: str | None = Field(
+        None, description="Source package version when it differs from the binary version."
+    )
     locations: list[Location] = Field(default_factory=list)
 
 
@@ -62,32 +68,46 @@ class Sbom(_M):
 
 class Finding(_M):
     id: str = Field(description="Advisory id (GHSA-..., CVE-..., DSA-..., DEBIAN-CVE-...).")
-    aliases: list[str] = Field(default_factory=list, description="Other ids of the same vulnerability (CVE, PYSEC, GHSA...).")
+    aliases: list[str] = Field(
+        default_factory=list, description="Other ids of the same vulnerability (CVE, PYSEC, GHSA...)."
+    )
     related: list[str] = Field(
-        default_factory=list, description="The vulnerabilities a distribution advisory fixes (an ALSA or RLSA lists its "
-        "CVEs): an ignore file or VEX document that covers every one of them covers the advisory.")
+        default_factory=list,
+        description="The vulnerabilities a distribution advisory fixes (an ALSA or RLSA lists its "
+        "CVEs): an ignore file or VEX document that covers every one of them covers the advisory.",
+    )
     summary: str | None = None
     package: str = Field(description="Installed package name.")
     source_package: str | None = Field(None, description="OS source package the advisory names, when different.")
     ecosystem: str = Field(description="OSV ecosystem or the package type when unknown.")
     package_type: str = Field(description="deb, python, npm, ...")
     installed_version: str
-    fixed_versions: list[str] = Field(default_factory=list, description="Versions that fix it (empty: no fix published).")
+    fixed_versions: list[str] = Field(
+        default_factory=list, description="Versions that fix it (empty: no fix published)."
+    )
     severity: Severity = "unknown"
     cvss_score: float | None = Field(None, description="CVSS v3 base score when a vector or score is known.")
     cvss_vector: str | None = None
     severity_source: str | None = Field(
-        None, description="Where the severity came from: the record and what in it (\"DEBIAN-CVE-2022-0563 (no "
-        "severity)\", \"CVE-2022-0563 (CVSS v3)\" when a distribution's record has none and the CVE's record does, "
-        "\"UBUNTU-CVE-… (Ubuntu priority)\"), or the scanner that rated it.")
+        None,
+        description='Where the severity came from: the record and what in it ("DEBIAN-CVE-2022-0563 (no '
+        'severity)", "CVE-2022-0563 (CVSS v3)" when a distribution\'s record has none and the CVE\'s record does, '
+        '"UBUNTU-CVE-… (Ubuntu priority)"), or the scanner that rated it.',
+    )
     locations: list[Location] = Field(default_factory=list)
     found_by: list[str] = Field(default_factory=list, description="Scanners that reported this finding.")
     url: str | None = None
-    published: str | None = Field(None, description="When the advisory was published (ISO 8601), for policies on its age.")
-    vex: Literal["not_affected", "fixed"] | None = Field(None, description="The status a VEX statement gave it (then "
-                                                         "ignored says which document and why).")
-    ignored: str | None = Field(None, description="Why the finding is ignored (an ignore-file entry and its reason, or "
-                                "--ignore-unfixed): it stays in the report and no longer counts for the gate.")
+    published: str | None = Field(
+        None, description="When the advisory was published (ISO 8601), for policies on its age."
+    )
+    vex: Literal["not_affected", "fixed"] | None = Field(
+        None, description="The status a VEX statement gave it (then ignored says which document and why)."
+    )
+    ignored: str | None = Field(
+        None,
+        description="Why the finding is ignored (an ignore-file entry and its reason, or "
+        "--ignore-unfixed): it stays in the report and no longer counts for the gate.",
+    )
 
     @property
     def fixable(self) -> bool:
@@ -126,8 +146,11 @@ class Remediation(_M):
     manifest: str | None = Field(None, description="Manifest or lockfile to edit (language packages).")
     line: int | None = Field(None, description="1-based line in the manifest that pins the package.")
     requirement: str | None = Field(None, description="The minimum requirement to set, e.g. 'requests>=2.31.0'.")
-    edit: str | None = Field(None, description="The manifest line as it should read (its quotes, trailing comma, extras and "
-                             "environment marker kept), when line is known.")
+    edit: str | None = Field(
+        None,
+        description="The manifest line as it should read (its quotes, trailing comma, extras and "
+        "environment marker kept), when line is known.",
+    )
 
 
 class TrendDiff(_M):
@@ -158,7 +181,9 @@ class RuleFinding(_M):
     """A message of one of the user's Rego policies about the scan report."""
 
     rule: str = Field(description="package.rule (main.deny), or the id the policy returned.")
-    severity: Literal["error", "warning"] = Field(description="error: a deny/violation rule (fails the gate); warning: warn.")
+    severity: Literal["error", "warning"] = Field(
+        description="error: a deny/violation rule (fails the gate); warning: warn."
+    )
     message: str
     policy: str = Field(description="The .rego file, relative to the policy directory.")
 
@@ -166,15 +191,25 @@ class RuleFinding(_M):
 class PolicyResult(_M):
     fail_on: Threshold
     passed: bool
-    fail_on_unknown: bool = Field(False, description="Findings of unknown severity count for the gate (when fail_on is not none).")
-    unknown_not_gated: int = Field(0, description="Findings of unknown severity the gate let pass because fail_on_unknown was off.")
+    fail_on_unknown: bool = Field(
+        False, description="Findings of unknown severity count for the gate (when fail_on is not none)."
+    )
+    unknown_not_gated: int = Field(
+        0, description="Findings of unknown severity the gate let pass because fail_on_unknown was off."
+    )
     violations: list[PolicyViolation] = Field(default_factory=list)
     allowed: list[str] = Field(default_factory=list, description="Finding keys an active allow-list entry excused.")
-    expired_entries: list[AllowEntry] = Field(default_factory=list, description="Allow-list entries past their expiry (not applied).")
-    stale_db: str | None = Field(None, description="Set when max_db_age failed the gate: how old the database is against "
-                                 "the limit.")
-    rules: list[RuleFinding] = Field(default_factory=list, description="What the user's Rego policies (policy) say about the "
-                                     "report: a deny or violation fails the gate like a finding above fail_on.")
+    expired_entries: list[AllowEntry] = Field(
+        default_factory=list, description="Allow-list entries past their expiry (not applied)."
+    )
+    stale_db: str | None = Field(
+        None, description="Set when max_db_age failed the gate: how old the database is against the limit."
+    )
+    rules: list[RuleFinding] = Field(
+        default_factory=list,
+        description="What the user's Rego policies (policy) say about the "
+        "report: a deny or violation fails the gate like a finding above fail_on.",
+    )
 
 
 class DbEcosystem(_M):
@@ -225,9 +260,12 @@ class SecretFinding(_M):
     layer_index: int | None = Field(None, description="0-based layer position, bottom first (image scans).")
     created_by: str | None = Field(None, description="The build step that created the layer, when known.")
     deleted_in_later_layer: bool = Field(
-        False, description="The file is removed by a later layer but still shipped in this layer: anyone with the image can read it."
+        False,
+        description="The file is removed by a later layer but still shipped in this layer: anyone with the image can read it.",
     )
-    in_build_context: bool | None = Field(None, description="Context scans: the file would be sent to the build (.dockerignore).")
+    in_build_context: bool | None = Field(
+        None, description="Context scans: the file would be sent to the build (.dockerignore)."
+    )
 
 
 class SecretScanReport(_M):
@@ -237,5 +275,7 @@ class SecretScanReport(_M):
     findings: list[SecretFinding]
     dockerignore: bool = Field(False, description="A .dockerignore was found and applied (context scans).")
     summary: str
-    warnings: list[str] = Field(default_factory=list, description="What would let secrets in (context scans: a .dockerignore "
-                                "that does not exclude .env files).")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What would let secrets in (context scans: a .dockerignore that does not exclude .env files).",
+    )

@@ -158,8 +158,10 @@ class OsvDatabase:
     def warnings(self) -> list[str]:
         if not self.skipped:
             return []
-        return [f"{self.skipped} malformed OSV record(s) skipped, the others matched (first: {self.skipped_examples[0]}); "
-                "re-download the database ({tool:db_update}) if this persists"]
+        return [
+            f"{self.skipped} malformed OSV record(s) skipped, the others matched (first: {self.skipped_examples[0]}); "
+            "re-download the database ({tool:db_update}) if this persists"
+        ]
 
     @classmethod
     def load(cls, path: Path, wanted: set[tuple[str, str]] | None = None, cache_dir: Path | None = None) -> OsvDatabase:
@@ -178,7 +180,9 @@ class OsvDatabase:
                 if record is not None:
                     db.records.setdefault(key, []).append(record)
             db.loaded = sum(1 for record in parsed.values() if record is not None)
-            pointed = {ref for record in parsed.values() if record is not None for ref in (*record.upstream, *record.aliases)}
+            pointed = {
+                ref for record in parsed.values() if record is not None for ref in (*record.upstream, *record.aliases)
+            }
             for vuln_id, raw in index.by_id(pointed).items():
                 related = db._parse(vuln_id, raw)
                 if related is not None:
@@ -200,7 +204,9 @@ def ensure_index(path: Path, cache_dir: Path | None = None) -> Path:
     """The SQLite index of the database at ``path``, (re)built when missing or older than its files: beside a
     database ``db update`` indexed, else in the cache directory (a user's own --db directory is not written to)."""
     beside = path / osvindex.INDEX_FILE if path.is_dir() else None
-    target = beside if beside is not None and beside.is_file() else osvindex.location(path, cache_dir or _cache.cache_dir())
+    target = (
+        beside if beside is not None and beside.is_file() else osvindex.location(path, cache_dir or _cache.cache_dir())
+    )
     stamp = osvindex.fingerprint(path)
     if not osvindex.is_fresh(target, stamp):
         osvindex.build(_iter_documents(path), target, stamp, _keys)
@@ -235,8 +241,11 @@ def status(root: Path, max_age_days: int, now: dt.datetime | None = None) -> DbS
     now = now or dt.datetime.now(dt.UTC)
     age = (now - oldest).total_seconds() / 86400 if oldest else None
     return DbStatus(
-        path=str(root), exists=root.exists() and any(_iter_paths(root)), ecosystems=ecosystems,
-        oldest_update=oldest.isoformat() if oldest else None, age_days=round(age, 2) if age is not None else None,
+        path=str(root),
+        exists=root.exists() and any(_iter_paths(root)),
+        ecosystems=ecosystems,
+        oldest_update=oldest.isoformat() if oldest else None,
+        age_days=round(age, 2) if age is not None else None,
         max_age_days=max_age_days,
     )
 
@@ -300,8 +309,11 @@ def _match_record(db: OsvDatabase, record: OsvRecord, package: Package, name: st
     assert package.ecosystem is not None
     version = advisory_version(package)
     for affected in record.affected:
-        if (affected.package is None or affected.package.ecosystem != package.ecosystem
-                or normalize_name(affected.package.ecosystem, affected.package.name) != name):
+        if (
+            affected.package is None
+            or affected.package.ecosystem != package.ecosystem
+            or normalize_name(affected.package.ecosystem, affected.package.name) != name
+        ):
             continue
         hit, fixed = affected_by(affected, package.ecosystem, version)
         if not hit:
@@ -309,10 +321,23 @@ def _match_record(db: OsvDatabase, record: OsvRecord, package: Package, name: st
         severity, score, vector, rated_by = finding_severity(db, record, affected)
         source = advisory_name(package)
         return Finding(
-            id=record.id, aliases=_aliases(record), related=_related(record), summary=record.summary or _first_line(record.details),
-            package=package.name, source_package=source if source != package.name else None, ecosystem=package.ecosystem,
-            package_type=package.type, installed_version=package.version, fixed_versions=fixed, severity=severity,
-            cvss_score=score, cvss_vector=vector, severity_source=rated_by, locations=package.locations, found_by=["builtin"], url=advisory_url(record.id),
+            id=record.id,
+            aliases=_aliases(record),
+            related=_related(record),
+            summary=record.summary or _first_line(record.details),
+            package=package.name,
+            source_package=source if source != package.name else None,
+            ecosystem=package.ecosystem,
+            package_type=package.type,
+            installed_version=package.version,
+            fixed_versions=fixed,
+            severity=severity,
+            cvss_score=score,
+            cvss_vector=vector,
+            severity_source=rated_by,
+            locations=package.locations,
+            found_by=["builtin"],
+            url=advisory_url(record.id),
             published=record.published,
         )
     return None
@@ -362,13 +387,17 @@ def _in_range(rng: OsvRange, ecosystem: str, version: str) -> tuple[bool, str | 
     return False, None
 
 
-def record_severity(record: OsvRecord, affected: OsvAffected | None = None) -> tuple[Severity, float | None, str | None, str]:
+def record_severity(
+    record: OsvRecord, affected: OsvAffected | None = None
+) -> tuple[Severity, float | None, str | None, str]:
     """(severity, CVSS score, vector, where the severity came from): a CVSS v3 vector (computed), else a CVSS v4 one,
     else the distribution's own rating (Ubuntu's ``{"type": "Ubuntu", "score": "medium"}``), else the database's own
     word; ``unknown`` when the record has none of them."""
     entries = [*(affected.severity if affected else []), *record.severity]
-    for kinds, score_of, label in ((("CVSS_V3", "CVSS_V31", "CVSS_V30"), cvss.base_score, "CVSS v3"),
-                                   (("CVSS_V4",), cvss.base_score_v4, "CVSS v4")):
+    for kinds, score_of, label in (
+        (("CVSS_V3", "CVSS_V31", "CVSS_V30"), cvss.base_score, "CVSS v3"),
+        (("CVSS_V4",), cvss.base_score_v4, "CVSS v4"),
+    ):
         for entry in entries:
             if entry.type in kinds:
                 score = score_of(entry.score)
@@ -380,15 +409,20 @@ def record_severity(record: OsvRecord, affected: OsvAffected | None = None) -> t
     rated = _summary_rating(record, affected)
     if rated is not None:
         return rated, None, None, f"{record.id} (advisory rating)"
-    for specific in (record.database_specific, affected.ecosystem_specific if affected else None,
-                     affected.database_specific if affected else None):
+    for specific in (
+        record.database_specific,
+        affected.ecosystem_specific if affected else None,
+        affected.database_specific if affected else None,
+    ):
         word = specific.get("severity") if specific else None
         if isinstance(word, str) and cvss.severity_word(word) != "unknown":
             return cvss.severity_word(word), None, None, f"{record.id} (database severity)"
     return "unknown", None, None, f"{record.id} (no severity)"
 
 
-def finding_severity(db: OsvDatabase, record: OsvRecord, affected: OsvAffected) -> tuple[Severity, float | None, str | None, str]:
+def finding_severity(
+    db: OsvDatabase, record: OsvRecord, affected: OsvAffected
+) -> tuple[Severity, float | None, str | None, str]:
     """The record's own severity, else that of the CVE it points to (Debian's records carry none: the CVE's record
     in the same database has the CVSS vector)."""
     own = record_severity(record, affected)
@@ -423,7 +457,9 @@ def _related(record: OsvRecord) -> list[str]:
 
 def _aliases(record: OsvRecord) -> list[str]:
     out = [*record.aliases, *record.upstream]
-    embedded = record.id.split("-", 1)[1] if record.id.startswith(("DEBIAN-CVE-", "UBUNTU-CVE-", "ALPINE-CVE-")) else None
+    embedded = (
+        record.id.split("-", 1)[1] if record.id.startswith(("DEBIAN-CVE-", "UBUNTU-CVE-", "ALPINE-CVE-")) else None
+    )
     if embedded and embedded not in out:
         out.append(embedded)
     return sorted(dict.fromkeys(a for a in out if a != record.id))

@@ -54,7 +54,9 @@ def fingerprint(root: Path) -> str:
     digest = hashlib.sha256(SCHEMA.encode())
     for path in source_files(root):
         st = path.stat()
-        digest.update(f"{path.relative_to(root) if root.is_dir() else path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        digest.update(
+            f"{path.relative_to(root) if root.is_dir() else path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+        )
     return digest.hexdigest()
 
 
@@ -76,8 +78,12 @@ def is_fresh(index: Path, stamp: str) -> bool:
     return bool(row) and row[0] == stamp
 
 
-def build(documents: Iterable[tuple[str, bytes]], index: Path, stamp: str,
-          keys_of: Callable[[dict[str, object]], set[tuple[str, str]]]) -> BuildStats:
+def build(
+    documents: Iterable[tuple[str, bytes]],
+    index: Path,
+    stamp: str,
+    keys_of: Callable[[dict[str, object]], set[tuple[str, str]]],
+) -> BuildStats:
     """Write the index of ``documents`` (where, raw JSON) to ``index``, atomically (a failed build leaves the old one).
 
     ``stamp`` is the :func:`fingerprint` of the files the documents come from; ``keys_of`` maps a parsed document to
@@ -94,7 +100,8 @@ def build(documents: Iterable[tuple[str, bytes]], index: Path, stamp: str,
                 "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
                 "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE records (id TEXT PRIMARY KEY, doc BLOB NOT NULL);"
-                "CREATE TABLE keys (ecosystem TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL);")
+                "CREATE TABLE keys (ecosystem TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL);"
+            )
             records: list[tuple[str, bytes]] = []
             keys: list[tuple[str, str, str]] = []
             for where, raw in documents:
@@ -113,22 +120,31 @@ def build(documents: Iterable[tuple[str, bytes]], index: Path, stamp: str,
                     _flush(con, records, keys, stats)
             _flush(con, records, keys, stats)
             con.execute("CREATE UNIQUE INDEX keys_by_package ON keys (ecosystem, name, id)")
-            con.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("schema", SCHEMA), ("fingerprint", stamp), ("skipped", str(stats.skipped)),
-                ("skipped_examples", json.dumps(stats.skipped_examples))])
+            con.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("schema", SCHEMA),
+                    ("fingerprint", stamp),
+                    ("skipped", str(stats.skipped)),
+                    ("skipped_examples", json.dumps(stats.skipped_examples)),
+                ],
+            )
             con.commit()
         finally:
             con.close()
         part.replace(index)
     except (OSError, sqlite3.Error) as e:
         part.unlink(missing_ok=True)
-        raise ScanError(f"cannot write the vulnerability database index {index}: {e}",
-                        hint="Check the directory is writable and has space, then run {tool:db_update} again.") from e
+        raise ScanError(
+            f"cannot write the vulnerability database index {index}: {e}",
+            hint="Check the directory is writable and has space, then run {tool:db_update} again.",
+        ) from e
     return stats
 
 
-def _flush(con: sqlite3.Connection, records: list[tuple[str, bytes]], keys: list[tuple[str, str, str]],
-           stats: BuildStats) -> None:
+def _flush(
+    con: sqlite3.Connection, records: list[tuple[str, bytes]], keys: list[tuple[str, str, str]], stats: BuildStats
+) -> None:
     # a record id seen twice (a zip and a loose copy) keeps the last one; its keys are the union
     con.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)", records)
     con.executemany("INSERT INTO keys VALUES (?, ?, ?)", keys)
@@ -164,7 +180,9 @@ class Index:
         """((ecosystem, name), id, raw JSON) for every wanted key and each record that affects it (every key when
         None); a record that affects two wanted packages comes once for each."""
         if wanted is None:
-            rows = self._con.execute("SELECT k.ecosystem, k.name, r.id, r.doc FROM keys k JOIN records r ON r.id = k.id")
+            rows = self._con.execute(
+                "SELECT k.ecosystem, k.name, r.id, r.doc FROM keys k JOIN records r ON r.id = k.id"
+            )
         else:
             self._con.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (ecosystem TEXT, name TEXT)")
             self._con.execute("DELETE FROM wanted")
@@ -173,7 +191,8 @@ class Index:
             # left to the planner, this query scans every key of the database (4× slower at 300,000 records)
             rows = self._con.execute(
                 "SELECT k.ecosystem, k.name, r.id, r.doc FROM wanted w "
-                "CROSS JOIN keys k ON k.ecosystem = w.ecosystem AND k.name = w.name CROSS JOIN records r ON r.id = k.id")
+                "CROSS JOIN keys k ON k.ecosystem = w.ecosystem AND k.name = w.name CROSS JOIN records r ON r.id = k.id"
+            )
         for ecosystem, name, vuln_id, doc in rows:
             yield (ecosystem, name), vuln_id, zlib.decompress(doc)
 
@@ -188,7 +207,7 @@ class Index:
         wanted = sorted(set(ids))
         out: dict[str, bytes] = {}
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+            chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for vuln_id, doc in self._con.execute(f"SELECT id, doc FROM records WHERE id IN ({marks})", chunk):  # noqa: S608
                 out[vuln_id] = zlib.decompress(doc)

@@ -38,14 +38,18 @@ def load_allow_list(path: Path) -> list[AllowEntry]:
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise InvalidInputError(f"allow-list {path}: {where}: {err['msg']}",
-                                hint="Each entry needs id, expires (YYYY-MM-DD) and reason; package is optional.") from e
+        raise InvalidInputError(
+            f"allow-list {path}: {where}: {err['msg']}",
+            hint="Each entry needs id, expires (YYYY-MM-DD) and reason; package is optional.",
+        ) from e
     for entry in parsed.allow:
         try:
             dt.date.fromisoformat(entry.expires)
         except ValueError as e:
-            raise InvalidInputError(f"allow-list {path}: entry {entry.id}: expires {entry.expires!r} is not a date",
-                                    hint="Write dates as YYYY-MM-DD.") from e
+            raise InvalidInputError(
+                f"allow-list {path}: entry {entry.id}: expires {entry.expires!r} is not a date",
+                hint="Write dates as YYYY-MM-DD.",
+            ) from e
     return list(parsed.allow)
 
 
@@ -59,8 +63,14 @@ def _stringify_dates(data: object) -> object:
     return data
 
 
-def evaluate(findings: list[Finding], fail_on: Threshold, allow: list[AllowEntry], today: dt.date | None = None, *,
-             fail_on_unknown: bool = False) -> PolicyResult:
+def evaluate(
+    findings: list[Finding],
+    fail_on: Threshold,
+    allow: list[AllowEntry],
+    today: dt.date | None = None,
+    *,
+    fail_on_unknown: bool = False,
+) -> PolicyResult:
     """The gate: findings at or above ``fail_on`` not excused by an active allow-list entry are violations. A finding
     of unknown severity (a distribution record without one) ranks below every threshold: it fails the gate only with
     ``fail_on_unknown``, and otherwise is counted in ``unknown_not_gated`` so the pass is never silent."""
@@ -81,10 +91,24 @@ def evaluate(findings: list[Finding], fail_on: Threshold, allow: list[AllowEntry
         if any(_allows(e, f) for e in active):
             allowed.append(finding_key(f))
             continue
-        violations.append(PolicyViolation(id=f.id, package=f.package, installed_version=f.installed_version, severity=f.severity,
-                                          fixed_versions=f.fixed_versions))
-    return PolicyResult(fail_on=fail_on, passed=not violations, violations=violations, allowed=allowed, expired_entries=expired,
-                        fail_on_unknown=fail_on_unknown, unknown_not_gated=unknown_not_gated)
+        violations.append(
+            PolicyViolation(
+                id=f.id,
+                package=f.package,
+                installed_version=f.installed_version,
+                severity=f.severity,
+                fixed_versions=f.fixed_versions,
+            )
+        )
+    return PolicyResult(
+        fail_on=fail_on,
+        passed=not violations,
+        violations=violations,
+        allowed=allowed,
+        expired_entries=expired,
+        fail_on_unknown=fail_on_unknown,
+        unknown_not_gated=unknown_not_gated,
+    )
 
 
 def _allows(entry: AllowEntry, f: Finding) -> bool:
@@ -132,15 +156,23 @@ def load_ignore_file(path: Path) -> list[IgnoreEntry]:
                 try:
                     expires = dt.date.fromisoformat(word[4:])
                 except ValueError as e:
-                    raise InvalidInputError(f"{path}:{number}: {word!r} is not exp:YYYY-MM-DD", hint="Fix the date.") from e
+                    raise InvalidInputError(
+                        f"{path}:{number}: {word!r} is not exp:YYYY-MM-DD", hint="Fix the date."
+                    ) from e
         reason = comment.strip() or " ".join(pending)
         entries.append(IgnoreEntry(target=words[0], line=number, expires=expires, reason=reason))
         pending = []
     return entries
 
 
-def apply_ignores(findings: list[Finding], entries: list[IgnoreEntry], source: str, *, ignore_unfixed: bool = False,
-                  today: dt.date | None = None) -> tuple[list[Finding], list[IgnoreEntry]]:
+def apply_ignores(
+    findings: list[Finding],
+    entries: list[IgnoreEntry],
+    source: str,
+    *,
+    ignore_unfixed: bool = False,
+    today: dt.date | None = None,
+) -> tuple[list[Finding], list[IgnoreEntry]]:
     """The findings with ``ignored`` set where an active entry (or ``ignore_unfixed``) applies, and the expired
     entries (which no longer apply)."""
     today = today or dt.date.today()
@@ -179,8 +211,17 @@ def matches_purl(entry: IgnoreEntry, f: Finding) -> bool:
     kind, _, rest = target[4:].partition("/")
     path, _, version = rest.split("?", 1)[0].partition("@")
     name = unquote(path).rsplit("/", 1)[-1].lower()
-    family = {"pypi": "PyPI", "npm": "npm", "deb": "Debian", "golang": "Go", "maven": "Maven", "gem": "RubyGems",
-              "cargo": "crates.io", "nuget": "NuGet", "apk": "Alpine"}.get(kind.lower())
+    family = {
+        "pypi": "PyPI",
+        "npm": "npm",
+        "deb": "Debian",
+        "golang": "Go",
+        "maven": "Maven",
+        "gem": "RubyGems",
+        "cargo": "crates.io",
+        "nuget": "NuGet",
+        "apk": "Alpine",
+    }.get(kind.lower())
     wanted_family = f.ecosystem.split(":", 1)[0]
     if kind.lower() == "rpm" and wanted_family not in RPM_OS:
         return False

@@ -16,10 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from containerkit.scan.models import Finding, Remediation
-from containerkit.scan.versions import OS_FAMILIES, RPM_OS, UnparsableVersionError, ecosystem_family, normalize_name, parse
+from containerkit.scan.versions import (
+    OS_FAMILIES,
+    RPM_OS,
+    UnparsableVersionError,
+    ecosystem_family,
+    normalize_name,
+    parse,
+)
 
 _MANIFESTS: dict[str, tuple[str, ...]] = {
-    "PyPI": ("requirements.txt", "requirements.in", "requirements-prod.txt", "pyproject.toml", "Pipfile", "setup.cfg", "setup.py"),
+    "PyPI": (
+        "requirements.txt",
+        "requirements.in",
+        "requirements-prod.txt",
+        "pyproject.toml",
+        "Pipfile",
+        "setup.cfg",
+        "setup.py",
+    ),
     "npm": ("package.json",),
     "Go": ("go.mod",),
     "RubyGems": ("Gemfile",),
@@ -29,8 +44,12 @@ _MANIFESTS: dict[str, tuple[str, ...]] = {
 _OS_SITE_PACKAGES = ("/usr/lib/python3/dist-packages/", "/usr/lib/python3.", "/usr/share/python-wheels/")
 #: where the base image keeps its own Node.js packages: Debian's (/usr/share/nodejs), the distro's global modules, and
 #: the npm and corepack the official node images bundle
-_BASE_IMAGE_NODE = ("/usr/share/nodejs/", "/usr/lib/node_modules/", "/usr/local/lib/node_modules/npm/",
-                    "/usr/local/lib/node_modules/corepack/")
+_BASE_IMAGE_NODE = (
+    "/usr/share/nodejs/",
+    "/usr/lib/node_modules/",
+    "/usr/local/lib/node_modules/npm/",
+    "/usr/local/lib/node_modules/corepack/",
+)
 _SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", "vendor", "target", "dist", "build"}
 
 
@@ -41,7 +60,9 @@ class ManifestHit:
     text: str
 
 
-def remediate(findings: Iterable[Finding], repo: Path | None = None, manifests: list[str] | None = None) -> list[Remediation]:
+def remediate(
+    findings: Iterable[Finding], repo: Path | None = None, manifests: list[str] | None = None
+) -> list[Remediation]:
     """One OS remediation per distro and one language remediation per fixable package."""
     findings = [f for f in findings if f.fixable]
     out: list[Remediation] = []
@@ -68,6 +89,7 @@ def with_epoch(ecosystem: str, installed: str, fix: str) -> str:
 def minimum_fix(ecosystem: str, installed: str, findings: list[Finding]) -> str:
     """The smallest version at or above which every finding is fixed: max over findings of their nearest fix, in the
     installed package's terms (its epoch kept)."""
+
     def key(version: str) -> tuple[int, Any]:
         try:
             return (1, parse(ecosystem, version))
@@ -86,7 +108,10 @@ def minimum_fix(ecosystem: str, installed: str, findings: list[Finding]) -> str:
 
 def _os_remediation(ecosystem: str, findings: list[Finding]) -> Remediation:
     packages = sorted({f.package for f in findings})
-    fixes = {f.package: minimum_fix(ecosystem, f.installed_version, [g for g in findings if g.package == f.package]) for f in findings}
+    fixes = {
+        f.package: minimum_fix(ecosystem, f.installed_version, [g for g in findings if g.package == f.package])
+        for f in findings
+    }
     listed = ", ".join(f"{p} ({fixes[p]})" for p in packages)
     names = " ".join(packages)
     distro = ecosystem.replace(":", " ")
@@ -96,43 +121,101 @@ def _os_remediation(ecosystem: str, findings: list[Finding]) -> Remediation:
         command = f"RUN dnf upgrade -y {names} && dnf clean all"
     else:
         command = f"RUN apt-get update && apt-get install -y --only-upgrade {names} && rm -rf /var/lib/apt/lists/*"
-    action = (f"packages {', '.join(packages)} have fixes in {distro}: {listed}. Rebuild with a refreshed base image "
-              f"(pull the base tag again; which future tag carries the fixes is not known here) or add `{command}`.")
-    return Remediation(kind="os", ecosystem=ecosystem, packages=packages, finding_ids=sorted({f.id for f in findings}), action=action)
+    action = (
+        f"packages {', '.join(packages)} have fixes in {distro}: {listed}. Rebuild with a refreshed base image "
+        f"(pull the base tag again; which future tag carries the fixes is not known here) or add `{command}`."
+    )
+    return Remediation(
+        kind="os", ecosystem=ecosystem, packages=packages, finding_ids=sorted({f.id for f in findings}), action=action
+    )
 
 
-def _language_remediation(ecosystem: str, package: str, findings: list[Finding], repo: Path | None,
-                          manifests: list[str]) -> Remediation:
+def _language_remediation(
+    ecosystem: str, package: str, findings: list[Finding], repo: Path | None, manifests: list[str]
+) -> Remediation:
     installed = findings[0].installed_version
     fix = minimum_fix(ecosystem, installed, findings)
     requirement = _requirement(ecosystem, package, fix)
     ids = sorted({f.id for f in findings})
     os_owned = next((loc.path for f in findings for loc in f.locations if loc.path.startswith(_OS_SITE_PACKAGES)), None)
     if os_owned is not None:
-        action = (f"{package} {installed} comes from the distro's Python ({os_owned.rsplit('/', 2)[0]}), not your manifest: "
-                  f"upgrade the OS package, or install `{requirement}` into the application's virtualenv and don't ship the distro copy.")
-        return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action, requirement=requirement)
-    base_owned = next((loc.path for f in findings for loc in f.locations if loc.path.startswith(_BASE_IMAGE_NODE)), None)
+        action = (
+            f"{package} {installed} comes from the distro's Python ({os_owned.rsplit('/', 2)[0]}), not your manifest: "
+            f"upgrade the OS package, or install `{requirement}` into the application's virtualenv and don't ship the "
+            "distro copy."
+        )
+        return Remediation(
+            kind="language",
+            ecosystem=ecosystem,
+            packages=[package],
+            finding_ids=ids,
+            action=action,
+            requirement=requirement,
+        )
+    base_owned = next(
+        (loc.path for f in findings for loc in f.locations if loc.path.startswith(_BASE_IMAGE_NODE)), None
+    )
     if base_owned is not None:
-        owner = "npm" if "/node_modules/npm/" in base_owned else "corepack" if "/corepack/" in base_owned else "the distro's Node.js"
-        action = (f"{package} {installed} comes with the base image ({owner}, {base_owned.rsplit('/node_modules/', 1)[0]}), not your "
-                  f"package.json: build FROM a newer tag of the base image (fixed in {package} {fix})"
-                  + (", or upgrade npm in the image (`RUN npm install -g npm@latest`)." if owner == "npm" else "."))
-        return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action, requirement=requirement)
+        owner = (
+            "npm"
+            if "/node_modules/npm/" in base_owned
+            else "corepack"
+            if "/corepack/" in base_owned
+            else "the distro's Node.js"
+        )
+        action = (
+            f"{package} {installed} comes with the base image ({owner}, {base_owned.rsplit('/node_modules/', 1)[0]}), "
+            "not your "
+            f"package.json: build FROM a newer tag of the base image (fixed in {package} {fix})"
+            + (", or upgrade npm in the image (`RUN npm install -g npm@latest`)." if owner == "npm" else ".")
+        )
+        return Remediation(
+            kind="language",
+            ecosystem=ecosystem,
+            packages=[package],
+            finding_ids=ids,
+            action=action,
+            requirement=requirement,
+        )
     hit = find_pin(repo, ecosystem, package, manifests) if repo else None
     if hit is not None:
         edit = edited_line(ecosystem, hit.text, requirement, fix)
         action = f"{hit.manifest}:{hit.line}: change `{hit.text.strip()}` to `{edit}` ({len(ids)} advisory(ies) fixed)."
-        return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action,
-                           manifest=hit.manifest, line=hit.line, requirement=requirement, edit=edit)
+        return Remediation(
+            kind="language",
+            ecosystem=ecosystem,
+            packages=[package],
+            finding_ids=ids,
+            action=action,
+            manifest=hit.manifest,
+            line=hit.line,
+            requirement=requirement,
+            edit=edit,
+        )
     found = _manifests_in(repo, ecosystem, manifests) if repo else []
     if found:
-        action = (f"{found[0]}: {package} {installed} is not pinned there (a transitive dependency): add `{requirement}` "
-                  f"as a direct requirement or constraint.")
-        return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action,
-                           manifest=found[0], requirement=requirement)
+        action = (
+            f"{found[0]}: {package} {installed} is not pinned there (a transitive dependency): add `{requirement}` "
+            f"as a direct requirement or constraint."
+        )
+        return Remediation(
+            kind="language",
+            ecosystem=ecosystem,
+            packages=[package],
+            finding_ids=ids,
+            action=action,
+            manifest=found[0],
+            requirement=requirement,
+        )
     action = f"upgrade {package} from {installed} to {fix} or later: set `{requirement}` in the dependency manifest or lockfile."
-    return Remediation(kind="language", ecosystem=ecosystem, packages=[package], finding_ids=ids, action=action, requirement=requirement)
+    return Remediation(
+        kind="language",
+        ecosystem=ecosystem,
+        packages=[package],
+        finding_ids=ids,
+        action=action,
+        requirement=requirement,
+    )
 
 
 _PEP508_HEAD = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]]*\])?)[^;]*(;.*)?$")
@@ -178,7 +261,9 @@ def _manifests_in(repo: Path | None, ecosystem: str, manifests: list[str]) -> li
     found = [m for m in manifests if Path(m).name in names and (repo / m).is_file()]
     for path in sorted(_walk(repo)):
         rel = path.relative_to(repo).as_posix()
-        if (path.name in names or (re.fullmatch(r"requirements[\w.-]*\.(txt|in)", path.name) and ecosystem == "PyPI")) and rel not in found:
+        if (
+            path.name in names or (re.fullmatch(r"requirements[\w.-]*\.(txt|in)", path.name) and ecosystem == "PyPI")
+        ) and rel not in found:
             found.append(rel)
     return found
 

@@ -28,7 +28,11 @@ def summary_line(image: str, findings: list[Finding], remediation: list[Remediat
     os_fix = [r for r in remediation if r.kind == "os"]
     actions = []
     if lang:
-        actions.append("set " + ", ".join(r.requirement or "" for r in lang[:4]) + (f" and {len(lang) - 4} more" if len(lang) > 4 else ""))
+        actions.append(
+            "set "
+            + ", ".join(r.requirement or "" for r in lang[:4])
+            + (f" and {len(lang) - 4} more" if len(lang) > 4 else "")
+        )
     if os_fix:
         actions.append("upgrade OS packages " + ", ".join(p for r in os_fix for p in r.packages[:5]))
     if actions:
@@ -46,9 +50,14 @@ def trend(previous: dict[str, object] | None, findings: list[Finding]) -> TrendD
     keys = previous.get("keys")
     before = {str(k) for k in keys} if isinstance(keys, list) else set()
     now = {finding_key(f) for f in findings}
-    return TrendDiff(previous_scan=str(previous.get("artifact_id", "")), previous_image=str(previous.get("image", "")),
-                     previous_at=str(previous.get("scanned_at", "")), new=sorted(now - before), fixed=sorted(before - now),
-                     unchanged=len(now & before))
+    return TrendDiff(
+        previous_scan=str(previous.get("artifact_id", "")),
+        previous_image=str(previous.get("image", "")),
+        previous_at=str(previous.get("scanned_at", "")),
+        new=sorted(now - before),
+        fixed=sorted(before - now),
+        unchanged=len(now & before),
+    )
 
 
 def image_repository(image: str) -> str:
@@ -61,5 +70,10 @@ def image_repository(image: str) -> str:
 
 
 def with_counts(report: ScanReport) -> ScanReport:
-    return report.model_copy(update={"counts": counts(report.findings), "total": len(report.findings),
-                                     "fixable": sum(1 for f in report.findings if f.fixable)})
+    return report.model_copy(
+        update={
+            "counts": counts(report.findings),
+            "total": len(report.findings),
+            "fixable": sum(1 for f in report.findings if f.fixable),
+        }
+    )

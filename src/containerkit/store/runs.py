@@ -70,18 +70,31 @@ class RunStore:
         self.db = db
         self.clock = clock
 
-    def create(self, session_id: str, name: str, spec: dict[str, Any], inputs: dict[str, Any], step_ids: list[str], pid: int) -> str:
+    def create(
+        self, session_id: str, name: str, spec: dict[str, Any], inputs: dict[str, Any], step_ids: list[str], pid: int
+    ) -> str:
         run_id = uuid.uuid4().hex[:16]
         now = self.clock()
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO workflow_runs(id, session_id, name, spec, inputs, status, created_at, updated_at, pid, owner)"
+                "INSERT INTO workflow_runs(id, session_id, name, spec, inputs, status, created_at, updated_at, pid, "
+                "owner)"
                 " VALUES (?,?,?,?,?, 'running', ?, ?, ?, ?)",
-                (run_id, session_id, name, json.dumps(spec), json.dumps(redact_data(inputs)), now, now, pid,
-                 owner.current() if pid == os.getpid() else None),
+                (
+                    run_id,
+                    session_id,
+                    name,
+                    json.dumps(spec),
+                    json.dumps(redact_data(inputs)),
+                    now,
+                    now,
+                    pid,
+                    owner.current() if pid == os.getpid() else None,
+                ),
             )
             conn.executemany(
-                "INSERT INTO workflow_steps(run_id, step_id, status) VALUES (?, ?, 'pending')", [(run_id, s) for s in step_ids]
+                "INSERT INTO workflow_steps(run_id, step_id, status) VALUES (?, ?, 'pending')",
+                [(run_id, s) for s in step_ids],
             )
         return run_id
 
@@ -106,45 +119,76 @@ class RunStore:
         rows = self.db.connection().execute(sql + " ORDER BY created_at DESC LIMIT ?", [*args, limit]).fetchall()
         return [self.get(r["id"]) for r in rows]
 
-    def set_run(self, run_id: str, status: RunStatus, error: ContainerKitError | None = None, pid: int | None = None) -> None:
+    def set_run(
+        self, run_id: str, status: RunStatus, error: ContainerKitError | None = None, pid: int | None = None
+    ) -> None:
         """``pid`` (this process taking the run over) also records this process as the run's owner."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE workflow_runs SET status = ?, updated_at = ?, error_code = ?, error_message = ?, pid = COALESCE(?, pid),"
+                "UPDATE workflow_runs SET status = ?, updated_at = ?, error_code = ?, error_message = ?, pid = "
+                "COALESCE(?, pid),"
                 " owner = COALESCE(?, owner) WHERE id = ?",
-                (status, self.clock(), error.code if error else None, redact(error.message) if error else None, pid,
-                 owner.current() if pid == os.getpid() else None, run_id),
+                (
+                    status,
+                    self.clock(),
+                    error.code if error else None,
+                    redact(error.message) if error else None,
+                    pid,
+                    owner.current() if pid == os.getpid() else None,
+                    run_id,
+                ),
             )
 
     def _missing(self, conn: sqlite3.Connection, run_id: str) -> NotFoundError:
         """No such run: say so, or say when and why it was removed."""
         row = conn.execute("SELECT * FROM removed_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            return NotFoundError(f"no workflow run {run_id!r}", hint="List runs with {tool:list_workflow_runs}.",
-                                 details={"run_id": run_id})
+            return NotFoundError(
+                f"no workflow run {run_id!r}",
+                hint="List runs with {tool:list_workflow_runs}.",
+                details={"run_id": run_id},
+            )
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["removed_at"]))
         return NotFoundError(
             f"workflow run {run_id} ({row['name']}, {row['status']}) was {row['reason']} at {when}",
             hint="A removed run cannot be resumed; start it again ({tool:containerize} or {tool:execute_custom_workflow}).",
-            details={"run_id": run_id, "session_id": row["session_id"], "removed_reason": row["reason"],
-                     "removed_at": row["removed_at"], "status_when_removed": row["status"]})
+            details={
+                "run_id": run_id,
+                "session_id": row["session_id"],
+                "removed_reason": row["reason"],
+                "removed_at": row["removed_at"],
+                "status_when_removed": row["status"],
+            },
+        )
 
     def reclaim(self) -> list[str]:
         """Runs marked running or cancelling whose process is gone: failed (still resumable) or cancelled, their
         running steps failed, with the reason. Returns the run ids."""
         conn = self.db.connection()
-        rows = [r for r in conn.execute("SELECT id, status, pid, owner FROM workflow_runs WHERE status IN "
-                                        "('pending', 'running', 'cancelling')").fetchall() if owner.gone(r["owner"], r["pid"])]
+        rows = [
+            r
+            for r in conn.execute(
+                "SELECT id, status, pid, owner FROM workflow_runs WHERE status IN ('pending', 'running', 'cancelling')"
+            ).fetchall()
+            if owner.gone(r["owner"], r["pid"])
+        ]
         for r in rows:
-            err = InterruptedError_(f"the process running workflow run {r['id']} (pid {r['pid']}) is gone (killed or crashed)",
-                                    hint="Resume it with {tool:resume_workflow " + r["id"] + "}.")
+            err = InterruptedError_(
+                f"the process running workflow run {r['id']} (pid {r['pid']}) is gone (killed or crashed)",
+                hint="Resume it with {tool:resume_workflow " + r["id"] + "}.",
+            )
             with self.db.transaction() as tx:
-                tx.execute("UPDATE workflow_steps SET status = 'failed', ended_at = ?, error_code = ?, error_message = ?,"
-                           " reason = 'interrupted: its process is gone' WHERE run_id = ? AND status = 'running'",
-                           (self.clock(), err.code, err.message, r["id"]))
+                tx.execute(
+                    "UPDATE workflow_steps SET status = 'failed', ended_at = ?, error_code = ?, error_message = ?,"
+                    " reason = 'interrupted: its process is gone' WHERE run_id = ? AND status = 'running'",
+                    (self.clock(), err.code, err.message, r["id"]),
+                )
                 done = "cancelled" if r["status"] == "cancelling" else "failed"
-                tx.execute("UPDATE workflow_runs SET status = ?, updated_at = ?, error_code = ?, error_message = ?"
-                           " WHERE id = ? AND status = ?", (done, self.clock(), err.code, err.message, r["id"], r["status"]))
+                tx.execute(
+                    "UPDATE workflow_runs SET status = ?, updated_at = ?, error_code = ?, error_message = ?"
+                    " WHERE id = ? AND status = ?",
+                    (done, self.clock(), err.code, err.message, r["id"], r["status"]),
+                )
         return [r["id"] for r in rows]
 
     def run_status(self, run_id: str) -> RunStatus:
@@ -162,7 +206,10 @@ class RunStore:
             if row is None:
                 raise self._missing(conn, run_id)
             if row["status"] in ("running", "pending"):
-                conn.execute("UPDATE workflow_runs SET status = 'cancelling', updated_at = ? WHERE id = ?", (self.clock(), run_id))
+                conn.execute(
+                    "UPDATE workflow_runs SET status = 'cancelling', updated_at = ? WHERE id = ?",
+                    (self.clock(), run_id),
+                )
                 return "cancelling"
             status: RunStatus = row["status"]
             return status
@@ -186,7 +233,14 @@ class RunStore:
             sets += ["started_at = ?", "ended_at = NULL", "error_code = NULL", "error_message = NULL"]
             args.append(now)
         elif status == "pending":
-            sets += ["started_at = NULL", "ended_at = NULL", "outputs = NULL", "error_code = NULL", "error_message = NULL", "job_id = NULL"]
+            sets += [
+                "started_at = NULL",
+                "ended_at = NULL",
+                "outputs = NULL",
+                "error_code = NULL",
+                "error_message = NULL",
+                "job_id = NULL",
+            ]
         else:
             sets.append("ended_at = ?")
             args.append(now)
@@ -202,7 +256,10 @@ class RunStore:
             sets.append("job_id = ?")
             args.append(job_id)
         with self.db.transaction() as conn:
-            conn.execute(f"UPDATE workflow_steps SET {', '.join(sets)} WHERE run_id = ? AND step_id = ?", [*args, run_id, step_id])  # noqa: S608
+            conn.execute(
+                f"UPDATE workflow_steps SET {', '.join(sets)} WHERE run_id = ? AND step_id = ?",  # noqa: S608
+                [*args, run_id, step_id],
+            )
             conn.execute("UPDATE workflow_runs SET updated_at = ? WHERE id = ?", (now, run_id))
 
     def add_event(self, run_id: str, kind: str, detail: dict[str, Any], step_id: str | None = None) -> None:
@@ -213,9 +270,14 @@ class RunStore:
             )
 
     def events(self, run_id: str) -> list[RunEvent]:
-        rows = self.db.connection().execute(
-            "SELECT id, step_id, kind, detail, created_at FROM workflow_events WHERE run_id = ? ORDER BY id", (run_id,)
-        ).fetchall()
+        rows = (
+            self.db.connection()
+            .execute(
+                "SELECT id, step_id, kind, detail, created_at FROM workflow_events WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            )
+            .fetchall()
+        )
         return [RunEvent(**{**dict(r), "detail": json.loads(r["detail"])}) for r in rows]
 
 

@@ -44,7 +44,18 @@ from containerkit.store.records import (
 )
 from containerkit.store.runs import RunStore
 
-_JOB_COLUMNS = ("id", "session_id", "tool", "status", "queued_at", "started_at", "ended_at", "duration_ms", "error_code", "error_message")
+_JOB_COLUMNS = (
+    "id",
+    "session_id",
+    "tool",
+    "status",
+    "queued_at",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "error_code",
+    "error_message",
+)
 _JOB_JSON = ", ".join(f"'{c}', {c}" for c in _JOB_COLUMNS) + ", 'params', json(params)"
 _JOBS = TypeAdapter(list[JobRecord])
 _TEXT_TYPES = ("text/", "application/json", "application/yaml", "application/sarif", "application/vnd.cyclonedx")
@@ -104,7 +115,8 @@ class SessionStore:
         workspace = self.workspace_root / sid
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO sessions(id, created_at, last_access, expires_at, workspace_dir, labels) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO sessions(id, created_at, last_access, expires_at, workspace_dir, labels) VALUES "
+                "(?,?,?,?,?,?)",
                 (sid, now, now, now + self.ttl_s, str(workspace), json.dumps(sorted(set(labels or [])))),
             )
             evicted = self._evict_lru(conn, keep=sid)
@@ -127,22 +139,31 @@ class SessionStore:
                          OR EXISTS (SELECT 1 FROM artifacts a WHERE a.session_id = s.id)
                          OR EXISTS (SELECT 1 FROM workflow_runs r WHERE r.session_id = s.id)) ASC,
                         s.last_access ASC
-               LIMIT ?""", (keep, excess)
+               LIMIT ?""",
+            (keep, excess),
         ).fetchall()
         if len(rows) < excess:
-            log.warning("%d sessions over max_sessions=%d are kept: their workflow runs can still be resumed",
-                        excess - len(rows), self.max_sessions)
+            log.warning(
+                "%d sessions over max_sessions=%d are kept: their workflow runs can still be resumed",
+                excess - len(rows),
+                self.max_sessions,
+            )
         return self._delete_rows(conn, rows, "evicted: more than max_sessions")
 
     def _delete_rows(self, conn: sqlite3.Connection, rows: list[sqlite3.Row], reason: str) -> list[tuple[str, str]]:
         now = self.clock()
         gone = []
         for row in rows:
-            conn.execute("INSERT OR REPLACE INTO removed_runs(id, session_id, name, status, removed_at, reason)"
-                         " SELECT id, session_id, name, status, ?, ? FROM workflow_runs WHERE session_id = ?",
-                         (now, f"removed with its session {row['id']} ({reason})", row["id"]))
+            conn.execute(
+                "INSERT OR REPLACE INTO removed_runs(id, session_id, name, status, removed_at, reason)"
+                " SELECT id, session_id, name, status, ?, ? FROM workflow_runs WHERE session_id = ?",
+                (now, f"removed with its session {row['id']} ({reason})", row["id"]),
+            )
             conn.execute("DELETE FROM sessions WHERE id = ?", (row["id"],))
-            conn.execute("INSERT OR REPLACE INTO expired_sessions(id, expired_at, reason) VALUES (?,?,?)", (row["id"], now, reason))
+            conn.execute(
+                "INSERT OR REPLACE INTO expired_sessions(id, expired_at, reason) VALUES (?,?,?)",
+                (row["id"], now, reason),
+            )
             gone.append((row["id"], row["workspace_dir"]))
         return gone
 
@@ -184,7 +205,9 @@ class SessionStore:
             conn.execute("BEGIN IMMEDIATE")
             self._remove_workspaces(gone)
             raise self._missing(conn, session_id)
-        conn.execute("UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ?", (now, now + self.ttl_s, session_id))
+        conn.execute(
+            "UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ?", (now, now + self.ttl_s, session_id)
+        )
         return cast(sqlite3.Row, row)
 
     def session_info(self, session_id: str) -> SessionInfo:
@@ -203,10 +226,14 @@ class SessionStore:
         return SessionDetail(**info.model_dump(), state=json.loads(row["state"]))
 
     def list_sessions(self, label: str | None = None) -> list[SessionInfo]:
-        rows = self.db.connection().execute(
-            f"SELECT {_SESSION_COLS} FROM sessions WHERE expires_at >= ? ORDER BY last_access DESC",  # noqa: S608
-            (self.clock(),),
-        ).fetchall()
+        rows = (
+            self.db.connection()
+            .execute(
+                f"SELECT {_SESSION_COLS} FROM sessions WHERE expires_at >= ? ORDER BY last_access DESC",  # noqa: S608
+                (self.clock(),),
+            )
+            .fetchall()
+        )
         infos = [_session_info(r) for r in rows]
         return [i for i in infos if label is None or label in i.labels]
 
@@ -281,7 +308,8 @@ class SessionStore:
         job_id = _new_id()
         conn = self.db.connection()
         row = conn.execute(
-            f"UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ? AND expires_at >= ? RETURNING {_SESSION_COLS}",  # noqa: S608
+            "UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ? AND expires_at >= ? RETURNING "  # noqa: S608
+            f"{_SESSION_COLS}",
             (now, now + self.ttl_s, session_id, now),
         ).fetchone()
         if row is None:
@@ -297,10 +325,13 @@ class SessionStore:
             raise self._missing(conn, session_id) from e
         return _session_info(row), job_id
 
-    def end_job(self, job_id: str, status: JobStatus, error: ContainerKitError | None = None, tool: str | None = None) -> None:
+    def end_job(
+        self, job_id: str, status: JobStatus, error: ContainerKitError | None = None, tool: str | None = None
+    ) -> None:
         now = self.clock()
         finish = (
-            "UPDATE jobs SET status = ?, ended_at = ?, duration_ms = (? - started_at) * 1000, error_code = ?, error_message = ?"
+            "UPDATE jobs SET status = ?, ended_at = ?, duration_ms = (? - started_at) * 1000, error_code = ?, "
+            "error_message = ?"
             " WHERE id = ?"
         )
         args = (status, now, now, error.code if error else None, redact(error.message) if error else None, job_id)
@@ -312,8 +343,15 @@ class SessionStore:
             conn.execute(
                 "INSERT INTO errors(session_id, job_id, tool, code, message, hint, details, created_at)"
                 " SELECT session_id, id, ?, ?, ?, ?, ?, ? FROM jobs WHERE id = ?",
-                (tool, error.code, redact(error.message), redact(error.hint), json.dumps(redact_data(error.details), default=str),
-                 now, job_id),
+                (
+                    tool,
+                    error.code,
+                    redact(error.message),
+                    redact(error.hint),
+                    json.dumps(redact_data(error.details), default=str),
+                    now,
+                    job_id,
+                ),
             )
 
     def get_job(self, job_id: str) -> JobRecord:
@@ -324,34 +362,59 @@ class SessionStore:
 
     def list_jobs(self, session_id: str, limit: int = 200) -> list[JobRecord]:
         # Built as one JSON document by SQLite and validated in pydantic-core: the hot path of get_session.
-        (doc,) = self.db.connection().execute(
-            f"SELECT COALESCE(json_group_array(json_object({_JOB_JSON})), '[]') FROM"  # noqa: S608 - constant column list
-            " (SELECT * FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?)",
-            (session_id, limit),
-        ).fetchone()
+        (doc,) = (
+            self.db.connection()
+            .execute(
+                f"SELECT COALESCE(json_group_array(json_object({_JOB_JSON})), '[]') "  # noqa: S608 - constant column list
+                "FROM (SELECT * FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?)",
+                (session_id, limit),
+            )
+            .fetchone()
+        )
         return _JOBS.validate_json(doc)
 
     def list_errors(self, session_id: str, limit: int = 100) -> list[ErrorRecord]:
-        rows = self.db.connection().execute(
-            "SELECT * FROM errors WHERE session_id = ? ORDER BY id DESC LIMIT ?", (session_id, limit)
-        ).fetchall()
+        rows = (
+            self.db.connection()
+            .execute("SELECT * FROM errors WHERE session_id = ? ORDER BY id DESC LIMIT ?", (session_id, limit))
+            .fetchall()
+        )
         return [ErrorRecord(**{**dict(r), "details": json.loads(r["details"])}) for r in rows]
 
-    def record_error(self, session_id: str, error: ContainerKitError, job_id: str | None = None, tool: str | None = None) -> None:
+    def record_error(
+        self, session_id: str, error: ContainerKitError, job_id: str | None = None, tool: str | None = None
+    ) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO errors(session_id, job_id, tool, code, message, hint, details, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                (session_id, job_id, tool, error.code, redact(error.message), redact(error.hint),
-                 json.dumps(redact_data(error.details), default=str), self.clock()),
+                "INSERT INTO errors(session_id, job_id, tool, code, message, hint, details, created_at) VALUES "
+                "(?,?,?,?,?,?,?,?)",
+                (
+                    session_id,
+                    job_id,
+                    tool,
+                    error.code,
+                    redact(error.message),
+                    redact(error.hint),
+                    json.dumps(redact_data(error.details), default=str),
+                    self.clock(),
+                ),
             )
 
     # --- artifacts ------------------------------------------------------------------
     def usage_bytes(self, session_id: str, workspace_dir: str | None = None) -> int:
-        (inline,) = self.db.connection().execute(
-            "SELECT COALESCE(SUM(size), 0) FROM artifacts WHERE session_id = ? AND path IS NULL", (session_id,)
-        ).fetchone()
+        (inline,) = (
+            self.db.connection()
+            .execute(
+                "SELECT COALESCE(SUM(size), 0) FROM artifacts WHERE session_id = ? AND path IS NULL", (session_id,)
+            )
+            .fetchone()
+        )
         workspace = Path(workspace_dir) if workspace_dir else self.workspace_root / session_id
-        on_disk = sum(f.stat().st_size for f in workspace.rglob("*") if f.is_file() and not f.is_symlink()) if workspace.exists() else 0
+        on_disk = (
+            sum(f.stat().st_size for f in workspace.rglob("*") if f.is_file() and not f.is_symlink())
+            if workspace.exists()
+            else 0
+        )
         return int(inline) + on_disk
 
     def add_artifact(
@@ -394,10 +457,22 @@ class SessionStore:
         try:
             with self.db.transaction() as conn:
                 conn.execute(
-                    "INSERT INTO artifacts(id, session_id, job_id, kind, name, media_type, content, path, digest, size, created_at)"
+                    "INSERT INTO artifacts(id, session_id, job_id, kind, name, media_type, content, path, digest, "
+                    "size, created_at)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (info.id, session_id, job_id, kind, name, media_type, None if path else data, info.path,
-                     info.digest, info.size, info.created_at),
+                    (
+                        info.id,
+                        session_id,
+                        job_id,
+                        kind,
+                        name,
+                        media_type,
+                        None if path else data,
+                        info.path,
+                        info.digest,
+                        info.size,
+                        info.created_at,
+                    ),
                 )
         except sqlite3.IntegrityError as e:
             raise self._missing(self.db.connection(), session_id) from e
@@ -442,13 +517,23 @@ class SessionStore:
         (runs stay resumable) with the reason. Runs on first use of the store in every process and on resume.
         Returns how many jobs were reclaimed."""
         conn = self.db.connection()
-        jobs = [r for r in conn.execute("SELECT id, tool, owner FROM jobs WHERE status IN ('queued', 'running')").fetchall()
-                if owner.gone(r["owner"])]
+        jobs = [
+            r
+            for r in conn.execute("SELECT id, tool, owner FROM jobs WHERE status IN ('queued', 'running')").fetchall()
+            if owner.gone(r["owner"])
+        ]
         for r in jobs:
             pid = owner.pid_of(r["owner"])
-            self.end_job(r["id"], "failed", InterruptedError_(
-                f"{r['tool']} never finished: the process that ran it{f' (pid {pid})' if pid is not None else ''} is gone "
-                "(killed or crashed)"), tool=r["tool"])
+            self.end_job(
+                r["id"],
+                "failed",
+                InterruptedError_(
+                    f"{r['tool']} never finished: the process that ran it{f' (pid {pid})' if pid is not None else ''} "
+                    "is gone "
+                    "(killed or crashed)"
+                ),
+                tool=r["tool"],
+            )
         self.runs.reclaim()
         if jobs:
             log.info("marked %d job(s) failed: their process is gone", len(jobs))
@@ -457,7 +542,9 @@ class SessionStore:
     def sweep(self) -> list[str]:
         """Remove expired sessions and their workspaces. Returns the removed ids."""
         with self.db.transaction() as conn:
-            rows = conn.execute("SELECT id, workspace_dir FROM sessions WHERE expires_at < ?", (self.clock(),)).fetchall()
+            rows = conn.execute(
+                "SELECT id, workspace_dir FROM sessions WHERE expires_at < ?", (self.clock(),)
+            ).fetchall()
             gone = self._delete_rows(conn, rows, "expired: TTL passed")
         self._remove_workspaces(gone)
         return [sid for sid, _ in gone]

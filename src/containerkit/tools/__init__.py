@@ -6,7 +6,16 @@ the tool is first used, and :func:`load_all` imports them all. Adding a tool gro
 
 from __future__ import annotations
 
-from containerkit.tools.base import Model, NullProgress, Progress, Sampler, Services, ToolContext, ToolParams, ToolResult
+from containerkit.tools.base import (
+    Model,
+    NullProgress,
+    Progress,
+    Sampler,
+    Services,
+    ToolContext,
+    ToolParams,
+    ToolResult,
+)
 from containerkit.tools.registry import REGISTRY, ToolInfo, ToolRegistry, ToolSpec
 
 
@@ -16,6 +25,17 @@ def load_all() -> ToolRegistry:
 
 
 __all__ = [
-    "REGISTRY", "Model", "NullProgress", "Progress", "Sampler", "Services", "ToolContext", "ToolInfo", "ToolParams",
-    "ToolRegistry", "ToolResult", "ToolSpec", "load_all",
+    "REGISTRY",
+    "Model",
+    "NullProgress",
+    "Progress",
+    "Sampler",
+    "Services",
+    "ToolContext",
+    "ToolInfo",
+    "ToolParams",
+    "ToolRegistry",
+    "ToolResult",
+    "ToolSpec",
+    "load_all",
 ]

@@ -18,8 +18,10 @@ if TYPE_CHECKING:  # the Kubernetes side loads its schemas package: not for `lin
     from containerkit.k8s.rules import RuleHit
     from containerkit.k8s.validate import ExtraRules
 
-PARAM_DESCRIPTION = ("Directory of Rego policies (conftest's conventions: deny/violation/warn rules, Rego v1) checked beside "
-                     "the built-in rules; default: the `policy_dir` setting. deny and violation are errors, warn warnings.")
+PARAM_DESCRIPTION = (
+    "Directory of Rego policies (conftest's conventions: deny/violation/warn rules, Rego v1) checked beside "
+    "the built-in rules; default: the `policy_dir` setting. deny and violation are errors, warn warnings."
+)
 
 
 def load(ctx: ToolContext, param: str | None) -> PolicySet | None:
@@ -47,8 +49,10 @@ def _fix(result: RuleResult) -> str:
 
 
 def dockerfile_findings(policies: PolicySet, text: str) -> list[LintFinding]:
-    return [LintFinding(rule=r.rule, severity=r.severity, line=_line(r), message=r.message, fix=_fix(r), source="policy")
-            for r in policies.evaluate(conftest_input(text))]
+    return [
+        LintFinding(rule=r.rule, severity=r.severity, line=_line(r), message=r.message, fix=_fix(r), source="policy")
+        for r in policies.evaluate(conftest_input(text))
+    ]
 
 
 def manifest_rules(policies: PolicySet) -> ExtraRules:
@@ -56,7 +60,9 @@ def manifest_rules(policies: PolicySet) -> ExtraRules:
     from containerkit.k8s.rules import RuleHit
 
     def check(objects: list[dict[str, Any]]) -> list[list[RuleHit]]:
-        return [[RuleHit(rule=r.rule, severity=r.severity, path=(), message=r.message, fix=_fix(r)) for r in results]
-                for results in policies.evaluate_many(list(objects))]
-    return check
+        return [
+            [RuleHit(rule=r.rule, severity=r.severity, path=(), message=r.message, fix=_fix(r)) for r in results]
+            for results in policies.evaluate_many(list(objects))
+        ]
 
+    return check

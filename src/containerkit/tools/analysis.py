@@ -14,13 +14,17 @@ from containerkit.tools.registry import REGISTRY
 
 
 class AnalyzeParams(ToolParams):
-    path: str = Field(description="Local repository path (inside the allowed roots) or a git URL (https://, ssh://, git@, file://).")
+    path: str = Field(
+        description="Local repository path (inside the allowed roots) or a git URL (https://, ssh://, git@, file://)."
+    )
     branch: str | None = Field(None, description="Branch or tag to clone (git URLs only).")
 
 
 class AnalyzeResult(ToolResult):
     analysis: RepoAnalysis
-    source: str = Field(description="The local directory that was analyzed (a clone in the session workspace for git URLs).")
+    source: str = Field(
+        description="The local directory that was analyzed (a clone in the session workspace for git URLs)."
+    )
 
 
 async def resolve_source(ctx: ToolContext, path: str, branch: str | None = None) -> Path:
@@ -31,11 +35,16 @@ async def resolve_source(ctx: ToolContext, path: str, branch: str | None = None)
 
 
 @REGISTRY.tool(
-    "analyze_repository", effects=("network",), title="Analyze a repository", group="analysis", idempotent=True,
+    "analyze_repository",
+    effects=("network",),
+    title="Analyze a repository",
+    group="analysis",
+    idempotent=True,
     store_result=True,
     description="Find every service in a repository (monorepos too) and report language, version, framework, package manager, "
     "port, start/build commands, health path, env vars, backing services — each with the file and line it came from.",
-    params=AnalyzeParams, result=AnalyzeResult,
+    params=AnalyzeParams,
+    result=AnalyzeResult,
 )
 async def analyze_repository(ctx: ToolContext, params: AnalyzeParams) -> AnalyzeResult:
     source = await resolve_source(ctx, params.path, params.branch)

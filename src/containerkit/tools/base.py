@@ -32,9 +32,7 @@ class Model(BaseModel):
 
 
 class ToolParams(Model):
-    session_id: str | None = Field(
-        None, description="A session_id from an earlier result; omit for a new one."
-    )
+    session_id: str | None = Field(None, description="A session_id from an earlier result; omit for a new one.")
 
 
 class InputValueError(ValueError):
@@ -202,11 +200,14 @@ class ToolContext:
         """
         path = Path(raw).expanduser()
         if str(raw).startswith("-"):
-            raise PathNotAllowedError(f"path {str(raw)!r} starts with '-'", hint="Prefix it with ./ if it is really a file name.")
+            raise PathNotAllowedError(
+                f"path {str(raw)!r} starts with '-'", hint="Prefix it with ./ if it is really a file name."
+            )
         resolved = path.resolve()
         if must_exist and not resolved.exists():
             raise PathNotAllowedError(
-                f"path {str(raw)!r} does not exist", hint="Check the path; relative paths are resolved from the current directory."
+                f"path {str(raw)!r} does not exist",
+                hint="Check the path; relative paths are resolved from the current directory.",
             )
         roots = self.allowed_roots()
         if not any(resolved == root or resolved.is_relative_to(root) for root in roots):

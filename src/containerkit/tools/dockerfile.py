@@ -23,15 +23,23 @@ class GenerateParams(ToolParams):
     path: str = Field(description="Repository path (or git URL); its analysis is reused from the session when present.")
     service: str | None = Field(None, description="Service path in a monorepo (as reported by analyze_repository).")
     write: bool = Field(False, description="Write Dockerfile and .dockerignore into the service directory.")
-    force: bool = Field(False, description="Replace an existing Dockerfile and .dockerignore (your previous files are kept as "
-                        "artifacts). Otherwise an existing Dockerfile is validated, improvements returned and the generated one "
-                        "stored as a proposal with a diff.")
+    force: bool = Field(
+        False,
+        description="Replace an existing Dockerfile and .dockerignore (your previous files are kept as "
+        "artifacts). Otherwise an existing Dockerfile is validated, improvements returned and the generated one "
+        "stored as a proposal with a diff.",
+    )
     pin: bool = Field(False, description="Pin base images by digest when the registry is reachable.")
     buildkit: bool = Field(False, description="Use BuildKit cache mounts (only when building with BuildKit).")
     port: int | None = Field(None, ge=1, le=65535, description="Override the detected port.")
-    app_object: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\(\))?$",
-                                   description="Override the WSGI/ASGI target, e.g. 'app.main:app'.")
-    extra_system_packages: list[str] = Field(default_factory=list, description="Additional OS packages to install (Debian names).")
+    app_object: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\(\))?$",
+        description="Override the WSGI/ASGI target, e.g. 'app.main:app'.",
+    )
+    extra_system_packages: list[str] = Field(
+        default_factory=list, description="Additional OS packages to install (Debian names)."
+    )
 
 
 class GenerateResult(ToolResult):
@@ -46,10 +54,15 @@ class GenerateResult(ToolResult):
     port: int | None
     healthcheck: bool
     written: list[str] = Field(description="Files written (empty unless write=true).")
-    files: list[FileWrite] = Field(default_factory=list, description="Per file: created, replaced (with the id of the artifact "
-                                   "keeping your previous content), unchanged, or proposed (not written: proposal and diff artifacts).")
+    files: list[FileWrite] = Field(
+        default_factory=list,
+        description="Per file: created, replaced (with the id of the artifact "
+        "keeping your previous content), unchanged, or proposed (not written: proposal and diff artifacts).",
+    )
     existing_dockerfile: bool = Field(description="The service already had a Dockerfile.")
-    findings: list[Finding] = Field(description="Lint findings of the existing Dockerfile (improvements), or of the generated one.")
+    findings: list[Finding] = Field(
+        description="Lint findings of the existing Dockerfile (improvements), or of the generated one."
+    )
     warnings: list[str]
     notes: list[str]
 
@@ -68,11 +81,16 @@ async def load_analysis(ctx: ToolContext, path: str) -> tuple[Path, RepoAnalysis
 
 
 @REGISTRY.tool(
-    "generate_dockerfile", effects=("writes_files", "reads_registry"), title="Generate a Dockerfile", group="dockerfile", store_result=True,
+    "generate_dockerfile",
+    effects=("writes_files", "reads_registry"),
+    title="Generate a Dockerfile",
+    group="dockerfile",
+    store_result=True,
     description="Write a best-practice Dockerfile and .dockerignore from the analysis (explicit base tags, multi-stage builds, "
     "dependency layers first, production server, fixed non-root UID, exec-form CMD, working HEALTHCHECK). An existing "
     "Dockerfile is never overwritten without force: it is validated and improvements returned.",
-    params=GenerateParams, result=GenerateResult,
+    params=GenerateParams,
+    result=GenerateResult,
 )
 async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> GenerateResult:
     root, analysis = await load_analysis(ctx, params.path)
@@ -81,14 +99,23 @@ async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> Gener
         svc = _override(svc, params.port, params.app_object)
     settings = ctx.settings
     result = await generate(
-        root, svc, user_uid=settings.dockerfile.user_uid, base_images=settings.dockerfile.base_images,
-        registry_prefix=settings.dockerfile.registry_prefix, insecure=lambda host: is_insecure(host, settings.registry.insecure_registries),
-        buildkit=params.buildkit, pin=params.pin, extra_system_packages=tuple(params.extra_system_packages),
+        root,
+        svc,
+        user_uid=settings.dockerfile.user_uid,
+        base_images=settings.dockerfile.base_images,
+        registry_prefix=settings.dockerfile.registry_prefix,
+        insecure=lambda host: is_insecure(host, settings.registry.insecure_registries),
+        buildkit=params.buildkit,
+        pin=params.pin,
+        extra_system_packages=tuple(params.extra_system_packages),
     )
     force = params.force
     if params.write and not force and result.existing is not None and not is_ours(result.existing):
-        force = await ctx.decide("force", f"There is a Dockerfile you wrote in {result.service_dir}. Replace it with the "
-                                 "generated one? Your file is kept as a session artifact.")
+        force = await ctx.decide(
+            "force",
+            f"There is a Dockerfile you wrote in {result.service_dir}. Replace it with the "
+            "generated one? Your file is kept as a session artifact.",
+        )
     keep_existing = result.existing is not None and not force
     writes: list[FileWrite] = []
     if params.write:
@@ -96,25 +123,51 @@ async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> Gener
         if keep_existing:
             writes.append(propose(ctx, root, target / "Dockerfile", result.dockerfile, kind="dockerfile"))
         else:
-            writes.append(write_file(ctx, root, target / "Dockerfile", result.dockerfile, replace=True, kind="dockerfile"))
+            writes.append(
+                write_file(ctx, root, target / "Dockerfile", result.dockerfile, replace=True, kind="dockerfile")
+            )
             ignore = target / ".dockerignore"
             if force or not (ignore.exists() or ignore.is_symlink()):
-                writes.append(write_file(ctx, root, ignore, result.rendered.dockerignore, replace=True, kind="dockerignore"))
+                writes.append(
+                    write_file(ctx, root, ignore, result.rendered.dockerignore, replace=True, kind="dockerignore")
+                )
     written = written_paths(writes)
     ctx.artifact("dockerfile", f"{svc.path}/Dockerfile", result.dockerfile)
     ctx.artifact("dockerignore", f"{svc.path}/.dockerignore", result.rendered.dockerignore)
-    ctx.put_state("dockerfile", {"service": svc.path, "user_uid": result.rendered.user_uid, "port": svc.port,
-                                 "path": written[0] if written else None, "kept_existing": keep_existing})
+    ctx.put_state(
+        "dockerfile",
+        {
+            "service": svc.path,
+            "user_uid": result.rendered.user_uid,
+            "port": svc.port,
+            "path": written[0] if written else None,
+            "kept_existing": keep_existing,
+        },
+    )
     warnings = list(result.warnings)
     if keep_existing:
-        warnings.insert(0, "an existing Dockerfile was kept (pass force=true (--force) to replace it; your file is then kept as an "
-                           "artifact); findings list its improvements")
+        warnings.insert(
+            0,
+            "an existing Dockerfile was kept (pass force=true (--force) to replace it; your file is then kept as an "
+            "artifact); findings list its improvements",
+        )
     warnings[:0] = describe(writes, "pass force=true (--force) to apply it")
     return GenerateResult(
-        service_path=svc.path, service_dir=str(result.service_dir), health_path=svc.health_path, dockerfile=result.dockerfile,
-        dockerignore=result.rendered.dockerignore, base_image=result.rendered.base_image,
-        build_image=result.rendered.build_image, user_uid=result.rendered.user_uid, port=svc.port, healthcheck=result.rendered.healthcheck,
-        written=written, files=writes, existing_dockerfile=result.existing is not None, findings=result.findings, warnings=warnings,
+        service_path=svc.path,
+        service_dir=str(result.service_dir),
+        health_path=svc.health_path,
+        dockerfile=result.dockerfile,
+        dockerignore=result.rendered.dockerignore,
+        base_image=result.rendered.base_image,
+        build_image=result.rendered.build_image,
+        user_uid=result.rendered.user_uid,
+        port=svc.port,
+        healthcheck=result.rendered.healthcheck,
+        written=written,
+        files=writes,
+        existing_dockerfile=result.existing is not None,
+        findings=result.findings,
+        warnings=warnings,
         notes=list(result.rendered.notes),
     )
 
@@ -124,18 +177,27 @@ def _override(svc: ServiceAnalysis, port: int | None, app_object: str | None) ->
     cmd = list(svc.start_command or [])
     if port is not None:
         update["port"] = port
-        cmd = [a.replace(f":{svc.port}", f":{port}") if svc.port and a.endswith(f":{svc.port}") else (str(port) if a == str(svc.port) else a)
-               for a in cmd]
+        cmd = [
+            a.replace(f":{svc.port}", f":{port}")
+            if svc.port and a.endswith(f":{svc.port}")
+            else (str(port) if a == str(svc.port) else a)
+            for a in cmd
+        ]
     if app_object is not None:
         update["app_object"] = app_object
-        cmd = [app_object if a == svc.app_object or (svc.app_object and a == svc.app_object.removesuffix("()")) else a for a in cmd]
+        cmd = [
+            app_object if a == svc.app_object or (svc.app_object and a == svc.app_object.removesuffix("()")) else a
+            for a in cmd
+        ]
     update["start_command"] = cmd or None
     return svc.model_copy(update=update)
 
 
 class ValidateParams(ToolParams):
     path: str = Field(description="A Dockerfile, or a directory containing one.")
-    port: int | None = Field(None, ge=1, le=65535, description="The port the app listens on (defaults to the session's analysis).")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="The port the app listens on (defaults to the session's analysis)."
+    )
     policy: str | None = Field(None, description=_policy.PARAM_DESCRIPTION)
 
 
@@ -148,16 +210,25 @@ class ValidateResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "validate_dockerfile", effects=(), title="Lint a Dockerfile", group="dockerfile", idempotent=True, store_result=True,
+    "validate_dockerfile",
+    effects=(),
+    title="Lint a Dockerfile",
+    group="dockerfile",
+    idempotent=True,
+    store_result=True,
     description="hadolint plus Container Kit rules (root user, latest/missing tags, secrets in ENV/ARG, EXPOSE vs the app's port, "
-    "COPY . . before dependency install, missing .dockerignore, shell-form CMD, HEALTHCHECK tools absent from the base image).",
-    params=ValidateParams, result=ValidateResult,
+    "COPY . . before dependency install, missing .dockerignore, shell-form CMD, HEALTHCHECK tools absent from the base "
+    "image).",
+    params=ValidateParams,
+    result=ValidateResult,
 )
 async def validate_dockerfile(ctx: ToolContext, params: ValidateParams) -> ValidateResult:
     target = ctx.resolve_path(params.path)
     dockerfile = target / "Dockerfile" if target.is_dir() else target
     if not dockerfile.is_file():
-        raise InvalidInputError(f"no Dockerfile at {dockerfile}", hint="Generate one with {tool:generate_dockerfile PATH --write}.")
+        raise InvalidInputError(
+            f"no Dockerfile at {dockerfile}", hint="Generate one with {tool:generate_dockerfile PATH --write}."
+        )
     port = params.port
     if port is None:
         port = (ctx.state().get("dockerfile") or {}).get("port")
@@ -167,5 +238,10 @@ async def validate_dockerfile(ctx: ToolContext, params: ValidateParams) -> Valid
     if policies is not None:
         findings += _policy.dockerfile_findings(policies, text)
     errors = sum(f.severity == "error" for f in findings)
-    return ValidateResult(dockerfile=str(dockerfile), valid=errors == 0, errors=errors,
-                          warnings=sum(f.severity == "warning" for f in findings), findings=findings)
+    return ValidateResult(
+        dockerfile=str(dockerfile),
+        valid=errors == 0,
+        errors=errors,
+        warnings=sum(f.severity == "warning" for f in findings),
+        findings=findings,
+    )

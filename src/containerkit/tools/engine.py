@@ -27,15 +27,28 @@ def engine_of(ctx: ToolContext) -> Engine:
 
 class BuildImageParams(ToolParams):
     path: str = Field(description="Build context directory (must be inside the allowed roots).")
-    dockerfile: str | None = Field(None, description="Dockerfile path, relative to path or absolute (default path/Dockerfile).")
-    tags: list[str] = Field(default_factory=list, max_length=20,
-                            description="Image references to tag the result with, e.g. 127.0.0.1:5001/app:1.0.")
-    build_args: dict[str, str] = Field(default_factory=dict, description="--build-arg values (not for secrets: they are recorded).")
+    dockerfile: str | None = Field(
+        None, description="Dockerfile path, relative to path or absolute (default path/Dockerfile)."
+    )
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Image references to tag the result with, e.g. 127.0.0.1:5001/app:1.0.",
+    )
+    build_args: dict[str, str] = Field(
+        default_factory=dict, description="--build-arg values (not for secrets: they are recorded)."
+    )
     target: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Build stage to stop at.")
-    platform: str | None = Field(None, pattern=r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", description="Target platform, e.g. linux/amd64.")
+    platform: str | None = Field(
+        None, pattern=r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", description="Target platform, e.g. linux/amd64."
+    )
     no_cache: bool = Field(False, description="Do not use the build cache.")
-    strategy: Strategy | None = Field(None, description="auto (buildx, else Docker API, else Podman) or a fixed one; default from settings.")
-    timeout_s: float | None = Field(None, gt=0, description="Build deadline in seconds (default settings.engine.build_timeout_s).")
+    strategy: Strategy | None = Field(
+        None, description="auto (buildx, else Docker API, else Podman) or a fixed one; default from settings."
+    )
+    timeout_s: float | None = Field(
+        None, gt=0, description="Build deadline in seconds (default settings.engine.build_timeout_s)."
+    )
 
 
 class BuildImageResult(ToolResult):
@@ -58,8 +71,12 @@ def _normalise_tags(tags: list[str]) -> tuple[str, ...]:
 
 
 @REGISTRY.tool(
-    "build_image", effects=("moves_tags", "reads_registry", "runs_containers"),
-    title="Build an image", group="engine", params=BuildImageParams, result=BuildImageResult,
+    "build_image",
+    effects=("moves_tags", "reads_registry", "runs_containers"),
+    title="Build an image",
+    group="engine",
+    params=BuildImageParams,
+    result=BuildImageResult,
     store_result=True,
     description="Build a container image from a directory with a Dockerfile: .dockerignore honoured, context size checked, "
     "steps streamed as progress, OCI labels set, failures classified (DOCKERFILE_SYNTAX, BASE_IMAGE_NOT_FOUND, "
@@ -76,9 +93,15 @@ async def build_image(ctx: ToolContext, params: BuildImageParams) -> BuildImageR
         raise InvalidInputError("build argument names must not be empty or start with '-'")
     settings = ctx.settings.engine
     options = BuildOptions(
-        context_dir=root, dockerfile=dockerfile, tags=_normalise_tags(params.tags), build_args=params.build_args,
-        target=params.target, platform=params.platform, no_cache=params.no_cache,
-        strategy=params.strategy or settings.strategy, timeout_s=params.timeout_s or settings.build_timeout_s,
+        context_dir=root,
+        dockerfile=dockerfile,
+        tags=_normalise_tags(params.tags),
+        build_args=params.build_args,
+        target=params.target,
+        platform=params.platform,
+        no_cache=params.no_cache,
+        strategy=params.strategy or settings.strategy,
+        timeout_s=params.timeout_s or settings.build_timeout_s,
         max_context_mb=settings.max_context_mb,
     )
     log_ids: list[str] = []
@@ -90,9 +113,17 @@ async def build_image(ctx: ToolContext, params: BuildImageParams) -> BuildImageR
     outcome = await engine.build(options, ctx.report, store_log)
     info = await engine.inspect(outcome.image_id)
     return BuildImageResult(
-        image_id=outcome.image_id, tags=outcome.tags, size_bytes=info.size_bytes, layers=info.layers,
-        duration_s=outcome.duration_s, cache=outcome.cache, steps=outcome.steps, strategy=outcome.strategy,
-        context_size_bytes=outcome.context_size_bytes, context_files=outcome.context_files, labels=outcome.labels,
+        image_id=outcome.image_id,
+        tags=outcome.tags,
+        size_bytes=info.size_bytes,
+        layers=info.layers,
+        duration_s=outcome.duration_s,
+        cache=outcome.cache,
+        steps=outcome.steps,
+        strategy=outcome.strategy,
+        context_size_bytes=outcome.context_size_bytes,
+        context_files=outcome.context_files,
+        labels=outcome.labels,
         log_artifact_id=log_ids[-1] if log_ids else "",
     )
 
@@ -108,7 +139,13 @@ class ImageResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "tag_image", effects=("moves_tags",), title="Tag an image", group="engine", params=TagImageParams, result=ImageResult, idempotent=True,
+    "tag_image",
+    effects=("moves_tags",),
+    title="Tag an image",
+    group="engine",
+    params=TagImageParams,
+    result=ImageResult,
+    idempotent=True,
     description="Give a local image another reference (registry/repository:tag) on the engine.",
 )
 async def tag_image(ctx: ToolContext, params: TagImageParams) -> ImageResult:
@@ -130,7 +167,13 @@ class InspectImageParams(ToolParams):
 
 
 @REGISTRY.tool(
-    "inspect_image", effects=(), title="Inspect an image", group="engine", params=InspectImageParams, result=ImageResult, idempotent=True,
+    "inspect_image",
+    effects=(),
+    title="Inspect an image",
+    group="engine",
+    params=InspectImageParams,
+    result=ImageResult,
+    idempotent=True,
     description="Show a local image: id, tags, digests, size, layer count, platform and labels.",
 )
 async def inspect_image(ctx: ToolContext, params: InspectImageParams) -> ImageResult:

@@ -36,10 +36,16 @@ class FileWrite(Model):
     """What happened to one file of the repository."""
 
     path: str
-    action: Action = Field(description="created | replaced (ours, or the user's when asked) | unchanged | proposed (not written).")
-    previous_artifact: str | None = Field(None, description="Artifact id of the content this write replaced (the user's file).")
+    action: Action = Field(
+        description="created | replaced (ours, or the user's when asked) | unchanged | proposed (not written)."
+    )
+    previous_artifact: str | None = Field(
+        None, description="Artifact id of the content this write replaced (the user's file)."
+    )
     proposal_artifact: str | None = Field(None, description="Artifact id of the proposed content (action proposed).")
-    diff_artifact: str | None = Field(None, description="Artifact id of the unified diff from the current file (proposed/replaced).")
+    diff_artifact: str | None = Field(
+        None, description="Artifact id of the unified diff from the current file (proposed/replaced)."
+    )
 
 
 def is_ours(text: str) -> bool:
@@ -57,18 +63,25 @@ def check_target(ctx: ToolContext, repo: Path, target: Path) -> Path:
     parent = Path(os.path.realpath(target.parent))
     final = parent / target.name
     if not (final == repo_real or final.is_relative_to(repo_real)):
-        raise PathNotAllowedError(f"refusing to write {target}: it resolves to {final}, outside the repository {repo_real}",
-                                  hint="A directory on the way is a symlink leaving the repository; write elsewhere or remove the link.",
-                                  details={"path": str(target), "resolved": str(final), "repository": str(repo_real)})
+        raise PathNotAllowedError(
+            f"refusing to write {target}: it resolves to {final}, outside the repository {repo_real}",
+            hint="A directory on the way is a symlink leaving the repository; write elsewhere or remove the link.",
+            details={"path": str(target), "resolved": str(final), "repository": str(repo_real)},
+        )
     ctx.resolve_path(parent, must_exist=False)  # the allowed roots
     if final.is_symlink():
-        raise PathNotAllowedError(f"refusing to write {target}: it is a symlink to {os.readlink(final)}",
-                                  hint="Container Kit never writes through a symlink: replace the link with a regular file, or "
-                                       "remove it to let the file be generated.",
-                                  details={"path": str(target), "link": os.readlink(final)})
+        raise PathNotAllowedError(
+            f"refusing to write {target}: it is a symlink to {os.readlink(final)}",
+            hint="Container Kit never writes through a symlink: replace the link with a regular file, or "
+            "remove it to let the file be generated.",
+            details={"path": str(target), "link": os.readlink(final)},
+        )
     if final.exists() and not final.is_file():
-        raise PathNotAllowedError(f"refusing to write {target}: it exists and is not a regular file",
-                                  hint="Move it away, or write to another directory.", details={"path": str(target)})
+        raise PathNotAllowedError(
+            f"refusing to write {target}: it exists and is not a regular file",
+            hint="Move it away, or write to another directory.",
+            details={"path": str(target)},
+        )
     return final
 
 
@@ -86,8 +99,11 @@ def _atomic_write(final: Path, content: str) -> None:
 
 
 def unified_diff(before: str, after: str, path: str) -> str:
-    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
+        )
+    )
 
 
 def _relative(final: Path, repo: Path) -> str:
@@ -144,8 +160,10 @@ def describe(writes: Iterable[FileWrite], how_to_apply: str) -> list[str]:
     lines = []
     for w in writes:
         if w.action == "proposed":
-            lines.append(f"{w.path} was written by you, so it was not changed: the proposed content is artifact "
-                         f"{w.proposal_artifact} (diff {w.diff_artifact}); {how_to_apply}")
+            lines.append(
+                f"{w.path} was written by you, so it was not changed: the proposed content is artifact "
+                f"{w.proposal_artifact} (diff {w.diff_artifact}); {how_to_apply}"
+            )
         elif w.previous_artifact:
             lines.append(f"{w.path} replaced your file; its previous content is artifact {w.previous_artifact}")
     return lines

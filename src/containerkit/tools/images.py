@@ -29,9 +29,12 @@ def resolver_of(ctx: ToolContext) -> CredentialResolver:
 
 def policy_of(ctx: ToolContext) -> TransferPolicy:
     """Retry policy and insecure registries from settings (tests provide their own TransferPolicy)."""
-    return ctx.services.get(TransferPolicy, lambda s: TransferPolicy(retries=s.registry.push_retries,
-                                                                      insecure=tuple(s.registry.insecure_registries),
-                                                                      lock_dir=lock_dir()))
+    return ctx.services.get(
+        TransferPolicy,
+        lambda s: TransferPolicy(
+            retries=s.registry.push_retries, insecure=tuple(s.registry.insecure_registries), lock_dir=lock_dir()
+        ),
+    )
 
 
 def lock_dir() -> Path:
@@ -44,25 +47,34 @@ def lock_dir() -> Path:
 
 class CredentialParams(ToolParams):
     username: str | None = Field(None, description="Registry username for this call (with password).")
-    password: SecretStr | None = Field(None, description="Registry password or token for this call; never stored or logged.")
+    password: SecretStr | None = Field(
+        None, description="Registry password or token for this call; never stored or logged."
+    )
 
     def explicit(self) -> Credentials | None:
         if (self.username is None) != (self.password is None):
-            raise InvalidInputError("give both username and password, or neither",
-                                    hint="Pass --username with --password-stdin or --password-file.")
+            raise InvalidInputError(
+                "give both username and password, or neither",
+                hint="Pass --username with --password-stdin or --password-file.",
+            )
         if self.username is None or self.password is None:
             return None
         return make_credentials(self.username, self.password.get_secret_value(), "explicit")
 
 
 class TransferParams(CredentialParams):
-    reference: ImageRef = Field(description="Image reference, e.g. 127.0.0.1:5001/team/app:1.0 (pull also accepts @sha256:...).")
+    reference: ImageRef = Field(
+        description="Image reference, e.g. 127.0.0.1:5001/team/app:1.0 (pull also accepts @sha256:...)."
+    )
 
 
 class PushParams(TransferParams):
-    image: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$",
-                              description="Local image id to push under the reference: tagged again first, under a lock "
-                              "per reference, and the registry must then serve a manifest of exactly this image.")
+    image: str | None = Field(
+        None,
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="Local image id to push under the reference: tagged again first, under a lock "
+        "per reference, and the registry must then serve a manifest of exactly this image.",
+    )
 
 
 class TransferResult(ToolResult):
@@ -70,9 +82,14 @@ class TransferResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "push_image", effects=("pushes", "moves_tags"), title="Push an image", group="engine", params=PushParams,
+    "push_image",
+    effects=("pushes", "moves_tags"),
+    title="Push an image",
+    group="engine",
+    params=PushParams,
     result=TransferResult,
-    idempotent=True, store_result=True,
+    idempotent=True,
+    store_result=True,
     description="Push a local image tag (or a given image id under that tag) to its registry with per-layer progress; "
     "transient failures are retried with backoff (never auth failures, never a push that succeeded); the registry must "
     "then serve the pushed manifest digest, and a manifest whose config is the pushed image.",
@@ -86,7 +103,12 @@ async def push_image(ctx: ToolContext, params: PushParams) -> TransferResult:
 
 
 @REGISTRY.tool(
-    "pull_image", effects=("reads_registry", "moves_tags"), title="Pull an image", group="engine", params=TransferParams, result=TransferResult,
+    "pull_image",
+    effects=("reads_registry", "moves_tags"),
+    title="Pull an image",
+    group="engine",
+    params=TransferParams,
+    result=TransferResult,
     idempotent=True,
     description="Pull an image by tag or digest onto the engine, with per-layer progress and retries on transient failures.",
 )
@@ -108,8 +130,13 @@ class RegistryTagsResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "registry_tags", effects=("reads_registry",),
-    title="List registry tags", group="engine", params=RegistryTagsParams, result=RegistryTagsResult, idempotent=True,
+    "registry_tags",
+    effects=("reads_registry",),
+    title="List registry tags",
+    group="engine",
+    params=RegistryTagsParams,
+    result=RegistryTagsResult,
+    idempotent=True,
     description="List the tags of a repository straight from the registry (OCI distribution API, no engine needed).",
 )
 async def registry_tags(ctx: ToolContext, params: RegistryTagsParams) -> RegistryTagsResult:
@@ -134,7 +161,12 @@ class RetagResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "retag_image", effects=("pushes",), title="Retag remotely", group="engine", params=RetagParams, result=RetagResult,
+    "retag_image",
+    effects=("pushes",),
+    title="Retag remotely",
+    group="engine",
+    params=RetagParams,
+    result=RetagResult,
     idempotent=True,
     description="Add a tag to an image in its registry without pulling it: the manifest is copied under the new tag.",
 )
@@ -142,7 +174,9 @@ async def retag_image(ctx: ToolContext, params: RetagParams) -> RetagResult:
     explicit = params.explicit()
     source = parse_reference(params.source)
     if not TAG_RE.match(params.new_tag):
-        raise InvalidInputError(f"invalid tag {params.new_tag!r}", hint="A tag is 1-128 of [A-Za-z0-9_.-], not starting with . or -.")
+        raise InvalidInputError(
+            f"invalid tag {params.new_tag!r}", hint="A tag is 1-128 of [A-Za-z0-9_.-], not starting with . or -."
+        )
     creds = await resolver_of(ctx).resolve(source.registry, explicit)
     policy = policy_of(ctx)
     async with OciClient(source.registry, creds, insecure=policy.insecure, transport=policy.transport) as oci:

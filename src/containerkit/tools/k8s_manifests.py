@@ -35,20 +35,37 @@ Format = Literal["plain", "kustomize", "helm"]
 class GenerateManifestsParams(ToolParams):
     path: str = Field(description="Repository path (or git URL); its analysis is reused from the session when present.")
     service: str | None = Field(None, description="Service path in a monorepo (as reported by analyze_repository).")
-    image: ImageRef = Field(description="Image reference the Deployment runs, e.g. 127.0.0.1:5001/shop:1.4.2 (a version tag, not latest).")
+    image: ImageRef = Field(
+        description="Image reference the Deployment runs, e.g. 127.0.0.1:5001/shop:1.4.2 (a version tag, not latest)."
+    )
     out_dir: str | None = Field(None, description="Output directory (default <service dir>/k8s).")
     namespace: str | None = Field(None, description="Namespace of every object (default settings.k8s.namespace).")
-    format: Format = Field("plain", description="plain (one file per object), kustomize (base + dev/prod overlays) or helm (a chart).")
+    format: Format = Field(
+        "plain", description="plain (one file per object), kustomize (base + dev/prod overlays) or helm (a chart)."
+    )
     ingress_host: str | None = Field(None, description="Add an Ingress for this host name.")
     replicas: int = Field(2, ge=1, le=100, description="Deployment replicas (also the autoscaler's minimum).")
-    user_uid: int | None = Field(None, ge=1, description="runAsUser; default: the session's generate_dockerfile UID, else the UID "
-                                 "the generated Dockerfile would create.")
-    port: int | None = Field(None, ge=1, le=65535, description="Override the port (default: the session's generate_dockerfile port, "
-                             "else the detected one).")
-    health_path: str | None = Field(None, pattern=r"^/[^\s]*$", description="Override the health route (HTTP probes), e.g. /healthz.")
+    user_uid: int | None = Field(
+        None,
+        ge=1,
+        description="runAsUser; default: the session's generate_dockerfile UID, else the UID "
+        "the generated Dockerfile would create.",
+    )
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Override the port (default: the session's generate_dockerfile port, else the detected one).",
+    )
+    health_path: str | None = Field(
+        None, pattern=r"^/[^\s]*$", description="Override the health route (HTTP probes), e.g. /healthz."
+    )
     name: str | None = Field(None, description="Override the app name (made DNS-1123).")
-    force: bool = Field(False, description="Write into a directory holding YAML that Container Kit did not write, replacing "
-                        "those files where names collide (their previous content is kept as artifacts).")
+    force: bool = Field(
+        False,
+        description="Write into a directory holding YAML that Container Kit did not write, replacing "
+        "those files where names collide (their previous content is kept as artifacts).",
+    )
 
 
 class ObjectRef(Model):
@@ -59,22 +76,34 @@ class ObjectRef(Model):
 class GenerateManifestsResult(ToolResult):
     out_dir: str = Field(description="Absolute path of the output directory.")
     files: list[str] = Field(description="Absolute paths of the files written.")
-    writes: list[FileWrite] = Field(default_factory=list, description="Per file: created, replaced or unchanged, and the artifact "
-                                    "keeping your previous content when one of your files was replaced (force).")
-    removed: list[str] = Field(default_factory=list, description="Files of ours no longer generated (another format or fewer "
-                               "objects than last time), removed so no stale manifest is left behind.")
+    writes: list[FileWrite] = Field(
+        default_factory=list,
+        description="Per file: created, replaced or unchanged, and the artifact "
+        "keeping your previous content when one of your files was replaced (force).",
+    )
+    removed: list[str] = Field(
+        default_factory=list,
+        description="Files of ours no longer generated (another format or fewer "
+        "objects than last time), removed so no stale manifest is left behind.",
+    )
     format: str
     app_name: str = Field(description="Name of the Deployment and Service.")
     namespace: str
     image: str
-    objects: list[ObjectRef] = Field(description="The objects, in apply order (for kustomize/helm: the base/default objects).")
+    objects: list[ObjectRef] = Field(
+        description="The objects, in apply order (for kustomize/helm: the base/default objects)."
+    )
     user_uid: int = Field(description="runAsUser/runAsGroup/fsGroup of the pod.")
     port: int | None
     health_path: str | None
     probes: Literal["http", "tcp", "none"]
-    secret_name: str | None = Field(description="The Secret the pods reference (you create it), or null when none is needed.")
+    secret_name: str | None = Field(
+        description="The Secret the pods reference (you create it), or null when none is needed."
+    )
     secret_keys: list[str]
-    config_keys: list[str] = Field(description="Config-like variables the ConfigMap lists (as comments, unset) for you to fill.")
+    config_keys: list[str] = Field(
+        description="Config-like variables the ConfigMap lists (as comments, unset) for you to fill."
+    )
     warnings: list[str]
     notes: list[str]
 
@@ -106,60 +135,91 @@ def _dockerfile_port(ctx: ToolContext, svc: ServiceAnalysis) -> int | None:
 
 def _check_image(image: str) -> tuple[str | None, list[str]]:
     if image.startswith("-"):
-        raise InvalidInputError(f"image {image!r} starts with '-'", hint="Pass an image reference such as registry/app:1.0.")
+        raise InvalidInputError(
+            f"image {image!r} starts with '-'", hint="Pass an image reference such as registry/app:1.0."
+        )
     ref = parse_reference(image, default_tag=False)
     warnings = []
     if ref.digest is None and ref.tag in (None, "latest"):
-        warnings.append(f"image {image!r} has {'no tag' if ref.tag is None else 'the latest tag'}: rollouts and rollbacks are not "
-                        "reproducible (validation warns, CK212); use a version tag")
+        warnings.append(
+            f"image {image!r} has {'no tag' if ref.tag is None else 'the latest tag'}: rollouts and rollbacks are not "
+            "reproducible (validation warns, CK212); use a version tag"
+        )
     return ref.tag, warnings
 
 
-def _spec(ctx: ToolContext, svc: ServiceAnalysis, params: GenerateManifestsParams, namespace: str) -> tuple[AppSpec, list[str], list[str]]:
+def _spec(
+    ctx: ToolContext, svc: ServiceAnalysis, params: GenerateManifestsParams, namespace: str
+) -> tuple[AppSpec, list[str], list[str]]:
     version, warnings = _check_image(params.image)
     notes: list[str] = []
     name = dns1123(params.name) if params.name is not None else svc.name
     if not name:
-        raise InvalidInputError(f"name {params.name!r} has no letters or digits left as a DNS-1123 name", hint="Pass e.g. --name shop-api.")
+        raise InvalidInputError(
+            f"name {params.name!r} has no letters or digits left as a DNS-1123 name", hint="Pass e.g. --name shop-api."
+        )
     port = params.port or _dockerfile_port(ctx, svc) or svc.port
     nginx = serves_with_nginx(svc)
     health = params.health_path or svc.health_path or ("/healthz" if nginx else None)
     uid, uid_from = _user_uid(ctx, svc, params.user_uid)
     notes.append(f"runAsUser {uid} from {uid_from}")
     if params.ingress_host and not _HOST.match(params.ingress_host):
-        raise InvalidInputError(f"ingress host {params.ingress_host!r} is not a DNS name", hint="Use a lower-case host such as shop.example.com.")
+        raise InvalidInputError(
+            f"ingress host {params.ingress_host!r} is not a DNS name",
+            hint="Use a lower-case host such as shop.example.com.",
+        )
     if params.ingress_host and (port is None or not svc.serves_http):
         warnings.append("no Ingress: the app serves no HTTP port")
     if port is not None and port < PRIVILEGED_BELOW:
-        notes.append(f"port {port} is privileged: the pod sets net.ipv4.ip_unprivileged_port_start={port} so the non-root user "
-                     "can bind it (an unprivileged port the app is told about avoids this)")
+        notes.append(
+            f"port {port} is privileged: the pod sets net.ipv4.ip_unprivileged_port_start={port} so the non-root user "
+            "can bind it (an unprivileged port the app is told about avoids this)"
+        )
     if port is None:
         notes.append("no port detected: no Service, no network probes; the NetworkPolicy denies all incoming traffic")
     elif svc.serves_http and health is None:
         warnings.append("no health route detected: probes are TCP connects (pass health_path for HTTP probes)")
     if svc.env_vars.config:
-        notes.append(f"ConfigMap {name}-config lists {', '.join(svc.env_vars.config)} as comments and sets none (the app keeps its "
-                     "defaults): add the values you need")
+        notes.append(
+            f"ConfigMap {name}-config lists {', '.join(svc.env_vars.config)} as comments and sets none (the app keeps "
+            "its "
+            "defaults): add the values you need"
+        )
     if params.replicas == 1:
         notes.append("one replica: no PodDisruptionBudget (it would block node drains)")
     spec = AppSpec(
-        name=name, namespace=namespace, image=params.image, version=version, user_uid=uid, port=port, serves_http=svc.serves_http,
-        health_path=health if port is not None else None, reads_port_env=svc.reads_port_env, config_env=tuple(svc.env_vars.config),
-        secret_env=tuple(svc.env_vars.secret), writable_paths=svc.writable_paths(), replicas=params.replicas,
+        name=name,
+        namespace=namespace,
+        image=params.image,
+        version=version,
+        user_uid=uid,
+        port=port,
+        serves_http=svc.serves_http,
+        health_path=health if port is not None else None,
+        reads_port_env=svc.reads_port_env,
+        config_env=tuple(svc.env_vars.config),
+        secret_env=tuple(svc.env_vars.secret),
+        writable_paths=svc.writable_paths(),
+        replicas=params.replicas,
         ingress_host=params.ingress_host if port is not None and svc.serves_http else None,
-        resources=RESOURCES.get(svc.language, DEFAULT_RESOURCES), slow_start=svc.language in ("java", "dotnet"),
+        resources=RESOURCES.get(svc.language, DEFAULT_RESOURCES),
+        slow_start=svc.language in ("java", "dotnet"),
         description=f"{name} ({svc.language}{', ' + svc.framework if svc.framework else ''})",
     )
     if spec.secret_env:
-        warnings.append(f"pods wait for the Secret {secret_name(spec)} with keys {', '.join(spec.secret_env)}: create it "
-                        f"(kubectl create secret generic {secret_name(spec)} -n {namespace} --from-literal=KEY=VALUE ...)")
+        warnings.append(
+            f"pods wait for the Secret {secret_name(spec)} with keys {', '.join(spec.secret_env)}: create it "
+            f"(kubectl create secret generic {secret_name(spec)} -n {namespace} --from-literal=KEY=VALUE ...)"
+        )
     return spec, warnings, notes
 
 
 def _render_files(spec: AppSpec, fmt: Format) -> tuple[dict[str, str], list[ObjectRef]]:
     manifests = build(spec)
-    header = (f"Generated by Container Kit (generate_manifests, format {fmt}) for {spec.description}.\n"
-              "Regenerate with `containerkit manifests`; remove this header to keep your edits from being overwritten.")
+    header = (
+        f"Generated by Container Kit (generate_manifests, format {fmt}) for {spec.description}.\n"
+        "Regenerate with `containerkit manifests`; remove this header to keep your edits from being overwritten."
+    )
     if fmt == "kustomize":
         files = kustomize.layout(spec, manifests, header)
     elif fmt == "helm":
@@ -199,18 +259,28 @@ def _remove_stale(out_dir: Path, stale: list[Path]) -> list[str]:
 
 
 @REGISTRY.tool(
-    "generate_manifests", effects=("writes_files",), title="Generate Kubernetes manifests", group="k8s", store_result=True,
+    "generate_manifests",
+    effects=("writes_files",),
+    title="Generate Kubernetes manifests",
+    group="k8s",
+    store_result=True,
     description="Deterministic, commented Kubernetes manifests from the analysis and an image: Deployment (rolling update, requests "
-    "and limits, startup/readiness/liveness probes, non-root security context matching the Dockerfile UID, read-only root "
-    "filesystem with emptyDir scratch space), Service, optional Ingress, ConfigMap, Secret references, HorizontalPodAutoscaler, "
-    "PodDisruptionBudget, NetworkPolicy and ServiceAccount. Formats: plain, kustomize (base + dev/prod overlays) or a Helm chart. "
+    "and limits, startup/readiness/liveness probes, non-root security context matching the Dockerfile UID, read-only "
+    "root "
+    "filesystem with emptyDir scratch space), Service, optional Ingress, ConfigMap, Secret references, "
+    "HorizontalPodAutoscaler, "
+    "PodDisruptionBudget, NetworkPolicy and ServiceAccount. Formats: plain, kustomize (base + dev/prod overlays) or a "
+    "Helm chart. "
     "Files not written by Container Kit are never overwritten without force.",
-    params=GenerateManifestsParams, result=GenerateManifestsResult,
+    params=GenerateManifestsParams,
+    result=GenerateManifestsResult,
 )
 async def generate_manifests(ctx: ToolContext, params: GenerateManifestsParams) -> GenerateManifestsResult:
     namespace = params.namespace or ctx.settings.k8s.namespace
     if not _DNS1123.match(namespace):
-        raise InvalidInputError(f"namespace {namespace!r} is not a DNS-1123 label", hint="Use lower-case letters, digits and '-'.")
+        raise InvalidInputError(
+            f"namespace {namespace!r} is not a DNS-1123 label", hint="Use lower-case letters, digits and '-'."
+        )
     root, analysis = await load_analysis(ctx, params.path)
     if not analysis.services:
         raise InvalidInputError(f"no service found in {root}", hint="Run analyze_repository to see what was detected.")
@@ -229,29 +299,53 @@ async def generate_manifests(ctx: ToolContext, params: GenerateManifestsParams) 
             f"{out_dir} already holds {len(theirs)} file(s) Container Kit did not write ({', '.join(names[:5])}"
             f"{', …' if len(names) > 5 else ''}): refusing to mix generated manifests into them",
             hint="Choose another directory ({param:out_dir --out}, e.g. k8s/containerkit), or pass {param:force} to write beside them "
-                 "(a file of yours with the same name is replaced and kept as an artifact).",
-            details={"out_dir": str(out_dir), "files": cast(JSONValue, names)})
-    writes = [write_file(ctx, out_dir, target, files[rel], replace=params.force, kind="manifest") for rel, target in targets.items()]
+            "(a file of yours with the same name is replaced and kept as an artifact).",
+            details={"out_dir": str(out_dir), "files": cast(JSONValue, names)},
+        )
+    writes = [
+        write_file(ctx, out_dir, target, files[rel], replace=params.force, kind="manifest")
+        for rel, target in targets.items()
+    ]
     for rel in targets:
         ctx.artifact("manifest", f"{spec.name}/{params.format}/{rel}", files[rel], media_type="application/yaml")
     removed = _remove_stale(out_dir, [p for p in ours if p not in set(targets.values())])
-    ctx.put_state("manifests", {"app_name": spec.name, "namespace": namespace, "out_dir": str(out_dir), "format": params.format})
+    ctx.put_state(
+        "manifests", {"app_name": spec.name, "namespace": namespace, "out_dir": str(out_dir), "format": params.format}
+    )
     return GenerateManifestsResult(
-        out_dir=str(out_dir), files=[str(p) for p in targets.values()], writes=writes, removed=removed,
-        format=params.format, app_name=spec.name, namespace=namespace,
-        image=params.image, objects=objects, user_uid=spec.user_uid, port=spec.port, health_path=spec.health_path,
+        out_dir=str(out_dir),
+        files=[str(p) for p in targets.values()],
+        writes=writes,
+        removed=removed,
+        format=params.format,
+        app_name=spec.name,
+        namespace=namespace,
+        image=params.image,
+        objects=objects,
+        user_uid=spec.user_uid,
+        port=spec.port,
+        health_path=spec.health_path,
         probes="none" if spec.port is None else ("http" if spec.http_probes else "tcp"),
-        secret_name=secret_name(spec) if spec.secret_env else None, secret_keys=list(spec.secret_env), config_keys=list(spec.config_env),
-        warnings=warnings, notes=notes,
+        secret_name=secret_name(spec) if spec.secret_env else None,
+        secret_keys=list(spec.secret_env),
+        config_keys=list(spec.config_env),
+        warnings=warnings,
+        notes=notes,
     )
 
 
 class ValidateManifestsParams(ToolParams):
-    path: str = Field(description="A YAML file, a directory of rendered manifests, a kustomize output or a Helm chart generated "
-                      "by Container Kit.")
-    kubernetes_version: str | None = Field(None, description="Schemas of this version, e.g. 1.30 (default settings.k8s.kubernetes_version).")
+    path: str = Field(
+        description="A YAML file, a directory of rendered manifests, a kustomize output or a Helm chart generated "
+        "by Container Kit."
+    )
+    kubernetes_version: str | None = Field(
+        None, description="Schemas of this version, e.g. 1.30 (default settings.k8s.kubernetes_version)."
+    )
     strict: bool = Field(False, description="Warnings fail too (raise MANIFEST_INVALID).")
-    policy: str | None = Field(None, description=_policy.PARAM_DESCRIPTION + " Each object is one input, as conftest gives it.")
+    policy: str | None = Field(
+        None, description=_policy.PARAM_DESCRIPTION + " Each object is one input, as conftest gives it."
+    )
 
 
 class ValidateManifestsResult(ToolResult):
@@ -266,18 +360,26 @@ class ValidateManifestsResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "validate_manifests", effects=(), title="Validate Kubernetes manifests", group="k8s", idempotent=True, store_result=True,
+    "validate_manifests",
+    effects=(),
+    title="Validate Kubernetes manifests",
+    group="k8s",
+    idempotent=True,
+    store_result=True,
     description="Check every object offline against the Kubernetes OpenAPI schemas of a chosen version (unknown fields, wrong "
-    "types, missing required fields) plus best-practice rules (probes, requests/limits, latest tag, privileged, hostPath, root, "
+    "types, missing required fields) plus best-practice rules (probes, requests/limits, latest tag, privileged, "
+    "hostPath, root, "
     "privilege escalation, host namespaces). Error findings raise MANIFEST_INVALID with the findings in details.",
-    params=ValidateManifestsParams, result=ValidateManifestsResult,
+    params=ValidateManifestsParams,
+    result=ValidateManifestsResult,
 )
 async def validate_manifests(ctx: ToolContext, params: ValidateManifestsParams) -> ValidateManifestsResult:
     target = ctx.resolve_path(params.path)
     policies = _policy.load(ctx, params.policy)
     extra = _policy.manifest_rules(policies) if policies is not None else None
-    report = await anyio.to_thread.run_sync(validate_path, target, params.kubernetes_version or ctx.settings.k8s.kubernetes_version,
-                                            extra)
+    report = await anyio.to_thread.run_sync(
+        validate_path, target, params.kubernetes_version or ctx.settings.k8s.kubernetes_version, extra
+    )
     errors = sum(f.severity == "error" for f in report.findings)
     warnings = sum(f.severity == "warning" for f in report.findings)
     failing = [f for f in report.findings if f.severity == "error" or (params.strict and f.severity == "warning")]
@@ -287,11 +389,24 @@ async def validate_manifests(ctx: ToolContext, params: ValidateManifestsParams) 
         raise ManifestInvalidError(
             f"{len(failing)} {'finding' if params.strict else 'error'}(s) in {target}: {first.kind}/{first.name} "
             f"{first.rule} {first.message}",
-            details={"findings": cast(JSONValue, [f.model_dump(mode="json") for f in report.findings]), "errors": errors,
-                     "warnings": warnings, "objects": report.objects, "kubernetes_version": version},
+            details={
+                "findings": cast(JSONValue, [f.model_dump(mode="json") for f in report.findings]),
+                "errors": errors,
+                "warnings": warnings,
+                "objects": report.objects,
+                "kubernetes_version": version,
+            },
         )
-    return ValidateManifestsResult(path=str(target), kubernetes_version=version, valid=True, errors=errors, warnings=warnings,
-                                   objects=report.objects, sources=report.sources, findings=report.findings)
+    return ValidateManifestsResult(
+        path=str(target),
+        kubernetes_version=version,
+        valid=True,
+        errors=errors,
+        warnings=warnings,
+        objects=report.objects,
+        sources=report.sources,
+        findings=report.findings,
+    )
 
 
 def findings_from(error: ContainerKitError) -> list[Finding]:

@@ -47,23 +47,27 @@ ToolFn = Callable[[ToolContext, P], Awaitable[R]]
 
 
 Effect = Literal[
-    "writes_files",       # creates or replaces files on the user's disk (repository files, reports, SBOMs)
-    "moves_tags",         # creates or moves image tags in the local engine (build, tag, pull)
-    "runs_containers",    # starts containers and removes them again
-    "creates_containers", # leaves containers running (a local cluster)
-    "pushes",             # writes to a registry (a tag may then name another image)
-    "reads_registry",     # reads from a registry
-    "network",            # reaches other hosts (git clone, database downloads, bridge network)
-    "changes_cluster",    # creates, updates or deletes Kubernetes objects
-    "reads_cluster",      # reads a Kubernetes API
-    "updates_store",      # changes or deletes stored sessions, runs, labels or databases
-    "adds_to_store",      # only adds to the store
-    "runs_workflow",      # runs tool steps that may do any of the above
+    "writes_files",  # creates or replaces files on the user's disk (repository files, reports, SBOMs)
+    "moves_tags",  # creates or moves image tags in the local engine (build, tag, pull)
+    "runs_containers",  # starts containers and removes them again
+    "creates_containers",  # leaves containers running (a local cluster)
+    "pushes",  # writes to a registry (a tag may then name another image)
+    "reads_registry",  # reads from a registry
+    "network",  # reaches other hosts (git clone, database downloads, bridge network)
+    "changes_cluster",  # creates, updates or deletes Kubernetes objects
+    "reads_cluster",  # reads a Kubernetes API
+    "updates_store",  # changes or deletes stored sessions, runs, labels or databases
+    "adds_to_store",  # only adds to the store
+    "runs_workflow",  # runs tool steps that may do any of the above
 ]
 #: effects that may change or remove what exists (MCP destructiveHint): everything but adding
-DESTRUCTIVE: frozenset[Effect] = frozenset({"writes_files", "moves_tags", "pushes", "changes_cluster", "updates_store", "runs_workflow"})
+DESTRUCTIVE: frozenset[Effect] = frozenset(
+    {"writes_files", "moves_tags", "pushes", "changes_cluster", "updates_store", "runs_workflow"}
+)
 #: effects that reach beyond this machine (MCP openWorldHint)
-OPEN_WORLD: frozenset[Effect] = frozenset({"pushes", "reads_registry", "network", "changes_cluster", "reads_cluster", "runs_workflow"})
+OPEN_WORLD: frozenset[Effect] = frozenset(
+    {"pushes", "reads_registry", "network", "changes_cluster", "reads_cluster", "runs_workflow"}
+)
 
 
 #: schema keywords whose values are data, not schemas: nothing inside them is a keyword
@@ -76,8 +80,11 @@ def published_schema(schema: Any, *, output: bool = False) -> Any:
     shape and types stay, so clients can still check structured content). Validation uses the models, not this."""
     drop = {"title", "description"} if output else {"title"}
     if isinstance(schema, dict):
-        return {key: value if key in _DATA_KEYWORDS else published_schema(value, output=output)
-                for key, value in schema.items() if not (key in drop and isinstance(value, str))}
+        return {
+            key: value if key in _DATA_KEYWORDS else published_schema(value, output=output)
+            for key, value in schema.items()
+            if not (key in drop and isinstance(value, str))
+        }
     if isinstance(schema, list):
         return [published_schema(item, output=output) for item in schema]
     return schema
@@ -125,8 +132,14 @@ class ToolSpec(EffectHints, Generic[P, R]):
 
     def info(self, module: str) -> ToolInfo:
         return ToolInfo(
-            name=self.name, module=module, title=self.title, description=self.description, group=self.group,
-            effects=sorted(self.effects), idempotent=self.idempotent, tracked=self.tracked,
+            name=self.name,
+            module=module,
+            title=self.title,
+            description=self.description,
+            group=self.group,
+            effects=sorted(self.effects),
+            idempotent=self.idempotent,
+            tracked=self.tracked,
             input_schema_json=json.dumps(published_schema(self.params_model.model_json_schema())),
             output_schema_json=json.dumps(published_schema(self.result_model.model_json_schema(), output=True)),
         )
@@ -158,7 +171,6 @@ class ToolInfo(EffectHints):
         return cast(dict[str, Any], json.loads(self.output_schema_json))
 
 
-
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: the modules whose imports register tools: every tool group of this package, and the workflow tools
 _INFRA = {"base", "registry"}
@@ -167,8 +179,14 @@ _INDEX_FORMAT = 2
 
 
 def tool_modules() -> list[str]:
-    return [*(f"containerkit.tools.{m.name}" for m in sorted(pkgutil.iter_modules([str(_PACKAGE / "tools")]), key=lambda m: m.name)
-              if m.name not in _INFRA and not m.name.startswith("_")), *_EXTRA_MODULES]
+    return [
+        *(
+            f"containerkit.tools.{m.name}"
+            for m in sorted(pkgutil.iter_modules([str(_PACKAGE / "tools")]), key=lambda m: m.name)
+            if m.name not in _INFRA and not m.name.startswith("_")
+        ),
+        *_EXTRA_MODULES,
+    ]
 
 
 def _source_key() -> str:
@@ -228,17 +246,32 @@ class ToolRegistry:
     ) -> Callable[[ToolFn[P, R]], ToolFn[P, R]]:
         """Register the decorated function as tool ``name``; each of ``deprecated_aliases`` is the same tool under an
         old name, its description saying so (kept for one release after a rename)."""
+
         def decorate(fn: ToolFn[P, R]) -> ToolFn[P, R]:
             spec: ToolSpec[P, R] = ToolSpec(
-                name=name, title=title, description=description, params_model=params, result_model=result,
-                fn=fn, effects=frozenset(("adds_to_store",) if effects is None else effects), idempotent=idempotent,
-                tracked=tracked, store_result=store_result, group=group,
+                name=name,
+                title=title,
+                description=description,
+                params_model=params,
+                result_model=result,
+                fn=fn,
+                effects=frozenset(("adds_to_store",) if effects is None else effects),
+                idempotent=idempotent,
+                tracked=tracked,
+                store_result=store_result,
+                group=group,
             )
             self.register(spec)
             for old in deprecated_aliases:
-                self.register(replace(spec, name=old, title=f"{title} (deprecated name of {name})",
-                                      description=f"Deprecated: the old name of `{name}`, removed in the next release; "
-                                      f"call `{name}`. {description}"))
+                self.register(
+                    replace(
+                        spec,
+                        name=old,
+                        title=f"{title} (deprecated name of {name})",
+                        description=f"Deprecated: the old name of `{name}`, removed in the next release; "
+                        f"call `{name}`. {description}",
+                    )
+                )
             return fn
 
         return decorate
@@ -306,9 +339,7 @@ class ToolRegistry:
         try:
             return self._tools[name]
         except KeyError:
-            raise NotFoundError(
-                f"unknown tool {name!r}", hint=f"Known tools: {', '.join(self.names())}."
-            ) from None
+            raise NotFoundError(f"unknown tool {name!r}", hint=f"Known tools: {', '.join(self.names())}.") from None
 
     def names(self) -> list[str]:
         return sorted(self._tools) if self._all_loaded else sorted(self.index())
@@ -337,16 +368,23 @@ class ToolRegistry:
         if isinstance(raw, spec.params_model):
             return cast(ToolParams, raw)
         try:
-            return cast(ToolParams, spec.params_model.model_validate(dict(raw) if isinstance(raw, Mapping) else raw.model_dump(),
-                                                                     strict=strict or None))
+            return cast(
+                ToolParams,
+                spec.params_model.model_validate(
+                    dict(raw) if isinstance(raw, Mapping) else raw.model_dump(), strict=strict or None
+                ),
+            )
         except ValidationError as e:
-            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg'].removeprefix('Value error, ')}"
-                                 for err in e.errors()[:5])
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg'].removeprefix('Value error, ')}"
+                for err in e.errors()[:5]
+            )
             first = e.errors()[0].get("ctx", {}).get("error")
             raise InvalidInputError(
                 f"invalid parameters for {name}: {problems}",
-                hint=first.hint if isinstance(first, InputValueError) else
-                f"Fix the parameter named in the message: see the input schema of {{tool:{name}}} (`--help` on the CLI, tools/list over MCP).",
+                hint=first.hint
+                if isinstance(first, InputValueError)
+                else f"Fix the parameter named in the message: see the input schema of {{tool:{name}}} (`--help` on the CLI, tools/list over MCP).",
                 details={"tool": name, "errors": [_error_entry(err) for err in e.errors()[:20]]},
             ) from e
 
@@ -372,8 +410,16 @@ class ToolRegistry:
         parsed = self.parse_params(name, params, strict=strict)
         progress = progress or NullProgress()
         if not spec.tracked:
-            ctx = ToolContext(services=services, session=_NO_SESSION, job_id="", tool=name, progress=progress,
-                              sampler=sampler, decider=decider, client_roots=client_roots or [])
+            ctx = ToolContext(
+                services=services,
+                session=_NO_SESSION,
+                job_id="",
+                tool=name,
+                progress=progress,
+                sampler=sampler,
+                decider=decider,
+                client_roots=client_roots or [],
+            )
             try:
                 return cast(ToolResult, await spec.fn(ctx, parsed))
             except (ContainerKitError, InputNeeded):
@@ -382,8 +428,16 @@ class ToolRegistry:
                 log.exception("tool %s failed unexpectedly", name)
                 raise wrap_unexpected(e) from e
         dumped = parsed.model_dump(mode="json", exclude={"session_id"})
-        ctx = ToolContext(services=services, session=_NO_SESSION, job_id="", tool=name, progress=progress,
-                          sampler=sampler, decider=decider, client_roots=client_roots or [])
+        ctx = ToolContext(
+            services=services,
+            session=_NO_SESSION,
+            job_id="",
+            tool=name,
+            progress=progress,
+            sampler=sampler,
+            decider=decider,
+            client_roots=client_roots or [],
+        )
 
         def open_session() -> None:
             ctx.session, ctx.job_id = services.store.begin_job(parsed.session_id, name, dumped)
@@ -408,8 +462,14 @@ class ToolRegistry:
             if need is None:
                 raise
             if ctx.job_id:
-                services.store.end_job(ctx.job_id, "cancelled", CancelledError_(
-                    f"{name} stopped to ask the client ({need}); the client calls it again with the answer"), tool=name)
+                services.store.end_job(
+                    ctx.job_id,
+                    "cancelled",
+                    CancelledError_(
+                        f"{name} stopped to ask the client ({need}); the client calls it again with the answer"
+                    ),
+                    tool=name,
+                )
             raise need from None
         except ContainerKitError as e:
             if ctx.job_id:
@@ -425,8 +485,9 @@ class ToolRegistry:
                 services.store.end_job(ctx.job_id, "failed", err, tool=name)
             raise err from e
         # every string of every result is redacted (a secret ENV line in a build step, a token in a log line)
-        result = type(result).model_validate({**redact_strings(result.model_dump(mode="json")), "session_id": ctx.session.id,
-                                              "job_id": ctx.job_id})
+        result = type(result).model_validate(
+            {**redact_strings(result.model_dump(mode="json")), "session_id": ctx.session.id, "job_id": ctx.job_id}
+        )
         if not ctx.job_id:
             return result
         if spec.store_result:

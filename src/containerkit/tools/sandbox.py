@@ -41,10 +41,14 @@ async def docker_client(ctx: ToolContext) -> Any:
 
 
 class SandboxParams(ToolParams):
-    command: list[str] = Field(min_length=1, description="The command as an argv list (use ['sh', '-c', '...'] for a shell).")
+    command: list[str] = Field(
+        min_length=1, description="The command as an argv list (use ['sh', '-c', '...'] for a shell)."
+    )
     image: str | None = Field(None, description="Image to run in (default settings.sandbox.default_image).")
     workspace: str | None = Field(None, description="Directory mounted at /workspace (read-only unless writable).")
-    writable: bool = Field(False, description="Mount a copy of the workspace read-write and return the changes (diff + archive).")
+    writable: bool = Field(
+        False, description="Mount a copy of the workspace read-write and return the changes (diff + archive)."
+    )
     network: Literal["none", "bridge"] = Field("none", description="Network access (the policy may forbid bridge).")
     memory_mb: int = Field(512, ge=16, description="Memory limit (no swap).")
     cpus: float = Field(1.0, gt=0, description="CPU limit.")
@@ -59,7 +63,9 @@ class WorkspaceChanges(Model):
     removed: list[str]
     modified: list[str]
     binary: list[str]
-    dropped: list[str] = Field(description="Changed files not returned (over settings.sandbox.max_changes_bytes), with their sizes.")
+    dropped: list[str] = Field(
+        description="Changed files not returned (over settings.sandbox.max_changes_bytes), with their sizes."
+    )
     diff: str = Field(description="Unified diff of changed text files.")
     archive_artifact_id: str | None = Field(description="Session artifact (tar.gz) with the added and modified files.")
 
@@ -72,26 +78,43 @@ class SandboxResult(ToolResult):
     stdout_bytes: int = Field(description="Total bytes the command wrote to stdout (also beyond the cap).")
     stderr_bytes: int
     duration_s: float
-    peak_memory_bytes: int | None = Field(description="Highest memory use the engine reported while it ran; null when unavailable.")
+    peak_memory_bytes: int | None = Field(
+        description="Highest memory use the engine reported while it ran; null when unavailable."
+    )
     image: str
     changes: WorkspaceChanges | None
 
 
 @REGISTRY.tool(
-    "run_sandboxed", effects=("runs_containers", "network"), title="Run a command in a sandbox", group="sandbox",
+    "run_sandboxed",
+    effects=("runs_containers", "network"),
+    title="Run a command in a sandbox",
+    group="sandbox",
     description="Run an argv command in a hardened throwaway container: no network by default, read-only root, tmpfs /tmp, "
-    "workspace read-only (or a copy with the changes returned), all capabilities dropped, no-new-privileges, non-root, memory/CPU/PID "
+    "workspace read-only (or a copy with the changes returned), all capabilities dropped, no-new-privileges, non-root, "
+    "memory/CPU/PID "
     "limits, a timeout and an output cap. The container is always removed. The settings' policy caps every request.",
-    params=SandboxParams, result=SandboxResult,
+    params=SandboxParams,
+    result=SandboxResult,
 )
 async def run_sandboxed(ctx: ToolContext, params: SandboxParams) -> SandboxResult:
     image = check_image(params.image or ctx.settings.sandbox.default_image)
-    limits = Limits(params.memory_mb, params.cpus, params.pids, params.timeout_s, params.network, params.max_output_bytes)
+    limits = Limits(
+        params.memory_mb, params.cpus, params.pids, params.timeout_s, params.network, params.max_output_bytes
+    )
     enforce(ctx.settings.sandbox, image, limits)
     workspace = ctx.resolve_path(params.workspace) if params.workspace else None
     client = await docker_client(ctx)
-    spec = RunSpec(image=image, command=list(params.command), limits=limits, workspace=workspace, writable=params.writable, env=params.env,
-                   max_changes_bytes=ctx.settings.sandbox.max_changes_bytes, docker_base_url=await engine_base_url(ctx))
+    spec = RunSpec(
+        image=image,
+        command=list(params.command),
+        limits=limits,
+        workspace=workspace,
+        writable=params.writable,
+        env=params.env,
+        max_changes_bytes=ctx.settings.sandbox.max_changes_bytes,
+        docker_base_url=await engine_base_url(ctx),
+    )
     cancel = threading.Event()
     await ctx.report(0, None, f"running {' '.join(params.command)[:80]} in {image}")
     try:
@@ -103,19 +126,34 @@ async def run_sandboxed(ctx: ToolContext, params: SandboxParams) -> SandboxResul
         cancel.set()
     changes = None
     if outcome.changes is not None:
-        artifact = ctx.artifact("workspace_changes", "changes.tar.gz", outcome.archive or b"", "application/gzip") if outcome.archive else None
+        artifact = (
+            ctx.artifact("workspace_changes", "changes.tar.gz", outcome.archive or b"", "application/gzip")
+            if outcome.archive
+            else None
+        )
         changes = WorkspaceChanges(**outcome.changes, archive_artifact_id=artifact.id if artifact else None)
     await ctx.report(1, 1, f"{outcome.reason} (exit {outcome.exit_code})")
-    return SandboxResult(exit_code=outcome.exit_code, reason=outcome.reason, stdout=outcome.stdout, stderr=outcome.stderr,
-                         stdout_bytes=outcome.stdout_bytes, stderr_bytes=outcome.stderr_bytes, duration_s=outcome.duration_s,
-                         peak_memory_bytes=outcome.peak_memory_bytes, image=image, changes=changes)
+    return SandboxResult(
+        exit_code=outcome.exit_code,
+        reason=outcome.reason,
+        stdout=outcome.stdout,
+        stderr=outcome.stderr,
+        stdout_bytes=outcome.stdout_bytes,
+        stderr_bytes=outcome.stderr_bytes,
+        duration_s=outcome.duration_s,
+        peak_memory_bytes=outcome.peak_memory_bytes,
+        image=image,
+        changes=changes,
+    )
 
 
 class SmokeParams(ToolParams):
     image: str = Field(description="The image to start (id or reference).")
     port: int | None = Field(None, ge=1, le=65535, description="Port the app should listen on; omit for workers.")
     path: str | None = Field(None, description="Health path probed over HTTP (default '/' for HTTP services).")
-    protocol: Literal["http", "tcp", "none"] | None = Field(None, description="http (default with a port), tcp, or none (worker).")
+    protocol: Literal["http", "tcp", "none"] | None = Field(
+        None, description="http (default with a port), tcp, or none (worker)."
+    )
     env: dict[EnvName, str] = Field(default_factory=dict, description=ENV_DESCRIPTION)
     timeout_s: float = Field(60, gt=0, le=900, description="How long to wait for an answer.")
     grace_s: float = Field(5, gt=0, le=300, description="Workers: how long the process must stay up.")
@@ -135,11 +173,16 @@ class SmokeResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "smoke_test_image", effects=("runs_containers",), title="Smoke-test an image", group="sandbox", store_result=True,
+    "smoke_test_image",
+    effects=("runs_containers",),
+    title="Smoke-test an image",
+    group="sandbox",
+    store_result=True,
     description="Start the image with the sandbox's limits (port published on loopback only), wait until it answers the health "
     "path over HTTP, accepts TCP, or (workers) stays up; then remove it. Fails with SMOKE_EXITED (exit code + logs), "
     "SMOKE_WRONG_PORT (the ports it does listen on), SMOKE_LOOPBACK_ONLY (it binds 127.0.0.1 only) or SMOKE_NO_ANSWER.",
-    params=SmokeParams, result=SmokeResult,
+    params=SmokeParams,
+    result=SmokeResult,
 )
 async def smoke_test_image(ctx: ToolContext, params: SmokeParams) -> SmokeResult:
     image = check_image(params.image)
@@ -152,15 +195,38 @@ async def smoke_test_image(ctx: ToolContext, params: SmokeParams) -> SmokeResult
     else:
         wait = HttpWait(params.path or "/")
     policy = ctx.settings.sandbox
-    limits = Limits(min(params.memory_mb, policy.max_memory_mb), min(1.0, policy.max_cpus), min(256, policy.max_pids),
-                    params.timeout_s, "bridge" if params.port else "none", policy.max_output_bytes)
+    limits = Limits(
+        min(params.memory_mb, policy.max_memory_mb),
+        min(1.0, policy.max_cpus),
+        min(256, policy.max_pids),
+        params.timeout_s,
+        "bridge" if params.port else "none",
+        policy.max_output_bytes,
+    )
     client = await docker_client(ctx)
     base_url = await engine_base_url(ctx)
     await ctx.report(0, None, f"starting {image}" + (f", waiting for port {params.port}" if params.port else ""))
     outcome = await anyio.to_thread.run_sync(
-        lambda: smoke_blocking(client, image, port=params.port if protocol != "none" else None, wait=wait, limits=limits, env=params.env,
-                               timeout_s=params.timeout_s, docker_base_url=base_url))
+        lambda: smoke_blocking(
+            client,
+            image,
+            port=params.port if protocol != "none" else None,
+            wait=wait,
+            limits=limits,
+            env=params.env,
+            timeout_s=params.timeout_s,
+            docker_base_url=base_url,
+        )
+    )
     await ctx.report(1, 1, outcome.detail)
-    return SmokeResult(passed=True, protocol=outcome.protocol, port=outcome.port, host_port=outcome.host_port,
-                       status_code=outcome.status_code, detail=outcome.detail, duration_s=outcome.duration_s,
-                       listening_ports=outcome.listening_ports, logs_tail=outcome.logs_tail)
+    return SmokeResult(
+        passed=True,
+        protocol=outcome.protocol,
+        port=outcome.port,
+        host_port=outcome.host_port,
+        status_code=outcome.status_code,
+        detail=outcome.detail,
+        duration_s=outcome.duration_s,
+        listening_ports=outcome.listening_ports,
+        logs_tail=outcome.logs_tail,
+    )

@@ -19,9 +19,15 @@ class ListSessionsResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "list_sessions", effects=(), title="List sessions", group="sessions", idempotent=True, tracked=False,
+    "list_sessions",
+    effects=(),
+    title="List sessions",
+    group="sessions",
+    idempotent=True,
+    tracked=False,
     description="List live sessions (most recently used first), optionally filtered by label.",
-    params=ListSessionsParams, result=ListSessionsResult,
+    params=ListSessionsParams,
+    result=ListSessionsResult,
 )
 async def list_sessions(ctx: ToolContext, params: ListSessionsParams) -> ListSessionsResult:
     return ListSessionsResult(sessions=ctx.store.list_sessions(params.label))
@@ -39,9 +45,14 @@ class GetSessionResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "get_session", effects=(), title="Show a session", group="sessions", idempotent=True,
+    "get_session",
+    effects=(),
+    title="Show a session",
+    group="sessions",
+    idempotent=True,
     description="Show one session: its state document, labels, recent jobs, errors and artifacts.",
-    params=SessionIdParams, result=GetSessionResult,
+    params=SessionIdParams,
+    result=GetSessionResult,
 )
 async def get_session(ctx: ToolContext, params: SessionIdParams) -> GetSessionResult:
     store, sid = ctx.store, ctx.session.id
@@ -58,9 +69,14 @@ class DeleteSessionResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "delete_session", effects=("updates_store",), title="Delete a session", group="sessions", tracked=False,
+    "delete_session",
+    effects=("updates_store",),
+    title="Delete a session",
+    group="sessions",
+    tracked=False,
     description="Delete a session, its jobs, errors, artifacts and workspace directory.",
-    params=SessionIdParams, result=DeleteSessionResult,
+    params=SessionIdParams,
+    result=DeleteSessionResult,
 )
 async def delete_session(ctx: ToolContext, params: SessionIdParams) -> DeleteSessionResult:
     ctx.store.delete_session(params.session_id)
@@ -69,7 +85,9 @@ async def delete_session(ctx: ToolContext, params: SessionIdParams) -> DeleteSes
 
 class LabelParams(ToolParams):
     session_id: str = Field(description="The session id.")
-    label: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/=-]*$", description="Label text.")
+    label: str = Field(
+        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/=-]*$", description="Label text."
+    )
 
 
 class SessionResult(ToolResult):
@@ -77,18 +95,28 @@ class SessionResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "add_session_label", effects=("adds_to_store",), title="Label a session", group="sessions", idempotent=True,
+    "add_session_label",
+    effects=("adds_to_store",),
+    title="Label a session",
+    group="sessions",
+    idempotent=True,
     description="Add a label to a session (labels filter list_sessions).",
-    params=LabelParams, result=SessionResult,
+    params=LabelParams,
+    result=SessionResult,
 )
 async def add_session_label(ctx: ToolContext, params: LabelParams) -> SessionResult:
     return SessionResult(session=ctx.store.set_labels(ctx.session.id, add=[params.label]))
 
 
 @REGISTRY.tool(
-    "remove_session_label", effects=("updates_store",), title="Unlabel a session", group="sessions", idempotent=True,
+    "remove_session_label",
+    effects=("updates_store",),
+    title="Unlabel a session",
+    group="sessions",
+    idempotent=True,
     description="Remove a label from a session.",
-    params=LabelParams, result=SessionResult,
+    params=LabelParams,
+    result=SessionResult,
 )
 async def remove_session_label(ctx: ToolContext, params: LabelParams) -> SessionResult:
     return SessionResult(session=ctx.store.set_labels(ctx.session.id, remove=[params.label]))
@@ -103,9 +131,15 @@ class JobResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "get_job_status", effects=(), title="Job status", group="sessions", idempotent=True, tracked=False,
+    "get_job_status",
+    effects=(),
+    title="Job status",
+    group="sessions",
+    idempotent=True,
+    tracked=False,
     description="Status, timing and error of one tool invocation (job).",
-    params=JobParams, result=JobResult,
+    params=JobParams,
+    result=JobResult,
 )
 async def get_job_status(ctx: ToolContext, params: JobParams) -> JobResult:
     job = ctx.store.get_job(params.job_id)
@@ -131,9 +165,15 @@ class ServerStatusResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "server_status", effects=(), title="Server status", group="general", idempotent=True, tracked=False,
+    "server_status",
+    effects=(),
+    title="Server status",
+    group="general",
+    idempotent=True,
+    tracked=False,
     description="Version, session store path and counts, and whether the container engine answers.",
-    params=StatusParams, result=ServerStatusResult,
+    params=StatusParams,
+    result=ServerStatusResult,
 )
 async def server_status(ctx: ToolContext, params: StatusParams) -> ServerStatusResult:
     engine = await _engine_status(ctx) if params.check_engine else None

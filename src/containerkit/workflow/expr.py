@@ -17,9 +17,31 @@ from containerkit.errors import WorkflowError
 #: ``${{ expr }}``; the expression never spans a ``}}`` (so "${{ a }}/${{ b }}" is two templates, not one)
 TEMPLATE = re.compile(r"\$\{\{\s*((?:(?!\}\}).)+?)\s*\}\}")
 _ALLOWED = (
-    ast.Expression, ast.Name, ast.Load, ast.Attribute, ast.Subscript, ast.Constant, ast.Compare, ast.BoolOp,
-    ast.UnaryOp, ast.Not, ast.And, ast.Or, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
-    ast.List, ast.Tuple, ast.USub, ast.Is, ast.IsNot,
+    ast.Expression,
+    ast.Name,
+    ast.Load,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Constant,
+    ast.Compare,
+    ast.BoolOp,
+    ast.UnaryOp,
+    ast.Not,
+    ast.And,
+    ast.Or,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.List,
+    ast.Tuple,
+    ast.USub,
+    ast.Is,
+    ast.IsNot,
 )
 _MISSING = object()
 
@@ -36,8 +58,10 @@ def parse(expression: str) -> ast.Expression:
         raise WorkflowError(f"invalid expression {expression!r}: {e.msg}") from e
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
-            raise WorkflowError(f"expression {expression!r} uses {type(node).__name__}, which is not allowed",
-                                hint="Use names, .field, [index], literals, comparisons, and/or/not, in.")
+            raise WorkflowError(
+                f"expression {expression!r} uses {type(node).__name__}, which is not allowed",
+                hint="Use names, .field, [index], literals, comparisons, and/or/not, in.",
+            )
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             raise WorkflowError(f"expression {expression!r} accesses a private attribute")
     return tree
@@ -49,10 +73,17 @@ def references(expression: str) -> list[tuple[str, str]]:
     for node in ast.walk(parse(expression)):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             refs.append((node.value.id, node.attr))
-        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and isinstance(node.slice, ast.Constant):
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and isinstance(node.slice, ast.Constant)
+        ):
             refs.append((node.value.id, str(node.slice.value)))
         elif isinstance(node, ast.Name) and node.id not in ("steps", "inputs", "true", "false", "null"):
-            raise WorkflowError(f"unknown name {node.id!r} in {expression!r}", hint="Expressions read `inputs.X` and `steps.ID.outputs.X`.")
+            raise WorkflowError(
+                f"unknown name {node.id!r} in {expression!r}",
+                hint="Expressions read `inputs.X` and `steps.ID.outputs.X`.",
+            )
     return refs
 
 

@@ -25,15 +25,25 @@ __all__ = ["FIXERS"]
 # log text -> Debian packages that fix it
 SYSTEM_PACKAGES: list[tuple[re.Pattern[str], list[str]]] = [
     (re.compile(r"pg_config executable not found|libpq-fe\.h", re.I), ["gcc", "libpq-dev"]),
-    (re.compile(r"mysql_config not found|mysql\.h: No such file", re.I), ["default-libmysqlclient-dev", "gcc", "pkg-config"]),
+    (
+        re.compile(r"mysql_config not found|mysql\.h: No such file", re.I),
+        ["default-libmysqlclient-dev", "gcc", "pkg-config"],
+    ),
     (re.compile(r"ffi\.h: No such file", re.I), ["gcc", "libffi-dev"]),
     (re.compile(r"openssl/\w+\.h: No such file", re.I), ["gcc", "libssl-dev"]),
     (re.compile(r"libxml/\w+\.h: No such file|xslt-config", re.I), ["gcc", "libxml2-dev", "libxslt1-dev"]),
     (re.compile(r"jpeglib\.h|zlib\.h: No such file", re.I), ["gcc", "libjpeg-dev", "zlib1g-dev"]),
     (re.compile(r"Python\.h: No such file", re.I), ["gcc", "python3-dev"]),
-    (re.compile(r"(?:gcc|cc|g\+\+|make)['\"]?: (?:not found|No such file)|command '(?:gcc|x86_64-linux-gnu-gcc)' failed"
-                r"|unable to execute '(?:gcc|x86_64-linux-gnu-gcc)'|No such file or directory: '(?:gcc|cc|x86_64-linux-gnu-gcc)'"
-                r"|gyp ERR! stack Error: not found: (?:make|g\+\+|cc)", re.I), ["build-essential"]),
+    (
+        re.compile(
+            r"(?:gcc|cc|g\+\+|make)['\"]?: (?:not found|No such file)|command '(?:gcc|x86_64-linux-gnu-gcc)' failed"
+            r"|unable to execute '(?:gcc|x86_64-linux-gnu-gcc)'|No such file or directory: "
+            r"'(?:gcc|cc|x86_64-linux-gnu-gcc)'"
+            r"|gyp ERR! stack Error: not found: (?:make|g\+\+|cc)",
+            re.I,
+        ),
+        ["build-essential"],
+    ),
     (re.compile(r"gyp ERR! find Python|Could not find any Python installation to use", re.I), ["python3"]),
     (re.compile(r"git: not found|Cannot find command 'git'", re.I), ["git"]),
 ]
@@ -48,8 +58,10 @@ async def _call(services: Services, failure: FailureContext, tool: str, params: 
     return await REGISTRY.call(services, tool, {**params, "session_id": failure.session_id}, progress=failure.progress)
 
 
-APPLY_HINT = ("review the diff, then resume the run with {param:apply_fixes} ({tool:resume_workflow RUN_ID --apply-fixes}) to "
-              "write it (your file is kept as an artifact), or edit the file yourself and resume")
+APPLY_HINT = (
+    "review the diff, then resume the run with {param:apply_fixes} ({tool:resume_workflow RUN_ID --apply-fixes}) to "
+    "write it (your file is kept as an artifact), or edit the file yourself and resume"
+)
 
 
 def _apply_hint(failure: FailureContext) -> str:
@@ -59,7 +71,11 @@ def _apply_hint(failure: FailureContext) -> str:
 async def _regenerate(services: Services, failure: FailureContext, **overrides: Any) -> str:
     """The Dockerfile generated with ``overrides`` (not written: :func:`_write_dockerfile` decides that)."""
     dockerfile = _outputs(failure, "dockerfile")
-    params = {"path": dockerfile.get("service_dir") or failure.context.get("inputs", {}).get("path"), "write": False, **overrides}
+    params = {
+        "path": dockerfile.get("service_dir") or failure.context.get("inputs", {}).get("path"),
+        "write": False,
+        **overrides,
+    }
     result = await _call(services, failure, "generate_dockerfile", params)
     return str(result.dockerfile)
 
@@ -75,23 +91,33 @@ async def _write_dockerfile(failure: FailureContext, content: str) -> FileWrite 
     target = Path(service_dir) / "Dockerfile"
     replace = failure.apply_fixes
     if not replace and target.is_file() and not is_ours(target.read_text(encoding="utf-8", errors="replace")):
-        replace = await ctx.decide("apply_fixes", f"The build failed ({failure.error.code}) and Container Kit has a fixed "
-                                   f"Dockerfile. Write it over your {target}? Your file is kept as a session artifact.")
+        replace = await ctx.decide(
+            "apply_fixes",
+            f"The build failed ({failure.error.code}) and Container Kit has a fixed "
+            f"Dockerfile. Write it over your {target}? Your file is kept as a session artifact.",
+        )
     return write_file(ctx, Path(service_dir), target, content, replace=replace, kind="fix_dockerfile")
 
 
 def _proposed(failure: FailureContext, write: FileWrite, what: str) -> RouteDecision:
-    return RouteDecision("give_up", f"{what}, but {write.path} is your file, so the fix was not written: the proposed Dockerfile is "
-                         f"artifact {write.proposal_artifact} (diff {write.diff_artifact}); {_apply_hint(failure)}",
-                         detail={"proposal": write.model_dump(mode="json")})
+    return RouteDecision(
+        "give_up",
+        f"{what}, but {write.path} is your file, so the fix was not written: the proposed Dockerfile is "
+        f"artifact {write.proposal_artifact} (diff {write.diff_artifact}); {_apply_hint(failure)}",
+        detail={"proposal": write.model_dump(mode="json")},
+    )
 
 
 def _applied(write: FileWrite) -> dict[str, Any]:
-    return {"file": write.model_dump(mode="json")} | ({"previous_artifact": write.previous_artifact} if write.previous_artifact else {})
+    return {"file": write.model_dump(mode="json")} | (
+        {"previous_artifact": write.previous_artifact} if write.previous_artifact else {}
+    )
 
 
 @fixer("missing_system_packages")
-async def missing_system_packages(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision | None:
+async def missing_system_packages(
+    failure: FailureContext, services: Services, rule: RoutingRule
+) -> RouteDecision | None:
     """A native build needs OS packages the Dockerfile lacks: regenerate with them and rebuild."""
     error = failure.error
     if not isinstance(error, BuildError):
@@ -104,11 +130,16 @@ async def missing_system_packages(failure: FailureContext, services: Services, r
     write = await _write_dockerfile(failure, content)
     what = f"the build needs the system packages {', '.join(needed)}"
     if write is None:
-        return RouteDecision("give_up", f"{what}: add them to the Dockerfile (apt-get install) and rebuild", detail={"packages": needed})
+        return RouteDecision(
+            "give_up", f"{what}: add them to the Dockerfile (apt-get install) and rebuild", detail={"packages": needed}
+        )
     if write.action == "proposed":
         return _proposed(failure, write, what)
-    return RouteDecision("retry", f"added system packages {', '.join(needed)} to the Dockerfile and rebuilt",
-                         detail={"packages": needed, **_applied(write)})
+    return RouteDecision(
+        "retry",
+        f"added system packages {', '.join(needed)} to the Dockerfile and rebuilt",
+        detail={"packages": needed, **_applied(write)},
+    )
 
 
 @fixer("wrong_port")
@@ -123,7 +154,9 @@ async def wrong_port(failure: FailureContext, services: Services, rule: RoutingR
     port = ports[0]
     write = await _write_dockerfile(failure, await _regenerate(services, failure, port=port))
     if write is None:
-        return RouteDecision("give_up", f"the app listens on {port}: set EXPOSE and the start command's port to {port}, and rebuild")
+        return RouteDecision(
+            "give_up", f"the app listens on {port}: set EXPOSE and the start command's port to {port}, and rebuild"
+        )
     if write.action == "proposed":
         return _proposed(failure, write, f"the app listens on {port}")
     build = _outputs(failure, "build")
@@ -131,8 +164,12 @@ async def wrong_port(failure: FailureContext, services: Services, rule: RoutingR
     tags = build.get("tags") or []
     rebuilt = await _call(services, failure, "build_image", {"path": dockerfile.get("service_dir"), "tags": tags[:1]})
     image = rebuilt.model_dump().get("image_id")
-    return RouteDecision("retry", f"the app listens on {port}: regenerated the Dockerfile for port {port} and rebuilt",
-                         params={"port": port, "image": image}, detail={"port": port, "image": image, **_applied(write)})
+    return RouteDecision(
+        "retry",
+        f"the app listens on {port}: regenerated the Dockerfile for port {port} and rebuilt",
+        params={"port": port, "image": image},
+        detail={"port": port, "image": image, **_applied(write)},
+    )
 
 
 DOCKERFILE_PROMPT = """A container build failed. Return a corrected, complete Dockerfile and nothing else (no prose, no code fences).
@@ -160,32 +197,49 @@ async def dockerfile_by_model(failure: FailureContext, services: Services, rule:
     details = error.build_details
     dockerfile_out = _outputs(failure, "dockerfile")
     service_dir = dockerfile_out.get("service_dir")
-    hint = (f"{error.code} at Dockerfile line {details.get('line')}: fix the Dockerfile in {service_dir} (see the error's "
-            f"log tail), check it with {{tool:validate_dockerfile}}, then resume the run ({{tool:resume_workflow {failure.run_id}}})")
+    hint = (
+        f"{error.code} at Dockerfile line {details.get('line')}: fix the Dockerfile in {service_dir} (see the error's "
+        f"log tail), check it with {{tool:validate_dockerfile}}, then resume the run ({{tool:resume_workflow "
+        f"{failure.run_id}}})"
+    )
     if failure.sampler is None or not service_dir:
         return RouteDecision("give_up", hint)
     path = anyio.Path(service_dir) / "Dockerfile"
     current = await path.read_text()
     analysis = failure.context.get("steps", {}).get("analyze", {}).get("outputs", {}).get("analysis", {})
-    prompt = DOCKERFILE_PROMPT.format(code=error.code, message=error.message, line=details.get("line"),
-                                      tail=details.get("log_tail", "")[-3000:], analysis=str(analysis)[:4000], dockerfile=current)
-    answer = await failure.sampler.complete(prompt, system="You fix Dockerfiles. Answer with the Dockerfile only.", max_tokens=3000)
+    prompt = DOCKERFILE_PROMPT.format(
+        code=error.code,
+        message=error.message,
+        line=details.get("line"),
+        tail=details.get("log_tail", "")[-3000:],
+        analysis=str(analysis)[:4000],
+        dockerfile=current,
+    )
+    answer = await failure.sampler.complete(
+        prompt, system="You fix Dockerfiles. Answer with the Dockerfile only.", max_tokens=3000
+    )
     candidate = re.sub(r"^```\w*\n|\n```\s*$", "", answer.strip()) + "\n"
     from containerkit.dockerfile.lint import lint
 
     findings = await lint(candidate, None, dockerfile_out.get("port"))
     errors = [f"{f.rule} line {f.line}: {f.message}" for f in findings if f.severity == "error"]
     if not candidate.lstrip().upper().startswith(("FROM", "ARG", "#")) or errors:
-        return RouteDecision("give_up", f"the model's Dockerfile was rejected ({'; '.join(errors[:3]) or 'not a Dockerfile'}); " + hint,
-                             detail={"sampling": "rejected", "errors": errors[:10]})
+        return RouteDecision(
+            "give_up",
+            f"the model's Dockerfile was rejected ({'; '.join(errors[:3]) or 'not a Dockerfile'}); " + hint,
+            detail={"sampling": "rejected", "errors": errors[:10]},
+        )
     write = await _write_dockerfile(failure, candidate)
     if write is None:
         return RouteDecision("give_up", hint)
     if write.action == "proposed":
         decision = _proposed(failure, write, "the client's model corrected the Dockerfile (it lints without errors)")
         return RouteDecision(decision.action, decision.reason, detail={**decision.detail, "sampling": "proposed"})
-    return RouteDecision("retry", "the client's model corrected the Dockerfile (it lints without errors); rebuilding",
-                         detail={"sampling": "accepted", **_applied(write)})
+    return RouteDecision(
+        "retry",
+        "the client's model corrected the Dockerfile (it lints without errors); rebuilding",
+        detail={"sampling": "accepted", **_applied(write)},
+    )
 
 
 @fixer("explain_rollout")
@@ -194,7 +248,9 @@ async def explain_rollout(failure: FailureContext, services: Services, rule: Rou
     if not isinstance(error, RolloutFailedError):
         return None
     diagnostics = error.rollout_details.get("diagnostics") or error.details
-    reasons = sorted(set(re.findall(r"CrashLoopBackOff|ImagePullBackOff|ErrImagePull|OOMKilled|Unschedulable", str(diagnostics))))
+    reasons = sorted(
+        set(re.findall(r"CrashLoopBackOff|ImagePullBackOff|ErrImagePull|OOMKilled|Unschedulable", str(diagnostics)))
+    )
     advice = {
         "ImagePullBackOff": "push the image to a registry the cluster can reach (or load it into kind)",
         "ErrImagePull": "push the image to a registry the cluster can reach (or load it into kind)",
@@ -203,6 +259,9 @@ async def explain_rollout(failure: FailureContext, services: Services, rule: Rou
         "Unschedulable": "lower the resource requests or add nodes",
     }
     what = "; ".join(f"{r}: {advice[r]}" for r in reasons) or "see the diagnostics in the error details"
-    return RouteDecision("give_up", f"the rollout failed ({', '.join(reasons) or 'unknown reason'}): {what}; "
-                         f"then resume the run ({{tool:resume_workflow {failure.run_id}}})",
-                         detail={"reasons": reasons})
+    return RouteDecision(
+        "give_up",
+        f"the rollout failed ({', '.join(reasons) or 'unknown reason'}): {what}; "
+        f"then resume the run ({{tool:resume_workflow {failure.run_id}}})",
+        detail={"reasons": reasons},
+    )

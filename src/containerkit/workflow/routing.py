@@ -42,7 +42,8 @@ def load_rules(path: Path | None = None) -> RoutingRules:
         return RoutingRules.model_validate(yamlsafe.load(yamlsafe.read(source)))
     except (OSError, yaml.YAMLError, ValidationError) as e:
         raise ConfigError(
-            f"routing rules {source} are invalid: {e}", hint="Fix the file named by CONTAINERKIT_WORKFLOW__ROUTING_RULES."
+            f"routing rules {source} are invalid: {e}",
+            hint="Fix the file named by CONTAINERKIT_WORKFLOW__ROUTING_RULES.",
         ) from e
 
 
@@ -64,7 +65,8 @@ def default_router(services: Services) -> Router:
         fix = FIXERS.get(rule.fixer)
         if fix is None:
             raise ConfigError(
-                f"routing rule {rule.id} names unknown fixer {rule.fixer!r}", hint=f"Known fixers: {', '.join(sorted(FIXERS))}."
+                f"routing rule {rule.id} names unknown fixer {rule.fixer!r}",
+                hint=f"Known fixers: {', '.join(sorted(FIXERS))}.",
             )
         decision = await fix(failure, services, rule)
         if decision is not None:

@@ -41,4 +41,6 @@ async def _skip(failure: FailureContext, services: Services, rule: RoutingRule) 
 
 @fixer("stop")
 async def _stop(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision:
-    return RouteDecision("give_up", rule.hint or f"{failure.error.code} cannot be fixed automatically", detail={"rule": rule.id})
+    return RouteDecision(
+        "give_up", rule.hint or f"{failure.error.code} cannot be fixed automatically", detail={"rule": rule.id}
+    )

@@ -16,7 +16,14 @@ from typing import Any
 
 import anyio
 
-from containerkit.errors import CancelledError_, ConflictError, ContainerKitError, TimeoutError_, WorkflowError, wrap_unexpected
+from containerkit.errors import (
+    CancelledError_,
+    ConflictError,
+    ContainerKitError,
+    TimeoutError_,
+    WorkflowError,
+    wrap_unexpected,
+)
 from containerkit.store import owner
 from containerkit.store.runs import RunRecord, StepStatus
 from containerkit.tools.base import InputNeeded, NullProgress, Progress, Sampler, Services, ToolContext, input_needed
@@ -96,10 +103,13 @@ class WorkflowRunner:
         problems = validate_spec(spec, self.registry, merged)  # every parameter, before the first step runs
         if problems:
             raise WorkflowError(
-                f"workflow {spec.name!r} is invalid: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                f"workflow {spec.name!r} is invalid: {problems[0]}"
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
                 details={"problems": list(problems)},
             )
-        run_id = self.runs.create(session_id, spec.name, spec.model_dump(mode="json"), merged, [s.id for s in spec.steps], os.getpid())
+        run_id = self.runs.create(
+            session_id, spec.name, spec.model_dump(mode="json"), merged, [s.id for s in spec.steps], os.getpid()
+        )
         return await self._execute(run_id)
 
     async def resume(self, run_id: str) -> RunRecord:
@@ -113,8 +123,10 @@ class WorkflowRunner:
         if run.status == "succeeded":
             return run
         if run.status in ("running", "cancelling") and run.pid != os.getpid() and not owner.gone(run.owner, run.pid):
-            raise ConflictError(f"run {run_id} is still running in process {run.pid}",
-                                hint="Wait for it, or cancel it with {tool:cancel_workflow}.")
+            raise ConflictError(
+                f"run {run_id} is still running in process {run.pid}",
+                hint="Wait for it, or cancel it with {tool:cancel_workflow}.",
+            )
         kept = [s.step_id for s in run.steps if s.status == "succeeded"]
         for step in run.steps:
             if step.status != "succeeded":
@@ -127,8 +139,12 @@ class WorkflowRunner:
     async def _execute(self, run_id: str) -> RunRecord:
         run = self.runs.get(run_id)
         spec = WorkflowSpec.model_validate(run.spec)
-        state = _RunState(spec, run, self.max_parallel if spec.max_parallel is None else min(spec.max_parallel, self.max_parallel),
-                          self.progress)
+        state = _RunState(
+            spec,
+            run,
+            self.max_parallel if spec.max_parallel is None else min(spec.max_parallel, self.max_parallel),
+            self.progress,
+        )
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch_cancel, run_id, tg.cancel_scope, state)
@@ -141,7 +157,9 @@ class WorkflowRunner:
             need = input_needed(e)
             if need is None:
                 raise
-            self._finish_cancelled(run_id, state, f"stopped to ask the client ({need}); the call is repeated with the answer")
+            self._finish_cancelled(
+                run_id, state, f"stopped to ask the client ({need}); the call is repeated with the answer"
+            )
             raise need from None
         if state.cancel_requested:
             self._finish_cancelled(run_id, state, "cancelled by request")
@@ -187,12 +205,18 @@ class WorkflowRunner:
                 self.runs.set_step(run_id, step.id, "skipped", reason=skip.reason)
             except ContainerKitError as e:
                 outcome = "failed"
-                state.results[step.id] = {"status": "failed", "outputs": None, "error": {"code": e.code, "message": e.message}}
+                state.results[step.id] = {
+                    "status": "failed",
+                    "outputs": None,
+                    "error": {"code": e.code, "message": e.message},
+                }
                 state.errors[step.id] = e
                 self.runs.set_step(run_id, step.id, "failed", error=e, job_id=_job_of(e))
                 for target in step.on_failure:
                     state.activated.add(target)
-                    self.runs.add_event(run_id, "route", {"from": step.id, "to": target, "code": e.code}, step_id=step.id)
+                    self.runs.add_event(
+                        run_id, "route", {"from": step.id, "to": target, "code": e.code}, step_id=step.id
+                    )
             state.status[step.id] = outcome
             await state.progress.step(step.id, 1.0, f"step {step.id}: {outcome}")
             state.changed.set()
@@ -206,9 +230,15 @@ class WorkflowRunner:
             params = {**expr.render(step.params, state.context()), **overrides, "session_id": state.session_id}
             try:
                 with anyio.fail_after(step.timeout_s):
-                    result = await self.registry.call(self.services, step.tool, params, progress=StepProgress(state.progress, step.id),
-                                                      sampler=self.sampler, client_roots=self.client_roots,
-                                                      decider=self.owner.decider if self.owner is not None else None)
+                    result = await self.registry.call(
+                        self.services,
+                        step.tool,
+                        params,
+                        progress=StepProgress(state.progress, step.id),
+                        sampler=self.sampler,
+                        client_roots=self.client_roots,
+                        decider=self.owner.decider if self.owner is not None else None,
+                    )
                 return result.model_dump(mode="json"), result.job_id
             except TimeoutError as e:
                 error: ContainerKitError = TimeoutError_(f"step {step.id} did not finish within {step.timeout_s:g}s")
@@ -217,7 +247,9 @@ class WorkflowRunner:
                 error = e
             if attempt <= step.retries and error.retryable:  # the error decides: a deterministic failure is not rebuilt
                 delay = step.retry_backoff_s * (2 ** (attempt - 1))
-                self.runs.add_event(run_id, "retry", {"attempt": attempt, "code": error.code, "delay_s": delay}, step_id=step.id)
+                self.runs.add_event(
+                    run_id, "retry", {"attempt": attempt, "code": error.code, "delay_s": delay}, step_id=step.id
+                )
                 await anyio.sleep(delay)
                 continue
             decision = await self._route(run_id, step, params, error, attempt, state)
@@ -229,20 +261,50 @@ class WorkflowRunner:
                 raise error
             overrides.update(decision.params)
 
-    async def _route(self, run_id: str, step: StepSpec, params: dict[str, Any], error: ContainerKitError,
-                     attempt: int, state: _RunState) -> RouteDecision | None:
+    async def _route(
+        self,
+        run_id: str,
+        step: StepSpec,
+        params: dict[str, Any],
+        error: ContainerKitError,
+        attempt: int,
+        state: _RunState,
+    ) -> RouteDecision | None:
         if self.router is None:
             return None
-        failure = FailureContext(run_id, state.session_id, step, params, error, attempt, state.context(), self.sampler,
-                                 StepProgress(state.progress, step.id), self.apply_fixes, self.owner)
+        failure = FailureContext(
+            run_id,
+            state.session_id,
+            step,
+            params,
+            error,
+            attempt,
+            state.context(),
+            self.sampler,
+            StepProgress(state.progress, step.id),
+            self.apply_fixes,
+            self.owner,
+        )
         try:
             decision = await self.router(failure)
         except ContainerKitError as e:
-            self.runs.add_event(run_id, "route_failed", {"code": error.code, "fixer_error": e.to_dict()}, step_id=step.id)
+            self.runs.add_event(
+                run_id, "route_failed", {"code": error.code, "fixer_error": e.to_dict()}, step_id=step.id
+            )
             return None
         if decision is not None:
-            self.runs.add_event(run_id, "route", {"code": error.code, "action": decision.action, "reason": decision.reason,
-                                                   "params": decision.params, **decision.detail}, step_id=step.id)
+            self.runs.add_event(
+                run_id,
+                "route",
+                {
+                    "code": error.code,
+                    "action": decision.action,
+                    "reason": decision.reason,
+                    "params": decision.params,
+                    **decision.detail,
+                },
+                step_id=step.id,
+            )
         return decision
 
     async def _watch_cancel(self, run_id: str, scope: anyio.CancelScope, state: _RunState) -> None:
@@ -261,11 +323,16 @@ class WorkflowRunner:
         self.runs.set_run(run_id, "cancelled", CancelledError_(f"workflow {reason}"))
 
     def _finish(self, run_id: str, state: _RunState) -> None:
-        failed = [s for s in state.spec.steps if state.status[s.id] == "failed" and not s.continue_on_error
-                  and not state.route_recovered(s)]
+        failed = [
+            s
+            for s in state.spec.steps
+            if state.status[s.id] == "failed" and not s.continue_on_error and not state.route_recovered(s)
+        ]
         if failed:
             first = state.errors[failed[0].id]
-            err = WorkflowError(f"step {failed[0].id} failed: {first.code}: {first.message}", code=first.code, hint=first.hint)
+            err = WorkflowError(
+                f"step {failed[0].id} failed: {first.code}: {first.message}", code=first.code, hint=first.hint
+            )
             self.runs.set_run(run_id, "failed", err)
         else:
             self.runs.set_run(run_id, "succeeded")
@@ -318,7 +385,9 @@ class _RunState:
         self.max_parallel = max_parallel
         self.status: dict[str, StepStatus] = {s.step_id: s.status for s in run.steps}
         self.results: dict[str, dict[str, Any]] = {
-            s.step_id: {"status": s.status, "outputs": s.outputs, "error": None} for s in run.steps if s.status == "succeeded"
+            s.step_id: {"status": s.status, "outputs": s.outputs, "error": None}
+            for s in run.steps
+            if s.status == "succeeded"
         }
         self.errors: dict[str, ContainerKitError] = {}
         self.activated: set[str] = set()
@@ -326,7 +395,9 @@ class _RunState:
         self.optional: set[str] = set()
         self.changed = anyio.Event()
         self.cancel_requested = False
-        self.progress = RunProgress(progress, spec.steps, {step_id for step_id, st in self.status.items() if st in _TERMINAL})
+        self.progress = RunProgress(
+            progress, spec.steps, {step_id for step_id, st in self.status.items() if st in _TERMINAL}
+        )
 
     def context(self) -> dict[str, Any]:
         return {"inputs": self.inputs, "steps": dict(self.results)}
@@ -377,8 +448,6 @@ class _RunState:
         return bool(step.on_failure) and all(self.status.get(t) == "succeeded" for t in step.on_failure)
 
 
-
-
 def _job_of(error: ContainerKitError) -> str | None:
     job = error.details.get("job_id")
     return job if isinstance(job, str) else None
@@ -390,8 +459,11 @@ def run_failed_error(run: RunRecord) -> ContainerKitError:
         return CancelledError_(f"workflow run {run.id} was cancelled", details={"run_id": run.id})
     failed = [s for s in run.steps if s.status == "failed"]
     step = failed[0] if failed else None
-    return wrap_unexpected(WorkflowError(
-        f"workflow run {run.id} failed" + (f" at step {step.step_id}: {step.error_code}: {step.error_message}" if step else ""),
-        code=(step.error_code if step and step.error_code else "WORKFLOW_ERROR"),
-        details={"run_id": run.id, "failed_steps": [s.step_id for s in failed]},
-    ))
+    return wrap_unexpected(
+        WorkflowError(
+            f"workflow run {run.id} failed"
+            + (f" at step {step.step_id}: {step.error_code}: {step.error_message}" if step else ""),
+            code=(step.error_code if step and step.error_code else "WORKFLOW_ERROR"),
+            details={"run_id": run.id, "failed_steps": [s.step_id for s in failed]},
+        )
+    )

@@ -43,10 +43,14 @@ class StepSpec(BaseModel):
 
     id: str = Field(pattern=_STEP_ID, description="Unique step id (lowercase).")
     tool: str = Field(description="A registered tool name.")
-    params: dict[str, Any] = Field(default_factory=dict, description="Tool params; values may use ${{ ... }} references.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Tool params; values may use ${{ ... }} references."
+    )
     depends_on: list[str] = Field(default_factory=list)
     when: str | None = Field(None, description="Condition on inputs/earlier results; the step is skipped when false.")
-    skip_reason: str | None = Field(None, description="What to say when `when` is false (default: the condition itself).")
+    skip_reason: str | None = Field(
+        None, description="What to say when `when` is false (default: the condition itself)."
+    )
     retries: int = Field(0, ge=0, le=10)
     retry_backoff_s: float = Field(1.0, ge=0, le=300, description="First retry delay; doubles each retry.")
     timeout_s: float | None = Field(None, gt=0)
@@ -109,7 +113,9 @@ def load_spec(source: str | Path | dict[str, Any]) -> WorkflowSpec:
                 if isinstance(idx, int) and idx < len(data["steps"]) and isinstance(data["steps"][idx], dict):
                     loc = f"step {data['steps'][idx].get('id', idx)!r}: " + ".".join(str(p) for p in err["loc"][2:])
             problems.append(f"{loc}: {err['msg']}")
-        raise InvalidInputError(f"{where}: " + "; ".join(problems), hint="See docs/workflows.md for the spec format.") from e
+        raise InvalidInputError(
+            f"{where}: " + "; ".join(problems), hint="See docs/workflows.md for the spec format."
+        ) from e
 
 
 def validate_spec(spec: WorkflowSpec, registry: ToolRegistry, inputs: dict[str, Any] | None = None) -> list[str]:
@@ -131,12 +137,15 @@ def validate_spec(spec: WorkflowSpec, registry: ToolRegistry, inputs: dict[str, 
             problems.append(f"step {step.id!r} is unreachable: its condition {step.when!r} is always false")
         for dep in step.depends_on:
             if dep in known and spec.step(dep).route_only and not step.route_only:
-                problems.append(f"step {step.id!r} depends on route-only step {dep!r}, so it runs only after a failure route")
+                problems.append(
+                    f"step {step.id!r} depends on route-only step {dep!r}, so it runs only after a failure route"
+                )
     return problems
 
 
-def _check_step(step: StepSpec, known: set[str], registry: ToolRegistry, spec: WorkflowSpec,
-                inputs: dict[str, Any] | None) -> list[str]:
+def _check_step(
+    step: StepSpec, known: set[str], registry: ToolRegistry, spec: WorkflowSpec, inputs: dict[str, Any] | None
+) -> list[str]:
     problems: list[str] = []
     for dep in step.depends_on:
         if dep not in known:
@@ -159,7 +168,9 @@ def _check_step(step: StepSpec, known: set[str], registry: ToolRegistry, spec: W
             elif root == "steps" and key not in _ancestors(spec, step.id) | set(_routers(spec, step.id)):
                 problems.append(f"step {step.id!r} reads step {key!r} but does not depend on it (add it to depends_on)")
             elif root == "inputs" and key not in spec.inputs:
-                problems.append(f"step {step.id!r} reads input {key!r}, which the workflow does not declare under inputs")
+                problems.append(
+                    f"step {step.id!r} reads input {key!r}, which the workflow does not declare under inputs"
+                )
     if step.tool not in registry:
         problems.append(f"step {step.id!r} uses unknown tool {step.tool!r} (known: {', '.join(registry.names())})")
         return problems
@@ -179,13 +190,17 @@ def _true_with(condition: str, inputs: dict[str, Any]) -> bool:
         return False
 
 
-def check_params(registry: ToolRegistry, tool: str, params: dict[str, Any], inputs: dict[str, Any] | None = None) -> list[str]:
+def check_params(
+    registry: ToolRegistry, tool: str, params: dict[str, Any], inputs: dict[str, Any] | None = None
+) -> list[str]:
     """Check params against the tool's own model, validators included (an image reference by its grammar). With
     ``inputs`` (a run about to start), values that read only inputs are rendered and checked too; values that read
     other steps' outputs are checked when rendered."""
     model = registry.get(tool).params_model
     fields = model.model_fields
-    problems = [f"unknown parameter {name!r} (parameters: {', '.join(sorted(fields))})" for name in params if name not in fields]
+    problems = [
+        f"unknown parameter {name!r} (parameters: {', '.join(sorted(fields))})" for name in params if name not in fields
+    ]
     static: dict[str, Any] = {}
     for name, info in fields.items():
         if name not in params:
@@ -195,7 +210,9 @@ def check_params(registry: ToolRegistry, tool: str, params: dict[str, Any], inpu
         value = params[name]
         if expr.is_templated(value):
             try:
-                if inputs is None or any(root != "inputs" for e in expr.templates_in(value) for root, _ in expr.references(e)):
+                if inputs is None or any(
+                    root != "inputs" for e in expr.templates_in(value) for root, _ in expr.references(e)
+                ):
                     continue
                 value = expr.render(value, {"inputs": inputs})
             except WorkflowError as e:
@@ -243,7 +260,7 @@ def _check_cycles(spec: WorkflowSpec) -> list[str]:
             if dep not in graph:
                 continue
             if state.get(dep) == 1:
-                cycle = [*path[path.index(dep):], dep] if dep in path else [node, dep]
+                cycle = [*path[path.index(dep) :], dep] if dep in path else [node, dep]
                 problems.append("dependency cycle: " + " -> ".join(cycle))
             elif state.get(dep) is None:
                 visit(dep, [*path, dep])
@@ -261,4 +278,6 @@ def _constant_false(expression: str) -> bool:
     except WorkflowError:
         return False
     body = tree.body
-    return (isinstance(body, ast.Constant) and not body.value) or (isinstance(body, ast.Name) and body.id in ("false", "null"))
+    return (isinstance(body, ast.Constant) and not body.value) or (
+        isinstance(body, ast.Name) and body.id in ("false", "null")
+    )

@@ -36,8 +36,10 @@ def _load(ctx: ToolContext, params: SpecSource) -> WorkflowSpec:
     return load_spec(params.spec or "")
 
 
-APPLY_FIXES_DESCRIPTION = ("Write failure fixes over files you wrote (your previous content is kept as an artifact). "
-                           "Default false: such a fix is stored as a proposal artifact with a diff, and the run stops there.")
+APPLY_FIXES_DESCRIPTION = (
+    "Write failure fixes over files you wrote (your previous content is kept as an artifact). "
+    "Default false: such a fix is stored as a proposal artifact with a diff, and the run stops there."
+)
 
 
 class RunParams(SpecSource):
@@ -74,9 +76,13 @@ def summarize(ctx: ToolContext, run: RunRecord) -> RunResult:
         status=run.status,
         steps=[
             StepSummary(
-                id=s.step_id, tool=tools.get(s.step_id, "?"), status=s.status, attempts=s.attempts,
+                id=s.step_id,
+                tool=tools.get(s.step_id, "?"),
+                status=s.status,
+                attempts=s.attempts,
                 duration_s=(s.ended_at - s.started_at) if s.ended_at and s.started_at else None,
-                error_code=s.error_code, reason=s.reason,
+                error_code=s.error_code,
+                reason=s.reason,
             )
             for s in run.steps
         ],
@@ -101,8 +107,11 @@ def _explain_failure(ctx: ToolContext, run: RunRecord, err: ContainerKitError) -
     if failed is None or failed.job_id is None:
         return
     recorded = next((e for e in ctx.store.list_errors(run.session_id, limit=200) if e.job_id == failed.job_id), None)
-    advice = [str(e.detail.get("reason")) for e in ctx.store.runs.events(run.id)
-              if e.kind == "route" and e.step_id == failed.step_id and e.detail.get("reason")]
+    advice = [
+        str(e.detail.get("reason"))
+        for e in ctx.store.runs.events(run.id)
+        if e.kind == "route" and e.step_id == failed.step_id and e.detail.get("reason")
+    ]
     if recorded is not None:
         err.hint = recorded.hint
         err.details["step_error"] = {k: v for k, v in recorded.details.items() if k not in ("job_id", "session_id")}
@@ -114,19 +123,34 @@ def _explain_failure(ctx: ToolContext, run: RunRecord, err: ContainerKitError) -
 def _runner(ctx: ToolContext, max_parallel: int | None = None, *, apply_fixes: bool = False) -> WorkflowRunner:
     from containerkit.workflow.routing import default_router
 
-    return WorkflowRunner(REGISTRY, ctx.services, progress=ctx.progress, sampler=ctx.sampler, client_roots=ctx.client_roots,
-                          router=default_router(ctx.services), max_parallel=max_parallel, apply_fixes=apply_fixes, owner=ctx)
+    return WorkflowRunner(
+        REGISTRY,
+        ctx.services,
+        progress=ctx.progress,
+        sampler=ctx.sampler,
+        client_roots=ctx.client_roots,
+        router=default_router(ctx.services),
+        max_parallel=max_parallel,
+        apply_fixes=apply_fixes,
+        owner=ctx,
+    )
 
 
 @REGISTRY.tool(
-    "execute_custom_workflow", effects=("runs_workflow",), title="Run a custom workflow", group="workflow",
+    "execute_custom_workflow",
+    effects=("runs_workflow",),
+    title="Run a custom workflow",
+    group="workflow",
     description="Validate and run a YAML workflow of tool steps (depends_on, when, retries, timeout, on_failure routes, "
     "${{ steps.X.outputs.Y }} references). The run is durable: resume it after a crash with resume_workflow.",
-    params=RunParams, result=RunResult,
+    params=RunParams,
+    result=RunResult,
 )
 async def execute_custom_workflow(ctx: ToolContext, params: RunParams) -> RunResult:
     spec = _load(ctx, params)
-    run = await _runner(ctx, params.max_parallel, apply_fixes=params.apply_fixes).start(spec, params.inputs, ctx.session.id)
+    run = await _runner(ctx, params.max_parallel, apply_fixes=params.apply_fixes).start(
+        spec, params.inputs, ctx.session.id
+    )
     return _raise_unless_succeeded(ctx, run)
 
 
@@ -138,10 +162,16 @@ class ValidateResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "validate_workflow", effects=(), title="Validate a workflow", group="workflow", idempotent=True, tracked=False,
+    "validate_workflow",
+    effects=(),
+    title="Validate a workflow",
+    group="workflow",
+    idempotent=True,
+    tracked=False,
     description="Check a workflow spec without running it: unknown tools, wrong params for a tool, unknown step "
     "references, cycles, unreachable steps.",
-    params=SpecSource, result=ValidateResult,
+    params=SpecSource,
+    result=ValidateResult,
 )
 async def validate_workflow(ctx: ToolContext, params: SpecSource) -> ValidateResult:
     spec = _load(ctx, params)
@@ -154,8 +184,11 @@ class RunIdParams(ToolParams):
 
 
 class ResumeParams(RunIdParams):
-    apply_fixes: bool = Field(False, description="First write the fixes the run proposed (review their diff artifacts), then "
-                              "resume; fixes found while resuming are written too. " + APPLY_FIXES_DESCRIPTION.split(". ")[0] + ".")
+    apply_fixes: bool = Field(
+        False,
+        description="First write the fixes the run proposed (review their diff artifacts), then "
+        "resume; fixes found while resuming are written too. " + APPLY_FIXES_DESCRIPTION.split(". ")[0] + ".",
+    )
 
 
 class ListRunsParams(ToolParams):
@@ -178,24 +211,45 @@ class ListRunsResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "list_workflow_runs", effects=(), title="List workflow runs", group="workflow", idempotent=True, tracked=False,
+    "list_workflow_runs",
+    effects=(),
+    title="List workflow runs",
+    group="workflow",
+    idempotent=True,
+    tracked=False,
     description="Workflow runs, newest first (of one session when session_id is given).",
-    params=ListRunsParams, result=ListRunsResult,
+    params=ListRunsParams,
+    result=ListRunsResult,
 )
 async def list_workflow_runs(ctx: ToolContext, params: ListRunsParams) -> ListRunsResult:
     runs = ctx.store.runs.list_runs(params.session_id, params.limit)
-    return ListRunsResult(runs=[
-        RunBrief(run_id=r.id, session_id=r.session_id, name=r.name, status=r.status, created_at=r.created_at,
-                 updated_at=r.updated_at, steps_total=len(r.steps),
-                 steps_done=sum(1 for s in r.steps if s.status in ("succeeded", "skipped", "failed", "cancelled")))
-        for r in runs
-    ])
+    return ListRunsResult(
+        runs=[
+            RunBrief(
+                run_id=r.id,
+                session_id=r.session_id,
+                name=r.name,
+                status=r.status,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                steps_total=len(r.steps),
+                steps_done=sum(1 for s in r.steps if s.status in ("succeeded", "skipped", "failed", "cancelled")),
+            )
+            for r in runs
+        ]
+    )
 
 
 @REGISTRY.tool(
-    "get_workflow_status", effects=(), title="Workflow run status", group="workflow", idempotent=True, tracked=False,
+    "get_workflow_status",
+    effects=(),
+    title="Workflow run status",
+    group="workflow",
+    idempotent=True,
+    tracked=False,
     description="Every step's state, attempts, timing and error, plus the run's routing events and step outputs.",
-    params=RunIdParams, result=RunResult,
+    params=RunIdParams,
+    result=RunResult,
 )
 async def get_workflow_status(ctx: ToolContext, params: RunIdParams) -> RunResult:
     run = ctx.store.runs.get(params.run_id)
@@ -208,9 +262,14 @@ class CancelResult(ToolResult):
 
 
 @REGISTRY.tool(
-    "cancel_workflow", effects=("updates_store",), title="Cancel a workflow run", group="workflow", tracked=False,
+    "cancel_workflow",
+    effects=("updates_store",),
+    title="Cancel a workflow run",
+    group="workflow",
+    tracked=False,
     description="Ask a running workflow to stop: running steps are cancelled and the rest marked cancelled.",
-    params=RunIdParams, result=CancelResult,
+    params=RunIdParams,
+    result=CancelResult,
 )
 async def cancel_workflow(ctx: ToolContext, params: RunIdParams) -> CancelResult:
     runs = ctx.store.runs
@@ -227,9 +286,14 @@ async def cancel_workflow(ctx: ToolContext, params: RunIdParams) -> CancelResult
 
 
 @REGISTRY.tool(
-    "resume_workflow", effects=("runs_workflow",), title="Resume a workflow run", group="workflow", tracked=False,
+    "resume_workflow",
+    effects=("runs_workflow",),
+    title="Resume a workflow run",
+    group="workflow",
+    tracked=False,
     description="Continue a failed, cancelled or crashed run from its first unfinished step; completed steps are not redone.",
-    params=ResumeParams, result=RunResult,
+    params=ResumeParams,
+    result=RunResult,
 )
 async def resume_workflow(ctx: ToolContext, params: ResumeParams) -> RunResult:
     # untracked: the run's own session holds its artifacts (proposals, the files fixes replace)

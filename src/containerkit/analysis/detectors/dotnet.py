@@ -24,7 +24,11 @@ def _deployable(project_text: str) -> bool:
 
 
 def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
-    projects = [f for f in svc.files if f.endswith((".csproj", ".fsproj")) and f.count("/") <= svc.path.count("/") + 2 + bool(svc.path)]
+    projects = [
+        f
+        for f in svc.files
+        if f.endswith((".csproj", ".fsproj")) and f.count("/") <= svc.path.count("/") + 2 + bool(svc.path)
+    ]
     if not projects:
         return None
     col = Collector()
@@ -45,8 +49,12 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     # Properties/launchSettings.json is for `dotnet run` on a developer's machine; a published app in a container
     # listens where ASPNETCORE_HTTP_PORTS / ASPNETCORE_URLS say, so its ports are not the container's
     sources = [f for f in svc.files if f.endswith(".cs") and "/test" not in f.lower()]
-    urls = search(tree, sources + [f for f in svc.files if f.endswith((".json", "Dockerfile")) and not f.endswith("launchSettings.json")],
-                  re.compile(r"(?:ASPNETCORE_URLS|ASPNETCORE_HTTP_PORTS|UseUrls)[^0-9]{0,40}?(?::|=)(\d{2,5})"))
+    urls = search(
+        tree,
+        sources
+        + [f for f in svc.files if f.endswith((".json", "Dockerfile")) and not f.endswith("launchSettings.json")],
+        re.compile(r"(?:ASPNETCORE_URLS|ASPNETCORE_HTTP_PORTS|UseUrls)[^0-9]{0,40}?(?::|=)(\d{2,5})"),
+    )
     if urls:
         port = int(urls[0].value)
         col.add("port", urls[0].file, urls[0].text, urls[0].line)
@@ -72,11 +80,23 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
             secret = sorted({*secret, *(f"ConnectionStrings__{k}" for k in keys["ConnectionStrings"])})
     clean = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "app"
     return ServiceAnalysis(
-        path=svc.path or ".", name=clean, language="dotnet", language_version=tfm.group(1) if tfm else None,
-        framework="aspnetcore" if web else None, package_manager="nuget",
-        lockfile="packages.lock.json" if svc.has(tree, "packages.lock.json") else None, manifest=rel_in(svc.path, project),
-        port=port, reads_port_env=reads_env, start_command=["dotnet", f"{name}.dll"],
-        build_command=["dotnet", "publish", rel_in(svc.path, project), "-c", "Release", "-o", "/out"], build_output="/out",
-        entrypoint=rel_in(svc.path, project), health_path=health, serves_http=web, env_vars=EnvVars(config=config, secret=secret),
-        has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
+        path=svc.path or ".",
+        name=clean,
+        language="dotnet",
+        language_version=tfm.group(1) if tfm else None,
+        framework="aspnetcore" if web else None,
+        package_manager="nuget",
+        lockfile="packages.lock.json" if svc.has(tree, "packages.lock.json") else None,
+        manifest=rel_in(svc.path, project),
+        port=port,
+        reads_port_env=reads_env,
+        start_command=["dotnet", f"{name}.dll"],
+        build_command=["dotnet", "publish", rel_in(svc.path, project), "-c", "Release", "-o", "/out"],
+        build_output="/out",
+        entrypoint=rel_in(svc.path, project),
+        health_path=health,
+        serves_http=web,
+        env_vars=EnvVars(config=config, secret=secret),
+        has_dockerfile=svc.has(tree, "Dockerfile"),
+        evidence=col.evidence,
     )

@@ -9,23 +9,48 @@ from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, loopb
 from containerkit.analysis.models import EnvVars, ServiceAnalysis
 from containerkit.analysis.walk import Tree
 
-FRAMEWORKS = (("github.com/gin-gonic/gin", "gin"), ("github.com/labstack/echo", "echo"), ("github.com/gofiber/fiber", "fiber"),
-              ("github.com/go-chi/chi", "chi"), ("github.com/gorilla/mux", "gorilla"))
-BACKING = {"github.com/lib/pq": "postgres", "github.com/jackc/pgx": "postgres", "github.com/go-sql-driver/mysql": "mysql",
-           "go.mongodb.org/mongo-driver": "mongodb", "github.com/redis/go-redis": "redis", "github.com/go-redis/redis": "redis",
-           "github.com/rabbitmq/amqp091-go": "rabbitmq", "github.com/streadway/amqp": "rabbitmq", "github.com/segmentio/kafka-go": "kafka"}
+FRAMEWORKS = (
+    ("github.com/gin-gonic/gin", "gin"),
+    ("github.com/labstack/echo", "echo"),
+    ("github.com/gofiber/fiber", "fiber"),
+    ("github.com/go-chi/chi", "chi"),
+    ("github.com/gorilla/mux", "gorilla"),
+)
+BACKING = {
+    "github.com/lib/pq": "postgres",
+    "github.com/jackc/pgx": "postgres",
+    "github.com/go-sql-driver/mysql": "mysql",
+    "go.mongodb.org/mongo-driver": "mongodb",
+    "github.com/redis/go-redis": "redis",
+    "github.com/go-redis/redis": "redis",
+    "github.com/rabbitmq/amqp091-go": "rabbitmq",
+    "github.com/streadway/amqp": "rabbitmq",
+    "github.com/segmentio/kafka-go": "kafka",
+}
 ADDR_PORT = re.compile(r"""["'](?:0\.0\.0\.0|localhost|127\.0\.0\.1)?:(\d{2,5})["']""")
 # flag.Int("port", 9898, …), fs.StringVar(&p, "port", getEnv("X", "80"), …), flag.String("http", "localhost:8080", …)
-FLAG_PORT = re.compile(r"""\.(?:Int|Uint|String)(?:Var)?P?\((?:[^,()]+,\s*)?["'](port|http-port|listen|addr|http|address|bind)["']\s*,\s*"""
-                       r"""(?:(?:[\w.]+\(\s*["'][\w]+["']\s*,\s*)?["'](?:[\w.\[\]-]*:)?(\d{2,5})["']|(\d{2,5}))""")
-FLAG_LOOPBACK = re.compile(r"""\.String(?:Var)?P?\((?:[^,()]+,\s*)?["']([\w-]+)["']\s*,\s*["'](?:localhost|127\.0\.0\.1):(\d{2,5})["']""")
+FLAG_PORT = re.compile(
+    r"""\.(?:Int|Uint|String)(?:Var)?P?\((?:[^,()]+,\s*)?["'](port|http-port|listen|addr|http|address|bind)["']\s*,\s*"""
+    r"""(?:(?:[\w.]+\(\s*["'][\w]+["']\s*,\s*)?["'](?:[\w.\[\]-]*:)?(\d{2,5})["']|(\d{2,5}))"""
+)
+FLAG_LOOPBACK = re.compile(
+    r"""\.String(?:Var)?P?\((?:[^,()]+,\s*)?["']([\w-]+)["']\s*,\s*["'](?:localhost|127\.0\.0\.1):(\d{2,5})["']"""
+)
 RUNTIME_DIRS = ("templates", "static", "ui", "web", "public", "assets", "views", "config", "configs")
 PORT_DEFAULT = re.compile(r"""(?:port|PORT)\s*=\s*["'](\d{2,5})["']""")
 ENV_READ = re.compile(r"""os\.(?:Getenv|LookupEnv)\(\s*["']([A-Z_][A-Z0-9_]*)["']""")
 #: modules that compile C with cgo: the binary is built with CGO_ENABLED=1 and links the image's libc
-CGO_MODULES = ("github.com/mattn/go-sqlite3", "github.com/confluentinc/confluent-kafka-go", "gopkg.in/gographics/imagick",
-               "github.com/tecbot/gorocksdb", "github.com/linxGnu/grocksdb", "github.com/google/gopacket/pcap",
-               "github.com/go-gl/", "github.com/miekg/pkcs11", "github.com/ceph/go-ceph")
+CGO_MODULES = (
+    "github.com/mattn/go-sqlite3",
+    "github.com/confluentinc/confluent-kafka-go",
+    "gopkg.in/gographics/imagick",
+    "github.com/tecbot/gorocksdb",
+    "github.com/linxGnu/grocksdb",
+    "github.com/google/gopacket/pcap",
+    "github.com/go-gl/",
+    "github.com/miekg/pkcs11",
+    "github.com/ceph/go-ceph",
+)
 IMPORT_C = re.compile(r'^import\s+"C"|^\s+"C"$', re.M)
 
 
@@ -38,7 +63,11 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     col = Collector()
     gomod = "" if lone else tree.read(svc.rel("go.mod"))
     if lone:
-        col.add("language", next(f for f in svc.with_suffix(".go", depth=1)), "package main with no go.mod: a module is made for it")
+        col.add(
+            "language",
+            next(f for f in svc.with_suffix(".go", depth=1)),
+            "package main with no go.mod: a module is made for it",
+        )
     module = re.search(r"^module\s+(\S+)", gomod, re.M)
     version = re.search(r"^go\s+(\d+\.\d+)", gomod, re.M)
     if version:
@@ -72,7 +101,9 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         elif loopback:
             # the default listens on loopback only: unreachable from outside the container unless told otherwise
             start.append(f"-{loopback.group(1)}=:{loopback.group(2)}")
-            col.add("start_command", found_in, f"-{loopback.group(1)} defaults to a loopback address: bind all interfaces")
+            col.add(
+                "start_command", found_in, f"-{loopback.group(1)} defaults to a loopback address: bind all interfaces"
+            )
     for pattern in (PORT_DEFAULT, ADDR_PORT):
         found = None if port is not None else first(tree, sources, pattern)
         if found:
@@ -89,29 +120,53 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     config, secret = split_env({f.value for f in search(tree, sources, ENV_READ)})
     name = (module.group(1).rsplit("/", 1)[-1] if module else svc.name(tree.root.name)).lower()
     name = re.sub(r"[^a-z0-9-]+", "-", name).strip("-") or "app"
-    http = port is not None or bool(re.search(r"net/http|gin|echo|fiber", " ".join(tree.read(f)[:4000] for f in sources[:20])))
+    http = port is not None or bool(
+        re.search(r"net/http|gin|echo|fiber", " ".join(tree.read(f)[:4000] for f in sources[:20]))
+    )
     cgo = next((mod for mod in CGO_MODULES if mod in gomod), None) or next(
-        (f for f in sources if IMPORT_C.search(tree.read(f))), None)
+        (f for f in sources if IMPORT_C.search(tree.read(f))), None
+    )
     if cgo:
         col.add("build_env", svc.rel("go.mod") if cgo in CGO_MODULES else cgo, f"cgo: {cgo}")
     return ServiceAnalysis(
-        warnings=loopback_warnings(tree, sources), build_env={"CGO_ENABLED": "1"} if cgo else {},
-        path=svc.path or ".", name=name, language="go", language_version=version.group(1) if version else None,
+        warnings=loopback_warnings(tree, sources),
+        build_env={"CGO_ENABLED": "1"} if cgo else {},
+        path=svc.path or ".",
+        name=name,
+        language="go",
+        language_version=version.group(1) if version else None,
         language_version_minimum=version is not None,
-        framework=framework, package_manager="go", lockfile="go.sum" if svc.has(tree, "go.sum") else None,
+        framework=framework,
+        package_manager="go",
+        lockfile="go.sum" if svc.has(tree, "go.sum") else None,
         manifest=None if lone else "go.mod",
-        port=port, reads_port_env=reads_env, start_command=start,
-        build_command=["go", "build", "-trimpath", "-ldflags=-s -w", "-o", "/out/server", f"./{main_dir}" if main_dir != "." else "."],
-        build_output="/out/server", entrypoint=rel_in(svc.path, main) if main else None, health_path=health,
-        serves_http=http, env_vars=EnvVars(config=config, secret=secret),
+        port=port,
+        reads_port_env=reads_env,
+        start_command=start,
+        build_command=[
+            "go",
+            "build",
+            "-trimpath",
+            "-ldflags=-s -w",
+            "-o",
+            "/out/server",
+            f"./{main_dir}" if main_dir != "." else ".",
+        ],
+        build_output="/out/server",
+        entrypoint=rel_in(svc.path, main) if main else None,
+        health_path=health,
+        serves_http=http,
+        env_vars=EnvVars(config=config, secret=secret),
         runtime_files=[d for d in RUNTIME_DIRS if any(f.startswith(svc.rel(d) + "/") for f in svc.files)],
         backing_services=sorted({svc_ for mod, svc_ in BACKING.items() if mod in gomod}),
-        has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
+        has_dockerfile=svc.has(tree, "Dockerfile"),
+        evidence=col.evidence,
     )
 
 
 def _main(tree: Tree, svc: ServiceDir, mains: list[str], module_name: str) -> str | None:
     """The main package to build: the one named like the module (cmd/<module>), else one that serves, else the shallowest."""
+
     def rank(f: str) -> tuple[bool, bool, int, str]:
         directory = rel_in(svc.path, f).rsplit("/", 1)[0] if "/" in rel_in(svc.path, f) else ""
         named = directory.rsplit("/", 1)[-1] == module_name or directory == ""

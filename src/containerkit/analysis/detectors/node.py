@@ -8,21 +8,62 @@ from typing import Any
 
 from containerkit.analysis.detectors import ServiceDir, static
 from containerkit.analysis.detectors.node_install import install_facts, node_command
-from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, loopback_warnings, major_minor, rel_in, search, split_env
+from containerkit.analysis.evidence import (
+    HEALTH_ROUTE,
+    Collector,
+    first,
+    loopback_warnings,
+    major_minor,
+    rel_in,
+    search,
+    split_env,
+)
 from containerkit.analysis.models import EnvVars, ServiceAnalysis
 from containerkit.analysis.walk import Tree
 
 # first match wins: servers before SPA frameworks
-FRAMEWORKS = (("@nestjs/core", "nestjs"), ("next", "nextjs"), ("nuxt", "nuxt"), ("@angular/core", "angular"),
-              ("express", "express"), ("fastify", "fastify"), ("koa", "koa"), ("@hapi/hapi", "hapi"),
-              ("gatsby", "gatsby"), ("vue", "vue"), ("react", "react"), ("svelte", "svelte"), ("vite", "vite"))
+FRAMEWORKS = (
+    ("@nestjs/core", "nestjs"),
+    ("next", "nextjs"),
+    ("nuxt", "nuxt"),
+    ("@angular/core", "angular"),
+    ("express", "express"),
+    ("fastify", "fastify"),
+    ("koa", "koa"),
+    ("@hapi/hapi", "hapi"),
+    ("gatsby", "gatsby"),
+    ("vue", "vue"),
+    ("react", "react"),
+    ("svelte", "svelte"),
+    ("vite", "vite"),
+)
 #: where a site's build tooling writes it, when the repository holds the built site
 SITE_DIRS = ("dist", "build", "_site", "public")
 SPA = {"angular", "vue", "react", "svelte", "gatsby", "vite"}
-DEFAULT_PORT = {"express": 3000, "nestjs": 3000, "nextjs": 3000, "nuxt": 3000, "fastify": 3000, "koa": 3000, "hapi": 3000}
-BACKING = {"pg": "postgres", "postgres": "postgres", "mysql": "mysql", "mysql2": "mysql", "mongodb": "mongodb",
-           "mongoose": "mongodb", "redis": "redis", "ioredis": "redis", "amqplib": "rabbitmq", "kafkajs": "kafka",
-           "@elastic/elasticsearch": "elasticsearch", "sequelize": "postgres", "typeorm": "postgres"}
+DEFAULT_PORT = {
+    "express": 3000,
+    "nestjs": 3000,
+    "nextjs": 3000,
+    "nuxt": 3000,
+    "fastify": 3000,
+    "koa": 3000,
+    "hapi": 3000,
+}
+BACKING = {
+    "pg": "postgres",
+    "postgres": "postgres",
+    "mysql": "mysql",
+    "mysql2": "mysql",
+    "mongodb": "mongodb",
+    "mongoose": "mongodb",
+    "redis": "redis",
+    "ioredis": "redis",
+    "amqplib": "rabbitmq",
+    "kafkajs": "kafka",
+    "@elastic/elasticsearch": "elasticsearch",
+    "sequelize": "postgres",
+    "typeorm": "postgres",
+}
 LISTEN = re.compile(r"\.listen\(\s*(\d{2,5})")
 PORT_ENV = re.compile(r"process\.env\.(?:[A-Z_]*_)?PORT\s*(?:\|\||\?\?)\s*['\"]?(\d{2,5})")
 # a listening port among an app's default settings (defaults/config.js: `port: 9000,`); database ports are not it
@@ -61,13 +102,18 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     scripts: dict[str, str] = pkg.get("scripts", {}) if isinstance(pkg.get("scripts"), dict) else {}
     framework = next((fw for dep, fw in FRAMEWORKS if dep in deps), None)
     if framework:
-        col.add("framework", svc.rel("package.json"), f'depends on {next(d for d, f in FRAMEWORKS if f == framework)}')
+        col.add("framework", svc.rel("package.json"), f"depends on {next(d for d, f in FRAMEWORKS if f == framework)}")
     site = next((d for d in SITE_DIRS if tree.unwalked_file(svc.rel(f"{d}/index.html"))), None)
     if framework is None and site:
         # no server and no site framework, and the built site is in the repository: Node is only its build tooling
         return static.detect(tree, svc, site=site)
     manager, lockfile = "npm", None
-    for lock, mgr in (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm")):
+    for lock, mgr in (
+        ("pnpm-lock.yaml", "pnpm"),
+        ("yarn.lock", "yarn"),
+        ("package-lock.json", "npm"),
+        ("npm-shrinkwrap.json", "npm"),
+    ):
         if svc.has(tree, lock):
             manager, lockfile = mgr, lock
             break
@@ -76,11 +122,20 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     col.add("package_manager", svc.rel(lockfile or "package.json"), manager)
     install = install_facts(tree, svc, pkg, manager, lockfile)
     if install.native:
-        col.add("system_packages", svc.rel(lockfile or "package.json"),
-                f"native modules ({', '.join(install.native[:5])}): a compiler in the build stage")
+        col.add(
+            "system_packages",
+            svc.rel(lockfile or "package.json"),
+            f"native modules ({', '.join(install.native[:5])}): a compiler in the build stage",
+        )
     version = _version(tree, svc, pkg, col)
-    sources = [f for f in svc.with_suffix(".js", ".mjs", ".cjs", ".ts") if "/test" not in f and ".spec." not in f and ".test." not in f
-               and not rel_in(svc.path, f).startswith(("public/", "static/"))]
+    sources = [
+        f
+        for f in svc.with_suffix(".js", ".mjs", ".cjs", ".ts")
+        if "/test" not in f
+        and ".spec." not in f
+        and ".test." not in f
+        and not rel_in(svc.path, f).startswith(("public/", "static/"))
+    ]
     typescript = "typescript" in deps or svc.has(tree, "tsconfig.json")
     spa = framework in SPA and not any(d in runtime_deps for d in ("express", "fastify", "koa"))
     out: dict[str, Any] = {}
@@ -95,11 +150,19 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     scripted = None if spa or framework in ("nextjs", "nestjs") else node_command(scripts)
     if scripted:
         col.add("start_command", svc.rel("package.json"), f"npm start runs `{' '.join(scripted)}`")
-    entry = scripted[1] if scripted and len(scripted) > 1 else _entry(tree, svc, pkg, scripts, framework, typescript, sources)
+    entry = (
+        scripted[1]
+        if scripted and len(scripted) > 1
+        else _entry(tree, svc, pkg, scripts, framework, typescript, sources)
+    )
     start = None if spa else scripted or _start(pkg, scripts, framework, entry)
     runtime_files: list[str] = []
     next_config = next((c for c in ("next.config.js", "next.config.mjs", "next.config.ts") if svc.has(tree, c)), None)
-    if framework == "nextjs" and next_config and re.search(r"""output\s*:\s*["']standalone["']""", tree.read(svc.rel(next_config))):
+    if (
+        framework == "nextjs"
+        and next_config
+        and re.search(r"""output\s*:\s*["']standalone["']""", tree.read(svc.rel(next_config)))
+    ):
         # the standalone server (server.js with its traced node_modules); public/ is optional and copied when present
         out["build_output"], start = ".next/standalone", ["node", "server.js"]
         runtime_files = ["public"] if any(f.startswith(svc.rel("public") + "/") for f in svc.files) else []
@@ -111,20 +174,38 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         col.add("health_path", routes[0].file, routes[0].text, routes[0].line)
     writes = _writes(tree, sources, col)
     env_names = {f.value for f in search(tree, sources, ENV_READ) if f.value} | {
-        f.value for f in search(tree, sources, ENV_READ, 2) if f.value}
+        f.value for f in search(tree, sources, ENV_READ, 2) if f.value
+    }
     config, secret = split_env(env_names)
     return ServiceAnalysis(
         warnings=loopback_warnings(tree, sources),
-        path=svc.path or ".", name=_name(pkg, svc, tree), language="node", language_version=version, framework=framework,
+        path=svc.path or ".",
+        name=_name(pkg, svc, tree),
+        language="node",
+        language_version=version,
+        framework=framework,
         language_version_minimum=_minimum_node(tree, svc, pkg) if version else False,
-        package_manager=manager, package_manager_version=install.version, lockfile=lockfile, install_files=install.files,
-        install_needs_source=install.needs_source, system_packages=["g++", "make", "python3"] if install.native else [],
-        manifest="package.json", port=out.get("port"), runtime_files=runtime_files, writes=writes,
-        reads_port_env=out.get("reads_port_env", False), start_command=start, build_command=build,
-        build_output=out.get("build_output") or ("dist" if typescript and build else None), entrypoint=entry,
-        health_path=health, serves_http=out.get("serves_http", framework is not None or out.get("port") is not None),
-        env_vars=EnvVars(config=config, secret=secret), backing_services=sorted({BACKING[d] for d in runtime_deps if d in BACKING}),
-        has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
+        package_manager=manager,
+        package_manager_version=install.version,
+        lockfile=lockfile,
+        install_files=install.files,
+        install_needs_source=install.needs_source,
+        system_packages=["g++", "make", "python3"] if install.native else [],
+        manifest="package.json",
+        port=out.get("port"),
+        runtime_files=runtime_files,
+        writes=writes,
+        reads_port_env=out.get("reads_port_env", False),
+        start_command=start,
+        build_command=build,
+        build_output=out.get("build_output") or ("dist" if typescript and build else None),
+        entrypoint=entry,
+        health_path=health,
+        serves_http=out.get("serves_http", framework is not None or out.get("port") is not None),
+        env_vars=EnvVars(config=config, secret=secret),
+        backing_services=sorted({BACKING[d] for d in runtime_deps if d in BACKING}),
+        has_dockerfile=svc.has(tree, "Dockerfile"),
+        evidence=col.evidence,
     )
 
 
@@ -184,8 +265,11 @@ def _spa_output(framework: str | None, pkg: dict[str, Any], tree: Tree, svc: Ser
             builder = str(build.get("builder", ""))
             core = major_minor(str(deps.get("@angular/core", "")), parts=1)
             # the application builder (the default of new projects since v17) writes browser/ under outputPath
-            application = builder.endswith(":application") or isinstance(out, dict) or (
-                not builder and core is not None and int(core) >= 17)
+            application = (
+                builder.endswith(":application")
+                or isinstance(out, dict)
+                or (not builder and core is not None and int(core) >= 17)
+            )
             return f"{base}/{browser}".rstrip("/") if application and browser else base
         except (json.JSONDecodeError, StopIteration, KeyError, TypeError, AttributeError):
             return f"dist/{pkg.get('name', 'app')}/browser"
@@ -233,8 +317,15 @@ def _port(tree: Tree, sources: list[str], framework: str | None, col: Collector,
         col.add("port", "package.json", f"{framework} default port {DEFAULT_PORT[framework]}")
 
 
-def _entry(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], scripts: dict[str, str], framework: str | None,
-           typescript: bool, sources: list[str]) -> str | None:
+def _entry(
+    tree: Tree,
+    svc: ServiceDir,
+    pkg: dict[str, Any],
+    scripts: dict[str, str],
+    framework: str | None,
+    typescript: bool,
+    sources: list[str],
+) -> str | None:
     start = scripts.get("start", "")
     match = re.match(r"^node\s+(?:--\S+\s+)*(\S+\.(?:c|m)?js)\b", start)
     if match:

@@ -19,20 +19,90 @@ from containerkit.analysis.detectors import ServiceDir
 from containerkit.analysis.walk import Tree
 
 #: dependencies that compile native code with node-gyp when no prebuilt binary can be had
-NATIVE = frozenset({
-    "sqlite3", "@louislam/sqlite3", "better-sqlite3", "bcrypt", "node-sass", "canvas", "argon2", "bufferutil",
-    "utf-8-validate", "cpu-features", "re2", "leveldown", "zeromq", "node-pty", "usb", "serialport",
-    "@serialport/bindings-cpp", "kerberos", "libxmljs", "libxmljs2", "farmhash", "microtime", "unix-dgram", "isolated-vm",
-    "deasync", "lmdb", "sharp", "oracledb", "node-expat", "iconv", "ffi-napi", "ref-napi", "grpc", "hiredis", "epoll",
-    "diskusage", "node-rdkafka", "@mapbox/node-pre-gyp", "node-gyp", "ssh2", "dtrace-provider", "sodium-native",
-})
+NATIVE = frozenset(
+    {
+        "sqlite3",
+        "@louislam/sqlite3",
+        "better-sqlite3",
+        "bcrypt",
+        "node-sass",
+        "canvas",
+        "argon2",
+        "bufferutil",
+        "utf-8-validate",
+        "cpu-features",
+        "re2",
+        "leveldown",
+        "zeromq",
+        "node-pty",
+        "usb",
+        "serialport",
+        "@serialport/bindings-cpp",
+        "kerberos",
+        "libxmljs",
+        "libxmljs2",
+        "farmhash",
+        "microtime",
+        "unix-dgram",
+        "isolated-vm",
+        "deasync",
+        "lmdb",
+        "sharp",
+        "oracledb",
+        "node-expat",
+        "iconv",
+        "ffi-napi",
+        "ref-napi",
+        "grpc",
+        "hiredis",
+        "epoll",
+        "diskusage",
+        "node-rdkafka",
+        "@mapbox/node-pre-gyp",
+        "node-gyp",
+        "ssh2",
+        "dtrace-provider",
+        "sodium-native",
+    }
+)
 #: install scripts that only print, download a prebuilt binary of their own or set up git hooks: no compiler needed
-NOT_NATIVE = frozenset({
-    "core-js", "core-js-pure", "es5-ext", "protobufjs", "nodemon", "husky", "esbuild", "@swc/core", "@parcel/watcher",
-    "fsevents", "yarn", "spawn-sync", "styled-components", "ejs", "@prisma/client", "prisma", "@prisma/engines",
-    "puppeteer", "cypress", "electron", "msw", "@biomejs/biome", "@sentry/cli", "playwright", "playwright-core",
-    "@nestjs/core", "gatsby", "gatsby-cli", "gatsby-telemetry", "highlight.js", "swiper", "vue-demi", "@scarf/scarf",
-})
+NOT_NATIVE = frozenset(
+    {
+        "core-js",
+        "core-js-pure",
+        "es5-ext",
+        "protobufjs",
+        "nodemon",
+        "husky",
+        "esbuild",
+        "@swc/core",
+        "@parcel/watcher",
+        "fsevents",
+        "yarn",
+        "spawn-sync",
+        "styled-components",
+        "ejs",
+        "@prisma/client",
+        "prisma",
+        "@prisma/engines",
+        "puppeteer",
+        "cypress",
+        "electron",
+        "msw",
+        "@biomejs/biome",
+        "@sentry/cli",
+        "playwright",
+        "playwright-core",
+        "@nestjs/core",
+        "gatsby",
+        "gatsby-cli",
+        "gatsby-telemetry",
+        "highlight.js",
+        "swiper",
+        "vue-demi",
+        "@scarf/scarf",
+    }
+)
 INSTALL_CONFIG = (".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs", "pnpm-workspace.yaml")
 #: a config file that holds a registry credential never goes into an image (it is passed as a build secret instead)
 CREDENTIALS = re.compile(r"_authToken|_auth\s*=|_password|npmAuthToken|npmAuthIdent|:password", re.I)
@@ -49,7 +119,9 @@ class Install:
 
 def install_facts(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], manager: str, lockfile: str | None) -> Install:
     out = Install(version=_pinned(tree, svc, pkg, manager, lockfile))
-    out.files = [name for name in INSTALL_CONFIG if svc.has(tree, name) and not CREDENTIALS.search(tree.read(svc.rel(name)))]
+    out.files = [
+        name for name in INSTALL_CONFIG if svc.has(tree, name) and not CREDENTIALS.search(tree.read(svc.rel(name)))
+    ]
     yarn_path = _yarn_path(tree, svc)
     if yarn_path:
         out.files.append(yarn_path)
@@ -58,8 +130,9 @@ def install_facts(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], manager: str
             out.files.append(directory)
     raw_scripts = pkg.get("scripts")
     scripts: dict[str, Any] = raw_scripts if isinstance(raw_scripts, dict) else {}
-    patches = "patch-package" in json.dumps(scripts) or bool(pkg.get("pnpm", {}).get("patchedDependencies")
-                                                            if isinstance(pkg.get("pnpm"), dict) else False)
+    patches = "patch-package" in json.dumps(scripts) or bool(
+        pkg.get("pnpm", {}).get("patchedDependencies") if isinstance(pkg.get("pnpm"), dict) else False
+    )
     if patches and any(f.startswith(svc.rel("patches") + "/") for f in svc.files):
         out.files.append("patches")
     out.native = sorted(_native(tree, svc, pkg, lockfile))
@@ -93,7 +166,15 @@ def _pinned(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], manager: str, lock
         lock = re.search(r"lockfileVersion:\s*'?(\d+)(?:\.(\d+))?", tree.read(svc.rel(lockfile), limit=4096))
         if lock:  # the lockfile format each pnpm major writes
             major = int(lock.group(1))
-            return "9" if major >= 9 else "8" if major == 6 else "7" if major == 5 and (lock.group(2) or "0") >= "4" else "6"
+            return (
+                "9"
+                if major >= 9
+                else "8"
+                if major == 6
+                else "7"
+                if major == 5 and (lock.group(2) or "0") >= "4"
+                else "6"
+            )
     return None
 
 
@@ -117,16 +198,26 @@ def _native(tree: Tree, svc: ServiceDir, pkg: dict[str, Any], lockfile: str | No
         packages = lock.get("packages") if isinstance(lock, dict) else None
         for key, entry in (packages or {}).items():
             name = key.rsplit("node_modules/", 1)[-1]
-            if key and isinstance(entry, dict) and entry.get("hasInstallScript") and not entry.get("optional") \
-                    and name not in NOT_NATIVE:
+            if (
+                key
+                and isinstance(entry, dict)
+                and entry.get("hasInstallScript")
+                and not entry.get("optional")
+                and name not in NOT_NATIVE
+            ):
                 found.add(name)
     elif lockfile:
         text = tree.read(svc.rel(lockfile), limit=64 * 1024 * 1024)
         names = set(re.findall(r"^\s{0,2}[\"'/]?(@?[a-z0-9][\w.-]*(?:/[\w.-]+)?)@", text, re.M))
         found |= names & NATIVE
         # pnpm marks packages with install scripts
-        found |= {m for m in re.findall(r"^\s{2}['/]?(@?[\w.-]+(?:/[\w.-]+)?)@[^\n]*:\n(?:\s{4}.*\n)*?\s{4}requiresBuild: true",
-                                        text, re.M) if m not in NOT_NATIVE}
+        found |= {
+            m
+            for m in re.findall(
+                r"^\s{2}['/]?(@?[\w.-]+(?:/[\w.-]+)?)@[^\n]*:\n(?:\s{4}.*\n)*?\s{4}requiresBuild: true", text, re.M
+            )
+            if m not in NOT_NATIVE
+        }
     return found
 
 
@@ -141,7 +232,9 @@ def node_command(scripts: dict[str, str], name: str = "start", depth: int = 0) -
             argv = shlex.split(segment)
         except ValueError:
             return None
-        while argv and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]) or argv[0] in ("cross-env", "env", "exec", "dotenv")):
+        while argv and (
+            re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]) or argv[0] in ("cross-env", "env", "exec", "dotenv")
+        ):
             argv = argv[1:]
         if not argv:
             continue

@@ -15,15 +15,36 @@ from containerkit.analysis.walk import Tree
 MANIFESTS = ("requirements.txt", "pyproject.toml", "setup.py", "Pipfile", "setup.cfg")
 DEFAULT_PORT = {"flask": 5000, "fastapi": 8000, "django": 8000, "starlette": 8000}
 BACKING = {
-    "psycopg2": "postgres", "psycopg2-binary": "postgres", "psycopg": "postgres", "asyncpg": "postgres", "pg8000": "postgres",
-    "pymysql": "mysql", "mysqlclient": "mysql", "mysql-connector-python": "mysql", "aiomysql": "mysql",
-    "pymongo": "mongodb", "motor": "mongodb", "mongoengine": "mongodb", "redis": "redis", "aioredis": "redis",
-    "pika": "rabbitmq", "aio-pika": "rabbitmq", "kombu": "rabbitmq", "kafka-python": "kafka", "confluent-kafka": "kafka",
-    "aiokafka": "kafka", "elasticsearch": "elasticsearch", "cassandra-driver": "cassandra", "pymemcache": "memcached",
+    "psycopg2": "postgres",
+    "psycopg2-binary": "postgres",
+    "psycopg": "postgres",
+    "asyncpg": "postgres",
+    "pg8000": "postgres",
+    "pymysql": "mysql",
+    "mysqlclient": "mysql",
+    "mysql-connector-python": "mysql",
+    "aiomysql": "mysql",
+    "pymongo": "mongodb",
+    "motor": "mongodb",
+    "mongoengine": "mongodb",
+    "redis": "redis",
+    "aioredis": "redis",
+    "pika": "rabbitmq",
+    "aio-pika": "rabbitmq",
+    "kombu": "rabbitmq",
+    "kafka-python": "kafka",
+    "confluent-kafka": "kafka",
+    "aiokafka": "kafka",
+    "elasticsearch": "elasticsearch",
+    "cassandra-driver": "cassandra",
+    "pymemcache": "memcached",
 }
 SYSTEM_PACKAGES = {
-    "psycopg2": ["gcc", "libpq-dev"], "uwsgi": ["gcc", "libc6-dev"], "mysqlclient": ["default-libmysqlclient-dev", "gcc", "pkg-config"],
-    "python-ldap": ["gcc", "libldap2-dev", "libsasl2-dev"], "pyodbc": ["gcc", "unixodbc-dev"],
+    "psycopg2": ["gcc", "libpq-dev"],
+    "uwsgi": ["gcc", "libc6-dev"],
+    "mysqlclient": ["default-libmysqlclient-dev", "gcc", "pkg-config"],
+    "python-ldap": ["gcc", "libldap2-dev", "libsasl2-dev"],
+    "pyodbc": ["gcc", "unixodbc-dev"],
 }
 APP_OBJECT = re.compile(r"^(\w+)\s*=\s*(?:flask\.)?(Flask|FastAPI|Starlette|Quart|Sanic)\(")
 APP_FACTORY = re.compile(r"^def\s+(create_app|make_app|get_app)\s*\(")
@@ -33,14 +54,18 @@ FRAMEWORK_IMPORT = re.compile(r"^\s*(?:from|import)\s+(fastapi|flask|starlette|q
 RUN_PORT = re.compile(r"\.run\([^)]*port\s*=\s*(\d{2,5})")
 PORT_ENV = re.compile(r"""(?:environ\.get|getenv|environ\[)\(?\s*["']PORT["'](?:\s*,\s*["']?(\d{2,5}))?""")
 # another variable's default port: os.environ.get("APP_PORT", 9090), os.getenv("HTTP_PORT", "8080")
-NAMED_PORT_ENV = re.compile(r"""(?:environ\.get|getenv)\(\s*["'](?:APP|HTTP|SERVER|WEB|LISTEN|SERVICE|API|FLASK_RUN|UVICORN"""
-                            r"""|GUNICORN|BIND|APPLICATION)_PORT["']\s*,\s*["']?(\d{2,5})""")
+NAMED_PORT_ENV = re.compile(
+    r"""(?:environ\.get|getenv)\(\s*["'](?:APP|HTTP|SERVER|WEB|LISTEN|SERVICE|API|FLASK_RUN|UVICORN"""
+    r"""|GUNICORN|BIND|APPLICATION)_PORT["']\s*,\s*["']?(\d{2,5})"""
+)
 ENV_READ = re.compile(
     r"""(?:os\.environ\.get|os\.getenv|os\.environ\[|environ\.get|env\.str|env\.int|env\.bool|env)\(?\s*["']([A-Z_][A-Z0-9_]*)["']"""
 )
 DJANGO_HEALTH = re.compile(r"""path\(\s*["'](health|healthz|ready|ping)/?["']""")
 # the authors' own server command, in a Procfile or a boot script: gunicorn -b :5000 microblog:app
-LAUNCH_TARGET = re.compile(r"\b(gunicorn|uvicorn)\b[^\n;&|]*?\s([A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\(\))?)(?=\s|$|[;&|\"'])")
+LAUNCH_TARGET = re.compile(
+    r"\b(gunicorn|uvicorn)\b[^\n;&|]*?\s([A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\(\))?)(?=\s|$|[;&|\"'])"
+)
 LAUNCH_FILES = ("Procfile", "boot.sh", "entrypoint.sh", "start.sh", "run.sh", "docker-entrypoint.sh")
 # a wheel's file name: distribution-version(-build)?-python tag-abi tag-platform tag.whl
 WHEEL = re.compile(r"([A-Za-z0-9_.]+?)-[^-/\s\"']+?(?:-\d[^-/\s\"']*)?-([a-z0-9.]+)-([a-z0-9_]+)-([a-z0-9_.]+)\.whl")
@@ -49,17 +74,63 @@ PROCFILE_PORT = re.compile(r"(?:--bind\s+\S*:|--port[ =]|-p\s+|-b\s+\S*:)(\d{2,5
 
 
 # a directory the app makes beside itself at run time: os.mkdir('logs'), os.makedirs("uploads", exist_ok=True)
-MKDIR = re.compile(r"""(?:os\.(?:mkdir|makedirs)|Path(?=\(\s*["'][A-Za-z_][\w-]*["']\)\.mkdir\())\(\s*["']([A-Za-z_][\w-]*)["']""")
+MKDIR = re.compile(
+    r"""(?:os\.(?:mkdir|makedirs)|Path(?=\(\s*["'][A-Za-z_][\w-]*["']\)\.mkdir\())\(\s*["']([A-Za-z_][\w-]*)["']"""
+)
 INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)(?:\s+|=)(\S+)", re.M)
 PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==", re.M)
 #: packages with C extensions: a pinned release may have no wheel for a newer CPython, and pip then compiles it
-C_EXTENSIONS = frozenset({
-    "multidict", "yarl", "frozenlist", "aiohttp", "greenlet", "gevent", "uvloop", "httptools", "markupsafe", "pyyaml",
-    "cffi", "lxml", "regex", "ujson", "msgpack", "simplejson", "wrapt", "psutil", "zope-interface", "sqlalchemy",
-    "pycurl", "mysqlclient", "psycopg2", "asyncpg", "numpy", "pandas", "pillow", "cython", "grpcio", "brotli", "zstandard",
-    "setproctitle", "netifaces", "bitarray", "mmh3", "xxhash", "pyzmq", "pymssql", "python-ldap", "ciso8601",
-    "websockets", "coverage", "typed-ast", "ruamel-yaml-clib", "backports-zoneinfo", "cchardet", "levenshtein",
-})
+C_EXTENSIONS = frozenset(
+    {
+        "multidict",
+        "yarl",
+        "frozenlist",
+        "aiohttp",
+        "greenlet",
+        "gevent",
+        "uvloop",
+        "httptools",
+        "markupsafe",
+        "pyyaml",
+        "cffi",
+        "lxml",
+        "regex",
+        "ujson",
+        "msgpack",
+        "simplejson",
+        "wrapt",
+        "psutil",
+        "zope-interface",
+        "sqlalchemy",
+        "pycurl",
+        "mysqlclient",
+        "psycopg2",
+        "asyncpg",
+        "numpy",
+        "pandas",
+        "pillow",
+        "cython",
+        "grpcio",
+        "brotli",
+        "zstandard",
+        "setproctitle",
+        "netifaces",
+        "bitarray",
+        "mmh3",
+        "xxhash",
+        "pyzmq",
+        "pymssql",
+        "python-ldap",
+        "ciso8601",
+        "websockets",
+        "coverage",
+        "typed-ast",
+        "ruamel-yaml-clib",
+        "backports-zoneinfo",
+        "cchardet",
+        "levenshtein",
+    }
+)
 
 
 def requirement_files(tree: Tree, svc: ServiceDir, rel: str, seen: set[str] | None = None) -> list[str]:
@@ -193,7 +264,9 @@ def _minimum_python(tree: Tree, svc: ServiceDir) -> bool:
     if any(svc.has(tree, name) for name in (".python-version", "runtime.txt")) or not svc.has(tree, "pyproject.toml"):
         return False
     data = _toml(tree, svc.rel("pyproject.toml"))
-    spec = data.get("project", {}).get("requires-python") or data.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("python")
+    spec = data.get("project", {}).get("requires-python") or data.get("tool", {}).get("poetry", {}).get(
+        "dependencies", {}
+    ).get("python")
     return bool(spec) and str(spec).strip().startswith((">=", ">", "~=", "^")) and "<" not in str(spec).split(",")[0]
 
 
@@ -221,7 +294,9 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         return None
     col = Collector()
     deps, manager, lockfile, manifest, includes, pins = dependencies(tree, svc, col)
-    sources = [f for f in svc.with_suffix(".py") if "/tests/" not in f"/{f}" and not f.rsplit("/", 1)[-1].startswith("test_")]
+    sources = [
+        f for f in svc.with_suffix(".py") if "/tests/" not in f"/{f}" and not f.rsplit("/", 1)[-1].startswith("test_")
+    ]
     framework: str | None = next((f for f in ("django", "fastapi", "flask", "starlette") if f in deps), None)
     if framework is None:
         imported = first(tree, sources, re.compile(r"^\s*(?:from|import)\s+(django|fastapi|flask|starlette)\b"))
@@ -244,8 +319,12 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     pinned = sorted(pins & C_EXTENSIONS)
     if pinned:
         needed |= {"gcc", "libc6-dev"}
-        col.add("system_packages", svc.rel(manifest or "requirements.txt"),
-                f"pins C-extension packages ({', '.join(pinned[:4])}): a compiler in case a pin has no wheel for this CPython")
+        col.add(
+            "system_packages",
+            svc.rel(manifest or "requirements.txt"),
+            f"pins C-extension packages ({', '.join(pinned[:4])}): a compiler in case a pin has no wheel for this "
+            "CPython",
+        )
     system = sorted(needed)
     port = analysis.get("port")
     start = analysis.get("start_command") or [""]
@@ -261,15 +340,35 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         col.add("language_version", svc.rel(str(lockfile)), f"{ceiling[1]} has Linux wheels up to CPython {ceiling[0]}")
     generated = POETRY_GENERATED.search(lock_text[:2000]) if manager == "poetry" else None
     return ServiceAnalysis(
-        path=svc.path or ".", name=svc.name(tree.root.name), language="python", language_version=version(tree, svc, col),
-        language_version_minimum=_minimum_python(tree, svc), language_version_maximum=maximum,
-        package_manager_version=generated.group(1) if generated else _poetry_major(lock_text) if manager == "poetry" else None,
-        framework=framework, package_manager=manager, lockfile=lockfile, manifest=manifest, port=port,
-        reads_port_env=analysis.get("reads_port_env", False), start_command=analysis.get("start_command"),
-        entrypoint=analysis.get("entrypoint"), app_object=analysis.get("app_object"), health_path=health,
-        serves_http=framework is not None or port is not None, env_vars=EnvVars(config=env_config, secret=env_secret),
-        backing_services=backing, system_packages=system, install_files=includes[1:], writes=writes,
-        has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
+        path=svc.path or ".",
+        name=svc.name(tree.root.name),
+        language="python",
+        language_version=version(tree, svc, col),
+        language_version_minimum=_minimum_python(tree, svc),
+        language_version_maximum=maximum,
+        package_manager_version=generated.group(1)
+        if generated
+        else _poetry_major(lock_text)
+        if manager == "poetry"
+        else None,
+        framework=framework,
+        package_manager=manager,
+        lockfile=lockfile,
+        manifest=manifest,
+        port=port,
+        reads_port_env=analysis.get("reads_port_env", False),
+        start_command=analysis.get("start_command"),
+        entrypoint=analysis.get("entrypoint"),
+        app_object=analysis.get("app_object"),
+        health_path=health,
+        serves_http=framework is not None or port is not None,
+        env_vars=EnvVars(config=env_config, secret=env_secret),
+        backing_services=backing,
+        system_packages=system,
+        install_files=includes[1:],
+        writes=writes,
+        has_dockerfile=svc.has(tree, "Dockerfile"),
+        evidence=col.evidence,
         server_declared=start[0] in deps or _declared_anywhere(tree, svc, start[0]),
     )
 
@@ -278,7 +377,11 @@ def _declared_anywhere(tree: Tree, svc: ServiceDir, server: str) -> bool:
     """The server is pinned in one of the app's requirement files (requirements/docker.txt, requirements-prod.txt, ...)."""
     if server not in ("gunicorn", "uvicorn"):
         return False
-    files = [f for f in svc.files if re.search(r"requirements[^/]*\.txt$", rel_in(svc.path, f)) and rel_in(svc.path, f).count("/") <= 1]
+    files = [
+        f
+        for f in svc.files
+        if re.search(r"requirements[^/]*\.txt$", rel_in(svc.path, f)) and rel_in(svc.path, f).count("/") <= 1
+    ]
     return any(server in _req_names(tree.read(f)) for f in files)
 
 
@@ -300,7 +403,9 @@ def _launch(tree: Tree, svc: ServiceDir) -> tuple[str, int, str, str] | None:
     return None
 
 
-def _entrypoint(tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None, col: Collector, out: dict[str, Any]) -> None:
+def _entrypoint(
+    tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None, col: Collector, out: dict[str, Any]
+) -> None:
     if framework == "django":
         wsgi = next((f for f in sources if f.endswith("/wsgi.py") or f == "wsgi.py"), None)
         if wsgi:
@@ -312,14 +417,27 @@ def _entrypoint(tree: Tree, svc: ServiceDir, sources: list[str], framework: str 
     if launch:
         file, number, line, target = launch
         module = target.split(":", 1)[0]
-        rel = next((f for f in sources if rel_in(svc.path, f) in (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py")), None)
+        rel = next(
+            (
+                f
+                for f in sources
+                if rel_in(svc.path, f) in (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py")
+            ),
+            None,
+        )
         if rel:
             out["app_object"], out["entrypoint"] = target, rel_in(svc.path, rel)
             col.add("start_command", file, line, number)
             return
     # prefer conventional names: app.py, main.py, wsgi.py, server.py, then any module creating the app object
-    ranked = sorted(sources, key=lambda f: (f.rsplit("/", 1)[-1] not in ("app.py", "main.py", "wsgi.py", "asgi.py", "server.py"),
-                                            f.count("/"), f))
+    ranked = sorted(
+        sources,
+        key=lambda f: (
+            f.rsplit("/", 1)[-1] not in ("app.py", "main.py", "wsgi.py", "asgi.py", "server.py"),
+            f.count("/"),
+            f,
+        ),
+    )
     for rel in ranked:
         for number, line in enumerate(tree.lines(rel), 1):
             match = APP_OBJECT.match(line) or APP_FACTORY.match(line)
@@ -344,7 +462,9 @@ def _entrypoint(tree: Tree, svc: ServiceDir, sources: list[str], framework: str 
         col.add("start_command", main, "has an `if __name__ == '__main__'` block")
 
 
-def _port(tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None, col: Collector, out: dict[str, Any]) -> None:
+def _port(
+    tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None, col: Collector, out: dict[str, Any]
+) -> None:
     env = first(tree, sources, PORT_ENV, 1)
     if env is None:
         env_line = first(tree, sources, re.compile(r"""(["']PORT["'])"""))
@@ -385,7 +505,16 @@ def _port(tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None
     port = out.get("port")
     target = out.get("app_object")
     if framework in ("flask", "django") and target and port:
-        out["start_command"] = ["gunicorn", "--bind", f"0.0.0.0:{port}", "--workers", "2", "--access-logfile", "-", target]
+        out["start_command"] = [
+            "gunicorn",
+            "--bind",
+            f"0.0.0.0:{port}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
+            target,
+        ]
     elif framework in ("fastapi", "starlette") and target and port:
         out["start_command"] = ["uvicorn", target.removesuffix("()"), "--host", "0.0.0.0", "--port", str(port)]
         if target.endswith("()"):

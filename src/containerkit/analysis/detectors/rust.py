@@ -6,7 +6,15 @@ import re
 import tomllib
 
 from containerkit.analysis.detectors import ServiceDir
-from containerkit.analysis.evidence import HEALTH_ROUTE, Collector, first, loopback_warnings, major_minor, search, split_env
+from containerkit.analysis.evidence import (
+    HEALTH_ROUTE,
+    Collector,
+    first,
+    loopback_warnings,
+    major_minor,
+    search,
+    split_env,
+)
 from containerkit.analysis.models import EnvVars, ServiceAnalysis
 from containerkit.analysis.walk import Tree
 
@@ -14,15 +22,27 @@ FRAMEWORKS = (("axum", "axum"), ("actix-web", "actix"), ("rocket", "rocket"), ("
 DEFAULT_PORT = {"axum": 3000, "actix": 8080, "rocket": 8000, "warp": 3030}
 ENV_READ = re.compile(r"""env::var\(\s*"([A-Z_][A-Z0-9_]*)"\)""")
 # clap: #[arg(long, default_value = "8080")] pub port: u16 / default_value_t = 8080 / Arg::new("port")…default_value("5000")
-CLAP_PORT = re.compile(r"""default_value(?:_t)?\s*=\s*"?(\d{2,5})"?[^\]]*\]\s*(?:#\[[^\]]*\]\s*|///[^\n]*\s*)*(?:pub\s+)?port\s*:"""
-                       r"""|Arg::new\("port"\)(?:(?!Arg::new).){0,600}?(?:default_value\("(\d{2,5})"\)|\[default: (\d{2,5})\])""", re.S)
+CLAP_PORT = re.compile(
+    r"""default_value(?:_t)?\s*=\s*"?(\d{2,5})"?[^\]]*\]\s*(?:#\[[^\]]*\]\s*|///[^\n]*\s*)*(?:pub\s+)?port\s*:"""
+    r"""|Arg::new\("port"\)(?:(?!Arg::new).){0,600}?(?:default_value\("(\d{2,5})"\)|\[default: (\d{2,5})\])""",
+    re.S,
+)
 CONST_PORT = re.compile(r"""const\s+(?:DEFAULT_)?PORT\s*:\s*u16\s*=\s*(\d{2,5})""")
 CONFIG_PORT = re.compile(r"""^\s*(?:application_)?port\s*[:=]\s*(\d{2,5})\s*$""", re.M)
-CONFIG_FILES = ("configuration/base.yaml", "configuration/base.yml", "config/default.toml", "config.toml", "Rocket.toml",
-                "configuration.yaml", "config/base.yaml")
+CONFIG_FILES = (
+    "configuration/base.yaml",
+    "configuration/base.yml",
+    "config/default.toml",
+    "config.toml",
+    "Rocket.toml",
+    "configuration.yaml",
+    "config/base.yaml",
+)
 # the variable an app picks its configuration file by (configuration/production.yaml)
 PROFILE_ENV = re.compile(r"""env::var\(\s*"((?:APP_|RUST_|RUN_)?(?:ENV|ENVIRONMENT|PROFILE))"\s*\)""")
-PROFILE_FILES = tuple(f"{d}/production.{e}" for d in ("configuration", "config") for e in ("yaml", "yml", "toml", "json"))
+PROFILE_FILES = tuple(
+    f"{d}/production.{e}" for d in ("configuration", "config") for e in ("yaml", "yml", "toml", "json")
+)
 # a linker the build configuration asks for, and the Debian packages that provide it
 LINKERS = (("linker=clang", "clang"), ("fuse-ld=lld", "lld"), ("fuse-ld=mold", "mold"))
 RUNTIME_FILES = ("Rocket.toml", "static", "templates", "configuration", "config", "public", "assets")
@@ -69,35 +89,74 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     config, secret = split_env({f.value for f in search(tree, sources, ENV_READ)})
     binary = _binary(cargo)
     # a crate that is only src/main.rs can pre-build its dependencies with a stub main; any other layout cannot
-    plain = svc.has(tree, "src/main.rs") and not svc.has(tree, "src/lib.rs") and not any(
-        k in cargo for k in ("bin", "lib", "bench", "example", "test", "workspace"))
+    plain = (
+        svc.has(tree, "src/main.rs")
+        and not svc.has(tree, "src/lib.rs")
+        and not any(k in cargo for k in ("bin", "lib", "bench", "example", "test", "workspace"))
+    )
     build_env, runtime_env, system = _environment(tree, svc, sources, deps, col)
     return ServiceAnalysis(
         warnings=loopback_warnings(tree, sources),
-        build_env=build_env, runtime_env=runtime_env, system_packages=system,
-        path=svc.path or ".", name=re.sub(r"[^a-z0-9-]+", "-", binary.lower()).strip("-") or "app", language="rust",
-        language_version=version, language_version_minimum=minimum, framework=framework, package_manager="cargo",
-        lockfile="Cargo.lock" if svc.has(tree, "Cargo.lock") else None, manifest="Cargo.toml", port=port, reads_port_env=reads_env,
-        start_command=[f"/app/{binary}"], build_command=["cargo", "build", "--release", "--locked"] if svc.has(tree, "Cargo.lock")
-        else ["cargo", "build", "--release"], build_output=f"target/release/{binary}", health_path=health,
+        build_env=build_env,
+        runtime_env=runtime_env,
+        system_packages=system,
+        path=svc.path or ".",
+        name=re.sub(r"[^a-z0-9-]+", "-", binary.lower()).strip("-") or "app",
+        language="rust",
+        language_version=version,
+        language_version_minimum=minimum,
+        framework=framework,
+        package_manager="cargo",
+        lockfile="Cargo.lock" if svc.has(tree, "Cargo.lock") else None,
+        manifest="Cargo.toml",
+        port=port,
+        reads_port_env=reads_env,
+        start_command=[f"/app/{binary}"],
+        build_command=["cargo", "build", "--release", "--locked"]
+        if svc.has(tree, "Cargo.lock")
+        else ["cargo", "build", "--release"],
+        build_output=f"target/release/{binary}",
+        health_path=health,
         entrypoint="src/main.rs" if plain else None,
-        serves_http=framework is not None or port is not None, env_vars=EnvVars(config=config, secret=secret),
-        runtime_files=[n for n in RUNTIME_FILES if svc.has(tree, n) or any(f.startswith(svc.rel(n) + "/") for f in svc.files)],
-        backing_services=sorted({v for k, v in {"sqlx": "postgres", "tokio-postgres": "postgres", "redis": "redis",
-                                                "mongodb": "mongodb", "lapin": "rabbitmq", "rdkafka": "kafka"}.items() if k in deps}),
-        has_dockerfile=svc.has(tree, "Dockerfile"), evidence=col.evidence,
+        serves_http=framework is not None or port is not None,
+        env_vars=EnvVars(config=config, secret=secret),
+        runtime_files=[
+            n for n in RUNTIME_FILES if svc.has(tree, n) or any(f.startswith(svc.rel(n) + "/") for f in svc.files)
+        ],
+        backing_services=sorted(
+            {
+                v
+                for k, v in {
+                    "sqlx": "postgres",
+                    "tokio-postgres": "postgres",
+                    "redis": "redis",
+                    "mongodb": "mongodb",
+                    "lapin": "rabbitmq",
+                    "rdkafka": "kafka",
+                }.items()
+                if k in deps
+            }
+        ),
+        has_dockerfile=svc.has(tree, "Dockerfile"),
+        evidence=col.evidence,
     )
 
 
-def _environment(tree: Tree, svc: ServiceDir, sources: list[str], deps: set[str],
-                 col: Collector) -> tuple[dict[str, str], dict[str, str], list[str]]:
+def _environment(
+    tree: Tree, svc: ServiceDir, sources: list[str], deps: set[str], col: Collector
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """(build environment, run-time environment, build packages): sqlx's offline mode when its query data is committed,
     the production profile where the app picks its configuration file by a variable, the linker .cargo/config asks for."""
     build: dict[str, str] = {}
-    if "sqlx" in deps and (svc.has(tree, "sqlx-data.json") or any(f.startswith(svc.rel(".sqlx") + "/") for f in svc.files)):
+    if "sqlx" in deps and (
+        svc.has(tree, "sqlx-data.json") or any(f.startswith(svc.rel(".sqlx") + "/") for f in svc.files)
+    ):
         build["SQLX_OFFLINE"] = "true"
-        col.add("build_env", svc.rel(".sqlx" if not svc.has(tree, "sqlx-data.json") else "sqlx-data.json"),
-                "sqlx's offline query data is committed: compile-time checks need no database")
+        col.add(
+            "build_env",
+            svc.rel(".sqlx" if not svc.has(tree, "sqlx-data.json") else "sqlx-data.json"),
+            "sqlx's offline query data is committed: compile-time checks need no database",
+        )
     runtime: dict[str, str] = {}
     profile = first(tree, sources, PROFILE_ENV)
     production = next((name for name in PROFILE_FILES if svc.has(tree, name)), None)
@@ -136,7 +195,9 @@ def _port(tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None
             if m:
                 col.add("port", svc.rel(name), m.group(0).strip())
                 return int(m.group(1))
-    found = first(tree, sources, re.compile(r"""(?:0\.0\.0\.0|127\.0\.0\.1|\[0, 0, 0, 0\]\)?,?)\s*:?\s*\)?,?\s*(\d{2,5})"""))
+    found = first(
+        tree, sources, re.compile(r"""(?:0\.0\.0\.0|127\.0\.0\.1|\[0, 0, 0, 0\]\)?,?)\s*:?\s*\)?,?\s*(\d{2,5})""")
+    )
     if found:
         col.add("port", found.file, found.text, found.line)
         return int(found.value)
@@ -151,7 +212,11 @@ def _binary(cargo: dict[str, object]) -> str:
     package = cargo.get("package")
     name = str(package.get("name", "app")) if isinstance(package, dict) else "app"
     declared = cargo.get("bin")
-    bins = [str(b["name"]) for b in declared if isinstance(b, dict) and b.get("name")] if isinstance(declared, list) else []
+    bins = (
+        [str(b["name"]) for b in declared if isinstance(b, dict) and b.get("name")]
+        if isinstance(declared, list)
+        else []
+    )
     if not bins or name in bins:
         return name
     return next((b for b in bins if "server" in b or b.endswith("d")), bins[0])

@@ -46,21 +46,40 @@ def scan_context(root: Path) -> SecretScanReport:
             rel = path.relative_to(root).as_posix()
             sent = not excluded(rel)
             for m in scan_text(data.decode("utf-8", errors="replace"), rules=rules_for(name)):
-                findings.append(SecretFinding(rule=m.rule.id, description=m.rule.description, file=rel, line=m.line, masked=m.masked,
-                                              in_build_context=sent))
-    return SecretScanReport(target=str(root), kind="context", files_scanned=scanned, findings=findings,
-                            dockerignore=patterns is not None, summary=_summary(str(root), findings),
-                            warnings=_dockerignore_warnings(patterns, excluded))
+                findings.append(
+                    SecretFinding(
+                        rule=m.rule.id,
+                        description=m.rule.description,
+                        file=rel,
+                        line=m.line,
+                        masked=m.masked,
+                        in_build_context=sent,
+                    )
+                )
+    return SecretScanReport(
+        target=str(root),
+        kind="context",
+        files_scanned=scanned,
+        findings=findings,
+        dockerignore=patterns is not None,
+        summary=_summary(str(root), findings),
+        warnings=_dockerignore_warnings(patterns, excluded),
+    )
 
 
 def _dockerignore_warnings(patterns: list[str] | None, excluded: Callable[[str], bool]) -> list[str]:
     if patterns is None:
-        return ["no .dockerignore: every file, .env files included, is sent to the build (and `COPY . .` puts it in the image)"
-                " — add one that lists .env and .env.*"]
+        return [
+            "no .dockerignore: every file, .env files included, is sent to the build (and `COPY . .` puts it in the "
+            "image)"
+            " — add one that lists .env and .env.*"
+        ]
     sent = [name for name in ENV_PROBES if not excluded(name)]
     if sent:
-        return [f".dockerignore does not exclude {', '.join(sent)}: environment files would be sent to the build (and "
-                "`COPY . .` puts them in the image) — add `.env` and `.env.*` to it"]
+        return [
+            f".dockerignore does not exclude {', '.join(sent)}: environment files would be sent to the build (and "
+            "`COPY . .` puts them in the image) — add `.env` and `.env.*` to it"
+        ]
     return []
 
 
@@ -68,5 +87,8 @@ def _summary(target: str, findings: list[SecretFinding]) -> str:
     if not findings:
         return f"{target}: no secrets found."
     sent = sum(1 for f in findings if f.in_build_context)
-    return (f"{target}: {len(findings)} secret(s) in {len({f.file for f in findings})} file(s); {sent} would be sent to the build "
-            "— remove them, rotate them, and list the files in .dockerignore; pass build secrets with --secret.")
+    return (
+        f"{target}: {len(findings)} secret(s) in {len({f.file for f in findings})} file(s); {sent} would be sent to "
+        "the build "
+        "— remove them, rotate them, and list the files in .dockerignore; pass build secrets with --secret."
+    )

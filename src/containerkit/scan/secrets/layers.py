@@ -17,8 +17,23 @@ from containerkit.scan.secrets.patterns import ASSIGNMENT, RULES, looks_binary, 
 MAX_FILE_BYTES = 1024 * 1024
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
-_THIRD_PARTY_PREFIXES = ("/usr/lib/", "/usr/share/", "/usr/include/", "/lib/", "/usr/libexec/", "/var/lib/dpkg/", "/lib64/")
-_THIRD_PARTY_PARTS = ("/site-packages/", "/dist-packages/", "/node_modules/", "/go/pkg/mod/", "/.cargo/registry/", "/gems/")
+_THIRD_PARTY_PREFIXES = (
+    "/usr/lib/",
+    "/usr/share/",
+    "/usr/include/",
+    "/lib/",
+    "/usr/libexec/",
+    "/var/lib/dpkg/",
+    "/lib64/",
+)
+_THIRD_PARTY_PARTS = (
+    "/site-packages/",
+    "/dist-packages/",
+    "/node_modules/",
+    "/go/pkg/mod/",
+    "/.cargo/registry/",
+    "/gems/",
+)
 
 
 @dataclass
@@ -43,7 +58,9 @@ def scan_saved_image(path: Path, image: str) -> SecretScanReport:
                 for member in layer:
                     scanned += _scan_member(layer, member, i, index, findings, diff_ids, created_by)
     marked = [f.model_copy(update={"deleted_in_later_layer": _removed_later(f, index)}) for f in findings]
-    return SecretScanReport(target=image, kind="image", files_scanned=scanned, findings=marked, summary=_summary(image, marked))
+    return SecretScanReport(
+        target=image, kind="image", files_scanned=scanned, findings=marked, summary=_summary(image, marked)
+    )
 
 
 def scan_config(config: dict[str, Any]) -> list[SecretFinding]:
@@ -59,8 +76,16 @@ def scan_config(config: dict[str, Any]) -> list[SecretFinding]:
     for where, entries in places:
         for number, entry in enumerate(entries, start=1):
             for m in scan_text(entry.replace("\n", " "), rules=(*RULES, ASSIGNMENT)):
-                out.append(SecretFinding(rule=m.rule.id, description=m.rule.description, file=where, line=number, masked=m.masked,
-                                         created_by=redact(entry[:200]) if where.startswith("image history") else None))
+                out.append(
+                    SecretFinding(
+                        rule=m.rule.id,
+                        description=m.rule.description,
+                        file=where,
+                        line=number,
+                        masked=m.masked,
+                        created_by=redact(entry[:200]) if where.startswith("image history") else None,
+                    )
+                )
     return out
 
 
@@ -71,15 +96,22 @@ def _member(archive: tarfile.TarFile, name: str) -> Any:
     return handle
 
 
-def _scan_member(layer: tarfile.TarFile, member: tarfile.TarInfo, i: int, index: _LayerIndex, findings: list[SecretFinding],
-                 diff_ids: list[str], created_by: list[str]) -> int:
+def _scan_member(
+    layer: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    i: int,
+    index: _LayerIndex,
+    findings: list[SecretFinding],
+    diff_ids: list[str],
+    created_by: list[str],
+) -> int:
     path = "/" + member.name.lstrip("./")
     base = posixpath.basename(path)
     if base == _OPAQUE:
         index.removed.append((i, posixpath.dirname(path), True))
         return 0
     if base.startswith(_WHITEOUT):
-        index.removed.append((i, posixpath.join(posixpath.dirname(path), base[len(_WHITEOUT):]), False))
+        index.removed.append((i, posixpath.join(posixpath.dirname(path), base[len(_WHITEOUT) :]), False))
         return 0
     if not member.isfile() or member.size > MAX_FILE_BYTES:
         return 0
@@ -89,11 +121,18 @@ def _scan_member(layer: tarfile.TarFile, member: tarfile.TarInfo, i: int, index:
     if looks_binary(data):
         return 0
     for m in scan_text(data.decode("utf-8", errors="replace"), generic=not is_third_party(path)):
-        findings.append(SecretFinding(
-            rule=m.rule.id, description=m.rule.description, file=path, line=m.line, masked=m.masked,
-            layer=diff_ids[i] if i < len(diff_ids) else None, layer_index=i,
-            created_by=created_by[i] if i < len(created_by) else None,
-        ))
+        findings.append(
+            SecretFinding(
+                rule=m.rule.id,
+                description=m.rule.description,
+                file=path,
+                line=m.line,
+                masked=m.masked,
+                layer=diff_ids[i] if i < len(diff_ids) else None,
+                layer_index=i,
+                created_by=created_by[i] if i < len(created_by) else None,
+            )
+        )
     return 1
 
 
