@@ -33,9 +33,9 @@ def test_containerize_deploys_and_verifies_the_rollout(
     assert container["image"] == f"{local_registry}/e2e/python-health:d1"
     # the manifests run as the UID the generated Dockerfile created
     assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001
-    deploy = result.report["deploy"]
-    assert deploy["context"] == "fake" and deploy["applied"] >= 3
-    assert deploy["rollouts"][0].startswith("python-health: 2/2 ready") and deploy["probe"].endswith("-> 200")
+    deploy = result.report.deploy
+    assert deploy is not None and deploy.context == "fake" and deploy.applied >= 3
+    assert deploy.rollouts[0].startswith("python-health: 2/2 ready") and (deploy.probe or "").endswith("-> 200")
     assert "## Deploy" in result.report_markdown
 
 

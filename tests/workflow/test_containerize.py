@@ -56,14 +56,14 @@ def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(
         ("analyze", "dockerfile", "lint", "build", "smoke", "tag", "push", "manifests", "validate"), "succeeded"
     )
     assert state["scan"] == "succeeded"
-    assert "total" in result.report["scan"] and result.report["scan"]["summary"]
+    assert result.report.scan is not None and result.report.scan.summary and result.report.scan.total >= 0
     assert state["deploy"] == "skipped" and state["verify"] == "skipped"
     assert any("--deploy" in (s.reason or "") for s in result.skipped)
     assert (repo / "Dockerfile").exists() and (repo / ".dockerignore").exists()
     name = repo.name
     tags = httpx.get(f"http://{local_registry}/v2/e2e/{name}/tags/list", timeout=10).json()["tags"]
     assert "t1" in tags
-    assert result.report["push"]["verified"] is True
+    assert result.report.push is not None and result.report.push.verified is True
     artifacts = {a.name for a in harness.app.services.store.list_artifacts(result.session_id, "report")}
     assert {"containerize-report.md", "containerize-report.json"} <= artifacts
     assert "## Detected" in result.report_markdown

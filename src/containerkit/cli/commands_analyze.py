@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,8 +11,11 @@ from rich.text import Text
 
 from containerkit.cli.runner import invoke, print_json
 
+if TYPE_CHECKING:
+    from containerkit.tools.analysis import AnalyzeResult
 
-def render_analysis(out: Console, result: Any) -> None:
+
+def render_analysis(out: Console, result: AnalyzeResult) -> None:
     analysis = result.analysis
     title = f"{analysis.path} — {len(analysis.services)} service(s), {analysis.files_scanned} files, {analysis.duration_ms:.0f} ms"
     table = Table(title=title)
@@ -58,7 +61,7 @@ def register(app: typer.Typer) -> None:
             "analyze_repository",
             {"path": path, "branch": branch, "session_id": session},
             as_json=False,
-            render=None if as_json else render_analysis,
+            render=render_analysis,
             quiet=as_json,
         )
         if as_json:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -10,8 +10,11 @@ from rich.text import Text
 
 from containerkit.cli.runner import invoke
 
+if TYPE_CHECKING:
+    from containerkit.tools.k8s_cluster import PrepareClusterResult
 
-def _render(out: Console, r: Any) -> None:
+
+def _render(out: Console, r: PrepareClusterResult) -> None:
     out.print(
         Text.assemble(
             ("created" if r.created else "reused", "green"),
@@ -32,7 +35,7 @@ def _render(out: Console, r: Any) -> None:
         )
 
 
-def _render_prepared(out: Console, r: Any) -> None:
+def _render_prepared(out: Console, r: PrepareClusterResult) -> None:
     out.print(Text.assemble("prepared ", (f"{r.context}/{r.namespace}", "bold"), f" ({len(r.nodes)} node(s))"))
     for action in r.actions:
         out.print(f"  - {action}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,36 +11,38 @@ from rich.text import Text
 from containerkit.cli.commands_workflow import APPLY_FIXES_HELP, _live, _show_failed_steps, render_steps
 from containerkit.cli.runner import invoke
 
+if TYPE_CHECKING:
+    from containerkit.workflow.containerize import ContainerizeResult
 
-def _render(out: Console, result: Any) -> None:
+
+def _render(out: Console, result: ContainerizeResult) -> None:
     render_steps(out, result.steps, f"containerize — run {result.run_id}: {result.status}")
     for step in result.skipped:
         out.print(Text(f"skipped {step.id}: {step.reason}", "dim"))
     report = result.report
-    for svc in report.get("detected", []):
+    for svc in report.detected:
         out.print(
             Text.assemble(
                 "detected ",
-                (str(svc["path"]), "bold"),
-                f": {svc['language']} {svc.get('framework') or ''} on port {svc.get('port') or '-'}",
+                (svc.path, "bold"),
+                f": {svc.language} {svc.framework or ''} on port {svc.port or '-'}",
             )
         )
-    for path in report.get("files_written", []):
+    for path in report.files_written:
         out.print(f"wrote {path}")
-    image = report.get("image") or {}
-    if image:
-        out.print(f"image: {image.get('image_id', '')[:19]} {', '.join(image.get('tags') or [])}")
-    secrets = report.get("secrets") or {}
-    if secrets.get("found"):
-        out.print(Text(f"warning: {secrets.get('summary')}", "yellow"))
-    for warning in secrets.get("warnings") or []:
-        out.print(Text(f"warning: {warning}", "yellow"))
-    if report.get("scan"):
-        out.print(f"scan: {report['scan'].get('summary') or report['scan']}")
-    if report.get("push"):
-        out.print(f"pushed: {report['push'].get('reference', '')} {report['push'].get('digest', '')}")
-    if report.get("manifests"):
-        out.print(f"manifests: {report['manifests'].get('out_dir', '')}")
+    if report.image is not None:
+        out.print(f"image: {report.image.image_id[:19]} {', '.join(report.image.tags)}")
+    if report.secrets is not None:
+        if report.secrets.found:
+            out.print(Text(f"warning: {report.secrets.summary}", "yellow"))
+        for warning in report.secrets.warnings:
+            out.print(Text(f"warning: {warning}", "yellow"))
+    if report.scan is not None:
+        out.print(f"scan: {report.scan.summary}")
+    if report.push is not None:
+        out.print(f"pushed: {report.push.reference} {report.push.digest or ''}")
+    if report.manifests is not None:
+        out.print(f"manifests: {report.manifests.out_dir}")
     out.print(f"report: containerkit sessions show {result.session_id}  (artifacts containerize-report.md/.json)")
 
 

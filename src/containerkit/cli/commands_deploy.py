@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -13,12 +13,17 @@ from rich.text import Text
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
 
+if TYPE_CHECKING:
+    from containerkit.k8s.rollout import RolloutStatus
+    from containerkit.tools.k8s_deploy import DeployResult, VerifyResult
+
+
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
 CONTEXT_OPT = typer.Option(None, "--context", help="kubeconfig context (default settings, then current-context).")
 NAMESPACE_OPT = typer.Option(None, "--namespace", "-n", help="Target namespace (default settings.k8s.namespace).")
 
 
-def _render_rollout(out: Console, r: Any) -> None:
+def _render_rollout(out: Console, r: RolloutStatus) -> None:
     rev = f" revision {r.revision}" if r.revision is not None else ""
     out.print(
         Text.assemble(
@@ -29,7 +34,7 @@ def _render_rollout(out: Console, r: Any) -> None:
     )
 
 
-def _render_deploy(out: Console, r: Any) -> None:
+def _render_deploy(out: Console, r: DeployResult) -> None:
     title = f"{'Dry run against' if r.dry_run else 'Applied to'} {r.context} ({r.server_version or 'unknown version'}), namespace {r.namespace}"
     table = Table(title=title)
     for col in ("kind", "name", "namespace", "action"):
@@ -44,7 +49,7 @@ def _render_deploy(out: Console, r: Any) -> None:
     out.print(f"took {r.duration_s:.1f}s")
 
 
-def _render_verify(out: Console, r: Any) -> None:
+def _render_verify(out: Console, r: VerifyResult) -> None:
     _render_rollout(out, r.rollout)
     if r.probe is not None:
         p = r.probe

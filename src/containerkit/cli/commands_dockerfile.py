@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,10 +12,15 @@ from rich.text import Text
 
 from containerkit.cli.runner import invoke
 
+if TYPE_CHECKING:
+    from containerkit.dockerfile.lint import Finding
+    from containerkit.tools.dockerfile import GenerateResult, ValidateResult
+
+
 _SEV = {"error": "red", "warning": "yellow", "info": "cyan", "style": "dim"}
 
 
-def render_findings(out: Console, findings: list[Any], title: str) -> None:
+def render_findings(out: Console, findings: list[Finding], title: str) -> None:
     if not findings:
         out.print(Text(f"{title}: no findings", "green"))
         return
@@ -27,7 +32,7 @@ def render_findings(out: Console, findings: list[Any], title: str) -> None:
     out.print(table)
 
 
-def _render_generated(out: Console, r: Any) -> None:
+def _render_generated(out: Console, r: GenerateResult) -> None:
     if r.existing_dockerfile and not r.written:
         render_findings(out, r.findings, "existing Dockerfile: suggested improvements")
         out.print(
@@ -46,7 +51,7 @@ def _render_generated(out: Console, r: Any) -> None:
         out.print(Text.assemble(("warning:", "yellow"), f" {w}"))
 
 
-def _render_lint(out: Console, r: Any) -> None:
+def _render_lint(out: Console, r: ValidateResult) -> None:
     render_findings(out, r.findings, f"{r.dockerfile}: {r.errors} error(s), {r.warnings} warning(s)")
 
 

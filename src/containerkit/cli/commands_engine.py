@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +14,11 @@ from rich.text import Text
 from containerkit.cli.runner import fail, invoke
 from containerkit.errors import InvalidInputError
 from containerkit.redaction import register_secret
+
+if TYPE_CHECKING:
+    from containerkit.tools.engine import BuildImageResult, ImageResult
+    from containerkit.tools.images import TransferResult
+
 
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
 USER_OPT = typer.Option(None, "--username", "-u", help="Registry username for this call.")
@@ -47,7 +52,7 @@ def _password(username: str | None, password_stdin: bool, password_file: Path | 
     return {"username": username, "password": secret}
 
 
-def _render_build(out: Console, r: Any) -> None:
+def _render_build(out: Console, r: BuildImageResult) -> None:
     table = Table(title=f"Built {r.image_id[:19]} with {r.strategy.name}", show_lines=False)
     for col in ("step", "instruction", "line", "cached", "seconds"):
         table.add_column(col)
@@ -66,7 +71,7 @@ def _render_build(out: Console, r: Any) -> None:
     out.print(f"log: artifact {r.log_artifact_id} (session {r.session_id})")
 
 
-def _render_image(out: Console, r: Any) -> None:
+def _render_image(out: Console, r: ImageResult) -> None:
     i = r.image
     out.print(Text.assemble((r.reference, "bold"), f" {i.id}"))
     out.print(f"tags: {', '.join(i.repo_tags) or '-'}   digests: {', '.join(i.repo_digests) or '-'}")
@@ -78,7 +83,7 @@ def _render_image(out: Console, r: Any) -> None:
         out.print(f"  {key}={value}")
 
 
-def _render_transfer(out: Console, r: Any) -> None:
+def _render_transfer(out: Console, r: TransferResult) -> None:
     t = r.transfer
     check = " (verified: the registry serves this manifest of this image)" if t.verified and t.registry_digest else ""
     out.print(f"{t.reference}  digest {t.digest or '-'}{check}")

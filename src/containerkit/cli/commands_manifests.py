@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -12,6 +12,11 @@ from typer.core import TyperGroup
 
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
+
+if TYPE_CHECKING:
+    from containerkit.k8s.validate import Finding
+    from containerkit.tools.k8s_manifests import GenerateManifestsResult, ValidateManifestsResult
+
 
 _SEV = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -32,7 +37,7 @@ manifests_app = typer.Typer(
 )
 
 
-def render_findings(out: Console, findings: list[Any], title: str) -> None:
+def render_findings(out: Console, findings: list[Finding], title: str) -> None:
     if not findings:
         out.print(Text(f"{title}: no findings", "green"))
         return
@@ -53,7 +58,7 @@ def _print_error_findings(error: ContainerKitError) -> None:
         render_findings(err_console, findings, f"{len(findings)} finding(s)")
 
 
-def _render_generated(out: Console, r: Any) -> None:
+def _render_generated(out: Console, r: GenerateManifestsResult) -> None:
     table = Table(title=f"{r.app_name} in namespace {r.namespace} ({r.format}) → {r.out_dir}")
     table.add_column("kind")
     table.add_column("name")
@@ -72,7 +77,7 @@ def _render_generated(out: Console, r: Any) -> None:
         out.print(Text.assemble(("note:", "dim"), f" {n}"))
 
 
-def _render_validated(out: Console, r: Any) -> None:
+def _render_validated(out: Console, r: ValidateManifestsResult) -> None:
     render_findings(
         out,
         r.findings,

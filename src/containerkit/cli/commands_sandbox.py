@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,8 +12,11 @@ from rich.text import Text
 from containerkit.cli.runner import fail, invoke
 from containerkit.errors import InvalidInputError
 
+if TYPE_CHECKING:
+    from containerkit.tools.sandbox import SandboxResult, SmokeResult
 
-def _render_run(out: Console, r: Any) -> None:
+
+def _render_run(out: Console, r: SandboxResult) -> None:
     if r.stdout:
         sys.stdout.write(r.stdout if r.stdout.endswith("\n") else r.stdout + "\n")
     if r.stderr:
@@ -32,7 +35,7 @@ def _render_run(out: Console, r: Any) -> None:
             out.print(r.changes.diff)
 
 
-def _render_smoke(out: Console, r: Any) -> None:
+def _render_smoke(out: Console, r: SmokeResult) -> None:
     out.print(Text.assemble(("passed", "green"), f" in {r.duration_s:.1f}s: {r.detail}"))
 
 

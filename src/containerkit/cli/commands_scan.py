@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,6 +12,11 @@ from rich.text import Text
 
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
+
+if TYPE_CHECKING:
+    from containerkit.scan.models import DbStatus
+    from containerkit.tools.scan import ScanImageResult, ScanSecretsResult
+
 
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
 _COLORS = {
@@ -24,7 +29,7 @@ _COLORS = {
 }
 
 
-def render_scan(out: Console, result: Any) -> None:
+def render_scan(out: Console, result: ScanImageResult) -> None:
     r = result.report
     ran = ", ".join(f"{s.name} ({s.findings})" for s in r.scanners)
     out.print(Text.assemble((r.image, "bold"), f" — {r.packages} packages, scanners: {ran}"))
@@ -93,7 +98,7 @@ def _policy_error(error: ContainerKitError) -> None:
         err_console.print(summary, soft_wrap=True)
 
 
-def render_secrets(out: Console, result: Any) -> None:
+def render_secrets(out: Console, result: ScanSecretsResult) -> None:
     r = result.report
     if r.findings:
         table = Table(title=f"{r.target} ({r.kind}, {r.files_scanned} files)")
@@ -113,7 +118,7 @@ def render_secrets(out: Console, result: Any) -> None:
     out.print(Text(r.summary, "bold"), soft_wrap=True)
 
 
-def render_db(out: Console, status: Any) -> None:
+def render_db(out: Console, status: DbStatus) -> None:
     out.print(f"database: {status.path} ({'present' if status.exists else 'missing'})")
     if status.ecosystems:
         table = Table()

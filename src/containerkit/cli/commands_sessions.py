@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -13,6 +13,10 @@ from rich.text import Text
 from containerkit.cli.runner import console, fail, get_app, invoke, print_json
 from containerkit.errors import ContainerKitError
 
+if TYPE_CHECKING:
+    from containerkit.tools.sessions import GetSessionResult, JobResult, ListSessionsResult, ServerStatusResult
+
+
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
 
 
@@ -20,7 +24,7 @@ def _ts(value: float | None) -> str:
     return dt.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def _render_sessions(out: Console, result: Any) -> None:
+def _render_sessions(out: Console, result: ListSessionsResult) -> None:
     table = Table(title="Sessions")
     for col in ("id", "last access", "expires", "labels", "state"):
         table.add_column(col)
@@ -29,7 +33,7 @@ def _render_sessions(out: Console, result: Any) -> None:
     out.print(table if result.sessions else "no sessions")
 
 
-def _render_session(out: Console, result: Any) -> None:
+def _render_session(out: Console, result: GetSessionResult) -> None:
     s = result.session
     out.print(
         Text.assemble(
@@ -59,7 +63,7 @@ def _render_session(out: Console, result: Any) -> None:
         out.print(arts)
 
 
-def _render_job(out: Console, result: Any) -> None:
+def _render_job(out: Console, result: JobResult) -> None:
     j = result.job
     out.print(
         Text.assemble(
@@ -73,7 +77,7 @@ def _render_job(out: Console, result: Any) -> None:
         out.print(f"error: [{j.error_code}] {j.error_message}")
 
 
-def _render_status(out: Console, result: Any) -> None:
+def _render_status(out: Console, result: ServerStatusResult) -> None:
     out.print(f"containerkit {result.version}  tools: {result.tools}")
     out.print(
         f"store: {result.store_path} (schema v{result.schema_version})  sessions: {result.counts.sessions}  "

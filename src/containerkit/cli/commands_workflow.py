@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
@@ -16,6 +16,10 @@ from containerkit.cli.live import WorkflowLiveView
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError, InvalidInputError
 
+if TYPE_CHECKING:
+    from containerkit.workflow.tools import ListRunsResult, RunResult, StepSummary, ValidateResult
+
+
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
 APPLY_FIXES_HELP = (
     "Write failure fixes over files you wrote (your previous content is kept as an artifact); without it such a "
@@ -24,9 +28,9 @@ APPLY_FIXES_HELP = (
 _STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim", "cancelled": "magenta"}
 
 
-def parse_inputs(pairs: list[str]) -> dict[str, Any]:
+def parse_inputs(pairs: list[str]) -> dict[str, object]:
     """`K=V` pairs; V is read as YAML so numbers, booleans and lists keep their type."""
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
@@ -38,26 +42,23 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def render_steps(out: Console, steps: list[Any], title: str) -> None:
+def render_steps(out: Console, steps: list[StepSummary], title: str) -> None:
     table = Table(title=title)
     for col in ("step", "tool", "state", "attempts", "time", "note"):
         table.add_column(col)
     for step in steps:
-        row: dict[str, Any] = step if isinstance(step, dict) else step.model_dump()
-        state = row["status"]
-        duration = row.get("duration_s")
         table.add_row(
-            row["id"],
-            row["tool"],
-            Text(state, _STYLE.get(state, "white")),
-            str(row["attempts"]),
-            f"{duration:.1f}s" if duration else "",
-            row.get("error_code") or row.get("reason") or "",
+            step.id,
+            step.tool,
+            Text(step.status, _STYLE.get(step.status, "white")),
+            str(step.attempts),
+            f"{step.duration_s:.1f}s" if step.duration_s else "",
+            step.error_code or step.reason or "",
         )
     out.print(table)
 
 
-def _render_run(out: Console, result: Any) -> None:
+def _render_run(out: Console, result: RunResult) -> None:
     render_steps(out, result.steps, f"workflow {result.name} — run {result.run_id}: {result.status}")
     for event in result.events:
         if event.kind in ("route", "route_failed", "resume", "cancel"):
@@ -65,9 +66,17 @@ def _render_run(out: Console, result: Any) -> None:
 
 
 def _show_failed_steps(error: ContainerKitError) -> None:
+    from pydantic import ValidationError
+
+    from containerkit.workflow.tools import StepSummary
+
     steps = error.details.get("steps")
     if isinstance(steps, list):
-        render_steps(err_console, steps, f"run {error.details.get('run_id', '')}")
+        try:
+            summaries = [StepSummary.model_validate(step) for step in steps]
+        except ValidationError:
+            return  # not a run's steps: the error line says enough
+        render_steps(err_console, summaries, f"run {error.details.get('run_id', '')}")
 
 
 def _live(title: str) -> Any:
@@ -161,7 +170,7 @@ def register(app: typer.Typer) -> None:
         )
 
 
-def _render_validation(out: Console, result: Any) -> None:
+def _render_validation(out: Console, result: ValidateResult) -> None:
     if result.valid:
         out.print(Text.assemble(("valid", "green"), f": workflow {result.name} ({result.steps} steps)"))
         return
@@ -170,7 +179,7 @@ def _render_validation(out: Console, result: Any) -> None:
         out.print(f"  - {problem}")
 
 
-def _render_runs(out: Console, result: Any) -> None:
+def _render_runs(out: Console, result: ListRunsResult) -> None:
     table = Table(title="Workflow runs")
     for col in ("run", "name", "status", "steps", "session", "updated"):
         table.add_column(col)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
-from typing import Any
 
 import typer
 
@@ -90,7 +89,7 @@ def modules_for(argv: list[str]) -> list[str] | None:
     return [COMMANDS[command]] if command in COMMANDS else None
 
 
-def __getattr__(name: str) -> Any:  # ``app``: the whole command tree, built when first asked for
+def __getattr__(name: str) -> typer.Typer:  # ``app``: the whole command tree, built when first asked for
     if name == "app":
         tree = build()
         globals()["app"] = tree

@@ -14,12 +14,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, Never, NoReturn, Protocol, TypeVar, cast, overload
 
 import anyio
 import typer
 
-from containerkit.errors import CancelledError_, ContainerKitError, exit_status, wrap_unexpected
+from containerkit.errors import CancelledError_, ContainerKitError, JSONValue, exit_status, wrap_unexpected
 from containerkit.hints import render_data, render_hint
 from containerkit.redaction import redact, redact_data
 
@@ -30,7 +30,9 @@ if TYPE_CHECKING:  # the app (settings, store, registry) is built by the first c
     from containerkit.app import App
     from containerkit.tools import ToolResult
 
-Renderer = Callable[["Console", Any], None]
+RT = TypeVar("RT", bound="ToolResult")
+#: prints a tool's result for people: each command's renderer takes its tool's own result type
+Renderer = Callable[["Console", RT], None]
 
 
 class LiveView(Protocol):
@@ -57,7 +59,7 @@ def out_console(stderr: bool = False) -> Console:
     return _consoles[key]
 
 
-def __getattr__(name: str) -> Any:  # ``console`` and ``err_console`` for the command modules
+def __getattr__(name: str) -> Console:  # ``console`` and ``err_console`` for the command modules
     if name in ("console", "err_console"):
         return out_console(stderr=name == "err_console")
     raise AttributeError(name)
@@ -161,7 +163,7 @@ def _tracking(fn: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def error_document(err: ContainerKitError) -> dict[str, Any]:
+def error_document(err: ContainerKitError) -> dict[str, JSONValue]:
     """The JSON error document of ``--json``: ``{"error": {code, message, hint, retryable, details}}``, redacted."""
     data = render_data(redact_data(err.to_dict()), "cli")
     return {"error": {key: data[key] for key in ("code", "message", "hint", "retryable", "details")}}
@@ -188,21 +190,49 @@ def fail(error: BaseException) -> NoReturn:
     raise typer.Exit(code=exit_status(err) if isinstance(error, ContainerKitError) else 1)
 
 
-def print_json(data: Any) -> None:
+def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+@overload
 def invoke(
     tool: str,
-    params: Mapping[str, Any],
+    params: Mapping[str, object],
     *,
     as_json: bool,
-    render: Renderer | None = None,
+    render: Renderer[RT],
     progress_title: str | None = None,
     live: LiveFactory | None = None,
     on_error: Callable[[ContainerKitError], None] | None = None,
     quiet: bool = False,
-) -> Any:
+) -> RT: ...
+
+
+@overload
+def invoke(
+    tool: str,
+    params: Mapping[str, object],
+    *,
+    as_json: bool,
+    render: None = None,
+    progress_title: str | None = None,
+    live: LiveFactory | None = None,
+    on_error: Callable[[ContainerKitError], None] | None = None,
+    quiet: bool = False,
+) -> ToolResult: ...
+
+
+def invoke(
+    tool: str,
+    params: Mapping[str, object],
+    *,
+    as_json: bool,
+    render: Callable[[Console, Never], None] | None = None,  # any renderer: the overloads pair it with its result
+    progress_title: str | None = None,
+    live: LiveFactory | None = None,
+    on_error: Callable[[ContainerKitError], None] | None = None,
+    quiet: bool = False,
+) -> ToolResult:
     """Call a tool and print its result. Never returns on error (exits).
 
     ``live`` builds a context-managed progress view (e.g. the workflow step table) used instead of the bar;
@@ -258,7 +288,7 @@ def invoke(
     if as_json:
         print_json(result.model_dump(mode="json"))
     elif render is not None:
-        render(out_console(), result)
+        cast("Renderer[ToolResult]", render)(out_console(), result)  # the tool's own result, as the overload says
     else:
         default_render(out_console(), result)
     return result

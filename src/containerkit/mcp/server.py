@@ -564,7 +564,7 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
     async def _call_tool(
         ctx: Ctx,
         params: types.CallToolRequestParams,
-        spec: ToolSpec[Any, Any],
+        spec: ToolSpec,
         rounds: InputRounds | None,
         client_log: ClientLog,
     ) -> types.CallToolResult | types.InputRequiredResult:

@@ -50,7 +50,7 @@ async def analyze_repository(ctx: ToolContext, params: AnalyzeParams) -> Analyze
     source = await resolve_source(ctx, params.path, params.branch)
     await ctx.report(0, 1, f"analyzing {source}")
     analysis = await anyio.to_thread.run_sync(analyze, source)
-    ctx.put_state("analysis", analysis.model_dump(mode="json"))
+    ctx.put_state("analysis", analysis)
     ctx.put_state("repo_path", str(source))
     await ctx.report(1, 1, f"found {len(analysis.services)} service(s)")
     return AnalyzeResult(analysis=analysis, source=str(source))

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from containerkit.errors import PathNotAllowedError
+from containerkit.errors import JSONValue, PathNotAllowedError
 from containerkit.redaction import redact
 from containerkit.settings import Settings
 from containerkit.store.records import ArtifactInfo, SessionInfo
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from containerkit.store import SessionStore
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class Model(BaseModel):
@@ -136,10 +137,12 @@ class Services:
     def store_opened(self) -> bool:
         return not callable(self._store)
 
-    def provide(self, key: type[T] | Any, instance: T) -> None:
+    def provide(self, key: object, instance: T) -> None:
+        """Use ``instance`` for ``key`` (usually its class; tests provide fakes this way)."""
         self._instances[key] = instance
 
-    def get(self, key: type[T] | Any, factory: Callable[[Settings], T]) -> T:
+    def get(self, key: object, factory: Callable[[Settings], T]) -> T:
+        """The instance for ``key``, made by ``factory`` on first use."""
         if key not in self._instances:
             self._instances[key] = factory(self.settings)
         return cast(T, self._instances[key])
@@ -232,12 +235,26 @@ class ToolContext:
         self._need_session()
         return self.store.add_artifact(self.session.id, kind, name, content, media_type=media_type, job_id=self.job_id)
 
-    def put_state(self, key: str, value: Any) -> int:
+    def put_state(self, key: str, value: BaseModel | JSONValue) -> int:
+        """Keep ``value`` in the session under ``key`` (a model is stored as its JSON document; read it back with
+        :meth:`stored` and the same model)."""
         if self.sessionless:
             return 0  # nobody can read it back: a call without a session shares nothing
-        return self.store.put_state(self.session.id, key, value)
+        document = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+        return self.store.put_state(self.session.id, key, document)
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> dict[str, JSONValue]:
         if self.sessionless:
             return {}
-        return self.store.get_state(self.session.id)[0]
+        return cast(dict[str, JSONValue], self.store.get_state(self.session.id)[0])
+
+    def stored(self, key: str, model: type[M]) -> M | None:
+        """The session's ``key`` read as ``model``: None when absent, or when it was kept by a version that stored
+        another shape (the caller then works it out again, as without a session)."""
+        document = self.state().get(key)
+        if document is None:
+            return None
+        try:
+            return model.model_validate(document)
+        except ValidationError:
+            return None

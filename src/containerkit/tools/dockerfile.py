@@ -17,6 +17,7 @@ from containerkit.tools.analysis import resolve_source
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
 from containerkit.tools.files import FileWrite, describe, is_ours, propose, write_file, written_paths
 from containerkit.tools.registry import REGISTRY
+from containerkit.tools.state import DockerfileState
 
 
 class GenerateParams(ToolParams):
@@ -69,13 +70,12 @@ class GenerateResult(ToolResult):
 
 async def load_analysis(ctx: ToolContext, path: str) -> tuple[Path, RepoAnalysis]:
     """The repository root and its analysis: from the session state when it is the same repository, else analyzed now."""
-    state = ctx.state()
     root = await resolve_source(ctx, path)
-    cached = state.get("analysis")
-    if cached and state.get("repo_path") == str(root):
-        return root, RepoAnalysis.model_validate(cached)
+    cached = ctx.stored("analysis", RepoAnalysis)
+    if cached is not None and ctx.state().get("repo_path") == str(root):
+        return root, cached
     analysis = await anyio.to_thread.run_sync(analyze, root)
-    ctx.put_state("analysis", analysis.model_dump(mode="json"))
+    ctx.put_state("analysis", analysis)
     ctx.put_state("repo_path", str(root))
     return root, analysis
 
@@ -136,13 +136,13 @@ async def generate_dockerfile(ctx: ToolContext, params: GenerateParams) -> Gener
     ctx.artifact("dockerignore", f"{svc.path}/.dockerignore", result.rendered.dockerignore)
     ctx.put_state(
         "dockerfile",
-        {
-            "service": svc.path,
-            "user_uid": result.rendered.user_uid,
-            "port": svc.port,
-            "path": written[0] if written else None,
-            "kept_existing": keep_existing,
-        },
+        DockerfileState(
+            service=svc.path,
+            user_uid=result.rendered.user_uid,
+            port=svc.port,
+            path=written[0] if written else None,
+            kept_existing=keep_existing,
+        ),
     )
     warnings = list(result.warnings)
     if keep_existing:
@@ -231,7 +231,8 @@ async def validate_dockerfile(ctx: ToolContext, params: ValidateParams) -> Valid
         )
     port = params.port
     if port is None:
-        port = (ctx.state().get("dockerfile") or {}).get("port")
+        generated = ctx.stored("dockerfile", DockerfileState)
+        port = generated.port if generated is not None else None
     text = await anyio.Path(dockerfile).read_text(encoding="utf-8", errors="replace")
     policies = _policy.load(ctx, params.policy)
     findings = await lint(text, dockerfile.parent, port)

@@ -21,6 +21,7 @@ from containerkit.tools.base import ToolContext, ToolParams, ToolResult
 from containerkit.tools.images import policy_of, resolver_of
 from containerkit.tools.k8s_deploy import kube_environ
 from containerkit.tools.registry import REGISTRY
+from containerkit.tools.state import ClusterState
 
 
 class PrepareClusterParams(ToolParams):
@@ -125,12 +126,9 @@ async def prepare_cluster(ctx: ToolContext, params: PrepareClusterParams) -> Pre
     await ctx.report(1, 1, f"cluster {params.name} ready (context {state.context})")
     ctx.put_state(
         "cluster",
-        {
-            "name": params.name,
-            "context": state.context,
-            "registry": registry.cluster_address,
-            "kubeconfig": str(kubeconfig_file),
-        },
+        ClusterState(
+            name=params.name, context=state.context, registry=registry.cluster_address, kubeconfig=str(kubeconfig_file)
+        ),
     )
     return PrepareClusterResult(
         cluster=params.name,
@@ -223,7 +221,7 @@ async def _prepare_existing(ctx: ToolContext, params: PrepareClusterParams, cont
                     "(ingress-nginx, Traefik, …) is installed; reach the app through its Service meanwhile"
                 )
     await ctx.report(1, 1, f"{target.context}/{namespace} prepared")
-    ctx.put_state("cluster", {"context": target.context, "namespace": namespace, "kubeconfig": str(target.path)})
+    ctx.put_state("cluster", ClusterState(context=target.context, namespace=namespace, kubeconfig=str(target.path)))
     return PrepareClusterResult(
         cluster=target.context,
         context=target.context,

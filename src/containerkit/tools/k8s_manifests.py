@@ -26,6 +26,7 @@ from containerkit.tools.base import ImageRef, Model, ToolContext, ToolParams, To
 from containerkit.tools.dockerfile import load_analysis
 from containerkit.tools.files import FileWrite, is_ours, write_file
 from containerkit.tools.registry import REGISTRY
+from containerkit.tools.state import DockerfileState, ManifestsState
 
 _DNS1123 = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -116,9 +117,9 @@ def serves_with_nginx(svc: ServiceAnalysis) -> bool:
 def _user_uid(ctx: ToolContext, svc: ServiceAnalysis, explicit: int | None) -> tuple[int, str]:
     if explicit is not None:
         return explicit, "given"
-    state = ctx.state().get("dockerfile") or {}
-    if isinstance(state, dict) and state.get("service") == svc.path and isinstance(state.get("user_uid"), int):
-        return int(state["user_uid"]), "the session's generate_dockerfile"
+    generated = ctx.stored("dockerfile", DockerfileState)
+    if generated is not None and generated.service == svc.path:
+        return generated.user_uid, "the session's generate_dockerfile"
     try:
         return render(svc, RenderOptions(user_uid=ctx.settings.dockerfile.user_uid)).user_uid, "the Dockerfile template"
     except ContainerKitError:
@@ -127,9 +128,9 @@ def _user_uid(ctx: ToolContext, svc: ServiceAnalysis, explicit: int | None) -> t
 
 def _dockerfile_port(ctx: ToolContext, svc: ServiceAnalysis) -> int | None:
     """The port the session's generate_dockerfile used for this service (it may have been repaired, e.g. a wrong port)."""
-    state = ctx.state().get("dockerfile") or {}
-    if isinstance(state, dict) and state.get("service") == svc.path and isinstance(state.get("port"), int):
-        return int(state["port"])
+    generated = ctx.stored("dockerfile", DockerfileState)
+    if generated is not None and generated.service == svc.path:
+        return generated.port
     return None
 
 
@@ -310,7 +311,7 @@ async def generate_manifests(ctx: ToolContext, params: GenerateManifestsParams) 
         ctx.artifact("manifest", f"{spec.name}/{params.format}/{rel}", files[rel], media_type="application/yaml")
     removed = _remove_stale(out_dir, [p for p in ours if p not in set(targets.values())])
     ctx.put_state(
-        "manifests", {"app_name": spec.name, "namespace": namespace, "out_dir": str(out_dir), "format": params.format}
+        "manifests", ManifestsState(app_name=spec.name, namespace=namespace, out_dir=str(out_dir), format=params.format)
     )
     return GenerateManifestsResult(
         out_dir=str(out_dir),

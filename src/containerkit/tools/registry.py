@@ -18,12 +18,19 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import anyio
 from pydantic import ValidationError
 
-from containerkit.errors import CancelledError_, ContainerKitError, InvalidInputError, NotFoundError, wrap_unexpected
+from containerkit.errors import (
+    CancelledError_,
+    ContainerKitError,
+    InvalidInputError,
+    JSONValue,
+    NotFoundError,
+    wrap_unexpected,
+)
 from containerkit.redaction import redact_strings
 from containerkit.tools.base import (
     Decider,
@@ -44,6 +51,8 @@ log = logging.getLogger("containerkit.tools")
 P = TypeVar("P", bound=ToolParams)
 R = TypeVar("R", bound=ToolResult)
 ToolFn = Callable[[ToolContext, P], Awaitable[R]]
+#: a registered tool's function, as the registry calls it: with params its own model validated first
+AnyToolFn = Callable[[ToolContext, ToolParams], Awaitable[ToolResult]]
 
 
 Effect = Literal[
@@ -74,7 +83,7 @@ OPEN_WORLD: frozenset[Effect] = frozenset(
 _DATA_KEYWORDS = frozenset({"default", "examples", "const", "enum"})
 
 
-def published_schema(schema: Any, *, output: bool = False) -> Any:
+def published_schema(schema: JSONValue, *, output: bool = False) -> JSONValue:
     """A JSON schema as tools/list publishes it: without the ``title`` pydantic derives from every field and model
     name (the property names say it), and for results without descriptions (a model reads the result itself; the
     shape and types stay, so clients can still check structured content). Validation uses the models, not this."""
@@ -111,16 +120,17 @@ class EffectHints:
 
 
 @dataclass(frozen=True)
-class ToolSpec(EffectHints, Generic[P, R]):
+class ToolSpec(EffectHints):
     """A registered tool. Its MCP annotations are derived from the declared ``effects`` (ADR 0082), so they cannot
-    contradict what the tool does."""
+    contradict what the tool does. ``fn`` takes the params ``params_model`` validated (the registry validates before
+    every call) and returns a ``result_model``."""
 
     name: str
     title: str
     description: str
-    params_model: type[P]
-    result_model: type[R]
-    fn: ToolFn[P, R]
+    params_model: type[ToolParams]
+    result_model: type[ToolResult]
+    fn: AnyToolFn
     effects: frozenset[Effect] = frozenset()
     idempotent: bool = False
     #: tracked tools run in a session and get a job row; untracked ones (server_status, list_sessions) don't.
@@ -163,12 +173,12 @@ class ToolInfo(EffectHints):
     output_schema_json: str = "{}"
 
     @functools.cached_property
-    def input_schema(self) -> dict[str, Any]:
-        return cast(dict[str, Any], json.loads(self.input_schema_json))
+    def input_schema(self) -> dict[str, JSONValue]:
+        return cast(dict[str, JSONValue], json.loads(self.input_schema_json))
 
     @functools.cached_property
-    def output_schema(self) -> dict[str, Any]:
-        return cast(dict[str, Any], json.loads(self.output_schema_json))
+    def output_schema(self) -> dict[str, JSONValue]:
+        return cast(dict[str, JSONValue], json.loads(self.output_schema_json))
 
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -214,14 +224,14 @@ class ToolRegistry:
     are imported on demand, and the index is cached. A registry without it holds what was registered into it."""
 
     def __init__(self, modules: Callable[[], list[str]] | None = None) -> None:
-        self._tools: dict[str, ToolSpec[Any, Any]] = {}
+        self._tools: dict[str, ToolSpec] = {}
         self._modules: dict[str, str] = {}  # tool name -> the module that registered it
         self._index: dict[str, ToolInfo] | None = None
         self._module_list = modules
         self._all_loaded = modules is None
 
     # registration ------------------------------------------------------------------
-    def register(self, spec: ToolSpec[Any, Any], module: str = "") -> None:
+    def register(self, spec: ToolSpec, module: str = "") -> None:
         if spec.name in self._tools:
             raise ValueError(f"tool {spec.name} registered twice")
         self._tools[spec.name] = spec
@@ -248,13 +258,14 @@ class ToolRegistry:
         old name, its description saying so (kept for one release after a rename)."""
 
         def decorate(fn: ToolFn[P, R]) -> ToolFn[P, R]:
-            spec: ToolSpec[P, R] = ToolSpec(
+            spec = ToolSpec(
                 name=name,
                 title=title,
                 description=description,
                 params_model=params,
                 result_model=result,
-                fn=fn,
+                # sound: the registry validates params with params_model before every call of fn
+                fn=cast(AnyToolFn, fn),
                 effects=frozenset(("adds_to_store",) if effects is None else effects),
                 idempotent=idempotent,
                 tracked=tracked,
@@ -328,7 +339,7 @@ class ToolRegistry:
             log.debug("tool index not cached in %s: %s", path.parent, e)
 
     # lookup ------------------------------------------------------------------------
-    def get(self, name: str) -> ToolSpec[Any, Any]:
+    def get(self, name: str) -> ToolSpec:
         if name not in self._tools and not self._all_loaded:
             info = self.index().get(name)
             # a module named in the index file is imported only if it is one of ours
@@ -349,7 +360,7 @@ class ToolRegistry:
         index = self.index()
         return [index[n] for n in sorted(index)]
 
-    def specs(self) -> list[ToolSpec[Any, Any]]:
+    def specs(self) -> list[ToolSpec]:
         self.load_all()
         return [self._tools[n] for n in self.names()]
 
@@ -357,7 +368,7 @@ class ToolRegistry:
         return name in self._tools or (isinstance(name, str) and name in self.index())
 
     # validation ----------------------------------------------------------------------
-    def parse_params(self, name: str, raw: Mapping[str, Any] | ToolParams, *, strict: bool = False) -> ToolParams:
+    def parse_params(self, name: str, raw: Mapping[str, object] | ToolParams, *, strict: bool = False) -> ToolParams:
         """Validate raw params against the tool's own model; ``strict`` accepts only what the published JSON schema
         allows (no ``"yes"`` for a boolean, no ``"8080"`` for an integer): MCP clients send JSON that must match it.
 
@@ -366,13 +377,10 @@ class ToolRegistry:
         """
         spec = self.get(name)
         if isinstance(raw, spec.params_model):
-            return cast(ToolParams, raw)
+            return raw
         try:
-            return cast(
-                ToolParams,
-                spec.params_model.model_validate(
-                    dict(raw) if isinstance(raw, Mapping) else raw.model_dump(), strict=strict or None
-                ),
+            return spec.params_model.model_validate(
+                dict(raw) if isinstance(raw, Mapping) else raw.model_dump(), strict=strict or None
             )
         except ValidationError as e:
             problems = "; ".join(
@@ -393,7 +401,7 @@ class ToolRegistry:
         self,
         services: Services,
         name: str,
-        params: Mapping[str, Any] | ToolParams,
+        params: Mapping[str, object] | ToolParams,
         *,
         progress: Progress | None = None,
         sampler: Sampler | None = None,
@@ -421,7 +429,7 @@ class ToolRegistry:
                 client_roots=client_roots or [],
             )
             try:
-                return cast(ToolResult, await spec.fn(ctx, parsed))
+                return await spec.fn(ctx, parsed)
             except (ContainerKitError, InputNeeded):
                 raise
             except Exception as e:
@@ -448,7 +456,7 @@ class ToolRegistry:
             open_session()
         started = time.perf_counter()
         try:
-            result = cast(ToolResult, await spec.fn(ctx, parsed))
+            result = await spec.fn(ctx, parsed)
         except anyio.get_cancelled_exc_class():
             if ctx.job_id:
                 services.store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)

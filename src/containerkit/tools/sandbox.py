@@ -28,7 +28,7 @@ async def engine_base_url(ctx: ToolContext) -> str:
     return ctx.services.get(Engine, Engine.from_settings).docker_endpoint().base_url
 
 
-async def docker_client(ctx: ToolContext) -> Any:
+async def _docker_client(ctx: ToolContext) -> Any:
     """The engine's client; on the first use in this process, our containers left past their deadline by a killed
     process are removed (see :mod:`containerkit.engine.containers`)."""
     engine = ctx.services.get(Engine, Engine.from_settings)
@@ -104,7 +104,7 @@ async def run_sandboxed(ctx: ToolContext, params: SandboxParams) -> SandboxResul
     )
     enforce(ctx.settings.sandbox, image, limits)
     workspace = ctx.resolve_path(params.workspace) if params.workspace else None
-    client = await docker_client(ctx)
+    client = await _docker_client(ctx)
     spec = RunSpec(
         image=image,
         command=list(params.command),
@@ -203,7 +203,7 @@ async def smoke_test_image(ctx: ToolContext, params: SmokeParams) -> SmokeResult
         "bridge" if params.port else "none",
         policy.max_output_bytes,
     )
-    client = await docker_client(ctx)
+    client = await _docker_client(ctx)
     base_url = await engine_base_url(ctx)
     await ctx.report(0, None, f"starting {image}" + (f", waiting for port {params.port}" if params.port else ""))
     outcome = await anyio.to_thread.run_sync(

@@ -6,7 +6,7 @@ import json
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import anyio
 from pydantic import Field
@@ -28,6 +28,7 @@ from containerkit.settings import Settings
 from containerkit.tools import _policy
 from containerkit.tools.base import ToolContext, ToolParams, ToolResult
 from containerkit.tools.registry import REGISTRY
+from containerkit.tools.state import ScanMemo, ScansState
 
 
 class ScanImageParams(ToolParams):
@@ -238,11 +239,14 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
             outcome = replace(
                 outcome, report=outcome.report.model_copy(update={"warnings": [*outcome.report.warnings, note]})
             )
-    state = ctx.state()
-    scans: dict[str, Any] = dict(state.get("scans") or {})
+    kept = ctx.stored("scans", ScansState)
+    scans = dict(kept.root) if kept is not None else {}
     image = outcome.report.image  # an SBOM names its image
     repo_key = image_repository(image)
-    report = outcome.report.model_copy(update={"trend": trend(scans.get(repo_key), outcome.report.findings)})
+    previous = scans.get(repo_key)
+    report = outcome.report.model_copy(
+        update={"trend": trend(previous.model_dump() if previous else None, outcome.report.findings)}
+    )
     gate = policy.evaluate(
         outcome.all_findings, params.fail_on or settings.scan.fail_on, allow, fail_on_unknown=params.fail_on_unknown
     )
@@ -312,14 +316,14 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
         indent=2,
     )
     sarif = ctx.artifact("sarif", "scan.sarif", sarif_text, "application/sarif+json")
-    scans[repo_key] = {
-        "artifact_id": stored.id,
-        "image": image,
-        "scanned_at": report.scanned_at,
-        "keys": sorted(finding_key(f) for f in report.findings),
-        "counts": report.counts.model_dump(),
-    }
-    ctx.put_state("scans", scans)
+    scans[repo_key] = ScanMemo(
+        artifact_id=stored.id,
+        image=image,
+        scanned_at=report.scanned_at,
+        keys=sorted(finding_key(f) for f in report.findings),
+        counts=report.counts.model_dump(),
+    )
+    ctx.put_state("scans", ScansState(scans))
     written = await _write_outputs(ctx, params, sarif_text, outcome, report)
     await ctx.report(len(chosen) + 1, len(chosen) + 1, report.summary)
     if not gate.passed:
@@ -355,19 +359,18 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
 
 
 def _repo(ctx: ToolContext, repo_path: str | None) -> tuple[Path | None, list[str]]:
-    state = ctx.state()
-    raw = repo_path or state.get("repo_path")
+    kept_path = ctx.state().get("repo_path")
+    raw = repo_path or (kept_path if isinstance(kept_path, str) else None)
     if not raw:
         return None, []
     repo = ctx.resolve_path(raw)
     manifests: list[str] = []
-    if isinstance(state.get("analysis"), dict):
-        analysis = RepoAnalysis.model_validate(state["analysis"])
-        if Path(analysis.path).resolve() == repo:
-            for s in analysis.services:
-                for name in (s.manifest, s.lockfile):
-                    if name:
-                        manifests.append(str(Path(s.path) / name) if s.path != "." else name)
+    analysis = ctx.stored("analysis", RepoAnalysis)
+    if analysis is not None and Path(analysis.path).resolve() == repo:
+        for s in analysis.services:
+            for name in (s.manifest, s.lockfile):
+                if name:
+                    manifests.append(str(Path(s.path) / name) if s.path != "." else name)
     return repo, manifests
 
 

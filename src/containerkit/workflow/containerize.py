@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from containerkit.tools.base import ToolContext, ToolParams
 from containerkit.tools.registry import REGISTRY
 from containerkit.workflow.pipeline import STEPS, containerize_spec
-from containerkit.workflow.report import build_report, render_markdown
+from containerkit.workflow.report import ContainerizeReport, build_report, render_markdown
 from containerkit.workflow.tools import APPLY_FIXES_DESCRIPTION, RunResult, StepSummary, _runner, summarize
 
 
@@ -60,7 +59,7 @@ class ContainerizeParams(ToolParams):
 
 
 class ContainerizeResult(RunResult):
-    report: dict[str, Any] = Field(
+    report: ContainerizeReport = Field(
         description="What was detected and why, files written, image, findings, manifests, deploy status."
     )
     report_markdown: str
@@ -108,7 +107,7 @@ async def containerize(ctx: ToolContext, params: ContainerizeParams) -> Containe
     report = build_report(run)
     markdown = render_markdown(report)
     ctx.artifact("report", "containerize-report.md", markdown, "text/markdown")
-    ctx.artifact("report", "containerize-report.json", json.dumps(report, indent=2, default=str), "application/json")
+    ctx.artifact("report", "containerize-report.json", report.model_dump_json(indent=2), "application/json")
     summary = summarize(ctx, run)
     if run.status != "succeeded":
         from containerkit.workflow.tools import _raise_unless_succeeded

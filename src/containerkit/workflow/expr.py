@@ -87,7 +87,7 @@ def references(expression: str) -> list[tuple[str, str]]:
     return refs
 
 
-def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+def evaluate(expression: str, context: Mapping[str, object]) -> object:
     """Evaluate against ``{'inputs': ..., 'steps': {id: {'status':, 'outputs':, 'error':}}}``.
 
     Missing keys evaluate to None (so ``when: steps.x.outputs.y == 1`` is simply false).
@@ -172,7 +172,12 @@ def _get(container: Any, key: Any) -> Any:
     return None
 
 
-def render(value: Any, context: Mapping[str, Any]) -> Any:
+def render_params(params: Mapping[str, object], context: Mapping[str, object]) -> dict[str, object]:
+    """A step's params with their templates substituted."""
+    return {key: render(value, context) for key, value in params.items()}
+
+
+def render(value: object, context: Mapping[str, object]) -> object:
     """Substitute templates in params: a whole-string template keeps the value's type."""
     if isinstance(value, str):
         whole = TEMPLATE.fullmatch(value.strip())
@@ -186,11 +191,11 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def templates_in(value: Any) -> list[str]:
+def templates_in(value: object) -> list[str]:
     """Every expression inside templates of a params value."""
     if isinstance(value, str):
         return TEMPLATE.findall(value)
@@ -201,5 +206,5 @@ def templates_in(value: Any) -> list[str]:
     return []
 
 
-def is_templated(value: Any) -> bool:
+def is_templated(value: object) -> bool:
     return bool(templates_in(value))

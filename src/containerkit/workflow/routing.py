@@ -8,7 +8,6 @@ run event by the runner.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -75,7 +74,3 @@ def default_router(services: Services) -> Router:
         return decision
 
     return route
-
-
-def rule_summary(rules: RoutingRules) -> list[dict[str, Any]]:
-    return [r.model_dump() for r in rules.rules]

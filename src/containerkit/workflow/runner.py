@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,7 @@ class WorkflowRunner:
         self.max_parallel = max_parallel or services.settings.workflow.max_parallel
 
     # --- entry points -------------------------------------------------------------------
-    async def start(self, spec: WorkflowSpec, inputs: dict[str, Any], session_id: str) -> RunRecord:
+    async def start(self, spec: WorkflowSpec, inputs: Mapping[str, object], session_id: str) -> RunRecord:
         """Validate and run a workflow to its end.
 
         Raises:
@@ -227,7 +227,7 @@ class WorkflowRunner:
         while True:
             attempt += 1
             self.runs.set_step(run_id, step.id, "running", attempt=True)
-            params = {**expr.render(step.params, state.context()), **overrides, "session_id": state.session_id}
+            params = {**expr.render_params(step.params, state.context()), **overrides, "session_id": state.session_id}
             try:
                 with anyio.fail_after(step.timeout_s):
                     result = await self.registry.call(

@@ -24,11 +24,12 @@ steps:
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from containerkit import yamlsafe
 from containerkit.errors import InvalidInputError, WorkflowError
@@ -43,7 +44,7 @@ class StepSpec(BaseModel):
 
     id: str = Field(pattern=_STEP_ID, description="Unique step id (lowercase).")
     tool: str = Field(description="A registered tool name.")
-    params: dict[str, Any] = Field(
+    params: dict[str, JsonValue] = Field(
         default_factory=dict, description="Tool params; values may use ${{ ... }} references."
     )
     depends_on: list[str] = Field(default_factory=list)
@@ -65,7 +66,7 @@ class WorkflowSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     description: str = ""
-    inputs: dict[str, Any] = Field(default_factory=dict, description="Default inputs; overridden at run time.")
+    inputs: dict[str, JsonValue] = Field(default_factory=dict, description="Default inputs; overridden at run time.")
     max_parallel: int | None = Field(None, ge=1, le=32)
     steps: list[StepSpec] = Field(min_length=1)
 
@@ -76,7 +77,7 @@ class WorkflowSpec(BaseModel):
         raise WorkflowError(f"no step {step_id!r} in workflow {self.name!r}")
 
 
-def load_spec(source: str | Path | dict[str, Any]) -> WorkflowSpec:
+def load_spec(source: str | Path | Mapping[str, object]) -> WorkflowSpec:
     """Load a spec from a YAML file, YAML text or a mapping.
 
     Raises:
@@ -118,7 +119,7 @@ def load_spec(source: str | Path | dict[str, Any]) -> WorkflowSpec:
         ) from e
 
 
-def validate_spec(spec: WorkflowSpec, registry: ToolRegistry, inputs: dict[str, Any] | None = None) -> list[str]:
+def validate_spec(spec: WorkflowSpec, registry: ToolRegistry, inputs: Mapping[str, object] | None = None) -> list[str]:
     """Every problem in a spec, each a clear sentence. Empty when the spec is valid. With ``inputs`` (a run about to
     start) the params that read only inputs are checked with their values."""
     problems: list[str] = []
@@ -144,7 +145,7 @@ def validate_spec(spec: WorkflowSpec, registry: ToolRegistry, inputs: dict[str, 
 
 
 def _check_step(
-    step: StepSpec, known: set[str], registry: ToolRegistry, spec: WorkflowSpec, inputs: dict[str, Any] | None
+    step: StepSpec, known: set[str], registry: ToolRegistry, spec: WorkflowSpec, inputs: Mapping[str, object] | None
 ) -> list[str]:
     problems: list[str] = []
     for dep in step.depends_on:
@@ -180,7 +181,7 @@ def _check_step(
     return problems
 
 
-def _true_with(condition: str, inputs: dict[str, Any]) -> bool:
+def _true_with(condition: str, inputs: Mapping[str, object]) -> bool:
     """The condition holds for these inputs; False when it is false or reads anything but inputs."""
     try:
         if any(root != "inputs" for root, _ in expr.references(condition)):
@@ -191,7 +192,7 @@ def _true_with(condition: str, inputs: dict[str, Any]) -> bool:
 
 
 def check_params(
-    registry: ToolRegistry, tool: str, params: dict[str, Any], inputs: dict[str, Any] | None = None
+    registry: ToolRegistry, tool: str, params: Mapping[str, object], inputs: Mapping[str, object] | None = None
 ) -> list[str]:
     """Check params against the tool's own model, validators included (an image reference by its grammar). With
     ``inputs`` (a run about to start), values that read only inputs are rendered and checked too; values that read

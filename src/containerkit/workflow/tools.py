@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, JsonValue, model_validator
 
 from containerkit.errors import ContainerKitError
 from containerkit.store import owner
@@ -43,7 +42,7 @@ APPLY_FIXES_DESCRIPTION = (
 
 
 class RunParams(SpecSource):
-    inputs: dict[str, Any] = Field(default_factory=dict, description="Values for the workflow's inputs.")
+    inputs: dict[str, JsonValue] = Field(default_factory=dict, description="Values for the workflow's inputs.")
     max_parallel: int | None = Field(None, ge=1, le=32, description="Override the parallelism limit.")
     apply_fixes: bool = Field(False, description=APPLY_FIXES_DESCRIPTION)
 
@@ -64,7 +63,7 @@ class RunResult(ToolResult):
     status: str
     steps: list[StepSummary]
     events: list[RunEvent] = Field(description="Retries, routes, resumes and cancellations, in order.")
-    outputs: dict[str, Any] = Field(description="Each succeeded step's result document, by step id.")
+    outputs: dict[str, JsonValue] = Field(description="Each succeeded step's result document, by step id.")
 
 
 def summarize(ctx: ToolContext, run: RunRecord) -> RunResult:
