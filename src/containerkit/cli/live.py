@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import time
+from dataclasses import dataclass
 from types import TracebackType
 
 from rich.console import Console
@@ -11,18 +11,26 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-_STEP = re.compile(r"^step (?P<id>[\w-]+): (?P<state>\w+)(?: \((?P<why>.*)\))?$")
-_DETAIL = re.compile(r"^\[(?P<id>[\w-]+)\] (?P<text>.*)$")
+from containerkit.tools.base import StepEvent
+
 _STYLE = {"running": "yellow", "succeeded": "green", "failed": "red", "skipped": "dim", "cancelled": "magenta"}
 
 
+@dataclass
+class _Row:
+    state: str
+    start: float
+    end: float | None = None
+    detail: str = ""
+
+
 class WorkflowLiveView:
-    """A Progress implementation for workflow runs (works from the runner's step messages)."""
+    """A progress sink for workflow runs, fed by the runner's typed step events (no message parsing)."""
 
     def __init__(self, console: Console, title: str) -> None:
         self.console = console
         self.title = title
-        self.rows: dict[str, dict[str, object]] = {}
+        self.rows: dict[str, _Row] = {}
         self._live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
 
     def __enter__(self) -> WorkflowLiveView:
@@ -36,21 +44,21 @@ class WorkflowLiveView:
         self._live.__exit__(exc_type, exc, tb)
 
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        if not message:
-            return
+        """The run's progress value; the rows come from :meth:`step_event`."""
+
+    async def step_event(self, event: StepEvent) -> None:
         now = time.monotonic()
-        if match := _STEP.match(message):
-            row = self.rows.setdefault(match["id"], {"state": "pending", "start": now, "end": None, "detail": ""})
-            row["state"] = match["state"]
-            if match["state"] == "running":
-                row["start"], row["end"] = now, None
+        row = self.rows.setdefault(event.step_id, _Row(state=event.state or "running", start=now))
+        if event.state is None:  # the step's own progress message
+            row.detail = event.text[:90]
+        else:
+            row.state = event.state
+            if event.state == "running":
+                row.start, row.end = now, None
             else:
-                row["end"] = now
-            if match["why"]:
-                row["detail"] = match["why"]
-        elif match := _DETAIL.match(message):
-            row = self.rows.setdefault(match["id"], {"state": "running", "start": now, "end": None, "detail": ""})
-            row["detail"] = match["text"][:90]
+                row.end = now
+            if event.text:
+                row.detail = event.text
         self._live.update(self._table())
 
     def _table(self) -> Table:
@@ -59,10 +67,7 @@ class WorkflowLiveView:
             table.add_column(col)
         now = time.monotonic()
         for step_id, row in self.rows.items():
-            state = str(row["state"])
-            start = float(row["start"])  # type: ignore[arg-type]
-            end = row["end"]
-            elapsed = (float(end) if end is not None else now) - start  # type: ignore[arg-type]
-            shown = f"{elapsed:.1f}s" if state != "skipped" else ""
-            table.add_row(step_id, Text(state, _STYLE.get(state, "white")), shown, str(row["detail"]))
+            elapsed = (row.end if row.end is not None else now) - row.start
+            shown = f"{elapsed:.1f}s" if row.state != "skipped" else ""
+            table.add_row(step_id, Text(row.state, _STYLE.get(row.state, "white")), shown, row.detail)
         return table

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar, cast, runtime_checkable
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -69,6 +69,24 @@ class Progress(Protocol):
     """Progress sink. Tools must work the same with :class:`NullProgress`."""
 
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """What a workflow run says about one of its steps, as data: a change of state (``running``, ``succeeded``,
+    ``failed``, ``skipped``, ``cancelled``, with the reason when there is one) or a progress message of the step's
+    tool (``state`` None). The same run also reports them as progress messages for clients that read only those."""
+
+    step_id: str
+    state: str | None
+    text: str = ""
+
+
+@runtime_checkable
+class StepEventSink(Protocol):
+    """A progress sink that also takes a run's step events (the CLI's live step table)."""
+
+    async def step_event(self, event: StepEvent) -> None: ...
 
 
 class InputNeeded(Exception):  # noqa: N818 - a request for input, not an error: it never reaches a user

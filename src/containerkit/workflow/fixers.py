@@ -55,7 +55,8 @@ def _outputs(failure: FailureContext, step: str) -> dict[str, Any]:
 
 
 async def _call(services: Services, failure: FailureContext, tool: str, params: dict[str, Any]) -> Any:
-    return await REGISTRY.call(services, tool, {**params, "session_id": failure.session_id}, progress=failure.progress)
+    registry = failure.registry or REGISTRY  # the run's own registry; the global one for a fixer called alone
+    return await registry.call(services, tool, {**params, "session_id": failure.session_id}, progress=failure.progress)
 
 
 APPLY_HINT = (

@@ -26,7 +26,17 @@ from containerkit.errors import (
 )
 from containerkit.store import owner
 from containerkit.store.runs import RunRecord, StepStatus
-from containerkit.tools.base import InputNeeded, NullProgress, Progress, Sampler, Services, ToolContext, input_needed
+from containerkit.tools.base import (
+    InputNeeded,
+    NullProgress,
+    Progress,
+    Sampler,
+    Services,
+    StepEvent,
+    StepEventSink,
+    ToolContext,
+    input_needed,
+)
 from containerkit.tools.registry import ToolRegistry
 from containerkit.workflow import expr
 from containerkit.workflow.spec import StepSpec, WorkflowSpec, validate_spec
@@ -62,6 +72,8 @@ class FailureContext:
     apply_fixes: bool = False
     #: the context of the tool running the workflow: fixers write files and store artifacts through it
     owner: ToolContext | None = None
+    #: the registry the run calls its tools from: a fixer calls tools (generate_dockerfile, …) from the same one
+    registry: ToolRegistry | None = None
 
 
 Router = Callable[[FailureContext], Awaitable[RouteDecision | None]]
@@ -177,7 +189,7 @@ class WorkflowRunner:
                     if reason:
                         state.status[step.id] = "skipped"
                         self.runs.set_step(run_id, step.id, "skipped", reason=reason)
-                        await state.progress.step(step.id, 1.0, f"step {step.id}: skipped ({reason})")
+                        await state.progress.state(step.id, "skipped", reason)
                         continue
                     state.status[step.id] = "running"
                     tg.start_soon(self._run_step, run_id, step, state, limiter)
@@ -191,7 +203,7 @@ class WorkflowRunner:
 
     async def _run_step(self, run_id: str, step: StepSpec, state: _RunState, limiter: anyio.CapacityLimiter) -> None:
         async with limiter:
-            await state.progress.step(step.id, 0.0, f"step {step.id}: running")
+            await state.progress.state(step.id, "running")
             outcome: StepStatus
             try:
                 result, job_id = await self._attempts(run_id, step, state)
@@ -218,7 +230,7 @@ class WorkflowRunner:
                         run_id, "route", {"from": step.id, "to": target, "code": e.code}, step_id=step.id
                     )
             state.status[step.id] = outcome
-            await state.progress.step(step.id, 1.0, f"step {step.id}: {outcome}")
+            await state.progress.state(step.id, outcome)
             state.changed.set()
 
     async def _attempts(self, run_id: str, step: StepSpec, state: _RunState) -> tuple[dict[str, Any], str]:
@@ -284,6 +296,7 @@ class WorkflowRunner:
             StepProgress(state.progress, step.id),
             self.apply_fixes,
             self.owner,
+            self.registry,
         )
         try:
             decision = await self.router(failure)
@@ -355,11 +368,19 @@ class RunProgress:
         self.fraction: dict[str, float] = {s.id: (1.0 if s.id in done else 0.0) for s in steps}
         self.last = -1.0
 
-    async def step(self, step_id: str, fraction: float, message: str | None) -> None:
+    async def step(self, step_id: str, fraction: float, message: str | None, event: StepEvent | None = None) -> None:
         self.fraction[step_id] = max(self.fraction.get(step_id, 0.0), min(max(fraction, 0.0), 1.0))
         value = max(self.last, sum(self.fraction.values()))
         self.last = value
         await self.parent.report(value, self.total, message)
+        if event is not None and isinstance(self.parent, StepEventSink):
+            await self.parent.step_event(event)
+
+    async def state(self, step_id: str, state: str, reason: str = "") -> None:
+        """A step changed state: ``step ID: STATE (REASON)`` for progress readers, the event for event sinks."""
+        message = f"step {step_id}: {state}" + (f" ({reason})" if reason else "")
+        done = 0.0 if state == "running" else 1.0
+        await self.step(step_id, done, message, StepEvent(step_id, state, reason))
 
 
 class StepProgress:
@@ -372,7 +393,12 @@ class StepProgress:
     async def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         # a step reporting without a total says nothing about how far it is: the value stays, the message goes out
         fraction = progress / total if total else 0.0
-        await self.run.step(self.step_id, min(fraction, 0.999), f"[{self.step_id}] {message}" if message else None)
+        await self.run.step(
+            self.step_id,
+            min(fraction, 0.999),
+            f"[{self.step_id}] {message}" if message else None,
+            StepEvent(self.step_id, None, message) if message else None,
+        )
 
 
 class _RunState:
