@@ -127,4 +127,4 @@ def test_every_workflow_in_the_docs_validates(harness: Harness) -> None:
     assert blocks, "docs/workflows.md shows a workflow"
     for doc, body in blocks:
         result = harness.call("validate_workflow", spec=body)
-        assert result.valid, f"{doc}: {result.problems}"
+        assert result.valid, f"{doc}: {[f.message for f in result.findings]}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from containerkit.scan.backends import ScanInput, ScannerOutput
-from containerkit.scan.models import Finding, Location, Package, Sbom
+from containerkit.scan.models import Location, Package, Sbom, VulnerabilityFinding
 from tests.conftest import ROOT, build_context
 
 DATA = ROOT / "tests" / "data" / "scan"
@@ -49,7 +49,7 @@ class FakeScanner:
     """A scanner that replays a captured report through the real parser."""
 
     name: str
-    findings: list[Finding]
+    findings: list[VulnerabilityFinding]
     needs_sbom: bool = False
     calls: list[str] = field(default_factory=list)
 

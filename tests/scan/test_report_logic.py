@@ -11,7 +11,7 @@ from containerkit.errors import InvalidInputError
 from containerkit.scan import osv
 from containerkit.scan.backends import parse_grype, parse_trivy
 from containerkit.scan.merge import merge
-from containerkit.scan.models import AllowEntry, Finding
+from containerkit.scan.models import AllowEntry, VulnerabilityFinding
 from containerkit.scan.osv import OsvDatabase
 from containerkit.scan.policy import evaluate, load_allow_list
 from containerkit.scan.remediation import edited_line, minimum_fix, remediate
@@ -19,15 +19,15 @@ from containerkit.scan.report import image_repository, trend
 from tests.scan.helpers import OSV_DIR, REPORTS, pkg, sbom
 
 
-def _trivy() -> list[Finding]:
+def _trivy() -> list[VulnerabilityFinding]:
     return parse_trivy((REPORTS / "trivy-ck-scan-test.json").read_text())
 
 
-def _grype() -> list[Finding]:
+def _grype() -> list[VulnerabilityFinding]:
     return parse_grype((REPORTS / "grype-ck-scan-test.json").read_text())
 
 
-def _builtin() -> list[Finding]:
+def _builtin() -> list[VulnerabilityFinding]:
     inventory = sbom(
         pkg("requests", "2.25.0", "PyPI", "python"),
         pkg("urllib3", "1.26.4", "PyPI", "python"),
@@ -213,10 +213,10 @@ def test_sarif_locations_are_valid_uris_a_code_scanning_ui_can_show() -> None:
     import re
     from urllib.parse import unquote
 
-    from containerkit.scan.models import Finding, Location, ScanReport, SeverityCounts
+    from containerkit.scan.models import Location, ScanReport, SeverityCounts, VulnerabilityFinding
     from containerkit.scan.sarif import to_sarif
 
-    no_file = Finding(
+    no_file = VulnerabilityFinding(
         id="DSA-5514-1",
         package="libc6",
         ecosystem="Debian:12",
@@ -252,10 +252,10 @@ def test_sarif_locations_are_valid_uris_a_code_scanning_ui_can_show() -> None:
 
 def test_findings_of_unknown_severity_fail_the_gate_only_when_asked_and_never_pass_silently() -> None:
     """Debian's OSV records carry no severity: `--fail-on low` passed an image with fixable OS findings and said nothing."""
-    from containerkit.scan.models import Finding
+    from containerkit.scan.models import VulnerabilityFinding
     from containerkit.scan.policy import evaluate
 
-    os_finding = Finding(
+    os_finding = VulnerabilityFinding(
         id="DSA-5514-1",
         package="libc6",
         ecosystem="Debian:12",
@@ -275,7 +275,7 @@ def test_ignore_file_syntax_expiry_purls_and_ignore_unfixed(tmp_path: Path) -> N
     import datetime as dt
 
     from containerkit.errors import InvalidInputError
-    from containerkit.scan.models import Finding
+    from containerkit.scan.models import VulnerabilityFinding
     from containerkit.scan.policy import apply_ignores, evaluate, load_ignore_file
 
     path = tmp_path / ".trivyignore"
@@ -285,7 +285,7 @@ def test_ignore_file_syntax_expiry_purls_and_ignore_unfixed(tmp_path: Path) -> N
     )
     entries = load_ignore_file(path)
     assert (entries[0].target, entries[0].line, entries[0].reason) == ("DSA-5514-1", 3, "a reason over two lines")
-    libc = Finding(
+    libc = VulnerabilityFinding(
         id="DSA-5514-1",
         package="libc6",
         ecosystem="Debian:12",
@@ -294,7 +294,7 @@ def test_ignore_file_syntax_expiry_purls_and_ignore_unfixed(tmp_path: Path) -> N
         fixed_versions=["2.36-9+deb12u3"],
         severity="high",
     )
-    bsd = Finding(
+    bsd = VulnerabilityFinding(
         id="DEBIAN-CVE-2022-0563",
         package="bsdutils",
         ecosystem="Debian:12",
@@ -302,7 +302,7 @@ def test_ignore_file_syntax_expiry_purls_and_ignore_unfixed(tmp_path: Path) -> N
         installed_version="1:2.38.1-5+b1",
         severity="low",
     )
-    other = Finding(
+    other = VulnerabilityFinding(
         id="CVE-1", package="zlib1g", ecosystem="Debian:12", package_type="deb", installed_version="1", severity="low"
     )
     marked, expired = apply_ignores(
@@ -325,11 +325,11 @@ def test_packages_the_base_image_brings_are_fixed_by_the_base_image_not_the_apps
     """npm's own dependencies (in /usr/local/lib/node_modules/npm of the node images) were advised as package.json edits."""
     import json as jsonlib
 
-    from containerkit.scan.models import Finding, Location
+    from containerkit.scan.models import Location, VulnerabilityFinding
     from containerkit.scan.remediation import remediate
 
     (tmp_path / "package.json").write_text(jsonlib.dumps({"name": "app", "dependencies": {"express": "^4.19.2"}}))
-    bundled = Finding(
+    bundled = VulnerabilityFinding(
         id="GHSA-3xgq-45jj-v275",
         package="cross-spawn",
         ecosystem="npm",
@@ -377,7 +377,7 @@ def test_the_package_json_advice_applied_as_written_still_parses(tmp_path: Path)
 
     manifest = '{\n  "dependencies": {\n    "lodash": "^4.17.20",\n    "express": "^4.18.0"\n  }\n}\n'
     (tmp_path / "package.json").write_text(manifest)
-    finding = Finding(
+    finding = VulnerabilityFinding(
         id="GHSA-35jh-r3h4-6jhm",
         package="lodash",
         ecosystem="npm",

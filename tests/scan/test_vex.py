@@ -9,7 +9,7 @@ import pytest
 
 from containerkit.errors import InvalidInputError
 from containerkit.scan import vex
-from containerkit.scan.models import Finding
+from containerkit.scan.models import VulnerabilityFinding
 
 OPENVEX = {
     "@context": "https://openvex.dev/ns/v0.2.0",
@@ -58,8 +58,8 @@ CYCLONEDX = {
 }
 
 
-def finding(vuln_id: str, package: str, version: str, *aliases: str) -> Finding:
-    return Finding(
+def finding(vuln_id: str, package: str, version: str, *aliases: str) -> VulnerabilityFinding:
+    return VulnerabilityFinding(
         id=vuln_id,
         aliases=list(aliases),
         package=package,

@@ -66,6 +66,9 @@ def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(
     assert result.report.push is not None and result.report.push.verified is True
     artifacts = {a.name for a in harness.app.services.store.list_artifacts(result.session_id, "report")}
     assert {"containerize-report.md", "containerize-report.json"} <= artifacts
+    # the steps' outputs are stored once, in the run; the session keeps the run by id (issue 17)
+    kept = harness.app.services.store.get_session(result.session_id).state["results.containerize"]
+    assert kept == {"run_id": result.run_id, "name": result.name, "status": "succeeded"}
     assert "## Detected" in result.report_markdown
 
 

@@ -17,7 +17,7 @@ HEALTH_ROUTE = re.compile(
 
 
 @dataclass
-class Finding:
+class Match:
     value: str
     file: str
     line: int
@@ -34,21 +34,21 @@ class Collector:
         self.evidence.append(Evidence(field=field_name, file=file, line=line, detail=detail[:200]))
 
 
-def search(tree: Tree, files: list[str], pattern: re.Pattern[str], group: int | str = 1) -> list[Finding]:
+def search(tree: Tree, files: list[str], pattern: re.Pattern[str], group: int | str = 1) -> list[Match]:
     found = []
     for rel in files:
         for number, line in enumerate(tree.lines(rel), 1):
             for match in pattern.finditer(line):
-                found.append(Finding(match.group(group), rel, number, line.strip()))
+                found.append(Match(match.group(group), rel, number, line.strip()))
     return found
 
 
-def first(tree: Tree, files: list[str], pattern: re.Pattern[str], group: int | str = 1) -> Finding | None:
+def first(tree: Tree, files: list[str], pattern: re.Pattern[str], group: int | str = 1) -> Match | None:
     for rel in files:
         for number, line in enumerate(tree.lines(rel), 1):
             match = pattern.search(line)
             if match:
-                return Finding(match.group(group), rel, number, line.strip())
+                return Match(match.group(group), rel, number, line.strip())
     return None
 
 

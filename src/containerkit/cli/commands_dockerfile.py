@@ -7,29 +7,13 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 
+from containerkit.cli.findings import render_findings
 from containerkit.cli.runner import invoke
 
 if TYPE_CHECKING:
-    from containerkit.dockerfile.lint import Finding
-    from containerkit.tools.dockerfile import GenerateResult, ValidateResult
-
-
-_SEV = {"error": "red", "warning": "yellow", "info": "cyan", "style": "dim"}
-
-
-def render_findings(out: Console, findings: list[Finding], title: str) -> None:
-    if not findings:
-        out.print(Text(f"{title}: no findings", "green"))
-        return
-    table = Table(title=title)
-    for col in ("line", "rule", "severity", "message", "fix"):
-        table.add_column(col)
-    for f in findings:
-        table.add_row(str(f.line or "-"), f.rule, Text(f.severity, _SEV[f.severity]), f.message, f.fix)
-    out.print(table)
+    from containerkit.tools.dockerfile import GenerateResult, ValidateDockerfileResult
 
 
 def _render_generated(out: Console, r: GenerateResult) -> None:
@@ -51,7 +35,7 @@ def _render_generated(out: Console, r: GenerateResult) -> None:
         out.print(Text.assemble(("warning:", "yellow"), f" {w}"))
 
 
-def _render_lint(out: Console, r: ValidateResult) -> None:
+def _render_lint(out: Console, r: ValidateDockerfileResult) -> None:
     render_findings(out, r.findings, f"{r.dockerfile}: {r.errors} error(s), {r.warnings} warning(s)")
 
 

@@ -10,15 +10,12 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
+from containerkit.cli.findings import render_findings
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
 
 if TYPE_CHECKING:
-    from containerkit.k8s.validate import Finding
     from containerkit.tools.k8s_manifests import GenerateManifestsResult, ValidateManifestsResult
-
-
-_SEV = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
 class _GenerateByDefault(TyperGroup):
@@ -35,19 +32,6 @@ manifests_app = typer.Typer(
     no_args_is_help=True,
     help="Generate Kubernetes manifests (`manifests PATH --image REF`) or validate them (`manifests validate DIR`).",
 )
-
-
-def render_findings(out: Console, findings: list[Finding], title: str) -> None:
-    if not findings:
-        out.print(Text(f"{title}: no findings", "green"))
-        return
-    table = Table(title=title)
-    for col in ("file:line", "object", "rule", "severity", "message", "fix"):
-        table.add_column(col, overflow="fold")
-    for f in findings:
-        where = f"{f.file}:{f.line}" if f.line else f.file
-        table.add_row(where, f"{f.kind}/{f.name}", f.rule, Text(f.severity, _SEV[f.severity]), f.message, f.fix)
-    out.print(table)
 
 
 def _print_error_findings(error: ContainerKitError) -> None:

@@ -17,7 +17,7 @@ from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError, InvalidInputError
 
 if TYPE_CHECKING:
-    from containerkit.workflow.tools import ListRunsResult, RunResult, StepSummary, ValidateResult
+    from containerkit.workflow.tools import ListRunsResult, RunResult, StepSummary, ValidateWorkflowResult
 
 
 JSON_OPT = typer.Option(False, "--json", help="Print the tool's result model as JSON.")
@@ -170,13 +170,13 @@ def register(app: typer.Typer) -> None:
         )
 
 
-def _render_validation(out: Console, result: ValidateResult) -> None:
+def _render_validation(out: Console, result: ValidateWorkflowResult) -> None:
     if result.valid:
         out.print(Text.assemble(("valid", "green"), f": workflow {result.name} ({result.steps} steps)"))
         return
-    out.print(Text.assemble(("invalid", "red"), f": workflow {result.name} — {len(result.problems)} problem(s)"))
-    for problem in result.problems:
-        out.print(f"  - {problem}")
+    out.print(Text.assemble(("invalid", "red"), f": workflow {result.name} — {result.errors} problem(s)"))
+    for problem in result.findings:
+        out.print(f"  - {problem.message}")
 
 
 def _render_runs(out: Console, result: ListRunsResult) -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from containerkit.analysis.models import RepoAnalysis, ServiceAnalysis
 from containerkit.dockerfile.images import ImagePicker
-from containerkit.dockerfile.lint import Finding, lint
+from containerkit.dockerfile.lint import lint
 from containerkit.dockerfile.pin import pin_from_lines
 from containerkit.dockerfile.render import Rendered, RenderOptions, render
 from containerkit.errors import InvalidInputError
+from containerkit.findings import Finding
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,13 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit import _proc
 from containerkit.dockerfile.parse import stages
 from containerkit.dockerfile_syntax import Instruction, parse_dockerfile
 from containerkit.errors import ContainerKitError, ToolMissingError
+from containerkit.findings import Finding, Severity
 
-Severity = Literal["error", "warning", "info", "style"]
 _Add = Callable[[str, Severity, int | None, str, str], None]
 SECRET_NAME = re.compile(r"(PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)", re.I)
 INSTALL = re.compile(
@@ -25,20 +22,6 @@ INSTALL = re.compile(
 NO_HTTP_CLIENT = re.compile(
     r"(-slim|distroless|^python\b|^node\b|^golang\b|^nginx|^debian\b|^eclipse-temurin|dotnet/aspnet|^ruby\b|^php\b)"
 )
-
-
-class Finding(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    rule: str = Field(description="hadolint's DLxxxx/SCxxxx or Container Kit's CKxxx.")
-    severity: Severity
-    line: int | None
-    message: str
-    fix: str
-    source: Literal["hadolint", "containerkit", "policy"] = Field(
-        description="hadolint, Container Kit's own rules, "
-        "or the user's Rego policies (rule: package.rule or the id the policy returns)."
-    )
 
 
 HADOLINT_FIX = {

@@ -20,25 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit import yamlsafe
+from containerkit.findings import Finding
+from containerkit.findings import Source as Source_
 from containerkit.k8s import helm, kustomize, rules, schema
 from containerkit.k8s.load import LoadedObject, load_manifests
 from containerkit.k8s.rules import Severity
-
-
-class Finding(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    file: str = Field(description="File (or rendered source, e.g. 'overlays/prod (kustomize)') the object came from.")
-    line: int | None = Field(None, description="1-based line of the offending field (or of the object) when known.")
-    kind: str
-    name: str
-    rule: str = Field(description="CK200-CK202 schema, CK210-CK218 best practice.")
-    severity: Severity
-    message: str
-    fix: str
 
 
 @dataclass(frozen=True)
@@ -141,6 +129,7 @@ def _finding(
     path: tuple[str | int, ...],
     message: str,
     fix: str,
+    source: Source_ = "containerkit",
 ) -> Finding:
     line = loaded.line
     if src.lines:
@@ -151,7 +140,15 @@ def _finding(
                 break
     file = str(loaded.file) if not src.label.endswith(")") else f"{loaded.file} [{src.label}]"
     return Finding(
-        file=file, line=line, kind=loaded.kind, name=loaded.name, rule=rule, severity=severity, message=message, fix=fix
+        file=file,
+        line=line,
+        kind=loaded.kind,
+        name=loaded.name,
+        rule=rule,
+        severity=severity,
+        message=message,
+        fix=fix,
+        source=source,
     )
 
 
@@ -208,8 +205,10 @@ def check_object(
                 "offline.",
             )
         )
-    for hit in [*rules.check(obj), *(extra or [])]:
+    for hit in rules.check(obj):
         out.append(_finding(src, loaded, hit.rule, hit.severity, hit.path, hit.message, hit.fix))
+    for hit in extra or []:  # the user's policies
+        out.append(_finding(src, loaded, hit.rule, hit.severity, hit.path, hit.message, hit.fix, "policy"))
     return out
 
 

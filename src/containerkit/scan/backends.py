@@ -1,7 +1,7 @@
 """Scanner backends behind one Protocol: Trivy, Grype (when installed) and the built-in OSV scanner.
 
 Trivy and Grype run with JSON output through ``_proc.run``; their reports are parsed into
-:class:`Finding` here. "Vulnerabilities found" is never a failure of the scanner itself.
+:class:`VulnerabilityFinding` here. "Vulnerabilities found" is never a failure of the scanner itself.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from containerkit import _proc
 from containerkit.errors import CommandFailedError, ScanError
 from containerkit.scan import cvss, osv
-from containerkit.scan.models import DbStatus, Finding, Location, Severity
+from containerkit.scan.models import DbStatus, Location, Severity, VulnerabilityFinding
 from containerkit.scan.sbom import SyftOutput, ecosystem_for
 
 
@@ -31,7 +31,7 @@ class ScanInput:
 @dataclass(frozen=True)
 class ScannerOutput:
     name: str
-    findings: list[Finding]
+    findings: list[VulnerabilityFinding]
     duration_s: float
     version: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -183,7 +183,7 @@ _TRIVY_TYPES = {
 }
 
 
-def parse_trivy(text: str) -> list[Finding]:
+def parse_trivy(text: str) -> list[VulnerabilityFinding]:
     """Findings from ``trivy image --format json`` (schema version 2).
 
     Raises:
@@ -192,7 +192,7 @@ def parse_trivy(text: str) -> list[Finding]:
     doc = _load(text, "trivy")
     os_info = (doc.get("Metadata") or {}).get("OS") or {}
     distro_id, distro_version = os_info.get("Family"), os_info.get("Name")
-    findings: list[Finding] = []
+    findings: list[VulnerabilityFinding] = []
     for result in doc.get("Results") or []:
         ptype = _TRIVY_TYPES.get(str(result.get("Type", "")), str(result.get("Type", "")))
         for v in result.get("Vulnerabilities") or []:
@@ -203,7 +203,7 @@ def parse_trivy(text: str) -> list[Finding]:
             layer = (v.get("Layer") or {}).get("DiffID")
             path = v.get("PkgPath")
             findings.append(
-                Finding(
+                VulnerabilityFinding(
                     id=v["VulnerabilityID"],
                     aliases=sorted(set(v.get("VendorIDs") or [])),
                     summary=v.get("Title"),
@@ -236,7 +236,7 @@ def _trivy_cvss(v: dict[str, Any]) -> tuple[float | None, str | None]:
     return None, None
 
 
-def parse_grype(text: str) -> list[Finding]:
+def parse_grype(text: str) -> list[VulnerabilityFinding]:
     """Findings from ``grype -o json``.
 
     Raises:
@@ -244,7 +244,7 @@ def parse_grype(text: str) -> list[Finding]:
     """
     doc = _load(text, "grype")
     distro = doc.get("distro") or {}
-    findings: list[Finding] = []
+    findings: list[VulnerabilityFinding] = []
     for m in doc.get("matches") or []:
         vuln, art = m["vulnerability"], m["artifact"]
         ecosystem, _ = ecosystem_for(
@@ -255,7 +255,7 @@ def parse_grype(text: str) -> list[Finding]:
         fix = vuln.get("fix") or {}
         severity: Severity = cvss.severity_word(vuln.get("severity"))
         findings.append(
-            Finding(
+            VulnerabilityFinding(
                 id=vuln["id"],
                 aliases=sorted({r["id"] for r in m.get("relatedVulnerabilities") or [] if r.get("id") != vuln["id"]}),
                 summary=(vuln.get("description") or "").strip().splitlines()[0][:200] or None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from containerkit.scan.models import Finding, ScanReport
+from containerkit.scan.models import ScanReport, VulnerabilityFinding
 
 _SEVERITY = {
     "critical": "critical",
@@ -53,7 +53,7 @@ def with_vulnerabilities(cyclonedx_json: str, report: ScanReport) -> str:
     return json.dumps(bom, indent=2)
 
 
-def _vulnerability(f: Finding) -> dict[str, Any]:
+def _vulnerability(f: VulnerabilityFinding) -> dict[str, Any]:
     rating: dict[str, Any] = {"severity": _SEVERITY[f.severity]}
     if f.cvss_score is not None:
         rating["score"] = f.cvss_score

@@ -7,29 +7,31 @@ its type, normalized name and installed version.
 
 from __future__ import annotations
 
-from containerkit.scan.models import SEVERITY_RANK, Agreement, Finding, Location
+from containerkit.scan.models import SEVERITY_RANK, Agreement, Location, VulnerabilityFinding
 from containerkit.scan.versions import normalize_name
 
 #: Whose id/summary wins when several scanners report the same finding.
 PRIORITY = ("builtin", "grype", "trivy")
 
 
-def _package_key(f: Finding) -> tuple[str, str, str]:
+def _package_key(f: VulnerabilityFinding) -> tuple[str, str, str]:
     return (f.package_type, normalize_name(f.ecosystem, f.package).lower(), f.installed_version)
 
 
-def _ids(f: Finding) -> set[str]:
+def _ids(f: VulnerabilityFinding) -> set[str]:
     return {f.id.upper(), *(a.upper() for a in f.aliases)}
 
 
-def _rank(f: Finding) -> int:
+def _rank(f: VulnerabilityFinding) -> int:
     scanner = f.found_by[0] if f.found_by else ""
     return PRIORITY.index(scanner) if scanner in PRIORITY else len(PRIORITY)
 
 
-def merge(findings_by_scanner: dict[str, list[Finding]]) -> tuple[list[Finding], Agreement | None]:
+def merge(
+    findings_by_scanner: dict[str, list[VulnerabilityFinding]],
+) -> tuple[list[VulnerabilityFinding], Agreement | None]:
     """Deduplicated findings (sorted by severity, then package) and the agreement between scanners."""
-    by_package: dict[tuple[str, str, str], list[list[Finding]]] = {}
+    by_package: dict[tuple[str, str, str], list[list[VulnerabilityFinding]]] = {}
     for findings in findings_by_scanner.values():
         for finding in findings:
             clusters = by_package.setdefault(_package_key(finding), [])
@@ -48,7 +50,7 @@ def merge(findings_by_scanner: dict[str, list[Finding]]) -> tuple[list[Finding],
     )
 
 
-def _add(clusters: list[list[Finding]], finding: Finding) -> None:
+def _add(clusters: list[list[VulnerabilityFinding]], finding: VulnerabilityFinding) -> None:
     ids = _ids(finding)
     joined = [c for c in clusters if any(ids & _ids(other) for other in c)]
     if not joined:
@@ -61,13 +63,13 @@ def _add(clusters: list[list[Finding]], finding: Finding) -> None:
         clusters.remove(extra)
 
 
-def _borrowed(finding: Finding) -> bool:
+def _borrowed(finding: VulnerabilityFinding) -> bool:
     """The severity came from another record (the CVE's) than the finding's own advisory."""
     source = finding.severity_source or ""
     return bool(source) and not source.startswith(f"{finding.id} ") and source.split(" ", 1)[0] not in finding.found_by
 
 
-def _combine(cluster: list[Finding]) -> Finding:
+def _combine(cluster: list[VulnerabilityFinding]) -> VulnerabilityFinding:
     cluster = sorted(cluster, key=_rank)
     primary = cluster[0]
     all_ids = set().union(*(_ids(f) for f in cluster))

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from containerkit.findings import Finding
+
 Severity = Literal["critical", "high", "medium", "low", "negligible", "unknown"]
 Threshold = Literal["none", "low", "medium", "high", "critical"]
 SEVERITY_RANK: dict[str, int] = {"unknown": 0, "negligible": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
@@ -66,7 +68,7 @@ class Sbom(_M):
 # --- findings ------------------------------------------------------------------------
 
 
-class Finding(_M):
+class VulnerabilityFinding(_M):
     id: str = Field(description="Advisory id (GHSA-..., CVE-..., DSA-..., DEBIAN-CVE-...).")
     aliases: list[str] = Field(
         default_factory=list, description="Other ids of the same vulnerability (CVE, PYSEC, GHSA...)."
@@ -157,8 +159,8 @@ class TrendDiff(_M):
     previous_scan: str = Field(description="Artifact id of the previous report for this image repository.")
     previous_image: str
     previous_at: str
-    new: list[str] = Field(description="Finding keys (id@package) not in the previous scan.")
-    fixed: list[str] = Field(description="Finding keys of the previous scan that are gone.")
+    new: list[str] = Field(description="VulnerabilityFinding keys (id@package) not in the previous scan.")
+    fixed: list[str] = Field(description="VulnerabilityFinding keys of the previous scan that are gone.")
     unchanged: int
 
 
@@ -177,17 +179,6 @@ class PolicyViolation(_M):
     fixed_versions: list[str]
 
 
-class RuleFinding(_M):
-    """A message of one of the user's Rego policies about the scan report."""
-
-    rule: str = Field(description="package.rule (main.deny), or the id the policy returned.")
-    severity: Literal["error", "warning"] = Field(
-        description="error: a deny/violation rule (fails the gate); warning: warn."
-    )
-    message: str
-    policy: str = Field(description="The .rego file, relative to the policy directory.")
-
-
 class PolicyResult(_M):
     fail_on: Threshold
     passed: bool
@@ -198,14 +189,16 @@ class PolicyResult(_M):
         0, description="Findings of unknown severity the gate let pass because fail_on_unknown was off."
     )
     violations: list[PolicyViolation] = Field(default_factory=list)
-    allowed: list[str] = Field(default_factory=list, description="Finding keys an active allow-list entry excused.")
+    allowed: list[str] = Field(
+        default_factory=list, description="VulnerabilityFinding keys an active allow-list entry excused."
+    )
     expired_entries: list[AllowEntry] = Field(
         default_factory=list, description="Allow-list entries past their expiry (not applied)."
     )
     stale_db: str | None = Field(
         None, description="Set when max_db_age failed the gate: how old the database is against the limit."
     )
-    rules: list[RuleFinding] = Field(
+    rules: list[Finding] = Field(
         default_factory=list,
         description="What the user's Rego policies (policy) say about the "
         "report: a deny or violation fails the gate like a finding above fail_on.",
@@ -237,7 +230,7 @@ class ScanReport(_M):
     total: int
     fixable: int = Field(description="Findings with a published fixed version.")
     counts: SeverityCounts
-    findings: list[Finding]
+    findings: list[VulnerabilityFinding]
     agreement: Agreement | None = Field(None, description="How the scanners agreed (when more than one ran).")
     remediation: list[Remediation] = Field(default_factory=list)
     summary: str = Field(description="One line to act on.")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from containerkit import _cache
 from containerkit.errors import ScanError
 from containerkit.scan import cvss, osvindex
-from containerkit.scan.models import DbEcosystem, DbStatus, Finding, Package, Sbom, Severity
+from containerkit.scan.models import DbEcosystem, DbStatus, Package, Sbom, Severity, VulnerabilityFinding
 from containerkit.scan.versions import (
     RPM_OS,
     SOURCE_NAMED_OS,
@@ -291,9 +291,9 @@ def advisory_version(package: Package) -> str:
     return package.version
 
 
-def match(db: OsvDatabase, sbom: Sbom) -> list[Finding]:
+def match(db: OsvDatabase, sbom: Sbom) -> list[VulnerabilityFinding]:
     """Every (advisory, package) pair where the installed version is affected."""
-    findings: list[Finding] = []
+    findings: list[VulnerabilityFinding] = []
     for package in sbom.packages:
         if not package.ecosystem:
             continue
@@ -305,7 +305,7 @@ def match(db: OsvDatabase, sbom: Sbom) -> list[Finding]:
     return findings
 
 
-def _match_record(db: OsvDatabase, record: OsvRecord, package: Package, name: str) -> Finding | None:
+def _match_record(db: OsvDatabase, record: OsvRecord, package: Package, name: str) -> VulnerabilityFinding | None:
     assert package.ecosystem is not None
     version = advisory_version(package)
     for affected in record.affected:
@@ -320,7 +320,7 @@ def _match_record(db: OsvDatabase, record: OsvRecord, package: Package, name: st
             continue
         severity, score, vector, rated_by = finding_severity(db, record, affected)
         source = advisory_name(package)
-        return Finding(
+        return VulnerabilityFinding(
             id=record.id,
             aliases=_aliases(record),
             related=_related(record),

@@ -13,7 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from containerkit import yamlsafe
 from containerkit.errors import InvalidInputError
-from containerkit.scan.models import AllowEntry, Finding, PolicyResult, PolicyViolation, Threshold, severity_at_least
+from containerkit.scan.models import (
+    AllowEntry,
+    PolicyResult,
+    PolicyViolation,
+    Threshold,
+    VulnerabilityFinding,
+    severity_at_least,
+)
 from containerkit.scan.report import finding_key
 from containerkit.scan.versions import RPM_OS
 
@@ -64,7 +71,7 @@ def _stringify_dates(data: object) -> object:
 
 
 def evaluate(
-    findings: list[Finding],
+    findings: list[VulnerabilityFinding],
     fail_on: Threshold,
     allow: list[AllowEntry],
     today: dt.date | None = None,
@@ -111,7 +118,7 @@ def evaluate(
     )
 
 
-def _allows(entry: AllowEntry, f: Finding) -> bool:
+def _allows(entry: AllowEntry, f: VulnerabilityFinding) -> bool:
     ids = {f.id.upper(), *(a.upper() for a in f.aliases)}
     return entry.id.upper() in ids and (entry.package is None or entry.package.lower() == f.package.lower())
 
@@ -166,19 +173,19 @@ def load_ignore_file(path: Path) -> list[IgnoreEntry]:
 
 
 def apply_ignores(
-    findings: list[Finding],
+    findings: list[VulnerabilityFinding],
     entries: list[IgnoreEntry],
     source: str,
     *,
     ignore_unfixed: bool = False,
     today: dt.date | None = None,
-) -> tuple[list[Finding], list[IgnoreEntry]]:
+) -> tuple[list[VulnerabilityFinding], list[IgnoreEntry]]:
     """The findings with ``ignored`` set where an active entry (or ``ignore_unfixed``) applies, and the expired
     entries (which no longer apply)."""
     today = today or dt.date.today()
     active = [e for e in entries if e.expires is None or e.expires >= today]
     expired = [e for e in entries if e.expires is not None and e.expires < today]
-    out: list[Finding] = []
+    out: list[VulnerabilityFinding] = []
     for f in findings:
         entry = next((e for e in active if matches_purl(e, f)), None)
         covering = _covering(f, active)
@@ -194,7 +201,7 @@ def apply_ignores(
     return out, expired
 
 
-def _covering(f: Finding, active: list[IgnoreEntry]) -> list[IgnoreEntry]:
+def _covering(f: VulnerabilityFinding, active: list[IgnoreEntry]) -> list[IgnoreEntry]:
     """The entries that together name every CVE a distribution advisory fixes (an ALSA fixing eight CVEs is ignored
     when all eight are, not when one is), or none."""
     by_id = {e.target.upper(): e for e in active if not e.target.startswith("pkg:")}
@@ -203,7 +210,7 @@ def _covering(f: Finding, active: list[IgnoreEntry]) -> list[IgnoreEntry]:
     return sorted({by_id[r.upper()] for r in f.related}, key=lambda e: e.line)
 
 
-def matches_purl(entry: IgnoreEntry, f: Finding) -> bool:
+def matches_purl(entry: IgnoreEntry, f: VulnerabilityFinding) -> bool:
     """The entry names the finding: by advisory id or alias, or by a purl of its package (version optional)."""
     target = entry.target
     if not target.startswith("pkg:"):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from containerkit.scan.models import Finding, Remediation
+from containerkit.scan.models import Remediation, VulnerabilityFinding
 from containerkit.scan.versions import (
     OS_FAMILIES,
     RPM_OS,
@@ -61,7 +61,7 @@ class ManifestHit:
 
 
 def remediate(
-    findings: Iterable[Finding], repo: Path | None = None, manifests: list[str] | None = None
+    findings: Iterable[VulnerabilityFinding], repo: Path | None = None, manifests: list[str] | None = None
 ) -> list[Remediation]:
     """One OS remediation per distro and one language remediation per fixable package."""
     findings = [f for f in findings if f.fixable]
@@ -70,7 +70,7 @@ def remediate(
     for ecosystem in sorted({f.ecosystem for f in os_findings}):
         out.append(_os_remediation(ecosystem, [f for f in os_findings if f.ecosystem == ecosystem]))
     lang = [f for f in findings if ecosystem_family(f.ecosystem) not in OS_FAMILIES]
-    groups: dict[tuple[str, str], list[Finding]] = {}
+    groups: dict[tuple[str, str], list[VulnerabilityFinding]] = {}
     for f in lang:
         groups.setdefault((f.ecosystem, f.package), []).append(f)
     for (ecosystem, package), group in sorted(groups.items()):
@@ -86,7 +86,7 @@ def with_epoch(ecosystem: str, installed: str, fix: str) -> str:
     return fix
 
 
-def minimum_fix(ecosystem: str, installed: str, findings: list[Finding]) -> str:
+def minimum_fix(ecosystem: str, installed: str, findings: list[VulnerabilityFinding]) -> str:
     """The smallest version at or above which every finding is fixed: max over findings of their nearest fix, in the
     installed package's terms (its epoch kept)."""
 
@@ -106,7 +106,7 @@ def minimum_fix(ecosystem: str, installed: str, findings: list[Finding]) -> str:
     return max(nearest, key=key) if nearest else ""
 
 
-def _os_remediation(ecosystem: str, findings: list[Finding]) -> Remediation:
+def _os_remediation(ecosystem: str, findings: list[VulnerabilityFinding]) -> Remediation:
     packages = sorted({f.package for f in findings})
     fixes = {
         f.package: minimum_fix(ecosystem, f.installed_version, [g for g in findings if g.package == f.package])
@@ -131,7 +131,7 @@ def _os_remediation(ecosystem: str, findings: list[Finding]) -> Remediation:
 
 
 def _language_remediation(
-    ecosystem: str, package: str, findings: list[Finding], repo: Path | None, manifests: list[str]
+    ecosystem: str, package: str, findings: list[VulnerabilityFinding], repo: Path | None, manifests: list[str]
 ) -> Remediation:
     installed = findings[0].installed_version
     fix = minimum_fix(ecosystem, installed, findings)

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from collections import Counter
 
-from containerkit.scan.models import SEVERITIES, Finding, Remediation, ScanReport, SeverityCounts, TrendDiff
+from containerkit.scan.models import (
+    SEVERITIES,
+    Remediation,
+    ScanReport,
+    SeverityCounts,
+    TrendDiff,
+    VulnerabilityFinding,
+)
 
 
-def finding_key(f: Finding) -> str:
+def finding_key(f: VulnerabilityFinding) -> str:
     """Stable identity across scans: advisory id at package name (version-independent)."""
     return f"{f.id}@{f.package}"
 
 
-def counts(findings: list[Finding]) -> SeverityCounts:
+def counts(findings: list[VulnerabilityFinding]) -> SeverityCounts:
     tally = Counter(f.severity for f in findings)
     return SeverityCounts(**{s: tally.get(s, 0) for s in SEVERITIES})
 
 
-def summary_line(image: str, findings: list[Finding], remediation: list[Remediation]) -> str:
+def summary_line(image: str, findings: list[VulnerabilityFinding], remediation: list[Remediation]) -> str:
     if not findings:
         return f"{image}: no known vulnerabilities in the scanned packages."
     c = counts(findings)
@@ -43,7 +50,7 @@ def summary_line(image: str, findings: list[Finding], remediation: list[Remediat
     return line
 
 
-def trend(previous: dict[str, object] | None, findings: list[Finding]) -> TrendDiff | None:
+def trend(previous: dict[str, object] | None, findings: list[VulnerabilityFinding]) -> TrendDiff | None:
     """New/fixed/unchanged against the previous stored scan of the same image repository."""
     if not previous:
         return None

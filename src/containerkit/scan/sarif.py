@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from containerkit import __version__
-from containerkit.scan.models import Finding, ScanReport
+from containerkit.scan.models import ScanReport, VulnerabilityFinding
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {
@@ -85,7 +85,7 @@ def to_sarif(report: ScanReport, dockerfile: str | None = None) -> dict[str, Any
     }
 
 
-def _rule(f: Finding) -> dict[str, Any]:
+def _rule(f: VulnerabilityFinding) -> dict[str, Any]:
     score = f.cvss_score if f.cvss_score is not None else _SCORE[f.severity]
     text = f.summary or f"{f.id} in {f.package}"
     rule: dict[str, Any] = {
@@ -105,7 +105,7 @@ def _rule(f: Finding) -> dict[str, Any]:
     return rule
 
 
-def _result(f: Finding, rule_index: int, image: str, dockerfile: str | None) -> dict[str, Any]:
+def _result(f: VulnerabilityFinding, rule_index: int, image: str, dockerfile: str | None) -> dict[str, Any]:
     path = next((loc.path for loc in f.locations if loc.path), "") or dockerfile or image
     fixed = ", ".join(f.fixed_versions) or "no fix published"
     return {

@@ -18,7 +18,7 @@ from containerkit.scan.backends import (
     now_iso,
 )
 from containerkit.scan.merge import merge
-from containerkit.scan.models import Finding, ScannerRun, ScanReport, SeverityCounts, severity_at_least
+from containerkit.scan.models import ScannerRun, ScanReport, SeverityCounts, VulnerabilityFinding, severity_at_least
 from containerkit.scan.osv import status as db_status
 from containerkit.scan.report import summary_line, with_counts
 from containerkit.scan.sbom import SyftOutput, read_sbom, run_syft
@@ -83,7 +83,7 @@ def default_db_path(settings: Settings) -> Path:
 class ScanOutcome:
     report: ScanReport
     syft: SyftOutput
-    all_findings: list[Finding]
+    all_findings: list[VulnerabilityFinding]
 
 
 async def scan(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from containerkit.errors import InvalidInputError
-from containerkit.scan.models import Finding
+from containerkit.scan.models import VulnerabilityFinding
 from containerkit.scan.policy import IgnoreEntry, matches_purl
 
 #: what each format's status means here
@@ -135,7 +135,7 @@ def _cyclonedx(item: Any, source: str) -> Statement | None:
     return Statement(item["id"], aliases, status, why, tuple(r for r in refs if r.startswith(_PACKAGE_PURLS)), source)
 
 
-def applies(statement: Statement, finding: Finding, ids: set[str] | None = None) -> bool:
+def applies(statement: Statement, finding: VulnerabilityFinding, ids: set[str] | None = None) -> bool:
     """The statement names the finding (by its id or an alias, or by ``ids`` when given) and its package."""
     ids = ids if ids is not None else {finding.id.upper(), *(a.upper() for a in finding.aliases)}
     if not ids & {statement.vulnerability.upper(), *(a.upper() for a in statement.aliases)}:
@@ -145,7 +145,7 @@ def applies(statement: Statement, finding: Finding, ids: set[str] | None = None)
     )
 
 
-def apply(findings: list[Finding], statements: list[Statement]) -> list[Finding]:
+def apply(findings: list[VulnerabilityFinding], statements: list[Statement]) -> list[VulnerabilityFinding]:
     """The findings, those a ``not_affected`` or ``fixed`` statement covers set aside with its status and reason."""
     out = []
     for finding in findings:

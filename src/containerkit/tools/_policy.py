@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from containerkit.dockerfile.lint import Finding as LintFinding
 from containerkit.dockerfile.parse import conftest_input
+from containerkit.findings import Finding
 from containerkit.policy.rego import PolicySet, RuleResult
 from containerkit.tools.base import ToolContext
 
@@ -48,9 +48,9 @@ def _fix(result: RuleResult) -> str:
     return f"Required by the policy {result.policy} ({result.rule})."
 
 
-def dockerfile_findings(policies: PolicySet, text: str) -> list[LintFinding]:
+def dockerfile_findings(policies: PolicySet, text: str) -> list[Finding]:
     return [
-        LintFinding(rule=r.rule, severity=r.severity, line=_line(r), message=r.message, fix=_fix(r), source="policy")
+        Finding(rule=r.rule, severity=r.severity, line=_line(r), message=r.message, fix=_fix(r), source="policy")
         for r in policies.evaluate(conftest_input(text))
     ]
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar, cast, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Protocol, Self, TypeVar, cast, runtime_checkable
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from containerkit.errors import JSONValue, PathNotAllowedError
+from containerkit.findings import Finding
 from containerkit.redaction import redact
 from containerkit.settings import Settings
 from containerkit.store.records import ArtifactInfo, SessionInfo
@@ -63,6 +64,34 @@ ImageRef = Annotated[str, AfterValidator(_valid_reference)]
 class ToolResult(Model):
     session_id: str = Field("", description="The session this call ran in.")
     job_id: str = Field("", description="The job record of this call (see get_job_status).")
+
+    def kept(self) -> BaseModel:
+        """What a tool that keeps its result (``store_result``) puts in the session under ``results.<tool>``: the
+        result itself, unless it is stored elsewhere already (a workflow run's steps are in the run: a reference)."""
+        return self
+
+
+class ValidateResult(ToolResult):
+    """What every validate_* tool returns (a Dockerfile, manifests, a workflow); each adds what it validated."""
+
+    valid: bool = Field(description="No error findings.")
+    errors: int
+    warnings: int
+    findings: list[Finding]
+
+    @classmethod
+    def of(cls, findings: list[Finding], **subject: object) -> Self:
+        """The result for these findings: valid when none is an error."""
+        errors = sum(f.severity == "error" for f in findings)
+        return cls.model_validate(
+            {
+                "valid": errors == 0,
+                "errors": errors,
+                "warnings": sum(f.severity == "warning" for f in findings),
+                "findings": findings,
+                **subject,
+            }
+        )
 
 
 class Progress(Protocol):

@@ -9,12 +9,13 @@ from pydantic import Field
 
 from containerkit.analysis import RepoAnalysis, ServiceAnalysis, analyze
 from containerkit.dockerfile.generate import generate, pick_service
-from containerkit.dockerfile.lint import Finding, lint
+from containerkit.dockerfile.lint import lint
 from containerkit.errors import InvalidInputError
+from containerkit.findings import Finding
 from containerkit.imageref import is_insecure
 from containerkit.tools import _policy
 from containerkit.tools.analysis import resolve_source
-from containerkit.tools.base import ToolContext, ToolParams, ToolResult
+from containerkit.tools.base import ToolContext, ToolParams, ToolResult, ValidateResult
 from containerkit.tools.files import FileWrite, describe, is_ours, propose, write_file, written_paths
 from containerkit.tools.registry import REGISTRY
 from containerkit.tools.state import DockerfileState
@@ -201,12 +202,8 @@ class ValidateParams(ToolParams):
     policy: str | None = Field(None, description=_policy.PARAM_DESCRIPTION)
 
 
-class ValidateResult(ToolResult):
+class ValidateDockerfileResult(ValidateResult):
     dockerfile: str = Field(description="Path of the validated Dockerfile.")
-    valid: bool = Field(description="No error-severity findings.")
-    errors: int
-    warnings: int
-    findings: list[Finding]
 
 
 @REGISTRY.tool(
@@ -220,9 +217,9 @@ class ValidateResult(ToolResult):
     "COPY . . before dependency install, missing .dockerignore, shell-form CMD, HEALTHCHECK tools absent from the base "
     "image).",
     params=ValidateParams,
-    result=ValidateResult,
+    result=ValidateDockerfileResult,
 )
-async def validate_dockerfile(ctx: ToolContext, params: ValidateParams) -> ValidateResult:
+async def validate_dockerfile(ctx: ToolContext, params: ValidateParams) -> ValidateDockerfileResult:
     target = ctx.resolve_path(params.path)
     dockerfile = target / "Dockerfile" if target.is_dir() else target
     if not dockerfile.is_file():
@@ -238,11 +235,4 @@ async def validate_dockerfile(ctx: ToolContext, params: ValidateParams) -> Valid
     findings = await lint(text, dockerfile.parent, port)
     if policies is not None:
         findings += _policy.dockerfile_findings(policies, text)
-    errors = sum(f.severity == "error" for f in findings)
-    return ValidateResult(
-        dockerfile=str(dockerfile),
-        valid=errors == 0,
-        errors=errors,
-        warnings=sum(f.severity == "warning" for f in findings),
-        findings=findings,
-    )
+    return ValidateDockerfileResult.of(findings, dockerfile=str(dockerfile))

@@ -14,15 +14,16 @@ from containerkit.dockerfile.generate import pick_service
 from containerkit.dockerfile.render import RenderOptions, render
 from containerkit.dockerfile.render_node import serves_static
 from containerkit.errors import ContainerKitError, InvalidInputError, JSONValue, ManifestInvalidError
+from containerkit.findings import Finding
 from containerkit.imageref import parse_reference
 from containerkit.k8s import helm, kustomize
 from containerkit.k8s.manifests import build
 from containerkit.k8s.spec import DEFAULT_RESOURCES, RESOURCES, AppSpec, dns1123, secret_name
-from containerkit.k8s.validate import Finding, validate_path
+from containerkit.k8s.validate import validate_path
 from containerkit.k8s.workload import PRIVILEGED_BELOW
 from containerkit.k8s.yamlout import dump
 from containerkit.tools import _policy
-from containerkit.tools.base import ImageRef, Model, ToolContext, ToolParams, ToolResult
+from containerkit.tools.base import ImageRef, Model, ToolContext, ToolParams, ToolResult, ValidateResult
 from containerkit.tools.dockerfile import load_analysis
 from containerkit.tools.files import FileWrite, is_ours, write_file
 from containerkit.tools.registry import REGISTRY
@@ -349,15 +350,13 @@ class ValidateManifestsParams(ToolParams):
     )
 
 
-class ValidateManifestsResult(ToolResult):
+class ValidateManifestsResult(ValidateResult):
+    """``valid``: no error findings (and, when strict, no warnings: a failure is raised then)."""
+
     path: str
     kubernetes_version: str = Field(description="The schema version used (major.minor).")
-    valid: bool = Field(description="No error findings (and, when strict, no warnings).")
-    errors: int
-    warnings: int
     objects: int = Field(description="Objects checked.")
     sources: list[str] = Field(description="What was read: the path, or each rendered kustomize base/overlay or chart.")
-    findings: list[Finding]
 
 
 @REGISTRY.tool(
@@ -398,15 +397,8 @@ async def validate_manifests(ctx: ToolContext, params: ValidateManifestsParams) 
                 "kubernetes_version": version,
             },
         )
-    return ValidateManifestsResult(
-        path=str(target),
-        kubernetes_version=version,
-        valid=True,
-        errors=errors,
-        warnings=warnings,
-        objects=report.objects,
-        sources=report.sources,
-        findings=report.findings,
+    return ValidateManifestsResult.of(
+        report.findings, path=str(target), kubernetes_version=version, objects=report.objects, sources=report.sources
     )
 
 

@@ -499,7 +499,7 @@ class ToolRegistry:
         if not ctx.job_id:
             return result
         if spec.store_result:
-            services.store.put_state(ctx.session.id, f"results.{name}", result.model_dump(mode="json"))
+            services.store.put_state(ctx.session.id, f"results.{name}", result.kept().model_dump(mode="json"))
         services.store.end_job(ctx.job_id, "succeeded", tool=name)
         log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
         return result

@@ -15,10 +15,11 @@ from containerkit.analysis.models import RepoAnalysis
 from containerkit.engine.containers import save_image
 from containerkit.engine.service import Engine
 from containerkit.errors import EngineError, InvalidInputError, NotFoundError, PolicyViolationError, ScanError
+from containerkit.findings import Finding
 from containerkit.imageref import check_image
 from containerkit.scan import dbupdate, eol, osv, policy, vex
 from containerkit.scan.cyclonedx import with_vulnerabilities
-from containerkit.scan.models import DbEcosystem, DbStatus, RuleFinding, ScanReport, SecretScanReport, Threshold
+from containerkit.scan.models import DbEcosystem, DbStatus, ScanReport, SecretScanReport, Threshold
 from containerkit.scan.report import finding_key, image_repository, trend
 from containerkit.scan.sarif import to_sarif
 from containerkit.scan.secrets.context import scan_context
@@ -255,7 +256,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
     )
     if ended:  # a policy finding of its own: a warning, or a failure of the gate with fail_on_eol
         notes = [
-            RuleFinding(
+            Finding(
                 rule="CK-EOL",
                 severity="error" if params.fail_on_eol else "warning",
                 message=e.message,
@@ -276,7 +277,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
         )
     if policies is not None:
         rules = [
-            RuleFinding(rule=r.rule, severity=r.severity, message=r.message, policy=r.policy)
+            Finding(rule=r.rule, severity=r.severity, message=r.message, policy=r.policy, source="policy")
             for r in policies.evaluate(report.model_copy(update={"policy": gate}).model_dump(mode="json"))
         ]
         gate = gate.model_copy(

@@ -13,8 +13,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from containerkit.analysis.models import ServiceAnalysis
-from containerkit.dockerfile.lint import Finding as LintFinding
 from containerkit.engine.models import CacheInfo, StrategyChoice
+from containerkit.findings import Finding
 from containerkit.scan.models import Remediation, SeverityCounts
 from containerkit.store.runs import RunRecord, StepState
 from containerkit.tools.analysis import AnalyzeResult
@@ -114,7 +114,7 @@ class ContainerizeReport(_Section):
     steps: list[StepLine]
     detected: list[DetectedService]
     files_written: list[str]
-    dockerfile_findings: list[LintFinding] = Field(description="Error-severity lint findings of the Dockerfile.")
+    dockerfile_findings: list[Finding] = Field(description="Error-severity lint findings of the Dockerfile.")
     image: ImageSummary | None = None
     smoke: SmokeSummary | None = None
     secrets: SecretsSummary | None = None

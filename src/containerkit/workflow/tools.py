@@ -9,9 +9,10 @@ from pathlib import Path
 from pydantic import Field, JsonValue, model_validator
 
 from containerkit.errors import ContainerKitError
+from containerkit.findings import Finding
 from containerkit.store import owner
 from containerkit.store.runs import RunEvent, RunRecord
-from containerkit.tools.base import Model, ToolContext, ToolParams, ToolResult
+from containerkit.tools.base import Model, ToolContext, ToolParams, ToolResult, ValidateResult
 from containerkit.tools.files import FileWrite, write_file
 from containerkit.tools.registry import REGISTRY
 from containerkit.workflow.runner import WorkflowRunner, run_failed_error
@@ -57,6 +58,14 @@ class StepSummary(Model):
     reason: str | None
 
 
+class RunRef(Model):
+    """A workflow run, by id: its steps and their outputs are stored once, in the run (get_workflow_status)."""
+
+    run_id: str
+    name: str
+    status: str
+
+
 class RunResult(ToolResult):
     run_id: str
     name: str
@@ -64,6 +73,9 @@ class RunResult(ToolResult):
     steps: list[StepSummary]
     events: list[RunEvent] = Field(description="Retries, routes, resumes and cancellations, in order.")
     outputs: dict[str, JsonValue] = Field(description="Each succeeded step's result document, by step id.")
+
+    def kept(self) -> RunRef:
+        return RunRef(run_id=self.run_id, name=self.name, status=self.status)
 
 
 def summarize(ctx: ToolContext, run: RunRecord) -> RunResult:
@@ -153,11 +165,9 @@ async def execute_custom_workflow(ctx: ToolContext, params: RunParams) -> RunRes
     return _raise_unless_succeeded(ctx, run)
 
 
-class ValidateResult(ToolResult):
-    valid: bool
+class ValidateWorkflowResult(ValidateResult):
     name: str
     steps: int
-    problems: list[str]
 
 
 @REGISTRY.tool(
@@ -170,12 +180,12 @@ class ValidateResult(ToolResult):
     description="Check a workflow spec without running it: unknown tools, wrong params for a tool, unknown step "
     "references, cycles, unreachable steps.",
     params=SpecSource,
-    result=ValidateResult,
+    result=ValidateWorkflowResult,
 )
-async def validate_workflow(ctx: ToolContext, params: SpecSource) -> ValidateResult:
+async def validate_workflow(ctx: ToolContext, params: SpecSource) -> ValidateWorkflowResult:
     spec = _load(ctx, params)
-    problems = validate_spec(spec, REGISTRY)
-    return ValidateResult(valid=not problems, name=spec.name, steps=len(spec.steps), problems=problems)
+    problems = [Finding(rule="CK-WORKFLOW", severity="error", message=p) for p in validate_spec(spec, REGISTRY)]
+    return ValidateWorkflowResult.of(problems, name=spec.name, steps=len(spec.steps))
 
 
 class RunIdParams(ToolParams):
