@@ -56,6 +56,27 @@ class RolloutDetails(TypedDict, total=False):
     images: list[str]
 
 
+#: the longest wait a server's Retry-After gets from us before the next attempt
+MAX_RETRY_AFTER_S = 120.0
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from an HTTP ``Retry-After`` header: a number of seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    import email.utils
+    import time
+
+    try:
+        when = email.utils.parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
 class ContainerKitError(Exception):
     """Root of every error Container Kit raises on purpose."""
 
@@ -73,6 +94,7 @@ class ContainerKitError(Exception):
         hint: str | None = None,
         retryable: bool | None = None,
         details: Mapping[str, object] | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -80,15 +102,25 @@ class ContainerKitError(Exception):
         self.hint = hint if hint is not None else self.default_hint
         self.retryable = self.default_retryable if retryable is None else retryable
         self.details: Details = cast(Details, dict(details or {}))
+        #: how long the server asked us to wait before trying again (HTTP Retry-After), when it said
+        self.retry_after_s = retry_after_s
+
+    def retry_delay(self, backoff_s: float) -> float:
+        """How long to wait before the next attempt: the caller's backoff, or longer when the server asked for it
+        (capped at :data:`MAX_RETRY_AFTER_S`). Every retry loop asks the error; none keeps a list of codes."""
+        return max(backoff_s, min(self.retry_after_s or 0.0, MAX_RETRY_AFTER_S))
 
     def to_dict(self) -> dict[str, JSONValue]:
-        return {
+        out: dict[str, JSONValue] = {
             "code": self.code,
             "message": self.message,
             "hint": self.hint,
             "retryable": self.retryable,
             "details": self.details,
         }
+        if self.retry_after_s is not None:
+            out["retry_after_s"] = self.retry_after_s
+        return out
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -38,6 +38,7 @@ from containerkit.errors import (
     ManifestInvalidError,
     NamespaceMissingError,
     NotFoundError,
+    parse_retry_after,
 )
 from containerkit.k8s.kubeconfig import KubeTarget
 from containerkit.redaction import redact
@@ -137,8 +138,12 @@ def api_error(e: ApiError, what: str) -> KubernetesError | NotFoundError | Confl
             str(c.get("message", "")) for c in details.get("causes") or [] if isinstance(c, dict)
         ]
         return ManifestInvalidError(f"the API server refused {what}: {message}", details={**base, "causes": causes})
+    headers = getattr(getattr(e, "response", None), "headers", None)
     return KubernetesError(
-        f"{what} failed with HTTP {code}: {message}", retryable=code >= 500 or code == 429, details=base
+        f"{what} failed with HTTP {code}: {message}",
+        retryable=code >= 500 or code == 429,
+        details=base,
+        retry_after_s=parse_retry_after(headers.get("retry-after") if headers is not None else None),
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from containerkit.errors import NetworkError, NotFoundError, RegistryAuthError, RegistryError
+from containerkit.errors import NetworkError, NotFoundError, RegistryAuthError, RegistryError, parse_retry_after
 from containerkit.imageref import DOCKER_HUB, ImageReference, is_insecure
 from containerkit.redaction import register_secret
 from containerkit.registry.credentials import Credentials
@@ -239,4 +239,5 @@ class OciClient:
             f"registry {self.registry} answered {status} to {method} {repository}: {body}",
             retryable=status >= 500 or status == 429,
             details={"status": status},
+            retry_after_s=parse_retry_after(response.headers.get("retry-after")),
         )

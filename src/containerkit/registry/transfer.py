@@ -109,7 +109,7 @@ async def _with_retries(
             if not e.retryable or attempt > policy.retries:
                 e.details["attempts"] = attempt
                 raise
-            await policy.sleep(policy.backoff_s * 2 ** (attempt - 1))
+            await policy.sleep(e.retry_delay(policy.backoff_s * 2 ** (attempt - 1)))
 
 
 async def push(

@@ -258,7 +258,7 @@ class WorkflowRunner:
             except ContainerKitError as e:
                 error = e
             if attempt <= step.retries and error.retryable:  # the error decides: a deterministic failure is not rebuilt
-                delay = step.retry_backoff_s * (2 ** (attempt - 1))
+                delay = error.retry_delay(step.retry_backoff_s * (2 ** (attempt - 1)))
                 self.runs.add_event(
                     run_id, "retry", {"attempt": attempt, "code": error.code, "delay_s": delay}, step_id=step.id
                 )
