@@ -77,6 +77,40 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when - (time.time() if now is None else now))
 
 
+class ManifestDetails(TypedDict, total=False):
+    # the API server's answer (k8s/client.py)
+    status: int
+    api_message: str
+    operation: str
+    causes: list[JSONValue]
+    #: the undeclared field a server-side apply named
+    field: str
+    # offline validation (validate_manifests)
+    findings: list[JSONValue]
+    errors: int
+    warnings: int
+    objects: int
+    kubernetes_version: str
+
+
+class WorkflowDetails(TypedDict, total=False):
+    run_id: str
+    #: every problem of an invalid spec
+    problems: list[JSONValue]
+    #: the steps of a failed run (StepSummary documents) and which failed
+    steps: list[JSONValue]
+    failed_steps: list[JSONValue]
+    step_error: JSONValue
+    #: what failure routing decided, when it gave up
+    routing: str
+
+
+class CommandDetails(TypedDict, total=False):
+    argv: list[JSONValue]
+    returncode: int
+    tail: str
+
+
 class ContainerKitError(Exception):
     """Root of every error Container Kit raises on purpose."""
 
@@ -218,6 +252,24 @@ class CommandFailedError(ContainerKitError):
     default_code = "COMMAND_FAILED"
     default_hint = "See the output tail in the details."
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: CommandDetails | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
+        )
+
+    @property
+    def command_details(self) -> CommandDetails:
+        return cast(CommandDetails, self.details)
+
 
 class EngineError(ContainerKitError):
     """Container engine failures (build, run, tag, inspect)."""
@@ -339,6 +391,24 @@ class ManifestInvalidError(KubernetesError):
     default_code = "MANIFEST_INVALID"
     default_hint = "Fix the objects named in the findings (each carries a fix), then validate again."
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: ManifestDetails | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
+        )
+
+    @property
+    def manifest_details(self) -> ManifestDetails:
+        return cast(ManifestDetails, self.details)
+
 
 class RolloutFailedError(KubernetesError):
     default_code = "ROLLOUT_FAILED"
@@ -368,6 +438,24 @@ class ImagePullFailedError(RolloutFailedError):
 class WorkflowError(ContainerKitError):
     default_code = "WORKFLOW_ERROR"
     default_hint = "Fix the workflow spec as described and run it again."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: WorkflowDetails | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
+        )
+
+    @property
+    def workflow_details(self) -> WorkflowDetails:
+        return cast(WorkflowDetails, self.details)
 
 
 def exit_status(err: ContainerKitError) -> int:

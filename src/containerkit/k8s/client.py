@@ -35,6 +35,7 @@ from containerkit.errors import (
     JSONValue,
     KubeconfigError,
     KubernetesError,
+    ManifestDetails,
     ManifestInvalidError,
     NamespaceMissingError,
     NotFoundError,
@@ -131,13 +132,16 @@ def api_error(e: ApiError, what: str) -> KubernetesError | NotFoundError | Confl
                 if field
                 else "Fix the object so it matches its API schema."
             ),
-            details={**base, "causes": [message], "field": field},
+            details=ManifestDetails(status=code, api_message=message, operation=what, causes=[message], field=field),
         )
     if code == 422:
         causes: list[JSONValue] = [
             str(c.get("message", "")) for c in details.get("causes") or [] if isinstance(c, dict)
         ]
-        return ManifestInvalidError(f"the API server refused {what}: {message}", details={**base, "causes": causes})
+        return ManifestInvalidError(
+            f"the API server refused {what}: {message}",
+            details=ManifestDetails(status=code, api_message=message, operation=what, causes=causes),
+        )
     headers = getattr(getattr(e, "response", None), "headers", None)
     return KubernetesError(
         f"{what} failed with HTTP {code}: {message}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 import anyio
 from pydantic import Field
@@ -13,7 +13,7 @@ from containerkit.analysis import ServiceAnalysis
 from containerkit.dockerfile.generate import pick_service
 from containerkit.dockerfile.render import RenderOptions, render
 from containerkit.dockerfile.render_node import serves_static
-from containerkit.errors import ContainerKitError, InvalidInputError, JSONValue, ManifestInvalidError
+from containerkit.errors import ContainerKitError, InvalidInputError, JSONValue, ManifestDetails, ManifestInvalidError
 from containerkit.findings import Finding
 from containerkit.imageref import parse_reference
 from containerkit.k8s import helm, kustomize
@@ -389,13 +389,13 @@ async def validate_manifests(ctx: ToolContext, params: ValidateManifestsParams) 
         raise ManifestInvalidError(
             f"{len(failing)} {'finding' if params.strict else 'error'}(s) in {target}: {first.kind}/{first.name} "
             f"{first.rule} {first.message}",
-            details={
-                "findings": cast(JSONValue, [f.model_dump(mode="json") for f in report.findings]),
-                "errors": errors,
-                "warnings": warnings,
-                "objects": report.objects,
-                "kubernetes_version": version,
-            },
+            details=ManifestDetails(
+                findings=[cast(JSONValue, f.model_dump(mode="json")) for f in report.findings],
+                errors=errors,
+                warnings=warnings,
+                objects=report.objects,
+                kubernetes_version=version,
+            ),
         )
     return ValidateManifestsResult.of(
         report.findings, path=str(target), kubernetes_version=version, objects=report.objects, sources=report.sources
@@ -404,5 +404,6 @@ async def validate_manifests(ctx: ToolContext, params: ValidateManifestsParams) 
 
 def findings_from(error: ContainerKitError) -> list[Finding]:
     """The findings a MANIFEST_INVALID error carries (for adapters that print them)."""
-    raw: Any = error.details.get("findings")
-    return [Finding.model_validate(f) for f in raw] if isinstance(raw, list) else []
+    if not isinstance(error, ManifestInvalidError):
+        return []
+    return [Finding.model_validate(f) for f in error.manifest_details.get("findings", [])]
