@@ -33,7 +33,8 @@ async def main() -> None:
         (root / "requirements.txt").write_text("")
         (root / "app.py").write_text("print('hello')\n")
         (root / ".dockerignore").write_text("*.pyc\n__pycache__/\n")
-        # a git checkout, as a real app is: the OCI `created` label is the commit time, so an unchanged commit rebuilds identically
+        # a git checkout, as a real app is: the OCI `created` label is the commit time, so an unchanged commit rebuilds
+        # identically
         git = ["git", "-C", tmp, "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
         for step in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "app"]):
             await anyio.run_process([*git, *step])

@@ -189,7 +189,8 @@ def auth_registry(request: pytest.FixtureRequest) -> AuthRegistry:
 
 
 def build_context(files: dict[str, str | bytes]) -> io.BytesIO:
-    """An in-memory tar build context of ``files`` (name -> text or bytes), for ``images.build(fileobj=..., custom_context=True)``."""
+    """An in-memory tar build context of ``files`` (name -> text or bytes), for ``images.build(fileobj=...,
+    custom_context=True)``."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, content in files.items():

@@ -61,7 +61,8 @@ MAX_RETRY_AFTER_S = 120.0
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from an HTTP ``Retry-After`` header: a number of seconds or an HTTP date; None when absent or unreadable."""
+    """Seconds from an HTTP ``Retry-After`` header: a number of seconds or an HTTP date; None when absent or
+    unreadable."""
     if not value:
         return None
     text = value.strip()
@@ -307,7 +308,8 @@ class BuildError(EngineError):
 
 
 class SmokeTestError(ContainerKitError):
-    """The image did not start and answer (``code`` SMOKE_EXITED, SMOKE_WRONG_PORT, SMOKE_LOOPBACK_ONLY, SMOKE_NO_ANSWER)."""
+    """The image did not start and answer (``code`` SMOKE_EXITED, SMOKE_WRONG_PORT, SMOKE_LOOPBACK_ONLY,
+    SMOKE_NO_ANSWER)."""
 
     default_code = "SMOKE_FAILED"
     default_hint = "Read the container's log lines in the details."
@@ -412,7 +414,10 @@ class ManifestInvalidError(KubernetesError):
 
 class RolloutFailedError(KubernetesError):
     default_code = "ROLLOUT_FAILED"
-    default_hint = "Read the diagnostics (pod states, events, log tail) in the details, fix the app or manifests, and deploy again."
+    default_hint = (
+        "Read the diagnostics (pod states, events, log tail) in the details, fix the app or manifests, and deploy "
+        "again."
+    )
 
     def __init__(
         self,
@@ -432,7 +437,10 @@ class RolloutFailedError(KubernetesError):
 
 class ImagePullFailedError(RolloutFailedError):
     default_code = "IMAGE_PULL_FAILED"
-    default_hint = "The cluster cannot pull the image: push it to a registry the cluster reaches (or load it into kind), check the name."
+    default_hint = (
+        "The cluster cannot pull the image: push it to a registry the cluster reaches (or load it into kind), check "
+        "the name."
+    )
 
 
 class WorkflowError(ContainerKitError):

@@ -2,7 +2,8 @@
 
 A hint names a next step as ``{tool:NAME}`` or ``{tool:NAME ARGS}``, never as a CLI command: the CLI renders it as
 the command (```containerkit db update```), the MCP server as the tool (```db_update``` tool). ``{param:NAME}``
-names a parameter: ``--name`` on the CLI (``{param:NAME --flag}`` when the flag differs), ``name`` over MCP. :data:`CLI_COMMANDS` is the one map from tool to
+names a parameter: ``--name`` on the CLI (``{param:NAME --flag}`` when the flag differs), ``name`` over MCP.
+:data:`CLI_COMMANDS` is the one map from tool to
 command; a test checks that every tool a hint names is registered and that every command here exists.
 """
 

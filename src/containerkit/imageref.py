@@ -105,7 +105,8 @@ class ImageReference(BaseModel):
 def _invalid(value: str, reason: str) -> InvalidInputError:
     return InvalidInputError(
         f"invalid image reference {value!r}: {reason}",
-        hint="Use [REGISTRY[:PORT]/]REPOSITORY[:TAG][@DIGEST] with a lower-case repository, e.g. 127.0.0.1:5001/team/app:1.0.",
+        hint="Use [REGISTRY[:PORT]/]REPOSITORY[:TAG][@DIGEST] with a lower-case repository, e.g. "
+        "127.0.0.1:5001/team/app:1.0.",
         details={"reference": value, "reason": reason},
     )
 

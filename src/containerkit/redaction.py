@@ -30,13 +30,17 @@ TOKEN_SHAPES: dict[str, str] = {
     "jwt": r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
 }
 # a name that says its value is secret: DB_PASSWORD, AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN, api-key, client_secret, ...
-_SECRET_NAME = r"[\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?)[\w.-]*"  # noqa: S105 - a pattern, not a password
+_SECRET_NAME = (  # a pattern, not a password
+    r"[\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?)"  # noqa: S105
+    r"[\w.-]*"
+)
 # a $VARIABLE or {{ template }} reference, a list, a small count ("tokens: 5") is not a secret value
 _VALUE = r"(?![$\[{(<])(?!\d{1,5}\b)[^\s\"',;&]+"
 _PATTERNS = (
     # Authorization headers, with any scheme capitalisation
     re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)[^\s\"']+"),
-    # NAME=value, NAME: value, "name": "value" on one line (ENV/ARG KEY=VALUE, RUN export X=..., --build-arg, JSON, YAML)
+    # NAME=value, NAME: value, "name": "value" on one line (ENV/ARG KEY=VALUE, RUN export X=..., --build-arg, JSON,
+    # YAML)
     re.compile(rf"(?i)(?P<pre>\b{_SECRET_NAME}[\"']?[ \t]*[=:][ \t]*[\"']?){_VALUE}"),
     # the Dockerfile's space form: ENV API_TOKEN abc / ARG DB_PASSWORD hunter2 (also "ENV X abc" in build step lines)
     re.compile(rf"(?i)(?P<pre>\b(?:ENV|ARG)[ \t]+{_SECRET_NAME}[ \t]+[\"']?){_VALUE}"),

@@ -154,7 +154,8 @@ def load_all(text: str, limits: Limits = DEFAULT) -> list[Any]:
 
 
 def load(text: str, limits: Limits = DEFAULT) -> Any:
-    """The single document of ``text`` (None when empty); more than one document is an error, as in ``yaml.safe_load``."""
+    """The single document of ``text`` (None when empty); more than one document is an error, as in
+    ``yaml.safe_load``."""
     with _loading(text, limits) as loader:
         node = loader.get_single_node()
         if node is None:

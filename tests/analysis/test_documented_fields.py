@@ -1,4 +1,5 @@
-"""docs/cli/analyze.md lists every field of a service in `analyze --json`: a field added to the model must be documented."""
+"""docs/cli/analyze.md lists every field of a service in `analyze --json`: a field added to the model must be
+documented."""
 
 from __future__ import annotations
 

@@ -131,7 +131,8 @@ def test_rust_clap_default_port_and_config_files(tmp_path: Path) -> None:
             tmp_path,
             {
                 "Cargo.toml": CARGO.format(name="miniserve").replace('tokio = "1"', 'actix-web = "4"\nclap = "4"'),
-                "src/main.rs": "fn main() {}\n#[derive(Parser)]\nstruct Args {\n    #[arg(\n        short = 'p',\n        long = \"port\",\n"
+                "src/main.rs": "fn main() {}\n#[derive(Parser)]\nstruct Args {\n    #[arg(\n        short = 'p',\n     "
+                '   long = "port",\n'
                 '        default_value = "8080",\n    )]\n    pub port: u16,\n}\n',
             },
         )
@@ -206,7 +207,8 @@ def test_java_javalin_port_in_code_and_main_class_for_a_plain_jar(
         tree(
             tmp_path,
             {
-                "pom.xml": "<project><artifactId>forms</artifactId><dependencies><dependency><groupId>io.javalin</groupId>"
+                "pom.xml": "<project><artifactId>forms</artifactId>"
+                "<dependencies><dependency><groupId>io.javalin</groupId>"
                 "<artifactId>javalin</artifactId></dependency></dependencies></project>\n",
                 "src/main/java/app/App.java": source,
             },
@@ -225,7 +227,8 @@ def test_java_grpc_server_is_not_http(tmp_path: Path) -> None:
         tree(
             tmp_path,
             {
-                "pom.xml": "<project><artifactId>hostname</artifactId><dependencies><dependency><groupId>io.grpc</groupId>"
+                "pom.xml": "<project><artifactId>hostname</artifactId>"
+                "<dependencies><dependency><groupId>io.grpc</groupId>"
                 "<artifactId>grpc-netty-shaded</artifactId></dependency></dependencies></project>\n",
                 "src/main/java/h/Server.java": "package h;\nclass Server {\n  public static void main(String[] a) {\n"
                 "    int port = 50051;\n    Grpc.newServerBuilderForPort(port).build();\n  }\n}\n",
@@ -252,7 +255,8 @@ def test_ruby_config_ru_is_served_by_rackup_on_9292_even_for_sinatra(tmp_path: P
 
 
 def test_flask_instance_folder_is_writable_by_the_app_user(tmp_path: Path) -> None:
-    # py-flaskr: create_app() runs os.makedirs(app.instance_path) under /app, which is root's and read-only for uid 10001
+    # py-flaskr: create_app() runs os.makedirs(app.instance_path) under /app, which is root's and read-only for uid
+    # 10001
     svc = one(
         tree(tmp_path, {"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"})
     )

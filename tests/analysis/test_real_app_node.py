@@ -343,7 +343,8 @@ def test_nextjs_standalone_runs_its_server_with_an_optional_public_dir(tmp_path:
     ("source", "made"),
     [
         # node-uptime-kuma: server/database.js sets Database.dataDir = process.env.DATA_DIR || … || "./data/" and
-        # fs.mkdirSync(Database.dataDir): as uid 10001 under a root-owned /app (and a read-only root) it died with ENOENT
+        # fs.mkdirSync(Database.dataDir): as uid 10001 under a root-owned /app (and a read-only root) it died with
+        # ENOENT
         (
             'Database.dataDir = process.env.DATA_DIR || args["data-dir"] || "./data/";\n'
             "if (!fs.existsSync(Database.dataDir)) {\n    fs.mkdirSync(Database.dataDir, { recursive: true });\n}\n",

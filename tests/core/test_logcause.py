@@ -56,7 +56,8 @@ CASES = [
         "Caused by: java.lang.ClassNotFoundException: JavalinHtmlFormsExampleAppKt\n",
         "java.lang.ClassNotFoundException: JavalinHtmlFormsExampleAppKt",
     ),
-    # py-flasky: a 2017 pin's setup.py imports imp, gone in Python 3.12; pip's own line is only "subprocess-exited-with-error"
+    # py-flasky: a 2017 pin's setup.py imports imp, gone in Python 3.12; pip's own line is only
+    # "subprocess-exited-with-error"
     (
         "      File \"<string>\", line 22, in <module>\n      ModuleNotFoundError: No module named 'imp'\n      [end "
         "of output]\n"

@@ -83,6 +83,7 @@ def test_generated_image_builds_runs_and_answers_on_the_detected_port(
     finally:
         logs = container.logs(tail=30).decode(errors="replace")
         container.remove(force=True)
-        # untag only: a build running in parallel may have reused these cached layers (its image is then a child of ours)
+        # untag only: a build running in parallel may have reused these cached layers (its image is then a child of
+        # ours)
         docker_client.images.remove(tag)
     assert "Traceback" not in logs

@@ -158,7 +158,8 @@ def test_replacing_a_hand_written_dockerfile_keeps_it_as_an_artifact(harness: Ha
 
 def test_no_cli_command_writes_through_a_symlink_to_an_outside_file(tmp_path: Path) -> None:
     """The probe: a Dockerfile, .dockerignore or k8s/*.yaml that is a symlink to an outside path made `dockerfile
-    --write`, `containerize` and `manifests generate` create or overwrite that file while saying they wrote the repo's."""
+    --write`, `containerize` and `manifests generate` create or overwrite that file while saying they wrote the
+    repo's."""
     import json
 
     from tests.core.test_cli import ck

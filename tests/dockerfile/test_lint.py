@@ -80,7 +80,10 @@ def test_hadolint_findings_come_with_rule_line_and_fix() -> None:
 
 
 def test_parser_handles_continuations_comments_and_stages() -> None:
-    text = "# syntax=docker/dockerfile:1\nFROM node:20 AS build\nRUN a && \\\n    # note\n    b\nFROM nginx:stable\nCOPY --from=build /a /b\n"
+    text = (
+        "# syntax=docker/dockerfile:1\nFROM node:20 AS build\nRUN a && \\\n    # note\n    b\n"
+        "FROM nginx:stable\nCOPY --from=build /a /b\n"
+    )
     ins = parse_dockerfile(text)
     assert [(i.keyword, i.line, i.stage) for i in ins] == [
         ("FROM", 2, 0),
@@ -106,11 +109,12 @@ ADD https://downloads.example.com/other.tar.gz /opt/
 ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://downloads.example.com/pinned.tar.gz /opt/
 USER 10001
 CMD ["/opt/tool"]
-"""
+"""  # noqa: E501 - the pinned ADD line is as long as a real one
 
 
 def test_remote_code_into_a_shell_and_remote_add_fail_lint(tmp_path: Path) -> None:
-    """The probe's `curl | sh`, `wget | bash` and `ADD http://` were valid (exit 0); in the pipeline they "succeeded"."""
+    """The probe's `curl | sh`, `wget | bash` and `ADD http://` were valid (exit 0); in the pipeline they
+    "succeeded"."""
     import json
 
     from tests.core.test_cli import ck
@@ -174,7 +178,10 @@ def test_one_parser_reads_a_backtick_escaped_dockerfile_for_the_lint_and_the_bui
     from containerkit.dockerfile import lint as lint_module
     from containerkit.engine import builder
 
-    text = "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN powershell -Command `\n    Write-Host hi\nCOPY c d\n"
+    text = (
+        "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN powershell -Command `\n"
+        "    Write-Host hi\nCOPY c d\n"
+    )
     instructions = parse_dockerfile(text)
     assert [(i.keyword, i.line) for i in instructions] == [("FROM", 2), ("RUN", 3), ("COPY", 5)]
     assert instructions[1].value == "powershell -Command Write-Host hi"

@@ -39,7 +39,8 @@ def test_build_json_prints_the_result_and_failures_exit_1(harness: Harness, tmp_
         remove_images(docker_client, tag)
 
 
-# As at a terminal: Ctrl-C raises KeyboardInterrupt even when the test runner was started with SIGINT ignored (a shell does
+# As at a terminal: Ctrl-C raises KeyboardInterrupt even when the test runner was started with SIGINT ignored (a shell
+# does
 # that to background jobs, and CI may run us so) - the child restores Python's handler before the CLI starts.
 _AS_AT_A_TERMINAL = (
     "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "

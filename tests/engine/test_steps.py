@@ -86,7 +86,7 @@ def test_buildkit_plain_progress_gives_steps_cache_and_error_line() -> None:
 ------
 Dockerfile:9
 --------------------
-ERROR: failed to solve: process "/bin/sh -c pip install -r requirements.txt" did not complete successfully: exit code: 1""".splitlines()
+ERROR: failed to solve: process "/bin/sh -c pip install -r requirements.txt" did not complete successfully: exit code: 1""".splitlines()  # noqa: E501 - BuildKit's own line
     t = StepTracker(read_instructions(DOCKERFILE))
     for line in lines:
         t.feed(line)

@@ -1,4 +1,5 @@
-"""An HTTP-level fake Kubernetes API server for deploy/verify/rollback tests, beside the real cluster of scripts/testenv.
+"""An HTTP-level fake Kubernetes API server for deploy/verify/rollback tests, beside the real cluster of
+scripts/testenv.
 
 It stays for what the real cluster cannot produce on demand or fast (a 0.3 s rollout deadline, OOMKilled, a rollback
 that takes three polls, the exact requests Container Kit sends). Each behaviour below is one a real API server was
@@ -291,7 +292,8 @@ class FakeKube:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    # test helpers -------------------------------------------------------------------------------------------------------
+    # test helpers
+    # -------------------------------------------------------------------------------------------------------
     def add(self, api_version: str, kind: str, obj: Obj) -> Obj:
         group, _, version = api_version.rpartition("/")
         plural = next(p for (g, v, p), (k, _) in RESOURCES.items() if (g, v, k) == (group, version, kind))
@@ -324,7 +326,7 @@ class FakeKube:
     def writes(self) -> list[Request]:
         return [r for r in self.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]
 
-    # dispatch ------------------------------------------------------------------------------------------------------------
+    # dispatch --------------------------------------------------------------------------------------------------
     def handle(self, method: str, target: str, ctype: str, auth: str, raw: bytes) -> tuple[int, str, bytes]:
         parts = urlsplit(target)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -454,7 +456,7 @@ class FakeKube:
                 {"name": route.namespace, "kind": "namespaces"},
             )
 
-    # reads ---------------------------------------------------------------------------------------------------------------
+    # reads -----------------------------------------------------------------------------------------------------
     def _read(self, route: Route) -> Obj:
         obj = self.objects.get(self._key(route))
         if obj is None:

@@ -57,12 +57,14 @@ if args[:2] == ["get", "clusters"]:
         print(n)
 elif args[:2] == ["create", "cluster"]:
     if name in state["clusters"]:
-        print(f'ERROR: failed to create cluster: node(s) already exist for a cluster with the name "{name}"', file=sys.stderr)
+        print(f'ERROR: failed to create cluster: node(s) already exist for a cluster with the name "{name}"',
+              file=sys.stderr)
         save(); sys.exit(1)
     if subprocess.run(["docker", "network", "inspect", "kind"], capture_output=True).returncode != 0:
         subprocess.run(["docker", "network", "create", "kind"], check=True, capture_output=True)
     node = f"{name}-control-plane"
-    subprocess.run(["docker", "run", "-d", "--name", node, "--network", "kind", "--label", f"io.x-k8s.kind.cluster={name}",
+    subprocess.run(["docker", "run", "-d", "--name", node, "--network", "kind",
+                    "--label", f"io.x-k8s.kind.cluster={name}",
                     os.environ["FAKE_KIND_NODE_IMAGE"], "sleep", "infinity"], check=True, capture_output=True)
     state["clusters"][name] = {"config": stdin, "nodes": [node]}
     print(f'Creating cluster "{name}" ...', file=sys.stderr)
@@ -155,7 +157,8 @@ def _registry_image(docker_client: Any) -> str:
     if binary is None:
         pytest.fail("docker-registry is not installed (scripts/testenv installs it)")
     files: dict[str, str | bytes] = {
-        "Dockerfile": "FROM debian:bookworm-slim\nCOPY docker-registry /usr/bin/docker-registry\nRUN chmod 0755 /usr/bin/docker-registry\n"
+        "Dockerfile": "FROM debian:bookworm-slim\nCOPY docker-registry /usr/bin/docker-registry\nRUN chmod 0755 "
+        "/usr/bin/docker-registry\n"
         'COPY config.yml /etc/registry.yml\nEXPOSE 5000\nCMD ["/usr/bin/docker-registry", "serve", '
         '"/etc/registry.yml"]\n',
         "config.yml": REGISTRY_CONFIG,
@@ -202,7 +205,8 @@ def fake_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_k8s: Any, do
     kind.write_text(FAKE_KIND.replace("PYTHON", sys.executable))
     kind.chmod(kind.stat().st_mode | stat.S_IXUSR)
     template = tmp_path / "kind-kubeconfig.yaml"
-    # what `kind export kubeconfig` writes, pointing at the fake API server (a real kind cluster needs a node image that can't run here)
+    # what `kind export kubeconfig` writes, pointing at the fake API server (a real kind cluster needs a node image that
+    # can't run here)
     template.write_text(
         yaml.safe_dump(
             {

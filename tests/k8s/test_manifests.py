@@ -1,4 +1,5 @@
-"""generate_manifests: goldens, every fixture validates, Dockerfile UID, kustomize overlays, the Helm chart, bad input, CLI."""
+"""generate_manifests: goldens, every fixture validates, Dockerfile UID, kustomize overlays, the Helm chart, bad input,
+CLI."""
 
 from __future__ import annotations
 

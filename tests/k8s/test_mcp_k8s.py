@@ -1,4 +1,5 @@
-"""generate_manifests -> validate_manifests -> deploy_application (fake API) -> verify_deployment through the MCP SDK client."""
+"""generate_manifests -> validate_manifests -> deploy_application (fake API) -> verify_deployment through the MCP SDK
+client."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""validate_manifests: schema errors (types, unknown fields, versions), each best-practice rule, sources, errors as exceptions."""
+"""validate_manifests: schema errors (types, unknown fields, versions), each best-practice rule, sources, errors as
+exceptions."""
 
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ SRC = ROOT / "src" / "containerkit"
 
 # What each tool can do, written from its behaviour (not from its registration):
 # files = writes files on the user's disk; tags = creates or moves local image tags; push = writes to a registry;
-# cluster = changes Kubernetes objects; store = changes or deletes stored data; workflow = runs steps that may do any of it;
+# cluster = changes Kubernetes objects; store = changes or deletes stored data; workflow = runs steps that may do any of
+# it;
 # remote = reaches a registry, another host or a cluster; runs = runs containers (removed again); adds = only adds.
 CAN_DO: dict[str, set[str]] = {
     "analyze_repository": {"remote"},  # git clone of a URL

@@ -1,4 +1,5 @@
-"""The probe's reproductions through the CLI: an output flood cannot fill the disk, a writable run cannot return gigabytes,
+"""The probe's reproductions through the CLI: an output flood cannot fill the disk, a writable run cannot return
+gigabytes,
 a killed CLI leaves no container past its deadline, and bad commands, env names and images are typed input errors."""
 
 from __future__ import annotations

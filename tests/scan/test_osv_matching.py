@@ -352,7 +352,8 @@ def test_an_rpm_advisory_is_settled_by_vex_only_when_every_cve_it_fixes_is() -> 
 
 def test_rocky_linux_packages_get_osvs_rocky_ecosystem() -> None:
     """No real Rocky Linux record could be captured here (OSV is not reachable); the ecosystem name is OSV's own
-    (ossf/osv-schema ecosystems.json: `Rocky Linux`, with the numeric major release), and its versions compare as RPMs."""
+    (ossf/osv-schema ecosystems.json: `Rocky Linux`, with the numeric major release), and its versions compare as
+    RPMs."""
     from containerkit.scan.sbom import ecosystem_for
     from containerkit.scan.versions import parse
 

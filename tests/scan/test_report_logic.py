@@ -251,7 +251,8 @@ def test_sarif_locations_are_valid_uris_a_code_scanning_ui_can_show() -> None:
 
 
 def test_findings_of_unknown_severity_fail_the_gate_only_when_asked_and_never_pass_silently() -> None:
-    """Debian's OSV records carry no severity: `--fail-on low` passed an image with fixable OS findings and said nothing."""
+    """Debian's OSV records carry no severity: `--fail-on low` passed an image with fixable OS findings and said
+    nothing."""
     from containerkit.scan.models import VulnerabilityFinding
     from containerkit.scan.policy import evaluate
 
@@ -322,7 +323,8 @@ def test_ignore_file_syntax_expiry_purls_and_ignore_unfixed(tmp_path: Path) -> N
 
 
 def test_packages_the_base_image_brings_are_fixed_by_the_base_image_not_the_apps_manifest(tmp_path: Path) -> None:
-    """npm's own dependencies (in /usr/local/lib/node_modules/npm of the node images) were advised as package.json edits."""
+    """npm's own dependencies (in /usr/local/lib/node_modules/npm of the node images) were advised as package.json
+    edits."""
     import json as jsonlib
 
     from containerkit.scan.models import Location, VulnerabilityFinding

@@ -1,4 +1,5 @@
-"""scan_image on a real image built here: exact built-in findings, remediation, trends, SARIF/CycloneDX, policy, merging."""
+"""scan_image on a real image built here: exact built-in findings, remediation, trends, SARIF/CycloneDX, policy,
+merging."""
 
 from __future__ import annotations
 
@@ -357,7 +358,8 @@ def test_unknown_image_and_bad_references_are_clear_errors(harness: Harness) -> 
 
 
 def test_an_sbom_needs_no_vulnerability_database_cli_and_mcp(harness: Harness, image: str, tmp_path: Path) -> None:
-    """`containerkit sbom IMAGE --output FILE [--format cyclonedx|spdx]` and the generate_sbom tool (no database anywhere)."""
+    """`containerkit sbom IMAGE --output FILE [--format cyclonedx|spdx]` and the generate_sbom tool (no database
+    anywhere)."""
     from mcp import Client
 
     from containerkit.mcp.server import build_server

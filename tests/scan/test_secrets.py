@@ -47,7 +47,8 @@ def test_each_rule_finds_its_secret_on_the_right_line() -> None:
             "nothing here",
             f'db_password = "{PASSWORD}"',
             f"gh = {GH_PAT}",
-            f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={'A1b2C3d4' * 10}abcdef==;EndpointSuffix=core.windows.net",
+            f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={'A1b2C3d4' * 10}"
+            "abcdef==;EndpointSuffix=core.windows.net",
             PEM_BLOCK,
         ]
     )
@@ -66,7 +67,8 @@ def test_gcp_service_account_key_is_one_finding() -> None:
             "type": "service_account",
             "project_id": "p",
             "private_key_id": "abc",
-            "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
+            "-----END PRIVATE KEY-----\n",
         },
         indent=1,
     )
@@ -163,7 +165,10 @@ def test_image_layers_scan_finds_secrets_in_files_deleted_by_later_layers(harnes
 def test_generic_password_rule_skips_third_party_code_but_token_rules_do_not() -> None:
     from containerkit.scan.secrets.layers import is_third_party
 
-    doc = f"    >>> handler.add_password(realm='PDQ', uri='https://x', user='klem', passwd='{PASSWORD}')\ntoken = '{GH_TOKEN}'\n"
+    doc = (
+        f"    >>> handler.add_password(realm='PDQ', uri='https://x', user='klem', passwd='{PASSWORD}')\n"
+        f"token = '{GH_TOKEN}'\n"
+    )
     assert [m.rule.id for m in scan_text(doc)] == ["generic-password", "github-token"]
     assert [m.rule.id for m in scan_text(doc, generic=False)] == ["github-token"]
     assert is_third_party("/usr/lib/python3.11/urllib/request.py") and is_third_party(

@@ -52,7 +52,8 @@ def test_eviction_spares_resumable_runs_and_removes_empty_sessions_first(
     app = build_app(load_settings())
     harness = Harness(app=app, home=ck_home)
     try:
-        spec = f"name: fails\nsteps:\n  - {{id: lint, tool: validate_dockerfile, params: {{path: {tmp_path / 'missing'}}}}}\n"
+        missing = tmp_path / "missing"
+        spec = f"name: fails\nsteps:\n  - {{id: lint, tool: validate_dockerfile, params: {{path: {missing}}}}}\n"
 
         async def body(client: Client) -> Any:
             failed = await client.call_tool("execute_custom_workflow", {"spec": spec})

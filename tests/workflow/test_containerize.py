@@ -360,7 +360,8 @@ def test_parallel_runs_of_same_named_services_each_push_their_own_image(
 
 def test_the_pipeline_scans_the_build_context_for_secrets_before_building(tmp_path: Path) -> None:
     """A `.env` ended up in the image without a warning: the context is scanned before the build, the generated
-    .dockerignore keeps .env files out, a hand-written one that lets them in is a warning, or with the gate a failure."""
+    .dockerignore keeps .env files out, a hand-written one that lets them in is a warning, or with the gate a
+    failure."""
     from tests.core.test_cli import ck
 
     env = {"CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)])}

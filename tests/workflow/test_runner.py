@@ -115,7 +115,8 @@ def test_false_condition_skips_the_step_and_its_dependents(harness: Harness) -> 
 
 
 def test_a_chain_of_skipped_steps_ends_the_run_when_nothing_else_runs(harness: Harness) -> None:
-    # deploy -> verify in the containerize pipeline: the last running step is done, then a skip makes the next step ready
+    # deploy -> verify in the containerize pipeline: the last running step is done, then a skip makes the next step
+    # ready
     registry = make_test_registry()
     session = harness.app.services.store.create_session()
     runner = WorkflowRunner(registry, harness.app.services)

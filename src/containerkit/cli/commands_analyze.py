@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
 def render_analysis(out: Console, result: AnalyzeResult) -> None:
     analysis = result.analysis
-    title = f"{analysis.path} — {len(analysis.services)} service(s), {analysis.files_scanned} files, {analysis.duration_ms:.0f} ms"
+    title = (
+        f"{analysis.path} — {len(analysis.services)} service(s), {analysis.files_scanned} files, "
+        f"{analysis.duration_ms:.0f} ms"
+    )
     table = Table(title=title)
     for col in ("path", "language", "version", "framework", "packages", "port", "health", "start"):
         table.add_column(col)

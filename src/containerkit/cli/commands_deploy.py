@@ -35,7 +35,8 @@ def _render_rollout(out: Console, r: RolloutStatus) -> None:
 
 
 def _render_deploy(out: Console, r: DeployResult) -> None:
-    title = f"{'Dry run against' if r.dry_run else 'Applied to'} {r.context} ({r.server_version or 'unknown version'}), namespace {r.namespace}"
+    action = "Dry run against" if r.dry_run else "Applied to"
+    title = f"{action} {r.context} ({r.server_version or 'unknown version'}), namespace {r.namespace}"
     table = Table(title=title)
     for col in ("kind", "name", "namespace", "action"):
         table.add_column(col)

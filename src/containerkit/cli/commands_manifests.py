@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class _GenerateByDefault(TyperGroup):
-    """``manifests PATH ...`` means ``manifests generate PATH ...``: a first argument that is no subcommand is the PATH."""
+    """``manifests PATH ...`` means ``manifests generate PATH ...``: a first argument that is no subcommand is the
+    PATH."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's (vendored) click Context
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
@@ -131,7 +132,8 @@ def validate(
     session: str = typer.Option(None, "--session"),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
 ) -> None:
-    """Schema and best-practice checks (and your Rego policies); exits 1 when there are error findings (and prints them)."""
+    """Schema and best-practice checks (and your Rego policies); exits 1 when there are error findings (and prints
+    them)."""
     invoke(
         "validate_manifests",
         {

@@ -206,7 +206,8 @@ def register(app: typer.Typer) -> None:
         session: str = typer.Option(None, "--session", help="Session (trends compare with its previous scans)."),
         as_json: bool = JSON_OPT,
     ) -> None:
-        """Find known vulnerabilities in an image; merged report with remediation, SARIF/SBOM outputs and a policy gate."""
+        """Find known vulnerabilities in an image; merged report with remediation, SARIF/SBOM outputs and a policy
+        gate."""
         if ignorefile is None and Path(".containerkitignore").is_file():
             ignorefile = ".containerkitignore"
         invoke(

@@ -71,7 +71,8 @@ def build(modules: list[str] | None = None) -> typer.Typer:
 
     tree = typer.Typer(
         name="containerkit",
-        help="Container Kit: analyze, Dockerfile, build, smoke test, scan, push and deploy — the same tools as the MCP server.",
+        help="Container Kit: analyze, Dockerfile, build, smoke test, scan, push and deploy — the same tools as the MCP "
+        "server.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,

@@ -1,4 +1,5 @@
-"""Base image choice: official slim images with explicit tags from the detected version; configurable map and mirror prefix."""
+"""Base image choice: official slim images with explicit tags from the detected version; configurable map and mirror
+prefix."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Dockerfile validation: hadolint plus Container Kit's own rules, each finding with rule, severity, line, message and fix."""
+"""Dockerfile validation: hadolint plus Container Kit's own rules, each finding with rule, severity, line, message and
+fix."""
 
 from __future__ import annotations
 

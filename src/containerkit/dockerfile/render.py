@@ -34,7 +34,8 @@ from containerkit.errors import InvalidInputError
 __all__ = ["RenderOptions", "Rendered", "render", "with_pipefail"]
 
 PIP_SERVERS = {"gunicorn": "gunicorn==23.0.0", "uvicorn": "uvicorn==0.32.1"}
-#: the Poetry release for a lock written by Poetry 1 or 2 (the lock's own header names the exact release when it has one)
+#: the Poetry release for a lock written by Poetry 1 or 2 (the lock's own header names the exact release when it
+#: has one)
 POETRY = {"1": "1.8.5", "2": "2.5.1"}
 UV = "0.13.9"
 
@@ -355,7 +356,10 @@ def _java(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -> 
     doc.add("# No HEALTHCHECK: the JRE image has no HTTP client; Kubernetes probes use the health endpoint")
     plain_jar = not quarkus and svc.framework != "spring-boot" and svc.entrypoint
     doc.add(
-        f"CMD {json_argv(['java', '-cp', '/app/app.jar:/app/lib/*', str(svc.entrypoint)] if plain_jar else ['java', '-jar', jar])}"
+        "CMD "
+        + json_argv(
+            ["java", "-cp", "/app/app.jar:/app/lib/*", str(svc.entrypoint)] if plain_jar else ["java", "-jar", jar]
+        )
     )
     return runtime, build, opts.user_uid, False, ([] if not quarkus else ["Quarkus fast-jar"])
 

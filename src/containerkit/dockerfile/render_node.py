@@ -228,7 +228,8 @@ def _nginx_runtime(doc: Doc, opts: RenderOptions, port: int, copy_from: str) -> 
     doc.add(f"EXPOSE {port}")
     doc.add(
         f"HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 CMD {json_argv(['nginx', '-t', '-q'])}",
-        why="nginx images have no HTTP client; check the configuration is valid (the /healthz route serves HTTP probes)",
+        why="nginx images have no HTTP client; check the configuration is valid (the /healthz route serves HTTP "
+        "probes)",
     )
     doc.add(f"CMD {json_argv(['nginx', '-g', 'daemon off;'])}")
     return image, True

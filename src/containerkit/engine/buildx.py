@@ -40,8 +40,9 @@ class BuildxStrategy:
         if result.returncode != 0:
             raise ToolMissingError(
                 "the docker buildx plugin is not installed (`docker buildx version` failed: "
-                f"{(result.stderr or result.stdout).strip().splitlines()[0][:200] if (result.stderr or result.stdout).strip() else result.returncode})",
-                hint="Install docker-buildx (e.g. `apt-get install docker-buildx` or the docker-buildx-plugin package), "
+                f"{_first_line(result.stderr or result.stdout) or result.returncode})",
+                hint="Install docker-buildx (e.g. `apt-get install docker-buildx` or the docker-buildx-plugin "
+                "package), "
                 "or use --strategy docker.",
             )
         return "docker buildx", f"BuildKit via {result.stdout.strip().splitlines()[0]}"
@@ -99,3 +100,9 @@ def _argv(request: BuildRequest, iidfile: Path) -> list[str]:
         argv.append("--no-cache")
     argv.append(str(ctx.root))
     return argv
+
+
+def _first_line(text: str) -> str:
+    """The first line of a command's output (at most 200 characters), or "" when it printed nothing."""
+    stripped = text.strip()
+    return stripped.splitlines()[0][:200] if stripped else ""

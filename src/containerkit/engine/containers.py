@@ -1,7 +1,8 @@
 """The containers we start (sandbox runs and smoke tests; ``containerkit.sandbox`` decides what runs, this module is
 how it reaches the engine): hardened, bounded, labelled with their deadline, never left behind.
 
-Every container carries ``containerkit.sandbox`` (what it is) and ``containerkit.deadline`` (epoch seconds after which it
+Every container carries ``containerkit.sandbox`` (what it is) and ``containerkit.deadline`` (epoch seconds after which
+it
 must not exist). Three things enforce the deadline, so a killed CLI or server leaves nothing running:
 
 * the caller kills and removes the container at its timeout (the normal path);

@@ -157,7 +157,8 @@ def _mask_secret(before: Obj, after: Obj) -> None:
 
 
 def object_diff(key: str, live: Obj | None, new: Obj) -> str:
-    """Unified diff of the YAML of ``live`` vs ``new`` (server-owned fields ignored, Secret values masked); empty when equal."""
+    """Unified diff of the YAML of ``live`` vs ``new`` (server-owned fields ignored, Secret values masked); empty when
+    equal."""
     old, cur = normalize(live), normalize(new)
     if new.get("kind") == "Secret":
         _mask_secret(old, cur)

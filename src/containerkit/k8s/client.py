@@ -115,7 +115,8 @@ def api_error(e: ApiError, what: str) -> KubernetesError | NotFoundError | Confl
             return ConflictError(
                 f"{what}: fields another field manager set ({', '.join(managers) or 'unknown'}) would change: "
                 f"{', '.join(c['field'] for c in conflicts)}",
-                hint="Take them over with {param:force_conflicts} (as `kubectl apply --server-side --force-conflicts`), or "
+                hint="Take them over with {param:force_conflicts} (as `kubectl apply --server-side "
+                "--force-conflicts`), or "
                 "leave those fields out of the manifests (e.g. replicas under an autoscaler).",
                 details={**base, "conflicts": cast(JSONValue, conflicts), "managers": cast(JSONValue, managers)},
             )
@@ -330,7 +331,8 @@ class KubeApi:
 
     async def proxy_get(self, namespace: str, service: str, port: int | str, path: str) -> ProxyAnswer:
         """GET through the API server's service proxy; any HTTP status is an answer (the app's or the proxy's)."""
-        url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{path if path.startswith('/') else '/' + path}"
+        rooted = path if path.startswith("/") else "/" + path
+        url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{rooted}"
         async with self._guard(f"GET {url}"):
             resp = await self._http.get(url)
         if resp.status_code in (401, 403):

@@ -114,10 +114,11 @@ def ingress(spec: AppSpec, host: object) -> Manifest:
         spec.name,
         obj,
         {
-            (
-                "spec",
-            ): "No ingressClassName: the cluster's default IngressClass serves it (set one if the cluster has several).\n"
-            "No TLS section: add one with a certificate Secret (or cert-manager) before exposing it publicly.",
+            ("spec",): (
+                "No ingressClassName: the cluster's default IngressClass serves it (set one if the cluster has "
+                "several).\nNo TLS section: add one with a certificate Secret (or cert-manager) before exposing it "
+                "publicly."
+            ),
         },
     )
 

@@ -1,4 +1,5 @@
-"""Wait for a Deployment's rollout with a deadline; roll back to the previous revision the way ``kubectl rollout undo`` does.
+"""Wait for a Deployment's rollout with a deadline; roll back to the previous revision the way ``kubectl rollout undo``
+does.
 
 Complete means what ``kubectl rollout status`` checks: ``status.observedGeneration >= metadata.generation``, the
 Progressing condition not ``ProgressDeadlineExceeded``, and updated, ready and available replicas all equal to
@@ -128,7 +129,8 @@ async def owned_replicasets(api: KubeApi, dep: Obj) -> list[Obj]:
 
 
 def failure(message: str, diagnostics: Diagnostics, status: RolloutStatus, **extra: Any) -> RolloutFailedError:
-    """ImagePullFailedError for pull failures, RolloutFailedError otherwise; diagnostics under details["diagnostics"]."""
+    """ImagePullFailedError for pull failures, RolloutFailedError otherwise; diagnostics under
+    details["diagnostics"]."""
     details: RolloutDetails = {
         "diagnostics": diagnostics.model_dump(mode="json"),
         "rollout": status.model_dump(mode="json"),

@@ -30,7 +30,8 @@ class Raw:
 
 @dataclass(frozen=True)
 class RawBlock:
-    """A mapping value replaced by template text on the line after its key (e.g. ``{{- toYaml .Values.x | nindent 12 }}``)."""
+    """A mapping value replaced by template text on the line after its key (e.g. ``{{- toYaml .Values.x | nindent 12
+    }}``)."""
 
     text: str
 

@@ -150,7 +150,8 @@ def check_bind(host: str, token: str | None) -> None:
     if not is_loopback(host) and not token:
         raise ConfigError(
             f"refusing to serve MCP over HTTP on non-loopback address {host} without a bearer token",
-            hint="Set CONTAINERKIT_MCP__AUTH_TOKEN or CONTAINERKIT_MCP__AUTH_TOKEN_FILE (or --token-file), or bind 127.0.0.1.",
+            hint="Set CONTAINERKIT_MCP__AUTH_TOKEN or CONTAINERKIT_MCP__AUTH_TOKEN_FILE (or --token-file), or bind "
+            "127.0.0.1.",
         )
 
 

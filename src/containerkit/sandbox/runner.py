@@ -202,7 +202,8 @@ def _watch_memory(container: Any, peak: list[int], stop: threading.Event) -> Non
 
 
 def diff_trees(before: Path, after: Path, max_bytes: int) -> tuple[dict[str, Any], bytes]:
-    """What a writable run changed: unified diffs of text files, added/removed/binary lists, and a tar.gz of changed files.
+    """What a writable run changed: unified diffs of text files, added/removed/binary lists, and a tar.gz of changed
+    files.
 
     At most ``max_bytes`` of changed files come back (sizes are read from the file system before any content): the rest
     is listed in ``dropped`` with its size, never read (two sparse 2 GB files used to become 4 GB in the archive).

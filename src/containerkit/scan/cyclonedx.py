@@ -1,4 +1,5 @@
-"""CycloneDX with the scan's vulnerabilities: syft's SBOM of the image plus a ``vulnerabilities`` array (CycloneDX 1.4+),
+"""CycloneDX with the scan's vulnerabilities: syft's SBOM of the image plus a ``vulnerabilities`` array (CycloneDX
+1.4+),
 each finding with its ratings, the components it affects and, for one a VEX statement or an ignore rule set aside,
 its analysis. What Trivy writes with ``--format cyclonedx``; a dependency-track or a VEX workflow reads it as it is."""
 

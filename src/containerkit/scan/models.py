@@ -254,7 +254,8 @@ class SecretFinding(_M):
     created_by: str | None = Field(None, description="The build step that created the layer, when known.")
     deleted_in_later_layer: bool = Field(
         False,
-        description="The file is removed by a later layer but still shipped in this layer: anyone with the image can read it.",
+        description="The file is removed by a later layer but still shipped in this layer: anyone with the image can "
+        "read it.",
     )
     in_build_context: bool | None = Field(
         None, description="Context scans: the file would be sent to the build (.dockerignore)."

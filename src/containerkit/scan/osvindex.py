@@ -6,7 +6,8 @@ compressed, keyed by id and by every (ecosystem, package name) it affects, so a 
 packages it has and the few records its findings point to (the CVE record behind a Debian advisory).
 
 ``containerkit db update`` builds ``<db>/index.sqlite`` after downloading. Any other database (``--db`` with the
-user's own directory or zip) is indexed on first use into the cache directory (their directory is left as it is); an index records a
+user's own directory or zip) is indexed on first use into the cache directory (their directory is left as it is); an
+index records a
 fingerprint of the files it was built from (path, size, modification time) and is rebuilt when they change.
 """
 

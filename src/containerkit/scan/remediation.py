@@ -207,7 +207,10 @@ def _language_remediation(
             manifest=found[0],
             requirement=requirement,
         )
-    action = f"upgrade {package} from {installed} to {fix} or later: set `{requirement}` in the dependency manifest or lockfile."
+    action = (
+        f"upgrade {package} from {installed} to {fix} or later: set `{requirement}` in the dependency manifest or "
+        "lockfile."
+    )
     return Remediation(
         kind="language",
         ecosystem=ecosystem,

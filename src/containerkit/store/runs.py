@@ -151,7 +151,8 @@ class RunStore:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["removed_at"]))
         return NotFoundError(
             f"workflow run {run_id} ({row['name']}, {row['status']}) was {row['reason']} at {when}",
-            hint="A removed run cannot be resumed; start it again ({tool:containerize} or {tool:execute_custom_workflow}).",
+            hint="A removed run cannot be resumed; start it again ({tool:containerize} or "
+            "{tool:execute_custom_workflow}).",
             details={
                 "run_id": run_id,
                 "session_id": row["session_id"],

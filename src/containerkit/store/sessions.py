@@ -126,7 +126,8 @@ class SessionStore:
 
     def _evict_lru(self, conn: sqlite3.Connection, keep: str) -> list[tuple[str, str]]:
         """Over the cap, remove sessions that hold nothing first (no state, labels, artifacts or runs), then the least
-        recently used (never ``keep``, the one being created). A session with a running or resumable (failed, cancelled, interrupted) workflow run is never
+        recently used (never ``keep``, the one being created). A session with a running or resumable (failed, cancelled,
+        interrupted) workflow run is never
         evicted: the store goes over the cap instead, and says so in the log."""
         (count,) = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
         excess = count - self.max_sessions
@@ -134,7 +135,8 @@ class SessionStore:
             return []
         rows = conn.execute(
             """SELECT s.id, s.workspace_dir FROM sessions s
-               WHERE s.id != ? AND NOT EXISTS (SELECT 1 FROM workflow_runs r WHERE r.session_id = s.id AND r.status != 'succeeded')
+               WHERE s.id != ? AND NOT EXISTS (
+                   SELECT 1 FROM workflow_runs r WHERE r.session_id = s.id AND r.status != 'succeeded')
                ORDER BY (s.state != '{}' OR s.labels != '[]'
                          OR EXISTS (SELECT 1 FROM artifacts a WHERE a.session_id = s.id)
                          OR EXISTS (SELECT 1 FROM workflow_runs r WHERE r.session_id = s.id)) ASC,
@@ -308,8 +310,8 @@ class SessionStore:
         job_id = _new_id()
         conn = self.db.connection()
         row = conn.execute(
-            "UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ? AND expires_at >= ? RETURNING "  # noqa: S608
-            f"{_SESSION_COLS}",
+            "UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ? AND expires_at >= ? "  # noqa: S608
+            f"RETURNING {_SESSION_COLS}",
             (now, now + self.ttl_s, session_id, now),
         ).fetchone()
         if row is None:
@@ -365,7 +367,7 @@ class SessionStore:
         (doc,) = (
             self.db.connection()
             .execute(
-                f"SELECT COALESCE(json_group_array(json_object({_JOB_JSON})), '[]') "  # noqa: S608 - constant column list
+                f"SELECT COALESCE(json_group_array(json_object({_JOB_JSON})), '[]') "  # noqa: S608 - constant columns
                 "FROM (SELECT * FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?)",
                 (session_id, limit),
             )
@@ -479,7 +481,10 @@ class SessionStore:
         return info
 
     def list_artifacts(self, session_id: str, kind: str | None = None) -> list[ArtifactInfo]:
-        sql = "SELECT id, session_id, job_id, kind, name, media_type, path, digest, size, created_at FROM artifacts WHERE session_id = ?"
+        sql = (
+            "SELECT id, session_id, job_id, kind, name, media_type, path, digest, size, created_at FROM artifacts "
+            "WHERE session_id = ?"
+        )
         args: list[Any] = [session_id]
         if kind:
             sql += " AND kind = ?"

@@ -41,7 +41,8 @@ async def resolve_source(ctx: ToolContext, path: str, branch: str | None = None)
     group="analysis",
     idempotent=True,
     store_result=True,
-    description="Find every service in a repository (monorepos too) and report language, version, framework, package manager, "
+    description="Find every service in a repository (monorepos too) and report language, version, framework, package "
+    "manager, "
     "port, start/build commands, health path, env vars, backing services — each with the file and line it came from.",
     params=AnalyzeParams,
     result=AnalyzeResult,

@@ -70,7 +70,8 @@ class GenerateResult(ToolResult):
 
 
 async def load_analysis(ctx: ToolContext, path: str) -> tuple[Path, RepoAnalysis]:
-    """The repository root and its analysis: from the session state when it is the same repository, else analyzed now."""
+    """The repository root and its analysis: from the session state when it is the same repository, else analyzed
+    now."""
     root = await resolve_source(ctx, path)
     cached = ctx.stored("analysis", RepoAnalysis)
     if cached is not None and ctx.state().get("repo_path") == str(root):
@@ -87,7 +88,8 @@ async def load_analysis(ctx: ToolContext, path: str) -> tuple[Path, RepoAnalysis
     title="Generate a Dockerfile",
     group="dockerfile",
     store_result=True,
-    description="Write a best-practice Dockerfile and .dockerignore from the analysis (explicit base tags, multi-stage builds, "
+    description="Write a best-practice Dockerfile and .dockerignore from the analysis (explicit base tags, multi-stage "
+    "builds, "
     "dependency layers first, production server, fixed non-root UID, exec-form CMD, working HEALTHCHECK). An existing "
     "Dockerfile is never overwritten without force: it is validated and improvements returned.",
     params=GenerateParams,
@@ -213,7 +215,8 @@ class ValidateDockerfileResult(ValidateResult):
     group="dockerfile",
     idempotent=True,
     store_result=True,
-    description="hadolint plus Container Kit rules (root user, latest/missing tags, secrets in ENV/ARG, EXPOSE vs the app's port, "
+    description="hadolint plus Container Kit rules (root user, latest/missing tags, secrets in ENV/ARG, EXPOSE vs the "
+    "app's port, "
     "COPY . . before dependency install, missing .dockerignore, shell-form CMD, HEALTHCHECK tools absent from the base "
     "image).",
     params=ValidateParams,

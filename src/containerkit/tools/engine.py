@@ -78,7 +78,8 @@ def _normalise_tags(tags: list[str]) -> tuple[str, ...]:
     params=BuildImageParams,
     result=BuildImageResult,
     store_result=True,
-    description="Build a container image from a directory with a Dockerfile: .dockerignore honoured, context size checked, "
+    description="Build a container image from a directory with a Dockerfile: .dockerignore honoured, context size "
+    "checked, "
     "steps streamed as progress, OCI labels set, failures classified (DOCKERFILE_SYNTAX, BASE_IMAGE_NOT_FOUND, "
     "COPY_SOURCE_MISSING, DEPENDENCY_INSTALL_FAILED, COMMAND_FAILED, REGISTRY_AUTH, NETWORK, DISK_FULL, TIMEOUT, ...) "
     "with the failing Dockerfile line. The full log is stored as a build_log artifact.",

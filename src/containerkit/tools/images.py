@@ -110,7 +110,8 @@ async def push_image(ctx: ToolContext, params: PushParams) -> TransferResult:
     params=TransferParams,
     result=TransferResult,
     idempotent=True,
-    description="Pull an image by tag or digest onto the engine, with per-layer progress and retries on transient failures.",
+    description="Pull an image by tag or digest onto the engine, with per-layer progress and retries on transient "
+    "failures.",
 )
 async def pull_image(ctx: ToolContext, params: TransferParams) -> TransferResult:
     explicit = params.explicit()

@@ -81,7 +81,8 @@ class PrepareClusterResult(ToolResult):
     title="Prepare a cluster",
     group="k8s",
     idempotent=True,
-    description="Create (or reuse) a kind cluster wired to a local registry container as the kind docs describe (containerd certs.d "
+    description="Create (or reuse) a kind cluster wired to a local registry container as the kind docs describe "
+    "(containerd certs.d "
     "hosts, the registry on the kind network, the local-registry-hosting ConfigMap), then push or load an image so the "
     "cluster can "
     "pull it. Without kind installed: TOOL_MISSING with how to install it. With context: prepare that existing cluster "
@@ -144,7 +145,8 @@ async def prepare_cluster(ctx: ToolContext, params: PrepareClusterParams) -> Pre
 
 
 async def _push_to_local_registry(ctx: ToolContext, image: str, registry: cluster.RegistrySpec) -> str:
-    """Tag ``image`` as localhost:<port>/<repository>:<tag> and push it there (the nodes resolve that name via certs.d)."""
+    """Tag ``image`` as localhost:<port>/<repository>:<tag> and push it there (the nodes resolve that name via
+    certs.d)."""
     ref = parse_reference(image)
     repository = ref.repository.removeprefix("library/")
     target = parse_reference(f"{registry.cluster_address}/{repository}:{ref.tag or 'latest'}")
@@ -161,7 +163,8 @@ PULL_SECRET = "containerkit-pull"  # noqa: S105 - the Secret's name, not a passw
 
 
 async def _prepare_existing(ctx: ToolContext, params: PrepareClusterParams, context: str) -> PrepareClusterResult:
-    """An existing cluster: the namespace, pull access, the nodes' architecture against the image's, an ingress class."""
+    """An existing cluster: the namespace, pull access, the nodes' architecture against the image's, an ingress
+    class."""
     settings = ctx.settings.k8s
     target = load_target(settings, context, kube_environ(ctx))
     namespace = params.namespace or settings.namespace
@@ -182,7 +185,8 @@ async def _prepare_existing(ctx: ToolContext, params: PrepareClusterParams, cont
                 f"image {params.image} is built for {image_arch}, the nodes of {target.context} run "
                 f"{', '.join(node_arches)}",
                 code="IMAGE_ARCH_MISMATCH",
-                hint=f"Build for the nodes' platform ({{tool:build_image}} with platform linux/{node_arches[0]}), or deploy to "
+                hint=f"Build for the nodes' platform ({{tool:build_image}} with platform linux/{node_arches[0]}), or "
+                "deploy to "
                 "nodes of the image's architecture.",
                 details={"image_architecture": image_arch, "node_architectures": cast(JSONValue, node_arches)},
             )

@@ -1,4 +1,5 @@
-"""`deploy_application` and `verify_deployment`: apply manifests to a cluster, wait for the rollout, verify (logic in containerkit.k8s)."""
+"""`deploy_application` and `verify_deployment`: apply manifests to a cluster, wait for the rollout, verify (logic in
+containerkit.k8s)."""
 
 from __future__ import annotations
 
@@ -128,7 +129,8 @@ async def deploy_application(ctx: ToolContext, params: DeployParams) -> DeployRe
         if not await ctx.decide("allow_production", question):
             raise PolicyViolationError(
                 f"refusing to deploy to {production}: it looks like production and allow_production was not given",
-                hint="Check the target ({param:context}, {param:namespace}); to deploy there, pass {param:allow_production}; "
+                hint="Check the target ({param:context}, {param:namespace}); to deploy there, pass "
+                "{param:allow_production}; "
                 "{param:dry_run} shows what would change without changing it.",
                 details={"context": target.context, "namespace": namespace},
             )
@@ -193,7 +195,8 @@ class VerifyResult(ToolResult):
     result=VerifyResult,
     idempotent=True,
     store_result=True,
-    description="Check an existing Deployment: rollout complete, replicas ready, no pod backing off (diagnostics otherwise, "
+    description="Check an existing Deployment: rollout complete, replicas ready, no pod backing off (diagnostics "
+    "otherwise, "
     "ROLLOUT_FAILED / IMAGE_PULL_FAILED), then GET its Service through the API server proxy on the readinessProbe's "
     "path "
     "and port (or the ones given).",

@@ -128,7 +128,8 @@ def _user_uid(ctx: ToolContext, svc: ServiceAnalysis, explicit: int | None) -> t
 
 
 def _dockerfile_port(ctx: ToolContext, svc: ServiceAnalysis) -> int | None:
-    """The port the session's generate_dockerfile used for this service (it may have been repaired, e.g. a wrong port)."""
+    """The port the session's generate_dockerfile used for this service (it may have been repaired, e.g. a wrong
+    port)."""
     generated = ctx.stored("dockerfile", DockerfileState)
     if generated is not None and generated.service == svc.path:
         return generated.port
@@ -266,7 +267,8 @@ def _remove_stale(out_dir: Path, stale: list[Path]) -> list[str]:
     title="Generate Kubernetes manifests",
     group="k8s",
     store_result=True,
-    description="Deterministic, commented Kubernetes manifests from the analysis and an image: Deployment (rolling update, requests "
+    description="Deterministic, commented Kubernetes manifests from the analysis and an image: Deployment (rolling "
+    "update, requests "
     "and limits, startup/readiness/liveness probes, non-root security context matching the Dockerfile UID, read-only "
     "root "
     "filesystem with emptyDir scratch space), Service, optional Ingress, ConfigMap, Secret references, "
@@ -300,7 +302,8 @@ async def generate_manifests(ctx: ToolContext, params: GenerateManifestsParams) 
         raise InvalidInputError(
             f"{out_dir} already holds {len(theirs)} file(s) Container Kit did not write ({', '.join(names[:5])}"
             f"{', …' if len(names) > 5 else ''}): refusing to mix generated manifests into them",
-            hint="Choose another directory ({param:out_dir --out}, e.g. k8s/containerkit), or pass {param:force} to write beside them "
+            hint="Choose another directory ({param:out_dir --out}, e.g. k8s/containerkit), or pass {param:force} to "
+            "write beside them "
             "(a file of yours with the same name is replaced and kept as an artifact).",
             details={"out_dir": str(out_dir), "files": cast(JSONValue, names)},
         )
@@ -366,7 +369,8 @@ class ValidateManifestsResult(ValidateResult):
     group="k8s",
     idempotent=True,
     store_result=True,
-    description="Check every object offline against the Kubernetes OpenAPI schemas of a chosen version (unknown fields, wrong "
+    description="Check every object offline against the Kubernetes OpenAPI schemas of a chosen version (unknown "
+    "fields, wrong "
     "types, missing required fields) plus best-practice rules (probes, requests/limits, latest tag, privileged, "
     "hostPath, root, "
     "privilege escalation, host namespaces). Error findings raise MANIFEST_INVALID with the findings in details.",

@@ -392,7 +392,8 @@ class ToolRegistry:
                 f"invalid parameters for {name}: {problems}",
                 hint=first.hint
                 if isinstance(first, InputValueError)
-                else f"Fix the parameter named in the message: see the input schema of {{tool:{name}}} (`--help` on the CLI, tools/list over MCP).",
+                else f"Fix the parameter named in the message: see the input schema of {{tool:{name}}} (`--help` on "
+                "the CLI, tools/list over MCP).",
                 details={"tool": name, "errors": [_error_entry(err) for err in e.errors()[:20]]},
             ) from e
 

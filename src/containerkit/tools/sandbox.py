@@ -1,4 +1,5 @@
-"""`run_sandboxed` and `smoke_test_image`: untrusted commands and freshly built images in hardened throwaway containers."""
+"""`run_sandboxed` and `smoke_test_image`: untrusted commands and freshly built images in hardened throwaway
+containers."""
 
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ class SandboxResult(ToolResult):
     effects=("runs_containers", "network"),
     title="Run a command in a sandbox",
     group="sandbox",
-    description="Run an argv command in a hardened throwaway container: no network by default, read-only root, tmpfs /tmp, "
+    description="Run an argv command in a hardened throwaway container: no network by default, read-only root, tmpfs "
+    "/tmp, "
     "workspace read-only (or a copy with the changes returned), all capabilities dropped, no-new-privileges, non-root, "
     "memory/CPU/PID "
     "limits, a timeout and an output cap. The container is always removed. The settings' policy caps every request.",
@@ -178,7 +180,8 @@ class SmokeResult(ToolResult):
     title="Smoke-test an image",
     group="sandbox",
     store_result=True,
-    description="Start the image with the sandbox's limits (port published on loopback only), wait until it answers the health "
+    description="Start the image with the sandbox's limits (port published on loopback only), wait until it answers "
+    "the health "
     "path over HTTP, accepts TCP, or (workers) stays up; then remove it. Fails with SMOKE_EXITED (exit code + logs), "
     "SMOKE_WRONG_PORT (the ports it does listen on), SMOKE_LOOPBACK_ONLY (it binds 127.0.0.1 only) or SMOKE_NO_ANSWER.",
     params=SmokeParams,

@@ -45,7 +45,8 @@ class ScanImageParams(ToolParams):
     )
     scanner: Literal["auto", "trivy", "grype", "builtin"] | None = Field(
         None,
-        description="auto runs every installed scanner plus the built-in one (when it has a database); default from settings.",
+        description="auto runs every installed scanner plus the built-in one (when it has a database); default from "
+        "settings.",
     )
     severity: Literal["unknown", "negligible", "low", "medium", "high", "critical"] | None = Field(
         None, description="Only report findings at or above this severity (default: all)."
@@ -170,7 +171,8 @@ async def _require_local_image(ctx: ToolContext, image: str) -> None:
     store_result=True,
     params=ScanImageParams,
     result=ScanImageResult,
-    description="Inventory an image with syft and find known vulnerabilities (Trivy, Grype when installed, and a built-in offline "
+    description="Inventory an image with syft and find known vulnerabilities (Trivy, Grype when installed, and a "
+    "built-in offline "
     "OSV matcher). Merged, deduplicated findings with severity, CVSS, fixed versions, layer, remediation "
     "(base-image/apt upgrades, "
     "manifest lines to change), trend against the previous scan, SARIF, CycloneDX (with the vulnerabilities) or SPDX "
@@ -343,8 +345,8 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
                 ]
             ),
             hint=("Run {tool:db_update} for current advisories. " if gate.stale_db else "")
-            + "Upgrade the packages (see remediation in the report artifact), or allow-list an accepted risk with an expiry date"
-            + (" (a policy's denial goes away when what it checks changes)." if denied else "."),
+            + "Upgrade the packages (see remediation in the report artifact), or allow-list an accepted risk with an "
+            "expiry date" + (" (a policy's denial goes away when what it checks changes)." if denied else "."),
             details={
                 "summary": report.summary,
                 "policy": gate.model_dump(mode="json"),
@@ -421,7 +423,8 @@ class SbomResult(ToolResult):
     title="Generate an SBOM",
     group="scan",
     idempotent=True,
-    description="The software bill of materials of a local image, by syft, as CycloneDX or SPDX 2.3 JSON: no vulnerability "
+    description="The software bill of materials of a local image, by syft, as CycloneDX or SPDX 2.3 JSON: no "
+    "vulnerability "
     "database needed. Kept as a session artifact and written to output when given.",
     params=SbomParams,
     result=SbomResult,
@@ -459,7 +462,8 @@ class ScanSecretsParams(ToolParams):
     target: str = Field(description="A build-context directory, or an image reference in the local engine.")
     fail_on: Literal["none", "any", "shipped"] = Field(
         "none",
-        description="Gate: POLICY_VIOLATION (CLI exit 3) when any finding is made, or (shipped) any that reaches the image: "
+        description="Gate: POLICY_VIOLATION (CLI exit 3) when any finding is made, or (shipped) any that reaches the "
+        "image: "
         "every image finding, and context files the build receives (not those .dockerignore excludes).",
     )
 
@@ -477,7 +481,8 @@ class ScanSecretsResult(ToolResult):
     store_result=True,
     params=ScanSecretsParams,
     result=ScanSecretsResult,
-    description="Find private keys, cloud keys (AWS, GCP service accounts, Azure) and tokens (GitHub, GitLab, Slack, Stripe, "
+    description="Find private keys, cloud keys (AWS, GCP service accounts, Azure) and tokens (GitHub, GitLab, Slack, "
+    "Stripe, "
     "high-entropy passwords) in a build context (.dockerignore applied: says whether each file is sent to the build) "
     "or in every "
     "layer of an image, including files deleted by later layers, and in the image configuration anyone can read (ENV, "
@@ -505,7 +510,8 @@ async def scan_secrets(ctx: ToolContext, params: ScanSecretsParams) -> ScanSecre
     if gated:
         raise PolicyViolationError(
             f"{len(gated)} secret(s) in {params.target} ({', '.join(sorted({f.rule for f in gated}))})",
-            hint="Remove the secrets, rotate them, and pass them at run time (environment, build secrets) instead of baking them in.",
+            hint="Remove the secrets, rotate them, and pass them at run time (environment, build secrets) instead of "
+            "baking them in.",
             details={"summary": report.summary, "report": report.model_dump(mode="json")},
         )
     return ScanSecretsResult(report=report)
@@ -548,7 +554,8 @@ class DbStatusResult(ToolResult):
     idempotent=True,
     params=DbUpdateParams,
     result=DbUpdateResult,
-    description="Download OSV's <Ecosystem>/all.zip for the named ecosystems into the local database and record the date. Needs network.",
+    description="Download OSV's <Ecosystem>/all.zip for the named ecosystems into the local database and record the "
+    "date. Needs network.",
 )
 async def db_update(ctx: ToolContext, params: DbUpdateParams) -> DbUpdateResult:
     settings = ctx.settings

@@ -34,7 +34,8 @@ class ContainerizeParams(ToolParams):
     fail_on: Literal["none", "low", "medium", "high", "critical"] = Field("none", description="Scan policy gate.")
     fail_on_secrets: Literal["none", "shipped", "any"] = Field(
         "none",
-        description="Secret policy gate on the build context: shipped fails on a secret the build would receive, any on "
+        description="Secret policy gate on the build context: shipped fails on a secret the build would receive, any "
+        "on "
         "every secret; none reports them (and a .dockerignore that lets .env files in) as warnings.",
     )
     apply_fixes: bool = Field(False, description=APPLY_FIXES_DESCRIPTION)

@@ -145,7 +145,8 @@ async def missing_system_packages(
 
 @fixer("wrong_port")
 async def wrong_port(failure: FailureContext, services: Services, rule: RoutingRule) -> RouteDecision | None:
-    """The app listens on another port than expected: regenerate the Dockerfile for that port, rebuild, smoke-test again."""
+    """The app listens on another port than expected: regenerate the Dockerfile for that port, rebuild, smoke-test
+    again."""
     error = failure.error
     if not isinstance(error, SmokeTestError):
         return None
@@ -173,7 +174,8 @@ async def wrong_port(failure: FailureContext, services: Services, rule: RoutingR
     )
 
 
-DOCKERFILE_PROMPT = """A container build failed. Return a corrected, complete Dockerfile and nothing else (no prose, no code fences).
+DOCKERFILE_PROMPT = """A container build failed. Return a corrected, complete Dockerfile and nothing else (no prose,
+no code fences).
 
 Error code: {code}
 Error: {message}
@@ -256,7 +258,9 @@ async def explain_rollout(failure: FailureContext, services: Services, rule: Rou
         "ImagePullBackOff": "push the image to a registry the cluster can reach (or load it into kind)",
         "ErrImagePull": "push the image to a registry the cluster can reach (or load it into kind)",
         "OOMKilled": "raise the memory limit in the Deployment",
-        "CrashLoopBackOff": "read the container's last log lines in the error details and fix the app or its env/config",
+        "CrashLoopBackOff": (
+            "read the container's last log lines in the error details and fix the app or its env/config"
+        ),
         "Unschedulable": "lower the resource requests or add nodes",
     }
     what = "; ".join(f"{r}: {advice[r]}" for r in reasons) or "see the diagnostics in the error details"

@@ -440,7 +440,8 @@ class _RunState:
         return out
 
     def skip_reason(self, step: StepSpec) -> str | None:
-        """Why ``step`` must not run, or None. The step's own false condition is the better explanation, so it comes first."""
+        """Why ``step`` must not run, or None. The step's own false condition is the better explanation, so it comes
+        first."""
         blocked = self._blocked_by(step)
         if step.when is not None:
             try:

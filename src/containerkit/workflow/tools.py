@@ -152,7 +152,8 @@ def _runner(ctx: ToolContext, max_parallel: int | None = None, *, apply_fixes: b
     effects=("runs_workflow",),
     title="Run a custom workflow",
     group="workflow",
-    description="Validate and run a YAML workflow of tool steps (depends_on, when, retries, timeout, on_failure routes, "
+    description="Validate and run a YAML workflow of tool steps (depends_on, when, retries, timeout, on_failure "
+    "routes, "
     "${{ steps.X.outputs.Y }} references). The run is durable: resume it after a crash with resume_workflow.",
     params=RunParams,
     result=RunResult,
@@ -300,7 +301,8 @@ async def cancel_workflow(ctx: ToolContext, params: RunIdParams) -> CancelResult
     title="Resume a workflow run",
     group="workflow",
     tracked=False,
-    description="Continue a failed, cancelled or crashed run from its first unfinished step; completed steps are not redone.",
+    description="Continue a failed, cancelled or crashed run from its first unfinished step; completed steps are not "
+    "redone.",
     params=ResumeParams,
     result=RunResult,
 )

@@ -165,7 +165,8 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
 
 
 def _main(tree: Tree, svc: ServiceDir, mains: list[str], module_name: str) -> str | None:
-    """The main package to build: the one named like the module (cmd/<module>), else one that serves, else the shallowest."""
+    """The main package to build: the one named like the module (cmd/<module>), else one that serves, else the
+    shallowest."""
 
     def rank(f: str) -> tuple[bool, bool, int, str]:
         directory = rel_in(svc.path, f).rsplit("/", 1)[0] if "/" in rel_in(svc.path, f) else ""

@@ -1,4 +1,5 @@
-"""Node.js services: npm / yarn / pnpm; Express, NestJS, Next.js, Fastify, Koa, and static SPAs (React, Vue, Angular)."""
+"""Node.js services: npm / yarn / pnpm; Express, NestJS, Next.js, Fastify, Koa, and static SPAs (React, Vue,
+Angular)."""
 
 from __future__ import annotations
 

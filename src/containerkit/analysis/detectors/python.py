@@ -374,7 +374,8 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
 
 
 def _declared_anywhere(tree: Tree, svc: ServiceDir, server: str) -> bool:
-    """The server is pinned in one of the app's requirement files (requirements/docker.txt, requirements-prod.txt, ...)."""
+    """The server is pinned in one of the app's requirement files (requirements/docker.txt, requirements-prod.txt,
+    ...)."""
     if server not in ("gunicorn", "uvicorn"):
         return False
     files = [

@@ -21,7 +21,8 @@ from containerkit.analysis.walk import Tree
 FRAMEWORKS = (("axum", "axum"), ("actix-web", "actix"), ("rocket", "rocket"), ("warp", "warp"))
 DEFAULT_PORT = {"axum": 3000, "actix": 8080, "rocket": 8000, "warp": 3030}
 ENV_READ = re.compile(r"""env::var\(\s*"([A-Z_][A-Z0-9_]*)"\)""")
-# clap: #[arg(long, default_value = "8080")] pub port: u16 / default_value_t = 8080 / Arg::new("port")…default_value("5000")
+# clap: #[arg(long, default_value = "8080")] pub port: u16 / default_value_t = 8080 /
+# Arg::new("port")…default_value("5000")
 CLAP_PORT = re.compile(
     r"""default_value(?:_t)?\s*=\s*"?(\d{2,5})"?[^\]]*\]\s*(?:#\[[^\]]*\]\s*|///[^\n]*\s*)*(?:pub\s+)?port\s*:"""
     r"""|Arg::new\("port"\)(?:(?!Arg::new).){0,600}?(?:default_value\("(\d{2,5})"\)|\[default: (\d{2,5})\])""",
@@ -146,7 +147,8 @@ def _environment(
     tree: Tree, svc: ServiceDir, sources: list[str], deps: set[str], col: Collector
 ) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """(build environment, run-time environment, build packages): sqlx's offline mode when its query data is committed,
-    the production profile where the app picks its configuration file by a variable, the linker .cargo/config asks for."""
+    the production profile where the app picks its configuration file by a variable, the linker .cargo/config asks
+    for."""
     build: dict[str, str] = {}
     if "sqlx" in deps and (
         svc.has(tree, "sqlx-data.json") or any(f.startswith(svc.rel(".sqlx") + "/") for f in svc.files)
@@ -208,7 +210,8 @@ def _port(tree: Tree, svc: ServiceDir, sources: list[str], framework: str | None
 
 
 def _binary(cargo: dict[str, object]) -> str:
-    """The binary to run: the [[bin]] named like the package, else a server-looking one, else the first; else the package."""
+    """The binary to run: the [[bin]] named like the package, else a server-looking one, else the first; else the
+    package."""
     package = cargo.get("package")
     name = str(package.get("name", "app")) if isinstance(package, dict) else "app"
     declared = cargo.get("bin")

@@ -46,7 +46,8 @@ def detect_ruby(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     sources = [f for f in svc.files if f.endswith((".rb", ".ru")) and "/spec/" not in f and "/test/" not in f]
     reads_env = bool(search(tree, sources, re.compile(r"""ENV(?:\.fetch\(|\[)\s*["'](PORT)["']""")))
     set_port = search(tree, sources, re.compile(r"set\s+:port,\s*(?:ENV\.fetch\([^,]+,\s*)?(\d{2,5})"))
-    # puma's own configuration: port ENV.fetch("PORT") { 3001 } / port ENV.fetch("PORT", 3001) / port 3001 / bind "tcp://0.0.0.0:3001"
+    # puma's own configuration: port ENV.fetch("PORT") { 3001 } / port ENV.fetch("PORT", 3001) / port 3001 / bind
+    # "tcp://0.0.0.0:3001"
     puma = search(tree, [svc.rel("config/puma.rb")] if svc.has(tree, "config/puma.rb") else [], PUMA_PORT)
     rack_port = search(
         tree,
@@ -147,7 +148,8 @@ def detect_php(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     if version:
         col.add("language_version", svc.rel("composer.json"), f'require.php "{require["php"]}"')
     sources = [f for f in svc.files if f.endswith(".php") and "/tests/" not in f]
-    # a framework routes paths; plain PHP serves files, so only a health file is a health path (Kanboard's healthcheck.php)
+    # a framework routes paths; plain PHP serves files, so only a health file is a health path (Kanboard's
+    # healthcheck.php)
     routes = search(tree, sources, HEALTH_ROUTE) if has_composer else []
     health = (
         routes[0].value

@@ -137,7 +137,8 @@ def _scan_member(
 
 
 def is_third_party(path: str) -> bool:
-    """Distro and package-manager files: token rules apply, the generic password rule does not (too many doc examples)."""
+    """Distro and package-manager files: token rules apply, the generic password rule does not (too many doc
+    examples)."""
     return path.startswith(_THIRD_PARTY_PREFIXES) or any(part in path for part in _THIRD_PARTY_PARTS)
 
 

@@ -153,7 +153,8 @@ def has_key_material(lines: list[str], header: int) -> bool:
 def scan_text(text: str, *, generic: bool = True, rules: tuple[Rule, ...] | None = None) -> Iterator[LineMatch]:
     """Every rule match in ``text`` with its 1-based line; each value is registered for redaction and masked.
 
-    ``generic=False`` skips the entropy-based password rule (for third-party code, whose docstrings are full of examples).
+    ``generic=False`` skips the entropy-based password rule (for third-party code, whose docstrings are full of
+    examples).
     A private-key header counts only with real key material after it (:func:`has_key_material`).
     """
     lines = text.splitlines()
