@@ -2,7 +2,8 @@
 or an explicit JSON type (`JSONValue`, pydantic's `JsonValue`), so a writer and a reader cannot disagree on a key.
 
 Public: a function or method whose name does not start with `_` (dunders count), in a class whose name does not,
-at any depth of classes; its parameters and return annotation. Private helpers may use `Any` inside a module."""
+at any depth of classes; its parameters and return annotation; and the annotated fields of a public class (a model's
+or a dataclass's fields are its constructor's signature). Private helpers may use `Any` inside a module."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ def public_any(source: str, module: str) -> list[str]:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.ClassDef) and not child.name.startswith("_"):
                 visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.AnnAssign) and isinstance(node, ast.ClassDef):
+                name = child.target.id if isinstance(child.target, ast.Name) else ""
+                if name and not name.startswith("_") and _mentions_any(child.annotation):
+                    hits.append(f"{module}:{child.lineno} {prefix}{name}")
             elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 private = child.name.startswith("_") and not (child.name.startswith("__") and child.name.endswith("__"))
                 if not private and any(_mentions_any(a) for a in _annotations(child)):
@@ -70,6 +75,8 @@ def param(x: dict[str, Any]) -> None: ...
 async def ret() -> "list[Any]": ...
 def star(*args: typing.Any) -> None: ...
 class Public:
+    field: dict[str, Any]
+    _private_field: Any
     def method(self, r: Any) -> None: ...
     def _helper(self, r: Any) -> None: ...
     def __getattr__(self, name: str) -> Any: ...
@@ -82,6 +89,7 @@ class _Private:
         "param",
         "ret",
         "star",
+        "Public.field",
         "Public.method",
         "Public.__getattr__",
         "Public.Inner.deep",

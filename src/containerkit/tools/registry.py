@@ -52,7 +52,7 @@ P = TypeVar("P", bound=ToolParams)
 R = TypeVar("R", bound=ToolResult)
 ToolFn = Callable[[ToolContext, P], Awaitable[R]]
 #: a registered tool's function, as the registry calls it: with params its own model validated first
-AnyToolFn = Callable[[ToolContext, ToolParams], Awaitable[ToolResult]]
+RegisteredToolFn = Callable[[ToolContext, ToolParams], Awaitable[ToolResult]]
 
 
 Effect = Literal[
@@ -130,7 +130,7 @@ class ToolSpec(EffectHints):
     description: str
     params_model: type[ToolParams]
     result_model: type[ToolResult]
-    fn: AnyToolFn
+    fn: RegisteredToolFn
     effects: frozenset[Effect] = frozenset()
     idempotent: bool = False
     #: tracked tools run in a session and get a job row; untracked ones (server_status, list_sessions) don't.
@@ -265,7 +265,7 @@ class ToolRegistry:
                 params_model=params,
                 result_model=result,
                 # sound: the registry validates params with params_model before every call of fn
-                fn=cast(AnyToolFn, fn),
+                fn=cast(RegisteredToolFn, fn),
                 effects=frozenset(("adds_to_store",) if effects is None else effects),
                 idempotent=idempotent,
                 tracked=tracked,

@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from pydantic import JsonValue
 
 from containerkit.errors import BuildError, RolloutFailedError, SmokeTestError
+from containerkit.tools.analysis import AnalyzeResult
 from containerkit.tools.base import Services
+from containerkit.tools.dockerfile import GenerateResult
+from containerkit.tools.engine import BuildImageResult
 from containerkit.tools.files import FileWrite, is_ours, write_file
 from containerkit.tools.registry import REGISTRY
 from containerkit.workflow.rules import FIXERS, RoutingRule, fixer
@@ -49,9 +53,10 @@ SYSTEM_PACKAGES: list[tuple[re.Pattern[str], list[str]]] = [
 ]
 
 
-def _outputs(failure: FailureContext, step: str) -> dict[str, Any]:
-    found = failure.context.get("steps", {}).get(step) or {}
-    return found.get("outputs") or {}
+def _service_dir(failure: FailureContext) -> str | None:
+    """The service directory the run's generate_dockerfile step wrote into (the build context)."""
+    generated = failure.step_result("dockerfile", GenerateResult)
+    return generated.service_dir if generated is not None else None
 
 
 async def _call(services: Services, failure: FailureContext, tool: str, params: dict[str, Any]) -> Any:
@@ -71,12 +76,7 @@ def _apply_hint(failure: FailureContext) -> str:
 
 async def _regenerate(services: Services, failure: FailureContext, **overrides: Any) -> str:
     """The Dockerfile generated with ``overrides`` (not written: :func:`_write_dockerfile` decides that)."""
-    dockerfile = _outputs(failure, "dockerfile")
-    params = {
-        "path": dockerfile.get("service_dir") or failure.context.get("inputs", {}).get("path"),
-        "write": False,
-        **overrides,
-    }
+    params = {"path": _service_dir(failure) or failure.input("path"), "write": False, **overrides}
     result = await _call(services, failure, "generate_dockerfile", params)
     return str(result.dockerfile)
 
@@ -85,7 +85,7 @@ async def _write_dockerfile(failure: FailureContext, content: str) -> FileWrite 
     """Write a fixed Dockerfile by the repository-file rules: ours is replaced, the user's only with apply_fixes or
     when the user agrees through the client (a proposal otherwise). None when the run has no service directory or no
     owning tool context."""
-    service_dir = _outputs(failure, "dockerfile").get("service_dir")
+    service_dir = _service_dir(failure)
     ctx = failure.owner
     if not service_dir or ctx is None:
         return None
@@ -109,7 +109,7 @@ def _proposed(failure: FailureContext, write: FileWrite, what: str) -> RouteDeci
     )
 
 
-def _applied(write: FileWrite) -> dict[str, Any]:
+def _applied(write: FileWrite) -> dict[str, JsonValue]:
     return {"file": write.model_dump(mode="json")} | (
         {"previous_artifact": write.previous_artifact} if write.previous_artifact else {}
     )
@@ -132,14 +132,16 @@ async def missing_system_packages(
     what = f"the build needs the system packages {', '.join(needed)}"
     if write is None:
         return RouteDecision(
-            "give_up", f"{what}: add them to the Dockerfile (apt-get install) and rebuild", detail={"packages": needed}
+            "give_up",
+            f"{what}: add them to the Dockerfile (apt-get install) and rebuild",
+            detail={"packages": list[JsonValue](needed)},
         )
     if write.action == "proposed":
         return _proposed(failure, write, what)
     return RouteDecision(
         "retry",
         f"added system packages {', '.join(needed)} to the Dockerfile and rebuilt",
-        detail={"packages": needed, **_applied(write)},
+        detail={"packages": list[JsonValue](needed), **_applied(write)},
     )
 
 
@@ -161,11 +163,10 @@ async def wrong_port(failure: FailureContext, services: Services, rule: RoutingR
         )
     if write.action == "proposed":
         return _proposed(failure, write, f"the app listens on {port}")
-    build = _outputs(failure, "build")
-    dockerfile = _outputs(failure, "dockerfile")
-    tags = build.get("tags") or []
-    rebuilt = await _call(services, failure, "build_image", {"path": dockerfile.get("service_dir"), "tags": tags[:1]})
-    image = rebuilt.model_dump().get("image_id")
+    built = failure.step_result("build", BuildImageResult)
+    tags = built.tags if built is not None else []
+    rebuilt = await _call(services, failure, "build_image", {"path": _service_dir(failure), "tags": tags[:1]})
+    image = rebuilt.image_id if isinstance(rebuilt, BuildImageResult) else None
     return RouteDecision(
         "retry",
         f"the app listens on {port}: regenerated the Dockerfile for port {port} and rebuilt",
@@ -198,8 +199,8 @@ async def dockerfile_by_model(failure: FailureContext, services: Services, rule:
     if not isinstance(error, BuildError):
         return None
     details = error.build_details
-    dockerfile_out = _outputs(failure, "dockerfile")
-    service_dir = dockerfile_out.get("service_dir")
+    generated = failure.step_result("dockerfile", GenerateResult)
+    service_dir = generated.service_dir if generated is not None else None
     hint = (
         f"{error.code} at Dockerfile line {details.get('line')}: fix the Dockerfile in {service_dir} (see the error's "
         f"log tail), check it with {{tool:validate_dockerfile}}, then resume the run ({{tool:resume_workflow "
@@ -209,7 +210,8 @@ async def dockerfile_by_model(failure: FailureContext, services: Services, rule:
         return RouteDecision("give_up", hint)
     path = anyio.Path(service_dir) / "Dockerfile"
     current = await path.read_text()
-    analysis = failure.context.get("steps", {}).get("analyze", {}).get("outputs", {}).get("analysis", {})
+    analyzed = failure.step_result("analyze", AnalyzeResult)
+    analysis = analyzed.analysis.model_dump(mode="json") if analyzed is not None else {}
     prompt = DOCKERFILE_PROMPT.format(
         code=error.code,
         message=error.message,
@@ -224,13 +226,13 @@ async def dockerfile_by_model(failure: FailureContext, services: Services, rule:
     candidate = re.sub(r"^```\w*\n|\n```\s*$", "", answer.strip()) + "\n"
     from containerkit.dockerfile.lint import lint
 
-    findings = await lint(candidate, None, dockerfile_out.get("port"))
+    findings = await lint(candidate, None, generated.port if generated is not None else None)
     errors = [f"{f.rule} line {f.line}: {f.message}" for f in findings if f.severity == "error"]
     if not candidate.lstrip().upper().startswith(("FROM", "ARG", "#")) or errors:
         return RouteDecision(
             "give_up",
             f"the model's Dockerfile was rejected ({'; '.join(errors[:3]) or 'not a Dockerfile'}); " + hint,
-            detail={"sampling": "rejected", "errors": errors[:10]},
+            detail={"sampling": "rejected", "errors": list[JsonValue](errors[:10])},
         )
     write = await _write_dockerfile(failure, candidate)
     if write is None:

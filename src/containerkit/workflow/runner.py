@@ -12,9 +12,10 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from containerkit.errors import (
     CancelledError_,
@@ -47,14 +48,17 @@ _TERMINAL: frozenset[StepStatus] = frozenset({"succeeded", "failed", "skipped", 
 CANCEL_POLL_S = 0.25
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 @dataclass(frozen=True)
 class RouteDecision:
     """What a failure router decided: retry the step with changed params, or give up."""
 
     action: str  # "retry" | "give_up" | "skip" (the step is marked skipped with the reason; dependents see it skipped)
     reason: str
-    params: dict[str, Any] = field(default_factory=dict)
-    detail: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, JsonValue] = field(default_factory=dict)
+    detail: dict[str, JsonValue] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,10 +66,12 @@ class FailureContext:
     run_id: str
     session_id: str
     step: StepSpec
-    params: dict[str, Any]
+    params: dict[str, JsonValue]
     error: ContainerKitError
     attempt: int
-    context: dict[str, Any]
+    #: the run so far: ``{"inputs": {...}, "steps": {id: {"status", "outputs", "error"}}}`` (read it with
+    #: :meth:`step_result` and :meth:`input`)
+    context: dict[str, JsonValue]
     sampler: Sampler | None = None
     progress: Progress | None = None
     #: the caller asked for fixes to be written over files the user wrote (else they are proposals)
@@ -74,6 +80,22 @@ class FailureContext:
     owner: ToolContext | None = None
     #: the registry the run calls its tools from: a fixer calls tools (generate_dockerfile, …) from the same one
     registry: ToolRegistry | None = None
+
+    def step_result(self, step_id: str, model: type[M]) -> M | None:
+        """A step's outputs read as its tool's result model (None when it has none yet, or another shape)."""
+        steps = self.context.get("steps")
+        step = steps.get(step_id) if isinstance(steps, dict) else None
+        outputs = step.get("outputs") if isinstance(step, dict) else None
+        if not isinstance(outputs, dict):
+            return None
+        try:
+            return model.model_validate(outputs)
+        except ValidationError:
+            return None
+
+    def input(self, name: str) -> JsonValue:
+        inputs = self.context.get("inputs")
+        return inputs.get(name) if isinstance(inputs, dict) else None
 
 
 Router = Callable[[FailureContext], Awaitable[RouteDecision | None]]
