@@ -106,6 +106,49 @@ class WorkflowDetails(TypedDict, total=False):
     routing: str
 
 
+class RegistryDetails(TypedDict, total=False):
+    registry: str
+    reference: str
+    #: the engine's own words (redacted) for a failed push or pull
+    engine_message: str
+    #: the registry's HTTP status
+    status: int
+    scope: str
+    attempts: int
+    #: IMAGE_MISMATCH / DIGEST_MISMATCH: what the registry serves under the tag and what was pushed
+    served_images: list[JSONValue]
+    expected_image: str
+    served: str
+    pushed: str
+
+
+class PolicyDetails(TypedDict, total=False):
+    #: the scan or secret gate: its one-line summary, the policy result and the report
+    summary: str
+    policy: JSONValue
+    report: JSONValue
+    report_artifact: str
+    counts: JSONValue
+    #: files the scan wrote (--sarif, --sbom) before the gate failed
+    written: list[JSONValue]
+    #: the production guard of deploy: where it would have deployed
+    context: str
+    namespace: str
+    #: the sandbox policy
+    allowed_images: list[JSONValue]
+    limit: str
+
+
+class ScanDetails(TypedDict, total=False):
+    db_path: str
+    tail: str
+    url: str
+    #: the SBOM written although matching could not run
+    sbom_written: str
+    cyclonedx: str
+    spdx: str
+
+
 class CommandDetails(TypedDict, total=False):
     argv: list[JSONValue]
     returncode: int
@@ -222,6 +265,24 @@ class PolicyViolationError(ContainerKitError):
     default_hint = "The request exceeds the configured policy; change the request or the policy in settings."
     exit_code = 3
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: PolicyDetails | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
+        )
+
+    @property
+    def policy_details(self) -> PolicyDetails:
+        return cast(PolicyDetails, self.details)
+
 
 # --- external systems --------------------------------------------------------
 
@@ -335,6 +396,24 @@ class RegistryError(ContainerKitError):
     default_hint = "Check the registry address and that it is reachable."
     default_retryable = True
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: RegistryDetails | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
+        )
+
+    @property
+    def registry_details(self) -> RegistryDetails:
+        return cast(RegistryDetails, self.details)
+
 
 class RegistryAuthError(RegistryError):
     default_code = "REGISTRY_AUTH"
@@ -354,6 +433,24 @@ class NetworkError(ContainerKitError):
 class ScanError(ContainerKitError):
     default_code = "SCAN_FAILED"
     default_hint = "See the details; check the scanner database with {tool:db_status}."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: ScanDetails | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
+        )
+
+    @property
+    def scan_details(self) -> ScanDetails:
+        return cast(ScanDetails, self.details)
 
 
 class KubernetesError(ContainerKitError):

@@ -13,7 +13,14 @@ from requests.exceptions import RequestException
 
 from containerkit.engine.models import ImageInfo, LayerProgress, TransferOutcome
 from containerkit.engine.stream import json_stream
-from containerkit.errors import ContainerKitError, NetworkError, NotFoundError, RegistryAuthError, RegistryError
+from containerkit.errors import (
+    ContainerKitError,
+    NetworkError,
+    NotFoundError,
+    RegistryAuthError,
+    RegistryDetails,
+    RegistryError,
+)
 from containerkit.redaction import redact
 
 LayerCallback = Callable[[LayerProgress], Awaitable[None]]
@@ -78,7 +85,7 @@ async def tag(api: Any, source: str, repository: str, tag_name: str) -> None:
 def classify_transfer(action: str, reference: str, message: str) -> ContainerKitError:
     """A push/pull failure as a typed error (auth is never retryable)."""
     text = redact(message.strip())[:500]
-    details: dict[str, Any] = {"reference": reference, "engine_message": text}
+    details = RegistryDetails(reference=reference, engine_message=text)
     if _AUTH.search(text):
         return RegistryAuthError(f"{action} {reference}: registry authentication failed: {text}", details=details)
     if re.search(r"does not exist locally|No such image", text, re.I):

@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit.engine.models import LayerProgress, TransferOutcome
 from containerkit.engine.service import Engine
-from containerkit.errors import ContainerKitError, InvalidInputError, RegistryAuthError, RegistryError
+from containerkit.errors import (
+    ContainerKitError,
+    InvalidInputError,
+    JSONValue,
+    RegistryAuthError,
+    RegistryDetails,
+    RegistryError,
+)
 from containerkit.imageref import ImageReference, is_insecure
 from containerkit.registry.credentials import CredentialResolver, Credentials
 from containerkit.registry.oci import OciClient
@@ -179,7 +186,7 @@ async def push(
             f"image {expected}",
             code="IMAGE_MISMATCH",
             retryable=False,
-            details={"expected_image": expected, "served_images": images},
+            details=RegistryDetails(expected_image=expected, served_images=list[JSONValue](images)),
             hint="Something outside this run moved the tag during the push; push again and deploy by digest.",
         )
     await progress(view.changes + 1, view.changes + 1, f"pushed {ref.canonical} {outcome.digest or ''}")

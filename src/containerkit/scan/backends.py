@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from containerkit import _proc
-from containerkit.errors import CommandFailedError, ScanError
+from containerkit.errors import CommandFailedError, ScanDetails, ScanError
 from containerkit.scan import cvss, osv
 from containerkit.scan.models import DbStatus, Location, Severity, VulnerabilityFinding
 from containerkit.scan.sbom import SyftOutput, ecosystem_for
@@ -154,7 +154,7 @@ async def _run_scanner(
             f"{name} failed: {str(e.details.get('tail', ''))[-300:]}",
             code="SCAN_FAILED",
             hint=f"Run {name} by hand to see why, or use --scanner builtin.",
-            details=e.details,
+            details=ScanDetails(tail=str(e.command_details.get("tail", ""))[-2000:]),
         ) from e
     return proc.stdout, proc.duration_s
 

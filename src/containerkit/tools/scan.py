@@ -14,7 +14,14 @@ from pydantic import Field
 from containerkit.analysis.models import RepoAnalysis
 from containerkit.engine.containers import save_image
 from containerkit.engine.service import Engine
-from containerkit.errors import EngineError, InvalidInputError, NotFoundError, PolicyViolationError, ScanError
+from containerkit.errors import (
+    EngineError,
+    InvalidInputError,
+    JSONValue,
+    NotFoundError,
+    PolicyViolationError,
+    ScanError,
+)
 from containerkit.findings import Finding
 from containerkit.imageref import check_image
 from containerkit.scan import dbupdate, eol, osv, policy, vex
@@ -352,7 +359,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
                 "policy": gate.model_dump(mode="json"),
                 "report_artifact": stored.id,
                 "counts": report.counts.model_dump(),
-                "written": list(written),
+                "written": list[JSONValue](written),
                 "report": report.model_dump(mode="json"),
             },  # CI reads the report exactly when the gate fails
         )
