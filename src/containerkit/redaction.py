@@ -91,6 +91,12 @@ def is_secret_key(key: str) -> bool:
 def redact_data(value: Any, key: str = "") -> Any:
     """Deep-copy JSON-like data, masking secret-named keys and registered secret values."""
     if key and is_secret_key(key) and value not in (None, "", [], {}) and not isinstance(value, bool):
+        # every value under the key is masked, in the shape it had: a list stays a list (of masks), so a document
+        # read back with its model still validates (``env_vars.secret`` is a list of names)
+        if isinstance(value, list | tuple):
+            return [redact_data(v, key) for v in value]
+        if isinstance(value, Mapping):
+            return {k: redact_data(v, key) for k, v in value.items()}
         return MASK
     if isinstance(value, str):
         return redact(value)

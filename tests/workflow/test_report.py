@@ -94,3 +94,21 @@ def test_outputs_of_another_shape_leave_the_section_out_instead_of_failing() -> 
     """A run stored by an older version: its build outputs lack fields this version's result has."""
     report = build_report(_run(_step("build", {"image_id": "sha256:1"})))
     assert report.image is None and report.steps[0].id == "build"
+
+
+def test_a_redacted_analysis_still_reads_as_its_model() -> None:
+    """The run store masks values under secret-looking keys; `env_vars.secret` (a list of names) became the string
+    '***', so the analysis no longer validated and the report lost every detected service."""
+    from containerkit.analysis import analyze
+    from containerkit.redaction import redact_data
+    from containerkit.tools.analysis import AnalyzeResult
+    from tests.conftest import FIXTURE_REPOS
+
+    analysis = analyze(FIXTURE_REPOS / "python-flask")
+    service = analysis.services[0]
+    env = service.env_vars.model_copy(update={"secret": ["DB_PASSWORD"]})
+    analysis = analysis.model_copy(update={"services": [service.model_copy(update={"env_vars": env})]})
+    stored = redact_data(AnalyzeResult(analysis=analysis, source="/src").model_dump(mode="json"))
+    assert stored["analysis"]["services"][0]["env_vars"]["secret"] == ["***"]
+    report = build_report(_run(_step("analyze", stored)))
+    assert [d.path for d in report.detected] == [service.path]

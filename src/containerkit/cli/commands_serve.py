@@ -28,6 +28,12 @@ def register(app: typer.Typer) -> None:
             "scan, k8s, workflow, sessions (default: all).",
         ),
         read_only: bool = typer.Option(False, "--read-only", help="List and run only the tools that change nothing."),
+        metrics_port: int = typer.Option(
+            None, "--metrics-port", help="Serve Prometheus metrics on this port (/metrics); off when not given."
+        ),
+        metrics_host: str = typer.Option(
+            "127.0.0.1", "--metrics-host", help="Bind address of the metrics endpoint (loopback unless you say so)."
+        ),
     ) -> None:
         """Run the MCP server (for Claude Desktop, VS Code and other MCP clients)."""
         from containerkit.app import build_app
@@ -37,6 +43,8 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         try:
             exposure = Exposure.parse(toolsets, read_only)
+            if metrics_port is not None:
+                _serve_metrics(metrics_host, metrics_port)
             if transport == "stdio":  # settings and store are read by the first request that needs them
                 lazy = LazyApp(build_app)
                 try:
@@ -70,3 +78,25 @@ def register(app: typer.Typer) -> None:
             fail(e)
         except KeyboardInterrupt:
             raise typer.Exit(code=0) from None
+
+
+def _serve_metrics(host: str, port: int) -> None:
+    """Start /metrics (a daemon thread) before the MCP transport; the active-session gauge reads the store when
+    Prometheus scrapes."""
+    from containerkit import metrics
+    from containerkit.errors import InvalidInputError
+
+    def sessions() -> float:
+        return float(get_app().services.store.active_sessions())
+
+    from containerkit.tools import REGISTRY
+
+    metrics.enable(sessions=sessions, tools=REGISTRY.names())
+    try:
+        bound = metrics.serve(host, port)
+    except OSError as e:
+        raise InvalidInputError(
+            f"cannot serve metrics on {host}:{port}: {e.strerror or e}",
+            hint="Choose a free port with --metrics-port (or --metrics-host for another address).",
+        ) from e
+    print(f"containerkit metrics on http://{host}:{bound}/metrics", file=sys.stderr, flush=True)

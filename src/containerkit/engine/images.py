@@ -115,6 +115,7 @@ async def transfer(
     """Drive a push or pull stream; raise the classified error the engine reported."""
     started = time.monotonic()
     layers: dict[str, str] = {}
+    sizes: dict[str, int] = {}  # layer -> bytes, from the progress of the layers actually sent
     digest: str | None = None
     try:
         async with json_stream(api, start) as chunks:
@@ -128,6 +129,8 @@ async def transfer(
                 if layer and re.fullmatch(r"[0-9a-f]{12}", str(layer)):
                     layers[str(layer)] = status
                     detail = chunk.get("progressDetail") or {}
+                    if isinstance(detail.get("total"), int) and detail["total"] > 0:
+                        sizes[str(layer)] = max(sizes.get(str(layer), 0), int(detail["total"]))
                     await on_layer(
                         LayerProgress(
                             layer=str(layer), status=status, current=detail.get("current"), total=detail.get("total")
@@ -143,6 +146,7 @@ async def transfer(
         digest=digest,
         layers=len(layers),
         layers_existing=existing,
+        bytes=sum(sizes.values()),
         duration_s=round(time.monotonic() - started, 3),
     )
 

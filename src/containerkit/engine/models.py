@@ -57,4 +57,5 @@ class TransferOutcome(_Model):
     digest: str | None = Field(None, description="Manifest digest reported by the engine.")
     layers: int = Field(0, description="Layers seen in the progress stream.")
     layers_existing: int = Field(0, description="Layers already present at the destination.")
+    bytes: int = Field(0, description="Bytes of the layers transferred, from the engine's progress.")
     duration_s: float = 0.0

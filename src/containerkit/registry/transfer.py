@@ -52,6 +52,7 @@ class TransferReport(BaseModel):
     attempts: int = Field(description="Engine attempts made (1 = no retry).")
     layers: int
     layers_existing: int = Field(description="Layers the destination already had.")
+    bytes: int = Field(0, description="Bytes of the layers transferred (the ones the destination did not have).")
     credentials: str = Field(
         description="Where credentials came from: explicit, settings, docker config, helper, or none."
     )
@@ -205,6 +206,7 @@ async def push(
         attempts=attempts,
         layers=outcome.layers,
         layers_existing=outcome.layers_existing,
+        bytes=outcome.bytes,
         credentials=creds.source if creds else "none",
         duration_s=round(time.monotonic() - started, 3),
     )
@@ -277,6 +279,7 @@ async def pull(
         attempts=attempts,
         layers=outcome.layers,
         layers_existing=outcome.layers_existing,
+        bytes=outcome.bytes,
         credentials=creds.source if creds else "none",
         duration_s=round(time.monotonic() - started, 3),
     )

@@ -8,6 +8,7 @@ lose an update.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -17,10 +18,11 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 from pydantic import TypeAdapter
 
+from containerkit import metrics
 from containerkit.errors import (
     ConflictError,
     ContainerKitError,
@@ -84,6 +86,25 @@ def _session_info(row: sqlite3.Row) -> SessionInfo:
     )
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _timed(fn: Callable[P, R]) -> Callable[P, R]:
+    """Time a store operation into the metrics (``containerkit_store_operation_duration_seconds``) while they are
+    on; the method's name is the ``operation`` label."""
+    operation = fn.__name__
+
+    @functools.wraps(fn)
+    def timed(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not metrics.enabled():
+            return fn(*args, **kwargs)
+        with metrics.store_operation(operation):
+            return fn(*args, **kwargs)
+
+    return timed
+
+
 class SessionStore:
     """All persistent session data. Constructing it does no I/O."""
 
@@ -109,6 +130,7 @@ class SessionStore:
         self.clock = clock
 
     # --- sessions ---------------------------------------------------------------
+    @_timed
     def create_session(self, labels: list[str] | None = None, session_id: str | None = None) -> SessionInfo:
         now = self.clock()
         sid = session_id or _new_id()
@@ -219,6 +241,7 @@ class SessionStore:
             raise self._missing(conn, session_id)
         return _session_info(row)
 
+    @_timed
     def get_session(self, session_id: str) -> SessionDetail:
         conn = self.db.connection()
         row = conn.execute(_SELECT_ONE, (session_id,)).fetchone()
@@ -258,6 +281,7 @@ class SessionStore:
         return self.session_info(session_id)
 
     # --- state document -----------------------------------------------------------
+    @_timed
     def get_state(self, session_id: str) -> tuple[dict[str, Any], int]:
         detail = self.get_session(session_id)
         return detail.state, detail.version
@@ -289,6 +313,7 @@ class SessionStore:
             time.sleep(min(0.001 * (attempt + 1), 0.02))
         raise ConflictError(f"session {session_id} state kept changing; gave up after {attempts} attempts")
 
+    @_timed
     def put_state(self, session_id: str, key: str, value: Any) -> int:
         clean = redact_strings(value)  # a secret in a build step or a result never reaches the stored state
 
@@ -298,6 +323,7 @@ class SessionStore:
         return self.update_state(session_id, setter)
 
     # --- jobs -----------------------------------------------------------------------
+    @_timed
     def begin_job(self, session_id: str | None, tool: str, params: dict[str, Any]) -> tuple[SessionInfo, str]:
         """Resolve (or create) the session, extend its expiry and record a running job.
 
@@ -327,6 +353,7 @@ class SessionStore:
             raise self._missing(conn, session_id) from e
         return _session_info(row), job_id
 
+    @_timed
     def end_job(
         self, job_id: str, status: JobStatus, error: ContainerKitError | None = None, tool: str | None = None
     ) -> None:
@@ -419,6 +446,7 @@ class SessionStore:
         )
         return int(inline) + on_disk
 
+    @_timed
     def add_artifact(
         self,
         session_id: str,
@@ -553,6 +581,11 @@ class SessionStore:
             gone = self._delete_rows(conn, rows, "expired: TTL passed")
         self._remove_workspaces(gone)
         return [sid for sid, _ in gone]
+
+    def active_sessions(self) -> int:
+        """Sessions not expired (expired ones wait for the clean-up)."""
+        row = self.db.connection().execute("SELECT COUNT(*) FROM sessions WHERE expires_at >= ?", (self.clock(),))
+        return int(row.fetchone()[0])
 
     def counts(self) -> StoreCounts:
         conn = self.db.connection()

@@ -65,6 +65,10 @@ class ToolResult(Model):
     session_id: str = Field("", description="The session this call ran in.")
     job_id: str = Field("", description="The job record of this call (see get_job_status).")
 
+    def record_metrics(self, tool: str) -> None:
+        """Record what this result says in the metrics (a build's duration and cache hits, a scan's findings …);
+        called only while metrics are on. ``tool``: the tool that returned it."""
+
     def kept(self) -> BaseModel:
         """What a tool that keeps its result (``store_result``) puts in the session under ``results.<tool>``: the
         result itself, unless it is stored elsewhere already (a workflow run's steps are in the run: a reference)."""

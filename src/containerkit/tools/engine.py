@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from containerkit import metrics
 from containerkit.engine.builder import BuildOptions
 from containerkit.engine.models import BuildStep, CacheInfo, ImageInfo, StrategyChoice
 from containerkit.engine.service import Engine
@@ -64,6 +65,9 @@ class BuildImageResult(ToolResult):
     context_files: int
     labels: dict[str, str] = Field(description="OCI annotations set on the image.")
     log_artifact_id: str = Field(description="Session artifact (kind build_log) holding the full build log.")
+
+    def record_metrics(self, tool: str) -> None:
+        metrics.build(self.strategy.name, self.duration_s, self.cache.steps, self.cache.cached)
 
 
 def _normalise_tags(tags: list[str]) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
+from containerkit import metrics
 from containerkit.engine.service import Engine
 from containerkit.errors import InvalidInputError
 from containerkit.imageref import TAG_RE, parse_reference, parse_repository
@@ -79,6 +80,10 @@ class PushParams(TransferParams):
 
 class TransferResult(ToolResult):
     transfer: TransferReport
+
+    def record_metrics(self, tool: str) -> None:
+        if tool == "push_image":
+            metrics.push(self.transfer.duration_s, self.transfer.bytes)
 
 
 @REGISTRY.tool(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from pydantic import Field
 
+from containerkit import metrics
 from containerkit.engine.endpoint import current_environ
 from containerkit.errors import PolicyViolationError
 from containerkit.k8s.apply import AppliedObject
@@ -97,6 +98,10 @@ class DeployResult(ToolResult):
     diff: str = Field(description="Unified diff (with diff=true); empty otherwise or when nothing changes.")
     rollouts: list[RolloutStatus] = Field(description="One per Deployment applied (empty for a dry run or wait=false).")
     duration_s: float
+
+    def record_metrics(self, tool: str) -> None:
+        for _ in self.rollouts:
+            metrics.rollout("succeeded", self.duration_s)
 
 
 @REGISTRY.tool(

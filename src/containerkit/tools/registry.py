@@ -23,12 +23,14 @@ from typing import Any, Literal, TypeVar, cast
 import anyio
 from pydantic import ValidationError
 
+from containerkit import metrics
 from containerkit.errors import (
     CancelledError_,
     ContainerKitError,
     InvalidInputError,
     JSONValue,
     NotFoundError,
+    RolloutFailedError,
     wrap_unexpected,
 )
 from containerkit.redaction import redact_strings
@@ -409,6 +411,43 @@ class ToolRegistry:
         decider: Decider | None = None,
         client_roots: list[Path] | None = None,
         strict: bool = False,
+    ) -> ToolResult:
+        """Run one tool call, tracked in the session store (``strict``: see :meth:`parse_params`), counted and
+        timed in the metrics when they are on.
+
+        Raises:
+            ContainerKitError: every failure, with its code (unexpected exceptions are wrapped).
+        """
+        if not metrics.enabled():
+            return await self._call(services, name, params, progress, sampler, decider, client_roots, strict)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            result = await self._call(services, name, params, progress, sampler, decider, client_roots, strict)
+        except ContainerKitError as e:
+            outcome = e.code
+            if isinstance(e, RolloutFailedError):
+                metrics.rollout(e.code, time.perf_counter() - started)
+            raise
+        except BaseException:
+            outcome = "CANCELLED"
+            raise
+        finally:
+            # an unknown name is one label value, whatever a client sends
+            metrics.tool_call(name if name in self._tools else "unknown", outcome, time.perf_counter() - started)
+        result.record_metrics(name)
+        return result
+
+    async def _call(
+        self,
+        services: Services,
+        name: str,
+        params: Mapping[str, object] | ToolParams,
+        progress: Progress | None,
+        sampler: Sampler | None,
+        decider: Decider | None,
+        client_roots: list[Path] | None,
+        strict: bool,
     ) -> ToolResult:
         """Run one tool call, tracked in the session store (``strict``: see :meth:`parse_params`).
 

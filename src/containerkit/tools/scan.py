@@ -11,6 +11,7 @@ from typing import Literal
 import anyio
 from pydantic import Field
 
+from containerkit import metrics
 from containerkit.analysis.models import RepoAnalysis
 from containerkit.engine.containers import save_image
 from containerkit.engine.service import Engine
@@ -121,6 +122,13 @@ class ScanImageResult(ToolResult):
     sbom_artifact: str = Field(description="Artifact id of the CycloneDX SBOM (kind sbom).")
     sarif_artifact: str = Field(description="Artifact id of the SARIF report (kind sarif).")
     written: list[str] = Field(default_factory=list, description="Files written (--sarif / --sbom).")
+
+    def record_metrics(self, tool: str) -> None:
+        counts: dict[tuple[str, bool], int] = {}
+        for f in self.report.findings:
+            if f.ignored is None:
+                counts[(f.severity, f.fixable)] = counts.get((f.severity, f.fixable), 0) + 1
+        metrics.scan_findings(counts)
 
 
 def _scanners(settings: Settings) -> ScannerSet:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import anyio
 from pydantic import BaseModel, JsonValue, ValidationError
 
+from containerkit import metrics
 from containerkit.errors import (
     CancelledError_,
     ConflictError,
@@ -252,6 +253,7 @@ class WorkflowRunner:
                         run_id, "route", {"from": step.id, "to": target, "code": e.code}, step_id=step.id
                     )
             state.status[step.id] = outcome
+            metrics.workflow_step(step.tool, outcome)
             await state.progress.state(step.id, outcome)
             state.changed.set()
 
@@ -356,6 +358,7 @@ class WorkflowRunner:
                 self.runs.set_step(run_id, step_id, "cancelled", reason=reason)
         self.runs.add_event(run_id, "cancel", {"reason": reason})
         self.runs.set_run(run_id, "cancelled", CancelledError_(f"workflow {reason}"))
+        metrics.workflow_run(_kind(state.spec), "cancelled")
 
     def _finish(self, run_id: str, state: _RunState) -> None:
         failed = [
@@ -371,6 +374,12 @@ class WorkflowRunner:
             self.runs.set_run(run_id, "failed", err)
         else:
             self.runs.set_run(run_id, "succeeded")
+        metrics.workflow_run(_kind(state.spec), "failed" if failed else "succeeded")
+
+
+def _kind(spec: WorkflowSpec) -> str:
+    """The metrics label of a run: the built-in pipeline, or a user's workflow (whose names are not bounded)."""
+    return "containerize" if spec.name == "containerize" else "custom"
 
 
 class _Skipped(Exception):  # noqa: N818 - control flow inside the runner, never escapes it
