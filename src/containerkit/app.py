@@ -5,11 +5,11 @@ Both adapters (CLI and MCP) build their world here and nowhere else.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from containerkit.redaction import install_log_redaction, register_secret
+from containerkit import logs
+from containerkit.redaction import register_secret
 from containerkit.settings import Settings, load_settings
 from containerkit.tools import REGISTRY, Services, ToolRegistry
 
@@ -41,8 +41,7 @@ def build_app(settings: Settings | None = None) -> App:
     for secret in (settings.registry.password, settings.mcp.auth_token):
         if secret is not None:
             register_secret(secret.get_secret_value())
-    logging.getLogger("containerkit").setLevel(settings.log_level)
-    install_log_redaction()
+    logs.configure(settings.log_format, settings.log_level)
     services = Services(settings, lambda: build_store(settings))
     # tool modules are imported when a tool is first used (ADR 0098): nothing here reaches an engine, a cluster or
     # a network, and nothing imports their domain code

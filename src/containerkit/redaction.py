@@ -108,11 +108,17 @@ def redact_data(value: Any, key: str = "") -> Any:
 
 
 class RedactingFilter(logging.Filter):
-    """Logging filter that masks secrets in every record's final message."""
+    """Logging filter that masks secrets in every record's final message, and in its traceback (an exception's
+    message can hold what failed: a URL with a token, a password in a command line)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = None
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 

@@ -146,6 +146,10 @@ class Settings(BaseSettings):
         default_factory=list, description="Repository paths must be inside one of these (empty: current dir and home)."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Logs on stderr: text, or one JSON object per line (time, level, message, session, run, tool).",
+    )
     policy_dir: Path | None = Field(
         None,
         description="Directory of Rego policies (conftest's conventions) every gate applies: Dockerfile lint, "

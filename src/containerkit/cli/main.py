@@ -7,6 +7,7 @@ no scan, Kubernetes or workflow code); ``--help``, an unknown command and ``app`
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -55,8 +56,25 @@ def main(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    log_format: str = typer.Option(
+        None, "--log-format", help="Logs on stderr: text or json (one object per line). CONTAINERKIT_LOG_FORMAT."
+    ),
+    log_level: str = typer.Option(
+        None, "--log-level", help="debug, info, warning (default) or error. CONTAINERKIT_LOG_LEVEL."
+    ),
 ) -> None:
     """Container Kit."""
+    # read by the settings when the app is built (after this callback): the options win over the environment
+    for value, variable, allowed in (
+        (log_format, "CONTAINERKIT_LOG_FORMAT", ("text", "json")),
+        (log_level, "CONTAINERKIT_LOG_LEVEL", ("debug", "info", "warning", "error")),
+    ):
+        if value is None:
+            continue
+        if value.lower() not in allowed:
+            option = "--log-format" if variable.endswith("FORMAT") else "--log-level"
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}", param_hint=option)
+        os.environ[variable] = value.upper() if variable.endswith("LEVEL") else value.lower()
 
 
 def command_modules() -> list[str]:

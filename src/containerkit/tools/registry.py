@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar, cast
 import anyio
 from pydantic import ValidationError
 
-from containerkit import metrics
+from containerkit import logs, metrics
 from containerkit.errors import (
     CancelledError_,
     ContainerKitError,
@@ -469,7 +469,8 @@ class ToolRegistry:
                 client_roots=client_roots or [],
             )
             try:
-                return await spec.fn(ctx, parsed)
+                with logs.bind(tool=name):
+                    return await spec.fn(ctx, parsed)
             except (ContainerKitError, InputNeeded):
                 raise
             except Exception as e:
@@ -496,7 +497,8 @@ class ToolRegistry:
             open_session()
         started = time.perf_counter()
         try:
-            result = await spec.fn(ctx, parsed)
+            with logs.bind(tool=name, session=ctx.session.id or None, job=ctx.job_id or None):
+                result = await spec.fn(ctx, parsed)
         except anyio.get_cancelled_exc_class():
             if ctx.job_id:
                 services.store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)
@@ -541,7 +543,8 @@ class ToolRegistry:
         if spec.store_result:
             services.store.put_state(ctx.session.id, f"results.{name}", result.kept().model_dump(mode="json"))
         services.store.end_job(ctx.job_id, "succeeded", tool=name)
-        log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
+        with logs.bind(tool=name, session=ctx.session.id, job=ctx.job_id):
+            log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
         return result
 
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import anyio
 from pydantic import BaseModel, JsonValue, ValidationError
 
-from containerkit import metrics
+from containerkit import logs, metrics
 from containerkit.errors import (
     CancelledError_,
     ConflictError,
@@ -172,6 +172,10 @@ class WorkflowRunner:
 
     # --- execution -----------------------------------------------------------------------
     async def _execute(self, run_id: str) -> RunRecord:
+        with logs.bind(run=run_id):
+            return await self._execute_bound(run_id)
+
+    async def _execute_bound(self, run_id: str) -> RunRecord:
         run = self.runs.get(run_id)
         spec = WorkflowSpec.model_validate(run.spec)
         state = _RunState(
