@@ -3,7 +3,8 @@
     .venv/bin/python bench/dispatch.py [--calls 10000] [--mcp-calls 1000]
 
 (a) ``registry.call("get_session")`` in process, 10,000 times, including the job row writes, with the Prometheus
-    metrics off and on (alternating blocks of 500 calls, the same run). Target: p95 <= 300 µs, metrics on too.
+    metrics off, on, and on with OTLP tracing (alternating blocks of 500 calls, the same run). Target: p95 <= 300
+    µs, metrics on too.
 (b) MCP stdio round trip of ``server_status`` (check_engine=false), 1,000 calls, measured in this process as the
     client against ``containerkit serve`` in a separate process. Target: p95 <= 3 ms.
 (c) the same round trip against the SDK's high-level MCPServer with a do-nothing tool, for comparison.
@@ -49,30 +50,58 @@ def bench_in_process(calls: int, home: Path) -> None:
     sid = app.services.store.create_session().id
     params = {"session_id": sid}
 
-    async def main() -> tuple[list[float], list[float]]:
-        from containerkit import metrics
+    async def main() -> dict[str, list[float]]:
+        from containerkit import metrics, tracing
 
         for _ in range(200):  # warm up
             await app.registry.call(app.services, "get_session", params)
-        off: list[float] = []
-        on: list[float] = []
-        block = 500  # metrics off and on alternate in blocks: both see the same machine
+        samples: dict[str, list[float]] = {"off": [], "metrics": [], "metrics+tracing": []}
+        block = 500  # the three cases alternate in blocks: each sees the same machine
         for start in range(0, calls, block):
-            for enabled, out in ((False, off), (True, on)):
-                if enabled:
+            for case, out in samples.items():
+                if case != "off":
                     metrics.enable(tools=app.registry.names())
+                if case == "metrics+tracing":
+                    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver
+                tracing.reset()
                 for _ in range(min(block, calls - start)):
                     t0 = time.perf_counter()
                     await app.registry.call(app.services, "get_session", params)
                     out.append(time.perf_counter() - t0)
                 metrics.disable()
-        return off, on
+                os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        tracing.reset()
+        return samples
 
-    off, on = anyio.run(main)
-    show("in-process registry.call(get_session) incl. job rows", off, "µs", 1e6, 300)
-    show("  the same with Prometheus metrics on", on, "µs", 1e6, 300)
-    ratio = percentiles(on)["p95"] / percentiles(off)["p95"]
-    print(f"  metrics on / off, p95: {ratio:.2f}x")
+    receiver = _sink()
+    samples = anyio.run(main)
+    show("in-process registry.call(get_session) incl. job rows", samples["off"], "µs", 1e6, 300)
+    show("  the same with Prometheus metrics on", samples["metrics"], "µs", 1e6, 300)
+    show("  the same with metrics and OTLP tracing on", samples["metrics+tracing"], "µs", 1e6)
+    base = percentiles(samples["off"])["p95"]
+    print(
+        f"  p95 ratios to off: metrics {percentiles(samples['metrics'])['p95'] / base:.2f}x, "
+        f"metrics+tracing {percentiles(samples['metrics+tracing'])['p95'] / base:.2f}x"
+    )
+
+
+def _sink() -> str:
+    """An OTLP/HTTP endpoint that accepts every export (what a collector costs is not the subject here)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 async def round_trips(params: StdioServerParameters, tool: str, args: dict[str, object], calls: int) -> list[float]:

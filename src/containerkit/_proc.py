@@ -61,7 +61,7 @@ def _check_argv(argv: Sequence[str]) -> list[str]:
     return out
 
 
-async def run(
+async def _run(
     argv: Sequence[str],
     *,
     stdin: bytes | None = None,
@@ -160,3 +160,36 @@ def _kill_group(process: Process) -> None:
         os.killpg(process.pid, 9)
     except (ProcessLookupError, PermissionError):
         process.kill()
+
+
+async def run(
+    argv: Sequence[str],
+    *,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    check: bool = True,
+    on_line: LineCallback | None = None,
+    ok_codes: Sequence[int] = (0,),
+    max_capture: int = 4_000_000,
+    redact_output: bool = True,
+) -> ProcResult:
+    """Run a program to completion, streaming its lines, with a deadline (see :func:`_run`); traced as a call out
+    named by the program (``exec syft``), never by its arguments (they can hold what is secret)."""
+    from containerkit import tracing
+
+    program = os.path.basename(str(argv[0])) if argv else "?"
+    with tracing.span(f"exec {program}", client=True, program=program):
+        return await _run(
+            argv,
+            stdin=stdin,
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            check=check,
+            on_line=on_line,
+            ok_codes=ok_codes,
+            max_capture=max_capture,
+            redact_output=redact_output,
+        )

@@ -9,6 +9,7 @@ import anyio
 from docker.errors import DockerException
 from requests.exceptions import RequestException
 
+from containerkit import tracing
 from containerkit.engine import images
 from containerkit.engine.api_build import ApiBuildStrategy
 from containerkit.engine.builder import BuildOptions, BuildOutcome, LogSink, ProgressFn, run_build
@@ -92,7 +93,8 @@ class Engine:
 
     # operations ---------------------------------------------------------------------------
     async def build(self, options: BuildOptions, on_progress: ProgressFn, on_log: LogSink) -> BuildOutcome:
-        return await run_build(options, self.strategies(), on_progress, on_log)
+        with tracing.span("engine build", client=True):
+            return await run_build(options, self.strategies(), on_progress, on_log)
 
     async def inspect(self, ref: str) -> ImageInfo:
         return await images.inspect(await self.api(), ref)
@@ -127,7 +129,8 @@ class Engine:
                 timeout=None,
             )
 
-        return await images.transfer(api, "push", f"{repository}:{tag}", start, on_layer)
+        with tracing.span("engine push", client=True):
+            return await images.transfer(api, "push", f"{repository}:{tag}", start, on_layer)
 
     async def pull(
         self, repository: str, tag_or_digest: str, auth: dict[str, str] | None, on_layer: LayerCallback
@@ -146,7 +149,8 @@ class Engine:
                 timeout=None,
             )
 
-        return await images.transfer(api, "pull", f"{repository}{sep}{tag_or_digest}", start, on_layer)
+        with tracing.span("engine pull", client=True):
+            return await images.transfer(api, "pull", f"{repository}{sep}{tag_or_digest}", start, on_layer)
 
     def close(self) -> None:
         if self._client is not None:

@@ -28,6 +28,7 @@ from lightkube.generic_resource import create_resources_from_crd
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.types import PatchType
 
+from containerkit import tracing
 from containerkit.errors import (
     ClusterUnreachableError,
     ConflictError,
@@ -185,7 +186,8 @@ class KubeApi:
     @asynccontextmanager
     async def _guard(self, what: str) -> AsyncIterator[None]:
         try:
-            yield
+            with tracing.span(f"kubernetes {what.split(' ', 1)[0]}", client=True, operation=what):
+                yield
         except ApiError as e:
             raise api_error(e, what) from e
         except httpx2.HTTPStatusError as e:

@@ -24,7 +24,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.shared.exceptions import MCPError
 
-from containerkit import __version__, metrics
+from containerkit import __version__, metrics, tracing
 from containerkit.app import App
 from containerkit.errors import (
     CancelledError_,
@@ -556,7 +556,8 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
         )
         token = _CALL_LOG.set(client_log.buffer)
         try:
-            with metrics.mcp_request():
+            # a trace the client started (W3C traceparent in _meta) continues in the tool's spans
+            with metrics.mcp_request(), tracing.remote_parent(params.meta if isinstance(params.meta, dict) else None):
                 return await _call_tool(ctx, params, spec, rounds, client_log)
         finally:
             _CALL_LOG.reset(token)

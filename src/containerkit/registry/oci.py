@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from containerkit import tracing
 from containerkit.errors import NetworkError, NotFoundError, RegistryAuthError, RegistryError, parse_retry_after
 from containerkit.imageref import DOCKER_HUB, ImageReference, is_insecure
 from containerkit.redaction import register_secret
@@ -163,7 +164,8 @@ class OciClient:
     async def _send(self, method: str, url: str, headers: dict[str, str], content: bytes | None) -> httpx.Response:
         self.requests += 1
         try:
-            return await self._client.request(method, url, headers=headers, content=content)
+            with tracing.span(f"registry {method}", client=True, registry=self.registry, http_method=method):
+                return await self._client.request(method, url, headers=headers, content=content)
         except httpx.TransportError as e:
             raise NetworkError(
                 f"registry {self.registry} is unreachable: {type(e).__name__}: {e}", details={"registry": self.registry}

@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar, cast
 import anyio
 from pydantic import ValidationError
 
-from containerkit import logs, metrics
+from containerkit import logs, metrics, tracing
 from containerkit.errors import (
     CancelledError_,
     ContainerKitError,
@@ -418,6 +418,20 @@ class ToolRegistry:
         Raises:
             ContainerKitError: every failure, with its code (unexpected exceptions are wrapped).
         """
+        with tracing.span(f"tool {name}", tool=name):
+            return await self._measured(services, name, params, progress, sampler, decider, client_roots, strict)
+
+    async def _measured(
+        self,
+        services: Services,
+        name: str,
+        params: Mapping[str, object] | ToolParams,
+        progress: Progress | None,
+        sampler: Sampler | None,
+        decider: Decider | None,
+        client_roots: list[Path] | None,
+        strict: bool,
+    ) -> ToolResult:
         if not metrics.enabled():
             return await self._call(services, name, params, progress, sampler, decider, client_roots, strict)
         started = time.perf_counter()

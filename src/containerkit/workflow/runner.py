@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import anyio
 from pydantic import BaseModel, JsonValue, ValidationError
 
-from containerkit import logs, metrics
+from containerkit import logs, metrics, tracing
 from containerkit.errors import (
     CancelledError_,
     ConflictError,
@@ -172,7 +172,7 @@ class WorkflowRunner:
 
     # --- execution -----------------------------------------------------------------------
     async def _execute(self, run_id: str) -> RunRecord:
-        with logs.bind(run=run_id):
+        with logs.bind(run=run_id), tracing.span("workflow run"):
             return await self._execute_bound(run_id)
 
     async def _execute_bound(self, run_id: str) -> RunRecord:
@@ -233,7 +233,8 @@ class WorkflowRunner:
             await state.progress.state(step.id, "running")
             outcome: StepStatus
             try:
-                result, job_id = await self._attempts(run_id, step, state)
+                with tracing.span(f"step {step.id}", step=step.id, step_tool=step.tool):
+                    result, job_id = await self._attempts(run_id, step, state)
                 outcome = "succeeded"
                 state.results[step.id] = {"status": "succeeded", "outputs": result, "error": None}
                 self.runs.set_step(run_id, step.id, "succeeded", outputs=result, job_id=job_id)
