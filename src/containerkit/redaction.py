@@ -16,6 +16,8 @@ from typing import Any
 MASK = "***"
 _lock = threading.Lock()
 _secrets: set[str] = set()
+#: the registered secrets, longest first (a secret that contains another is masked whole); rebuilt on register
+_ordered: tuple[str, ...] = ()
 _SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|credential|api[_-]?key|auth)", re.IGNORECASE)
 #: Known token shapes, masked wherever they appear (the secret scanner reports the same shapes).
 TOKEN_SHAPES: dict[str, str] = {
@@ -51,22 +53,31 @@ _PATTERNS = (
     re.compile(r"(?P<pre>-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(?=-----END [A-Z ]*PRIVATE KEY-----)"),
 )
 
+#: what every pattern above needs somewhere in the text (a superset: case-insensitive, any position): a text without
+#: any of it is not run through the patterns (most strings of a result — ids, names, states — have none)
+_MAYBE = re.compile(
+    r"(?i)[=:@]|\b(?:env|arg)[ \t]|akia|asia|agpa|aida|aroa|anpa|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|_live_|npm_"
+    r"|aiza|eyj|-----begin"
+)
+
 
 def register_secret(value: str | None) -> None:
     """Remember a secret value so every later :func:`redact` masks it."""
+    global _ordered
     if value and len(value) >= 3:
         with _lock:
             _secrets.add(value)
+            _ordered = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     if not text:
         return text
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
+    for secret in _ordered:
         if secret in text:
             text = text.replace(secret, MASK)
+    if not _MAYBE.search(text):
+        return text
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group("pre") + MASK, text)
     return text
@@ -75,6 +86,15 @@ def redact(text: str) -> str:
 def redact_strings(value: Any) -> Any:
     """Deep-copy JSON-like data, applying :func:`redact` to every string (keys are left alone: a result's field
     ``secret_keys`` names keys, it holds no secret)."""
+    kind = type(value)  # the exact JSON types first: the ABC checks below cost more than the walk itself
+    if kind is str:
+        return redact(value)
+    if kind is dict:
+        return {k: redact_strings(v) for k, v in value.items()}
+    if kind is list:
+        return [redact_strings(v) for v in value]
+    if kind in (int, float, bool) or value is None:
+        return value
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, Mapping):
