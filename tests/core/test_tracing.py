@@ -1,9 +1,7 @@
-"""OpenTelemetry traces (issue 18), received by a local OTLP/HTTP receiver that decodes the protobuf export with
-opentelemetry-proto: a containerize run is one trace whose span tree has the expected parents; a client's
-traceparent is continued; without the OTEL variables nothing is exported or imported.
-
-(A receiver built from the OpenTelemetry collector's Go modules would be the real thing; decoding the exporter's own
-requests with the protocol's own definitions checks the same wire format here without a Go build in the suite.)"""
+"""OpenTelemetry traces (issue 18): a containerize run exported to a real OpenTelemetry collector (built from the
+collector's Go modules by scripts/testenv, testenv.d/otelcol) is one trace whose span tree, read back from the
+collector's debug output, has the expected parents; a client's traceparent is continued (an in-process receiver that
+decodes the OTLP protobuf with opentelemetry-proto); without the OTEL variables nothing is exported or imported."""
 
 from __future__ import annotations
 
@@ -21,7 +19,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from containerkit import tracing
-from tests.conftest import FIXTURE_REPOS, ROOT, Harness
+from tests.conftest import FIXTURE_REPOS, ROOT, TESTENV_STATE, Harness, unavailable
 
 
 class Receiver:
@@ -68,6 +66,73 @@ class Receiver:
         return found[0]
 
 
+class Collector:
+    """The test collector: OTLP/HTTP in, the debug exporter's detailed output (one block per span) in a file."""
+
+    def __init__(self, binary: Path, tmp_path: Path) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        config = tmp_path / "otelcol.yml"
+        config.write_text(
+            f"receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:{port}\n"
+            "exporters:\n  debug:\n    verbosity: detailed\n"
+            "service:\n  telemetry:\n    metrics:\n      level: none\n"
+            "  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n"
+        )
+        self.output = tmp_path / "otelcol.out"
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [str(binary), "--config", f"file:{config}"], stdout=self.output.open("w"), stderr=subprocess.STDOUT
+        )
+        import time
+
+        deadline = time.monotonic() + 30
+        while "Everything is ready" not in self.output.read_text():
+            assert self.proc.poll() is None, self.output.read_text()[-2000:]
+            assert time.monotonic() < deadline, self.output.read_text()[-2000:]
+            time.sleep(0.2)
+
+    def spans(self) -> list[dict[str, Any]]:
+        import re
+
+        text = self.output.read_text()
+        service = re.findall(r"service\.name: Str\(([^)]*)\)", text)
+        out = []
+        for block in text.split("Span #")[1:]:
+            field = dict(re.findall(r"^\s+(Trace ID|Parent ID|ID|Name)\s+: ?(.*)$", block, re.M))
+            attributes = dict(re.findall(r"-> ([\w.]+): \w+\((.*)\)$", block, re.M))
+            out.append(
+                {
+                    "name": field.get("Name", ""),
+                    "trace": field.get("Trace ID", ""),
+                    "id": field.get("ID", ""),
+                    "parent": field.get("Parent ID", "").strip(),
+                    "attributes": attributes,
+                    "service": service[0] if service else None,
+                }
+            )
+        return out
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def collector(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Collector]:
+    binary = TESTENV_STATE / "otelcol"
+    if not binary.exists():
+        unavailable(request, "the test OpenTelemetry collector (scripts/testenv builds it)")
+    c = Collector(binary, tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
@@ -78,7 +143,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_a_containerize_run_is_one_trace_with_the_expected_parents(
-    receiver: Receiver, tmp_path: Path, docker_client: Any
+    collector: Collector, tmp_path: Path, docker_client: Any
 ) -> None:
     import shutil
 
@@ -89,7 +154,7 @@ def test_a_containerize_run_is_one_trace_with_the_expected_parents(
         "CONTAINERKIT_HOME": str(tmp_path / "home"),
         "CONTAINERKIT_CONFIG": str(tmp_path / "none.yaml"),
         "CONTAINERKIT_ALLOWED_ROOTS": json.dumps([str(tmp_path)]),
-        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
         "OTEL_SERVICE_NAME": "ck-test",
     }
     out = subprocess.run(
@@ -102,20 +167,29 @@ def test_a_containerize_run_is_one_trace_with_the_expected_parents(
         check=False,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    spans = receiver.spans
+    import time
+
+    time.sleep(1.5)  # the debug exporter writes as it receives
+    spans = collector.spans()
+
+    def named(name: str) -> dict[str, Any]:
+        found = [s for s in spans if s["name"] == name]
+        assert len(found) == 1, (name, [s["name"] for s in spans])
+        return found[0]
+
     assert {s["trace"] for s in spans} and len({s["trace"] for s in spans}) == 1, "one trace"
-    root = receiver.named("tool containerize")
+    root = named("tool containerize")
     assert root["parent"] == "" and root["service"] == "ck-test"
-    run = receiver.named("workflow run")
+    run = named("workflow run")
     assert run["parent"] == root["id"]
     run_id = run["attributes"]["containerkit.run"]
     for step in ("analyze", "dockerfile", "lint", "secrets", "build"):
-        assert receiver.named(f"step {step}")["parent"] == run["id"], step
-    build_tool = receiver.named("tool build_image")
-    assert build_tool["parent"] == receiver.named("step build")["id"]
-    assert receiver.named("engine build")["parent"] == build_tool["id"]
+        assert named(f"step {step}")["parent"] == run["id"], step
+    build_tool = named("tool build_image")
+    assert build_tool["parent"] == named("step build")["id"]
+    assert named("engine build")["parent"] == build_tool["id"]
     hadolint = [s for s in spans if s["name"] == "exec hadolint"]  # the lint step's, and generate_dockerfile's own
-    assert receiver.named("tool validate_dockerfile")["id"] in {s["parent"] for s in hadolint}
+    assert named("tool validate_dockerfile")["id"] in {s["parent"] for s in hadolint}
     under_run = [s for s in spans if s["name"] not in ("tool containerize",)]
     assert all(s["attributes"].get("containerkit.run") == run_id for s in under_run), "the run id on every span"
     assert all("password" not in json.dumps(s["attributes"]).lower() for s in spans)
