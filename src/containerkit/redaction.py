@@ -7,6 +7,7 @@ logs, errors, job rows or tool output goes through :func:`redact`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -97,13 +98,30 @@ def register_secret(value: str | None) -> None:
     global _ordered
     if value and len(value) >= 3:
         with _lock:
-            _secrets.add(value)
-            _ordered = tuple(sorted(_secrets, key=len, reverse=True))
+            if value not in _secrets:
+                _secrets.add(value)
+                _ordered = tuple(sorted(_secrets, key=len, reverse=True))
+                _redact_short.cache_clear()  # what was clean may now hold a secret
 
 
 def redact(text: str) -> str:
     if not text:
         return text
+    if len(text) <= _CACHED_LENGTH:  # ids, names and states repeat from call to call
+        return _redact_short(text)
+    return _redact(text)
+
+
+#: strings up to this length are remembered with their redaction (the cache is emptied when a secret is registered)
+_CACHED_LENGTH = 256
+
+
+@functools.lru_cache(maxsize=8192)
+def _redact_short(text: str) -> str:
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     for secret in _ordered:
         if secret in text:
             text = text.replace(secret, MASK)
