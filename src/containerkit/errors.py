@@ -10,7 +10,7 @@ httpx and sqlite3 exceptions never escape.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, TypedDict, cast
+from typing import ClassVar, Generic, TypedDict, TypeVar, cast
 
 JSONScalar = str | int | float | bool | None
 Details = dict[str, "JSONValue"]
@@ -204,6 +204,38 @@ class ContainerKitError(Exception):
         return f"{self.code}: {self.message}"
 
 
+D = TypeVar("D")  # the TypedDict of an error family's details
+
+
+class TypedDetailsError(ContainerKitError, Generic[D]):
+    """An error family whose details have a TypedDict (:class:`BuildDetails`, :class:`RolloutDetails` …): the
+    constructor takes that type, so a writer cannot put a key its readers do not know, and :attr:`typed_details`
+    reads them back with it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+        details: D | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            code=code,
+            hint=hint,
+            retryable=retryable,
+            details=cast("Mapping[str, object] | None", details),
+            retry_after_s=retry_after_s,
+        )
+
+    @property
+    def typed_details(self) -> D:
+        return cast(D, self.details)
+
+
 # --- input and state --------------------------------------------------------
 
 
@@ -260,28 +292,10 @@ class ConfigError(ContainerKitError):
     exit_code = 2
 
 
-class PolicyViolationError(ContainerKitError):
+class PolicyViolationError(TypedDetailsError[PolicyDetails]):
     default_code = "POLICY_VIOLATION"
     default_hint = "The request exceeds the configured policy; change the request or the policy in settings."
     exit_code = 3
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        hint: str | None = None,
-        retryable: bool | None = None,
-        details: PolicyDetails | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(
-            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
-        )
-
-    @property
-    def policy_details(self) -> PolicyDetails:
-        return cast(PolicyDetails, self.details)
 
 
 # --- external systems --------------------------------------------------------
@@ -310,27 +324,9 @@ class ToolMissingError(ContainerKitError):
     default_hint = "Install the missing program and make sure it is on PATH."
 
 
-class CommandFailedError(ContainerKitError):
+class CommandFailedError(TypedDetailsError[CommandDetails]):
     default_code = "COMMAND_FAILED"
     default_hint = "See the output tail in the details."
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        hint: str | None = None,
-        retryable: bool | None = None,
-        details: CommandDetails | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(
-            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
-        )
-
-    @property
-    def command_details(self) -> CommandDetails:
-        return cast(CommandDetails, self.details)
 
 
 class EngineError(ContainerKitError):
@@ -346,73 +342,25 @@ class EngineUnavailableError(EngineError):
     default_retryable = True
 
 
-class BuildError(EngineError):
+class BuildError(TypedDetailsError[BuildDetails], EngineError):
     """A build failed; ``code`` classifies why (DOCKERFILE_SYNTAX, COPY_SOURCE_MISSING, ...)."""
 
     default_code = "BUILD_FAILED"
     default_hint = "Read the failing step and the log tail in the details."
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        hint: str | None = None,
-        retryable: bool | None = None,
-        details: BuildDetails | None = None,
-    ) -> None:
-        super().__init__(message, code=code, hint=hint, retryable=retryable, details=details)
 
-    @property
-    def build_details(self) -> BuildDetails:
-        return cast(BuildDetails, self.details)
-
-
-class SmokeTestError(ContainerKitError):
+class SmokeTestError(TypedDetailsError[SmokeDetails]):
     """The image did not start and answer (``code`` SMOKE_EXITED, SMOKE_WRONG_PORT, SMOKE_LOOPBACK_ONLY,
     SMOKE_NO_ANSWER)."""
 
     default_code = "SMOKE_FAILED"
     default_hint = "Read the container's log lines in the details."
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        hint: str | None = None,
-        retryable: bool | None = None,
-        details: SmokeDetails | None = None,
-    ) -> None:
-        super().__init__(message, code=code, hint=hint, retryable=retryable, details=details)
 
-    @property
-    def smoke_details(self) -> SmokeDetails:
-        return cast(SmokeDetails, self.details)
-
-
-class RegistryError(ContainerKitError):
+class RegistryError(TypedDetailsError[RegistryDetails]):
     default_code = "REGISTRY_ERROR"
     default_hint = "Check the registry address and that it is reachable."
     default_retryable = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        hint: str | None = None,
-        retryable: bool | None = None,
-        details: RegistryDetails | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(
-            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
-        )
-
-    @property
-    def registry_details(self) -> RegistryDetails:
-        return cast(RegistryDetails, self.details)
 
 
 class RegistryAuthError(RegistryError):
@@ -430,27 +378,9 @@ class NetworkError(ContainerKitError):
     default_retryable = True
 
 
-class ScanError(ContainerKitError):
+class ScanError(TypedDetailsError[ScanDetails]):
     default_code = "SCAN_FAILED"
     default_hint = "See the details; check the scanner database with {tool:db_status}."
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        hint: str | None = None,
-        retryable: bool | None = None,
-        details: ScanDetails | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(
-            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
-        )
-
-    @property
-    def scan_details(self) -> ScanDetails:
-        return cast(ScanDetails, self.details)
 
 
 class KubernetesError(ContainerKitError):
@@ -486,50 +416,17 @@ class NamespaceMissingError(KubernetesError):
     default_hint = "Create the namespace first, or pass --create-namespace (create_namespace=true)."
 
 
-class ManifestInvalidError(KubernetesError):
+class ManifestInvalidError(TypedDetailsError[ManifestDetails], KubernetesError):
     default_code = "MANIFEST_INVALID"
     default_hint = "Fix the objects named in the findings (each carries a fix), then validate again."
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        hint: str | None = None,
-        retryable: bool | None = None,
-        details: ManifestDetails | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(
-            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
-        )
 
-    @property
-    def manifest_details(self) -> ManifestDetails:
-        return cast(ManifestDetails, self.details)
-
-
-class RolloutFailedError(KubernetesError):
+class RolloutFailedError(TypedDetailsError[RolloutDetails], KubernetesError):
     default_code = "ROLLOUT_FAILED"
     default_hint = (
         "Read the diagnostics (pod states, events, log tail) in the details, fix the app or manifests, and deploy "
         "again."
     )
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        hint: str | None = None,
-        retryable: bool | None = None,
-        details: RolloutDetails | None = None,
-    ) -> None:
-        super().__init__(message, code=code, hint=hint, retryable=retryable, details=details)
-
-    @property
-    def rollout_details(self) -> RolloutDetails:
-        return cast(RolloutDetails, self.details)
 
 
 class ImagePullFailedError(RolloutFailedError):
@@ -540,27 +437,9 @@ class ImagePullFailedError(RolloutFailedError):
     )
 
 
-class WorkflowError(ContainerKitError):
+class WorkflowError(TypedDetailsError[WorkflowDetails]):
     default_code = "WORKFLOW_ERROR"
     default_hint = "Fix the workflow spec as described and run it again."
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        hint: str | None = None,
-        retryable: bool | None = None,
-        details: WorkflowDetails | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(
-            message, code=code, hint=hint, retryable=retryable, details=details, retry_after_s=retry_after_s
-        )
-
-    @property
-    def workflow_details(self) -> WorkflowDetails:
-        return cast(WorkflowDetails, self.details)
 
 
 def exit_status(err: ContainerKitError) -> int:

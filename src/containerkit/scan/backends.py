@@ -154,7 +154,7 @@ async def _run_scanner(
             f"{name} failed: {str(e.details.get('tail', ''))[-300:]}",
             code="SCAN_FAILED",
             hint=f"Run {name} by hand to see why, or use --scanner builtin.",
-            details=ScanDetails(tail=str(e.command_details.get("tail", ""))[-2000:]),
+            details=ScanDetails(tail=str(e.typed_details.get("tail", ""))[-2000:]),
         ) from e
     return proc.stdout, proc.duration_s
 

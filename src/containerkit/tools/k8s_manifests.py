@@ -410,4 +410,4 @@ def findings_from(error: ContainerKitError) -> list[Finding]:
     """The findings a MANIFEST_INVALID error carries (for adapters that print them)."""
     if not isinstance(error, ManifestInvalidError):
         return []
-    return [Finding.model_validate(f) for f in error.manifest_details.get("findings", [])]
+    return [Finding.model_validate(f) for f in error.typed_details.get("findings", [])]

@@ -123,7 +123,7 @@ async def missing_system_packages(
     error = failure.error
     if not isinstance(error, BuildError):
         return None
-    text = f"{error.message}\n{error.build_details.get('log_tail', '')}"
+    text = f"{error.message}\n{error.typed_details.get('log_tail', '')}"
     needed = sorted({pkg for pattern, pkgs in SYSTEM_PACKAGES if pattern.search(text) for pkg in pkgs})
     if not needed:
         return await dockerfile_by_model(failure, services, rule)
@@ -152,7 +152,7 @@ async def wrong_port(failure: FailureContext, services: Services, rule: RoutingR
     error = failure.error
     if not isinstance(error, SmokeTestError):
         return None
-    ports = error.smoke_details.get("listening_ports", [])
+    ports = error.typed_details.get("listening_ports", [])
     if not ports:
         return RouteDecision("give_up", "the app listens on no TCP port; check its start command and logs")
     port = ports[0]
@@ -198,7 +198,7 @@ async def dockerfile_by_model(failure: FailureContext, services: Services, rule:
     error = failure.error
     if not isinstance(error, BuildError):
         return None
-    details = error.build_details
+    details = error.typed_details
     generated = failure.step_result("dockerfile", GenerateResult)
     service_dir = generated.service_dir if generated is not None else None
     hint = (
@@ -252,7 +252,7 @@ async def explain_rollout(failure: FailureContext, services: Services, rule: Rou
     error = failure.error
     if not isinstance(error, RolloutFailedError):
         return None
-    diagnostics = error.rollout_details.get("diagnostics") or error.details
+    diagnostics = error.typed_details.get("diagnostics") or error.details
     reasons = sorted(
         set(re.findall(r"CrashLoopBackOff|ImagePullBackOff|ErrImagePull|OOMKilled|Unschedulable", str(diagnostics)))
     )
