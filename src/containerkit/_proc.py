@@ -18,6 +18,7 @@ import anyio
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 
+from containerkit import tracing
 from containerkit.errors import CommandFailedError, InvalidInputError, TimeoutError_, ToolMissingError
 from containerkit.redaction import redact
 
@@ -61,7 +62,7 @@ def _check_argv(argv: Sequence[str]) -> list[str]:
     return out
 
 
-async def _run(
+async def run(
     argv: Sequence[str],
     *,
     stdin: bytes | None = None,
@@ -85,74 +86,77 @@ async def _run(
     credential helper): the caller registers the secret at once; streamed lines and error tails stay redacted.
     """
     args = _check_argv(argv)
-    full_env = dict(os.environ) if env is None else {**os.environ, **env}
-    started = time.monotonic()
-    out_parts: list[str] = []
-    err_parts: list[str] = []
-    sizes = {"stdout": 0, "stderr": 0}
+    program = os.path.basename(args[0])
+    # traced as a call out, named by the program (``exec syft``), never by its arguments: they can hold a secret
+    with tracing.span(f"exec {program}", client=True, program=program):
+        full_env = dict(os.environ) if env is None else {**os.environ, **env}
+        started = time.monotonic()
+        out_parts: list[str] = []
+        err_parts: list[str] = []
+        sizes = {"stdout": 0, "stderr": 0}
 
-    async def pump(stream: anyio.abc.ByteReceiveStream | None, name: str, sink: list[str]) -> None:
-        if stream is None:
-            return
-        buffer = ""
-        async for chunk in TextReceiveStream(stream, errors="replace"):
-            buffer += chunk
-            *lines, buffer = buffer.split("\n")
-            for line in lines:
-                _emit(line + "\n", name, sink)
-        if buffer:
-            _emit(buffer, name, sink)
+        async def pump(stream: anyio.abc.ByteReceiveStream | None, name: str, sink: list[str]) -> None:
+            if stream is None:
+                return
+            buffer = ""
+            async for chunk in TextReceiveStream(stream, errors="replace"):
+                buffer += chunk
+                *lines, buffer = buffer.split("\n")
+                for line in lines:
+                    _emit(line + "\n", name, sink)
+            if buffer:
+                _emit(buffer, name, sink)
 
-    def _emit(line: str, name: str, sink: list[str]) -> None:
-        clean = redact(line)
-        if sizes[name] < max_capture:
-            sink.append(clean if redact_output or name != "stdout" else line)
-        sizes[name] += len(line)
-        if on_line is not None:
-            on_line(name, clean.rstrip("\n"))
+        def _emit(line: str, name: str, sink: list[str]) -> None:
+            clean = redact(line)
+            if sizes[name] < max_capture:
+                sink.append(clean if redact_output or name != "stdout" else line)
+            sizes[name] += len(line)
+            if on_line is not None:
+                on_line(name, clean.rstrip("\n"))
 
-    process: Process | None = None
-    try:
-        with anyio.fail_after(timeout):
-            process = await anyio.open_process(
-                args,
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=cwd,
-                env=full_env,
-                start_new_session=True,
-            )
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(pump, process.stdout, "stdout", out_parts)
-                tg.start_soon(pump, process.stderr, "stderr", err_parts)
-                if stdin is not None and process.stdin is not None:
-                    await process.stdin.send(stdin)
-                    await process.stdin.aclose()
-            returncode = await process.wait()
-    except TimeoutError as e:
-        raise TimeoutError_(
-            f"{Path(args[0]).name} did not finish within {timeout:g}s",
-            details={"argv": [redact(a) for a in args], "tail": redact("".join(err_parts or out_parts)[-2000:])},
-        ) from e
-    finally:
-        if process is not None and process.returncode is None:
-            with anyio.CancelScope(shield=True):
-                _kill_group(process)
-                await process.wait()
-    result = ProcResult(
-        argv=tuple(redact(a) for a in args),
-        returncode=returncode,
-        stdout="".join(out_parts),
-        stderr="".join(err_parts),
-        duration_s=time.monotonic() - started,
-    )
-    if check and returncode not in ok_codes:
-        raise CommandFailedError(
-            f"{Path(args[0]).name} exited with status {returncode}",
-            details={"argv": list(result.argv), "returncode": returncode, "tail": redact(result.tail())},
+        process: Process | None = None
+        try:
+            with anyio.fail_after(timeout):
+                process = await anyio.open_process(
+                    args,
+                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=cwd,
+                    env=full_env,
+                    start_new_session=True,
+                )
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(pump, process.stdout, "stdout", out_parts)
+                    tg.start_soon(pump, process.stderr, "stderr", err_parts)
+                    if stdin is not None and process.stdin is not None:
+                        await process.stdin.send(stdin)
+                        await process.stdin.aclose()
+                returncode = await process.wait()
+        except TimeoutError as e:
+            raise TimeoutError_(
+                f"{Path(args[0]).name} did not finish within {timeout:g}s",
+                details={"argv": [redact(a) for a in args], "tail": redact("".join(err_parts or out_parts)[-2000:])},
+            ) from e
+        finally:
+            if process is not None and process.returncode is None:
+                with anyio.CancelScope(shield=True):
+                    _kill_group(process)
+                    await process.wait()
+        result = ProcResult(
+            argv=tuple(redact(a) for a in args),
+            returncode=returncode,
+            stdout="".join(out_parts),
+            stderr="".join(err_parts),
+            duration_s=time.monotonic() - started,
         )
-    return result
+        if check and returncode not in ok_codes:
+            raise CommandFailedError(
+                f"{Path(args[0]).name} exited with status {returncode}",
+                details={"argv": list(result.argv), "returncode": returncode, "tail": redact(result.tail())},
+            )
+        return result
 
 
 def _kill_group(process: Process) -> None:
@@ -160,36 +164,3 @@ def _kill_group(process: Process) -> None:
         os.killpg(process.pid, 9)
     except (ProcessLookupError, PermissionError):
         process.kill()
-
-
-async def run(
-    argv: Sequence[str],
-    *,
-    stdin: bytes | None = None,
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    timeout: float | None = None,
-    check: bool = True,
-    on_line: LineCallback | None = None,
-    ok_codes: Sequence[int] = (0,),
-    max_capture: int = 4_000_000,
-    redact_output: bool = True,
-) -> ProcResult:
-    """Run a program to completion, streaming its lines, with a deadline (see :func:`_run`); traced as a call out
-    named by the program (``exec syft``), never by its arguments (they can hold what is secret)."""
-    from containerkit import tracing
-
-    program = os.path.basename(str(argv[0])) if argv else "?"
-    with tracing.span(f"exec {program}", client=True, program=program):
-        return await _run(
-            argv,
-            stdin=stdin,
-            cwd=cwd,
-            env=env,
-            timeout=timeout,
-            check=check,
-            on_line=on_line,
-            ok_codes=ok_codes,
-            max_capture=max_capture,
-            redact_output=redact_output,
-        )

@@ -419,38 +419,26 @@ class ToolRegistry:
             ContainerKitError: every failure, with its code (unexpected exceptions are wrapped).
         """
         with tracing.span(f"tool {name}", tool=name):
-            return await self._measured(services, name, params, progress, sampler, decider, client_roots, strict)
-
-    async def _measured(
-        self,
-        services: Services,
-        name: str,
-        params: Mapping[str, object] | ToolParams,
-        progress: Progress | None,
-        sampler: Sampler | None,
-        decider: Decider | None,
-        client_roots: list[Path] | None,
-        strict: bool,
-    ) -> ToolResult:
-        if not metrics.enabled():
-            return await self._call(services, name, params, progress, sampler, decider, client_roots, strict)
-        started = time.perf_counter()
-        outcome = "ok"
-        try:
-            result = await self._call(services, name, params, progress, sampler, decider, client_roots, strict)
-        except ContainerKitError as e:
-            outcome = e.code
-            if isinstance(e, RolloutFailedError):
-                metrics.rollout(e.code, time.perf_counter() - started)
-            raise
-        except BaseException:
-            outcome = "CANCELLED"
-            raise
-        finally:
-            # an unknown name is one label value, whatever a client sends
-            metrics.tool_call(name if name in self._tools else "unknown", outcome, time.perf_counter() - started)
-        result.record_metrics(name)
-        return result
+            call = self._call(services, name, params, progress, sampler, decider, client_roots, strict)
+            if not metrics.enabled():
+                return await call
+            started = time.perf_counter()
+            outcome = "ok"
+            try:
+                result = await call
+            except ContainerKitError as e:
+                outcome = e.code
+                if isinstance(e, RolloutFailedError):
+                    metrics.rollout(e.code, time.perf_counter() - started)
+                raise
+            except BaseException:
+                outcome = "CANCELLED"
+                raise
+            finally:
+                # an unknown name is one label value, whatever a client sends
+                metrics.tool_call(name if name in self._tools else "unknown", outcome, time.perf_counter() - started)
+            result.record_metrics(name)
+            return result
 
     async def _call(
         self,
