@@ -7,6 +7,7 @@ A tool is ``async def tool(ctx: ToolContext, params: P) -> R`` where ``P`` is a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from containerkit.store.records import ArtifactInfo, SessionInfo
 if TYPE_CHECKING:
     from containerkit.store import SessionStore
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -59,6 +61,18 @@ def _valid_reference(value: str) -> str:
 #: an image reference checked by the distribution grammar when the params are validated, so a workflow with a bad
 #: reference (e.g. from `--registry`) is refused before its first step, not at the step that uses it
 ImageRef = Annotated[str, AfterValidator(_valid_reference)]
+
+
+def read_as(model: type[M], document: object) -> M | None:
+    """A stored JSON document (a session state entry, a workflow step's outputs) read back as ``model``: None when
+    there is none, or when a version that stored another shape wrote it (the reader then works it out again)."""
+    if document is None:
+        return None
+    try:
+        return model.model_validate(document)
+    except ValidationError as e:
+        log.debug("a stored document no longer reads as %s: %s", model.__name__, e)
+        return None
 
 
 class ToolResult(Model):
@@ -302,10 +316,4 @@ class ToolContext:
     def stored(self, key: str, model: type[M]) -> M | None:
         """The session's ``key`` read as ``model``: None when absent, or when it was kept by a version that stored
         another shape (the caller then works it out again, as without a session)."""
-        document = self.state().get(key)
-        if document is None:
-            return None
-        try:
-            return model.model_validate(document)
-        except ValidationError:
-            return None
+        return read_as(model, self.state().get(key))

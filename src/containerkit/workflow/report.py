@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit.analysis.models import ServiceAnalysis
 from containerkit.engine.models import CacheInfo, StrategyChoice
 from containerkit.findings import Finding
 from containerkit.scan.models import Remediation, SeverityCounts
-from containerkit.store.runs import RunRecord, StepState
+from containerkit.store.runs import RunRecord
 from containerkit.tools.analysis import AnalyzeResult
+from containerkit.tools.base import read_as
 from containerkit.tools.dockerfile import GenerateResult
 from containerkit.tools.engine import BuildImageResult
 from containerkit.tools.images import TransferResult
@@ -127,14 +128,13 @@ class ContainerizeReport(_Section):
 def step_result(run: RunRecord, step_id: str, model: type[T]) -> T | None:
     """The step's stored outputs read back as its tool's result model (None when the step has none, or when they
     were stored by a version whose result had another shape)."""
-    found: StepState | None = next((s for s in run.steps if s.step_id == step_id), None)
-    if found is None or not found.outputs:
-        return None
-    try:
-        return model.model_validate(found.outputs)
-    except ValidationError as e:
-        log.warning("run %s step %s: stored outputs are not a %s (%s)", run.id, step_id, model.__name__, e)
-        return None
+    outputs = next((s.outputs for s in run.steps if s.step_id == step_id), None)
+    result = read_as(model, outputs or None)
+    if result is None and outputs:
+        log.warning(
+            "run %s step %s: stored outputs are not a %s (its section is left out)", run.id, step_id, model.__name__
+        )
+    return result
 
 
 def build_report(run: RunRecord) -> ContainerizeReport:

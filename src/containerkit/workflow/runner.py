@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
-from pydantic import BaseModel, JsonValue, ValidationError
+from pydantic import BaseModel, JsonValue
 
 from containerkit import logs, metrics, tracing
 from containerkit.errors import (
@@ -38,6 +38,7 @@ from containerkit.tools.base import (
     StepEventSink,
     ToolContext,
     input_needed,
+    read_as,
 )
 from containerkit.tools.registry import ToolRegistry
 from containerkit.workflow import expr
@@ -86,13 +87,7 @@ class FailureContext:
         """A step's outputs read as its tool's result model (None when it has none yet, or another shape)."""
         steps = self.context.get("steps")
         step = steps.get(step_id) if isinstance(steps, dict) else None
-        outputs = step.get("outputs") if isinstance(step, dict) else None
-        if not isinstance(outputs, dict):
-            return None
-        try:
-            return model.model_validate(outputs)
-        except ValidationError:
-            return None
+        return read_as(model, step.get("outputs") if isinstance(step, dict) else None)
 
     def input(self, name: str) -> JsonValue:
         inputs = self.context.get("inputs")
