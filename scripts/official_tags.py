@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Snapshot the tags of the official images the Dockerfile generator uses, from a fetched docker-library/official-images.
+"""Snapshot the tags of the official images the Dockerfile generator uses, from a fetched
+docker-library/official-images.
 
 Usage: scripts/official_tags.py GIT_DIR [OUT]   (GIT_DIR: a bare clone of github.com/docker-library/official-images)
 
@@ -16,20 +17,37 @@ import subprocess
 import sys
 from pathlib import Path
 
-IMAGES = ("python", "node", "golang", "maven", "gradle", "eclipse-temurin", "ruby", "php", "composer", "rust", "nginx", "debian")
+IMAGES = (
+    "python",
+    "node",
+    "golang",
+    "maven",
+    "gradle",
+    "eclipse-temurin",
+    "ruby",
+    "php",
+    "composer",
+    "rust",
+    "nginx",
+    "debian",
+)
 OUT = Path(__file__).resolve().parent.parent / "src" / "containerkit" / "dockerfile" / "data" / "official-tags.json"
 _TAG_LINE = re.compile(r"^[+ ]?(?:Tags|SharedTags):\s*(.+)$")
-_OLD_LINE = re.compile(r"^[+ ]?([A-Za-z0-9][\w.-]{0,127}):\s+git://")  # the format before 2016: "TAG: git://repo@commit dir"
+_OLD_LINE = re.compile(
+    r"^[+ ]?([A-Za-z0-9][\w.-]{0,127}):\s+git://"
+)  # the format before 2016: "TAG: git://repo@commit dir"
 
 
 def git(git_dir: str, *args: str) -> str:
     return subprocess.run(["git", f"--git-dir={git_dir}", *args], check=True, capture_output=True, text=True).stdout
 
 
-#: the shapes of tags the generator can emit: a version of one or two components (or a release word) and Debian/slim/runtime variants; Windows,
-#: Alpine, release candidates and the like are left out
-_EMITTABLE = re.compile(r"^(?:\d+(?:\.\d+)?|stable|mainline|latest|bookworm|trixie|bullseye)"
-                        r"(?:-(?:slim|bookworm|trixie|bullseye|apache|cli|jre|jdk\d*|eclipse-temurin-\d+|jammy|noble))*$")
+#: the shapes of tags the generator can emit: a version of one or two components (or a release word) and
+#: Debian/slim/runtime variants; Windows, Alpine, release candidates and the like are left out
+_EMITTABLE = re.compile(
+    r"^(?:\d+(?:\.\d+)?|stable|mainline|latest|bookworm|trixie|bullseye)"
+    r"(?:-(?:slim|bookworm|trixie|bullseye|apache|cli|jre|jdk\d*|eclipse-temurin-\d+|jammy|noble))*$"
+)
 
 
 def tags_in(text: str) -> set[str]:
@@ -54,7 +72,9 @@ def main() -> None:
     for image in IMAGES:
         current = tags_in(git(git_dir, "show", f"{commit}:library/{image}"))
         history = git(git_dir, "log", "-p", "--no-renames", "--format=", commit, "--", f"library/{image}")
-        published = tags_in("\n".join(line for line in history.splitlines() if line.startswith("+") and not line.startswith("+++")))
+        published = tags_in(
+            "\n".join(line for line in history.splitlines() if line.startswith("+") and not line.startswith("+++"))
+        )
         images[image] = {"current": sorted(current), "published": sorted(published | current)}
         print(f"{image}: {len(current)} current, {len(published | current)} published", file=sys.stderr)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -110,7 +110,9 @@ def copy_tag(registry: str, repo: str, src: str, dsts: list[str]) -> None:
         sys.exit(f"{registry}/{repo}:{src} not found")
     body, ctype = got
     for dst in dsts:
-        req = urllib.request.Request(f"{base}/manifests/{dst}", data=body, method="PUT", headers={"Content-Type": ctype})  # noqa: S310
+        req = urllib.request.Request(  # noqa: S310
+            f"{base}/manifests/{dst}", data=body, method="PUT", headers={"Content-Type": ctype}
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
             if resp.status not in (200, 201):
                 sys.exit(f"PUT {dst}: HTTP {resp.status}")

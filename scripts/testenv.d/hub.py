@@ -25,7 +25,14 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MANIFEST = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)$")
-PASSED = ("Content-Type", "Content-Length", "Docker-Content-Digest", "Docker-Distribution-Api-Version", "Etag", "Location")
+PASSED = (
+    "Content-Type",
+    "Content-Length",
+    "Docker-Content-Digest",
+    "Docker-Distribution-Api-Version",
+    "Etag",
+    "Location",
+)
 HOSTS = {"registry-1.docker.io": "docker.io", "index.docker.io": "docker.io", "mcr.microsoft.com": "mcr.microsoft.com"}
 
 
@@ -48,20 +55,40 @@ class Hub(BaseHTTPRequestHandler):
             self._json(200, {}, body)
             return
         host = HOSTS.get((self.headers.get("Host") or "").split(":")[0], "docker.io")
-        upstream_path = path if host == "docker.io" else f"/v2/{host}/{path[len('/v2/'):]}"
+        upstream_path = path if host == "docker.io" else f"/v2/{host}/{path[len('/v2/') :]}"
         conn = http.client.HTTPConnection(self.upstream, timeout=60)
         try:
-            conn.request(self.command, upstream_path, headers={k: v for k, v in self.headers.items()
-                                                               if k.lower() in ("accept", "range")})
+            conn.request(
+                self.command,
+                upstream_path,
+                headers={k: v for k, v in self.headers.items() if k.lower() in ("accept", "range")},
+            )
             response = conn.getresponse()
             manifest = MANIFEST.match(path)
             if response.status == 404 and manifest:
                 response.read()
                 name = manifest["name"]
-                tag = f"{name}:{manifest['ref']}" if not manifest["ref"].startswith("sha256:") else f"{name}@{manifest['ref']}"
-                self._json(404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": (
-                    f"no stand-in for {host}/{tag} in this test environment ({host} is not reachable here; "
-                    "scripts/testenv seeds the tags listed in docs/testing.md)"), "detail": {"Tag": manifest["ref"]}}]}, body)
+                tag = (
+                    f"{name}:{manifest['ref']}"
+                    if not manifest["ref"].startswith("sha256:")
+                    else f"{name}@{manifest['ref']}"
+                )
+                self._json(
+                    404,
+                    {
+                        "errors": [
+                            {
+                                "code": "MANIFEST_UNKNOWN",
+                                "message": (
+                                    f"no stand-in for {host}/{tag} in this test environment ({host} is not reachable "
+                                    "here; scripts/testenv seeds the tags listed in docs/testing.md)"
+                                ),
+                                "detail": {"Tag": manifest["ref"]},
+                            }
+                        ]
+                    },
+                    body,
+                )
                 return
             self.send_response(response.status)
             for name in PASSED:
@@ -73,8 +100,15 @@ class Hub(BaseHTTPRequestHandler):
                 while chunk := response.read(1 << 16):
                     self.wfile.write(chunk)
         except OSError as e:
-            self._json(502, {"errors": [{"code": "UNAVAILABLE", "message": f"the local registry {self.upstream} did not answer: {e}"}]},
-                       body)
+            self._json(
+                502,
+                {
+                    "errors": [
+                        {"code": "UNAVAILABLE", "message": f"the local registry {self.upstream} did not answer: {e}"}
+                    ]
+                },
+                body,
+            )
         finally:
             conn.close()
 

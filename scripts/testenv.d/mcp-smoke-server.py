@@ -13,11 +13,27 @@ def answer(msg: dict) -> dict:
     method = msg.get("method")
     if method == "initialize":
         version = (msg.get("params") or {}).get("protocolVersion", "2025-06-18")
-        return {"result": {"protocolVersion": version, "capabilities": {"tools": {}}, "serverInfo": {"name": "containerkit-testenv-smoke", "version": "1"}}}
+        return {
+            "result": {
+                "protocolVersion": version,
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "containerkit-testenv-smoke", "version": "1"},
+            }
+        }
     if method == "ping":
         return {"result": {}}
     if method == "tools/list":
-        return {"result": {"tools": [{"name": "ping", "description": "Answers pong.", "inputSchema": {"type": "object", "properties": {}}}]}}
+        return {
+            "result": {
+                "tools": [
+                    {
+                        "name": "ping",
+                        "description": "Answers pong.",
+                        "inputSchema": {"type": "object", "properties": {}},
+                    }
+                ]
+            }
+        }
     if method == "tools/call":
         return {"result": {"content": [{"type": "text", "text": "pong"}], "isError": False}}
     return {"error": {"code": -32601, "message": f"method not found: {method}"}}

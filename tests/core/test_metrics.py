@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from containerkit import metrics
 from containerkit.errors import ContainerKitError
-from tests.conftest import FIXTURE_REPOS, ROOT, Harness
+from tests.conftest import FIXTURE_REPOS, ROOT, Harness, free_port
 
 
 @pytest.fixture
@@ -67,14 +67,8 @@ def test_labels_carry_no_session_ids_image_names_or_paths(harness: Harness, reco
                 assert result.session_id not in label and "/" not in label, (sample.name, sample.labels)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_metrics_port_serves_the_prometheus_text_format(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CONTAINERKIT_HOME": str(tmp_path),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 from containerkit import metrics
-from tests.conftest import ROOT, Harness, unavailable
+from tests.conftest import ROOT, Harness, free_port, unavailable
 
 DOCS = ROOT / "docs" / "observability"
 
@@ -74,12 +73,6 @@ def test_every_dashboard_query_parses(request: pytest.FixtureRequest, tmp_path: 
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Prom:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -101,7 +94,7 @@ def prometheus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Prom]
     metrics.enable(tools=["containerize", "build_image", "analyze_repository", "scan_image", "push_image"])
     try:
         registry_port = metrics.serve("127.0.0.1", 0)
-        port = _free_port()
+        port = free_port()
         config = tmp_path / "prometheus.yml"
         config.write_text(
             yaml.safe_dump(

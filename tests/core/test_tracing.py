@@ -19,7 +19,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from containerkit import tracing
-from tests.conftest import FIXTURE_REPOS, ROOT, TESTENV_STATE, Harness, unavailable
+from tests.conftest import FIXTURE_REPOS, ROOT, TESTENV_STATE, Harness, free_port, unavailable
 
 
 class Receiver:
@@ -70,11 +70,7 @@ class Collector:
     """The test collector: OTLP/HTTP in, the debug exporter's detailed output (one block per span) in a file."""
 
     def __init__(self, binary: Path, tmp_path: Path) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         config = tmp_path / "otelcol.yml"
         config.write_text(
             f"receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:{port}\n"

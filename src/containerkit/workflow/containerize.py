@@ -10,7 +10,7 @@ from pydantic import Field
 
 from containerkit.tools.base import ToolContext, ToolParams
 from containerkit.tools.registry import REGISTRY
-from containerkit.workflow.pipeline import STEPS, containerize_spec
+from containerkit.workflow.pipeline import STEPS, StepName, containerize_spec
 from containerkit.workflow.report import ContainerizeReport, build_report, render_markdown
 from containerkit.workflow.tools import APPLY_FIXES_DESCRIPTION, RunResult, StepSummary, _runner, summarize
 
@@ -39,24 +39,7 @@ class ContainerizeParams(ToolParams):
         "every secret; none reports them (and a .dockerignore that lets .env files in) as warnings.",
     )
     apply_fixes: bool = Field(False, description=APPLY_FIXES_DESCRIPTION)
-    until: (
-        Literal[
-            "analyze",
-            "dockerfile",
-            "lint",
-            "secrets",
-            "build",
-            "smoke",
-            "scan",
-            "tag",
-            "push",
-            "manifests",
-            "validate",
-            "deploy",
-            "verify",
-        ]
-        | None
-    ) = Field(None, description="Stop after this step.")
+    until: StepName | None = Field(None, description="Stop after this step.")
 
 
 class ContainerizeResult(RunResult):

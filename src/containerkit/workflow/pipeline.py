@@ -6,13 +6,13 @@ Steps that do not apply (no registry, no --deploy) are skipped with a reason; ``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from containerkit.errors import InvalidInputError
 from containerkit.imageref import parse_reference
 from containerkit.workflow.spec import WorkflowSpec
 
-STEPS = (
+StepName = Literal[
     "analyze",
     "dockerfile",
     "lint",
@@ -26,7 +26,9 @@ STEPS = (
     "validate",
     "deploy",
     "verify",
-)
+]
+#: the containerize pipeline's steps, in order
+STEPS: tuple[StepName, ...] = get_args(StepName)
 IMAGE = "${{ steps.build.outputs.image_id }}"
 
 
