@@ -130,6 +130,36 @@ def _os_remediation(ecosystem: str, findings: list[VulnerabilityFinding]) -> Rem
     )
 
 
+def _owned_by_image(
+    findings: list[VulnerabilityFinding], package: str, installed: str, requirement: str, fix: str
+) -> str | None:
+    """The advice for a package the image brings, not the app's manifest: the distro's Python, or the base image's
+    Node.js tooling (npm, corepack); None for the app's own packages."""
+    paths = [loc.path for f in findings for loc in f.locations]
+    os_owned = next((path for path in paths if path.startswith(_OS_SITE_PACKAGES)), None)
+    if os_owned is not None:
+        return (
+            f"{package} {installed} comes from the distro's Python ({os_owned.rsplit('/', 2)[0]}), not your manifest: "
+            f"upgrade the OS package, or install `{requirement}` into the application's virtualenv and don't ship the "
+            "distro copy."
+        )
+    base_owned = next((path for path in paths if path.startswith(_BASE_IMAGE_NODE)), None)
+    if base_owned is None:
+        return None
+    owner = (
+        "npm"
+        if "/node_modules/npm/" in base_owned
+        else "corepack"
+        if "/corepack/" in base_owned
+        else "the distro's Node.js"
+    )
+    return (
+        f"{package} {installed} comes with the base image ({owner}, {base_owned.rsplit('/node_modules/', 1)[0]}), "
+        f"not your package.json: build FROM a newer tag of the base image (fixed in {package} {fix})"
+        + (", or upgrade npm in the image (`RUN npm install -g npm@latest`)." if owner == "npm" else ".")
+    )
+
+
 def _language_remediation(
     ecosystem: str, package: str, findings: list[VulnerabilityFinding], repo: Path | None, manifests: list[str]
 ) -> Remediation:
@@ -137,44 +167,14 @@ def _language_remediation(
     fix = minimum_fix(ecosystem, installed, findings)
     requirement = _requirement(ecosystem, package, fix)
     ids = sorted({f.id for f in findings})
-    os_owned = next((loc.path for f in findings for loc in f.locations if loc.path.startswith(_OS_SITE_PACKAGES)), None)
-    if os_owned is not None:
-        action = (
-            f"{package} {installed} comes from the distro's Python ({os_owned.rsplit('/', 2)[0]}), not your manifest: "
-            f"upgrade the OS package, or install `{requirement}` into the application's virtualenv and don't ship the "
-            "distro copy."
-        )
+    owned = _owned_by_image(findings, package, installed, requirement, fix)
+    if owned is not None:
         return Remediation(
             kind="language",
             ecosystem=ecosystem,
             packages=[package],
             finding_ids=ids,
-            action=action,
-            requirement=requirement,
-        )
-    base_owned = next(
-        (loc.path for f in findings for loc in f.locations if loc.path.startswith(_BASE_IMAGE_NODE)), None
-    )
-    if base_owned is not None:
-        owner = (
-            "npm"
-            if "/node_modules/npm/" in base_owned
-            else "corepack"
-            if "/corepack/" in base_owned
-            else "the distro's Node.js"
-        )
-        action = (
-            f"{package} {installed} comes with the base image ({owner}, {base_owned.rsplit('/node_modules/', 1)[0]}), "
-            "not your "
-            f"package.json: build FROM a newer tag of the base image (fixed in {package} {fix})"
-            + (", or upgrade npm in the image (`RUN npm install -g npm@latest`)." if owner == "npm" else ".")
-        )
-        return Remediation(
-            kind="language",
-            ecosystem=ecosystem,
-            packages=[package],
-            finding_ids=ids,
-            action=action,
+            action=owned,
             requirement=requirement,
         )
     hit = find_pin(repo, ecosystem, package, manifests) if repo else None
