@@ -207,3 +207,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def containers_now(docker_client: Any, filters: dict[str, str]) -> list[Any]:
+    """The containers matching ``filters`` that still exist. docker-py's ``containers.list`` lists, then inspects each
+    one, and raised NotFound when a parallel test's container was removed in between (a CI run failed on it)."""
+    import docker.errors
+
+    found = []
+    for summary in docker_client.api.containers(all=True, filters=filters):
+        try:
+            found.append(docker_client.containers.get(summary["Id"]))
+        except docker.errors.NotFound:
+            continue  # removed between the listing and the inspect
+    return found

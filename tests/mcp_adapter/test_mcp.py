@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError
 
 from containerkit.mcp.server import build_server
 from containerkit.tools.sessions import GetSessionResult, ServerStatusResult
-from tests.conftest import ROOT, Harness, free_port, unavailable
+from tests.conftest import ROOT, Harness, containers_now, free_port, unavailable
 from tests.mcp_adapter.helpers import make_test_app
 
 #: every protocol version the SDK speaks: the initialize handshake (its client always offers the newest, 2025-11-25;
@@ -557,7 +557,7 @@ def test_sigterm_drains_in_flight_calls_and_exits_0(ck_home: Path, docker_client
         assert "Traceback" not in err and "stopped" in err
         job = app.services.store.get_job(running[0].id)
         assert job.status == "cancelled", job
-        left = docker_client.containers.list(all=True, filters={"label": "containerkit.sandbox"})
+        left = containers_now(docker_client, {"label": "containerkit.sandbox"})
         assert not [c for c in left if "sleep" in " ".join(c.attrs["Config"]["Cmd"] or [])]
     finally:
         app.services.store.close()

@@ -19,7 +19,7 @@ import pytest
 
 from containerkit.engine.containers import DEADLINE_LABEL, GRACE_S, LABEL, reap_expired
 from containerkit.errors import ContainerKitError
-from tests.conftest import ROOT, Harness
+from tests.conftest import ROOT, Harness, containers_now
 from tests.core.test_cli import ck
 
 OTHER = "debian:bookworm-slim"  # test_sandbox.py checks for leftovers of its own image (python:3.12-slim) only
@@ -27,7 +27,7 @@ OTHER = "debian:bookworm-slim"  # test_sandbox.py checks for leftovers of its ow
 
 def _sandbox_containers(docker_client: Any, marker: str) -> list[Any]:
     """Our sandbox containers whose command holds ``marker`` (tests run in parallel: look only at this test's)."""
-    found = docker_client.containers.list(all=True, filters={"label": f"{LABEL}=run"})
+    found = containers_now(docker_client, {"label": f"{LABEL}=run"})
     return [
         c for c in found if marker in " ".join(c.attrs.get("Args") or []) + " ".join(c.attrs["Config"].get("Cmd") or [])
     ]

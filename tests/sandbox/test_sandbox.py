@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from containerkit.errors import PolicyViolationError
-from tests.conftest import Harness
+from tests.conftest import Harness, containers_now
 
 PY = "python:3.12-slim"
 
@@ -19,7 +19,7 @@ def run(harness: Harness, command: list[str], **kw: Any) -> Any:
 
 
 def leftovers(docker_client: Any) -> list[Any]:
-    return docker_client.containers.list(all=True, filters={"label": "containerkit.sandbox=run", "ancestor": PY})
+    return containers_now(docker_client, {"label": "containerkit.sandbox=run", "ancestor": PY})
 
 
 @pytest.fixture(autouse=True)

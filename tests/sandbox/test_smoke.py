@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from containerkit.errors import ContainerKitError
-from tests.conftest import Harness, build_context, unavailable
+from tests.conftest import Harness, build_context, containers_now, unavailable
 
 SERVER = """
 import os, sys
@@ -54,12 +54,7 @@ def test_web_app_passes(harness: Harness, server_image: str, docker_client: Any)
     result = harness.call("smoke_test_image", image=server_image, port=8000, path="/health", timeout_s=60)
     assert result.passed and result.status_code == 200 and 8000 in result.listening_ports
     # other test files run smoke tests in parallel: look only at containers of this module's image
-    assert (
-        docker_client.containers.list(
-            all=True, filters={"label": "containerkit.sandbox=smoke", "ancestor": server_image}
-        )
-        == []
-    )
+    assert containers_now(docker_client, {"label": "containerkit.sandbox=smoke", "ancestor": server_image}) == []
 
 
 @pytest.mark.docker
