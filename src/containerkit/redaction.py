@@ -133,16 +133,18 @@ def _redact(text: str) -> str:
 
 
 def redact_strings(value: Any) -> Any:
-    """Deep-copy JSON-like data, applying :func:`redact` to every string (keys are left alone: a result's field
-    ``secret_keys`` names keys, it holds no secret)."""
+    """JSON-like data with :func:`redact` applied to every string (keys are left alone: a result's field
+    ``secret_keys`` names keys, it holds no secret). Copy on write: what holds nothing to mask is returned as it is
+    (the same object), so a caller can tell a clean document by identity and must not mutate what it gets back."""
     kind = type(value)  # the exact JSON types first: the ABC checks below cost more than the walk itself
-    if kind is str:
-        return redact(value)
     if kind is dict:
-        return {k: redact_strings(v) for k, v in value.items()}
+        return _clean_dict(value)
     if kind is list:
-        return [redact_strings(v) for v in value]
-    if kind in (int, float, bool) or value is None:
+        return _clean_list(value)
+    if kind is str:
+        masked = redact(value)
+        return value if masked == value else masked
+    if kind in _SCALARS or value is None:
         return value
     if isinstance(value, str):
         return redact(value)
@@ -151,6 +153,57 @@ def redact_strings(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact_strings(v) for v in value]
     return value
+
+
+_SCALARS = (int, float, bool, type(None))
+
+
+# The walk of every tool result: the children's types are tested here rather than in a call per child (most of a
+# result's values are numbers, states and ids; a call for each cost more than the rest of the walk).
+def _clean_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    changed: dict[Any, Any] | None = None
+    for k, v in value.items():
+        kind = type(v)
+        if kind in _SCALARS:
+            continue
+        if kind is str:
+            clean: Any = redact(v)
+            if clean == v:
+                continue
+        elif kind is dict:
+            clean = _clean_dict(v)
+        elif kind is list:
+            clean = _clean_list(v)
+        else:
+            clean = redact_strings(v)
+        if clean is not v:
+            if changed is None:
+                changed = dict(value)
+            changed[k] = clean
+    return value if changed is None else changed
+
+
+def _clean_list(value: list[Any]) -> list[Any]:
+    changed: list[Any] | None = None
+    for i, v in enumerate(value):
+        kind = type(v)
+        if kind in _SCALARS:
+            continue
+        if kind is str:
+            clean: Any = redact(v)
+            if clean == v:
+                continue
+        elif kind is dict:
+            clean = _clean_dict(v)
+        elif kind is list:
+            clean = _clean_list(v)
+        else:
+            clean = redact_strings(v)
+        if clean is not v:
+            if changed is None:
+                changed = list(value)
+            changed[i] = clean
+    return value if changed is None else changed
 
 
 def is_secret_key(key: str) -> bool:

@@ -72,3 +72,41 @@ def test_a_secret_registered_later_is_masked_in_a_string_seen_before() -> None:
     assert redaction.redact(text) == text  # remembered as clean
     redaction.register_secret("Pq7Zr2Lk9Vw4")
     assert redaction.redact(text) == "deploy with key *** to the cluster"
+
+
+def reference_walk(value: object) -> object:
+    """What redact_strings did before it copied on write: a deep copy with every string redacted."""
+    if isinstance(value, str):
+        return redaction.redact(value)
+    if isinstance(value, dict):
+        return {k: reference_walk(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [reference_walk(v) for v in value]
+    return value
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.sampled_from(PIECES) | FILLER,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(FILLER, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=1000)
+@given(JSON)
+def test_the_copy_on_write_walk_masks_what_a_deep_copy_masks_and_leaves_its_input_alone(document: object) -> None:
+    import copy
+
+    before = copy.deepcopy(document)
+    assert redaction.redact_strings(document) == reference_walk(document)
+    assert document == before
+
+
+def test_a_clean_document_comes_back_as_the_same_object_and_a_masked_one_as_a_copy() -> None:
+    clean = {"jobs": [{"id": "j1", "status": "succeeded", "params": {"n": 1}}], "ok": True}
+    assert redaction.redact_strings(clean) is clean
+    dirty = {"jobs": [{"id": "j1", "log": "export GITHUB_TOKEN=hunter2hunter2"}], "other": [{"id": "j2"}]}
+    masked = redaction.redact_strings(dirty)
+    assert masked is not dirty and masked["jobs"][0]["log"] == "export GITHUB_TOKEN=***"
+    assert dirty["jobs"][0]["log"].endswith("hunter2hunter2")  # the input is not touched
+    assert masked["other"] is dirty["other"]  # what holds nothing to mask is shared, not copied

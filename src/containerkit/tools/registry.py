@@ -537,9 +537,11 @@ class ToolRegistry:
                 services.store.end_job(ctx.job_id, "failed", err, tool=name)
             raise err from e
         # every string of every result is redacted (a secret ENV line in a build step, a token in a log line)
-        result = type(result).model_validate(
-            {**redact_strings(result.model_dump(mode="json")), "session_id": ctx.session.id, "job_id": ctx.job_id}
-        )
+        ids = {"session_id": ctx.session.id, "job_id": ctx.job_id}
+        dumped_result = result.model_dump(mode="json")
+        clean = redact_strings(dumped_result)
+        # validated again only when something was masked (the usual result has nothing to mask: a copy with the ids)
+        result = result.model_copy(update=ids) if clean is dumped_result else type(result).model_validate(clean | ids)
         if not ctx.job_id:
             return result
         if spec.store_result:
