@@ -15,6 +15,8 @@ import io
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -221,3 +223,63 @@ def containers_now(docker_client: Any, filters: dict[str, str]) -> list[Any]:
         except docker.errors.NotFound:
             continue  # removed between the listing and the inspect
     return found
+
+
+# --- PostgreSQL (the store's second backend) -----------------------------------------------
+
+
+def _postgres_base_url() -> str | None:
+    path = TESTENV_STATE / "postgres.url"
+    return path.read_text().strip() if path.exists() else None
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A URL of the test database whose tables go to a schema of this test's own (dropped afterwards): tests run in
+    parallel, each sees only its own store."""
+    base = _postgres_base_url()
+    try:
+        import psycopg
+
+        if base is None:
+            raise OSError("no postgres.url")
+        admin = psycopg.connect(base, autocommit=True, connect_timeout=5)
+    except (ImportError, OSError, Exception) as e:
+        unavailable(request, f"PostgreSQL ({e})")
+        raise
+    schema = f"t_{os.getpid()}_{int(time.time() * 1e6) % 10**12}"
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
+def server_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a containerkit process of a test: its own home, no config file."""
+    return {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_CONFIG": str(home / "none.yaml"), **extra}
+
+
+def start_http_server(home: Path, *args: str, host: str = "127.0.0.1", **env: str) -> tuple[subprocess.Popen[str], int]:
+    """``containerkit serve -t http`` on a free port, once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", host, "--port", str(port), *args],
+        env=server_env(home, **env),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    url_host = f"[{host}]" if ":" in host else host
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        try:
+            httpx.get(f"http://{url_host}:{port}/mcp", timeout=1)
+            return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the HTTP server did not start")

@@ -28,7 +28,7 @@ def build_store(settings: Settings) -> SessionStore:
     from containerkit.store import SessionStore
 
     return SessionStore(
-        settings.resolved_store_path,
+        settings.store_location,
         settings.resolved_workspace_root,
         ttl_s=settings.store.ttl_hours * 3600,
         max_sessions=settings.store.max_sessions,

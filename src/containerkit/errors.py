@@ -276,13 +276,17 @@ class QuotaExceededError(ContainerKitError):
 
 class StoreError(ContainerKitError):
     default_code = "STORE_ERROR"
-    default_hint = "Check the session store path (CONTAINERKIT_STORE_PATH) is writable and not corrupted."
+    default_hint = (
+        "Check the session store: the SQLite file (CONTAINERKIT_STORE_PATH) is writable and not corrupted, or the "
+        "PostgreSQL server of CONTAINERKIT_STORE__URL answers."
+    )
 
 
 class SchemaTooNewError(StoreError):
     default_code = "STORE_SCHEMA_TOO_NEW"
     default_hint = (
-        "The session store was written by a newer Container Kit; upgrade, or point CONTAINERKIT_STORE_PATH elsewhere."
+        "The session store was written by a newer Container Kit; upgrade, or point CONTAINERKIT_STORE_PATH (or "
+        "CONTAINERKIT_STORE__URL) elsewhere."
     )
 
 

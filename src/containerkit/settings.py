@@ -26,6 +26,11 @@ class _Group(BaseModel):
 
 
 class StoreSettings(_Group):
+    url: SecretStr | None = Field(
+        None,
+        description="postgresql://user:password@host:port/database puts the store in PostgreSQL, shared by every "
+        "process pointed at it (default: the SQLite file store_path). Needs containerkit[postgres].",
+    )
     ttl_hours: float = Field(24.0, gt=0, description="Session lifetime since last access.")
     max_sessions: int = Field(100, ge=1, description="Least recently used sessions beyond this are removed.")
     disk_quota_mb: int = Field(512, ge=1, description="Per-session limit for workspace files and artifacts.")
@@ -182,6 +187,11 @@ class Settings(BaseSettings):
     @property
     def resolved_store_path(self) -> Path:
         return self.store_path or self.home / "sessions.db"
+
+    @property
+    def store_location(self) -> str | Path:
+        """Where the store is: the PostgreSQL URL (with its password) when one is set, else the SQLite file."""
+        return self.store.url.get_secret_value() if self.store.url is not None else self.resolved_store_path
 
     @property
     def resolved_workspace_root(self) -> Path:

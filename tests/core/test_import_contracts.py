@@ -1,5 +1,6 @@
 """The import-linter contracts hold, and they are not decorative: a copy of the package that imports docker-py from a
-tool, lightkube from the rollout code and httpx from the CLI breaks exactly the three ownership contracts."""
+tool, lightkube from the rollout code, httpx from the CLI and psycopg from the job store breaks exactly the four
+ownership contracts."""
 
 from __future__ import annotations
 
@@ -32,7 +33,12 @@ def test_a_third_party_client_outside_its_owner_breaks_its_contract(tmp_path: Pa
         ROOT / "src" / "containerkit", tmp_path / "src" / "containerkit", ignore=shutil.ignore_patterns("__pycache__")
     )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    probes = {"tools/scan.py": "import docker", "k8s/rollout.py": "import lightkube", "cli/main.py": "import httpx"}
+    probes = {
+        "tools/scan.py": "import docker",
+        "k8s/rollout.py": "import lightkube",
+        "cli/main.py": "import httpx",
+        "store/sessions.py": "import psycopg",
+    }
     for rel, line in probes.items():
         path = tmp_path / "src" / "containerkit" / rel
         path.write_text(path.read_text() + f"\n{line}  # probe\n")
@@ -41,10 +47,12 @@ def test_a_third_party_client_outside_its_owner_breaks_its_contract(tmp_path: Pa
     out = " ".join(result.stdout.split())
     assert "docker-py (and its requests transport) only in containerkit.engine BROKEN" in out
     assert "lightkube and its HTTP client only in containerkit.k8s.client (and the kubeconfig reader) BROKEN" in out
-    assert "httpx only where a package owns an HTTP client" in out and "Contracts: 2 kept, 3 broken." in out
+    assert "httpx only where a package owns an HTTP client" in out and "Contracts: 2 kept, 4 broken." in out
+    assert "psycopg only in containerkit.store.postgres BROKEN" in out
     for module, package in (
         ("containerkit.tools.scan", "docker"),
         ("containerkit.k8s.rollout", "lightkube"),
         ("containerkit.cli.main", "httpx"),
+        ("containerkit.store.sessions", "psycopg"),
     ):
         assert f"{module} -> {package}" in out

@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError
 
 from containerkit.mcp.server import build_server
 from containerkit.tools.sessions import GetSessionResult, ServerStatusResult
-from tests.conftest import ROOT, Harness, containers_now, free_port, unavailable
+from tests.conftest import ROOT, Harness, containers_now, free_port, server_env, start_http_server, unavailable
 from tests.mcp_adapter.helpers import make_test_app
 
 #: every protocol version the SDK speaks: the initialize handshake (its client always offers the newest, 2025-11-25;
@@ -214,13 +214,9 @@ def test_cancellation_marks_the_job_cancelled(harness: Harness) -> None:
 # --- subprocess transports ---------------------------------------------------------------------
 
 
-def _env(home: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_CONFIG": str(home / "none.yaml"), **extra}
-
-
 def test_stdio_transport_with_the_sdk_client(ck_home: Path) -> None:
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "containerkit", "serve"], env=_env(ck_home), cwd=str(ROOT)
+        command=sys.executable, args=["-m", "containerkit", "serve"], env=server_env(ck_home), cwd=str(ROOT)
     )
 
     async def main() -> Any:
@@ -241,7 +237,7 @@ def test_stdio_with_a_bad_setting_answers_the_handshake_and_each_call_names_the_
         command=sys.executable,
         args=["-m", "containerkit", "serve"],
         cwd=str(ROOT),
-        env=_env(ck_home, CONTAINERKIT_STORE__TTL_HOURS="soon"),
+        env=server_env(ck_home, CONTAINERKIT_STORE__TTL_HOURS="soon"),
     )
 
     async def main() -> Any:
@@ -256,33 +252,10 @@ def test_stdio_with_a_bad_setting_answers_the_handshake_and_each_call_names_the_
     assert text.startswith("CONFIG_ERROR") and "ttl_hours" in text, text
 
 
-def _start_http(home: Path, *args: str, host: str = "127.0.0.1", **env: str) -> tuple[subprocess.Popen[str], int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", host, "--port", str(port), *args],
-        env=_env(home, **env),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    url_host = f"[{host}]" if ":" in host else host
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        try:
-            httpx.get(f"http://{url_host}:{port}/mcp", timeout=1)
-            return proc, port
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("the HTTP server did not start")
-
-
 @pytest.fixture
 def http_server(ck_home: Path) -> Iterator[tuple[int, str]]:
     token = "t0ken-" + "x" * 20
-    proc, port = _start_http(ck_home, CONTAINERKIT_MCP__AUTH_TOKEN=token)
+    proc, port = start_http_server(ck_home, CONTAINERKIT_MCP__AUTH_TOKEN=token)
     yield port, token
     proc.terminate()
     proc.wait(timeout=10)
@@ -318,7 +291,7 @@ def test_http_transport_requires_the_bearer_token(http_server: tuple[int, str]) 
 def test_non_loopback_bind_without_a_token_refuses_to_start(ck_home: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "containerkit", "serve", "-t", "http", "--host", "0.0.0.0", "--port", str(free_port())],
-        env=_env(ck_home),
+        env=server_env(ck_home),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -329,7 +302,7 @@ def test_non_loopback_bind_without_a_token_refuses_to_start(ck_home: Path) -> No
 
 def test_token_never_appears_in_output_or_store(ck_home: Path) -> None:
     token = "canary-token-9f8e7d6c5b4a"
-    proc, port = _start_http(ck_home, CONTAINERKIT_MCP__AUTH_TOKEN=token)
+    proc, port = start_http_server(ck_home, CONTAINERKIT_MCP__AUTH_TOKEN=token)
     try:
         httpx.post(f"http://127.0.0.1:{port}/mcp", json={}, headers={"authorization": "Bearer nope"})
     finally:
@@ -354,7 +327,7 @@ def test_inspector_lists_tools_and_calls_one_over_stdio(request: pytest.FixtureR
     server = [str(Path(sys.executable).parent / "containerkit"), "serve"]
     listed = subprocess.run(
         [exe, "--cli", *server, "--method", "tools/list"],
-        env=_env(ck_home),
+        env=server_env(ck_home),
         capture_output=True,
         text=True,
         timeout=120,
@@ -363,7 +336,7 @@ def test_inspector_lists_tools_and_calls_one_over_stdio(request: pytest.FixtureR
     assert "server_status" in {t["name"] for t in json.loads(listed.stdout)["tools"]}
     called = subprocess.run(
         [exe, "--cli", *server, "--method", "tools/call", "--tool-name", "list_sessions"],
-        env=_env(ck_home),
+        env=server_env(ck_home),
         capture_output=True,
         text=True,
         timeout=120,
@@ -374,7 +347,7 @@ def test_inspector_lists_tools_and_calls_one_over_stdio(request: pytest.FixtureR
 
 def test_inspector_over_http(request: pytest.FixtureRequest, ck_home: Path) -> None:
     exe = _inspector(request)
-    proc, port = _start_http(ck_home)
+    proc, port = start_http_server(ck_home)
     try:
         url = f"http://127.0.0.1:{port}/mcp"
         listed = subprocess.run(
@@ -489,7 +462,7 @@ _ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "app
 
 @pytest.mark.parametrize("host", ["127.0.0.2", "127.1.2.3", "0:0:0:0:0:0:0:1", "::1"])
 def test_every_loopback_form_refuses_foreign_origins(ck_home: Path, host: str) -> None:
-    proc, port = _start_http(ck_home, host=host)
+    proc, port = start_http_server(ck_home, host=host)
     url_host = f"[{host}]" if ":" in host else host
     url = f"http://{url_host}:{port}/mcp"
     try:
@@ -519,7 +492,7 @@ def test_sigterm_drains_in_flight_calls_and_exits_0(ck_home: Path, docker_client
 
     from mcp.client.streamable_http import streamable_http_client
 
-    proc, port = _start_http(ck_home)
+    proc, port = start_http_server(ck_home)
     outcome: dict[str, Any] = {}
 
     def call() -> None:
@@ -600,7 +573,7 @@ def test_toolsets_and_read_only_limit_what_is_listed_and_callable(harness: Harne
 def test_an_unknown_toolset_is_refused_at_start(ck_home: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "containerkit", "serve", "--toolsets", "analysis,bogus"],
-        env=_env(ck_home),
+        env=server_env(ck_home),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,5 @@
-"""Session store: migrations, expiry, eviction, quota, concurrency, crash safety."""
+"""Session store: migrations, expiry, eviction, quota, concurrency, crash safety — on SQLite and on PostgreSQL (every
+test runs on both backends: the ``where`` fixture)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,68 @@ import sys
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from containerkit.errors import NotFoundError, QuotaExceededError, SchemaTooNewError, SessionExpiredError
 from containerkit.store import SessionStore
-from containerkit.store.schema import MIGRATIONS
+from containerkit.store.schema import MIGRATIONS, PG_MIGRATIONS
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a test's store lives: the SQLite file or this test's PostgreSQL schema, and the workspaces."""
+
+    backend: str
+    location: str
+    workspaces: Path
+
+    @property
+    def migrations(self) -> list[str]:
+        return MIGRATIONS if self.backend == "sqlite" else PG_MIGRATIONS
+
+    def connect(self) -> Any:
+        """A connection of the database's own driver, beside the store (what another tool would see)."""
+        if self.backend == "sqlite":
+            return sqlite3.connect(self.location, timeout=30)
+        import psycopg
+
+        return psycopg.connect(self.location, autocommit=True)
+
+    def columns(self, table: str) -> list[str]:
+        conn = self.connect()
+        try:
+            if self.backend == "sqlite":
+                return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            sql = (
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = %s AND table_schema = current_schema()"
+            )
+            return [r[0] for r in conn.execute(sql, (table,))]
+        finally:
+            conn.close()
+
+    def everything_stored(self) -> bytes:
+        """Every byte the database holds (SQLite: its files; PostgreSQL: every row of every table, as text)."""
+        if self.backend == "sqlite":
+            return b"".join(p.read_bytes() for p in Path(self.location).parent.glob(Path(self.location).name + "*"))
+        conn = self.connect()
+        try:
+            tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+            rows = [conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables]  # noqa: S608 - its own tables
+            return repr(rows).encode()
+        finally:
+            conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> Where:
+    if request.param == "sqlite":
+        return Where("sqlite", str(tmp_path / "s.db"), tmp_path / "ws")
+    return Where("postgres", request.getfixturevalue("postgres_url"), tmp_path / "ws")
 
 
 class Clock:
@@ -27,41 +83,54 @@ class Clock:
         return self.now
 
 
-def make_store(tmp_path: Path, **kw: object) -> SessionStore:
-    return SessionStore(tmp_path / "s.db", tmp_path / "ws", **kw)  # type: ignore[arg-type]
+def make_store(where: Where, **kw: object) -> SessionStore:
+    return SessionStore(where.location, where.workspaces, **kw)  # type: ignore[arg-type]
 
 
-def test_new_database_gets_current_schema_version(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
-    assert store.db.schema_version() == len(MIGRATIONS)
+def test_new_database_gets_current_schema_version(where: Where) -> None:
+    store = make_store(where)
+    assert store.db.schema_version() == len(MIGRATIONS) == len(PG_MIGRATIONS)
 
 
-def test_opening_an_older_database_migrates_it_and_keeps_data(tmp_path: Path) -> None:
-    old = SessionStore(tmp_path / "s.db", tmp_path / "ws", migrations=MIGRATIONS[:1])
+def test_both_schemas_have_the_same_tables_and_columns(tmp_path: Path, postgres_url: str) -> None:
+    """The two migration lists make the same schema (but PostgreSQL's ``seq``, SQLite's ``rowid``)."""
+    lite = Where("sqlite", str(tmp_path / "s.db"), tmp_path / "ws")
+    pg = Where("postgres", postgres_url, tmp_path / "ws")
+    tables = ["sessions", "jobs", "errors", "artifacts", "expired_sessions"]
+    tables += ["workflow_runs", "workflow_steps", "workflow_events", "removed_runs"]
+    found = {}
+    for w in (lite, pg):
+        make_store(w).list_sessions()
+        found[w.backend] = {t: sorted(set(w.columns(t)) - {"seq"}) for t in tables}
+    assert found["sqlite"] == found["postgres"]
+    assert {"owner", "params", "duration_ms"} <= set(found["postgres"]["jobs"])
+
+
+def test_opening_an_older_database_migrates_it_and_keeps_data(where: Where) -> None:
+    old = SessionStore(where.location, where.workspaces, migrations=where.migrations[:1])
     sid = old.create_session(labels=["keep"]).id
     old.close()
     extra = "ALTER TABLE sessions ADD COLUMN note TEXT; CREATE TABLE extra_things (id INTEGER PRIMARY KEY)"
-    new = SessionStore(tmp_path / "s.db", tmp_path / "ws", migrations=[*MIGRATIONS[:1], extra])
+    new = SessionStore(where.location, where.workspaces, migrations=[*where.migrations[:1], extra])
     assert new.db.schema_version() == 2
     assert new.get_session(sid).labels == ["keep"]
-    cols = [r[1] for r in new.db.connection().execute("PRAGMA table_info(sessions)")]
-    assert "note" in cols
+    assert "note" in where.columns("sessions")
 
 
-def test_newer_database_is_refused_with_clear_error(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_newer_database_is_refused_with_clear_error(where: Where) -> None:
+    store = make_store(where)
     store.create_session()
     store.db.connection().execute("UPDATE schema_version SET version = 999")
     store.close()
     with pytest.raises(SchemaTooNewError) as info:
-        make_store(tmp_path).list_sessions()
+        make_store(where).list_sessions()
     assert info.value.code == "STORE_SCHEMA_TOO_NEW"
     assert "999" in info.value.message and "upgrade" in info.value.hint.lower()
 
 
-def test_expired_session_is_swept_with_its_workspace_and_reported_as_expired(tmp_path: Path) -> None:
+def test_expired_session_is_swept_with_its_workspace_and_reported_as_expired(where: Where) -> None:
     clock = Clock()
-    store = make_store(tmp_path, ttl_s=60, clock=clock)
+    store = make_store(where, ttl_s=60, clock=clock)
     session = store.create_session()
     (Path(session.workspace_dir) / "file.txt").write_text("x")
     clock.now += 61
@@ -72,9 +141,9 @@ def test_expired_session_is_swept_with_its_workspace_and_reported_as_expired(tmp
     assert info.value.code == "SESSION_EXPIRED"
 
 
-def test_expired_session_touched_before_sweep_is_expired_too(tmp_path: Path) -> None:
+def test_expired_session_touched_before_sweep_is_expired_too(where: Where) -> None:
     clock = Clock()
-    store = make_store(tmp_path, ttl_s=60, clock=clock)
+    store = make_store(where, ttl_s=60, clock=clock)
     session = store.create_session()
     clock.now += 61
     with pytest.raises(SessionExpiredError):
@@ -82,9 +151,9 @@ def test_expired_session_touched_before_sweep_is_expired_too(tmp_path: Path) -> 
     assert not Path(session.workspace_dir).exists()
 
 
-def test_access_extends_expiry(tmp_path: Path) -> None:
+def test_access_extends_expiry(where: Where) -> None:
     clock = Clock()
-    store = make_store(tmp_path, ttl_s=60, clock=clock)
+    store = make_store(where, ttl_s=60, clock=clock)
     session = store.create_session()
     clock.now += 50
     store.touch(session.id)
@@ -93,14 +162,14 @@ def test_access_extends_expiry(tmp_path: Path) -> None:
     assert store.session_info(session.id).id == session.id
 
 
-def test_unknown_session_is_not_found_not_expired(tmp_path: Path) -> None:
+def test_unknown_session_is_not_found_not_expired(where: Where) -> None:
     with pytest.raises(NotFoundError):
-        make_store(tmp_path).touch("nope")
+        make_store(where).touch("nope")
 
 
-def test_least_recently_used_session_is_evicted_beyond_the_maximum(tmp_path: Path) -> None:
+def test_least_recently_used_session_is_evicted_beyond_the_maximum(where: Where) -> None:
     clock = Clock()
-    store = make_store(tmp_path, max_sessions=3, clock=clock)
+    store = make_store(where, max_sessions=3, clock=clock)
     ids = []
     for _ in range(3):
         clock.now += 1
@@ -115,8 +184,8 @@ def test_least_recently_used_session_is_evicted_beyond_the_maximum(tmp_path: Pat
         store.touch(ids[1])
 
 
-def test_disk_quota_refuses_an_artifact_that_does_not_fit(tmp_path: Path) -> None:
-    store = make_store(tmp_path, disk_quota_bytes=1000)
+def test_disk_quota_refuses_an_artifact_that_does_not_fit(where: Where) -> None:
+    store = make_store(where, disk_quota_bytes=1000)
     sid = store.create_session().id
     store.add_artifact(sid, "dockerfile", "Dockerfile", "x" * 600)
     with pytest.raises(QuotaExceededError) as info:
@@ -125,16 +194,16 @@ def test_disk_quota_refuses_an_artifact_that_does_not_fit(tmp_path: Path) -> Non
     assert len(store.list_artifacts(sid)) == 1  # nothing already stored was lost
 
 
-def test_workspace_files_count_towards_the_quota(tmp_path: Path) -> None:
-    store = make_store(tmp_path, disk_quota_bytes=1000)
+def test_workspace_files_count_towards_the_quota(where: Where) -> None:
+    store = make_store(where, disk_quota_bytes=1000)
     session = store.create_session()
     (Path(session.workspace_dir) / "clone.bin").write_bytes(b"z" * 900)
     with pytest.raises(QuotaExceededError):
         store.add_artifact(session.id, "report", "r", "a" * 200)
 
 
-def test_artifact_round_trip_with_digest(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_artifact_round_trip_with_digest(where: Where) -> None:
+    store = make_store(where)
     sid = store.create_session().id
     info = store.add_artifact(sid, "dockerfile", "Dockerfile", "FROM scratch\n")
     got, content = store.get_artifact(info.id)
@@ -143,8 +212,8 @@ def test_artifact_round_trip_with_digest(tmp_path: Path) -> None:
     assert store.latest_artifact(sid, "dockerfile") is not None
 
 
-def test_fifty_concurrent_state_updates_all_land(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_fifty_concurrent_state_updates_all_land(where: Where) -> None:
+    store = make_store(where)
     sid = store.create_session().id
 
     def add(i: int) -> None:
@@ -163,8 +232,8 @@ def test_fifty_concurrent_state_updates_all_land(tmp_path: Path) -> None:
     assert version == 50
 
 
-def test_fifty_concurrent_updates_from_separate_processes_all_land(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_fifty_concurrent_updates_from_separate_processes_all_land(where: Where) -> None:
+    store = make_store(where)
     sid = store.create_session().id
     store.close()
     script = textwrap.dedent(
@@ -172,28 +241,27 @@ def test_fifty_concurrent_updates_from_separate_processes_all_land(tmp_path: Pat
         import sys
         from pathlib import Path
         from containerkit.store import SessionStore
-        s = SessionStore(Path({str(tmp_path / "s.db")!r}), Path({str(tmp_path / "ws")!r}))
+        s = SessionStore({where.location!r}, Path({str(where.workspaces)!r}))
         for i in range(int(sys.argv[1]), int(sys.argv[1]) + 10):
             s.update_state({sid!r}, lambda st, i=i: st.update(items=[*st.get("items", []), i]))
         """
     )
     procs = [subprocess.Popen([sys.executable, "-c", script, str(k * 10)]) for k in range(5)]
     assert [p.wait(timeout=120) for p in procs] == [0] * 5
-    state, version = make_store(tmp_path).get_state(sid)
+    state, version = make_store(where).get_state(sid)
     assert sorted(state["items"]) == list(range(50))
     assert version == 50
 
 
-def test_kill_9_mid_write_leaves_a_consistent_database(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
-    store = make_store(tmp_path)
+def test_kill_9_mid_write_leaves_a_consistent_database(where: Where) -> None:
+    store = make_store(where)
     sid = store.create_session().id
     store.close()
     script = textwrap.dedent(
         f"""
         from pathlib import Path
         from containerkit.store import SessionStore
-        s = SessionStore(Path({str(db)!r}), Path({str(tmp_path / "ws")!r}), disk_quota_bytes=10**10)
+        s = SessionStore({where.location!r}, Path({str(where.workspaces)!r}), disk_quota_bytes=10**10)
         i = 0
         print("ready", flush=True)
         while True:
@@ -208,7 +276,7 @@ def test_kill_9_mid_write_leaves_a_consistent_database(tmp_path: Path) -> None:
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # let it write for a while, then kill it mid-flight
-        conn = sqlite3.connect(db, timeout=30)
+        conn = where.connect()
         (count,) = conn.execute("SELECT COUNT(*) FROM artifacts").fetchone()
         conn.close()
         if count >= 30:
@@ -216,10 +284,11 @@ def test_kill_9_mid_write_leaves_a_consistent_database(tmp_path: Path) -> None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()
-    reopened = make_store(tmp_path)
+    if where.backend == "sqlite":
+        conn = where.connect()
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.close()
+    reopened = make_store(where)
     state, version = reopened.get_state(sid)
     # every committed update is whole: the list holds 0..n with no gaps, and the version counts them
     assert state["items"] == list(range(state["n"] + 1))
@@ -231,13 +300,13 @@ def test_kill_9_mid_write_leaves_a_consistent_database(tmp_path: Path) -> None:
         json.dumps(job.params)
 
 
-def test_job_params_and_errors_never_store_secrets(tmp_path: Path) -> None:
+def test_job_params_and_errors_never_store_secrets(where: Where) -> None:
     from containerkit.errors import RegistryAuthError
     from containerkit.redaction import register_secret
 
     canary = "canary-pw-7f3a9c"
     register_secret(canary)
-    store = make_store(tmp_path)
+    store = make_store(where)
     sid = store.create_session().id
     _, job = store.begin_job(sid, "push_image", {"password": canary, "ref": "x", "nested": {"token": "tok-123456"}})
     store.end_job(
@@ -245,6 +314,23 @@ def test_job_params_and_errors_never_store_secrets(tmp_path: Path) -> None:
     )
     store.add_artifact(sid, "build_log", "log", f"echo {canary}")
     store.close()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("s.db*"))
+    raw = where.everything_stored()
     assert canary.encode() not in raw
     assert b"tok-123456" not in raw
+
+
+def test_a_postgres_url_with_a_wrong_password_is_a_clear_store_error_without_the_password(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    from urllib.parse import urlsplit
+
+    from containerkit.errors import StoreError
+
+    canary = "canary-pg-pw-4b9e1d"
+    parts = urlsplit(postgres_url)
+    bad = postgres_url.replace(f":{parts.password}@", f":{canary}@", 1)
+    with pytest.raises(StoreError) as info:
+        SessionStore(bad, tmp_path / "ws").list_sessions()
+    text = f"{info.value.message} {info.value.hint} {info.value.details}"
+    assert canary not in text and "postgresql://ck:***@127.0.0.1:5433" in text
+    assert "password authentication failed" in text and "CONTAINERKIT_STORE__URL" in text

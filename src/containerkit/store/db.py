@@ -1,22 +1,88 @@
-"""SQLite connection handling: WAL mode, per-thread connections, migrations."""
+"""The store's databases: SQLite (the embedded default) and PostgreSQL (a shared store), behind one interface.
+
+The store's SQL is written once, in the dialect both understand (``?`` placeholders, ``RETURNING``, ``ON CONFLICT``);
+:mod:`containerkit.store.postgres` translates the little that differs. Each backend has a connection per thread, short
+transactions (``transaction()`` is one writer at a time, as SQLite's ``BEGIN IMMEDIATE`` is) and its own versioned
+migrations, numbered alike (:mod:`containerkit.store.schema`).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 from containerkit.errors import SchemaTooNewError, StoreError
 from containerkit.store.schema import MIGRATIONS
 
 
-class Database:
-    """One SQLite file; a connection per thread; short transactions."""
+class Row(Protocol):
+    """A result row: by position and by column name (``dict(row)`` gives the columns)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """What the store calls on a connection (sqlite3's, or the PostgreSQL adapter)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]], /) -> Any: ...
+
+
+class Database(Protocol):
+    """One store database; a connection per thread."""
+
+    #: what the database is, for people: a file path, or a URL without its password
+    location: str
+    #: the driver's errors: any of them, and a constraint violated (a row deleted by another writer meanwhile)
+    errors: tuple[type[Exception], ...]
+    integrity_errors: tuple[type[Exception], ...]
+    #: called once per process, right after the first connection is made (SessionStore reclaims orphaned work)
+    on_open: Callable[[], None] | None
+
+    def connection(self) -> Connection: ...
+
+    def transaction(self, immediate: bool = True) -> AbstractContextManager[Connection]: ...
+
+    def schema_version(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def open_database(location: str | Path, migrations: list[str] | None = None) -> Database:
+    """The database at ``location``: a ``postgresql://`` URL, or the path of a SQLite file."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        from containerkit.store.postgres import PostgresDatabase
+
+        return PostgresDatabase(text, migrations)
+    return SqliteDatabase(Path(location), migrations)
+
+
+class SqliteDatabase:
+    """One SQLite file (WAL); a connection per thread; short transactions."""
+
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    integrity_errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
 
     def __init__(self, path: Path, migrations: list[str] | None = None) -> None:
         self.path = path
+        self.location = str(path)
         self.migrations = MIGRATIONS if migrations is None else migrations
         self._local = threading.local()
         self._migrated = False

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from containerkit.errors import ContainerKitError, InterruptedError_, NotFoundError
 from containerkit.redaction import redact, redact_data
 from containerkit.store import owner
-from containerkit.store.db import Database
+from containerkit.store.db import Connection, Database
 
 RunStatus = Literal["pending", "running", "succeeded", "failed", "cancelling", "cancelled"]
 StepStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
@@ -65,6 +64,9 @@ class RunRecord(_R):
     steps: list[StepState]
 
 
+_STEP_COLS = "step_id, status, attempts, started_at, ended_at, job_id, outputs, error_code, error_message, reason"
+
+
 class RunStore:
     def __init__(self, db: Database, clock: Callable[[], float]) -> None:
         self.db = db
@@ -103,7 +105,10 @@ class RunStore:
         row = conn.execute("SELECT * FROM workflow_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise self._missing(conn, run_id)
-        steps = conn.execute("SELECT * FROM workflow_steps WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
+        steps = conn.execute(
+            f"SELECT {_STEP_COLS} FROM workflow_steps WHERE run_id = ? ORDER BY rowid",  # noqa: S608 - constant columns
+            (run_id,),
+        ).fetchall()
         data = dict(row)
         data["spec"] = json.loads(data["spec"])
         data["inputs"] = json.loads(data["inputs"])
@@ -139,7 +144,7 @@ class RunStore:
                 ),
             )
 
-    def _missing(self, conn: sqlite3.Connection, run_id: str) -> NotFoundError:
+    def _missing(self, conn: Connection, run_id: str) -> NotFoundError:
         """No such run: say so, or say when and why it was removed."""
         row = conn.execute("SELECT * FROM removed_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:

@@ -1,9 +1,8 @@
 """The session store: sessions, state documents, jobs, errors, artifacts, expiry.
 
-Sync sqlite3 with short transactions. Session state is a JSON document with a
-version number: :meth:`SessionStore.update_state` applies a function under an
-optimistic version check and retries on conflict, so concurrent writers never
-lose an update.
+Synchronous, with short transactions, on SQLite or PostgreSQL (:mod:`containerkit.store.db`). Session state is a
+JSON document with a version number: :meth:`SessionStore.update_state` applies a function under an optimistic version
+check and retries on conflict, so concurrent writers never lose an update.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import hashlib
 import json
 import logging
 import shutil
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -34,7 +32,7 @@ from containerkit.errors import (
 )
 from containerkit.redaction import redact, redact_data, redact_strings
 from containerkit.store import owner
-from containerkit.store.db import Database
+from containerkit.store.db import Connection, Row, open_database
 from containerkit.store.records import (
     ArtifactInfo,
     ErrorRecord,
@@ -59,7 +57,9 @@ _JOB_COLUMNS = (
     "error_message",
 )
 _JOB_JSON = ", ".join(f"'{c}', {c}" for c in _JOB_COLUMNS) + ", 'params', json(params)"
+_JOB_SELECT = ", ".join((*_JOB_COLUMNS, "params", "owner"))
 _JOBS = TypeAdapter(list[JobRecord])
+_ARTIFACT_COLS = "id, session_id, job_id, kind, name, media_type, path, digest, size, created_at"
 _TEXT_TYPES = ("text/", "application/json", "application/yaml", "application/sarif", "application/vnd.cyclonedx")
 StateUpdate = Callable[[dict[str, Any]], dict[str, Any] | None]
 _SESSION_COLS = "id, created_at, last_access, expires_at, workspace_dir, labels, state, version"
@@ -72,7 +72,7 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def _session_info(row: sqlite3.Row) -> SessionInfo:
+def _session_info(row: Row) -> SessionInfo:
     state = json.loads(row["state"])
     return SessionInfo(
         id=row["id"],
@@ -110,7 +110,7 @@ class SessionStore:
 
     def __init__(
         self,
-        path: Path,
+        location: Path | str,
         workspace_root: Path,
         *,
         ttl_s: float = 24 * 3600,
@@ -119,10 +119,11 @@ class SessionStore:
         clock: Callable[[], float] = time.time,
         migrations: list[str] | None = None,
     ) -> None:
-        self.db = Database(path, migrations)
+        self.db = open_database(location, migrations)
         self.db.on_open = self._reclaim_on_open
         self.runs = RunStore(self.db, clock)
-        self.path = path
+        #: the database, for people (a file path, or a URL without its password)
+        self.location = self.db.location
         self.workspace_root = workspace_root
         self.ttl_s = ttl_s
         self.max_sessions = max_sessions
@@ -146,7 +147,7 @@ class SessionStore:
         workspace.mkdir(parents=True, exist_ok=True)
         return self.session_info(sid)
 
-    def _evict_lru(self, conn: sqlite3.Connection, keep: str) -> list[tuple[str, str]]:
+    def _evict_lru(self, conn: Connection, keep: str) -> list[tuple[str, str]]:
         """Over the cap, remove sessions that hold nothing first (no state, labels, artifacts or runs), then the least
         recently used (never ``keep``, the one being created). A session with a running or resumable (failed, cancelled,
         interrupted) workflow run is never
@@ -174,18 +175,21 @@ class SessionStore:
             )
         return self._delete_rows(conn, rows, "evicted: more than max_sessions")
 
-    def _delete_rows(self, conn: sqlite3.Connection, rows: list[sqlite3.Row], reason: str) -> list[tuple[str, str]]:
+    def _delete_rows(self, conn: Connection, rows: list[Row], reason: str) -> list[tuple[str, str]]:
         now = self.clock()
         gone = []
         for row in rows:
             conn.execute(
-                "INSERT OR REPLACE INTO removed_runs(id, session_id, name, status, removed_at, reason)"
-                " SELECT id, session_id, name, status, ?, ? FROM workflow_runs WHERE session_id = ?",
+                "INSERT INTO removed_runs(id, session_id, name, status, removed_at, reason)"
+                " SELECT id, session_id, name, status, ?, ? FROM workflow_runs WHERE session_id = ?"
+                " ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, name = excluded.name,"
+                " status = excluded.status, removed_at = excluded.removed_at, reason = excluded.reason",
                 (now, f"removed with its session {row['id']} ({reason})", row["id"]),
             )
             conn.execute("DELETE FROM sessions WHERE id = ?", (row["id"],))
             conn.execute(
-                "INSERT OR REPLACE INTO expired_sessions(id, expired_at, reason) VALUES (?,?,?)",
+                "INSERT INTO expired_sessions(id, expired_at, reason) VALUES (?,?,?)"
+                " ON CONFLICT (id) DO UPDATE SET expired_at = excluded.expired_at, reason = excluded.reason",
                 (row["id"], now, reason),
             )
             gone.append((row["id"], row["workspace_dir"]))
@@ -195,7 +199,7 @@ class SessionStore:
         for _, workspace in gone:
             shutil.rmtree(workspace, ignore_errors=True)
 
-    def _missing(self, conn: sqlite3.Connection, session_id: str) -> ContainerKitError:
+    def _missing(self, conn: Connection, session_id: str) -> ContainerKitError:
         row = conn.execute("SELECT expired_at, reason FROM expired_sessions WHERE id = ?", (session_id,)).fetchone()
         if row is not None:
             return SessionExpiredError(
@@ -219,7 +223,7 @@ class SessionStore:
             row = self._touch_row(conn, session_id, now)
         return _session_info(row)
 
-    def _touch_row(self, conn: sqlite3.Connection, session_id: str, now: float) -> sqlite3.Row:
+    def _touch_row(self, conn: Connection, session_id: str, now: float) -> Row:
         row = conn.execute(_SELECT_ONE, (session_id,)).fetchone()
         if row is None:
             raise self._missing(conn, session_id)
@@ -232,7 +236,7 @@ class SessionStore:
         conn.execute(
             "UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ?", (now, now + self.ttl_s, session_id)
         )
-        return cast(sqlite3.Row, row)
+        return cast(Row, row)
 
     def session_info(self, session_id: str) -> SessionInfo:
         conn = self.db.connection()
@@ -271,7 +275,7 @@ class SessionStore:
         self._remove_workspaces(gone)
 
     def set_labels(self, session_id: str, add: list[str] | None = None, remove: list[str] | None = None) -> SessionInfo:
-        def change(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
+        def change(conn: Connection, row: Row) -> None:
             labels = set(json.loads(row["labels"])) | set(add or [])
             labels -= set(remove or [])
             conn.execute("UPDATE sessions SET labels = ? WHERE id = ?", (json.dumps(sorted(labels)), session_id))
@@ -383,7 +387,8 @@ class SessionStore:
             )
 
     def get_job(self, job_id: str) -> JobRecord:
-        row = self.db.connection().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        conn = self.db.connection()
+        row = conn.execute(f"SELECT {_JOB_SELECT} FROM jobs WHERE id = ?", (job_id,)).fetchone()  # noqa: S608
         if row is None:
             raise NotFoundError(f"no job {job_id!r}", hint="Job ids are printed by every tool result (job_id).")
         return JobRecord(**{**dict(row), "params": json.loads(row["params"])})
@@ -394,7 +399,7 @@ class SessionStore:
             self.db.connection()
             .execute(
                 f"SELECT COALESCE(json_group_array(json_object({_JOB_JSON})), '[]') "  # noqa: S608 - constant columns
-                "FROM (SELECT * FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?)",
+                "FROM (SELECT * FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?) AS recent",
                 (session_id, limit),
             )
             .fetchone()
@@ -503,15 +508,12 @@ class SessionStore:
                         info.created_at,
                     ),
                 )
-        except sqlite3.IntegrityError as e:
+        except self.db.integrity_errors as e:
             raise self._missing(self.db.connection(), session_id) from e
         return info
 
     def list_artifacts(self, session_id: str, kind: str | None = None) -> list[ArtifactInfo]:
-        sql = (
-            "SELECT id, session_id, job_id, kind, name, media_type, path, digest, size, created_at FROM artifacts "
-            "WHERE session_id = ?"
-        )
+        sql = f"SELECT {_ARTIFACT_COLS} FROM artifacts WHERE session_id = ?"  # noqa: S608 - constant columns
         args: list[Any] = [session_id]
         if kind:
             sql += " AND kind = ?"
@@ -520,7 +522,11 @@ class SessionStore:
         return [ArtifactInfo(**dict(r)) for r in rows]
 
     def get_artifact(self, artifact_id: str) -> tuple[ArtifactInfo, bytes]:
-        row = self.db.connection().execute("SELECT * FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
+        row = (
+            self.db.connection()
+            .execute(f"SELECT {_ARTIFACT_COLS}, content FROM artifacts WHERE id = ?", (artifact_id,))  # noqa: S608
+            .fetchone()
+        )
         if row is None:
             raise NotFoundError(f"no artifact {artifact_id!r}")
         data = dict(row)
@@ -541,7 +547,10 @@ class SessionStore:
     def _reclaim_on_open(self) -> None:
         try:
             self.reclaim()
-        except (sqlite3.Error, StoreError) as e:  # never stops the call that opened the store
+        except Exception as e:
+            if not isinstance(e, (StoreError, *self.db.errors)):
+                raise
+            # a database error here never stops the call that opened the store
             log.warning("could not check for jobs left running by a killed process: %s", e)
 
     def reclaim(self) -> int:

@@ -179,7 +179,7 @@ async def server_status(ctx: ToolContext, params: StatusParams) -> ServerStatusR
     engine = await _engine_status(ctx) if params.check_engine else None
     return ServerStatusResult(
         version=__version__,
-        store_path=str(ctx.store.path),
+        store_path=ctx.store.location,
         schema_version=ctx.store.db.schema_version(),
         counts=ctx.store.counts(),
         engine=engine,
