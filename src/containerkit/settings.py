@@ -126,6 +126,12 @@ class SandboxSettings(_Group):
 
 class WorkflowSettings(_Group):
     max_parallel: int = Field(4, ge=1)
+    lease_s: float = Field(
+        30.0,
+        ge=1,
+        description="A run a server executes is held under a lease of this length, renewed every third of it; when "
+        "it lapses (its server was killed) another server on the same store takes the run over and resumes it.",
+    )
     routing_rules: Path | None = Field(None, description="YAML file overriding the default failure-routing rules.")
 
 

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         """Run the MCP server (for Claude Desktop, VS Code and other MCP clients)."""
         from containerkit.app import build_app
         from containerkit.mcp.server import Exposure, LazyApp
-        from containerkit.mcp.transports import check_bind, resolve_token, serve_http, serve_stdio
+        from containerkit.mcp.transports import as_server, check_bind, resolve_token, serve_http, serve_stdio
 
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         try:
@@ -46,14 +46,14 @@ def register(app: typer.Typer) -> None:
             if metrics_port is not None:
                 _serve_metrics(metrics_host, metrics_port)
             if transport == "stdio":  # settings and store are read by the first request that needs them
-                lazy = LazyApp(build_app)
+                lazy = LazyApp(lambda: as_server(build_app()))
                 try:
                     anyio.run(serve_stdio, lazy, exposure)
                 finally:
                     if lazy.built is not None and lazy.built.services.store_opened:
                         lazy.built.services.store.close()
             elif transport == "http":
-                ck = get_app()
+                ck = as_server(get_app())
                 token = resolve_token(ck, token_file)
                 check_bind(host, token)
                 print(

@@ -12,6 +12,7 @@ import anyio
 from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
 
+from containerkit import logs
 from containerkit.app import App
 from containerkit.errors import ConfigError, ContainerKitError
 from containerkit.mcp.server import Exposure, InFlight, LazyApp, build_server
@@ -28,6 +29,7 @@ async def serve_stdio(app: App | LazyApp, exposure: Exposure | None = None) -> N
     lazy = app if isinstance(app, LazyApp) else LazyApp(lambda: app)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_sweeper, lazy)
+        tg.start_soon(_take_over, lazy, FIRST_SWEEP_S)
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
         tg.cancel_scope.cancel()
@@ -49,6 +51,47 @@ async def _sweeper(app: App | LazyApp) -> None:
     while True:
         await anyio.to_thread.run_sync(app.services.store.sweep)
         await anyio.sleep(app.settings.store.sweep_interval_s)
+
+
+def as_server(app: App) -> App:
+    """The app of a server process: the workflow runs it starts are held under a lease (``workflow.lease_s``)."""
+    app.services.run_lease_s = app.settings.workflow.lease_s
+    return app
+
+
+async def _take_over(app: App | LazyApp, first_s: float) -> None:
+    """Every third of a lease, take over the runs whose server is gone (their lease lapsed, or their owner on this
+    host died) and resume each from its first unfinished step."""
+    await anyio.sleep(first_s)
+    if isinstance(app, LazyApp):
+        try:
+            app = app()
+        except ContainerKitError as e:
+            log.warning("not taking over workflow runs: %s", e.message)
+            return
+    lease_s = app.settings.workflow.lease_s
+    async with anyio.create_task_group() as tg:
+        while True:
+            try:
+                claimed = await anyio.to_thread.run_sync(app.services.store.runs.claim_lapsed, lease_s)
+            except ContainerKitError as e:
+                log.warning("could not look for workflow runs to take over: %s", e.message)
+                claimed = []
+            for run_id in claimed:
+                log.warning("taking over workflow run %s: the server that ran it is gone", run_id)
+                tg.start_soon(_resume_taken, app, run_id)
+            await anyio.sleep(lease_s / 3)
+
+
+async def _resume_taken(app: App, run_id: str) -> None:
+    from containerkit.workflow.tools import takeover_runner
+
+    with logs.bind(run=run_id):
+        try:
+            run = await takeover_runner(app.services).resume(run_id)
+            log.warning("workflow run %s, taken over, ended %s", run_id, run.status)
+        except ContainerKitError as e:
+            log.warning("workflow run %s, taken over, failed: %s: %s", run_id, e.code, e.message)
 
 
 def is_loopback(host: str) -> bool:
@@ -183,5 +226,6 @@ async def serve_http(app: App, host: str, port: int, token: str | None, exposure
     server = _Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_sweeper, app)
+        tg.start_soon(_take_over, app, 1.0)
         await server.serve()
         tg.cancel_scope.cancel()

@@ -59,6 +59,11 @@ class RunRecord(_R):
     updated_at: float
     pid: int | None
     owner: str | None = Field(None, description="host:pid:start of the process running it (while it runs).")
+    lease_until: float | None = Field(
+        None,
+        description="A run a server executes: until when its owner holds it (renewed while it runs); after that "
+        "another server on the same store takes it over.",
+    )
     error_code: str | None
     error_message: str | None
     steps: list[StepState]
@@ -73,15 +78,23 @@ class RunStore:
         self.clock = clock
 
     def create(
-        self, session_id: str, name: str, spec: dict[str, Any], inputs: dict[str, Any], step_ids: list[str], pid: int
+        self,
+        session_id: str,
+        name: str,
+        spec: dict[str, Any],
+        inputs: dict[str, Any],
+        step_ids: list[str],
+        pid: int,
+        lease_s: float | None = None,
     ) -> str:
+        """A new running run (``lease_s``: held under a lease of that many seconds, renewed by :meth:`renew_lease`)."""
         run_id = uuid.uuid4().hex[:16]
         now = self.clock()
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO workflow_runs(id, session_id, name, spec, inputs, status, created_at, updated_at, pid, "
-                "owner)"
-                " VALUES (?,?,?,?,?, 'running', ?, ?, ?, ?)",
+                "owner, lease_until)"
+                " VALUES (?,?,?,?,?, 'running', ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     session_id,
@@ -92,6 +105,7 @@ class RunStore:
                     now,
                     pid,
                     owner.current() if pid == os.getpid() else None,
+                    None if lease_s is None else now + lease_s,
                 ),
             )
             conn.executemany(
@@ -175,6 +189,7 @@ class RunStore:
             r
             for r in conn.execute(
                 "SELECT id, status, pid, owner FROM workflow_runs WHERE status IN ('pending', 'running', 'cancelling')"
+                " AND lease_until IS NULL"  # a leased run is taken over by a server when its lease lapses
             ).fetchall()
             if owner.gone(r["owner"], r["pid"])
         ]
@@ -196,6 +211,51 @@ class RunStore:
                     (done, self.clock(), err.code, err.message, r["id"], r["status"]),
                 )
         return [r["id"] for r in rows]
+
+    def renew_lease(self, run_id: str, lease_s: float) -> bool:
+        """Extend this process's lease on a run it executes. False: it is not this process's any more (another
+        server took it over after the lease lapsed) — the caller stops executing it."""
+        cur = self.db.connection().execute(
+            "UPDATE workflow_runs SET lease_until = ? WHERE id = ? AND owner = ? AND status IN "
+            "('pending', 'running', 'cancelling')",
+            (self.clock() + lease_s, run_id, owner.current()),
+        )
+        return cur.rowcount == 1
+
+    def claim_lapsed(self, lease_s: float) -> list[str]:
+        """Take over the leased runs whose lease has lapsed, or whose owner on this host is gone: this process
+        becomes their owner under a new lease (one process wins each run). Returns the run ids, to resume."""
+        now = self.clock()
+        conn = self.db.connection()
+        candidates = [
+            r
+            for r in conn.execute(
+                "SELECT id, owner, pid, lease_until FROM workflow_runs WHERE lease_until IS NOT NULL"
+                " AND status IN ('pending', 'running', 'cancelling')"
+            ).fetchall()
+            if r["lease_until"] < now or owner.gone(r["owner"], r["pid"])
+        ]
+        claimed = []
+        for r in candidates:
+            with self.db.transaction() as tx:
+                cur = tx.execute(
+                    "UPDATE workflow_runs SET owner = ?, pid = ?, lease_until = ?"
+                    " WHERE id = ? AND owner IS NOT DISTINCT FROM ? AND lease_until = ?",
+                    (owner.current(), os.getpid(), now + lease_s, r["id"], r["owner"], r["lease_until"]),
+                )
+                if cur.rowcount == 1:
+                    tx.execute(
+                        "INSERT INTO workflow_events(run_id, step_id, kind, detail, created_at) VALUES (?,?,?,?,?)",
+                        (
+                            r["id"],
+                            None,
+                            "takeover",
+                            json.dumps({"from": r["owner"], "to": owner.current(), "lease_until": r["lease_until"]}),
+                            now,
+                        ),
+                    )
+                    claimed.append(r["id"])
+        return claimed
 
     def run_status(self, run_id: str) -> RunStatus:
         conn = self.db.connection()

@@ -122,6 +122,11 @@ MIGRATIONS: list[str] = [
         reason      TEXT NOT NULL
     );
     """,
+    # 4: a run that a server executes holds a lease its owner renews; when it lapses, another server takes it over
+    """
+    ALTER TABLE workflow_runs ADD COLUMN lease_until REAL;
+    CREATE INDEX workflow_runs_leased ON workflow_runs(lease_until) WHERE lease_until IS NOT NULL;
+    """,
 ]
 
 #: The same schema on PostgreSQL, version for version (a test checks the two lists are as long and make the same
@@ -242,6 +247,10 @@ PG_MIGRATIONS: list[str] = [
         removed_at  DOUBLE PRECISION NOT NULL,
         reason      TEXT NOT NULL
     );
+    """,
+    """
+    ALTER TABLE workflow_runs ADD COLUMN lease_until DOUBLE PRECISION;
+    CREATE INDEX workflow_runs_leased ON workflow_runs(lease_until) WHERE lease_until IS NOT NULL;
     """,
 ]
 

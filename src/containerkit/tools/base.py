@@ -190,6 +190,8 @@ class Services:
         self.settings = settings
         self._store = store
         self._instances: dict[object, object] = {}
+        #: set by ``serve``: the workflow runs this process starts are held under a lease of this many seconds
+        self.run_lease_s: float | None = None
 
     @property
     def store(self) -> SessionStore:

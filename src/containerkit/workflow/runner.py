@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,7 @@ class WorkflowRunner:
         max_parallel: int | None = None,
         apply_fixes: bool = False,
         owner: ToolContext | None = None,
+        lease_s: float | None = None,
     ) -> None:
         self.registry = registry
         self.services = services
@@ -120,6 +122,8 @@ class WorkflowRunner:
         self.router = router
         self.apply_fixes = apply_fixes
         self.owner = owner
+        #: a server's runs are held under a lease renewed while they run (another server takes a lapsed one over)
+        self.lease_s = lease_s
         self.max_parallel = max_parallel or services.settings.workflow.max_parallel
 
     # --- entry points -------------------------------------------------------------------
@@ -138,7 +142,13 @@ class WorkflowRunner:
                 details={"problems": list(problems)},
             )
         run_id = self.runs.create(
-            session_id, spec.name, spec.model_dump(mode="json"), merged, [s.id for s in spec.steps], os.getpid()
+            session_id,
+            spec.name,
+            spec.model_dump(mode="json"),
+            merged,
+            [s.id for s in spec.steps],
+            os.getpid(),
+            lease_s=self.lease_s,
         )
         return await self._execute(run_id)
 
@@ -163,6 +173,8 @@ class WorkflowRunner:
                 self.runs.set_step(run_id, step.step_id, "pending", reason="reset by resume")
         self.runs.add_event(run_id, "resume", {"kept": kept, "previous_status": run.status})
         self.runs.set_run(run_id, "running", pid=os.getpid())
+        if self.lease_s is not None:
+            self.runs.renew_lease(run_id, self.lease_s)
         return await self._execute(run_id)
 
     # --- execution -----------------------------------------------------------------------
@@ -195,6 +207,8 @@ class WorkflowRunner:
                 run_id, state, f"stopped to ask the client ({need}); the call is repeated with the answer"
             )
             raise need from None
+        if state.lease_lost:
+            return self.runs.get(run_id)  # its new owner finishes it
         if state.cancel_requested:
             self._finish_cancelled(run_id, state, "cancelled by request")
         else:
@@ -345,12 +359,21 @@ class WorkflowRunner:
         return decision
 
     async def _watch_cancel(self, run_id: str, scope: anyio.CancelScope, state: _RunState) -> None:
+        """Poll for a cancel request; under a lease, renew it (the heartbeat) every third of its length."""
+        renewed = time.monotonic()
         while True:
             await anyio.sleep(CANCEL_POLL_S)
             if self.runs.run_status(run_id) == "cancelling":
                 state.cancel_requested = True
                 scope.cancel()
                 return
+            if self.lease_s is not None and time.monotonic() - renewed >= self.lease_s / 3:
+                renewed = time.monotonic()
+                if not self.runs.renew_lease(run_id, self.lease_s):
+                    log.warning("workflow run %s was taken over by another server: this one stops executing it", run_id)
+                    state.lease_lost = True
+                    scope.cancel()
+                    return
 
     def _finish_cancelled(self, run_id: str, state: _RunState, reason: str) -> None:
         for step_id, status in state.status.items():
@@ -452,6 +475,7 @@ class _RunState:
         self.optional: set[str] = set()
         self.changed = anyio.Event()
         self.cancel_requested = False
+        self.lease_lost = False  # another server took the run over: stop without writing its end
         self.progress = RunProgress(
             progress, spec.steps, {step_id for step_id, st in self.status.items() if st in _TERMINAL}
         )

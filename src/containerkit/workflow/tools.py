@@ -12,7 +12,7 @@ from containerkit.errors import ContainerKitError
 from containerkit.findings import Finding
 from containerkit.store import owner
 from containerkit.store.runs import RunEvent, RunRecord
-from containerkit.tools.base import Model, ToolContext, ToolParams, ToolResult, ValidateResult
+from containerkit.tools.base import Model, Services, ToolContext, ToolParams, ToolResult, ValidateResult
 from containerkit.tools.files import FileWrite, write_file
 from containerkit.tools.registry import REGISTRY
 from containerkit.workflow.runner import WorkflowRunner, run_failed_error
@@ -144,7 +144,15 @@ def _runner(ctx: ToolContext, max_parallel: int | None = None, *, apply_fixes: b
         max_parallel=max_parallel,
         apply_fixes=apply_fixes,
         owner=ctx,
+        lease_s=ctx.services.run_lease_s,
     )
+
+
+def takeover_runner(services: Services) -> WorkflowRunner:
+    """The runner a server resumes a run with after taking it over (no client: no progress, sampling or roots)."""
+    from containerkit.workflow.routing import default_router
+
+    return WorkflowRunner(REGISTRY, services, router=default_router(services), lease_s=services.run_lease_s)
 
 
 @REGISTRY.tool(
