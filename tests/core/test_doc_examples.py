@@ -34,6 +34,7 @@ MUST_SUCCEED = (
     "containerkit status",
     "containerkit sessions list",
     "containerkit containerize examples/hello-flask",
+    "containerkit containerize-many examples/",
     "containerkit db status",
     "containerkit scan-secrets ./ctx",
 )

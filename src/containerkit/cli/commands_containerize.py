@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -13,6 +14,7 @@ from containerkit.cli.runner import invoke
 
 if TYPE_CHECKING:
     from containerkit.workflow.containerize import ContainerizeResult
+    from containerkit.workflow.many import ManyResult
 
 
 def _render(out: Console, result: ContainerizeResult) -> None:
@@ -46,7 +48,60 @@ def _render(out: Console, result: ContainerizeResult) -> None:
     out.print(f"report: containerkit sessions show {result.session_id}  (artifacts containerize-report.md/.json)")
 
 
+def _render_many(out: Console, result: ManyResult) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"containerize-many: {result.succeeded} succeeded, {result.failed} failed of {result.total}")
+    columns = ["repository", "outcome", "image", "size", "findings", "time"]
+    for column in [*columns, *(["why it failed"] if result.failed else [])]:
+        table.add_column(column, overflow="fold")
+    for repo in result.repos:
+        size = f"{repo.size_bytes / 1e6:.0f} MB" if repo.size_bytes else "-"
+        findings = ", ".join(f"{n} {sev}" for sev, n in repo.findings.items()) or "-"
+        style = "green" if repo.outcome == "succeeded" else "red"
+        table.add_row(
+            repo.target if "://" in repo.target or repo.target.startswith("git@") else Path(repo.target).name,
+            Text(repo.outcome, style),
+            repo.image or "-",
+            size,
+            findings,
+            f"{repo.duration_s:.0f} s",
+            *([repo.failure or ""] if result.failed else []),
+        )
+    out.print(table)
+    if result.already_done:
+        out.print(Text(f"{result.already_done} finished in an earlier run: kept from the report", "dim"))
+    out.print(f"report: {result.report_path}")
+
+
 def register(app: typer.Typer) -> None:
+    @app.command("containerize-many")
+    def containerize_many(
+        source: str = typer.Argument(..., help="A file of repository paths or git URLs, or a directory of checkouts."),
+        parallel: int = typer.Option(2, "--parallel", "-p", help="Repositories containerized at the same time."),
+        report: str = typer.Option(None, "--report", help="JSON report (run again with it to skip finished ones)."),
+        retry_failed: bool = typer.Option(False, "--retry-failed", help="Run the failed ones of the report again."),
+        registry: str = typer.Option(None, "--registry", help="Registry to push every image to."),
+        tag: str = typer.Option("latest-build", "--tag", help="Image tag."),
+        until: str = typer.Option(None, "--until", help="Stop each pipeline after this step."),
+        as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    ) -> None:
+        """The containerize pipeline over many repositories, a few at a time; resumable through its report."""
+        params = {
+            "source": source,
+            "parallel": parallel,
+            "report": report,
+            "retry_failed": retry_failed,
+            "registry": registry,
+            "tag": tag,
+            "until": until,
+        }
+        result = invoke(
+            "containerize_many", params, as_json=as_json, render=_render_many, progress_title="containerize-many"
+        )
+        if result.failed:
+            raise typer.Exit(1)  # a CI job over many repositories fails when one of them does
+
     @app.command("containerize")
     def containerize(
         path: str = typer.Argument(..., help="Repository path or git URL."),

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "analyze": "commands_analyze",
     "cluster": "commands_cluster",
     "containerize": "commands_containerize",
+    "containerize-many": "commands_containerize",
     "deploy": "commands_deploy",
     "verify": "commands_deploy",
     "dockerfile": "commands_dockerfile",

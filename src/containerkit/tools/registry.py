@@ -186,7 +186,7 @@ class ToolInfo(EffectHints):
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: the modules whose imports register tools: every tool group of this package, and the workflow tools
 _INFRA = {"base", "registry"}
-_EXTRA_MODULES = ("containerkit.workflow.containerize", "containerkit.workflow.tools")
+_EXTRA_MODULES = ("containerkit.workflow.containerize", "containerkit.workflow.tools", "containerkit.workflow.many")
 _INDEX_FORMAT = 2
 
 
