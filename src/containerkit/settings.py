@@ -43,6 +43,12 @@ class EngineSettings(_Group):
     podman_socket: str | None = None
     max_context_mb: int = Field(500, ge=1, description="Build contexts larger than this are refused.")
     build_timeout_s: float = Field(1800.0, gt=0)
+    pool: list[str] = Field(
+        default_factory=list,
+        description="Several engines (Docker endpoints as DOCKER_HOST spells them: unix://, tcp:// with the DOCKER_TLS "
+        "variables, ssh://): builds go to the least busy one that answers, and are run again on the next when theirs "
+        "dies; what is done with an image afterwards goes to the engine that has it. Empty: docker_host alone.",
+    )
 
 
 class RegistrySettings(_Group):

@@ -22,6 +22,8 @@ from containerkit.settings import Settings
 from containerkit.store.records import ArtifactInfo, SessionInfo
 
 if TYPE_CHECKING:
+    from containerkit.engine.pool import EnginePool
+    from containerkit.engine.service import Engine
     from containerkit.store import SessionStore
 
 log = logging.getLogger(__name__)
@@ -261,6 +263,16 @@ class ToolContext:
         if self.session.workspace_dir:
             roots.append(self.workspace.resolve())
         return roots
+
+    def engines(self) -> EnginePool:
+        """The container engines: ``engine.pool``, or the one configured engine."""
+        from containerkit.engine.pool import EnginePool
+
+        return self.services.get(EnginePool, EnginePool.from_settings)
+
+    async def engine_for(self, image: str) -> Engine:
+        """The engine holding ``image`` (in a pool: the one that built it, or the first that has it)."""
+        return await self.engines().for_image(image)
 
     def resolve_path(self, raw: str | Path, *, must_exist: bool = True) -> Path:
         """Resolve a user-given path (symlinks included) and check it is inside the allowed roots.

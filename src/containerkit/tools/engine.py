@@ -10,7 +10,6 @@ from pydantic import Field
 from containerkit import metrics
 from containerkit.engine.builder import BuildOptions
 from containerkit.engine.models import BuildStep, CacheInfo, ImageInfo, StrategyChoice
-from containerkit.engine.service import Engine
 from containerkit.errors import InvalidInputError
 from containerkit.imageref import parse_reference
 from containerkit.redaction import redact
@@ -20,10 +19,6 @@ from containerkit.tools.images import policy_of
 from containerkit.tools.registry import REGISTRY
 
 Strategy = Literal["auto", "buildkit", "docker", "podman"]
-
-
-def engine_of(ctx: ToolContext) -> Engine:
-    return ctx.services.get(Engine, Engine.from_settings)
 
 
 class BuildImageParams(ToolParams):
@@ -114,8 +109,7 @@ async def build_image(ctx: ToolContext, params: BuildImageParams) -> BuildImageR
     def store_log(text: str) -> None:
         log_ids.append(ctx.artifact("build_log", "build.log", redact(text)).id)
 
-    engine = engine_of(ctx)
-    outcome = await engine.build(options, ctx.report, store_log)
+    engine, outcome = await ctx.engines().build(options, ctx.report, store_log)
     info = await engine.inspect(outcome.image_id)
     return BuildImageResult(
         image_id=outcome.image_id,
@@ -163,7 +157,7 @@ async def tag_image(ctx: ToolContext, params: TagImageParams) -> ImageResult:
     familiar = target.familiar
     repo, _, tag = familiar.rpartition(":")
     async with reference_lock(policy_of(ctx).lock_dir, target.canonical):  # never moves a tag another run is pushing
-        info = await engine_of(ctx).tag(source, repo, tag)
+        info = await (await ctx.engine_for(source)).tag(source, repo, tag)
     return ImageResult(reference=target.canonical, image=info)
 
 
@@ -185,5 +179,5 @@ async def inspect_image(ctx: ToolContext, params: InspectImageParams) -> ImageRe
     if params.reference.startswith("-"):
         raise InvalidInputError(f"reference {params.reference!r} starts with '-'")
     ref = params.reference if params.reference.startswith("sha256:") else parse_reference(params.reference).familiar
-    info = await engine_of(ctx).inspect(ref)
+    info = await (await ctx.engine_for(ref)).inspect(ref)
     return ImageResult(reference=ref, image=info)

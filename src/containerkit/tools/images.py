@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 
 from containerkit import metrics
-from containerkit.engine.service import Engine
 from containerkit.errors import InvalidInputError
 from containerkit.imageref import TAG_RE, parse_reference, parse_repository
 from containerkit.registry.credentials import CredentialResolver, Credentials, make_credentials
@@ -102,7 +101,7 @@ class TransferResult(ToolResult):
 async def push_image(ctx: ToolContext, params: PushParams) -> TransferResult:
     explicit = params.explicit()
     ref = parse_reference(params.reference)
-    engine = ctx.services.get(Engine, Engine.from_settings)
+    engine = await ctx.engine_for(params.image or ref.familiar)
     report = await push(engine, resolver_of(ctx), ref, explicit, policy_of(ctx), ctx.report, image=params.image)
     return TransferResult(transfer=report)
 
@@ -121,7 +120,7 @@ async def push_image(ctx: ToolContext, params: PushParams) -> TransferResult:
 async def pull_image(ctx: ToolContext, params: TransferParams) -> TransferResult:
     explicit = params.explicit()
     ref = parse_reference(params.reference)
-    engine = ctx.services.get(Engine, Engine.from_settings)
+    engine = ctx.engines().default
     report = await pull(engine, resolver_of(ctx), ref, explicit, policy_of(ctx), ctx.report)
     return TransferResult(transfer=report)
 

@@ -9,7 +9,6 @@ from typing import Any, Literal, cast
 
 from pydantic import Field
 
-from containerkit.engine.service import Engine
 from containerkit.errors import JSONValue, KubernetesError
 from containerkit.imageref import parse_reference
 from containerkit.k8s import cluster
@@ -150,7 +149,7 @@ async def _push_to_local_registry(ctx: ToolContext, image: str, registry: cluste
     ref = parse_reference(image)
     repository = ref.repository.removeprefix("library/")
     target = parse_reference(f"{registry.cluster_address}/{repository}:{ref.tag or 'latest'}")
-    engine = ctx.services.get(Engine, Engine.from_settings)
+    engine = await ctx.engine_for(image)
     await engine.tag(image, f"{target.registry}/{target.repository}", target.tag or "latest")
     policy = policy_of(ctx)
     local = replace(policy, insecure=(*policy.insecure, registry.cluster_address, f"127.0.0.1:{registry.port}"))
@@ -172,7 +171,7 @@ async def _prepare_existing(ctx: ToolContext, params: PrepareClusterParams, cont
     warnings: list[str] = []
     image_arch = None
     if params.image:
-        info = await ctx.services.get(Engine, Engine.from_settings).inspect(params.image)
+        info = await (await ctx.engine_for(params.image)).inspect(params.image)
         image_arch = info.architecture or None
     await ctx.report(0, None, f"preparing {target.context}/{namespace}")
     async with connect(target, field_manager=settings.field_manager, namespace=namespace) as api:

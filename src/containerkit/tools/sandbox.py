@@ -10,7 +10,6 @@ import anyio
 from pydantic import Field, StringConstraints
 
 from containerkit.engine.containers import reap_expired
-from containerkit.engine.service import Engine
 from containerkit.imageref import check_image
 from containerkit.sandbox.policy import Limits, enforce
 from containerkit.sandbox.runner import RunSpec, run_blocking
@@ -25,20 +24,16 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[^=\x00]+$")]
 ENV_DESCRIPTION = "Environment variables (names are non-empty and contain no '=')."
 
 
-async def engine_base_url(ctx: ToolContext) -> str:
-    return ctx.services.get(Engine, Engine.from_settings).docker_endpoint().base_url
-
-
-async def _docker_client(ctx: ToolContext) -> Any:
-    """The engine's client; on the first use in this process, our containers left past their deadline by a killed
-    process are removed (see :mod:`containerkit.engine.containers`)."""
-    engine = ctx.services.get(Engine, Engine.from_settings)
+async def _docker_client(ctx: ToolContext, image: str) -> tuple[Any, str]:
+    """The client and base URL of the engine holding ``image``; on the first use of an engine in this process, our
+    containers left past their deadline by a killed process are removed (see :mod:`containerkit.engine.containers`)."""
+    engine = await ctx.engine_for(image)
     endpoint = engine.docker_endpoint()
     client = await engine.client()
     if endpoint.base_url not in _reaped:
         _reaped.add(endpoint.base_url)
         await anyio.to_thread.run_sync(reap_expired, client)
-    return client
+    return client, endpoint.base_url
 
 
 class SandboxParams(ToolParams):
@@ -106,7 +101,7 @@ async def run_sandboxed(ctx: ToolContext, params: SandboxParams) -> SandboxResul
     )
     enforce(ctx.settings.sandbox, image, limits)
     workspace = ctx.resolve_path(params.workspace) if params.workspace else None
-    client = await _docker_client(ctx)
+    client, base_url = await _docker_client(ctx, image)
     spec = RunSpec(
         image=image,
         command=list(params.command),
@@ -115,7 +110,7 @@ async def run_sandboxed(ctx: ToolContext, params: SandboxParams) -> SandboxResul
         writable=params.writable,
         env=params.env,
         max_changes_bytes=ctx.settings.sandbox.max_changes_bytes,
-        docker_base_url=await engine_base_url(ctx),
+        docker_base_url=base_url,
     )
     cancel = threading.Event()
     await ctx.report(0, None, f"running {' '.join(params.command)[:80]} in {image}")
@@ -206,8 +201,7 @@ async def smoke_test_image(ctx: ToolContext, params: SmokeParams) -> SmokeResult
         "bridge" if params.port else "none",
         policy.max_output_bytes,
     )
-    client = await _docker_client(ctx)
-    base_url = await engine_base_url(ctx)
+    client, base_url = await _docker_client(ctx, image)
     await ctx.report(0, None, f"starting {image}" + (f", waiting for port {params.port}" if params.port else ""))
     outcome = await anyio.to_thread.run_sync(
         lambda: smoke_blocking(

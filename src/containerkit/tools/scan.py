@@ -14,7 +14,6 @@ from pydantic import Field
 from containerkit import metrics
 from containerkit.analysis.models import RepoAnalysis
 from containerkit.engine.containers import save_image
-from containerkit.engine.service import Engine
 from containerkit.errors import (
     EngineError,
     InvalidInputError,
@@ -161,12 +160,13 @@ def _ignoring(
     return replace(outcome, report=report, all_findings=every), expired
 
 
-async def _require_local_image(ctx: ToolContext, image: str) -> None:
-    """The scan reads the engine's image: a missing one is IMAGE_NOT_FOUND (syft would otherwise try to pull it)."""
-    from containerkit.engine.service import Engine
-
+async def _require_local_image(ctx: ToolContext, image: str) -> str | None:
+    """The scan reads the engine's image: a missing one is IMAGE_NOT_FOUND (syft would otherwise try to pull it).
+    Returns the DOCKER_HOST of the engine holding it (None: the default engine), for syft."""
+    engine = await ctx.engine_for(image)
     try:
-        await ctx.services.get(Engine, Engine.from_settings).inspect(image)
+        await engine.inspect(image)
+        return engine.settings.docker_host
     except NotFoundError as e:
         raise EngineError(
             f"image {image} is not present on the engine",
@@ -205,11 +205,13 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
                 hint="Pass an image of the local engine (app:1.0), or sbom_in with a CycloneDX/SPDX file.",
             )
         image = check_image(params.image)
-        await _require_local_image(ctx, image)
+        docker_host = await _require_local_image(ctx, image)
     else:
         image = params.image or sbom_in.name  # the SBOM's own name for the image replaces it once read
+        docker_host = None
     settings = ctx.settings
     scanners = ctx.services.get(ScannerSet, _scanners)
+    docker_host = docker_host or scanners.docker_host
     db_path = ctx.resolve_path(params.db_path) if params.db_path else None
     allow = policy.load_allow_list(ctx.resolve_path(params.allow_file)) if params.allow_file else []
     policies = _policy.load(ctx, params.policy)  # before the slow work: a broken policy is an input error at once
@@ -232,7 +234,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
             min_severity=params.severity,
             repo=repo,
             manifests=manifests,
-            docker_host=scanners.docker_host,
+            docker_host=docker_host,
             timeout=scanners.timeout,
             warnings=warnings,
             sbom_in=sbom_in,
@@ -242,7 +244,7 @@ async def scan_image(ctx: ToolContext, params: ScanImageParams) -> ScanImageResu
             from containerkit.scan.sbom import sbom_document
 
             text = await sbom_document(
-                image, "cyclonedx", ctx.workspace / "scan", docker_host=scanners.docker_host, timeout=scanners.timeout
+                image, "cyclonedx", ctx.workspace / "scan", docker_host=docker_host, timeout=scanners.timeout
             )
             sbom_file = _write_output(ctx, params.sbom_path, text)
             e.details["sbom_written"] = sbom_file
@@ -448,11 +450,15 @@ async def generate_sbom(ctx: ToolContext, params: SbomParams) -> SbomResult:
     from containerkit.scan.sbom import SBOM_FORMATS, sbom_document
 
     image = check_image(params.image)
-    await _require_local_image(ctx, image)
+    docker_host = await _require_local_image(ctx, image)
     scanners = ctx.services.get(ScannerSet, _scanners)
     await ctx.report(0, 1, f"inventorying {image} with syft")
     text = await sbom_document(
-        image, params.format, ctx.workspace / "sbom", docker_host=scanners.docker_host, timeout=scanners.timeout
+        image,
+        params.format,
+        ctx.workspace / "sbom",
+        docker_host=docker_host or scanners.docker_host,
+        timeout=scanners.timeout,
     )
     media_type = SBOM_FORMATS[params.format][1]
     doc = json.loads(text)
@@ -511,7 +517,7 @@ async def scan_secrets(ctx: ToolContext, params: ScanSecretsParams) -> ScanSecre
         report = await anyio.to_thread.run_sync(scan_context, root)
     else:
         image = check_image(params.target)
-        client = await ctx.services.get(Engine, Engine.from_settings).client()
+        client = await (await ctx.engine_for(image)).client()
         with tempfile.TemporaryDirectory(prefix="ck-secrets-") as tmp:  # no session needed for a temporary export
             saved = Path(tmp) / "image.tar"
             with saved.open("wb") as out:

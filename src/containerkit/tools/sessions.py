@@ -188,7 +188,6 @@ async def server_status(ctx: ToolContext, params: StatusParams) -> ServerStatusR
 
 
 async def _engine_status(ctx: ToolContext) -> EngineStatus:
-    from containerkit.engine.service import Engine
 
-    reachable, detail = await ctx.services.get(Engine, Engine.from_settings).ping()
+    reachable, detail = await ctx.engines().default.ping()
     return EngineStatus(reachable=reachable, detail=detail)
