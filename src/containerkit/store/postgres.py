@@ -71,9 +71,8 @@ class _Connection:
         self.raw = raw
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
-        if sql == "BEGIN IMMEDIATE":  # the store's "a write transaction starts here"
-            self.raw.execute("BEGIN")
-            return self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
+        if sql == "BEGIN IMMEDIATE":  # the store's "a write transaction starts here": one round trip for both
+            return self.raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
         return self.raw.execute(translate(sql), parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]], /) -> Any:
