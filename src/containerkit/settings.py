@@ -135,8 +135,9 @@ class WorkflowSettings(_Group):
     lease_s: float = Field(
         30.0,
         ge=1,
-        description="A run a server executes is held under a lease of this length, renewed every third of it; when "
-        "it lapses (its server was killed) another server on the same store takes the run over and resumes it.",
+        description="A run an HTTP server executes is held under a lease of this length, renewed every third of "
+        "it; when it lapses (its server was killed) another server on the same store takes the run over and resumes "
+        "it.",
     )
     routing_rules: Path | None = Field(None, description="YAML file overriding the default failure-routing rules.")
 

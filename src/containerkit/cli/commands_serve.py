@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
             if metrics_port is not None:
                 _serve_metrics(metrics_host, metrics_port)
             if transport == "stdio":  # settings and store are read by the first request that needs them
-                lazy = LazyApp(lambda: as_server(build_app()))
+                lazy = LazyApp(build_app)
                 try:
                     anyio.run(serve_stdio, lazy, exposure)
                 finally:

@@ -36,9 +36,9 @@ class EnginePool:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EnginePool:
-        environ = current_environ()
         if not settings.engine.pool:
-            return cls([Engine(settings.engine, environ)])
+            return cls([Engine.from_settings(settings)])
+        environ = current_environ()
         return cls(
             [Engine(settings.engine.model_copy(update={"docker_host": ep}), environ) for ep in settings.engine.pool]
         )

@@ -29,7 +29,6 @@ async def serve_stdio(app: App | LazyApp, exposure: Exposure | None = None) -> N
     lazy = app if isinstance(app, LazyApp) else LazyApp(lambda: app)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_sweeper, lazy)
-        tg.start_soon(_take_over, lazy, FIRST_SWEEP_S)
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
         tg.cancel_scope.cancel()
@@ -54,21 +53,17 @@ async def _sweeper(app: App | LazyApp) -> None:
 
 
 def as_server(app: App) -> App:
-    """The app of a server process: the workflow runs it starts are held under a lease (``workflow.lease_s``)."""
+    """The app of an HTTP server, one of possibly several on a shared store: the workflow runs it starts are held
+    under a lease (``workflow.lease_s``) that another server takes over when it lapses. (A stdio server belongs to one
+    client: a run it leaves behind is failed and resumable, as a CLI run is — never continued unasked.)"""
     app.services.run_lease_s = app.settings.workflow.lease_s
     return app
 
 
-async def _take_over(app: App | LazyApp, first_s: float) -> None:
+async def _take_over(app: App, first_s: float) -> None:
     """Every third of a lease, take over the runs whose server is gone (their lease lapsed, or their owner on this
     host died) and resume each from its first unfinished step."""
     await anyio.sleep(first_s)
-    if isinstance(app, LazyApp):
-        try:
-            app = app()
-        except ContainerKitError as e:
-            log.warning("not taking over workflow runs: %s", e.message)
-            return
     lease_s = app.settings.workflow.lease_s
     async with anyio.create_task_group() as tg:
         while True:

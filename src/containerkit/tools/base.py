@@ -184,7 +184,7 @@ class Services:
     """The composition root's services, built lazily once, replaceable by tests.
 
     Domain code asks for a service by its key type with a factory that builds it
-    from settings: ``ctx.services.get(Engine, Engine.from_settings)``. Tests call
+    from settings: ``ctx.services.get(EnginePool, EnginePool.from_settings)``. Tests call
     :meth:`provide` with a hand-written fake before the first use.
     """
 
