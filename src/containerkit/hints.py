@@ -21,6 +21,7 @@ CLI_COMMANDS: dict[str, str] = {
     "build_image": "build",
     "cancel_workflow": "workflow cancel",
     "containerize": "containerize",
+    "containerize_many": "containerize-many",
     "db_status": "db status",
     "db_update": "db update",
     "delete_session": "sessions delete",

@@ -145,6 +145,18 @@ class WorkflowSettings(_Group):
 class McpSettings(_Group):
     auth_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport.")
     auth_token_file: Path | None = None
+    oidc_issuer: str | None = Field(
+        None,
+        description="OAuth 2.1 / OIDC issuer whose JWT bearer tokens the HTTP transport accepts (besides the static "
+        "token): signature (the issuer's JWKS), issuer, audience and expiry checked; scopes containerkit, "
+        "containerkit:read and containerkit:<toolset> say which tools a caller sees.",
+    )
+    oidc_audience: str | None = Field(None, description="The audience this server's tokens carry (required).")
+    oidc_jwks_url: str | None = Field(None, description="JWKS URL (default: from the issuer's discovery document).")
+    public_url: str | None = Field(
+        None,
+        description="The MCP endpoint's public URL, for the protected-resource metadata (default http://host:port/mcp).",
+    )
 
 
 class Settings(BaseSettings):

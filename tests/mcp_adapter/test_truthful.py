@@ -48,6 +48,7 @@ CAN_DO: dict[str, set[str]] = {
     "verify_deployment": {"remote"},
     "prepare_cluster": {"adds", "cluster", "remote"},  # a kind cluster; or an existing one: namespace, pull Secret
     "containerize": {"workflow", "remote"},
+    "containerize_many": {"workflow", "remote", "files"},  # the pipeline per repository, and its report file
     "execute_workflow": {"workflow", "remote"},  # the deprecated name of containerize
     "execute_custom_workflow": {"workflow", "remote"},
     "resume_workflow": {"workflow", "remote"},

@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
             elif transport == "http":
                 ck = as_server(get_app())
                 token = resolve_token(ck, token_file)
-                check_bind(host, token)
+                check_bind(host, token, ck.settings.mcp.oidc_issuer is not None)
                 print(
                     f"containerkit MCP server on http://{host}:{port}/mcp"
                     + (" (bearer token required)" if token else ""),

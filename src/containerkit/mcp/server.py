@@ -505,11 +505,40 @@ class Exposure:
     def refusal(self, info: ToolInfo) -> str | None:
         groups = self.groups()
         if groups is not None and info.group not in groups:
-            toolset = next((t for t, g in TOOLSETS.items() if info.group in g), info.group)
+            toolset = toolset_of(info.group)
             return f"it belongs to the toolset {toolset}, which this server does not serve (serve --toolsets)"
         if self.read_only and not info.read_only:
             return "it changes things and this server is read-only (serve --read-only)"
         return None
+
+
+def toolset_of(group: str) -> str:
+    return next((t for t, groups in TOOLSETS.items() if group in groups), group)
+
+
+def scope_refusal(scopes: frozenset[str] | None, info: ToolInfo) -> str | None:
+    """Why a token with ``scopes`` may not use the tool (None: it may; ``scopes`` None: the static token, any tool).
+    The scopes are :mod:`containerkit.mcp.oidc`'s."""
+    from containerkit.mcp.oidc import SCOPE_ALL, SCOPE_READ
+
+    toolset = toolset_of(info.group)
+    if scopes is None or SCOPE_ALL in scopes or f"{SCOPE_ALL}:{toolset}" in scopes:
+        return None
+    if SCOPE_READ in scopes and info.read_only:
+        return None
+    needs = f"{SCOPE_ALL} or {SCOPE_ALL}:{toolset}" + (f" or {SCOPE_READ}" if info.read_only else "")
+    return f"the token's scopes ({' '.join(sorted(scopes)) or 'none'}) do not allow it (it needs {needs})"
+
+
+def _grant_scopes(ctx: Ctx) -> frozenset[str] | None:
+    """The scopes the HTTP request's bearer token granted (None: no OIDC token on this request — stdio, or the
+    static token)."""
+    request = ctx.request
+    scope = getattr(request, "scope", None)
+    if not isinstance(scope, dict):
+        return None
+    grant = (scope.get("state") or {}).get("containerkit_grant")
+    return getattr(grant, "scopes", None)
 
 
 def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure: Exposure | None = None) -> Server[Any]:
@@ -523,23 +552,27 @@ def build_server(app: App | LazyApp, inflight: InFlight | None = None, exposure:
     server_log = logging.getLogger("containerkit")
     if _CAPTURE not in server_log.handlers:
         server_log.addHandler(_CAPTURE)
-    listing: list[types.ListToolsResult] = []  # built at the first tools/list, from the tool index (ADR 0098)
+    # built at the first tools/list, from the tool index (ADR 0098); one per set of token scopes
+    listing: dict[frozenset[str] | None, types.ListToolsResult] = {}
 
     async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        if not listing:
-            listing.append(
-                types.ListToolsResult(
-                    tools=[tool_definition(info) for info in registry.infos() if exposed.refusal(info) is None]
-                )
+        scopes = _grant_scopes(ctx)
+        if scopes not in listing:
+            listing[scopes] = types.ListToolsResult(
+                tools=[
+                    tool_definition(info)
+                    for info in registry.infos()
+                    if exposed.refusal(info) is None and scope_refusal(scopes, info) is None
+                ]
             )
-        return listing[0]
+        return listing[scopes]
 
     async def call_tool(
         ctx: Ctx, params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         try:
             info = registry.index().get(params.name)
-            refusal = exposed.refusal(info) if info is not None else None
+            refusal = (exposed.refusal(info) or scope_refusal(_grant_scopes(ctx), info)) if info is not None else None
             if refusal is not None:
                 raise NotFoundError(
                     f"tool {params.name!r} is not available here: {refusal}",

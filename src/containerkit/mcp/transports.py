@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from containerkit import logs
 from containerkit.app import App
 from containerkit.errors import ConfigError, ContainerKitError
-from containerkit.mcp.server import Exposure, InFlight, LazyApp, build_server
+from containerkit.mcp.oidc import Grant, OidcVerifier, TokenRejectedError, resource_metadata
+from containerkit.mcp.server import TOOLSETS, Exposure, InFlight, LazyApp, build_server
 from containerkit.redaction import register_secret
 
 ASGIApp = Any
@@ -123,37 +125,87 @@ def resolve_token(app: App, token_file: Path | None) -> str | None:
     return token
 
 
+METADATA_PATH = "/.well-known/oauth-protected-resource"
+
+
 class BearerAuth:
-    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` (constant-time compare of the
-    token; the scheme is case-insensitive, RFC 9110 §11.1 / RFC 6750)."""
+    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` — the static token
+    (constant-time compare; the scheme is case-insensitive, RFC 9110 §11.1 / RFC 6750), or with OIDC configured a JWT
+    of the issuer (:mod:`containerkit.mcp.oidc`), whose scopes go with the request to the MCP handlers. With OIDC,
+    the protected-resource metadata is served unauthenticated and every 401 points to it."""
 
-    def __init__(self, inner: ASGIApp, token: str) -> None:
+    def __init__(
+        self,
+        inner: ASGIApp,
+        token: str | None,
+        verifier: OidcVerifier | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         self.inner = inner
-        self.expected = token.encode()
+        self.expected = token.encode() if token else None
+        self.verifier = verifier
+        self.metadata = json.dumps(metadata).encode() if metadata else None
+        self.metadata_url = f"{metadata['resource'].rsplit('/mcp', 1)[0]}{METADATA_PATH}" if metadata else None
 
-    def authorized(self, header: bytes) -> bool:
-        scheme, _, credentials = header.strip().partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self.expected)
+    def _static(self, credentials: bytes) -> bool:
+        return self.expected is not None and hmac.compare_digest(credentials, self.expected)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not self.authorized(given):
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"www-authenticate", b'Bearer realm="containerkit"'),
-                        ],
-                    }
-                )
-                await send(
-                    {"type": "http.response.body", "body": b'{"error": "unauthorized: missing or wrong bearer token"}'}
-                )
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        if self.metadata is not None and scope.get("path", "").startswith(METADATA_PATH):
+            await _send(send, 200, self.metadata, [])
+            return
+        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        scheme, _, credentials = header.strip().partition(b" ")
+        credentials = credentials.strip()
+        if scheme.lower() != b"bearer" or not credentials:
+            await self._unauthorized(send, "invalid_request", "missing bearer token")
+            return
+        if self._static(credentials):
+            grant = Grant(None)
+        elif self.verifier is not None:
+            try:
+                grant = await self.verifier.verify(credentials.decode("ascii", "replace"))
+            except TokenRejectedError as e:
+                log.info("bearer token rejected: %s", e)
+                await self._unauthorized(send, "invalid_token", str(e))
                 return
+        else:
+            await self._unauthorized(send, "invalid_token", "wrong bearer token")
+            return
+        scope.setdefault("state", {})["containerkit_grant"] = grant
         await self.inner(scope, receive, send)
+
+    async def _unauthorized(self, send: Any, error: str, description: str) -> None:
+        challenge = f'Bearer realm="containerkit", error="{error}", error_description="{description}"'
+        if self.metadata_url:
+            challenge += f', resource_metadata="{self.metadata_url}"'
+        body = json.dumps({"error": f"unauthorized: {description}"}).encode()
+        await _send(send, 401, body, [(b"www-authenticate", challenge.encode())])
+
+
+async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), *headers]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def oidc_of(app: App, host: str, port: int) -> tuple[OidcVerifier | None, dict[str, Any] | None]:
+    """The OIDC verifier and the protected-resource metadata, when ``mcp.oidc_issuer`` is set."""
+    mcp = app.settings.mcp
+    if mcp.oidc_issuer is None:
+        return None, None
+    if not mcp.oidc_audience:
+        raise ConfigError(
+            "mcp.oidc_issuer is set without mcp.oidc_audience",
+            hint="Set CONTAINERKIT_MCP__OIDC_AUDIENCE to the audience the issuer puts in this server's tokens.",
+        )
+    resource = mcp.public_url or f"http://{host}:{port}/mcp"
+    verifier = OidcVerifier(mcp.oidc_issuer, mcp.oidc_audience, mcp.oidc_jwks_url)
+    return verifier, resource_metadata(resource, mcp.oidc_issuer, list(TOOLSETS))
 
 
 def rebinding_protection(host: str) -> TransportSecuritySettings | None:
@@ -175,17 +227,23 @@ def rebinding_protection(host: str) -> TransportSecuritySettings | None:
 
 
 def http_app(
-    app: App, host: str, token: str | None, inflight: InFlight | None = None, exposure: Exposure | None = None
+    app: App,
+    host: str,
+    token: str | None,
+    inflight: InFlight | None = None,
+    exposure: Exposure | None = None,
+    port: int = 0,
 ) -> ASGIApp:
     server = build_server(app, inflight, exposure)
     starlette = server.streamable_http_app(
         host=host, stateless_http=False, transport_security=rebinding_protection(host)
     )
-    return BearerAuth(starlette, token) if token else starlette
+    verifier, metadata = oidc_of(app, host, port)
+    return BearerAuth(starlette, token, verifier, metadata) if token or verifier else starlette
 
 
-def check_bind(host: str, token: str | None) -> None:
-    if not is_loopback(host) and not token:
+def check_bind(host: str, token: str | None, oidc: bool = False) -> None:
+    if not is_loopback(host) and not token and not oidc:
         raise ConfigError(
             f"refusing to serve MCP over HTTP on non-loopback address {host} without a bearer token",
             hint="Set CONTAINERKIT_MCP__AUTH_TOKEN or CONTAINERKIT_MCP__AUTH_TOKEN_FILE (or --token-file), or bind "
@@ -202,7 +260,7 @@ async def serve_http(app: App, host: str, port: int, token: str | None, exposure
     cancels the rest (each tool cleans up as on Ctrl-C). The caller closes the store and exits 0."""
     import uvicorn
 
-    check_bind(host, token)
+    check_bind(host, token, app.settings.mcp.oidc_issuer is not None)
     inflight = InFlight()
 
     class _Server(uvicorn.Server):
@@ -211,7 +269,7 @@ async def serve_http(app: App, host: str, port: int, token: str | None, exposure
             await super().shutdown(sockets)
 
     config = uvicorn.Config(
-        http_app(app, host, token, inflight, exposure),
+        http_app(app, host, token, inflight, exposure, port),
         host=host,
         port=port,
         log_level="warning",

@@ -125,7 +125,7 @@ def _outcome(target: str, result: ContainerizeResult, duration_s: float) -> Repo
 
 @REGISTRY.tool(
     "containerize_many",
-    effects=("runs_workflow",),
+    effects=("runs_workflow", "writes_files"),  # and its report file
     title="Containerize many repositories",
     group="workflow",
     description="Run the containerize pipeline over a list of repositories (a file of paths or git URLs, or a "
