@@ -33,6 +33,8 @@ def build_store(settings: Settings) -> SessionStore:
         ttl_s=settings.store.ttl_hours * 3600,
         max_sessions=settings.store.max_sessions,
         disk_quota_bytes=settings.store.disk_quota_mb * 1024 * 1024,
+        artifacts_url=settings.store.artifacts_url,
+        object_min_bytes=settings.store.artifacts_min_kb * 1024,
     )
 
 

@@ -31,6 +31,13 @@ class StoreSettings(_Group):
         description="postgresql://user:password@host:port/database puts the store in PostgreSQL, shared by every "
         "process pointed at it (default: the SQLite file store_path). Needs containerkit[postgres].",
     )
+    artifacts_url: str | None = Field(
+        None,
+        description="s3://BUCKET/PREFIX?endpoint=URL&region=R: artifacts of artifacts_min_kb or more (build logs, "
+        "SBOMs, scan reports) go to this S3-compatible store, the database keeping their digest. Needs "
+        "containerkit[s3]; credentials the AWS way (AWS_ACCESS_KEY_ID, ...).",
+    )
+    artifacts_min_kb: int = Field(64, ge=0, description="Smaller artifacts stay in the database.")
     ttl_hours: float = Field(24.0, gt=0, description="Session lifetime since last access.")
     max_sessions: int = Field(100, ge=1, description="Least recently used sessions beyond this are removed.")
     disk_quota_mb: int = Field(512, ge=1, description="Per-session limit for workspace files and artifacts.")

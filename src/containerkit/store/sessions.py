@@ -33,6 +33,7 @@ from containerkit.errors import (
 from containerkit.redaction import redact, redact_data, redact_strings
 from containerkit.store import owner
 from containerkit.store.db import Connection, Row, open_database
+from containerkit.store.objects import ObjectStore
 from containerkit.store.records import (
     ArtifactInfo,
     ErrorRecord,
@@ -118,6 +119,8 @@ class SessionStore:
         disk_quota_bytes: int = 512 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
         migrations: list[str] | None = None,
+        artifacts_url: str | None = None,
+        object_min_bytes: int = 64 * 1024,
     ) -> None:
         self.db = open_database(location, migrations)
         self.db.on_open = self._reclaim_on_open
@@ -129,6 +132,9 @@ class SessionStore:
         self.max_sessions = max_sessions
         self.disk_quota_bytes = disk_quota_bytes
         self.clock = clock
+        #: large artifacts go to an S3-compatible store (the row keeps the digest and the object's URL)
+        self.objects = ObjectStore(artifacts_url) if artifacts_url else None
+        self.object_min_bytes = object_min_bytes
 
     # --- sessions ---------------------------------------------------------------
     @_timed
@@ -438,7 +444,9 @@ class SessionStore:
         (inline,) = (
             self.db.connection()
             .execute(
-                "SELECT COALESCE(SUM(size), 0) FROM artifacts WHERE session_id = ? AND path IS NULL", (session_id,)
+                "SELECT COALESCE(SUM(size), 0) FROM artifacts WHERE session_id = ?"
+                " AND (path IS NULL OR path LIKE 's3://%')",
+                (session_id,),
             )
             .fetchone()
         )
@@ -476,6 +484,10 @@ class SessionStore:
                 f"session {session_id} would use {used + len(data)} bytes, over its quota of {self.disk_quota_bytes}",
                 details={"used": used, "adding": len(data), "quota": self.disk_quota_bytes},
             )
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        stored_at = str(path) if path else None
+        if path is None and self.objects is not None and len(data) >= self.object_min_bytes:
+            stored_at = self.objects.put(data, digest)
         info = ArtifactInfo(
             id=_new_id(),
             session_id=session_id,
@@ -483,8 +495,8 @@ class SessionStore:
             kind=kind,
             name=name,
             media_type=media_type,
-            path=str(path) if path else None,
-            digest="sha256:" + hashlib.sha256(data).hexdigest(),
+            path=stored_at,
+            digest=digest,
             size=len(data),
             created_at=self.clock(),
         )
@@ -501,7 +513,7 @@ class SessionStore:
                         kind,
                         name,
                         media_type,
-                        None if path else data,
+                        None if stored_at else data,
                         info.path,
                         info.digest,
                         info.size,
@@ -532,7 +544,14 @@ class SessionStore:
         data = dict(row)
         content = data.pop("content")
         info = ArtifactInfo(**data)
-        if content is None and info.path:
+        if content is None and info.path and info.path.startswith("s3://"):
+            if self.objects is None:
+                raise StoreError(
+                    f"artifact {artifact_id} is in the object store {info.path}, and store.artifacts_url is not set",
+                    hint="Set CONTAINERKIT_STORE__ARTIFACTS_URL to the store the artifacts were written to.",
+                )
+            content = self.objects.get(info.path, info.digest)
+        elif content is None and info.path:
             try:
                 content = Path(info.path).read_bytes()
             except OSError as e:
