@@ -290,3 +290,36 @@ def test_go_cgo_dependency_builds_with_cgo(tmp_path: Path) -> None:
     )
     assert svc.build_env == {"CGO_ENABLED": "1"}
     assert "RUN CGO_ENABLED=1 go build" in dockerfile(svc)
+
+
+def test_a_packages_examples_and_benchmarks_are_not_read_as_its_code(tmp_path: Path) -> None:
+    """Container Kit's own repository: its root (a CLI package, no web framework) was analysed as Flask on port 8000
+    because examples/hello-flask (a service of its own) and bench/ scripts import flask and read PORT."""
+    root = tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "tool"\nversion = "1"\ndependencies = ["typer"]\n'
+            '[project.scripts]\ntool = "tool.cli:run"\n',
+            "src/tool/cli.py": "import typer\n\ndef run() -> None:\n    typer.echo('hi')\n",
+            "examples/hello-flask/requirements.txt": "flask==3.0.0\n",
+            "examples/hello-flask/app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "bench/web.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\n"
+            'app.run(port=int(os.environ.get("PORT", "8000")))\n',
+        },
+    )
+    svc = one(root)
+    assert svc.language == "python" and svc.framework is None and svc.port is None
+    assert not any("examples/" in e.file or "bench/" in e.file for e in svc.evidence)
+
+
+def test_a_framework_found_only_by_an_import_says_so_where_it_was_found(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path,
+        {
+            "requirements.txt": "gunicorn\n",
+            "web/app.py": "from flask import Flask\napp = Flask(__name__)\n",
+        },
+    )
+    svc = one(root)
+    framework = [e for e in svc.evidence if e.field == "framework"]
+    assert svc.framework == "flask" and framework[0].file == "web/app.py" and framework[0].detail == "imports flask"

@@ -99,7 +99,10 @@ def _service_dirs(tree: Tree) -> list[ServiceDir]:
     for rel in tree.files:
         for d in by_depth:
             if d == "" or rel.startswith(d + "/"):
-                owned[d].append(rel)
+                # a service's examples, docs, benchmarks and scripts are not its code: their imports, ports and
+                # variables must not be read as the service's (this repository's root read examples/hello-flask's)
+                if not set(rel.removeprefix(d + "/" if d else "").split("/")[:-1]) & NOT_SERVICES:
+                    owned[d].append(rel)
                 break
     return [ServiceDir(d, owned[d]) for d in sorted(real)]
 

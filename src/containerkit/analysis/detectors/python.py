@@ -298,11 +298,13 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         f for f in svc.with_suffix(".py") if "/tests/" not in f"/{f}" and not f.rsplit("/", 1)[-1].startswith("test_")
     ]
     framework: str | None = next((f for f in ("django", "fastapi", "flask", "starlette") if f in deps), None)
-    if framework is None:
-        imported = first(tree, sources, re.compile(r"^\s*(?:from|import)\s+(django|fastapi|flask|starlette)\b"))
-        framework = imported.value if imported else None
     if framework:
         col.add("framework", svc.rel(manifest or "requirements.txt"), f"depends on {framework}")
+    else:
+        imported = first(tree, sources, re.compile(r"^\s*(?:from|import)\s+(django|fastapi|flask|starlette)\b"))
+        framework = imported.value if imported else None
+        if imported:
+            col.add("framework", imported.file, f"imports {framework}", imported.line)
     analysis: dict[str, Any] = {"framework": framework}
     _entrypoint(tree, svc, sources, framework, col, analysis)
     _port(tree, svc, sources, framework, col, analysis)
