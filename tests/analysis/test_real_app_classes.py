@@ -323,3 +323,23 @@ def test_a_framework_found_only_by_an_import_says_so_where_it_was_found(tmp_path
     svc = one(root)
     framework = [e for e in svc.evidence if e.field == "framework"]
     assert svc.framework == "flask" and framework[0].file == "web/app.py" and framework[0].detail == "imports flask"
+
+
+def test_a_port_from_a_first_that_is_set_list_wins_over_a_test_runners_config(tmp_path: Path) -> None:
+    """uptime-kuma: `[args.port, process.env.UPTIME_KUMA_PORT, process.env.PORT, 3001]` in server/config.js; the
+    e2e test runner's config/playwright.config.js (`const port = 30001`) is not the app's."""
+    root = tree(
+        tmp_path,
+        {
+            "package.json": '{"name": "kuma", "main": "server/server.js", "dependencies": {"express": "4.18.2"}}',
+            "config/playwright.config.js": "const port = 30001;\nmodule.exports = { webServer: { port } };\n",
+            "server/config.js": "const args = {};\n"
+            "const port = [args.port, process.env.UPTIME_KUMA_PORT, process.env.PORT, 3001]\n"
+            "    .map(p => parseInt(p)).find(p => !isNaN(p));\nmodule.exports = { port };\n",
+            "server/server.js": "const express = require('express');\nconst { port } = require('./config');\n"
+            "express().listen(port);\n",
+        },
+    )
+    svc = one(root)
+    assert svc.port == 3001 and svc.reads_port_env
+    assert not any("playwright" in e.file for e in svc.evidence)

@@ -99,9 +99,11 @@ def _service_dirs(tree: Tree) -> list[ServiceDir]:
     for rel in tree.files:
         for d in by_depth:
             if d == "" or rel.startswith(d + "/"):
-                # a service's examples, docs, benchmarks and scripts are not its code: their imports, ports and
-                # variables must not be read as the service's (this repository's root read examples/hello-flask's)
-                if not set(rel.removeprefix(d + "/" if d else "").split("/")[:-1]) & NOT_SERVICES:
+                # a service's own examples/, docs/, bench/, scripts/ (directories right under it) are not its code:
+                # their imports, ports and variables are not the service's (this repository's root read
+                # examples/hello-flask's). Deeper down such names are code (a Java package io/grpc/examples/...).
+                inner = rel.removeprefix(d + "/") if d else rel
+                if "/" not in inner or inner.split("/", 1)[0] not in NOT_SERVICES:
                     owned[d].append(rel)
                 break
     return [ServiceDir(d, owned[d]) for d in sorted(real)]

@@ -67,6 +67,8 @@ BACKING = {
 }
 LISTEN = re.compile(r"\.listen\(\s*(\d{2,5})")
 PORT_ENV = re.compile(r"process\.env\.(?:[A-Z_]*_)?PORT\s*(?:\|\||\?\?)\s*['\"]?(\d{2,5})")
+# the first-that-is-set list: `[args.port, process.env.UPTIME_KUMA_PORT, process.env.PORT, 3001]` (uptime-kuma)
+PORT_LIST = re.compile(r"\[[^\]\n]*process\.env\.(?:[A-Z_]*_)?PORT\s*,\s*(\d{2,5})\s*\]")
 # a listening port among an app's default settings (defaults/config.js: `port: 9000,`); database ports are not it
 CONFIG_PORT = re.compile(r"^\s*(?:http_?)?port\s*:\s*(\d{2,5})\s*,?\s*(?://.*)?$", re.I)
 NOT_HTTP_PORTS = {"3306", "5432", "6379", "27017", "5672", "9200", "11211", "6697", "113", "25", "587", "465", "389"}
@@ -136,6 +138,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         and ".spec." not in f
         and ".test." not in f
         and not rel_in(svc.path, f).startswith(("public/", "static/"))
+        and not TEST_TOOL_CONFIG.search(f)
     ]
     typescript = "typescript" in deps or svc.has(tree, "tsconfig.json")
     spa = framework in SPA and not any(d in runtime_deps for d in ("express", "fastify", "koa"))
@@ -292,8 +295,13 @@ def _spa_output(framework: str | None, pkg: dict[str, Any], tree: Tree, svc: Ser
     return "dist"
 
 
+#: the configuration of a test runner (its web server for end-to-end tests is not the app's): uptime-kuma's
+#: config/playwright.config.js (`const port = 30001`) was read as the app's port
+TEST_TOOL_CONFIG = re.compile(r"(^|/)(playwright|cypress|jest|vitest|karma|wdio|nightwatch)\.conf(ig)?\.[cm]?[jt]s$")
+
+
 def _port(tree: Tree, sources: list[str], framework: str | None, col: Collector, out: dict[str, Any]) -> None:
-    for pattern, reads_env in ((PORT_ENV, True), (PORT_CONST, False), (LISTEN, False)):
+    for pattern, reads_env in ((PORT_ENV, True), (PORT_LIST, True), (PORT_CONST, False), (LISTEN, False)):
         found = first(tree, sources, pattern)
         if found:
             out["port"] = int(found.value)
