@@ -60,3 +60,32 @@ def test_two_servers_on_one_postgres_store_share_sessions_and_lose_no_concurrent
     jobs = session["jobs"]
     assert len(jobs) == 20 and jobs[0]["tool"] == "get_session" and jobs[0]["status"] == "running"  # this very call
     assert {j["status"] for j in jobs[1:]} == {"succeeded"}
+
+
+def test_health_and_readiness_answer_without_a_token_and_readiness_follows_the_store(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    import httpx
+
+    from tests.conftest import free_port
+
+    canary = "canary-pg-ready-77e1"
+    dead = f"postgresql://ck:{canary}@127.0.0.1:{free_port()}/nothing"
+    servers = [
+        start_http_server(tmp_path / "up", CONTAINERKIT_STORE__URL=postgres_url, CONTAINERKIT_MCP__AUTH_TOKEN=TOKEN),
+        start_http_server(tmp_path / "down", CONTAINERKIT_STORE__URL=dead, CONTAINERKIT_MCP__AUTH_TOKEN=TOKEN),
+    ]
+    try:
+        (_, up), (_, down) = servers
+        assert httpx.get(f"http://127.0.0.1:{up}/healthz", timeout=10).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{up}/readyz", timeout=30).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{up}/mcp", timeout=10).status_code == 401  # the rest still needs the token
+        assert httpx.get(f"http://127.0.0.1:{down}/healthz", timeout=10).status_code == 200
+        not_ready = httpx.get(f"http://127.0.0.1:{down}/readyz", timeout=30)
+        assert not_ready.status_code == 503 and not_ready.json() == {"status": "unavailable", "code": "STORE_ERROR"}
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(timeout=15)
+    for proc, _ in servers:
+        assert proc.stderr is not None and canary not in proc.stderr.read()

@@ -239,7 +239,35 @@ def http_app(
         host=host, stateless_http=False, transport_security=rebinding_protection(host)
     )
     verifier, metadata = oidc_of(app, host, port)
-    return BearerAuth(starlette, token, verifier, metadata) if token or verifier else starlette
+    inner = BearerAuth(starlette, token, verifier, metadata) if token or verifier else starlette
+    return Health(inner, app)
+
+
+class Health:
+    """``GET /healthz`` (the process serves: 200) and ``GET /readyz`` (and its store answers: 200, else 503 with the
+    reason) without a token, for a load balancer in front of replicas and for Kubernetes probes. They say nothing but
+    ``ok`` or the store error's code: no version, no paths."""
+
+    def __init__(self, inner: ASGIApp, app: App) -> None:
+        self.inner = inner
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == "/healthz":
+            await _send(send, 200, b'{"status": "ok"}', [])
+            return
+        if path == "/readyz":
+            try:
+                await anyio.to_thread.run_sync(self.app.services.store.db.schema_version)
+            except Exception as e:  # the store's driver errors too: a load balancer only needs "not ready"
+                code = e.code if isinstance(e, ContainerKitError) else "STORE_ERROR"
+                log.warning("not ready: the session store does not answer: %s", e)
+                await _send(send, 503, json.dumps({"status": "unavailable", "code": code}).encode(), [])
+                return
+            await _send(send, 200, b'{"status": "ok"}', [])
+            return
+        await self.inner(scope, receive, send)
 
 
 def check_bind(host: str, token: str | None, oidc: bool = False) -> None:
