@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-from docker.errors import APIError, DockerException, NotFound
-from requests.exceptions import RequestException
+from docker.errors import APIError, NotFound
 
-from containerkit.engine.endpoint import EngineEndpoint, check_api_version, unavailable
+from containerkit.engine.endpoint import TRANSPORT_ERRORS, EngineEndpoint, check_api_version, unavailable
 from containerkit.engine.strategy import BuildRequest, StepCallback
 from containerkit.engine.stream import json_stream
 from containerkit.engine.tracker import StepTracker
@@ -38,7 +37,7 @@ class ApiBuildStrategy:
         client = endpoint.client(timeout=15)
         try:
             version: dict[str, Any] = await anyio.to_thread.run_sync(client.version)
-        except (DockerException, RequestException, OSError) as e:
+        except TRANSPORT_ERRORS as e:
             client.close()
             raise unavailable(endpoint, e) from e
         api_version = str(version.get("ApiVersion", "?"))
@@ -95,7 +94,7 @@ class ApiBuildStrategy:
             return image_id if image_id.startswith("sha256:") else await self._full_id(image_id)
         except APIError as e:
             raise EngineBuildError(str(e.explanation or e)) from e
-        except (DockerException, RequestException, OSError) as e:
+        except TRANSPORT_ERRORS as e:
             raise unavailable(self._endpoint or self._endpoint_factory(), e) from e
         finally:
             context_tar.close()
@@ -116,7 +115,7 @@ class ApiBuildStrategy:
                     self._client.api.remove_container(cid, force=True)
                 except NotFound:
                     continue
-                except (DockerException, RequestException, OSError):
+                except TRANSPORT_ERRORS:
                     continue
 
         if ids:

@@ -17,15 +17,27 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import urllib3.exceptions
 from docker.errors import DockerException
 from docker.tls import TLSConfig
 from docker.utils import kwargs_from_env
+from requests.exceptions import RequestException
 
 from containerkit.errors import EngineUnavailableError
 
 #: The oldest Engine API the build/push/pull code is written against (Docker 1.13+).
 MIN_API_VERSION = (1, 25)
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+#: what the engine's transport raises when the engine is gone or its connection broke: docker-py's and requests'
+#: errors, urllib3's (a stream cut in the middle of a build: ProtocolError "IncompleteRead" escaped unmapped, and a
+#: pool could not tell the engine had died), and the socket's
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
+    DockerException,
+    RequestException,
+    urllib3.exceptions.HTTPError,
+    OSError,
+)
 
 
 @dataclass(frozen=True)

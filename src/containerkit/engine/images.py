@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from docker.errors import APIError, DockerException, ImageNotFound
-from requests.exceptions import RequestException
+from docker.errors import APIError, ImageNotFound
 
+from containerkit.engine.endpoint import TRANSPORT_ERRORS
 from containerkit.engine.models import ImageInfo, LayerProgress, TransferOutcome
 from containerkit.engine.stream import json_stream
 from containerkit.errors import (
@@ -138,7 +138,7 @@ async def transfer(
                     )
     except APIError as e:
         raise classify_transfer(action, reference, str(e.explanation or e)) from e
-    except (DockerException, RequestException, OSError) as e:
+    except TRANSPORT_ERRORS as e:
         raise NetworkError(f"{action} {reference}: engine connection failed: {redact(str(e))[:300]}") from e
     existing = sum(1 for s in layers.values() if s in ("Layer already exists", "Already exists"))
     return TransferOutcome(

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import anyio
-from docker.errors import DockerException
-from requests.exceptions import RequestException
 
 from containerkit import tracing
 from containerkit.engine import images
@@ -15,6 +13,7 @@ from containerkit.engine.api_build import ApiBuildStrategy
 from containerkit.engine.builder import BuildOptions, BuildOutcome, LogSink, ProgressFn, run_build
 from containerkit.engine.buildx import BuildxStrategy
 from containerkit.engine.endpoint import (
+    TRANSPORT_ERRORS,
     EngineEndpoint,
     check_api_version,
     current_environ,
@@ -65,7 +64,7 @@ class Engine:
             client = endpoint.client(timeout=120)
             try:
                 version: dict[str, Any] = await anyio.to_thread.run_sync(client.version)
-            except (DockerException, RequestException, OSError) as e:
+            except TRANSPORT_ERRORS as e:
                 client.close()
                 raise unavailable(endpoint, e) from e
             check_api_version(endpoint, str(version.get("ApiVersion", "0")))
