@@ -11,7 +11,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MASK = "***"
@@ -138,9 +138,9 @@ def redact_strings(value: Any) -> Any:
     (the same object), so a caller can tell a clean document by identity and must not mutate what it gets back."""
     kind = type(value)  # the exact JSON types first: the ABC checks below cost more than the walk itself
     if kind is dict:
-        return _clean_dict(value)
+        return _clean_children(value, value.items(), dict)
     if kind is list:
-        return _clean_list(value)
+        return _clean_children(value, enumerate(value), list)
     if kind is str:
         masked = redact(value)
         return value if masked == value else masked
@@ -160,9 +160,11 @@ _SCALARS = (int, float, bool, type(None))
 
 # The walk of every tool result: the children's types are tested here rather than in a call per child (most of a
 # result's values are numbers, states and ids; a call for each cost more than the rest of the walk).
-def _clean_dict(value: dict[Any, Any]) -> dict[Any, Any]:
-    changed: dict[Any, Any] | None = None
-    for k, v in value.items():
+def _clean_children(value: Any, children: Iterable[tuple[Any, Any]], copy: Callable[[Any], Any]) -> Any:
+    """``value`` (a dict or a list, whose ``children`` are its (key or index, child) pairs), or a ``copy`` of it with
+    the children that hold something to mask replaced."""
+    changed: Any = None
+    for k, v in children:
         kind = type(v)
         if kind in _SCALARS:
             continue
@@ -171,38 +173,15 @@ def _clean_dict(value: dict[Any, Any]) -> dict[Any, Any]:
             if clean == v:
                 continue
         elif kind is dict:
-            clean = _clean_dict(v)
+            clean = _clean_children(v, v.items(), dict)
         elif kind is list:
-            clean = _clean_list(v)
+            clean = _clean_children(v, enumerate(v), list)
         else:
             clean = redact_strings(v)
         if clean is not v:
             if changed is None:
-                changed = dict(value)
+                changed = copy(value)
             changed[k] = clean
-    return value if changed is None else changed
-
-
-def _clean_list(value: list[Any]) -> list[Any]:
-    changed: list[Any] | None = None
-    for i, v in enumerate(value):
-        kind = type(v)
-        if kind in _SCALARS:
-            continue
-        if kind is str:
-            clean: Any = redact(v)
-            if clean == v:
-                continue
-        elif kind is dict:
-            clean = _clean_dict(v)
-        elif kind is list:
-            clean = _clean_list(v)
-        else:
-            clean = redact_strings(v)
-        if clean is not v:
-            if changed is None:
-                changed = list(value)
-            changed[i] = clean
     return value if changed is None else changed
 
 
