@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from containerkit.errors import SchemaTooNewError, StoreError
 from containerkit.store.schema import MIGRATIONS
@@ -74,38 +75,109 @@ def open_database(location: str | Path, migrations: list[str] | None = None) -> 
     return SqliteDatabase(Path(location), migrations)
 
 
-class SqliteDatabase:
-    """One SQLite file (WAL); a connection per thread; short transactions."""
+class _ThreadConnection(Connection, Protocol):
+    @property
+    def in_transaction(self) -> bool: ...
 
-    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
-    integrity_errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
 
-    def __init__(self, path: Path, migrations: list[str] | None = None) -> None:
-        self.path = path
-        self.location = str(path)
-        self.migrations = MIGRATIONS if migrations is None else migrations
+C = TypeVar("C", bound=_ThreadConnection)
+
+
+class ThreadLocalDatabase(ABC, Generic[C]):
+    """What both backends share: a connection per thread, the migrations run once per process before the first one,
+    ``on_open`` after it, and transactions. A backend opens a connection (``_open``), runs the migrations
+    (``_migrate``, with :func:`apply_migrations`) and says whether a connection is still usable (``_usable``)."""
+
+    errors: tuple[type[Exception], ...]
+    integrity_errors: tuple[type[Exception], ...]
+
+    def __init__(self, location: str, migrations: list[str]) -> None:
+        self.location = location
+        self.migrations = migrations
         self._local = threading.local()
         self._migrated = False
         self._lock = threading.Lock()
         #: called once per process, right after the first connection is made (SessionStore reclaims orphaned work)
         self.on_open: Callable[[], None] | None = None
 
-    def connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+    @abstractmethod
+    def _open(self) -> C:
+        """A new connection for this thread."""
+
+    @abstractmethod
+    def _migrate(self) -> None:
+        """Run the migrations (once per process, before the first connection)."""
+
+    def _usable(self, conn: C) -> bool:
+        return True
+
+    def connection(self) -> C:
+        conn: C | None = getattr(self._local, "conn", None)
+        if conn is None or not self._usable(conn):
             first = False
             if not self._migrated:
                 with self._lock:
                     if not self._migrated:
-                        self._open_and_migrate()
+                        self._migrate()
                         self._migrated = first = True
-            conn = self._connect()
+            conn = self._open()
             self._local.conn = conn
             if first and self.on_open is not None:
                 self.on_open()
         return conn
 
-    def _connect(self) -> sqlite3.Connection:
+    def schema_version(self) -> int:
+        row = self.connection().execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0])
+
+    def transaction(self, immediate: bool = True) -> AbstractContextManager[C]:
+        return transaction_on(self.connection(), immediate)
+
+
+@contextmanager
+def transaction_on(conn: C, immediate: bool = True) -> Iterator[C]:
+    """One transaction on ``conn``: committed at the end, rolled back on any exception (``immediate``: a write
+    transaction, which waits for the other writers)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def apply_migrations(conn: Connection, migrations: list[str], location: str, run: Callable[[str], object]) -> None:
+    """Bring ``schema_version`` up to ``len(migrations)`` in the caller's transaction, ``run`` executing each
+    migration script; a database newer than ``migrations`` is refused."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    current = int(row[0]) if row else 0
+    target = len(migrations)
+    if current > target:
+        raise SchemaTooNewError(
+            f"session store {location} has schema version {current}, this Container Kit understands up to {target}"
+        )
+    for index in range(current, target):
+        run(migrations[index])
+    if row is None:
+        conn.execute("INSERT INTO schema_version(version) VALUES (?)", (target,))
+    else:
+        conn.execute("UPDATE schema_version SET version = ?", (target,))
+
+
+class SqliteDatabase(ThreadLocalDatabase[sqlite3.Connection]):
+    """One SQLite file (WAL); a connection per thread; short transactions."""
+
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    integrity_errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+
+    def __init__(self, path: Path, migrations: list[str] | None = None) -> None:
+        super().__init__(str(path), MIGRATIONS if migrations is None else migrations)
+        self.path = path
+
+    def _open(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -118,50 +190,20 @@ class SqliteDatabase:
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open session store {self.path}: {e}") from e
 
-    def _open_and_migrate(self) -> None:
-        conn = self._connect()
+    def _migrate(self) -> None:
+        conn = self._open()
+
+        def run(script: str) -> None:
+            for statement in _split(script):
+                conn.execute(statement)
+
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT version FROM schema_version").fetchone()
-            current = int(row[0]) if row else 0
-            target = len(self.migrations)
-            if current > target:
-                conn.execute("ROLLBACK")
-                raise SchemaTooNewError(
-                    f"session store {self.path} has schema version {current}, "
-                    f"this Container Kit understands up to {target}"
-                )
-            for index in range(current, target):
-                for statement in _split(self.migrations[index]):
-                    conn.execute(statement)
-            if row is None:
-                conn.execute("INSERT INTO schema_version(version) VALUES (?)", (target,))
-            else:
-                conn.execute("UPDATE schema_version SET version = ?", (target,))
-            conn.execute("COMMIT")
+            with transaction_on(conn):
+                apply_migrations(conn, self.migrations, self.location, run)
         except sqlite3.DatabaseError as e:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             raise StoreError(f"cannot migrate session store {self.path}: {e}") from e
         finally:
             conn.close()
-
-    def schema_version(self) -> int:
-        row = self.connection().execute("SELECT version FROM schema_version").fetchone()
-        return int(row[0])
-
-    @contextmanager
-    def transaction(self, immediate: bool = True) -> Iterator[sqlite3.Connection]:
-        conn = self.connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

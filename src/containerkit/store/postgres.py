@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from containerkit.errors import SchemaTooNewError, StoreError
+from containerkit.errors import StoreError
 from containerkit.redaction import register_secret
+from containerkit.store.db import ThreadLocalDatabase, apply_migrations
 from containerkit.store.schema import PG_MIGRATIONS
 
 #: the advisory lock every write transaction holds (one writer at a time) and the one migrations hold
@@ -95,7 +95,7 @@ def shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-class PostgresDatabase:
+class PostgresDatabase(ThreadLocalDatabase[_Connection]):
     """One PostgreSQL database; a connection per thread."""
 
     def __init__(self, url: str, migrations: list[str] | None = None) -> None:
@@ -106,19 +106,14 @@ class PostgresDatabase:
                 "the session store URL names PostgreSQL, and the psycopg driver is not installed",
                 hint="Install it with `pip install 'containerkit[postgres]'` (psycopg[binary]).",
             ) from e
+        super().__init__(shown(url), PG_MIGRATIONS if migrations is None else migrations)
         self._psycopg = psycopg
         self.url = url
         register_secret(urlsplit(url).password)
-        self.location = shown(url)
-        self.migrations = PG_MIGRATIONS if migrations is None else migrations
-        self.errors: tuple[type[Exception], ...] = (psycopg.Error,)
-        self.integrity_errors: tuple[type[Exception], ...] = (psycopg.errors.IntegrityError,)
-        self._local = threading.local()
-        self._migrated = False
-        self._lock = threading.Lock()
+        self.errors = (psycopg.Error,)
+        self.integrity_errors = (psycopg.errors.IntegrityError,)
         self._all: list[Any] = []  # every thread's connection, closed together
         self._all_lock = threading.Lock()
-        self.on_open: Callable[[], None] | None = None
 
     def _connect(self) -> Any:
         psycopg = self._psycopg
@@ -137,61 +132,22 @@ class PostgresDatabase:
             self._all.append(raw)
         return raw
 
-    def connection(self) -> _Connection:
-        conn: _Connection | None = getattr(self._local, "conn", None)
-        if conn is None or conn.raw.closed:
-            first = False
-            if not self._migrated:
-                with self._lock:
-                    if not self._migrated:
-                        self._migrate()
-                        self._migrated = first = True
-            conn = _Connection(self._connect())
-            self._local.conn = conn
-            if first and self.on_open is not None:
-                self.on_open()
-        return conn
+    def _open(self) -> _Connection:
+        return _Connection(self._connect())
+
+    def _usable(self, conn: _Connection) -> bool:
+        return not conn.raw.closed
 
     def _migrate(self) -> None:
         raw = self._connect()
         try:
             with raw.transaction():
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
-                raw.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-                row = raw.execute("SELECT version FROM schema_version").fetchone()
-                current = int(row[0]) if row else 0
-                target = len(self.migrations)
-                if current > target:
-                    raise SchemaTooNewError(
-                        f"session store {self.location} has schema version {current}, "
-                        f"this Container Kit understands up to {target}"
-                    )
-                for index in range(current, target):
-                    raw.execute(self.migrations[index])
-                if row is None:
-                    raw.execute("INSERT INTO schema_version(version) VALUES (%s)", (target,))
-                else:
-                    raw.execute("UPDATE schema_version SET version = %s", (target,))
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))  # processes starting together
+                apply_migrations(_Connection(raw), self.migrations, self.location, raw.execute)
         except self._psycopg.Error as e:
             raise StoreError(f"cannot migrate session store {self.location}: {str(e).strip()}") from e
         finally:
             raw.close()
-
-    def schema_version(self) -> int:
-        row = self.connection().execute("SELECT version FROM schema_version").fetchone()
-        return int(row[0])
-
-    @contextmanager
-    def transaction(self, immediate: bool = True) -> Iterator[_Connection]:
-        conn = self.connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         with self._all_lock:
