@@ -283,3 +283,13 @@ def start_http_server(home: Path, *args: str, host: str = "127.0.0.1", **env: st
             time.sleep(0.1)
     proc.kill()
     raise AssertionError("the HTTP server did not start")
+
+
+#: a raw MCP initialize request over streamable HTTP (for tests of what the HTTP layer answers before any session)
+MCP_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+MCP_ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}

@@ -146,10 +146,9 @@ def test_after_a_containerize_run_prometheus_has_the_dashboards_series(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from containerkit.app import build_app
-    from tests.workflow.test_containerize import copy_fixture
+    from tests.workflow.test_containerize import copy_fixture, use_test_osv_database
 
-    monkeypatch.setenv("CONTAINERKIT_SCAN__DB_PATH", str(ROOT / "tests" / "data" / "scan" / "osv"))
-    monkeypatch.setenv("CONTAINERKIT_SCAN__DB_MAX_AGE_DAYS", "100000")
+    use_test_osv_database(monkeypatch)
     harness = Harness(build_app(), ck_home)
     repo = copy_fixture("python-fastapi", tmp_path)
     result = harness.call("containerize", path=str(repo), registry=f"{local_registry}/metrics", tag="m1")

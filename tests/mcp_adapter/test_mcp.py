@@ -23,7 +23,17 @@ from mcp.shared.exceptions import MCPError
 
 from containerkit.mcp.server import build_server
 from containerkit.tools.sessions import GetSessionResult, ServerStatusResult
-from tests.conftest import ROOT, Harness, containers_now, free_port, server_env, start_http_server, unavailable
+from tests.conftest import (
+    MCP_ACCEPT,
+    MCP_INITIALIZE,
+    ROOT,
+    Harness,
+    containers_now,
+    free_port,
+    server_env,
+    start_http_server,
+    unavailable,
+)
 from tests.mcp_adapter.helpers import make_test_app
 
 #: every protocol version the SDK speaks: the initialize handshake (its client always offers the newest, 2025-11-25;
@@ -267,13 +277,7 @@ def test_http_transport_requires_the_bearer_token(http_server: tuple[int, str]) 
 
     port, token = http_server
     url = f"http://127.0.0.1:{port}/mcp"
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    }
-    headers = {"accept": "application/json, text/event-stream"}
+    init, headers = MCP_INITIALIZE, MCP_ACCEPT
     assert httpx.post(url, json=init, headers=headers).status_code == 401
     assert httpx.post(url, json=init, headers={**headers, "authorization": "Bearer wrong"}).status_code == 401
 
@@ -451,13 +455,7 @@ def test_arguments_are_validated_strictly_against_the_schema(
     assert result.is_error and result.content[0].text.startswith("INVALID_INPUT") and field in result.content[0].text
 
 
-_INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-_ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+_INIT, _ACCEPT = MCP_INITIALIZE, MCP_ACCEPT
 
 
 @pytest.mark.parametrize("host", ["127.0.0.2", "127.1.2.3", "0:0:0:0:0:0:0:1", "::1"])

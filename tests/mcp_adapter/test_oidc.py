@@ -18,7 +18,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import TESTENV_STATE, start_http_server, unavailable
+from tests.conftest import MCP_ACCEPT, MCP_INITIALIZE, TESTENV_STATE, start_http_server, unavailable
 
 AUDIENCE = "containerkit-test"
 
@@ -132,13 +132,7 @@ def test_an_expired_token_and_a_token_for_another_audience_are_refused_with_the_
     server: int, hydra: dict[str, str]
 ) -> None:
     url = f"http://127.0.0.1:{server}/mcp"
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    }
-    headers = {"accept": "application/json, text/event-stream"}
+    init, headers = MCP_INITIALIZE, MCP_ACCEPT
 
     def answer(token: str) -> httpx.Response:
         return httpx.post(url, json=init, headers={**headers, "authorization": f"Bearer {token}"}, timeout=10)

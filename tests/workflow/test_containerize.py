@@ -28,6 +28,12 @@ def copy_fixture(name: str, tmp_path: Path) -> Path:
     return target
 
 
+def use_test_osv_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The built-in scanner runs against the small OSV database kept in the test data (real advisory records)."""
+    monkeypatch.setenv("CONTAINERKIT_SCAN__DB_PATH", str(ROOT / "tests" / "data" / "scan" / "osv"))
+    monkeypatch.setenv("CONTAINERKIT_SCAN__DB_MAX_AGE_DAYS", "100000")
+
+
 def steps(result: Any) -> dict[str, str]:
     return {s.id: s.status for s in result.steps}
 
@@ -41,9 +47,7 @@ def test_containerize_builds_smokes_scans_pushes_and_validates_manifests(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # the built-in scanner runs against the small OSV database kept in the test data (real advisory records)
-    monkeypatch.setenv("CONTAINERKIT_SCAN__DB_PATH", str(ROOT / "tests" / "data" / "scan" / "osv"))
-    monkeypatch.setenv("CONTAINERKIT_SCAN__DB_MAX_AGE_DAYS", "100000")
+    use_test_osv_database(monkeypatch)
     from containerkit.app import build_app
 
     harness = Harness(build_app(), ck_home)

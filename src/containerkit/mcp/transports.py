@@ -54,6 +54,10 @@ async def _sweeper(app: App | LazyApp) -> None:
         await anyio.sleep(app.settings.store.sweep_interval_s)
 
 
+#: seconds after start-up before the first look for runs to take over (a replica started after a crash looks soon)
+FIRST_TAKEOVER_S = 1.0
+
+
 def as_server(app: App) -> App:
     """The app of an HTTP server, one of possibly several on a shared store: the workflow runs it starts are held
     under a lease (``workflow.lease_s``) that another server takes over when it lapses. (A stdio server belongs to one
@@ -62,10 +66,10 @@ def as_server(app: App) -> App:
     return app
 
 
-async def _take_over(app: App, first_s: float) -> None:
+async def _take_over(app: App) -> None:
     """Every third of a lease, take over the runs whose server is gone (their lease lapsed, or their owner on this
     host died) and resume each from its first unfinished step."""
-    await anyio.sleep(first_s)
+    await anyio.sleep(FIRST_TAKEOVER_S)
     lease_s = app.settings.workflow.lease_s
     async with anyio.create_task_group() as tg:
         while True:
@@ -307,6 +311,6 @@ async def serve_http(app: App, host: str, port: int, token: str | None, exposure
     server = _Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_sweeper, app)
-        tg.start_soon(_take_over, app, 1.0)
+        tg.start_soon(_take_over, app)
         await server.serve()
         tg.cancel_scope.cancel()

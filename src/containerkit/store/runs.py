@@ -244,16 +244,8 @@ class RunStore:
                     (owner.current(), os.getpid(), now + lease_s, r["id"], r["owner"], r["lease_until"]),
                 )
                 if cur.rowcount == 1:
-                    tx.execute(
-                        "INSERT INTO workflow_events(run_id, step_id, kind, detail, created_at) VALUES (?,?,?,?,?)",
-                        (
-                            r["id"],
-                            None,
-                            "takeover",
-                            json.dumps({"from": r["owner"], "to": owner.current(), "lease_until": r["lease_until"]}),
-                            now,
-                        ),
-                    )
+                    detail = {"from": r["owner"], "to": owner.current(), "lease_until": r["lease_until"]}
+                    self._insert_event(tx, r["id"], "takeover", detail)
                     claimed.append(r["id"])
         return claimed
 
@@ -330,10 +322,16 @@ class RunStore:
 
     def add_event(self, run_id: str, kind: str, detail: dict[str, Any], step_id: str | None = None) -> None:
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO workflow_events(run_id, step_id, kind, detail, created_at) VALUES (?,?,?,?,?)",
-                (run_id, step_id, kind, json.dumps(redact_data(detail), default=str), self.clock()),
-            )
+            self._insert_event(conn, run_id, kind, detail, step_id)
+
+    def _insert_event(
+        self, conn: Connection, run_id: str, kind: str, detail: dict[str, Any], step_id: str | None = None
+    ) -> None:
+        """One event of a run, in the caller's transaction."""
+        conn.execute(
+            "INSERT INTO workflow_events(run_id, step_id, kind, detail, created_at) VALUES (?,?,?,?,?)",
+            (run_id, step_id, kind, json.dumps(redact_data(detail), default=str), self.clock()),
+        )
 
     def events(self, run_id: str) -> list[RunEvent]:
         rows = (

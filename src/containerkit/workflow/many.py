@@ -146,12 +146,12 @@ async def containerize_many(ctx: ToolContext, params: ManyParams) -> ManyResult:
     report_path = ctx.resolve_path(params.report, must_exist=False) if params.report else default
     outcomes = _load_report(report_path)
     done = {t for t, o in outcomes.items() if o.outcome == "succeeded" or not params.retry_failed}
-    todo = [t for t in targets if t not in done]
+    remaining = [t for t in targets if t not in done]
     started = time.monotonic()
-    finished = len(targets) - len(todo)
+    finished = len(targets) - len(remaining)
     lock = anyio.Lock()
     limiter = anyio.CapacityLimiter(params.parallel)
-    await ctx.progress.report(finished, len(targets), f"{len(todo)} to containerize, {finished} already done")
+    await ctx.progress.report(finished, len(targets), f"{len(remaining)} to containerize, {finished} already done")
 
     async def one(target: str) -> None:
         nonlocal finished
@@ -180,17 +180,15 @@ async def containerize_many(ctx: ToolContext, params: ManyParams) -> ManyResult:
             await ctx.progress.report(finished, len(targets), f"{target}: {outcome.outcome}")
 
     async with anyio.create_task_group() as tg:
-        for target in todo:
+        for target in remaining:
             tg.start_soon(one, target)
-    if not todo:
-        _write_report(report_path, targets, outcomes)
     repos = [outcomes[t] for t in targets]
     return ManyResult(
         report_path=str(report_path),
         total=len(targets),
         succeeded=sum(r.outcome == "succeeded" for r in repos),
         failed=sum(r.outcome == "failed" for r in repos),
-        already_done=len(targets) - len(todo),
+        already_done=len(targets) - len(remaining),
         duration_s=round(time.monotonic() - started, 2),
         repos=repos,
     )
