@@ -38,7 +38,7 @@ _SECRET_NAME = (  # a pattern, not a password
     r"[\w.-]*"
 )
 # a $VARIABLE or {{ template }} reference, a list, a small count ("tokens: 5") is not a secret value
-_VALUE = r"(?![$\[{(<])(?!\d{1,5}\b)[^\s\"',;&]+"
+_VALUE = r"(?![$\[{(<`])(?!\d{1,5}\b)[^\s\"',;&]+"
 _PATTERNS = (
     # Authorization headers, with any scheme capitalisation
     re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)[^\s\"']+"),

@@ -343,3 +343,45 @@ def test_a_port_from_a_first_that_is_set_list_wins_over_a_test_runners_config(tm
     svc = one(root)
     assert svc.port == 3001 and svc.reads_port_env
     assert not any("playwright" in e.file for e in svc.evidence)
+
+
+CLI_PROJECT = (
+    '[project]\nname = "ck-tool"\nversion = "1"\ndependencies = ["rich"]\n\n'
+    '[project.scripts]\nck-tool-admin = "ck_tool.admin:main"\nck_tool = "ck_tool.cli:main"\n'
+)
+
+
+def test_an_installable_package_starts_as_its_own_console_script(tmp_path: Path) -> None:
+    # Container Kit itself (docs/deploying.md): `python src/containerkit/cli/runner.py` cannot import its package;
+    # installed, the project's script runs (the one named like the project when there are several)
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pyproject.toml": CLI_PROJECT,
+                "src/ck_tool/__init__.py": "",
+                "src/ck_tool/cli.py": "from ck_tool import admin\n\ndef main():\n    pass\n\n"
+                "if __name__ == '__main__':\n    main()\n",
+                "src/ck_tool/admin.py": "def main():\n    pass\n",
+            },
+        )
+    )
+    assert svc.start_command == ["ck_tool"] and svc.installs_project
+    assert any(e.field == "start_command" and "console script ck_tool" in e.detail for e in svc.evidence)
+    text = dockerfile(svc)
+    assert "COPY . .\nRUN pip install --no-cache-dir --no-deps .\nUSER 10001" in text
+    assert text.rstrip().endswith('CMD ["ck_tool"]')
+
+
+def test_a_web_app_with_console_scripts_keeps_its_server(tmp_path: Path) -> None:
+    svc = one(
+        tree(
+            tmp_path,
+            {
+                "pyproject.toml": CLI_PROJECT.replace('["rich"]', '["flask"]'),
+                "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            },
+        )
+    )
+    assert svc.start_command is not None and svc.start_command[0] == "gunicorn" and not svc.installs_project
+    assert "--no-deps ." not in dockerfile(svc)

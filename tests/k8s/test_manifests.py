@@ -286,6 +286,53 @@ def test_http_app_without_health_route_gets_tcp_probes_and_a_warning(harness: Ha
     assert "PodDisruptionBudget" not in {k for k, _ in objects}
 
 
+def test_a_worker_given_a_port_and_health_route_is_served_with_its_args_env_and_secrets(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """A CLI whose server is a subcommand (Container Kit's own `serve`, docs/deploying.md): the analysis sees a worker;
+    the port, health and readiness routes, command line, values and Secret keys given make it a served app."""
+    result = _generate(
+        harness,
+        "python-worker",
+        tmp_path / "out",
+        port=8080,
+        health_path="/healthz",
+        readiness_path="/readyz",
+        args=["worker", "serve", "--port", "8080"],
+        env={"LOG_LEVEL": "debug", "HOME": "/tmp/home"},
+        secret_env=["STORE_URL"],
+    )
+    objects = _objects(tmp_path / "out")
+    c = _container(objects)
+    assert c["args"] == ["worker", "serve", "--port", "8080"] and "command" not in c
+    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert c["startupProbe"]["httpGet"]["path"] == c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert {"name": "LOG_LEVEL", "value": "debug"} in c["env"] and {"name": "HOME", "value": "/tmp/home"} in c["env"]
+    assert any(e["name"] == "STORE_URL" and "secretKeyRef" in e["valueFrom"] for e in c["env"])
+    assert result.probes == "http" and "STORE_URL" in result.secret_keys
+    assert "Service" in {k for k, _ in objects}
+    assert harness.call("validate_manifests", path=str(tmp_path / "out")).errors == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"env": {"API_TOKEN": "x"}}, "looks like a secret"),
+        ({"env": {"PORT": "80"}}, "PORT is set from the port"),
+        ({"env": {"1BAD": "x"}}, "not an environment variable name"),
+        ({"secret_env": ["A-B"]}, "not an environment variable name"),
+        ({"env": {"STORE": "x"}, "secret_env": ["STORE"]}, "both as a value"),
+    ],
+)
+def test_given_env_that_would_leak_or_clash_is_refused(
+    harness: Harness, tmp_path: Path, params: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        _generate(harness, "python-worker", tmp_path / "out", **params)
+    assert not (tmp_path / "out").exists()
+
+
 def test_static_site_probes_nginx_healthz_and_rails_gets_writable_app_dirs(harness: Harness, tmp_path: Path) -> None:
     _generate(harness, "static-site", tmp_path / "static")
     assert _container(_objects(tmp_path / "static"))["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}

@@ -54,6 +54,19 @@ def test_verify_fails_when_the_app_answers_an_error(k8s: Harness, fake_k8s: Fake
     assert isinstance(probe, dict) and probe["status_code"] == 500 and probe["body_excerpt"] == "database unreachable"
 
 
+def test_an_apps_own_401_through_the_proxy_is_its_answer_not_a_refusal_of_our_credentials(
+    k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
+) -> None:
+    """Seen on the real cluster: the server's /mcp answers 401 without its token; that is the app's answer (no
+    Kubernetes Status object), reported like a 500 (the API server's own 401 carries a Status and stays
+    K8S_UNAUTHORIZED, test_deploy)."""
+    deployed(k8s, tmp_path)
+    fake_k8s.api.proxy_answers["/mcp"] = (401, '{"error": "invalid_token"}')
+    with pytest.raises(ContainerKitError) as info:
+        k8s.call("verify_deployment", name="web", path="/mcp")
+    assert info.value.code == "ROLLOUT_FAILED" and "answered HTTP 401 on /mcp" in info.value.message
+
+
 def test_verify_a_crashlooping_deployment_reports_diagnostics(
     k8s: Harness, fake_k8s: FakeCluster, tmp_path: Path
 ) -> None:

@@ -85,6 +85,11 @@ class ServiceAnalysis(_M):
     )
     entrypoint: str | None = Field(None, description="Main module/file (app.py, src/index.js, main.go, ...).")
     app_object: str | None = Field(None, description="WSGI/ASGI target like 'app:app' for Python web apps.")
+    installs_project: bool = Field(
+        False,
+        description="The project itself is installed into the image (pip install --no-deps .): it starts as one of "
+        "its own console scripts ([project.scripts]), whose imports only resolve once installed.",
+    )
     health_path: str | None = Field(None, description="An HTTP route the app defines for health checks.")
     runtime_files: list[str] = Field(
         default_factory=list,

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from containerkit.cli.runner import fail, invoke
+from containerkit.cli.runner import fail, invoke, key_values
 from containerkit.errors import InvalidInputError
 from containerkit.redaction import register_secret
 
@@ -116,12 +116,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPT,
     ) -> None:
         """Build an image from PATH (steps shown live; the log is kept as a session artifact)."""
-        args: dict[str, str] = {}
-        for item in build_arg:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                fail(InvalidInputError(f"--build-arg {item!r} is not KEY=VALUE"))
-            args[key] = value
+        args = key_values(build_arg, "--build-arg", "--build-arg VERSION=1.2")
         invoke(
             "build_image",
             {

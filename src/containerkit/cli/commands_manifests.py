@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -11,8 +12,8 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from containerkit.cli.findings import render_findings
-from containerkit.cli.runner import err_console, invoke
-from containerkit.errors import ContainerKitError
+from containerkit.cli.runner import err_console, fail, invoke, key_values
+from containerkit.errors import ContainerKitError, InvalidInputError
 
 if TYPE_CHECKING:
     from containerkit.tools.k8s_manifests import GenerateManifestsResult, ValidateManifestsResult
@@ -71,6 +72,15 @@ def _render_validated(out: Console, r: ValidateManifestsResult) -> None:
     )
 
 
+def _split_args(args: str | None) -> list[str] | None:
+    if args is None:
+        return None
+    try:
+        return shlex.split(args)
+    except ValueError as e:
+        fail(InvalidInputError(f"--args {args!r} cannot be split: {e}", hint="Close the quote, or escape it."))
+
+
 @manifests_app.command("generate")
 def generate(
     path: str = typer.Argument(..., help="Repository path or git URL."),
@@ -84,6 +94,16 @@ def generate(
     user_uid: int = typer.Option(None, "--user-uid", help="runAsUser (default: the Dockerfile's UID)."),
     port: int = typer.Option(None, "--port", help="Override the detected port."),
     health_path: str = typer.Option(None, "--health-path", help="Override the health route, e.g. /healthz."),
+    readiness_path: str = typer.Option(
+        None, "--readiness-path", help="A separate route for readiness and startup probes, e.g. /readyz."
+    ),
+    args: str = typer.Option(
+        None, "--args", help="The container's command line in place of the image's CMD, split like a shell does."
+    ),
+    env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE the Deployment sets (repeatable; no secrets)."),
+    secret_env: list[str] = typer.Option(
+        [], "--secret-env", help="A variable the pods read from the app's Secret (repeatable)."
+    ),
     name: str = typer.Option(None, "--name", help="Override the app name."),
     force: bool = typer.Option(
         False,
@@ -108,6 +128,10 @@ def generate(
             "user_uid": user_uid,
             "port": port,
             "health_path": health_path,
+            "readiness_path": readiness_path,
+            "args": _split_args(args),
+            "env": key_values(env, "--env", "--env LOG_LEVEL=info"),
+            "secret_env": secret_env,
             "name": name,
             "force": force,
             "session_id": session,

@@ -9,8 +9,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from containerkit.cli.runner import fail, invoke
-from containerkit.errors import InvalidInputError
+from containerkit.cli.runner import invoke, key_values
 
 if TYPE_CHECKING:
     from containerkit.tools.sandbox import SandboxResult, SmokeResult
@@ -37,21 +36,6 @@ def _render_run(out: Console, r: SandboxResult) -> None:
 
 def _render_smoke(out: Console, r: SmokeResult) -> None:
     out.print(Text.assemble(("passed", "green"), f" in {r.duration_s:.1f}s: {r.detail}"))
-
-
-def _env(pairs: list[str]) -> dict[str, str]:
-    """``KEY=VALUE`` pairs, values verbatim (an environment holds strings: ``01`` and ``yes`` stay as written)."""
-    env: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            fail(
-                InvalidInputError(
-                    f"environment variable {pair!r} is not KEY=VALUE with a non-empty KEY", hint="Example: -e PORT=8080"
-                )
-            )
-        env[key] = value
-    return env
 
 
 def register(app: typer.Typer) -> None:
@@ -88,7 +72,7 @@ def register(app: typer.Typer) -> None:
                 "cpus": cpus,
                 "pids": pids,
                 "timeout_s": timeout,
-                "env": _env(env),
+                "env": key_values(env, "-e", "-e PORT=8080"),
             },
             as_json=as_json,
             render=_render_run,
@@ -114,7 +98,7 @@ def register(app: typer.Typer) -> None:
                 "port": port,
                 "path": path,
                 "protocol": protocol,
-                "env": _env(env),
+                "env": key_values(env, "-e", "-e PORT=8080"),
                 "timeout_s": timeout,
                 "grace_s": grace,
             },

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any, Never, NoReturn, Protocol, TypeVar, cast,
 import anyio
 import typer
 
-from containerkit.errors import CancelledError_, ContainerKitError, JSONValue, exit_status, wrap_unexpected
+from containerkit.errors import (
+    CancelledError_,
+    ContainerKitError,
+    InvalidInputError,
+    JSONValue,
+    exit_status,
+    wrap_unexpected,
+)
 from containerkit.hints import render_data, render_hint
 from containerkit.redaction import redact, redact_data
 
@@ -167,6 +174,22 @@ def error_document(err: ContainerKitError) -> dict[str, JSONValue]:
     """The JSON error document of ``--json``: ``{"error": {code, message, hint, retryable, details}}``, redacted."""
     data = render_data(redact_data(err.to_dict()), "cli")
     return {"error": {key: data[key] for key in ("code", "message", "hint", "retryable", "details")}}
+
+
+def key_values(pairs: list[str], option: str, example: str) -> dict[str, str]:
+    """Repeated ``KEY=VALUE`` options, values verbatim (an environment holds strings: ``01`` and ``yes`` stay as
+    written); a pair without ``=`` or without a key is a usage error naming the option."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(
+                InvalidInputError(
+                    f"{option} {pair!r} is not KEY=VALUE with a non-empty KEY", hint=f"Example: {example}"
+                )
+            )
+        out[key] = value
+    return out
 
 
 def fail(error: BaseException) -> NoReturn:

@@ -196,7 +196,15 @@ def _python(doc: Doc, svc: ServiceAnalysis, opts: RenderOptions, version: str) -
         )
     doc.gap()
     add_user(doc, opts.user_uid)
-    doc.add("COPY . .", why="The source, owned by root and read-only for the app user")
+    if svc.installs_project and svc.manifest is not None:
+        doc.add(
+            "COPY . .",
+            f"RUN {cache}pip install --no-cache-dir --no-deps .",
+            why="The source, owned by root and read-only for the app user; the project itself installed (its "
+            f"dependencies are above) so that its console script {cmd[0]} runs",
+        )
+    else:
+        doc.add("COPY . .", why="The source, owned by root and read-only for the app user")
     own_writes(doc, svc, opts.user_uid)
     doc.add(f"USER {opts.user_uid}")
     doc.gap()

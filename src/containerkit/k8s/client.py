@@ -337,9 +337,18 @@ class KubeApi:
         url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{rooted}"
         async with self._guard(f"GET {url}"):
             resp = await self._http.get(url)
-        if resp.status_code in (401, 403):
-            _raise_for_status(resp)
+        if resp.status_code in (401, 403) and _is_api_status(resp):
+            _raise_for_status(resp)  # the API server refused us; an app's own 401 (no Status object) is its answer
         return ProxyAnswer(status_code=resp.status_code, body=redact(resp.text[:2000]))
+
+
+def _is_api_status(resp: httpx2.Response) -> bool:
+    """The body is a Kubernetes Status object: the API server's own answer, not the proxied app's."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("kind") == "Status" and body.get("apiVersion") == "v1"
 
 
 @asynccontextmanager

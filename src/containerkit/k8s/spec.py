@@ -65,9 +65,16 @@ class AppSpec:
     port: int | None = None
     serves_http: bool = True
     health_path: str | None = None
+    readiness_path: str | None = None
+    """The readiness and startup probes' route when it differs from health_path (which liveness keeps): a route that
+    also checks what the app depends on, whose failure should take a pod out of the Service, not restart it."""
     reads_port_env: bool = False
     config_env: tuple[str, ...] = ()
     secret_env: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    """Known values, set in the Deployment as they are (never a secret: those are secret_env)."""
+    args: tuple[str, ...] = ()
+    """The container's args (replacing the image's CMD, keeping its ENTRYPOINT); empty: the image's CMD."""
     writable_paths: tuple[str, ...] = ("/tmp",)  # noqa: S108 - a mount path inside the container
     replicas: int = 2
     ingress_host: str | None = None

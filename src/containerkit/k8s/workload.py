@@ -15,11 +15,15 @@ _C: Path = ("spec", "template", "spec", "containers", 0)
 def _probes(spec: AppSpec) -> tuple[dict[str, Any], dict[Path, str]]:
     if spec.port is None:
         return {}, {}
+    ready = live = None
     if spec.http_probes:
-        action: dict[str, Any] = {"httpGet": {"path": spec.health_path, "port": spec.port_name}}
+        live = {"httpGet": {"path": spec.health_path, "port": spec.port_name}}
+        ready = {"httpGet": {"path": spec.readiness_path or spec.health_path, "port": spec.port_name}}
         how = f"HTTP GET {spec.health_path}"
+        if spec.readiness_path and spec.readiness_path != spec.health_path:
+            how = f"HTTP GET {spec.readiness_path} (startup, readiness) and {spec.health_path} (liveness)"
     else:
-        action = {"tcpSocket": {"port": spec.port_name}}
+        ready = live = {"tcpSocket": {"port": spec.port_name}}
         how = (
             "a TCP connect"
             if not spec.serves_http
@@ -27,9 +31,9 @@ def _probes(spec: AppSpec) -> tuple[dict[str, Any], dict[Path, str]]:
         )
     startup_failures = 60 if spec.slow_start else 30
     probes = {
-        "startupProbe": {**action, "periodSeconds": 2, "failureThreshold": startup_failures},
-        "readinessProbe": {**action, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
-        "livenessProbe": {**action, "periodSeconds": 20, "timeoutSeconds": 3, "failureThreshold": 3},
+        "startupProbe": {**ready, "periodSeconds": 2, "failureThreshold": startup_failures},
+        "readinessProbe": {**ready, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
+        "livenessProbe": {**live, "periodSeconds": 20, "timeoutSeconds": 3, "failureThreshold": 3},
     }
     comments = {
         (*_C, "startupProbe"): f"Probes use {how}. The startup probe allows {2 * startup_failures}s to start;\n"
@@ -46,6 +50,10 @@ def _env(spec: AppSpec) -> tuple[list[dict[str, Any]], dict[Path, str]]:
     if spec.reads_port_env and spec.port is not None:
         comments[(*_C, "env", len(env))] = "The app reads its port from PORT; keep it equal to containerPort"
         env.append({"name": "PORT", "value": str(spec.port)})
+    for number, (key, value) in enumerate(spec.env):
+        if number == 0:
+            comments[(*_C, "env", len(env))] = "Values given to generate_manifests (env)"
+        env.append({"name": key, "value": value})
     for key in spec.secret_env:
         if not comments.get((*_C, "env", len(env))) and key == spec.secret_env[0]:
             comments[(*_C, "env", len(env))] = (
@@ -100,6 +108,9 @@ def _container(spec: AppSpec) -> tuple[dict[str, Any], dict[Path, str]]:
         (*_C, "volumeMounts"): "Writable scratch space on emptyDir: the root filesystem is read-only",
     }
     container: dict[str, Any] = {"name": CONTAINER, "image": spec.image, "imagePullPolicy": "IfNotPresent"}
+    if spec.args:
+        container["args"] = list(spec.args)
+        comments[(*_C, "args")] = "The command line, in place of the image's CMD (its ENTRYPOINT, e.g. tini, stays)"
     if spec.port is not None:
         container["ports"] = [{"name": spec.port_name, "containerPort": spec.port, "protocol": "TCP"}]
     env, env_comments = _env(spec)

@@ -10,6 +10,7 @@ import anyio
 from pydantic import Field
 
 from containerkit.analysis import ServiceAnalysis
+from containerkit.analysis.evidence import SECRET_NAME
 from containerkit.dockerfile.generate import pick_service
 from containerkit.dockerfile.render import RenderOptions, render
 from containerkit.dockerfile.render_node import serves_static
@@ -61,6 +62,26 @@ class GenerateManifestsParams(ToolParams):
     )
     health_path: str | None = Field(
         None, pattern=r"^/[^\s]*$", description="Override the health route (HTTP probes), e.g. /healthz."
+    )
+    readiness_path: str | None = Field(
+        None,
+        pattern=r"^/[^\s]*$",
+        description="A separate route for the readiness and startup probes (e.g. /readyz, which also checks what the "
+        "app depends on); liveness keeps health_path.",
+    )
+    args: list[str] | None = Field(
+        None,
+        description="The container's command line in place of the image's CMD (its ENTRYPOINT stays), e.g. "
+        '["containerkit", "serve", "--transport", "http"].',
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description='Known values the Deployment sets, e.g. {"LOG_LEVEL": "info"}; never a secret (use secret_env).',
+    )
+    secret_env: list[str] = Field(
+        default_factory=list,
+        description="More variables taken from the app's Secret (you create it; no value is written), beside those "
+        "the analysis found.",
     )
     name: str | None = Field(None, description="Override the app name (made DNS-1123).")
     force: bool = Field(
@@ -151,6 +172,39 @@ def _check_image(image: str) -> tuple[str | None, list[str]]:
     return ref.tag, warnings
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _given_env(params: GenerateManifestsParams) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """The env and secret_env parameters, checked: names a shell and Kubernetes accept, no secret-like value written
+    into a manifest, no name in both."""
+    bad = [k for k in [*params.env, *params.secret_env] if not _ENV_NAME.match(k)]
+    if bad:
+        raise InvalidInputError(
+            f"{bad[0]!r} is not an environment variable name",
+            hint="Use letters, digits and '_' (not starting with a digit), e.g. LOG_LEVEL.",
+        )
+    if "PORT" in params.env:
+        raise InvalidInputError(
+            "PORT is set from the port (the container port and the probes follow it)",
+            hint="Pass {param:port --port} instead.",
+        )
+    secret_like = [k for k in params.env if SECRET_NAME.search(k)]
+    if secret_like:
+        raise InvalidInputError(
+            f"{secret_like[0]} looks like a secret: its value is not written into a manifest",
+            hint=f"Pass {{param:secret_env --secret-env}} {secret_like[0]} instead: the pods read it from the app's "
+            "Secret, which you create.",
+        )
+    both = sorted(set(params.env) & set(params.secret_env))
+    if both:
+        raise InvalidInputError(
+            f"{both[0]} is given both as a value (env) and from the Secret (secret_env)",
+            hint="Keep one of the two.",
+        )
+    return tuple(params.env.items()), list(params.secret_env)
+
+
 def _spec(
     ctx: ToolContext, svc: ServiceAnalysis, params: GenerateManifestsParams, namespace: str
 ) -> tuple[AppSpec, list[str], list[str]]:
@@ -171,7 +225,10 @@ def _spec(
             f"ingress host {params.ingress_host!r} is not a DNS name",
             hint="Use a lower-case host such as shop.example.com.",
         )
-    if params.ingress_host and (port is None or not svc.serves_http):
+    # a health route given for an app the analysis took for a worker (a CLI whose server is a subcommand) says it
+    # serves HTTP
+    serves_http = svc.serves_http or params.health_path is not None
+    if params.ingress_host and (port is None or not serves_http):
         warnings.append("no Ingress: the app serves no HTTP port")
     if port is not None and port < PRIVILEGED_BELOW:
         notes.append(
@@ -180,11 +237,13 @@ def _spec(
         )
     if port is None:
         notes.append("no port detected: no Service, no network probes; the NetworkPolicy denies all incoming traffic")
-    elif svc.serves_http and health is None:
+    elif serves_http and health is None:
         warnings.append("no health route detected: probes are TCP connects (pass health_path for HTTP probes)")
-    if svc.env_vars.config:
+    env, secrets = _given_env(params)
+    config = [k for k in svc.env_vars.config if k not in params.env and k not in secrets]
+    if config:
         notes.append(
-            f"ConfigMap {name}-config lists {', '.join(svc.env_vars.config)} as comments and sets none (the app keeps "
+            f"ConfigMap {name}-config lists {', '.join(config)} as comments and sets none (the app keeps "
             "its "
             "defaults): add the values you need"
         )
@@ -197,22 +256,25 @@ def _spec(
         version=version,
         user_uid=uid,
         port=port,
-        serves_http=svc.serves_http,
+        serves_http=serves_http,
         health_path=health if port is not None else None,
+        readiness_path=params.readiness_path if port is not None and health is not None else None,
         reads_port_env=svc.reads_port_env,
-        config_env=tuple(svc.env_vars.config),
-        secret_env=tuple(svc.env_vars.secret),
+        config_env=tuple(config),
+        secret_env=tuple(dict.fromkeys([*svc.env_vars.secret, *secrets])),
+        env=env,
+        args=tuple(params.args or ()),
         writable_paths=svc.writable_paths(),
         replicas=params.replicas,
-        ingress_host=params.ingress_host if port is not None and svc.serves_http else None,
+        ingress_host=params.ingress_host if port is not None and serves_http else None,
         resources=RESOURCES.get(svc.language, DEFAULT_RESOURCES),
         slow_start=svc.language in ("java", "dotnet"),
         description=f"{name} ({svc.language}{', ' + svc.framework if svc.framework else ''})",
     )
     if spec.secret_env:
         warnings.append(
-            f"pods wait for the Secret {secret_name(spec)} with keys {', '.join(spec.secret_env)}: create it "
-            f"(kubectl create secret generic {secret_name(spec)} -n {namespace} --from-literal=KEY=VALUE ...)"
+            f"pods wait for the Secret {secret_name(spec)} (keys {', '.join(spec.secret_env)}), which you create "
+            f"with kubectl create secret generic {secret_name(spec)} -n {namespace} --from-literal=KEY=VALUE ..."
         )
     return spec, warnings, notes
 

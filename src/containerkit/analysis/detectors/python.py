@@ -308,6 +308,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
     analysis: dict[str, Any] = {"framework": framework}
     _entrypoint(tree, svc, sources, framework, col, analysis)
     _port(tree, svc, sources, framework, col, analysis)
+    _console_script(tree, svc, col, analysis)
     routes = search(tree, sources, HEALTH_ROUTE)
     if framework == "django":
         routes += search(tree, [f for f in sources if f.endswith("urls.py")], DJANGO_HEALTH)
@@ -362,6 +363,7 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         start_command=analysis.get("start_command"),
         entrypoint=analysis.get("entrypoint"),
         app_object=analysis.get("app_object"),
+        installs_project=analysis.get("installs_project", False),
         health_path=health,
         serves_http=framework is not None or port is not None,
         env_vars=EnvVars(config=env_config, secret=env_secret),
@@ -373,6 +375,24 @@ def detect(tree: Tree, svc: ServiceDir) -> ServiceAnalysis | None:
         evidence=col.evidence,
         server_declared=start[0] in deps or _declared_anywhere(tree, svc, start[0]),
     )
+
+
+def _console_script(tree: Tree, svc: ServiceDir, col: Collector, out: dict[str, Any]) -> None:
+    """An installable project started by one of its own console scripts ([project.scripts], Poetry's scripts) instead
+    of `python some/file.py`: a file of a package (a src layout above all) only imports once the project is installed.
+    A web app whose server command was found (gunicorn, uvicorn) keeps it."""
+    start = out.get("start_command")
+    if (start and start[0] != "python") or not svc.has(tree, "pyproject.toml"):
+        return
+    data = _toml(tree, svc.rel("pyproject.toml"))
+    project = data.get("project", {})
+    scripts = project.get("scripts") or data.get("tool", {}).get("poetry", {}).get("scripts") or {}
+    if not isinstance(scripts, dict) or not scripts:
+        return
+    own = re.sub(r"[-_.]+", "-", str(project.get("name") or data.get("tool", {}).get("poetry", {}).get("name") or ""))
+    name = next((s for s in scripts if re.sub(r"[-_.]+", "-", s).lower() == own.lower()), next(iter(scripts)))
+    out["start_command"], out["installs_project"] = [name], True
+    col.add("start_command", svc.rel("pyproject.toml"), f"console script {name} = {scripts[name]}")
 
 
 def _declared_anywhere(tree: Tree, svc: ServiceDir, server: str) -> bool:
