@@ -10,13 +10,13 @@ session id, an image name or a path.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
+    from prometheus_client.metrics import MetricWrapperBase
 
 #: from a millisecond call to a ten-minute build
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -126,6 +126,7 @@ def enable(
     # the *_created series double every counter for nothing a dashboard reads (the function is untyped upstream)
     cast(Callable[[], None], disable_created_metrics)()
     _m = _Metrics(registry or CollectorRegistry(auto_describe=True))
+    _children.clear()
     if sessions is not None:
         _m.sessions_active.set_function(sessions)
     _initialize(_m, tools or [])
@@ -153,6 +154,7 @@ def _initialize(m: _Metrics, tools: list[str]) -> None:
 def disable() -> None:
     global _m
     _m = None
+    _children.clear()
 
 
 def enabled() -> bool:
@@ -174,27 +176,40 @@ def serve(host: str, port: int) -> int:
 # --- recording (each a no-op while metrics are off) ----------------------------------------------------------------
 
 
+#: labelled children by (metric name, label values): prometheus_client's labels() validates and locks on every call,
+#: a cost per tool call and per store operation; the label values are bounded, and so is this
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: MetricWrapperBase, *values: str) -> Any:
+    key = (id(metric), values)  # the metrics live as long as _m; this is emptied with it
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
 def tool_call(tool: str, outcome: str, seconds: float) -> None:
     if _m is not None:
-        _m.tool_calls.labels(tool, outcome).inc()
-        _m.tool_seconds.labels(tool).observe(seconds)
+        _child(_m.tool_calls, tool, outcome).inc()
+        _child(_m.tool_seconds, tool).observe(seconds)
 
 
 def workflow_run(kind: str, status: str) -> None:
     if _m is not None:
-        _m.workflow_runs.labels(kind, status).inc()
+        _child(_m.workflow_runs, kind, status).inc()
 
 
 def workflow_step(tool: str, status: str) -> None:
     if _m is not None:
-        _m.workflow_steps.labels(tool, status).inc()
+        _child(_m.workflow_steps, tool, status).inc()
 
 
 def build(strategy: str, seconds: float, steps: int, cached: int) -> None:
     if _m is not None:
-        _m.build_seconds.labels(strategy).observe(seconds)
-        _m.build_steps.labels("true").inc(cached)
-        _m.build_steps.labels("false").inc(max(0, steps - cached))
+        _child(_m.build_seconds, strategy).observe(seconds)
+        _child(_m.build_steps, "true").inc(cached)
+        _child(_m.build_steps, "false").inc(max(0, steps - cached))
 
 
 def push(seconds: float, sent_bytes: int) -> None:
@@ -207,25 +222,18 @@ def scan_findings(counts: dict[tuple[str, bool], int]) -> None:
     """Findings of one scan: (severity, fixable) -> how many."""
     if _m is not None:
         for (severity, fixable), n in counts.items():
-            _m.scan_findings.labels(severity, "true" if fixable else "false").inc(n)
+            _child(_m.scan_findings, severity, "true" if fixable else "false").inc(n)
 
 
 def rollout(outcome: str, seconds: float) -> None:
     if _m is not None:
-        _m.rollouts.labels(outcome).inc()
-        _m.rollout_seconds.labels(outcome).observe(seconds)
+        _child(_m.rollouts, outcome).inc()
+        _child(_m.rollout_seconds, outcome).observe(seconds)
 
 
-@contextmanager
-def store_operation(operation: str) -> Iterator[None]:
-    if _m is None:
-        yield
-        return
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        _m.store_seconds.labels(operation).observe(time.perf_counter() - started)
+def store_operation(operation: str, seconds: float) -> None:
+    if _m is not None:
+        _child(_m.store_seconds, operation).observe(seconds)
 
 
 @contextmanager

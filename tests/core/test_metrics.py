@@ -54,7 +54,7 @@ def test_a_tool_call_and_a_failure_are_counted_by_tool_and_outcome(
     # a name a client made up is one label value, whatever it sends
     assert value(recording, "containerkit_tool_calls_total", tool="unknown", outcome="NOT_FOUND") == 1
     assert value(recording, "containerkit_tool_call_duration_seconds_count", tool="analyze_repository") == 1
-    assert value(recording, "containerkit_store_operation_duration_seconds_count", operation="begin_job") >= 1
+    assert value(recording, "containerkit_store_operation_duration_seconds_count", operation="defer_job") >= 1
 
 
 def test_labels_carry_no_session_ids_image_names_or_paths(harness: Harness, recording: CollectorRegistry) -> None:

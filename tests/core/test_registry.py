@@ -146,3 +146,43 @@ def test_paths_outside_allowed_roots_are_refused(harness: Harness, tmp_path: Pat
         ctx.resolve_path(link)
     with pytest.raises(PathNotAllowedError):
         ctx.resolve_path("-rf")
+
+
+class PeekParams(ToolParams):
+    wait_s: float = 0.0
+
+
+class PeekResult(ToolResult):
+    own_status: str | None = Field(description="This call's job as the store lists it while the call runs.")
+
+
+def peeking_registry() -> ToolRegistry:
+    reg = ToolRegistry()
+
+    async def peek(ctx: ToolContext, params: PeekParams) -> PeekResult:
+        await anyio.sleep(params.wait_s)
+        own = [j.status for j in ctx.store.list_jobs(ctx.session.id) if j.id == ctx.job_id]
+        return PeekResult(own_status=own[0] if own else None)
+
+    reg.tool("peek", effects=(), title="Peek", description="read-only", params=PeekParams, result=PeekResult)(peek)
+    reg.tool(
+        "poke", effects=("writes_files",), title="Poke", description="writes", params=PeekParams, result=PeekResult
+    )(peek)
+    return reg
+
+
+def test_a_read_only_call_is_written_when_it_ends_unless_it_runs_long(harness: Harness) -> None:
+    """One commit per short read-only call; a long one shows as running after WRITE_RUNNING_AFTER_S, and a call that
+    changes something is running from its start."""
+    reg, store = peeking_registry(), harness.app.services.store
+    sid = store.create_session().id
+
+    def call(tool: str, wait_s: float) -> PeekResult:
+        result = anyio.run(lambda: reg.call(harness.app.services, tool, {"session_id": sid, "wait_s": wait_s}))
+        assert isinstance(result, PeekResult) and store.get_job(result.job_id).status == "succeeded"
+        return result
+
+    assert call("peek", 0).own_status is None
+    assert call("peek", 0.3).own_status == "running"
+    assert call("poke", 0).own_status == "running"
+    assert [j.tool for j in store.list_jobs(sid)] == ["poke", "peek", "peek"]

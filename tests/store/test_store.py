@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from containerkit.errors import NotFoundError, QuotaExceededError, SchemaTooNewError, SessionExpiredError
+from containerkit.errors import (
+    ContainerKitError,
+    InvalidInputError,
+    NotFoundError,
+    QuotaExceededError,
+    SchemaTooNewError,
+    SessionExpiredError,
+)
 from containerkit.store import SessionStore
 from containerkit.store.schema import MIGRATIONS, PG_MIGRATIONS
 
@@ -334,3 +341,64 @@ def test_a_postgres_url_with_a_wrong_password_is_a_clear_store_error_without_the
     text = f"{info.value.message} {info.value.hint} {info.value.details}"
     assert canary not in text and "postgresql://ck:***@127.0.0.1:5433" in text
     assert "password authentication failed" in text and "CONTAINERKIT_STORE__URL" in text
+
+
+def test_a_session_used_again_within_a_second_is_not_touched_again(where: Where) -> None:
+    """One commit less per call: a job of a session used within TOUCH_EVERY_S leaves its expiry as it was."""
+    clock = Clock()
+    store = make_store(where, clock=clock, ttl_s=3600)
+    sid = store.create_session().id
+    clock.now += 10
+    store.begin_job(sid, "a", {})
+    touched = store.session_info(sid)
+    assert touched.last_access == clock.now
+    clock.now += 0.5
+    store.defer_job(sid, "b", {})
+    store.begin_job(sid, "c", {})
+    assert store.session_info(sid).last_access == touched.last_access
+    clock.now += 1.0
+    store.defer_job(sid, "d", {})
+    assert store.session_info(sid).last_access == clock.now and store.session_info(sid).expires_at == clock.now + 3600
+
+
+def test_a_deferred_job_is_written_when_it_ends_or_as_running_when_asked(where: Where) -> None:
+    store = make_store(where)
+    sid = store.create_session().id
+    _, short = store.defer_job(sid, "peek", {"x": 1})
+    assert [j.id for j in store.list_jobs(sid)] == []
+    store.end_job(short.id, "succeeded", pending=short)
+    (done,) = store.list_jobs(sid)
+    assert done.id == short.id and done.status == "succeeded" and done.params == {"x": 1}
+    assert done.duration_ms is not None and done.ended_at is not None
+    _, long = store.defer_job(sid, "wait", {})
+    store.write_pending(long)
+    assert store.get_job(long.id).status == "running"
+    store.end_job(long.id, "failed", InvalidInputError("no"), tool="wait", pending=long)
+    assert store.get_job(long.id).status == "failed" and store.list_errors(sid)[0].job_id == long.id
+
+
+def test_a_finished_job_is_listed_from_memory_a_running_one_is_read_again(where: Where) -> None:
+    store = make_store(where)
+    sid = store.create_session().id
+    _, jid = store.begin_job(sid, "build", {})
+    assert [j.status for j in store.list_jobs(sid)] == ["running"]
+    store.end_job(jid, "succeeded")
+    assert [j.status for j in store.list_jobs(sid)] == ["succeeded"]  # the running record was not kept
+    assert store.list_jobs(sid)[0] is store.list_jobs(sid)[0]  # finished: kept, not read again
+    other = make_store(where)  # another process's view of the same rows
+    assert [j.id for j in other.list_jobs(sid)] == [jid]
+    store.delete_session(sid)
+    assert store.list_jobs(sid) == []
+
+
+def test_a_session_deleted_during_a_read_only_call_leaves_no_job_and_no_error(where: Where) -> None:
+    store = make_store(where)
+    sid = store.create_session().id
+    _, pending = store.defer_job(sid, "peek", {})
+    make_store(where).delete_session(sid)  # by another process
+    store.end_job(pending.id, "succeeded", pending=pending)
+    with pytest.raises(NotFoundError):
+        store.get_job(pending.id)
+    with pytest.raises(ContainerKitError) as gone:
+        store.write_pending(pending)
+    assert gone.value.code in ("SESSION_EXPIRED", "NOT_FOUND")

@@ -11,10 +11,11 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
-import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -63,18 +64,39 @@ _JOBS = TypeAdapter(list[JobRecord])
 _ARTIFACT_COLS = "id, session_id, job_id, kind, name, media_type, path, digest, size, created_at"
 _TEXT_TYPES = ("text/", "application/json", "application/yaml", "application/sarif", "application/vnd.cyclonedx")
 StateUpdate = Callable[[dict[str, Any]], dict[str, Any] | None]
-_SESSION_COLS = "id, created_at, last_access, expires_at, workspace_dir, labels, state, version"
+#: a session's summary; its state's top-level keys listed by the database (a state of many kilobytes is not parsed on
+#: every tool call for them)
+_SESSION_COLS = (
+    "id, created_at, last_access, expires_at, workspace_dir, labels, version, "
+    "(SELECT COALESCE(json_group_array(key), '[]') FROM json_each(json(state))) AS state_keys"
+)
 _SELECT_ONE = f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?"  # noqa: S608 - constant column list
+#: finished jobs' records kept per process for listings (they never change); the whole set is dropped when full
+FINISHED_JOBS_KEPT = 4096
+_FINISHED = frozenset(("succeeded", "failed", "cancelled"))
+#: a session used again within this many seconds is not touched again by a new job (one commit less per call)
+TOUCH_EVERY_S = 1.0
 
 log = logging.getLogger("containerkit.store")
 
 
+@dataclass
+class PendingJob:
+    """A tracked call's job before its row is written (:meth:`SessionStore.defer_job`)."""
+
+    id: str
+    session_id: str
+    tool: str
+    params_json: str
+    started_at: float
+    written: bool = False
+
+
 def _new_id() -> str:
-    return uuid.uuid4().hex[:16]
+    return os.urandom(8).hex()  # 64 random bits, as 16 hex digits (uuid4's version digit left 60)
 
 
 def _session_info(row: Row) -> SessionInfo:
-    state = json.loads(row["state"])
     return SessionInfo(
         id=row["id"],
         created_at=row["created_at"],
@@ -83,7 +105,7 @@ def _session_info(row: Row) -> SessionInfo:
         workspace_dir=row["workspace_dir"],
         labels=json.loads(row["labels"]),
         version=row["version"],
-        state_keys=sorted(state),
+        state_keys=sorted(json.loads(row["state_keys"])),
     )
 
 
@@ -100,8 +122,11 @@ def _timed(fn: Callable[P, R]) -> Callable[P, R]:
     def timed(*args: P.args, **kwargs: P.kwargs) -> R:
         if not metrics.enabled():
             return fn(*args, **kwargs)
-        with metrics.store_operation(operation):
+        started = time.perf_counter()
+        try:
             return fn(*args, **kwargs)
+        finally:
+            metrics.store_operation(operation, time.perf_counter() - started)
 
     return timed
 
@@ -135,6 +160,7 @@ class SessionStore:
         #: large artifacts go to an S3-compatible store (the row keeps the digest and the object's URL)
         self.objects = ObjectStore(artifacts_url) if artifacts_url else None
         self.object_min_bytes = object_min_bytes
+        self._finished_jobs: dict[str, JobRecord] = {}
 
     # --- sessions ---------------------------------------------------------------
     @_timed
@@ -254,7 +280,10 @@ class SessionStore:
     @_timed
     def get_session(self, session_id: str) -> SessionDetail:
         conn = self.db.connection()
-        row = conn.execute(_SELECT_ONE, (session_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT {_SESSION_COLS}, state FROM sessions WHERE id = ?",  # noqa: S608 - constant column list
+            (session_id,),
+        ).fetchone()
         if row is None or row["expires_at"] < self.clock():
             raise self._missing(conn, session_id)
         info = _session_info(row)
@@ -335,56 +364,131 @@ class SessionStore:
     # --- jobs -----------------------------------------------------------------------
     @_timed
     def begin_job(self, session_id: str | None, tool: str, params: dict[str, Any]) -> tuple[SessionInfo, str]:
-        """Resolve (or create) the session, extend its expiry and record a running job.
+        """Resolve (or create) the session, extend its expiry and record a running job (:meth:`defer_job`, then
+        :meth:`write_pending`)."""
+        info, job = self._defer_job(session_id, tool, params)
+        self.write_pending(job)
+        return info, job.id
 
-        One transaction of two statements on the hot path (every tracked call; one commit costs less than two); an
-        expired or unknown session falls back to :meth:`touch` for the precise error.
+    @_timed
+    def defer_job(self, session_id: str | None, tool: str, params: dict[str, Any]) -> tuple[SessionInfo, PendingJob]:
+        """Resolve (or create) the session and extend its expiry for a job written later: a read-only call is
+        recorded once, when it ends (:meth:`end_job` with ``pending``), unless it runs long enough to be written as
+        running (:meth:`write_pending`).
+
+        The hot path of every tracked call: one read of the session, and the touch only when the session was last
+        used more than :data:`TOUCH_EVERY_S` ago (its expiry moves at most that late).
+
+        Raises:
+            SessionExpiredError: the session expired or was evicted.
+            NotFoundError: no such session ever existed here.
         """
+        return self._defer_job(session_id, tool, params)
+
+    def _defer_job(self, session_id: str | None, tool: str, params: dict[str, Any]) -> tuple[SessionInfo, PendingJob]:
         if session_id is None:
             session_id = self.create_session().id
         now = self.clock()
-        job_id = _new_id()
+        row = self.db.connection().execute(_SELECT_ONE, (session_id,)).fetchone()
+        if row is None or row["expires_at"] < now:
+            row = self._touch_session(session_id)
+        elif now - row["last_access"] >= min(TOUCH_EVERY_S, self.ttl_s / 100):
+            self.db.connection().execute(
+                "UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ?", (now, now + self.ttl_s, session_id)
+            )
         params_json = json.dumps(redact_data(params), default=str)
+        return _session_info(row), PendingJob(_new_id(), session_id, tool, params_json, now)
+
+    def _touch_session(self, session_id: str) -> Row:
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ? AND expires_at >= ? "  # noqa: S608
-                f"RETURNING {_SESSION_COLS}",
-                (now, now + self.ttl_s, session_id, now),
-            ).fetchone()
-            if row is not None:
-                conn.execute(
-                    "INSERT INTO jobs(id, session_id, tool, params, status, queued_at, started_at, owner)"
-                    " VALUES (?,?,?,?, 'running', ?, ?, ?)",
-                    (job_id, session_id, tool, params_json, now, now, owner.current()),
-                )
-        if row is None:
-            self.touch(session_id)  # raises SESSION_EXPIRED / NOT_FOUND (and sweeps the expired session)
-            return self.begin_job(session_id, tool, params)
-        return _session_info(row), job_id
+            return self._touch_row(conn, session_id, self.clock())  # raises SESSION_EXPIRED / NOT_FOUND
+
+    def write_pending(self, job: PendingJob) -> None:
+        """Write a deferred job as running (once). Its session may have been deleted since (by another process):
+        then the precise error.
+
+        Raises:
+            SessionExpiredError, NotFoundError: the session is gone.
+        """
+        if job.written:
+            return
+        added = (
+            self.db.connection()
+            .execute(
+                "INSERT INTO jobs(id, session_id, tool, params, status, queued_at, started_at, owner)"
+                " SELECT ?, ?, ?, ?, 'running', ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
+                (
+                    job.id,
+                    job.session_id,
+                    job.tool,
+                    job.params_json,
+                    job.started_at,
+                    job.started_at,
+                    owner.current(),
+                    job.session_id,
+                ),
+            )
+            .rowcount
+        )
+        if not added:
+            self._touch_session(job.session_id)
+        job.written = True
 
     @_timed
     def end_job(
-        self, job_id: str, status: JobStatus, error: ContainerKitError | None = None, tool: str | None = None
+        self,
+        job_id: str,
+        status: JobStatus,
+        error: ContainerKitError | None = None,
+        tool: str | None = None,
+        pending: PendingJob | None = None,
     ) -> None:
+        """Record how a job ended: its row updated, or written whole for a ``pending`` job never written as running
+        (one statement; a session deleted meanwhile leaves no row); an error also goes to the session's errors."""
         now = self.clock()
-        finish = (
-            "UPDATE jobs SET status = ?, ended_at = ?, duration_ms = (? - started_at) * 1000, error_code = ?, "
-            "error_message = ?"
-            " WHERE id = ?"
-        )
-        args = (status, now, now, error.code if error else None, redact(error.message) if error else None, job_id)
+        message = redact(error.message) if error else None
+        code = error.code if error else None
+        if pending is not None and not pending.written:
+            statement = (
+                "INSERT INTO jobs(id, session_id, tool, params, status, queued_at, started_at, ended_at, duration_ms,"
+                " error_code, error_message, owner)"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)"
+            )
+            started = pending.started_at
+            args: tuple[Any, ...] = (
+                job_id,
+                pending.session_id,
+                pending.tool,
+                pending.params_json,
+                status,
+                started,
+                started,
+                now,
+                (now - started) * 1000,
+                code,
+                message,
+                owner.current(),
+                pending.session_id,
+            )
+        else:
+            statement = (
+                "UPDATE jobs SET status = ?, ended_at = ?, duration_ms = (? - started_at) * 1000, error_code = ?, "
+                "error_message = ?"
+                " WHERE id = ?"
+            )
+            args = (status, now, now, code, message, job_id)
         if error is None:
-            self.db.connection().execute(finish, args)
+            self.db.connection().execute(statement, args)
             return
         with self.db.transaction() as conn:
-            conn.execute(finish, args)
+            conn.execute(statement, args)
             conn.execute(
                 "INSERT INTO errors(session_id, job_id, tool, code, message, hint, details, created_at)"
                 " SELECT session_id, id, ?, ?, ?, ?, ?, ? FROM jobs WHERE id = ?",
                 (
                     tool,
                     error.code,
-                    redact(error.message),
+                    message,
                     redact(error.hint),
                     json.dumps(redact_data(error.details), default=str),
                     now,
@@ -400,17 +504,31 @@ class SessionStore:
         return JobRecord(**{**dict(row), "params": json.loads(row["params"])})
 
     def list_jobs(self, session_id: str, limit: int = 200) -> list[JobRecord]:
-        # Built as one JSON document by SQLite and validated in pydantic-core: the hot path of get_session.
-        (doc,) = (
-            self.db.connection()
-            .execute(
+        """The session's jobs, most recent first. The hot path of get_session: a finished job never changes, so its
+        record is kept per process by id (:data:`FINISHED_JOBS_KEPT`) and the listing reads only the ids and the
+        states; the others are built as one JSON document by the database and validated in pydantic-core."""
+        conn = self.db.connection()
+        listed = conn.execute(
+            "SELECT id FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?", (session_id, limit)
+        ).fetchall()
+        kept = self._finished_jobs
+        ids = [row["id"] for row in listed]
+        wanted = [job_id for job_id in ids if job_id not in kept]
+        fresh: dict[str, JobRecord] = {}
+        if wanted:
+            (doc,) = conn.execute(
                 f"SELECT COALESCE(json_group_array(json_object({_JOB_JSON})), '[]') "  # noqa: S608 - constant columns
-                "FROM (SELECT * FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?) AS recent",
-                (session_id, limit),
-            )
-            .fetchone()
-        )
-        return _JOBS.validate_json(doc)
+                f"FROM jobs WHERE id IN ({', '.join('?' * len(wanted))})",
+                wanted,
+            ).fetchone()
+            if len(kept) + len(wanted) > FINISHED_JOBS_KEPT:
+                kept.clear()
+            for job in _JOBS.validate_json(doc):
+                fresh[job.id] = job
+                if job.status in _FINISHED:
+                    kept[job.id] = job
+        # a job deleted between the two reads (its session was) is left out
+        return [record for job_id in ids if (record := kept.get(job_id) or fresh.get(job_id)) is not None]
 
     def list_errors(self, session_id: str, limit: int = 100) -> list[ErrorRecord]:
         rows = (

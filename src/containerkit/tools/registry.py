@@ -7,6 +7,7 @@ progress reporter, and fills ``session_id``/``job_id`` in the result.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import importlib
@@ -18,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import anyio
 from pydantic import ValidationError
@@ -47,6 +48,10 @@ from containerkit.tools.base import (
     ToolResult,
     input_needed,
 )
+
+if TYPE_CHECKING:
+    from containerkit.store.records import JobStatus
+    from containerkit.store.sessions import PendingJob, SessionStore
 
 log = logging.getLogger("containerkit.tools")
 
@@ -490,8 +495,15 @@ class ToolRegistry:
             client_roots=client_roots or [],
         )
 
+        job = _JobRow(services.store, name)
+
         def open_session() -> None:
-            ctx.session, ctx.job_id = services.store.begin_job(parsed.session_id, name, dumped)
+            if spec.read_only:
+                ctx.session, pending = services.store.defer_job(parsed.session_id, name, dumped)
+                job.defer(pending)
+            else:
+                ctx.session, job.id = services.store.begin_job(parsed.session_id, name, dumped)
+            ctx.job_id = job.id
 
         if spec.read_only and parsed.session_id is None:
             ctx.open_session = open_session  # a read-only call without a session creates none unless it keeps something
@@ -502,39 +514,34 @@ class ToolRegistry:
             with logs.bind(tool=name, session=ctx.session.id or None, job=ctx.job_id or None):
                 result = await spec.fn(ctx, parsed)
         except anyio.get_cancelled_exc_class():
-            if ctx.job_id:
-                services.store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was cancelled"), tool=name)
+            job.end("cancelled", CancelledError_(f"{name} was cancelled"))
             raise
         except KeyboardInterrupt:
-            if ctx.job_id:
-                services.store.end_job(ctx.job_id, "cancelled", CancelledError_(f"{name} was interrupted"), tool=name)
+            job.end("cancelled", CancelledError_(f"{name} was interrupted"))
             raise
         except (InputNeeded, BaseExceptionGroup) as e:
             need = input_needed(e)
             if need is None:
                 raise
-            if ctx.job_id:
-                services.store.end_job(
-                    ctx.job_id,
-                    "cancelled",
-                    CancelledError_(
-                        f"{name} stopped to ask the client ({need}); the client calls it again with the answer"
-                    ),
-                    tool=name,
-                )
+            job.end(
+                "cancelled",
+                CancelledError_(
+                    f"{name} stopped to ask the client ({need}); the client calls it again with the answer"
+                ),
+            )
             raise need from None
         except ContainerKitError as e:
-            if ctx.job_id:
-                services.store.end_job(ctx.job_id, "failed", e, tool=name)
-                e.details.setdefault("job_id", ctx.job_id)
+            if job.id:
+                job.end("failed", e)
+                e.details.setdefault("job_id", job.id)
                 e.details.setdefault("session_id", ctx.session.id)
             raise
         except Exception as e:
             log.exception("tool %s failed unexpectedly", name)
             err = wrap_unexpected(e)
-            if ctx.job_id:
-                err.details.update(job_id=ctx.job_id, session_id=ctx.session.id)
-                services.store.end_job(ctx.job_id, "failed", err, tool=name)
+            if job.id:
+                err.details.update(job_id=job.id, session_id=ctx.session.id)
+                job.end("failed", err)
             raise err from e
         # every string of every result is redacted (a secret ENV line in a build step, a token in a log line)
         ids = {"session_id": ctx.session.id, "job_id": ctx.job_id}
@@ -542,14 +549,55 @@ class ToolRegistry:
         clean = redact_strings(dumped_result)
         # validated again only when something was masked (the usual result has nothing to mask: a copy with the ids)
         result = result.model_copy(update=ids) if clean is dumped_result else type(result).model_validate(clean | ids)
-        if not ctx.job_id:
+        if not job.id:
             return result
         if spec.store_result:
             services.store.put_state(ctx.session.id, f"results.{name}", result.kept().model_dump(mode="json"))
-        services.store.end_job(ctx.job_id, "succeeded", tool=name)
+        job.end("succeeded")
         with logs.bind(tool=name, session=ctx.session.id, job=ctx.job_id):
             log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
         return result
+
+
+#: a read-only call still running after this long is written as running (list_jobs and get_job_status show it);
+#: a shorter one is written once, when it ends
+WRITE_RUNNING_AFTER_S = 0.05
+
+
+class _JobRow:
+    """The job row of one tracked call: written as running at the start, or — for a read-only call (it changes
+    nothing a crash could leave half-done) — once when it ends, or as running after :data:`WRITE_RUNNING_AFTER_S`
+    when it runs long (an asyncio timer; at once on another event loop)."""
+
+    def __init__(self, store: SessionStore, tool: str) -> None:
+        self.store, self.tool = store, tool
+        self.id = ""
+        self.pending: PendingJob | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def defer(self, pending: PendingJob) -> None:
+        self.id, self.pending = pending.id, pending
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio): no timer, written now
+            self.store.write_pending(pending)
+            return
+        self._timer = loop.call_later(WRITE_RUNNING_AFTER_S, self._write_running)
+
+    def _write_running(self) -> None:
+        if self.pending is None:
+            return
+        try:
+            self.store.write_pending(self.pending)
+        except ContainerKitError as e:  # the session is gone: the call's end says so
+            log.debug("job %s of %s not written as running: %s", self.id, self.tool, e.code)
+
+    def end(self, status: JobStatus, error: ContainerKitError | None = None) -> None:
+        if not self.id:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self.store.end_job(self.id, status, error, tool=self.tool, pending=self.pending)
 
 
 def _error_entry(err: Any) -> dict[str, Any]:
