@@ -155,7 +155,7 @@ def redact_strings(value: Any) -> Any:
     return value
 
 
-_SCALARS = (int, float, bool, type(None))
+_SCALARS = frozenset((int, float, bool, type(None)))
 
 
 # The walk of every tool result: the children's types are tested here rather than in a call per child (most of a
@@ -166,12 +166,13 @@ def _clean_children(value: Any, children: Iterable[tuple[Any, Any]], copy: Calla
     changed: Any = None
     for k, v in children:
         kind = type(v)
-        if kind in _SCALARS:
-            continue
         if kind is str:
-            clean: Any = redact(v)
+            # redact() inlined: most of a result's values are short strings (ids, names, states) seen before
+            clean: Any = _redact_short(v) if len(v) <= _CACHED_LENGTH else _redact(v)
             if clean == v:
                 continue
+        elif kind in _SCALARS:
+            continue
         elif kind is dict:
             clean = _clean_children(v, v.items(), dict)
         elif kind is list:

@@ -97,7 +97,11 @@ def _new_id() -> str:
 
 
 def _session_info(row: Row) -> SessionInfo:
-    return SessionInfo(
+    return SessionInfo(**_session_fields(row))
+
+
+def _session_fields(row: Row) -> dict[str, Any]:
+    return dict(
         id=row["id"],
         created_at=row["created_at"],
         last_access=row["last_access"],
@@ -286,8 +290,7 @@ class SessionStore:
         ).fetchone()
         if row is None or row["expires_at"] < self.clock():
             raise self._missing(conn, session_id)
-        info = _session_info(row)
-        return SessionDetail(**info.model_dump(), state=json.loads(row["state"]))
+        return SessionDetail(**_session_fields(row), state=json.loads(row["state"]))
 
     def list_sessions(self, label: str | None = None) -> list[SessionInfo]:
         rows = (

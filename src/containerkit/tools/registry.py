@@ -554,8 +554,9 @@ class ToolRegistry:
         if spec.store_result:
             services.store.put_state(ctx.session.id, f"results.{name}", result.kept().model_dump(mode="json"))
         job.end("succeeded")
-        with logs.bind(tool=name, session=ctx.session.id, job=ctx.job_id):
-            log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
+        if log.isEnabledFor(logging.DEBUG):
+            with logs.bind(tool=name, session=ctx.session.id, job=ctx.job_id):
+                log.debug("tool %s took %.3f ms", name, (time.perf_counter() - started) * 1000)
         return result
 
 
