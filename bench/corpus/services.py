@@ -1,5 +1,5 @@
 """Backing services for the corpus apps that need one (apps.json `needs`): PostgreSQL, MariaDB (for `mysql`) and Redis
-from Debian's packages, each in a container on the engine's default bridge, where the smoke run's container reaches it
+from Debian's packages, FerretDB (for `mongodb`) from its Go module, each in a container on the engine's default bridge, where the smoke run's container reaches it
 by address. Docker Hub's images are not reachable here, so each image is built once from the Debian stand-in.
 
 An app's `env` in apps.json names a service's address with `{postgres}` (host:port), `{postgres_host}` and
@@ -45,6 +45,22 @@ CMD ["mysqld", "--user=mysql", "--bind-address=0.0.0.0"]
 """,
         ["mysqladmin", "ping", "--silent"],
     ),
+    # MongoDB is not in Debian 12: FerretDB (MongoDB's wire protocol over SQLite), built from its Go module (its
+    # module leaves build/version/version.txt empty, which it refuses to start with)
+    "mongodb": (
+        27017,
+        """FROM golang:1.26-bookworm AS build
+RUN dir=$(go mod download -json github.com/FerretDB/FerretDB@v1.24.2 | sed -n 's/^\\t"Dir": "\\(.*\\)",$/\\1/p') && \\
+    cp -r "$dir" /src && chmod -R u+w /src && echo v1.24.2 > /src/build/version/version.txt && \\
+    cd /src && CGO_ENABLED=0 go build -o /ferretdb ./cmd/ferretdb
+FROM debian:bookworm-slim
+COPY --from=build /ferretdb /usr/local/bin/ferretdb
+RUN mkdir /data && chown nobody /data
+USER nobody
+CMD ["ferretdb", "--handler=sqlite", "--sqlite-url=file:/data/", "--state-dir=/data", "--listen-addr=0.0.0.0:27017", "--telemetry=disable"]
+""",
+        ["bash", "-c", "echo > /dev/tcp/127.0.0.1/27017"],
+    ),
     "redis": (
         6379,
         """
@@ -65,7 +81,9 @@ def image(name: str) -> str:
     """The service's image, built from the Debian stand-in the first time (the engine's cache keeps it)."""
     tag = f"ck-corpus-service/{name}:bench"
     if _docker("image", "inspect", tag).returncode != 0:
-        built = _docker("build", "-t", tag, "-", stdin=f"FROM {BASE}\n{SERVICES[name][1]}", timeout=900)
+        body = SERVICES[name][1]
+        dockerfile = body if body.startswith("FROM ") else f"FROM {BASE}\n{body}"  # a whole Dockerfile, or its body
+        built = _docker("build", "-t", tag, "-", stdin=dockerfile, timeout=1800)
         if built.returncode != 0:
             raise RuntimeError(f"building the {name} service image failed: {built.stderr.strip()[-400:]}")
     return tag
@@ -74,7 +92,7 @@ def image(name: str) -> str:
 @contextmanager
 def running(needs: list[str]) -> Iterator[dict[str, str]]:
     """Start the services an app needs and yield the addresses its env templates name; removed on exit. A need with no
-    service here (mongodb: not in Debian 12) is left out, so the app's run shows what it does without it."""
+    service here is left out, so the app's run shows what it does without it."""
     started: list[str] = []
     values: dict[str, str] = {}
     try:
