@@ -1,6 +1,7 @@
 """Backing services for the corpus apps that need one (apps.json `needs`): PostgreSQL, MariaDB (for `mysql`) and Redis
-from Debian's packages, FerretDB (for `mongodb`) from its Go module, each in a container on the engine's default bridge, where the smoke run's container reaches it
-by address. Docker Hub's images are not reachable here, so each image is built once from the Debian stand-in.
+from Debian's packages, FerretDB (for `mongodb`) from its Go module, each in a container on the engine's default
+bridge, where the smoke run's container reaches it by address. Docker Hub's images are not reachable here, so each
+image is built once from the Debian stand-in (FerretDB's from the Go stand-in).
 
 An app's `env` in apps.json names a service's address with `{postgres}` (host:port), `{postgres_host}` and
 `{postgres_port}` (likewise for `mysql` and `redis`); the user, password and database are `app` in each.
@@ -57,7 +58,8 @@ FROM debian:bookworm-slim
 COPY --from=build /ferretdb /usr/local/bin/ferretdb
 RUN mkdir /data && chown nobody /data
 USER nobody
-CMD ["ferretdb", "--handler=sqlite", "--sqlite-url=file:/data/", "--state-dir=/data", "--listen-addr=0.0.0.0:27017", "--telemetry=disable"]
+ENV FERRETDB_HANDLER=sqlite FERRETDB_SQLITE_URL=file:/data/ FERRETDB_STATE_DIR=/data FERRETDB_TELEMETRY=disable
+CMD ["ferretdb", "--listen-addr=0.0.0.0:27017"]
 """,
         ["bash", "-c", "echo > /dev/tcp/127.0.0.1/27017"],
     ),
