@@ -434,8 +434,8 @@ class SessionStore:
             .rowcount
         )
         if not added:
-            self._touch_session(job.session_id)
-        job.written = True
+            self._touch_session(job.session_id)  # raises: the session is gone
+        job.written = bool(added)  # else (it came back meanwhile) the job's end writes it whole
 
     @_timed
     def end_job(
@@ -508,16 +508,25 @@ class SessionStore:
 
     def list_jobs(self, session_id: str, limit: int = 200) -> list[JobRecord]:
         """The session's jobs, most recent first. The hot path of get_session: a finished job never changes, so its
-        record is kept per process by id (:data:`FINISHED_JOBS_KEPT`) and the listing reads only the ids and the
-        states; the others are built as one JSON document by the database and validated in pydantic-core."""
+        record is kept per process by id (:data:`FINISHED_JOBS_KEPT`) and the listing reads only the ids; the others
+        are built as one JSON document by the database and validated in pydantic-core."""
         conn = self.db.connection()
-        listed = conn.execute(
-            "SELECT id FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?", (session_id, limit)
-        ).fetchall()
+        ids = [
+            row["id"]
+            for row in conn.execute(
+                "SELECT id FROM jobs WHERE session_id = ? ORDER BY queued_at DESC, rowid DESC LIMIT ?",
+                (session_id, limit),
+            ).fetchall()
+        ]
         kept = self._finished_jobs
-        ids = [row["id"] for row in listed]
-        wanted = [job_id for job_id in ids if job_id not in kept]
-        fresh: dict[str, JobRecord] = {}
+        records: dict[str, JobRecord] = {}
+        wanted = []
+        for job_id in ids:
+            record = kept.get(job_id)  # one read each: another thread may empty the dict meanwhile
+            if record is None:
+                wanted.append(job_id)
+            else:
+                records[job_id] = record
         if wanted:
             (doc,) = conn.execute(
                 f"SELECT COALESCE(json_group_array(json_object({_JOB_JSON})), '[]') "  # noqa: S608 - constant columns
@@ -527,11 +536,11 @@ class SessionStore:
             if len(kept) + len(wanted) > FINISHED_JOBS_KEPT:
                 kept.clear()
             for job in _JOBS.validate_json(doc):
-                fresh[job.id] = job
+                records[job.id] = job
                 if job.status in _FINISHED:
                     kept[job.id] = job
         # a job deleted between the two reads (its session was) is left out
-        return [record for job_id in ids if (record := kept.get(job_id) or fresh.get(job_id)) is not None]
+        return [records[job_id] for job_id in ids if job_id in records]
 
     def list_errors(self, session_id: str, limit: int = 100) -> list[ErrorRecord]:
         rows = (
