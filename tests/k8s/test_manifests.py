@@ -315,6 +315,11 @@ def test_a_worker_given_a_port_and_health_route_is_served_with_its_args_env_and_
     assert harness.call("validate_manifests", path=str(tmp_path / "out")).errors == 0
 
 
+def test_a_readiness_route_without_a_health_route_is_not_used_and_says_so(harness: Harness, tmp_path: Path) -> None:
+    result = _generate(harness, "python-flask", tmp_path / "out", readiness_path="/readyz")
+    assert result.probes == "tcp" and any("readiness_path /readyz is not used" in w for w in result.warnings)
+
+
 @pytest.mark.parametrize(
     ("params", "match"),
     [

@@ -237,6 +237,11 @@ def _spec(
         )
     if port is None:
         notes.append("no port detected: no Service, no network probes; the NetworkPolicy denies all incoming traffic")
+    elif params.readiness_path and health is None:
+        warnings.append(
+            f"readiness_path {params.readiness_path} is not used: the probes are TCP connects without a health route "
+            "for liveness (pass health_path too)"
+        )
     elif serves_http and health is None:
         warnings.append("no health route detected: probes are TCP connects (pass health_path for HTTP probes)")
     env, secrets = _given_env(params)
