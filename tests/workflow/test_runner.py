@@ -509,3 +509,21 @@ def test_resume_of_a_run_removed_with_its_session_says_it_was_removed_and_why(tm
         and f"workflow run {run_id} (doomed, failed) was removed with its session" in error["message"]
     )
     assert "(deleted)" in error["message"] and error["details"]["removed_reason"].endswith("(deleted)")
+
+
+@pytest.mark.parametrize("apply_fixes", [True, False])
+def test_a_run_records_apply_fixes_and_a_server_taking_it_over_keeps_it(harness: Harness, apply_fixes: bool) -> None:
+    """A server that takes over a lapsed run applies fixes as the run's starter asked (before, it never did)."""
+    from containerkit.workflow.spec import WorkflowSpec
+    from containerkit.workflow.tools import takeover_runner
+
+    session = harness.app.services.store.create_session()
+    runner = WorkflowRunner(make_test_registry(), harness.app.services, apply_fixes=apply_fixes)
+    done = anyio.run(
+        lambda: runner.start(
+            WorkflowSpec.model_validate(spec([{"id": "a", "tool": "add", "params": {"a": 1}}])), {}, session.id
+        )
+    )
+    assert done.status == "succeeded" and done.apply_fixes is apply_fixes
+    assert harness.app.services.store.runs.get(done.id).apply_fixes is apply_fixes
+    assert takeover_runner(harness.app.services, done.id).apply_fixes is apply_fixes

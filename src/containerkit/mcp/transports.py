@@ -89,7 +89,7 @@ async def _resume_taken(app: App, run_id: str) -> None:
 
     with logs.bind(run=run_id):
         try:
-            run = await takeover_runner(app.services).resume(run_id)
+            run = await takeover_runner(app.services, run_id).resume(run_id)
             log.warning("workflow run %s, taken over, ended %s", run_id, run.status)
         except ContainerKitError as e:
             log.warning("workflow run %s, taken over, failed: %s: %s", run_id, e.code, e.message)

@@ -66,6 +66,9 @@ class RunRecord(_R):
     )
     error_code: str | None
     error_message: str | None
+    apply_fixes: bool = Field(
+        False, description="Fixes may be written over the user's own files (a server taking the run over keeps it)."
+    )
     steps: list[StepState]
 
 
@@ -86,15 +89,17 @@ class RunStore:
         step_ids: list[str],
         pid: int,
         lease_s: float | None = None,
+        apply_fixes: bool = False,
     ) -> str:
-        """A new running run (``lease_s``: held under a lease of that many seconds, renewed by :meth:`renew_lease`)."""
+        """A new running run (``lease_s``: held under a lease of that many seconds, renewed by :meth:`renew_lease`;
+        ``apply_fixes``: recorded, so whoever resumes it unasked does as its starter asked)."""
         run_id = uuid.uuid4().hex[:16]
         now = self.clock()
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO workflow_runs(id, session_id, name, spec, inputs, status, created_at, updated_at, pid, "
-                "owner, lease_until)"
-                " VALUES (?,?,?,?,?, 'running', ?, ?, ?, ?, ?)",
+                "owner, lease_until, apply_fixes)"
+                " VALUES (?,?,?,?,?, 'running', ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     session_id,
@@ -106,6 +111,7 @@ class RunStore:
                     pid,
                     owner.current() if pid == os.getpid() else None,
                     None if lease_s is None else now + lease_s,
+                    int(apply_fixes),
                 ),
             )
             conn.executemany(

@@ -127,6 +127,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE workflow_runs ADD COLUMN lease_until REAL;
     CREATE INDEX workflow_runs_leased ON workflow_runs(lease_until) WHERE lease_until IS NOT NULL;
     """,
+    # 5: whether the run may write fixes over the user's own files (apply_fixes): a server taking it over keeps it
+    """
+    ALTER TABLE workflow_runs ADD COLUMN apply_fixes INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 #: The same schema on PostgreSQL, version for version (a test checks the two lists are as long and make the same
@@ -251,6 +255,9 @@ PG_MIGRATIONS: list[str] = [
     """
     ALTER TABLE workflow_runs ADD COLUMN lease_until DOUBLE PRECISION;
     CREATE INDEX workflow_runs_leased ON workflow_runs(lease_until) WHERE lease_until IS NOT NULL;
+    """,
+    """
+    ALTER TABLE workflow_runs ADD COLUMN apply_fixes INTEGER NOT NULL DEFAULT 0;
     """,
 ]
 

@@ -149,6 +149,7 @@ class WorkflowRunner:
             [s.id for s in spec.steps],
             os.getpid(),
             lease_s=self.lease_s,
+            apply_fixes=self.apply_fixes,
         )
         return await self._execute(run_id)
 

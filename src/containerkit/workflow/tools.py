@@ -148,11 +148,18 @@ def _runner(ctx: ToolContext, max_parallel: int | None = None, *, apply_fixes: b
     )
 
 
-def takeover_runner(services: Services) -> WorkflowRunner:
-    """The runner a server resumes a run with after taking it over (no client: no progress, sampling or roots)."""
+def takeover_runner(services: Services, run_id: str) -> WorkflowRunner:
+    """The runner a server resumes run ``run_id`` with after taking it over (no client: no progress, sampling or
+    roots), applying fixes as the run's starter asked."""
     from containerkit.workflow.routing import default_router
 
-    return WorkflowRunner(REGISTRY, services, router=default_router(services), lease_s=services.run_lease_s)
+    return WorkflowRunner(
+        REGISTRY,
+        services,
+        router=default_router(services),
+        lease_s=services.run_lease_s,
+        apply_fixes=services.store.runs.get(run_id).apply_fixes,
+    )
 
 
 @REGISTRY.tool(
