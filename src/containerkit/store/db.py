@@ -65,16 +65,6 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
-def open_database(location: str | Path, migrations: list[str] | None = None) -> Database:
-    """The database at ``location``: a ``postgresql://`` URL, or the path of a SQLite file."""
-    text = str(location)
-    if text.startswith(("postgresql://", "postgres://")):
-        from containerkit.store.postgres import PostgresDatabase
-
-        return PostgresDatabase(text, migrations)
-    return SqliteDatabase(Path(location), migrations)
-
-
 class _ThreadConnection(Connection, Protocol):
     @property
     def in_transaction(self) -> bool: ...

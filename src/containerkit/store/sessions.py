@@ -33,7 +33,7 @@ from containerkit.errors import (
 )
 from containerkit.redaction import redact, redact_data, redact_strings
 from containerkit.store import owner
-from containerkit.store.db import Connection, Row, open_database
+from containerkit.store.db import Connection, Database, Row, SqliteDatabase
 from containerkit.store.objects import ObjectStore
 from containerkit.store.records import (
     ArtifactInfo,
@@ -90,6 +90,17 @@ class PendingJob:
     params_json: str
     started_at: float
     written: bool = False
+
+
+def open_database(location: str | Path, migrations: list[str] | None = None) -> Database:
+    """The database at ``location``: a ``postgresql://`` URL, or the path of a SQLite file (here, not in db.py, so
+    that the backends' module and PostgreSQL's do not import each other)."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        from containerkit.store.postgres import PostgresDatabase
+
+        return PostgresDatabase(text, migrations)
+    return SqliteDatabase(Path(location), migrations)
 
 
 def _new_id() -> str:
