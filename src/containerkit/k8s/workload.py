@@ -15,7 +15,8 @@ _C: Path = ("spec", "template", "spec", "containers", 0)
 def _probes(spec: AppSpec) -> tuple[dict[str, Any], dict[Path, str]]:
     if spec.port is None:
         return {}, {}
-    ready = live = None
+    ready: dict[str, Any]
+    live: dict[str, Any]
     if spec.http_probes:
         live = {"httpGet": {"path": spec.health_path, "port": spec.port_name}}
         ready = {"httpGet": {"path": spec.readiness_path or spec.health_path, "port": spec.port_name}}

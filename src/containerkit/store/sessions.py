@@ -405,17 +405,16 @@ class SessionStore:
         now = self.clock()
         row = self.db.connection().execute(_SELECT_ONE, (session_id,)).fetchone()
         if row is None or row["expires_at"] < now:
-            row = self._touch_session(session_id)
-        elif now - row["last_access"] >= min(TOUCH_EVERY_S, self.ttl_s / 100):
-            self.db.connection().execute(
-                "UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ?", (now, now + self.ttl_s, session_id)
-            )
+            info = self.touch(session_id)  # raises SESSION_EXPIRED / NOT_FOUND (unless it came back meanwhile)
+        else:
+            if now - row["last_access"] >= min(TOUCH_EVERY_S, self.ttl_s / 100):
+                self.db.connection().execute(
+                    "UPDATE sessions SET last_access = ?, expires_at = ? WHERE id = ?",
+                    (now, now + self.ttl_s, session_id),
+                )
+            info = _session_info(row)
         params_json = json.dumps(redact_data(params), default=str)
-        return _session_info(row), PendingJob(_new_id(), session_id, tool, params_json, now)
-
-    def _touch_session(self, session_id: str) -> Row:
-        with self.db.transaction() as conn:
-            return self._touch_row(conn, session_id, self.clock())  # raises SESSION_EXPIRED / NOT_FOUND
+        return info, PendingJob(_new_id(), session_id, tool, params_json, now)
 
     def write_pending(self, job: PendingJob) -> None:
         """Write a deferred job as running (once). Its session may have been deleted since (by another process):
@@ -445,7 +444,7 @@ class SessionStore:
             .rowcount
         )
         if not added:
-            self._touch_session(job.session_id)  # raises: the session is gone
+            self.touch(job.session_id)  # raises: the session is gone
         job.written = bool(added)  # else (it came back meanwhile) the job's end writes it whole
 
     @_timed
