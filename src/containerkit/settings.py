@@ -99,7 +99,7 @@ class ScanSettings(_Group):
         description="Where `db update` downloads <Ecosystem>/all.zip from (an OSV mirror works too).",
     )
     ecosystems: list[str] = Field(
-        default_factory=lambda: ["Debian", "Alpine", "PyPI", "npm", "Go", "Maven", "RubyGems", "crates.io"],
+        default_factory=lambda: ["Debian", "Ubuntu", "Alpine", "PyPI", "npm", "Go", "Maven", "RubyGems", "crates.io"],
         description="Ecosystems `db update` downloads when none are named.",
     )
     timeout_s: float = Field(900.0, gt=0, description="Deadline for one scanner run or one database download.")

@@ -383,3 +383,96 @@ def test_alpine_versions_order_as_apk_does_including_git_snapshots() -> None:
     assert parse("Alpine:v3.19", "3.1.4-r5") == parse("Alpine:v3.19", "3.1.4~9f3a-r5")  # the ~hash does not order
     with pytest.raises(UnparsableVersionError):
         parse("Alpine:v3.19", "not-a-version")
+
+
+def test_opensuse_leap_packages_get_the_ecosystem_osvs_api_answered_for() -> None:
+    """A real exchange with api.osv.dev, recorded by osv-scanner (tests/data/scan/osv-api): the 136 packages of an
+    opensuse/leap:15.5 image queried under `openSUSE:Leap 15.5`, and SUSE's advisories the API returned for curl and
+    openssl-1_1. syft reports that image's os-release ID `opensuse-leap` and VERSION_ID 15.5; Trivy's family is
+    `opensuse.leap`. Before, both gave no ecosystem: every package went unchecked, silently."""
+    from containerkit.scan.sbom import ecosystem_for
+    from containerkit.scan.versions import parse
+
+    exchange = json.loads((OSV_DIR.parent / "osv-api" / "querybatch-opensuse-leap-15.5.json").read_text())
+    for ecosystem, name, version in exchange["queries"]:
+        purl = f"pkg:rpm/opensuse/{name}@{version}?arch=x86_64&distro=opensuse-leap-15.5"
+        assert ecosystem_for("rpm", purl, name, "opensuse-leap", "15.5") == (ecosystem, name)
+        assert ecosystem_for("rpm", None, name, "opensuse.leap", "15.5") == (ecosystem, name)
+        parse(ecosystem, version)  # every installed build reads as an RPM version
+    answered = {q[1]: ids for q, ids in zip(exchange["queries"], exchange["results"], strict=True) if ids}
+    assert answered == {"curl": ["SUSE-SU-2024:3926-1", "SUSE-SU-2024:4359-1"], "openssl-1_1": ["SUSE-SU-2024:3765-1"]}
+    # SUSE's builds order as RPMs: a later maintenance build of the same upstream version is newer
+    assert parse("openSUSE:Leap 15.5", "8.0.1-150400.5.50.1") < parse("openSUSE:Leap 15.5", "8.0.1-150400.5.62.1")
+
+
+def test_os_advice_speaks_each_distributions_package_manager() -> None:
+    """The advice for a fixable OS finding names the package manager of its distribution (the fixed builds below are
+    test inputs, later than the installed ones; they are not taken from an advisory)."""
+    from containerkit.scan.models import VulnerabilityFinding
+
+    def finding(ecosystem: str, ptype: str, installed: str, fixed: str) -> VulnerabilityFinding:
+        return VulnerabilityFinding(
+            id="T-1",
+            package="curl",
+            ecosystem=ecosystem,
+            package_type=ptype,
+            installed_version=installed,
+            fixed_versions=[fixed],
+            severity="high",
+        )
+
+    cases = {
+        "openSUSE:Leap 15.5": ("rpm", "8.0.1-150400.5.50.1", "8.0.1-150400.5.62.1", "zypper --non-interactive update"),
+        "Wolfi": ("apk", "8.10.1-r0", "8.10.1-r1", "apk upgrade --no-cache"),
+        "Chainguard": ("apk", "8.10.1-r0", "8.10.1-r1", "apk upgrade --no-cache"),
+        "Rocky Linux:9": ("rpm", "7.76.1-26.el9", "7.76.1-26.el9_3.2", "dnf upgrade -y"),
+    }
+    for ecosystem, (ptype, installed, fixed, command) in cases.items():
+        [advice] = remediate([finding(ecosystem, ptype, installed, fixed)])
+        assert advice.kind == "os" and f"RUN {command} curl" in advice.action, (ecosystem, advice.action)
+
+
+def test_wolfi_and_chainguard_packages_are_looked_up_under_their_origin_package() -> None:
+    """Wolfi and Chainguard are rolling apk distributions: os-release has no VERSION_ID, OSV files them under the bare
+    `Wolfi` / `Chainguard` (ossf/osv-schema's ecosystem list) and names origin packages, as Alpine does."""
+    from containerkit.scan.sbom import ecosystem_for
+
+    assert ecosystem_for("apk", "pkg:apk/wolfi/libcrypto3@3.3.2-r0", "libcrypto3", "wolfi", None) == (
+        "Wolfi",
+        "libcrypto3",
+    )
+    assert ecosystem_for("apk", None, "libcrypto3", "chainguard", None) == ("Chainguard", "libcrypto3")
+    inventory = sbom(pkg("libcrypto3", "3.3.2-r0", "Wolfi", "apk", source="openssl"))
+    assert osv.lookup_keys(inventory) == {("Wolfi", "openssl")}
+
+
+def test_what_the_scan_could_not_check_is_said_not_passed_as_clean(tmp_path: Path) -> None:
+    """Packages of a distribution with no known OSV ecosystem (a RHEL image), and packages of an ecosystem the
+    database holds nothing for (an Alpine branch outside the captured record, a Rocky Linux image scanned with a
+    database without Rocky Linux), are counted in the scan's warnings; before, they passed as zero findings."""
+    inventory = Sbom(
+        image="t:1",
+        distro_id="rhel",
+        distro_version="9.4",
+        packages=[
+            pkg("bash", "5.1.8-9.el9", "PyPI", "rpm").model_copy(update={"ecosystem": None}),
+            pkg("glibc", "2.34-100.el9", "PyPI", "rpm").model_copy(update={"ecosystem": None}),
+            pkg("musl", "1.2.4-r2", "Alpine:v3.18", "apk"),  # the captured record covers 3.16 to 3.24
+            pkg("musl", "1.1.24-r3", "Alpine:v3.12", "apk"),
+            pkg("openssl-libs", "1:3.0.7-27.el9", "Rocky Linux:9", "rpm"),
+            pkg("requests", "2.25.0", "PyPI", "python"),
+            # what syft reads from pip's Windows launchers in every Python image: no gap worth a warning
+            pkg("Simple Launcher", "1.1.0.14", "NuGet", "dotnet", path="/usr/lib/python3/pip/_vendor/distlib/t32.exe"),
+        ],
+    )
+    syft = SyftOutput(sbom=inventory, syft_json="{}", cyclonedx_json="{}", version="t", duration_s=0)
+    out = anyio.run(BuiltinScanner(OSV_DIR, 7).scan, ScanInput(image="t:1", workdir=tmp_path, syft=syft))
+    unchecked = [w for w in out.warnings if "not checked" in w]
+    assert unchecked[0].startswith("2 rpm package(s) of rhel 9.4 were not checked"), unchecked
+    assert "--scanner trivy or grype" in unchecked[0] and "openSUSE" in unchecked[0]
+    assert [w.split(",")[0] for w in unchecked[1:]] == [
+        "the vulnerability database holds no Alpine:v3.12 advisories",
+        "the vulnerability database holds no Rocky Linux:9 advisories",
+    ]
+    assert "ecosystem Rocky Linux)" in unchecked[2]
+    assert {f.package for f in out.findings} == {"musl", "requests"}  # what is covered is still matched

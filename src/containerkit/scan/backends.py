@@ -76,7 +76,7 @@ class BuiltinScanner:
             findings=findings,
             duration_s=time.monotonic() - started,
             version="osv",
-            warnings=[*db_warnings(db_status), *db.warnings()],
+            warnings=[*db_warnings(db_status), *db.warnings(), *osv.coverage_warnings(db, sbom)],
             db=db_status,
         )
 
@@ -163,8 +163,12 @@ _TRIVY_TYPES = {
     "debian": "deb",
     "ubuntu": "deb",
     "alpine": "apk",
+    "wolfi": "apk",
+    "chainguard": "apk",
     "alma": "rpm",
     "rocky": "rpm",
+    "opensuse-leap": "rpm",
+    "opensuse.leap": "rpm",
     "python-pkg": "python",
     "pip": "python",
     "pipenv": "python",

@@ -20,6 +20,7 @@ from containerkit.errors import ScanError
 from containerkit.scan import cvss, osvindex
 from containerkit.scan.models import DbEcosystem, DbStatus, Package, Sbom, Severity, VulnerabilityFinding
 from containerkit.scan.versions import (
+    OS_FAMILIES,
     RPM_OS,
     SOURCE_NAMED_OS,
     UnparsableVersionError,
@@ -149,6 +150,8 @@ class OsvDatabase:
     #: malformed documents, skipped: how many, and the first few (where: why)
     skipped: int = 0
     skipped_examples: list[str] = field(default_factory=list)
+    #: of the wanted keys' ecosystems, those the database has any record for (None: every key was loaded)
+    holding: set[str] | None = None
 
     def skip(self, where: str, why: str) -> None:
         self.skipped += 1
@@ -172,6 +175,8 @@ class OsvDatabase:
         index = osvindex.Index(ensure_index(path, cache_dir))
         try:
             db = cls(path=path, skipped=index.skipped, skipped_examples=list(index.skipped_examples))
+            if wanted is not None:
+                db.holding = index.holding(eco for eco, _ in wanted)
             parsed: dict[str, OsvRecord | None] = {}  # each record once, though it may affect several packages
             for key, vuln_id, raw in index.for_packages(wanted):
                 if vuln_id not in parsed:
@@ -269,6 +274,39 @@ def _iter_paths(root: Path) -> Iterable[Path]:
         if file.is_file() and file.suffix in (".json", ".zip") and file.name != META_FILE:
             yield file
             return
+
+
+def coverage_warnings(db: OsvDatabase, sbom: Sbom) -> list[str]:
+    """What the scan could not check, said instead of passing as clean: operating-system packages of a distribution
+    no OSV ecosystem is known for, and packages of an ecosystem the database holds no record of (a database
+    downloaded without it, or a release OSV does not cover)."""
+    out: list[str] = []
+    unmapped = [p for p in sbom.packages if p.ecosystem is None and p.type in ("deb", "apk", "rpm")]
+    if unmapped:
+        distro = " ".join(filter(None, (sbom.distro_id, sbom.distro_version))) or "an unknown distribution"
+        out.append(
+            f"{len(unmapped)} {unmapped[0].type} package(s) of {distro} were not checked: the built-in scanner knows "
+            f"OSV's ecosystems for {', '.join(OS_FAMILIES)}; scan this image with --scanner trivy or grype"
+        )
+    if db.holding is not None:
+        missing: dict[str, int] = {}
+        for p in sbom.packages:
+            if p.ecosystem and p.ecosystem not in db.holding and not _windows_binary(p):
+                missing[p.ecosystem] = missing.get(p.ecosystem, 0) + 1
+        for eco, count in sorted(missing.items()):
+            out.append(
+                f"the vulnerability database holds no {eco} advisories, so its {count} package(s) were not checked: "
+                f"download them ({{tool:db_update}} with ecosystem {ecosystem_family(eco)})"
+            )
+    return out
+
+
+def _windows_binary(package: Package) -> bool:
+    """A "NuGet" package syft read from a Windows executable's version resource (pip's distlib ships t32.exe, w64.exe
+    …: "Simple Launcher" in every Python image), not one a .NET app's deps.json declares: it is still matched, but
+    a database without NuGet is no gap worth a warning for it."""
+    paths = [loc.path.lower() for loc in package.locations]
+    return package.ecosystem == "NuGet" and bool(paths) and all(path.endswith((".exe", ".dll")) for path in paths)
 
 
 # --- matching ------------------------------------------------------------------------------

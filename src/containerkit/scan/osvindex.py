@@ -197,6 +197,11 @@ class Index:
         for ecosystem, name, vuln_id, doc in rows:
             yield (ecosystem, name), vuln_id, zlib.decompress(doc)
 
+    def holding(self, ecosystems: Iterable[str]) -> set[str]:
+        """The ecosystems (``Debian:12``) that have at least one record here (one index lookup each)."""
+        query = "SELECT 1 FROM keys WHERE ecosystem = ? LIMIT 1"
+        return {eco for eco in set(ecosystems) if self._con.execute(query, (eco,)).fetchone() is not None}
+
     def count_by(self, family: Callable[[str], str]) -> dict[str, int]:
         """Distinct records per ecosystem family (``Debian`` for ``Debian:12``)."""
         ids: dict[str, set[str]] = {}

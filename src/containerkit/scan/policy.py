@@ -22,7 +22,7 @@ from containerkit.scan.models import (
     severity_at_least,
 )
 from containerkit.scan.report import finding_key
-from containerkit.scan.versions import RPM_OS
+from containerkit.scan.versions import APK_OS, RPM_OS, SUSE_OS
 
 
 class AllowFile(BaseModel):
@@ -227,10 +227,11 @@ def matches_purl(entry: IgnoreEntry, f: VulnerabilityFinding) -> bool:
         "gem": "RubyGems",
         "cargo": "crates.io",
         "nuget": "NuGet",
-        "apk": "Alpine",
     }.get(kind.lower())
     wanted_family = f.ecosystem.split(":", 1)[0]
-    if kind.lower() == "rpm" and wanted_family not in RPM_OS:
+    if kind.lower() == "rpm" and wanted_family not in RPM_OS + SUSE_OS:
+        return False
+    if kind.lower() == "apk" and wanted_family not in APK_OS:
         return False
     if family is not None and not (family == wanted_family or (family == "Debian" and wanted_family == "Ubuntu")):
         return False

@@ -17,8 +17,10 @@ from typing import Any
 
 from containerkit.scan.models import Remediation, VulnerabilityFinding
 from containerkit.scan.versions import (
+    APK_OS,
     OS_FAMILIES,
     RPM_OS,
+    SUSE_OS,
     UnparsableVersionError,
     ecosystem_family,
     normalize_name,
@@ -115,10 +117,12 @@ def _os_remediation(ecosystem: str, findings: list[VulnerabilityFinding]) -> Rem
     listed = ", ".join(f"{p} ({fixes[p]})" for p in packages)
     names = " ".join(packages)
     distro = ecosystem.replace(":", " ")
-    if ecosystem_family(ecosystem) == "Alpine":
+    if ecosystem_family(ecosystem) in APK_OS:
         command = f"RUN apk upgrade --no-cache {names}"
     elif ecosystem_family(ecosystem) in RPM_OS:
         command = f"RUN dnf upgrade -y {names} && dnf clean all"
+    elif ecosystem_family(ecosystem) in SUSE_OS:
+        command = f"RUN zypper --non-interactive update {names} && zypper clean --all"
     else:
         command = f"RUN apt-get update && apt-get install -y --only-upgrade {names} && rm -rf /var/lib/apt/lists/*"
     action = (

@@ -253,6 +253,8 @@ def _package(artifact: dict[str, Any], distro_id: str | None, distro_version: st
 #: os-release IDs (and Trivy's family names) of RPM distributions -> OSV ecosystem; their advisories name binary
 #: packages, so the lookup uses the installed package's own name
 _RPM_DISTROS = {"almalinux": "AlmaLinux", "alma": "AlmaLinux", "rocky": "Rocky Linux"}
+#: apk distributions without releases (os-release has no VERSION_ID); OSV files them under the bare name
+_ROLLING_APK_DISTROS = {"wolfi": "Wolfi", "chainguard": "Chainguard"}
 
 
 def ubuntu_ecosystem(version: str) -> str:
@@ -273,8 +275,12 @@ def ecosystem_for(
         return f"Debian:{distro_version.split('.')[0]}", name
     if ptype == "apk" and distro_id == "alpine" and distro_version:
         return "Alpine:v" + ".".join(distro_version.split(".")[:2]), name
+    if ptype == "apk" and distro_id in _ROLLING_APK_DISTROS:  # rolling releases: one ecosystem, no version
+        return _ROLLING_APK_DISTROS[distro_id], name
     if ptype == "rpm" and distro_id in _RPM_DISTROS and distro_version:
         return f"{_RPM_DISTROS[distro_id]}:{distro_version.split('.')[0]}", name
+    if ptype == "rpm" and distro_id in ("opensuse-leap", "opensuse.leap") and distro_version:  # syft's, Trivy's
+        return f"openSUSE:Leap {distro_version}", name
     if not purl or not purl.startswith("pkg:"):
         return None, name
     kind, _, rest = purl[4:].partition("/")

@@ -24,8 +24,11 @@ _BY_ECOSYSTEM: dict[str, Callable[[str], Parsed]] = {
     "Debian": DebianVersion,
     "Ubuntu": DebianVersion,
     "Alpine": lambda text: ApkVersion(text),
+    "Wolfi": lambda text: ApkVersion(text),
+    "Chainguard": lambda text: ApkVersion(text),
     "AlmaLinux": RpmVersion,
     "Rocky Linux": RpmVersion,
+    "openSUSE": RpmVersion,
     "PyPI": PypiVersion,
     "npm": SemverVersion,
     "crates.io": SemverVersion,
@@ -71,12 +74,17 @@ class ApkVersion:
         return self.text
 
 
+#: apk distributions (Alpine and the Wolfi family): apk's version order, advisories name origin packages
+APK_OS = ("Alpine", "Wolfi", "Chainguard")
 #: distributions whose advisories name source packages (a binary package is looked up under its source's name)
-SOURCE_NAMED_OS = ("Debian", "Ubuntu", "Alpine")
-#: RPM distributions: their advisories (ALSA, RLSA) list every binary package, with epoch-qualified versions
+SOURCE_NAMED_OS = ("Debian", "Ubuntu", *APK_OS)
+#: RPM distributions rebuilt from Red Hat's sources: their advisories (ALSA, RLSA) list every binary package, with
+#: epoch-qualified versions, and carry Red Hat's rating as the summary's first word
 RPM_OS = ("AlmaLinux", "Rocky Linux")
+#: SUSE's RPM distributions: advisories (SUSE-SU, openSUSE-SU) list binary packages, versions without epochs
+SUSE_OS = ("openSUSE",)
 #: every operating-system ecosystem the scanner maps (the base image's packages, fixed by a base-image update)
-OS_FAMILIES = SOURCE_NAMED_OS + RPM_OS
+OS_FAMILIES = SOURCE_NAMED_OS + RPM_OS + SUSE_OS
 
 
 class UnparsableVersionError(ValueError):
