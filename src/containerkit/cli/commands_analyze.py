@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import invoke, print_json
 
 if TYPE_CHECKING:
@@ -51,18 +52,19 @@ def render_analysis(out: Console, result: AnalyzeResult) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("analyze")
+    @tool_options("analyze_repository")
     def analyze(
         path: str = typer.Argument(..., help="Repository path or git URL."),
         branch: str = typer.Option(None, "--branch", help="Branch or tag to clone (git URLs)."),
-        session: str = typer.Option(None, "--session", help="Session to record the analysis in."),
         as_json: bool = typer.Option(
             False, "--json", help='Print {"path": …, "services": [ … ]} (the RepoAnalysis document).'
         ),
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Detect services, languages, frameworks, ports and how to run them."""
         result = invoke(
             "analyze_repository",
-            {"path": path, "branch": branch, "session_id": session},
+            {"path": path, "branch": branch, **(derived or {})},
             as_json=False,
             render=render_analysis,
             quiet=as_json,

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import invoke
 
 if TYPE_CHECKING:
@@ -43,11 +44,21 @@ def _render_prepared(out: Console, r: PrepareClusterResult) -> None:
         out.print(Text.assemble(("warning: ", "yellow"), warning))
 
 
+#: prepare_cluster's fields for an existing cluster, and those for a kind cluster it creates
+EXISTING_CLUSTER = ("context", "namespace", "registry", "ingress")
+KIND_CLUSTER = ("name", "registry_port", "image_mode", "node_image", "timeout_s")
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Local Kubernetes clusters (kind) wired to a local registry.", no_args_is_help=True)
     app.add_typer(group, name="cluster")
 
     @group.command("create")
+    @tool_options(
+        "prepare_cluster",
+        given={"image_mode": "load", "timeout_s": "timeout"},
+        without={f: "an existing cluster's: `containerkit cluster prepare`" for f in EXISTING_CLUSTER},
+    )
     def create(
         name: str = typer.Option("containerkit", "--name", help="kind cluster name (reused when it exists)."),
         registry_port: int = typer.Option(
@@ -60,6 +71,7 @@ def register(app: typer.Typer) -> None:
         node_image: str = typer.Option(None, "--node-image", help="kindest/node image."),
         timeout: float = typer.Option(600, "--timeout", help="Seconds to wait for the cluster."),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Create (or reuse) a kind cluster with a local registry, and push or load an image into it."""
         invoke(
@@ -71,6 +83,7 @@ def register(app: typer.Typer) -> None:
                 "image_mode": "load" if load else "push",
                 "node_image": node_image,
                 "timeout_s": timeout,
+                **(derived or {}),
             },
             as_json=as_json,
             render=_render,
@@ -78,6 +91,9 @@ def register(app: typer.Typer) -> None:
         )
 
     @group.command("prepare")
+    @tool_options(
+        "prepare_cluster", without={f: "a kind cluster's: `containerkit cluster create`" for f in KIND_CLUSTER}
+    )
     def prepare(
         context: str = typer.Option(..., "--context", help="The existing cluster's kubeconfig context."),
         namespace: str = typer.Option(
@@ -91,11 +107,19 @@ def register(app: typer.Typer) -> None:
             False, "--ingress", help="An Ingress will be deployed: check for an ingress controller."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Prepare an existing cluster: namespace, registry pull access, architecture and ingress checks."""
         invoke(
             "prepare_cluster",
-            {"context": context, "namespace": namespace, "registry": registry, "image": image, "ingress": ingress},
+            {
+                "context": context,
+                "namespace": namespace,
+                "registry": registry,
+                "image": image,
+                "ingress": ingress,
+                **(derived or {}),
+            },
             as_json=as_json,
             render=_render_prepared,
             progress_title=f"prepare {context}",

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from containerkit.cli.commands_workflow import APPLY_FIXES_HELP, _live, _show_failed_steps, render_steps
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import invoke
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def _render_many(out: Console, result: ManyResult) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("containerize-many")
+    @tool_options("containerize_many")
     def containerize_many(
         source: str = typer.Argument(..., help="A file of repository paths or git URLs, or a directory of checkouts."),
         parallel: int = typer.Option(2, "--parallel", "-p", help="Repositories containerized at the same time."),
@@ -85,6 +87,7 @@ def register(app: typer.Typer) -> None:
         tag: str = typer.Option("latest-build", "--tag", help="Image tag."),
         until: str = typer.Option(None, "--until", help="Stop each pipeline after this step."),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+        derived: dict[str, object] | None = None,
     ) -> None:
         """The containerize pipeline over many repositories, a few at a time; resumable through its report."""
         params = {
@@ -95,6 +98,7 @@ def register(app: typer.Typer) -> None:
             "registry": registry,
             "tag": tag,
             "until": until,
+            **(derived or {}),
         }
         result = invoke(
             "containerize_many", params, as_json=as_json, render=_render_many, progress_title="containerize-many"
@@ -103,6 +107,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)  # a CI job over many repositories fails when one of them does
 
     @app.command("containerize")
+    @tool_options("containerize")
     def containerize(
         path: str = typer.Argument(..., help="Repository path or git URL."),
         service: str = typer.Option(None, "--service", help="Service path in a monorepo."),
@@ -121,8 +126,8 @@ def register(app: typer.Typer) -> None:
         ),
         until: str = typer.Option(None, "--until", help="Stop after this step."),
         apply_fixes: bool = typer.Option(False, "--apply-fixes", help=APPLY_FIXES_HELP),
-        session: str = typer.Option(None, "--session"),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Analyze → Dockerfile → lint → secrets → build → smoke test → scan → tag → push → manifests → deploy."""
         params = {
@@ -139,7 +144,7 @@ def register(app: typer.Typer) -> None:
             "fail_on_secrets": fail_on_secrets,
             "until": until,
             "apply_fixes": apply_fixes,
-            "session_id": session,
+            **(derived or {}),
         }
         invoke(
             "containerize",

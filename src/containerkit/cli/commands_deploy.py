@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
 
@@ -91,6 +92,7 @@ def _print_diagnostics(e: ContainerKitError) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("deploy")
+    @tool_options("deploy_application", given={"timeout_s": "timeout"})
     def deploy_cmd(
         path: Path = typer.Argument(..., help="Directory (or file) of rendered manifests."),
         context: str = CONTEXT_OPT,
@@ -114,8 +116,8 @@ def register(app: typer.Typer) -> None:
             help="Deploy to a context or namespace whose name "
             "looks like production (else you are asked on a terminal, refused otherwise).",
         ),
-        session: str = typer.Option(None, "--session", help="Session to record the deploy in."),
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Apply manifests (server-side apply), wait for the rollout, roll back on failure."""
         invoke(
@@ -131,7 +133,7 @@ def register(app: typer.Typer) -> None:
                 "create_namespace": create_namespace,
                 "allow_production": allow_production,
                 "force_conflicts": force_conflicts,
-                "session_id": session,
+                **(derived or {}),
             },
             as_json=as_json,
             render=_render_deploy,
@@ -140,14 +142,15 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command("verify")
+    @tool_options("verify_deployment")
     def verify_cmd(
         name: str = typer.Argument(..., help="The Deployment's name."),
         namespace: str = NAMESPACE_OPT,
         context: str = CONTEXT_OPT,
         path: str = typer.Option(None, "--path", help="HTTP path to probe (default the readinessProbe's)."),
         port: int = typer.Option(None, "--port", help="Service port to probe (default from the readinessProbe)."),
-        session: str = typer.Option(None, "--session", help="Session to record the check in."),
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Check a Deployment's health and probe its Service through the API server proxy."""
         invoke(
@@ -158,7 +161,7 @@ def register(app: typer.Typer) -> None:
                 "context": context,
                 "path": path,
                 "port": port,
-                "session_id": session,
+                **(derived or {}),
             },
             as_json=as_json,
             render=_render_verify,

@@ -10,6 +10,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from containerkit.cli.findings import render_findings
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import invoke
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def _render_lint(out: Console, r: ValidateDockerfileResult) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("dockerfile")
+    @tool_options("generate_dockerfile")
     def dockerfile(
         path: str = typer.Argument(".", help="Repository path or git URL."),
         service: str = typer.Option(None, "--service", help="Service path in a monorepo."),
@@ -49,8 +51,8 @@ def register(app: typer.Typer) -> None:
         pin: bool = typer.Option(False, "--pin", help="Pin base images by digest (registry must be reachable)."),
         buildkit: bool = typer.Option(False, "--buildkit", help="Use BuildKit cache mounts."),
         port: int = typer.Option(None, "--port", help="Override the detected port."),
-        session: str = typer.Option(None, "--session"),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Generate a best-practice Dockerfile (or validate the existing one)."""
         invoke(
@@ -63,13 +65,14 @@ def register(app: typer.Typer) -> None:
                 "pin": pin,
                 "buildkit": buildkit,
                 "port": port,
-                "session_id": session,
+                **(derived or {}),
             },
             as_json=as_json,
             render=_render_generated,
         )
 
     @app.command("lint")
+    @tool_options("validate_dockerfile")
     def lint(
         path: str = typer.Argument(".", help="A Dockerfile or a directory containing one."),
         port: int = typer.Option(None, "--port", help="The port the app listens on (checks EXPOSE)."),
@@ -78,13 +81,13 @@ def register(app: typer.Typer) -> None:
             "--policy",
             help="Directory of Rego policies (conftest's conventions) checked beside the built-in rules.",
         ),
-        session: str = typer.Option(None, "--session"),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+        derived: dict[str, object] | None = None,
     ) -> None:
         """hadolint plus Container Kit's own rules (and your Rego policies); exits 1 when there are errors."""
         result = invoke(
             "validate_dockerfile",
-            {"path": path, "port": port, "policy": policy, "session_id": session},
+            {"path": path, "port": port, "policy": policy, **(derived or {})},
             as_json=as_json,
             render=_render_lint,
         )

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import fail, invoke, key_values
 from containerkit.errors import InvalidInputError
 from containerkit.redaction import register_secret
@@ -97,11 +98,18 @@ def _render_transfer(out: Console, r: TransferResult) -> None:
     )
 
 
+PASSWORD = {"password": "read from --password-stdin or --password-file, never from the command line"}
+
+
 def register(app: typer.Typer) -> None:
     registry = typer.Typer(help="Talk to a registry directly (OCI distribution API).", no_args_is_help=True)
     app.add_typer(registry, name="registry")
 
     @app.command("build")
+    @tool_options(
+        "build_image",
+        given={"tags": "tag", "build_args": "build_arg", "timeout_s": "timeout", "session_id": "session"},
+    )
     def build(
         path: Path = typer.Argument(..., help="Build context directory."),
         tag: list[str] = typer.Option([], "--tag", "-t", help="Reference to tag the image with (repeatable)."),
@@ -114,6 +122,7 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(None, "--timeout", help="Build deadline in seconds."),
         session: str = typer.Option(None, "--session", help="Session to record the build in."),
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Build an image from PATH (steps shown live; the log is kept as a session artifact)."""
         args = key_values(build_arg, "--build-arg", "--build-arg VERSION=1.2")
@@ -130,6 +139,7 @@ def register(app: typer.Typer) -> None:
                 "strategy": strategy,
                 "timeout_s": timeout,
                 "session_id": session,
+                **(derived or {}),
             },
             as_json=as_json,
             render=_render_build,
@@ -137,16 +147,21 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command("tag")
-    def tag_cmd(source: str, target: str, as_json: bool = JSON_OPT) -> None:
+    @tool_options("tag_image")
+    def tag_cmd(source: str, target: str, as_json: bool = JSON_OPT, derived: dict[str, object] | None = None) -> None:
         """Tag the local image SOURCE as TARGET."""
-        invoke("tag_image", {"source": source, "target": target}, as_json=as_json, render=_render_image)
+        invoke(
+            "tag_image", {"source": source, "target": target, **(derived or {})}, as_json=as_json, render=_render_image
+        )
 
     @app.command("inspect")
-    def inspect_cmd(reference: str, as_json: bool = JSON_OPT) -> None:
+    @tool_options("inspect_image")
+    def inspect_cmd(reference: str, as_json: bool = JSON_OPT, derived: dict[str, object] | None = None) -> None:
         """Show a local image (id, tags, digests, size, layers, labels)."""
-        invoke("inspect_image", {"reference": reference}, as_json=as_json, render=_render_image)
+        invoke("inspect_image", {"reference": reference, **(derived or {})}, as_json=as_json, render=_render_image)
 
     @app.command("push")
+    @tool_options("push_image", without=PASSWORD)
     def push_cmd(
         reference: str,
         image: str = typer.Option(
@@ -158,53 +173,59 @@ def register(app: typer.Typer) -> None:
         password_stdin: bool = PW_STDIN_OPT,
         password_file: Path = PW_FILE_OPT,
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Push REFERENCE (registry/repository:tag) and verify the registry serves that manifest of that image."""
         creds = _password(username, password_stdin, password_file)
         invoke(
             "push_image",
-            {"reference": reference, **({"image": image} if image else {}), **creds},
+            {"reference": reference, **({"image": image} if image else {}), **creds, **(derived or {})},
             as_json=as_json,
             render=_render_transfer,
             progress_title="push",
         )
 
     @app.command("pull")
+    @tool_options("pull_image", without=PASSWORD)
     def pull_cmd(
         reference: str,
         username: str = USER_OPT,
         password_stdin: bool = PW_STDIN_OPT,
         password_file: Path = PW_FILE_OPT,
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Pull REFERENCE (tag or @sha256 digest)."""
         creds = _password(username, password_stdin, password_file)
         invoke(
             "pull_image",
-            {"reference": reference, **creds},
+            {"reference": reference, **creds, **(derived or {})},
             as_json=as_json,
             render=_render_transfer,
             progress_title="pull",
         )
 
     @registry.command("tags")
+    @tool_options("registry_tags", without=PASSWORD)
     def registry_tags(
         repository: str,
         username: str = USER_OPT,
         password_stdin: bool = PW_STDIN_OPT,
         password_file: Path = PW_FILE_OPT,
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """List the tags of REPOSITORY in its registry."""
         creds = _password(username, password_stdin, password_file)
         invoke(
             "registry_tags",
-            {"repository": repository, **creds},
+            {"repository": repository, **creds, **(derived or {})},
             as_json=as_json,
             render=lambda out, r: out.print("\n".join(r.tags) if r.tags else f"no tags in {r.repository}"),
         )
 
     @registry.command("retag")
+    @tool_options("retag_image", without=PASSWORD)
     def registry_retag(
         source: str,
         new_tag: str,
@@ -212,12 +233,13 @@ def register(app: typer.Typer) -> None:
         password_stdin: bool = PW_STDIN_OPT,
         password_file: Path = PW_FILE_OPT,
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Add NEW_TAG to the remote image SOURCE without pulling it."""
         creds = _password(username, password_stdin, password_file)
         invoke(
             "retag_image",
-            {"source": source, "new_tag": new_tag, **creds},
+            {"source": source, "new_tag": new_tag, **creds, **(derived or {})},
             as_json=as_json,
             render=lambda out, r: out.print(f"{r.target} -> {r.digest}"),
         )

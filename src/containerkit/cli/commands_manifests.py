@@ -12,6 +12,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from containerkit.cli.findings import render_findings
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import err_console, fail, invoke, key_values
 from containerkit.errors import ContainerKitError, InvalidInputError
 
@@ -82,6 +83,7 @@ def _split_args(args: str | None) -> list[str] | None:
 
 
 @manifests_app.command("generate")
+@tool_options("generate_manifests", given={"out_dir": "out", "format": "fmt", "ingress_host": "ingress"})
 def generate(
     path: str = typer.Argument(..., help="Repository path or git URL."),
     image: str = typer.Option(..., "--image", help="Image reference the Deployment runs (registry/app:tag)."),
@@ -110,8 +112,8 @@ def generate(
         "--force",
         help="Write beside YAML Container Kit did not write (your colliding files are kept as artifacts).",
     ),
-    session: str = typer.Option(None, "--session"),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    derived: dict[str, object] | None = None,
 ) -> None:
     """Generate commented Kubernetes manifests for a service (also: `containerkit manifests PATH --image REF`)."""
     invoke(
@@ -134,7 +136,7 @@ def generate(
             "secret_env": secret_env,
             "name": name,
             "force": force,
-            "session_id": session,
+            **(derived or {}),
         },
         as_json=as_json,
         render=_render_generated,
@@ -142,6 +144,7 @@ def generate(
 
 
 @manifests_app.command("validate")
+@tool_options("validate_manifests")
 def validate(
     path: str = typer.Argument(
         ..., help="A YAML file, a directory of manifests, a kustomize output or a generated Helm chart."
@@ -153,8 +156,8 @@ def validate(
     policy: str = typer.Option(
         None, "--policy", help="Directory of Rego policies (conftest's conventions) checked beside the built-in rules."
     ),
-    session: str = typer.Option(None, "--session"),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+    derived: dict[str, object] | None = None,
 ) -> None:
     """Schema and best-practice checks (and your Rego policies); exits 1 when there are error findings (and prints
     them)."""
@@ -165,7 +168,7 @@ def validate(
             "kubernetes_version": kubernetes_version,
             "strict": strict,
             "policy": policy,
-            "session_id": session,
+            **(derived or {}),
         },
         as_json=as_json,
         render=_render_validated,

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import invoke, key_values
 
 if TYPE_CHECKING:
@@ -38,28 +39,38 @@ def _render_smoke(out: Console, r: SmokeResult) -> None:
     out.print(Text.assemble(("passed", "green"), f" in {r.duration_s:.1f}s: {r.detail}"))
 
 
+def _memory_mb(text: str) -> int:
+    """``512m`` -> 512, ``1g`` -> 1024; anything else 0, which the tool refuses with its own message."""
+    text = text.strip().lower()
+    number = text.rstrip("mg")
+    factor = 1024 if text.endswith("g") else 1
+    return int(float(number) * factor) if number.replace(".", "", 1).isdigit() else 0
+
+
+MEMORY_OPT = typer.Option("512m", "--memory", help="Memory limit, e.g. 512m or 1g.")
+
+
 def register(app: typer.Typer) -> None:
     sandbox = typer.Typer(help="Run untrusted commands in hardened throwaway containers.", no_args_is_help=True)
     app.add_typer(sandbox, name="sandbox")
 
     @sandbox.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+    @tool_options("run_sandboxed", given={"memory_mb": "memory", "timeout_s": "timeout"})
     def run(
         command: list[str] = typer.Argument(..., help="The command, after --."),
         image: str = typer.Option(None, "--image", help="Image (default settings.sandbox.default_image)."),
         workspace: str = typer.Option(None, "--workspace", help="Directory mounted read-only at /workspace."),
         writable: bool = typer.Option(False, "--writable", help="Mount a copy read-write and show the changes."),
         network: str = typer.Option("none", "--network", help="none or bridge."),
-        memory: str = typer.Option("512m", "--memory", help="Memory limit, e.g. 512m or 1g."),
+        memory: str = MEMORY_OPT,
         cpus: float = typer.Option(1.0, "--cpus"),
         pids: int = typer.Option(256, "--pids"),
         timeout: float = typer.Option(120, "--timeout", help="Seconds."),
         env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (repeatable)."),
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Run CMD in a sandbox; exits with the command's exit code."""
-        text = memory.strip().lower()
-        factor = 1024 if text.endswith("g") else 1
-        memory_mb = int(float(text.rstrip("mg")) * factor) if text.rstrip("mg").replace(".", "").isdigit() else 0
         result = invoke(
             "run_sandboxed",
             {
@@ -68,11 +79,12 @@ def register(app: typer.Typer) -> None:
                 "workspace": workspace,
                 "writable": writable,
                 "network": network,
-                "memory_mb": memory_mb,
+                "memory_mb": _memory_mb(memory),
                 "cpus": cpus,
                 "pids": pids,
                 "timeout_s": timeout,
                 "env": key_values(env, "-e", "-e PORT=8080"),
+                **(derived or {}),
             },
             as_json=as_json,
             render=_render_run,
@@ -80,6 +92,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(code=result.exit_code if result.exit_code is not None else 124)
 
     @app.command("smoke")
+    @tool_options("smoke_test_image", given={"memory_mb": "memory", "timeout_s": "timeout", "grace_s": "grace"})
     def smoke(
         image: str = typer.Argument(..., help="Image to test."),
         port: int = typer.Option(None, "--port", help="Port the app listens on (omit for workers)."),
@@ -88,7 +101,9 @@ def register(app: typer.Typer) -> None:
         env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (repeatable)."),
         timeout: float = typer.Option(60, "--timeout", help="Seconds to wait for an answer."),
         grace: float = typer.Option(5, "--grace", help="Workers: seconds the process must stay up."),
+        memory: str = MEMORY_OPT,
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Start the image, wait until it answers (or stays up), then remove it."""
         invoke(
@@ -101,6 +116,8 @@ def register(app: typer.Typer) -> None:
                 "env": key_values(env, "-e", "-e PORT=8080"),
                 "timeout_s": timeout,
                 "grace_s": grace,
+                "memory_mb": _memory_mb(memory),
+                **(derived or {}),
             },
             as_json=as_json,
             render=_render_smoke,

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError
 
@@ -143,6 +144,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db, name="db")
 
     @app.command("scan")
+    @tool_options(
+        "scan_image",
+        given={
+            "sarif_path": "sarif",
+            "sbom_path": "sbom",
+            "allow_file": "allow",
+            "ignore_file": "ignorefile",
+            "vex": "vex_files",
+            "repo_path": "repo",
+            "session_id": "session",
+        },
+    )
     def scan_cmd(
         image: str = typer.Argument(None, help="Image in the local engine (leave out with --sbom-in)."),
         sbom_in: str = typer.Option(
@@ -205,6 +218,7 @@ def register(app: typer.Typer) -> None:
         ),
         session: str = typer.Option(None, "--session", help="Session (trends compare with its previous scans)."),
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Find known vulnerabilities in an image; merged report with remediation, SARIF/SBOM outputs and a policy
         gate."""
@@ -232,6 +246,7 @@ def register(app: typer.Typer) -> None:
                 "repo_path": repo,
                 "policy": policy,
                 "session_id": session,
+                **(derived or {}),
             },
             as_json=as_json,
             render=render_scan,
@@ -240,6 +255,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command("scan-secrets")
+    @tool_options("scan_secrets")
     def scan_secrets_cmd(
         target: str = typer.Argument(..., help="Build-context directory or image reference."),
         fail_on: str = typer.Option(
@@ -248,30 +264,31 @@ def register(app: typer.Typer) -> None:
             help="Exit 3 (POLICY_VIOLATION) on any finding (any), or on those "
             "that reach the image (shipped: not the files .dockerignore excludes).",
         ),
-        session: str = typer.Option(None, "--session", help="Session to record the result in."),
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Find secrets in a build context (.dockerignore-aware), image layers and image configuration (masked)."""
         invoke(
             "scan_secrets",
-            {"target": target, "fail_on": fail_on, "session_id": session},
+            {"target": target, "fail_on": fail_on, **(derived or {})},
             as_json=as_json,
             render=render_secrets,
             progress_title=f"looking for secrets in {target}",
         )
 
     @app.command("sbom")
+    @tool_options("generate_sbom", given={"format": "fmt"})
     def sbom_cmd(
         image: str = typer.Argument(..., help="Image reference or id in the local engine."),
         output: str = typer.Option(None, "--output", "-o", help="Write the SBOM to this file."),
         fmt: str = typer.Option("cyclonedx", "--format", help="cyclonedx (CycloneDX JSON) or spdx (SPDX 2.3 JSON)."),
-        session: str = typer.Option(None, "--session", help="Session to keep the SBOM artifact in."),
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Write the image's software bill of materials (syft; no vulnerability database needed)."""
         invoke(
             "generate_sbom",
-            {"image": image, "output": output, "format": fmt, "session_id": session},
+            {"image": image, "output": output, "format": fmt, **(derived or {})},
             as_json=as_json,
             render=lambda out, r: out.print(
                 f"{r.format} SBOM of {r.image}: {r.components} components"
@@ -281,25 +298,35 @@ def register(app: typer.Typer) -> None:
         )
 
     @db.command("update")
+    @tool_options("db_update", given={"ecosystems": "ecosystem"})
     def db_update_cmd(
         ecosystem: list[str] = typer.Option(
             None, "--ecosystem", help="Ecosystem to download (repeatable): PyPI, npm, Debian, ..."
         ),
         db_path: str = typer.Option(None, "--db", help="Database directory."),
         as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Download OSV databases (needs network)."""
         invoke(
             "db_update",
-            {"ecosystems": ecosystem or [], "db_path": db_path},
+            {"ecosystems": ecosystem or [], "db_path": db_path, **(derived or {})},
             as_json=as_json,
             render=lambda out, r: render_db(out, r.status),
             progress_title="downloading OSV databases",
         )
 
     @db.command("status")
+    @tool_options("db_status")
     def db_status_cmd(
-        db_path: str = typer.Option(None, "--db", help="Database directory or zip."), as_json: bool = JSON_OPT
+        db_path: str = typer.Option(None, "--db", help="Database directory or zip."),
+        as_json: bool = JSON_OPT,
+        derived: dict[str, object] | None = None,
     ) -> None:
         """Show the local database: ecosystems, record counts, dates, age."""
-        invoke("db_status", {"db_path": db_path}, as_json=as_json, render=lambda out, r: render_db(out, r.status))
+        invoke(
+            "db_status",
+            {"db_path": db_path, **(derived or {})},
+            as_json=as_json,
+            render=lambda out, r: render_db(out, r.status),
+        )

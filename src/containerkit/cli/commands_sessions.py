@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import console, fail, get_app, invoke, print_json
 from containerkit.errors import ContainerKitError
 
@@ -102,6 +103,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(config, name="config")
 
     @sessions.command("list")
+    @tool_options("list_sessions", without={"session_id": "lists sessions; belongs to none"})
     def sessions_list(
         label: str = typer.Option(None, help="Only sessions with this label."), as_json: bool = JSON_OPT
     ) -> None:
@@ -109,11 +111,13 @@ def register(app: typer.Typer) -> None:
         invoke("list_sessions", {"label": label}, as_json=as_json, render=_render_sessions)
 
     @sessions.command("show")
+    @tool_options("get_session")
     def sessions_show(session_id: str, as_json: bool = JSON_OPT) -> None:
         """Show a session: state, jobs, errors, artifacts."""
         invoke("get_session", {"session_id": session_id}, as_json=as_json, render=_render_session)
 
     @sessions.command("delete")
+    @tool_options("delete_session")
     def sessions_delete(session_id: str, as_json: bool = JSON_OPT) -> None:
         """Delete a session and its workspace."""
         invoke(
@@ -124,6 +128,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @sessions.command("label")
+    @tool_options("add_session_label")
     def sessions_label(
         session_id: str,
         label: str,
@@ -139,11 +144,15 @@ def register(app: typer.Typer) -> None:
         )
 
     @jobs.command("show")
+    @tool_options("get_job_status", without={"session_id": "a job id names its session"})
     def jobs_show(job_id: str, as_json: bool = JSON_OPT) -> None:
         """Show one job's status, timing and error."""
         invoke("get_job_status", {"job_id": job_id}, as_json=as_json, render=_render_job)
 
     @app.command("status")
+    @tool_options(
+        "server_status", given={"check_engine": "no_engine"}, without={"session_id": "the server's, no session's"}
+    )
     def status(
         no_engine: bool = typer.Option(False, "--no-engine", help="Do not ping the container engine."),
         as_json: bool = JSON_OPT,

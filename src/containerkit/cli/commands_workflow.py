@@ -13,6 +13,7 @@ from rich.text import Text
 
 from containerkit import yamlsafe
 from containerkit.cli.live import WorkflowLiveView
+from containerkit.cli.params import tool_options
 from containerkit.cli.runner import err_console, invoke
 from containerkit.errors import ContainerKitError, InvalidInputError
 
@@ -83,11 +84,20 @@ def _live(title: str) -> Any:
     return lambda console: WorkflowLiveView(console, title)
 
 
+#: what the CLI's SPEC argument stands for: the path of the YAML, never its text
+SPEC_FILE = {"given": {"spec_path": "spec"}, "without": {"spec": "the CLI reads the YAML from the file SPEC"}}
+#: a run id names its session
+BY_RUN = {"session_id": "a run id names its session"}
+
+
 def register(app: typer.Typer) -> None:
     wf = typer.Typer(help="Run and manage custom YAML workflows.", no_args_is_help=True)
     app.add_typer(wf, name="workflow")
 
     @wf.command("run")
+    @tool_options(
+        "execute_custom_workflow", given={**SPEC_FILE["given"], "session_id": "session"}, without=SPEC_FILE["without"]
+    )
     def run(
         spec: str = typer.Argument(..., help="Workflow YAML file."),
         inputs: list[str] = typer.Option([], "--input", "-i", help="KEY=VALUE input (repeatable)."),
@@ -119,6 +129,9 @@ def register(app: typer.Typer) -> None:
         )
 
     @wf.command("validate")
+    @tool_options(
+        "validate_workflow", given=SPEC_FILE["given"], without={**SPEC_FILE["without"], "session_id": "checks a file"}
+    )
     def validate(spec: str = typer.Argument(..., help="Workflow YAML file."), as_json: bool = JSON_OPT) -> None:
         """Check a workflow without running it."""
         result = invoke("validate_workflow", {"spec_path": spec}, as_json=as_json, render=_render_validation)
@@ -126,6 +139,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(code=1)
 
     @wf.command("list")
+    @tool_options("list_workflow_runs", given={"session_id": "session"})
     def list_runs(
         session: str = typer.Option(None, "--session", help="Only runs of this session."),
         limit: int = typer.Option(50, "--limit"),
@@ -135,11 +149,13 @@ def register(app: typer.Typer) -> None:
         invoke("list_workflow_runs", {"session_id": session, "limit": limit}, as_json=as_json, render=_render_runs)
 
     @wf.command("status")
+    @tool_options("get_workflow_status", without=BY_RUN)
     def status(run_id: str, as_json: bool = JSON_OPT) -> None:
         """Every step's state, attempts, time and error; routing events."""
         invoke("get_workflow_status", {"run_id": run_id}, as_json=as_json, render=_render_run)
 
     @wf.command("cancel")
+    @tool_options("cancel_workflow", without=BY_RUN)
     def cancel(run_id: str, as_json: bool = JSON_OPT) -> None:
         """Stop a running workflow (running steps cancelled, the rest marked cancelled)."""
         invoke(
@@ -150,6 +166,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @wf.command("resume")
+    @tool_options("resume_workflow", without=BY_RUN)
     def resume(
         run_id: str,
         apply_fixes: bool = typer.Option(
