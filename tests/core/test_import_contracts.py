@@ -56,3 +56,24 @@ def test_a_third_party_client_outside_its_owner_breaks_its_contract(tmp_path: Pa
         ("containerkit.store.sessions", "psycopg"),
     ):
         assert f"{module} -> {package}" in out
+
+
+def test_docker_pys_private_request_helpers_are_used_in_one_module_and_exist() -> None:
+    """Build, push and pull stream through docker-py's private helpers (to hold the socket a cancellation closes, ADR
+    0041): they were called from three modules; now only engine/stream.py calls them, and an installed docker-py
+    without one of them fails here instead of in a user's build."""
+    import re
+
+    from docker import APIClient
+
+    from containerkit.engine.stream import PRIVATE_API
+
+    assert [name for name in PRIVATE_API if not callable(getattr(APIClient, name, None))] == []
+    private_call = re.compile(r"\.(_post|_post_json|_get|_delete|_put|_url|_result|" + "|".join(PRIVATE_API) + r")\(")
+    src = ROOT / "src" / "containerkit"
+    callers = sorted(
+        str(path.relative_to(src))
+        for path in src.rglob("*.py")
+        if private_call.search(path.read_text(encoding="utf-8"))
+    )
+    assert callers == ["engine/stream.py"]

@@ -12,7 +12,7 @@ from docker.errors import APIError, NotFound
 
 from containerkit.engine.endpoint import TRANSPORT_ERRORS, EngineEndpoint, check_api_version, unavailable
 from containerkit.engine.strategy import BuildRequest, StepCallback
-from containerkit.engine.stream import json_stream
+from containerkit.engine.stream import json_stream, streaming_post
 from containerkit.engine.tracker import StepTracker
 from containerkit.errors import BuildError
 
@@ -54,19 +54,19 @@ class ApiBuildStrategy:
             await self.check()
         api = self._client.api
         params = _params(request)
-        headers = {"Content-Type": "application/tar"}
-        api._set_auth_headers(headers)  # base-image credentials from the Docker config, like `docker build`
         context_tar = request.context.tar()
         image_id: str | None = None
         error: str | None = None
         succeeded = False
         try:
-
-            def start() -> Any:
-                return api._post(
-                    api._url("/build"), data=context_tar, params=params, headers=headers, stream=True, timeout=None
-                )
-
+            start = streaming_post(
+                api,
+                "/build",
+                params=params,
+                headers={"Content-Type": "application/tar"},
+                data=context_tar,
+                config_auth=True,  # base-image credentials from the Docker config, like `docker build`
+            )
             pending = _Lines()
             async with json_stream(api, start) as chunks:
                 async for chunk in chunks:

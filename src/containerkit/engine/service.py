@@ -24,6 +24,7 @@ from containerkit.engine.endpoint import (
 from containerkit.engine.images import LayerCallback
 from containerkit.engine.models import ImageInfo, TransferOutcome
 from containerkit.engine.strategy import BuildStrategy
+from containerkit.engine.stream import streaming_post
 from containerkit.errors import EngineUnavailableError
 from containerkit.settings import EngineSettings, Settings
 
@@ -116,18 +117,9 @@ class Engine:
             RegistryAuthError / NotFoundError / NetworkError / RegistryError: classified failure.
         """
         api = await self.api()
-        headers = _auth_headers(api, auth)
-
-        def start() -> Any:
-            return api._post_json(
-                api._url("/images/{0}/push", repository),
-                None,
-                params={"tag": tag},
-                headers=headers,
-                stream=True,
-                timeout=None,
-            )
-
+        # an empty JSON body, as docker-py's own push sends
+        headers = {**_auth_headers(api, auth), "Content-Type": "application/json"}
+        start = streaming_post(api, "/images/{0}/push", repository, params={"tag": tag}, headers=headers, data="{}")
         with tracing.span("engine push", client=True):
             return await images.transfer(api, "push", f"{repository}:{tag}", start, on_layer)
 
@@ -138,16 +130,9 @@ class Engine:
         api = await self.api()
         headers = _auth_headers(api, auth)
         sep = "@" if tag_or_digest.startswith("sha256:") else ":"
-
-        def start() -> Any:
-            return api._post(
-                api._url("/images/create"),
-                params={"fromImage": repository, "tag": tag_or_digest},
-                headers=headers,
-                stream=True,
-                timeout=None,
-            )
-
+        start = streaming_post(
+            api, "/images/create", params={"fromImage": repository, "tag": tag_or_digest}, headers=headers
+        )
         with tracing.span("engine pull", client=True):
             return await images.transfer(api, "pull", f"{repository}{sep}{tag_or_digest}", start, on_layer)
 

@@ -5,6 +5,10 @@ decoded JSON object to the event loop. Leaving the context early (cancellation,
 deadline, an error) shuts the response socket down, which unblocks the thread
 and tells the engine the client went away (the classic builder and the
 distribution code stop the operation when their client disconnects).
+
+Holding that socket needs docker-py's private request helpers (its public build/push/pull hide the response, ADR
+0041). They are used in this module only (:data:`PRIVATE_API` lists them; a test checks the installed docker-py has
+each and that no other module calls one), so a docker-py release that changes them fails one test, not a build.
 """
 
 from __future__ import annotations
@@ -21,6 +25,37 @@ from anyio.lowlevel import EventLoopToken, current_token
 from anyio.streams.memory import MemoryObjectSendStream
 
 Chunk = dict[str, Any]
+
+#: the private members of docker-py's APIClient this module relies on
+PRIVATE_API = (
+    "_post",
+    "_url",
+    "_set_auth_headers",
+    "_raise_for_status",
+    "_get_raw_response_socket",
+    "_stream_helper",
+)
+
+
+def streaming_post(
+    api: Any,
+    path: str,
+    *path_args: str,
+    params: dict[str, Any],
+    headers: dict[str, str],
+    data: Any = None,
+    config_auth: bool = False,
+) -> Callable[[], Any]:
+    """The streaming POST docker-py's own build/push/pull send, unstarted (:func:`json_stream` starts it in its
+    worker). ``config_auth`` adds the Docker config's registry credentials, as ``docker build`` sends them."""
+    if config_auth:
+        api._set_auth_headers(headers)
+    url = api._url(path, *path_args)
+
+    def start() -> Any:
+        return api._post(url, data=data, params=params, headers=headers, stream=True, timeout=None)
+
+    return start
 
 
 class _Holder:
