@@ -3,8 +3,9 @@
 :func:`tool_options` decorates a command function. Each field of the model is, in this order of preference:
 
 - written by hand in the function (same name, or named in ``given``: a positional argument, a ``--tag`` for ``tags``,
-  the ``--password-stdin`` that reads ``password``), when the CLI spells it differently from the model;
-- left out on purpose, with the reason in ``without`` (for the reader and the test);
+  ``--no-engine`` for ``check_engine``), when the CLI spells it differently from the model;
+- left out on purpose, with the reason in ``without`` (a password never on the command line; for the reader and the
+  test);
 - otherwise an option derived here: ``--field-name`` (``session_id`` is ``--session``, ``timeout_s`` is
   ``--timeout``; a list or a KEY=VALUE mapping is a repeatable option named in the singular), its help the field's
   description, its type the field's type (a choice for a ``Literal``).
