@@ -8,13 +8,15 @@ from typing import Any, Literal
 import pytest
 import typer
 import typer.main
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from typer.testing import CliRunner
 
 from containerkit.cli.main import build
 from containerkit.cli.params import ToolOptions, options_from
+from containerkit.errors import JSONValue
 from containerkit.hints import CLI_COMMANDS
 from containerkit.tools import REGISTRY, ToolParams
+from containerkit.tools.registry import published_schema
 
 
 @functools.cache
@@ -39,10 +41,16 @@ def test_every_field_of_a_tool_is_an_option_of_its_command_or_left_out_with_a_re
     assert isinstance(recorded, ToolOptions), f"`containerkit {CLI_COMMANDS[tool]}` is not built with tool_options"
     names = {p.name for p in command.params}
     model = REGISTRY.get(tool).params_model
-    assert set(recorded.model.model_fields) == set(model.model_fields)  # the command's tool, or one of its twins
+    assert set(recorded.fields) == set(model.model_fields)  # the command's tool (or its twin), as MCP publishes it
     for field in model.model_fields:
         supplied = field in names or recorded.given.get(field) in names or bool(recorded.without.get(field))
         assert supplied, f"{tool}.{field} has no option in `containerkit {CLI_COMMANDS[tool]}`"
+
+
+def _schema(model: type[BaseModel]) -> dict[str, JSONValue]:
+    schema = published_schema(model.model_json_schema())
+    assert isinstance(schema, dict)
+    return schema
 
 
 class _Nested(BaseModel):
@@ -63,7 +71,7 @@ def _app(seen: list[dict[str, object]]) -> typer.Typer:
     app = typer.Typer()
 
     @app.command()
-    @options_from(_Params)
+    @options_from(_schema(_Params))
     def run(name: str, derived: dict[str, object] | None = None) -> None:
         seen.append({"name": name, **(derived or {})})
 
@@ -95,14 +103,20 @@ def test_a_new_field_is_an_option_with_the_fields_type_and_only_given_values_rea
 
 
 def test_a_field_without_a_command_line_form_must_be_given_by_hand_or_left_out_with_a_reason() -> None:
+    """A nested structure has no option form, and a secret never goes on the command line (it would show in `ps` and
+    the shell's history): both must be written by hand (read from stdin or a file) or left out with a reason."""
+
     class WithNested(ToolParams):
         nested: _Nested = Field(default_factory=_Nested)
+        token: SecretStr | None = None
 
     def run(derived: dict[str, object] | None = None) -> None:
         pass
 
-    with pytest.raises(TypeError, match=r"WithNested\.nested .*given=.*without="):
-        options_from(WithNested)(run)
-    options_from(WithNested, without={"nested": "a structure: MCP only"})(run)
+    with pytest.raises(TypeError, match=r"nested has no command-line form.*given=.*without="):
+        options_from(_schema(WithNested), without={"token": "from stdin"})(run)
+    with pytest.raises(TypeError, match=r"token has no command-line form"):
+        options_from(_schema(WithNested), without={"nested": "a structure: MCP only"})(run)
+    options_from(_schema(WithNested), without={"nested": "a structure: MCP only", "token": "from stdin"})(run)
     with pytest.raises(TypeError, match="names no field"):
-        options_from(_Params, given={"nmae": "name"})(run)
+        options_from(_schema(_Params), given={"nmae": "name"})(run)

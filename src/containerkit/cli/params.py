@@ -1,6 +1,8 @@
-"""A command's options derived from its tool's ``Params`` model, so a new field is one edit, not two.
+"""A command's options derived from its tool's parameters, so a new field is one edit, not two.
 
-:func:`tool_options` decorates a command function. Each field of the model is, in this order of preference:
+:func:`tool_options` decorates a command function. The parameters are read from the tool's published input schema
+(the JSON schema MCP clients get in tools/list, from the cached tool index: building a command imports no tool
+module, ADR 0098), so the CLI offers what the MCP tool takes. Each property is, in this order of preference:
 
 - written by hand in the function (same name, or named in ``given``: a positional argument, a ``--tag`` for ``tags``,
   ``--no-engine`` for ``check_engine``), when the CLI spells it differently from the model;
@@ -8,38 +10,36 @@
   test);
 - otherwise an option derived here: ``--field-name`` (``session_id`` is ``--session``, ``timeout_s`` is
   ``--timeout``; a list or a KEY=VALUE mapping is a repeatable option named in the singular), its help the field's
-  description, its type the field's type (a choice for a ``Literal``).
+  description, its type the field's type (a choice for an enum, ``--no-…`` for a flag that defaults to true).
 
 The function receives the derived options' values as ``derived``: only those given on the command line, so the tool's
-own defaults apply to the rest. A field whose type has no command-line form (a nested model) and is neither given
-nor left out is a ``TypeError`` when the command is built: ``tests/core/test_cli_params.py`` builds every command.
+own defaults apply to the rest. A property with no command-line form (a nested object, a secret) that is neither
+given nor left out is a ``TypeError`` when the command is built: ``tests/core/test_cli_params.py`` builds every
+command.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, Literal, TypeVar
 
 import typer
 
 from containerkit.cli.runner import key_values
-
-if typing.TYPE_CHECKING:
-    from pydantic.fields import FieldInfo
-
-    from containerkit.tools import ToolParams
+from containerkit.errors import JSONValue
 
 F = TypeVar("F", bound=Callable[..., None])
+Schema = Mapping[str, JSONValue]
 
 #: the option names the CLI has always used for fields every tool shares
 OPTION_NAMES = {"session_id": "--session", "timeout_s": "--timeout"}
 #: the name of the function parameter that receives the derived options' values
 DERIVED = "derived"
+_SCALARS: dict[str, type] = {"string": str, "integer": int, "number": float}
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ToolOptions:
     """What :func:`tool_options` recorded on a command: which fields are derived, written by hand, or left out."""
 
     tool: str
-    model: type[ToolParams]
+    fields: tuple[str, ...]
     derived: tuple[str, ...]
     given: Mapping[str, str]
     without: Mapping[str, str]
@@ -63,50 +63,50 @@ def option_name(field: str, kind: str) -> str:
     return f"--{name}"
 
 
-def _unwrap_optional(annotation: Any) -> Any:
-    if get_origin(annotation) in (typing.Union, types.UnionType):
-        members = [a for a in get_args(annotation) if a is not type(None)]
-        if len(members) == 1:
-            return members[0]
-    return annotation
+def _non_null(prop: Schema) -> Schema:
+    """The schema of an optional property without its ``null`` alternative."""
+    alternatives = prop.get("anyOf")
+    if isinstance(alternatives, list):
+        rest = [a for a in alternatives if isinstance(a, dict) and a.get("type") != "null"]
+        if len(rest) == 1 and len(rest) == len(alternatives) - 1:
+            return rest[0]
+    return prop
 
 
-def _plain(annotation: Any) -> Any:
-    """``str`` for ``Annotated[str, <constraints>]`` (the model checks the constraints)."""
-    return get_args(annotation)[0] if get_origin(annotation) is typing.Annotated else annotation
-
-
-def _shape(annotation: Any) -> tuple[str, Any] | None:
-    """(kind, python type) of a field's command-line form, or None when it has none."""
-    inner = _unwrap_optional(annotation)
-    if inner is bool:
+def _shape(prop: Schema) -> tuple[str, Any] | None:
+    """(kind, python type) of a property's command-line form, or None when it has none."""
+    inner = _non_null(prop)
+    if inner.get("format") == "password" or inner.get("writeOnly") is True:
+        return None  # a secret is read from stdin or a file, never from argv
+    kind = inner.get("type")
+    enum = inner.get("enum")
+    if kind == "boolean":
         return "flag", bool
-    if inner in (str, int, float):
-        return "scalar", inner
-    if get_origin(inner) is Literal and all(isinstance(a, str) for a in get_args(inner)):
-        return "choice", str
-    if get_origin(inner) is list and get_args(inner) in ((str,),):
+    if kind == "string" and isinstance(enum, list) and enum and all(isinstance(v, str) for v in enum):
+        return "choice", Literal[tuple(enum)]  # typer checks the value against the members
+    if isinstance(kind, str) and kind in _SCALARS and enum is None:
+        return "scalar", _SCALARS[kind]
+    items, values = inner.get("items"), inner.get("additionalProperties")
+    if kind == "array" and isinstance(items, dict) and items.get("type") == "string":
         return "list", list[str]
-    if get_origin(inner) is dict and tuple(_plain(a) for a in get_args(inner)) == (str, str):
+    if kind == "object" and isinstance(values, dict) and values.get("type") == "string" and not inner.get("properties"):
         return "mapping", list[str]
     return None
 
 
-def _parameter(field: str, info: FieldInfo) -> tuple[inspect.Parameter, str]:
-    shape = _shape(info.annotation)
+def _parameter(field: str, prop: Schema) -> tuple[inspect.Parameter, str]:
+    shape = _shape(prop)
     if shape is None:
-        raise TypeError(f"{field} ({info.annotation}) has no command-line form")
+        raise TypeError(f"{field} has no command-line form")
     kind, python_type = shape
     name = option_name(field, kind)
-    help_text = (info.description or "").strip()
+    description = prop.get("description")
+    help_text = description.strip() if isinstance(description, str) else ""
     annotation: Any = python_type | None
     if kind == "flag":
-        default = bool(info.default)
+        default = prop.get("default") is True
         option = typer.Option(default, f"{name}/--no-{name[2:]}" if default else name, help=help_text)
         annotation = bool
-    elif kind == "choice":  # typer checks the value against the Literal's members
-        option = typer.Option(None, name, help=help_text)
-        annotation = _unwrap_optional(info.annotation) | None
     elif kind in ("list", "mapping"):
         option = typer.Option([], name, help=help_text + (" KEY=VALUE, repeatable." if kind == "mapping" else ""))
         annotation = list[str]
@@ -115,57 +115,65 @@ def _parameter(field: str, info: FieldInfo) -> tuple[inspect.Parameter, str]:
     return inspect.Parameter(field, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation), kind
 
 
-def _given_value(kind: str, field: str, value: Any, default: object) -> tuple[bool, object]:
+def _given_value(kind: str, field: str, value: Any, default: JSONValue) -> tuple[bool, object]:
     """(whether the option was given, the value the tool gets) for a derived option's command-line value."""
     if kind == "mapping":
         return bool(value), key_values(value, option_name(field, kind), f"{option_name(field, kind)} KEY=VALUE")
     if kind == "flag":
-        return value != bool(default), value
+        return value != (default is True), value
     return value not in (None, []), value
 
 
 def tool_options(
     tool: str, *, given: Mapping[str, str] | None = None, without: Mapping[str, str] | None = None
 ) -> Callable[[F], F]:
-    """Add an option for each field of ``tool``'s params model the function neither writes by hand nor leaves out
-    (see the module). ``given`` maps a field to the function parameter that supplies it when the names differ;
-    ``without`` maps a field the CLI does not offer to the reason."""
+    """Add an option for each parameter of ``tool`` the function neither writes by hand nor leaves out (see the
+    module). ``given`` maps a field to the function parameter that supplies it when the names differ; ``without`` maps
+    a field the CLI does not offer to the reason."""
     from containerkit.tools import REGISTRY
 
-    return options_from(REGISTRY.get(tool).params_model, tool=tool, given=given, without=without)
+    info = REGISTRY.index().get(tool)
+    if info is None:
+        raise TypeError(f"no tool {tool!r} to derive options from")
+    return options_from(info.input_schema, tool=tool, given=given, without=without)
 
 
 def options_from(
-    model: type[ToolParams],
+    schema: Schema,
     *,
     tool: str = "",
     given: Mapping[str, str] | None = None,
     without: Mapping[str, str] | None = None,
 ) -> Callable[[F], F]:
-    """:func:`tool_options` for a params model."""
+    """:func:`tool_options` for a JSON schema of an object (its ``properties``)."""
     given = dict(given or {})
     without = dict(without or {})
+    raw = schema.get("properties")
+    properties: dict[str, Schema] = (
+        {k: v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
+    )
+    title = str(schema.get("title") or tool or "the schema")
 
     def decorate(fn: F) -> F:
         signature = inspect.signature(fn)
         own = [p for p in signature.parameters.values() if p.name != DERIVED]
         own_names = {p.name for p in own}
         for field, parameter in given.items():
-            if field not in model.model_fields or parameter not in own_names:
+            if field not in properties or parameter not in own_names:
                 raise TypeError(f"{fn.__name__}: given {field!r} -> {parameter!r} names no field or no parameter")
         for field in without:
-            if field not in model.model_fields:
-                raise TypeError(f"{fn.__name__}: without {field!r} is not a field of {model.__name__}")
+            if field not in properties:
+                raise TypeError(f"{fn.__name__}: without {field!r} is not a field of {title}")
         added: list[inspect.Parameter] = []
         kinds: dict[str, str] = {}
-        for field, info in model.model_fields.items():
+        for field, prop in properties.items():
             if field in own_names or field in given or field in without:
                 continue
             try:
-                option, kinds[field] = _parameter(field, info)
+                option, kinds[field] = _parameter(field, prop)
             except TypeError as e:
                 raise TypeError(
-                    f"{fn.__name__}: {model.__name__}.{e}; write it by hand (given=) or leave it out (without=)"
+                    f"{fn.__name__}: {title}.{e}; write it by hand (given=) or leave it out (without=)"
                 ) from None
             added.append(option)
         if kinds and DERIVED not in signature.parameters:
@@ -175,7 +183,7 @@ def options_from(
         def command(*args: Any, **kwargs: Any) -> None:
             values: dict[str, object] = {}
             for field, kind in kinds.items():
-                given_here, value = _given_value(kind, field, kwargs.pop(field), model.model_fields[field].default)
+                given_here, value = _given_value(kind, field, kwargs.pop(field), properties[field].get("default"))
                 if given_here:
                     values[field] = value
             if DERIVED in signature.parameters:
@@ -186,7 +194,7 @@ def options_from(
             parameters=[*(p.replace(kind=p.KEYWORD_ONLY) for p in own), *added]
         )
         command.__tool_options__ = ToolOptions(  # type: ignore[attr-defined]
-            tool=tool, model=model, derived=tuple(kinds), given=given, without=without
+            tool=tool, fields=tuple(properties), derived=tuple(kinds), given=given, without=without
         )
         return typing.cast(F, command)
 
