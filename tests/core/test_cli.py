@@ -197,3 +197,14 @@ def test_a_command_imports_what_it_needs_and_nothing_more(
         [sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
     )
     assert out.stdout.strip().splitlines()[-1] in ("0 []", "None []"), out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["sandbox", "run", "--memory", "lots", "--", "true"], ["smoke", "x:1", "--memory", "1.5.5g"]]
+)
+def test_a_memory_size_that_is_not_one_names_the_option(tmp_path: Path, command: list[str]) -> None:
+    """Before, an unreadable --memory became 0 MB and the tool answered about `memory_mb` (a name the CLI never
+    showed); `smoke` had no --memory at all."""
+    out = ck(command, tmp_path)
+    assert out.returncode == 2 and "INVALID_INPUT" in out.stderr and "--memory '" in out.stderr, out.stderr
+    assert "512m, 1g" in out.stderr and "Traceback" not in out.stderr

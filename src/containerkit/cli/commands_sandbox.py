@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.text import Text
 
 from containerkit.cli.params import tool_options
-from containerkit.cli.runner import invoke, key_values
+from containerkit.cli.runner import fail, invoke, key_values
+from containerkit.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from containerkit.tools.sandbox import SandboxResult, SmokeResult
@@ -39,15 +40,19 @@ def _render_smoke(out: Console, r: SmokeResult) -> None:
     out.print(Text.assemble(("passed", "green"), f" in {r.duration_s:.1f}s: {r.detail}"))
 
 
-def _memory_mb(text: str) -> int:
-    """``512m`` -> 512, ``1g`` -> 1024; anything else 0, which the tool refuses with its own message."""
-    text = text.strip().lower()
-    number = text.rstrip("mg")
-    factor = 1024 if text.endswith("g") else 1
-    return int(float(number) * factor) if number.replace(".", "", 1).isdigit() else 0
+def _memory_mb(text: str | None) -> dict[str, int]:
+    """``{"memory_mb": 512}`` for ``--memory 512m`` (1024 for ``1g``); nothing when the option was not given, so the
+    tool's default applies."""
+    if text is None:
+        return {}
+    size = text.strip().lower()
+    number = size.removesuffix("m").removesuffix("g")
+    if not number.replace(".", "", 1).isdigit():
+        fail(InvalidInputError(f"--memory {text!r} is not a size", hint="Give megabytes or gigabytes: 512m, 1g."))
+    return {"memory_mb": int(float(number) * (1024 if size.endswith("g") else 1))}
 
 
-MEMORY_OPT = typer.Option("512m", "--memory", help="Memory limit, e.g. 512m or 1g.")
+MEMORY_OPT = typer.Option(None, "--memory", help="Memory limit, e.g. 512m or 1g (default: the tool's, 512m).")
 
 
 def register(app: typer.Typer) -> None:
@@ -62,7 +67,7 @@ def register(app: typer.Typer) -> None:
         workspace: str = typer.Option(None, "--workspace", help="Directory mounted read-only at /workspace."),
         writable: bool = typer.Option(False, "--writable", help="Mount a copy read-write and show the changes."),
         network: str = typer.Option("none", "--network", help="none or bridge."),
-        memory: str = MEMORY_OPT,
+        memory: str | None = MEMORY_OPT,
         cpus: float = typer.Option(1.0, "--cpus"),
         pids: int = typer.Option(256, "--pids"),
         timeout: float = typer.Option(120, "--timeout", help="Seconds."),
@@ -79,7 +84,7 @@ def register(app: typer.Typer) -> None:
                 "workspace": workspace,
                 "writable": writable,
                 "network": network,
-                "memory_mb": _memory_mb(memory),
+                **_memory_mb(memory),
                 "cpus": cpus,
                 "pids": pids,
                 "timeout_s": timeout,
@@ -101,7 +106,7 @@ def register(app: typer.Typer) -> None:
         env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (repeatable)."),
         timeout: float = typer.Option(60, "--timeout", help="Seconds to wait for an answer."),
         grace: float = typer.Option(5, "--grace", help="Workers: seconds the process must stay up."),
-        memory: str = MEMORY_OPT,
+        memory: str | None = MEMORY_OPT,
         as_json: bool = typer.Option(False, "--json", help="Print the tool's result model as JSON."),
         derived: dict[str, object] | None = None,
     ) -> None:
@@ -116,7 +121,7 @@ def register(app: typer.Typer) -> None:
                 "env": key_values(env, "-e", "-e PORT=8080"),
                 "timeout_s": timeout,
                 "grace_s": grace,
-                "memory_mb": _memory_mb(memory),
+                **_memory_mb(memory),
                 **(derived or {}),
             },
             as_json=as_json,
