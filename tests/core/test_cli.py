@@ -102,6 +102,10 @@ def test_help_and_version_work(tmp_path: Path, args: list[str]) -> None:
             2,
         ),
         (["dockerfile", "/definitely/not/here", "--json"], "PATH_NOT_ALLOWED", 2),
+        # refused by the parser, before any command runs (stdout was empty)
+        (["dockerfile", ".", "--port", "abc", "--json"], "INVALID_INPUT", 2),
+        (["sessions", "show", "--json"], "INVALID_INPUT", 2),
+        (["no-such-command", "--json"], "INVALID_INPUT", 2),
     ],
 )
 def test_json_errors_are_a_document_on_stdout(tmp_path: Path, args: list[str], code: str, status: int) -> None:

@@ -121,4 +121,20 @@ def run() -> None:
     from containerkit.cli.runner import install_signal_handlers
 
     install_signal_handlers()
-    build(modules_for(sys.argv[1:]))()
+    argv = sys.argv[1:]
+    tree = build(modules_for(argv))
+    if "--json" not in (argv[: argv.index("--")] if "--" in argv else argv):  # after --: the sandboxed command's
+        tree()
+        return
+    # with --json, a command line the parser refuses (a bad option value, an unknown option, a missing argument) is an
+    # error document on stdout too, like every error a command reports
+    from containerkit.cli.runner import usage_failure
+
+    try:
+        status = tree(standalone_mode=False)
+    except typer.TyperException as e:  # click's usage and parameter errors
+        usage_failure(e)
+    except typer.Abort:
+        print("Aborted!", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)

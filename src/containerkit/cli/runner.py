@@ -192,6 +192,22 @@ def key_values(pairs: list[str], option: str, example: str) -> dict[str, str]:
     return out
 
 
+def usage_failure(error: typer.TyperException) -> NoReturn:
+    """A command line the parser refused while ``--json`` was given: the error document on stdout, typer's own message
+    on stderr, click's exit status (2 for usage errors)."""
+    context = getattr(error, "ctx", None)
+    command = getattr(context, "command_path", None) or "containerkit"
+    format_message = getattr(error, "format_message", None)
+    message = format_message() if callable(format_message) else error.message
+    print_json(error_document(InvalidInputError(str(message), hint=f"See `{command} --help`.")))
+    show = getattr(error, "show", None)
+    if callable(show):
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(error)  # type: ignore[arg-type]  # a click exception: it has show()
+    sys.exit(error.exit_code)
+
+
 def fail(error: BaseException) -> NoReturn:
     """Report an error and exit with its exit code. With ``--json`` the error document goes to stdout as well, so a
     pipeline that reads stdout gets a document whatever the exit code."""
