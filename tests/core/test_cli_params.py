@@ -1,4 +1,5 @@
-"""Commands derive their options from their tool's params model (cli/params.py): a field is one edit, not two."""
+"""Commands derive their options from their tool's published parameters (cli/params.py): a field is one edit, not
+two."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _command(words: str) -> Any:
 @pytest.mark.parametrize("tool", sorted(CLI_COMMANDS))
 def test_every_field_of_a_tool_is_an_option_of_its_command_or_left_out_with_a_reason(tool: str) -> None:
     """Before, nine commands silently lacked fields their tool takes (dockerfile --app-object, deploy --no-wait,
-    verify --no-probe, smoke's memory, sandbox --max-output-bytes, cluster prepare's fields, ...)."""
+    verify --no-probe, smoke's memory, sandbox --max-output-bytes, --session on most)."""
     command = _command(CLI_COMMANDS[tool])
     recorded = getattr(command.callback, "__tool_options__", None)
     assert isinstance(recorded, ToolOptions), f"`containerkit {CLI_COMMANDS[tool]}` is not built with tool_options"
