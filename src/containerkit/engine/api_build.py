@@ -12,7 +12,7 @@ from docker.errors import APIError, NotFound
 
 from containerkit.engine.endpoint import TRANSPORT_ERRORS, EngineEndpoint, check_api_version, unavailable
 from containerkit.engine.strategy import BuildRequest, StepCallback
-from containerkit.engine.stream import json_stream, streaming_post
+from containerkit.engine.stream import add_config_auth, json_stream, streaming_post
 from containerkit.engine.tracker import StepTracker
 from containerkit.errors import BuildError
 
@@ -54,19 +54,14 @@ class ApiBuildStrategy:
             await self.check()
         api = self._client.api
         params = _params(request)
+        headers = {"Content-Type": "application/tar"}
+        add_config_auth(api, headers)  # base-image credentials from the Docker config, like `docker build`
         context_tar = request.context.tar()
         image_id: str | None = None
         error: str | None = None
         succeeded = False
         try:
-            start = streaming_post(
-                api,
-                "/build",
-                params=params,
-                headers={"Content-Type": "application/tar"},
-                data=context_tar,
-                config_auth=True,  # base-image credentials from the Docker config, like `docker build`
-            )
+            start = streaming_post(api, "/build", params=params, headers=headers, data=context_tar)
             pending = _Lines()
             async with json_stream(api, start) as chunks:
                 async for chunk in chunks:

@@ -37,19 +37,17 @@ PRIVATE_API = (
 )
 
 
+def add_config_auth(api: Any, headers: dict[str, str]) -> None:
+    """Add the Docker config's registry credentials to ``headers``, as ``docker build`` sends them (a failing
+    credential helper raises docker-py's error here, before any request)."""
+    api._set_auth_headers(headers)
+
+
 def streaming_post(
-    api: Any,
-    path: str,
-    *path_args: str,
-    params: dict[str, Any],
-    headers: dict[str, str],
-    data: Any = None,
-    config_auth: bool = False,
+    api: Any, path: str, *path_args: str, params: dict[str, Any], headers: dict[str, str], data: Any = None
 ) -> Callable[[], Any]:
     """The streaming POST docker-py's own build/push/pull send, unstarted (:func:`json_stream` starts it in its
-    worker). ``config_auth`` adds the Docker config's registry credentials, as ``docker build`` sends them."""
-    if config_auth:
-        api._set_auth_headers(headers)
+    worker)."""
     url = api._url(path, *path_args)
 
     def start() -> Any:
